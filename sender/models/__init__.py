@@ -1,0 +1,24 @@
+"""All tables; importing this package completes Base.metadata for Alembic."""
+
+from sender.models.campaigns import Campaign, Delivery, campaign_lists
+from sender.models.compliance import AuditEvent
+from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
+from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Campaign",
+    "ConsentEvent",
+    "ConsentState",
+    "ConsentWording",
+    "Contact",
+    "ContactList",
+    "Delivery",
+    "ListMember",
+    "Purpose",
+    "Suppression",
+    "User",
+    "campaign_lists",
+]

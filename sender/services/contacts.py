@@ -1,0 +1,182 @@
+"""Contacts: normalised addresses, keyed hashes, refusal of suppressed addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
+from sender.config import Settings
+from sender.models import Contact, Suppression
+from sender.services import audit
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+
+EDITABLE = ("email", "phone", "first_name", "last_name", "locale", "country", "timezone", "attributes")
+MAX_LENGTHS = {"first_name": 100, "last_name": 100, "locale": 16, "timezone": 64, "source": 64}
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """Normalised addresses and their keyed hashes."""
+
+    email: str | None
+    email_hash: str | None
+    phone: str | None
+    phone_hash: str | None
+
+
+def normalise_addresses(settings: Settings, email: str | None, phone: str | None) -> Addresses:
+    """Normalise both addresses, collecting one error per bad field."""
+    errors: dict[str, str] = {}
+    norm_email = norm_phone = None
+    if email:
+        try:
+            norm_email = normalize_email(email)
+        except AddressError as exc:
+            errors[exc.field] = exc.message
+    if phone:
+        try:
+            norm_phone = normalize_phone(phone, settings.default_phone_region)
+        except AddressError as exc:
+            errors[exc.field] = exc.message
+    if errors:
+        raise ValidationFailed(errors)
+    return Addresses(
+        norm_email,
+        address_hash(settings.hash_key, norm_email) if norm_email else None,
+        norm_phone,
+        address_hash(settings.hash_key, norm_phone) if norm_phone else None,
+    )
+
+
+def suppressed_channels(session: Session, addresses: Addresses) -> list[str]:
+    """Channels on which these addresses are on the suppression list."""
+    found = []
+    for channel, digest in (("email", addresses.email_hash), ("sms", addresses.phone_hash)):
+        if digest and session.scalar(
+            select(Suppression.id).where(
+                Suppression.address_hash == digest, Suppression.channel == channel
+            )
+        ):
+            found.append(channel)
+    return found
+
+
+def _check_fields(data: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name, limit in MAX_LENGTHS.items():
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            errors[name] = f"must be a string of at most {limit} characters"
+    country = data.get("country")
+    if country is not None and (not isinstance(country, str) or len(country) != 2 or not country.isalpha()):
+        errors["country"] = "must be an ISO 3166 alpha-2 code such as FR"
+    attributes = data.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        errors["attributes"] = "must be an object"
+    for name in ("email", "phone"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = "must be a string"
+    return errors
+
+
+def create(session: Session, settings: Settings, data: Mapping[str, Any], actor: str) -> Contact:
+    """Create a contact; refuse suppressed or duplicate addresses (409) and bad fields (422)."""
+    errors = _check_fields(data)
+    if not data.get("email") and not data.get("phone"):
+        errors["email"] = "an email or a phone number is required"
+    if errors:
+        raise ValidationFailed(errors)
+    addresses = normalise_addresses(settings, data.get("email"), data.get("phone"))
+    blocked = suppressed_channels(session, addresses)
+    if blocked:
+        # An erased or opted-out person must not come back through a new record (R11).
+        raise Conflict(f"address is on the suppression list ({', '.join(blocked)})")
+    _refuse_duplicates(session, addresses, None)
+    contact = Contact(
+        email=addresses.email,
+        email_hash=addresses.email_hash,
+        phone=addresses.phone,
+        phone_hash=addresses.phone_hash,
+        first_name=data.get("first_name"),
+        last_name=data.get("last_name"),
+        locale=data.get("locale"),
+        country=(data.get("country") or None) and str(data["country"]).upper(),
+        timezone=data.get("timezone"),
+        attributes=dict(data.get("attributes") or {}),
+        source=data.get("source") or "api",
+        source_detail=data.get("source_detail"),
+        is_legacy=bool(data.get("is_legacy", False)),
+    )
+    session.add(contact)
+    session.flush()
+    audit.record(session, actor, "contact.create", "contact", contact.public_id)
+    return contact
+
+
+def _refuse_duplicates(session: Session, addresses: Addresses, contact_id: int | None) -> None:
+    for column, value, name in (
+        (Contact.email, addresses.email, "email"),
+        (Contact.phone, addresses.phone, "phone"),
+    ):
+        if value is None:
+            continue
+        other = session.scalar(select(Contact.id).where(column == value))
+        if other is not None and other != contact_id:
+            raise Conflict(f"another contact already has this {name}")
+
+
+def update(
+    session: Session, settings: Settings, contact: Contact, data: Mapping[str, Any], actor: str
+) -> Contact:
+    """Change editable fields; new addresses are normalised and checked like on create."""
+    if contact.status == "erased":
+        raise Conflict("the contact is erased")
+    unknown = sorted(set(data) - set(EDITABLE))
+    errors = {name: "cannot be changed" for name in unknown}
+    errors.update(_check_fields(data))
+    if errors:
+        raise ValidationFailed(errors)
+    if "email" in data or "phone" in data:
+        addresses = normalise_addresses(
+            settings,
+            data["email"] if "email" in data else contact.email,
+            data["phone"] if "phone" in data else contact.phone,
+        )
+        blocked = suppressed_channels(session, addresses)
+        if blocked:
+            raise Conflict(f"address is on the suppression list ({', '.join(blocked)})")
+        _refuse_duplicates(session, addresses, contact.id)
+        contact.email, contact.email_hash = addresses.email, addresses.email_hash
+        contact.phone, contact.phone_hash = addresses.phone, addresses.phone_hash
+    for name in ("first_name", "last_name", "locale", "timezone", "attributes"):
+        if name in data:
+            setattr(contact, name, data[name])
+    if "country" in data:
+        contact.country = data["country"].upper() if data["country"] else None
+    session.flush()
+    audit.record(session, actor, "contact.update", "contact", contact.public_id, {"fields": sorted(data)})
+    return contact
+
+
+def get_by_public_id(session: Session, public_id: str) -> Contact:
+    """The contact with this public id, or NotFound."""
+    contact = session.scalar(select(Contact).where(Contact.public_id == public_id))
+    if contact is None:
+        raise NotFound("no such contact")
+    return contact
+
+
+def suppress(session: Session, digest: str, channel: str, reason: str) -> None:
+    """Put a keyed address hash on the suppression list for a channel (idempotent)."""
+    exists = session.scalar(
+        select(Suppression.id).where(Suppression.address_hash == digest, Suppression.channel == channel)
+    )
+    if exists is None:
+        session.add(Suppression(address_hash=digest, channel=channel, reason=reason))
+        session.flush()

@@ -1,0 +1,27 @@
+"""Domain errors that every presenter (API, UI, CLI) maps to its own output."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base for errors a caller can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailed(ServiceError):
+    """Input broke a rule; `errors` maps each field to its reason."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class NotFound(ServiceError):
+    """The named record does not exist."""
+
+
+class Conflict(ServiceError):
+    """The request clashes with existing state (duplicate, suppressed address, wrong status)."""

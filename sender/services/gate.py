@@ -1,0 +1,95 @@
+"""The consent gate: the single rule deciding whether a contact may be messaged for a purpose on a channel.
+
+The rule is written once, as a SQL CASE expression, so that planning can filter a whole audience in one
+query and the worker can re-check inside the statement that claims a delivery. `check()` evaluates the
+same expression for one contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from sender.db import utcnow
+from sender.models import ConsentState, Contact, Suppression
+
+# In the order the gate tests them: the first that applies is the reason given.
+REASONS = (
+    "erased",
+    "restricted",
+    "no_address",
+    "suppressed",
+    "no_consent",
+    "pending_confirmation",
+    "withdrawn",
+    "expired",
+)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The gate's answer: eligible, or the reason why not."""
+
+    eligible: bool
+    reason: str | None
+
+
+def state_alias() -> type[ConsentState]:
+    """A fresh alias of consent_states for outer-joining in a gated query."""
+    return aliased(ConsentState)  # type: ignore[return-value]
+
+
+def state_join(state: type[ConsentState], purpose_id: int, channel: str) -> ColumnElement[bool]:
+    """ON clause joining a contact to its consent state for one purpose and channel."""
+    return and_(
+        state.contact_id == Contact.id,
+        state.purpose_id == purpose_id,
+        state.channel == channel,
+    )
+
+
+def reason_expression(
+    state: type[ConsentState], channel: str, at: datetime
+) -> ColumnElement[str | None]:
+    """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
+    address = Contact.email if channel == "email" else Contact.phone
+    address_hash = Contact.email_hash if channel == "email" else Contact.phone_hash
+    suppressed = exists().where(
+        Suppression.address_hash == address_hash, Suppression.channel == channel
+    )
+    return case(
+        (Contact.status == "erased", literal("erased")),
+        (Contact.status == "restricted", literal("restricted")),
+        (address.is_(None), literal("no_address")),
+        (suppressed, literal("suppressed")),
+        (state.status.is_(None), literal("no_consent")),
+        (state.status == "pending", literal("pending_confirmation")),
+        (state.status == "withdrawn", literal("withdrawn")),
+        (and_(state.expires_at.is_not(None), state.expires_at <= at), literal("expired")),
+        else_=literal(None),
+    )
+
+
+def gated_audience(purpose_id: int, channel: str, at: datetime) -> tuple[Select[tuple[int, str | None]], ColumnElement[str | None]]:
+    """SELECT contact id and refusal reason over all contacts; callers add their own WHERE."""
+    state = state_alias()
+    reason = reason_expression(state, channel, at).label("reason")
+    stmt = select(Contact.id, reason).select_from(Contact).outerjoin(
+        state, state_join(state, purpose_id, channel)
+    )
+    return stmt, reason
+
+
+def check(
+    session: Session, contact_id: int, purpose_id: int, channel: str, at: datetime | None = None
+) -> Eligibility:
+    """Answer the gate for one contact, purpose and channel at a moment (default: now)."""
+    stmt, _ = gated_audience(purpose_id, channel, at or utcnow())
+    row = session.execute(stmt.where(Contact.id == contact_id)).one_or_none()
+    if row is None:
+        return Eligibility(False, "erased")
+    reason = row.reason
+    return Eligibility(reason is None, reason)

@@ -1,0 +1,66 @@
+"""Signed links: one salt per kind of link, key rotation, opaque ids only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    """A kind of signed link: its salt, and how long its tokens stay valid (None: forever)."""
+
+    salt: str
+    max_age: int | None
+
+
+# Unsubscribe links never expire (withdrawal "at any time", Art. 7(3) and 21(2)); access links do (R37).
+KINDS: dict[str, LinkKind] = {
+    "unsubscribe": LinkKind("unsubscribe-v1", None),
+    "portal": LinkKind("portal-v1", None),
+    "confirm": LinkKind("confirm-optin-v1", 30 * 24 * 3600),
+    "access": LinkKind("access-v1", 72 * 3600),
+}
+
+
+class TokenInvalid(Exception):
+    """A token is tampered, of the wrong kind, signed by an unknown key or malformed."""
+
+
+class TokenExpired(TokenInvalid):
+    """A token was valid but is older than its kind allows."""
+
+
+class TokenService:
+    """Signs with the newest of SECRET_KEYS and verifies with all of them."""
+
+    def __init__(self, secret_keys: Sequence[str]) -> None:
+        if not secret_keys:
+            raise ValueError("at least one secret key is needed")
+        # itsdangerous takes a list oldest-to-newest: it signs with the last and tries every one.
+        self._keys = list(secret_keys)
+
+    def _serializer(self, kind: str) -> tuple[URLSafeTimedSerializer, LinkKind]:
+        spec = KINDS[kind]
+        return URLSafeTimedSerializer(self._keys, salt=spec.salt), spec
+
+    def dumps(self, kind: str, payload: dict[str, Any]) -> str:
+        """Sign a payload of opaque ids for one kind of link."""
+        serializer, _ = self._serializer(kind)
+        return str(serializer.dumps(payload))
+
+    def loads(self, kind: str, token: str) -> dict[str, Any]:
+        """Verify a token of one kind and return its payload; raise TokenInvalid or TokenExpired."""
+        serializer, spec = self._serializer(kind)
+        try:
+            payload = serializer.loads(token, max_age=spec.max_age)
+        except SignatureExpired:
+            raise TokenExpired(kind) from None
+        except BadData:
+            raise TokenInvalid(kind) from None
+        if not isinstance(payload, dict):
+            raise TokenInvalid(kind)
+        return payload

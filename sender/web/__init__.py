@@ -1,0 +1,17 @@
+"""HTTP layer: thin blueprints that parse, call a service and present."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from sender.web import session as web_session
+
+
+def register(app: Flask) -> None:
+    """Attach every blueprint and the per-request database session."""
+    from sender.web.api import bp as api_bp
+    from sender.web.public import bp as public_bp
+
+    web_session.init_app(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(public_bp)

@@ -1,0 +1,3 @@
+"""API resource: campaigns."""
+
+from sender.web.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""API resource: purposes."""
+
+from sender.web.api import bp  # noqa: F401
