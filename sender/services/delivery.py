@@ -1,0 +1,224 @@
+"""Sending a batch: claim with the consent re-check, hand to the transport, record the outcome.
+
+At most one message per (campaign, contact): a delivery leaves `queued` only through the claim, an atomic
+UPDATE guarded by `status = 'queued'` that re-evaluates the consent gate in the same statement. A claimed
+row whose outcome a crash left unknown stays `sending` until the sweep marks it `unknown`; nothing ever
+puts it back to `queued`, so it is never resent blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy.orm import Session
+
+from sender.channels import EmailTransport, SendResult
+from sender.config import Settings
+from sender.db import utcnow
+from sender.models import Campaign, Contact, Delivery, Purpose
+from sender.services.contacts import suppress
+from sender.services.gate import gated_audience
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchReport:
+    """What one run of a batch did."""
+
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retry: int = 0
+    stopped: str | None = None
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def _recheck_reason(campaign: Campaign, at: datetime):  # type: ignore[no-untyped-def]
+    """Correlated scalar subquery: the gate's reason for the delivery's contact (NULL = eligible)."""
+    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
+    return (
+        stmt.with_only_columns(reason)
+        .where(Contact.id == Delivery.contact_id)
+        .correlate(Delivery)
+        .scalar_subquery()
+    )
+
+
+def claim(
+    session: Session, campaign: Campaign, batch_no: int, token: str, limit: int
+) -> tuple[list[tuple[int, Contact]], dict[str, int]]:
+    """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement; commit."""
+    now = utcnow()
+    pick = (
+        select(Delivery.id)
+        .where(
+            Delivery.campaign_id == campaign.id,
+            Delivery.batch_no == batch_no,
+            Delivery.status == "queued",
+            # A row this run already tried (temporary failure) waits for the next run's backoff.
+            or_(Delivery.claim_token.is_(None), Delivery.claim_token != token),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Two runs of the same batch (duplicate enqueue) share the work instead of waiting on row locks.
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(session.scalars(pick))
+    if not ids:
+        session.commit()
+        return [], {}
+    reason = _recheck_reason(campaign, now)
+    rows = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "queued")
+        .values(
+            status=case((reason.is_(None), "sending"), else_="skipped"),
+            reason=reason,
+            claim_token=token,
+            claimed_at=now,
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(Delivery.id, Delivery.contact_id, Delivery.status, Delivery.reason)
+    ).all()
+    session.commit()
+    skipped: dict[str, int] = {}
+    to_send = {row.contact_id: row.id for row in rows if row.status == "sending"}
+    for row in rows:
+        if row.status == "skipped":
+            skipped[row.reason] = skipped.get(row.reason, 0) + 1
+    contacts = session.scalars(select(Contact).where(Contact.id.in_(to_send))).all()
+    claimed = sorted(((to_send[c.id], c) for c in contacts), key=lambda pair: pair[0])
+    return claimed, skipped
+
+
+def record_outcomes(
+    session: Session,
+    settings: Settings,
+    token: str,
+    results: Sequence[tuple[int, Contact, SendResult]],
+    report: BatchReport,
+) -> None:
+    """Write each message's outcome (guarded by our claim token); the caller commits."""
+    now = utcnow()
+    max_attempts = len(settings.send_retry_intervals) + 1
+    params = []
+    for delivery_id, contact, result in results:
+        status, reason, error = "sent", None, None
+        if result.outcome == "temporary":
+            status, error = "retry", f"{result.code or ''} {result.detail}".strip()[:500]
+        elif result.outcome == "permanent":
+            status, reason = "failed", "invalid_address" if result.address_invalid else "rejected"
+            error = f"{result.code or ''} {result.detail}".strip()[:500]
+            if result.address_invalid and contact.email_hash:
+                suppress(session, contact.email_hash, "email", "hard_bounce")
+        params.append(
+            {"b_id": delivery_id, "b_status": status, "b_reason": reason, "b_error": error,
+             "b_provider": result.provider_id}
+        )
+        if status == "sent":
+            report.sent += 1
+        elif status == "failed":
+            report.failed += 1
+        else:
+            report.retry += 1
+    if not params:
+        return
+    table = Delivery.__table__
+    # A temporary failure goes back to the queue until its attempts run out; then it fails for good.
+    retry_status = case((table.c.attempts >= max_attempts, "failed"), else_="queued")
+    new_status = case((bindparam("b_status") == "retry", retry_status), else_=bindparam("b_status"))
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.claim_token == token)
+        .values(
+            status=new_status,
+            reason=case(
+                (bindparam("b_status") == "retry", case((table.c.attempts >= max_attempts, "temporary_failure"))),
+                else_=bindparam("b_reason"),
+            ),
+            last_error=bindparam("b_error"),
+            provider_id=bindparam("b_provider"),
+            sent_at=case((bindparam("b_status") == "sent", now)),
+        ),
+        params,
+        execution_options={"synchronize_session": False},
+    )
+
+
+def send_batch(
+    session: Session,
+    settings: Settings,
+    campaign_id: int,
+    batch_no: int,
+    transport: EmailTransport,
+    render,  # type: ignore[no-untyped-def]
+) -> BatchReport:
+    """Claim, render and send a batch chunk by chunk until nothing queued is left or the campaign stops."""
+    report = BatchReport()
+    token = uuid.uuid4().hex
+    pending: list[tuple[int, Contact, SendResult]] = []
+    while True:
+        campaign = session.get(Campaign, campaign_id, populate_existing=True)
+        if campaign is None or campaign.status != "sending":
+            report.stopped = campaign.status if campaign else "deleted"
+            break
+        # Outcomes of the previous chunk are written in the same transaction as the next claim.
+        record_outcomes(session, settings, token, pending, report)
+        claimed, skipped = claim(session, campaign, batch_no, token, settings.send_claim_size)
+        pending = []
+        for reason, count in skipped.items():
+            report.skipped += count
+            report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
+        if not claimed:
+            break
+        for delivery_id, contact in claimed:
+            pending.append((delivery_id, contact, transport.send(render(contact, delivery_id))))
+    record_outcomes(session, settings, token, pending, report)
+    session.commit()
+    log.info(
+        "campaign %s batch %s: sent=%s skipped=%s failed=%s retry=%s",
+        campaign_id, batch_no, report.sent, report.skipped, report.failed, report.retry,
+    )
+    return report
+
+
+def finish_if_done(session: Session, campaign_id: int) -> bool:
+    """Mark a sending campaign sent once no delivery is queued or in flight; commit."""
+    busy = (
+        select(Delivery.id)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending")))
+        .exists()
+    )
+    done = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == "sending", ~busy)
+        .values(status="sent", finished_at=utcnow())
+    ).rowcount
+    session.commit()
+    return bool(done)
+
+
+def mark_stale_unknown(session: Session, lease_seconds: int) -> int:
+    """Deliveries claimed longer ago than the lease and never resolved: their outcome is unknown."""
+    cutoff = utcnow() - timedelta(seconds=lease_seconds)
+    count = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at <= cutoff)
+        .values(status="unknown", reason="outcome_unknown")
+    ).rowcount
+    session.commit()
+    return count
+
+
+def purpose_of(session: Session, campaign: Campaign) -> Purpose:
+    """The campaign's purpose row."""
+    purpose = session.get(Purpose, campaign.purpose_id)
+    assert purpose is not None
+    return purpose

@@ -1,0 +1,118 @@
+"""Claiming deliveries: the consent re-check in the claim, at-most-once, outcomes and retries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from sender.channels import SendResult
+from sender.db import utcnow
+from sender.models import Delivery, Suppression
+from sender.services import consent, delivery, planning
+from tests.campaign_helpers import build_audience
+from tests.factories import CampaignFactory
+
+
+def _planned(db_session, eligible=2):
+    audience = build_audience(db_session, eligible=eligible)
+    campaign = CampaignFactory(purpose_id=audience.purpose.id, lists=[audience.lst], status="sending")
+    planning.plan(db_session, campaign, [audience.lst.id], utcnow(), batch_size=500)
+    return audience, campaign
+
+
+def _row(db_session, campaign, contact):
+    return db_session.scalars(
+        select(Delivery)
+        .where(Delivery.campaign_id == campaign.id, Delivery.contact_id == contact.id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def test_withdrawal_after_planning_is_seen_by_the_claim(db_session):
+    audience, campaign = _planned(db_session)
+    late = audience.contacts["eligible1"]
+    consent.record(db_session, late, audience.purpose, channel="email", action="withdraw",
+                   source="one_click", mechanism="one_click", actor="contact")
+
+    claimed, skipped = delivery.claim(db_session, campaign, 0, "tok", limit=10)
+
+    assert [c.id for _, c in claimed] == [audience.contacts["eligible0"].id]
+    assert skipped == {"withdrawn": 1}
+    assert (_row(db_session, campaign, late).status, _row(db_session, campaign, late).reason) == (
+        "skipped", "withdrawn")
+
+
+def test_claimed_rows_are_never_claimed_again(db_session):
+    _, campaign = _planned(db_session, eligible=3)
+
+    first, _ = delivery.claim(db_session, campaign, 0, "run-a", limit=2)
+    second, _ = delivery.claim(db_session, campaign, 0, "run-b", limit=10)
+    third, _ = delivery.claim(db_session, campaign, 0, "run-c", limit=10)
+
+    assert len(first) == 2 and len(second) == 1 and third == []
+    assert {d for d, _ in first}.isdisjoint({d for d, _ in second})
+
+
+def test_outcomes_sent_permanent_and_invalid_address(db_session, settings):
+    audience, campaign = _planned(db_session, eligible=3)
+    claimed, _ = delivery.claim(db_session, campaign, 0, "tok", limit=10)
+    (d1, c1), (d2, c2), (d3, c3) = claimed
+    report = delivery.BatchReport()
+
+    delivery.record_outcomes(db_session, settings, "tok", [
+        (d1, c1, SendResult("sent", 250, provider_id="<m1@x>")),
+        (d2, c2, SendResult("permanent", 552, "mailbox full")),
+        (d3, c3, SendResult("permanent", 550, "5.1.1 no such user", address_invalid=True)),
+    ], report)
+    db_session.commit()
+
+    assert _row(db_session, campaign, c1).status == "sent"
+    assert _row(db_session, campaign, c1).provider_id == "<m1@x>"
+    assert (_row(db_session, campaign, c2).status, _row(db_session, campaign, c2).reason) == ("failed", "rejected")
+    assert (_row(db_session, campaign, c3).status, _row(db_session, campaign, c3).reason) == (
+        "failed", "invalid_address")
+    assert db_session.scalars(
+        select(Suppression).where(Suppression.address_hash == c3.email_hash, Suppression.channel == "email")
+    ).one().reason == "hard_bounce"
+    assert (report.sent, report.failed) == (1, 2)
+
+
+def test_temporary_failure_requeues_for_a_later_run_until_attempts_run_out(db_session, settings):
+    _, campaign = _planned(db_session, eligible=1)
+    max_attempts = len(settings.send_retry_intervals) + 1
+    for attempt in range(1, max_attempts + 1):
+        token = f"run-{attempt}"
+        claimed, _ = delivery.claim(db_session, campaign, 0, token, limit=10)
+        assert len(claimed) == 1
+        delivery.record_outcomes(
+            db_session, settings, token, [(*claimed[0], SendResult("temporary", 421, "try later"))],
+            delivery.BatchReport(),
+        )
+        db_session.commit()
+        # The same run never picks its own failure again: backoff is the next run's job.
+        assert delivery.claim(db_session, campaign, 0, token, limit=10)[0] == []
+    row = db_session.scalars(select(Delivery).where(Delivery.campaign_id == campaign.id,
+                                                    Delivery.attempts > 0)).one()
+    assert (row.status, row.reason, row.attempts) == ("failed", "temporary_failure", max_attempts)
+
+
+def test_outcome_of_a_foreign_claim_is_not_written(db_session, settings):
+    _, campaign = _planned(db_session, eligible=1)
+    claimed, _ = delivery.claim(db_session, campaign, 0, "owner", limit=10)
+    delivery.record_outcomes(db_session, settings, "intruder", [(*claimed[0], SendResult("sent", 250))],
+                             delivery.BatchReport())
+    db_session.commit()
+    assert db_session.get(Delivery, claimed[0][0], populate_existing=True).status == "sending"
+
+
+def test_stale_claims_become_unknown_and_never_queued(db_session):
+    _, campaign = _planned(db_session, eligible=2)
+    claimed, _ = delivery.claim(db_session, campaign, 0, "dead-worker", limit=10)
+    db_session.execute(update(Delivery).where(Delivery.status == "sending")
+                       .values(claimed_at=utcnow() - timedelta(hours=1)))
+
+    assert delivery.mark_stale_unknown(db_session, lease_seconds=600) == 2
+    assert delivery.claim(db_session, campaign, 0, "next", limit=10)[0] == []
+    assert delivery.finish_if_done(db_session, campaign.id)
+    assert db_session.get(type(campaign), campaign.id, populate_existing=True).status == "sent"
