@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from sender.services import users
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -71,6 +71,19 @@ def _conflict(exc: Conflict) -> ResponseReturnValue:
 @bp.errorhandler(HTTPException)
 def _http(exc: HTTPException) -> ResponseReturnValue:
     return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _api_routing_error(exc: HTTPException) -> ResponseReturnValue:
+    # Unknown paths and methods fail in routing, before any blueprint is chosen, so the handlers above
+    # never see them: answer in JSON under the API prefix and leave every other path to Flask's default.
+    if not (request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/")):
+        return exc
+    response = make_response(_http(exc))
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 def _register_resources() -> None:

@@ -1,0 +1,161 @@
+"""Contact lists and bulk membership changes, written set-based (one statement per step, not per id)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import DateTime, Integer, Table, delete, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sender.db import utcnow
+from sender.models import Contact, ContactList, ListMember
+from sender.services import audit
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+
+MAX_IDS_PER_CALL = 10_000
+MAX_NAME = 200
+UNKNOWN_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ListSummary:
+    """A list with its number of members."""
+
+    list: ContactList
+    member_count: int
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """What a bulk add or remove did."""
+
+    requested: int
+    changed: int
+
+
+def create(session: Session, data: Mapping[str, Any], actor: str) -> ContactList:
+    """Create a named list; a taken name is a Conflict."""
+    errors: dict[str, str] = {name: "unknown field" for name in sorted(set(data) - {"name", "description"})}
+    raw_name = data.get("name")
+    name = raw_name.strip() if isinstance(raw_name, str) else ""
+    if not name or len(name) > MAX_NAME:
+        errors["name"] = f"is required: a non-empty string of at most {MAX_NAME} characters"
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        errors["description"] = "must be a string"
+    if errors:
+        raise ValidationFailed(errors)
+    if session.scalar(select(ContactList.id).where(ContactList.name == name)) is not None:
+        raise Conflict(f"a list named {name!r} already exists")
+    contact_list = ContactList(name=name, description=description)
+    try:
+        with session.begin_nested():
+            session.add(contact_list)
+    except IntegrityError:
+        raise Conflict(f"a list named {name!r} already exists") from None
+    audit.record(session, actor, "list.create", "list", contact_list.id)
+    return contact_list
+
+
+def _count(list_id_column: Any) -> Any:
+    return (
+        select(func.count(ListMember.contact_id))
+        .where(ListMember.list_id == list_id_column)
+        .scalar_subquery()
+    )
+
+
+def summaries(session: Session) -> list[ListSummary]:
+    """Every list with its member count, in one query."""
+    rows = session.execute(select(ContactList, _count(ContactList.id)).order_by(ContactList.id))
+    return [ListSummary(row[0], row[1]) for row in rows]
+
+
+def get(session: Session, list_id: int) -> ContactList:
+    """The list with this id, or NotFound."""
+    contact_list = session.get(ContactList, list_id)
+    if contact_list is None:
+        raise NotFound(f"no list {list_id}")
+    return contact_list
+
+
+def summary(session: Session, list_id: int) -> ListSummary:
+    """One list with its member count."""
+    contact_list = get(session, list_id)
+    count = session.scalar(select(func.count()).where(ListMember.list_id == list_id)) or 0
+    return ListSummary(contact_list, count)
+
+
+def _resolve(session: Session, public_ids: Any) -> list[int]:
+    """Contact ids for public ids, in one SELECT; any unknown id fails the whole call."""
+    if (
+        not isinstance(public_ids, list)
+        or not public_ids
+        or not all(isinstance(p, str) and p for p in public_ids)
+    ):
+        raise ValidationFailed({"contact_ids": "must be a non-empty list of contact ids (strings)"})
+    if len(public_ids) > MAX_IDS_PER_CALL:
+        raise ValidationFailed(
+            {"contact_ids": f"at most {MAX_IDS_PER_CALL} ids per call, got {len(public_ids)}"}
+        )
+    wanted = list(dict.fromkeys(public_ids))  # de-duplicated, order kept for the error message
+    rows = session.execute(select(Contact.public_id, Contact.id).where(Contact.public_id.in_(wanted)))
+    found: dict[str, int] = {public_id: contact_id for public_id, contact_id in rows}
+    unknown = [p for p in wanted if p not in found]
+    if unknown:
+        shown = ", ".join(unknown[:UNKNOWN_SHOWN])
+        more = f" and {len(unknown) - UNKNOWN_SHOWN} more" if len(unknown) > UNKNOWN_SHOWN else ""
+        raise ValidationFailed({"contact_ids": f"{len(unknown)} unknown contact ids: {shown}{more}"})
+    return list(found.values())
+
+
+def _members_table() -> Table:
+    return cast(Table, ListMember.__table__)
+
+
+# psycopg closes an INSERT's cursor before its rowcount is read unless asked to keep it.
+COUNTED = {"preserve_rowcount": True}
+
+
+def add_members(session: Session, list_id: int, public_ids: Any, actor: str) -> MembershipChange:
+    """Add contacts to a list in one INSERT ... SELECT; existing members are left as they are."""
+    contact_list = get(session, list_id)
+    ids = _resolve(session, public_ids)
+    rows = select(literal(contact_list.id, Integer), Contact.id, literal(utcnow(), DateTime)).where(
+        Contact.id.in_(ids)  # the WHERE also settles SQLite's INSERT ... SELECT ... ON CONFLICT parsing
+    )
+    columns = ["list_id", "contact_id", "added_at"]
+    # ON CONFLICT DO NOTHING (both backends) skips existing members, even ones added concurrently.
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = upsert(_members_table()).from_select(columns, rows).on_conflict_do_nothing()
+    session.flush()
+    added = session.connection().execute(stmt, execution_options=COUNTED).rowcount
+    audit.record(
+        session, actor, "list.members_add", "list", contact_list.id, {"requested": len(ids), "added": added}
+    )
+    return MembershipChange(len(ids), added)
+
+
+def remove_members(session: Session, list_id: int, public_ids: Any, actor: str) -> MembershipChange:
+    """Remove contacts from a list in one DELETE; ids that were not members are ignored."""
+    contact_list = get(session, list_id)
+    ids = _resolve(session, public_ids)
+    table = _members_table()
+    stmt = delete(table).where(table.c.list_id == contact_list.id, table.c.contact_id.in_(ids))
+    session.flush()
+    removed = session.connection().execute(stmt, execution_options=COUNTED).rowcount
+    # Membership objects already loaded in this session no longer exist.
+    session.expire_all()
+    audit.record(
+        session,
+        actor,
+        "list.members_remove",
+        "list",
+        contact_list.id,
+        {"requested": len(ids), "removed": removed},
+    )
+    return MembershipChange(len(ids), removed)
