@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
@@ -75,7 +76,7 @@ def _validate(action: str, channel: str, source: str, mechanism: str) -> dict[st
         errors["action"] = f"must be one of {', '.join(ACTIONS)}"
     if source not in SOURCES:
         errors["source"] = f"must be one of {', '.join(sorted(SOURCES))}"
-    if mechanism in NON_AFFIRMATIVE:
+    if action != "withdraw" and mechanism in NON_AFFIRMATIVE:
         errors["mechanism"] = f"{mechanism!r} is not an affirmative act and can never record consent"
     elif action == "grant" and mechanism not in GRANT_MECHANISMS:
         errors["mechanism"] = f"for a grant, must be one of {', '.join(sorted(GRANT_MECHANISMS))}"
@@ -148,7 +149,10 @@ def record(
     session.add(event)
     session.flush()
     _apply(session, event)
-    if source in PERSON_SOURCES:
+    # Only forward: a back-dated event must not shorten the retention clock.
+    if source in PERSON_SOURCES and (
+        contact.last_interaction_at is None or now > contact.last_interaction_at
+    ):
         contact.last_interaction_at = now
     return event
 
@@ -156,30 +160,67 @@ def record(
 STATUS_OF_ACTION = {"grant": "granted", "withdraw": "withdrawn", "request": "pending"}
 
 
+def _supersedes(event: ConsentEvent, state: ConsentState) -> bool:
+    """Whether an event replaces the current state: the latest event decides, and withdrawals always end."""
+    if event.occurred_at >= state.since:
+        return True
+    # An older event (a back-dated import, a grant stamped in the future, a transaction that waited on the
+    # row lock) never revives consent; a withdrawal still ends a grant or request: when in doubt, deny.
+    return event.action == "withdraw" and state.status != "withdrawn"
+
+
 def _apply(session: Session, event: ConsentEvent) -> None:
     """Fold one event into the materialised state row."""
+    values = {
+        "contact_id": event.contact_id,
+        "purpose_id": event.purpose_id,
+        "channel": event.channel,
+        "status": STATUS_OF_ACTION[event.action],
+        "since": event.occurred_at,
+        "expires_at": event.expires_at,
+        "last_event_id": event.id,
+    }
+    if _insert_if_absent(session, values):
+        return
     state = session.get(
-        ConsentState, (event.contact_id, event.purpose_id, event.channel), with_for_update=True
+        ConsentState,
+        (event.contact_id, event.purpose_id, event.channel),
+        with_for_update=True,
+        populate_existing=True,
     )
-    if state is None:
-        state = ConsentState(
-            contact_id=event.contact_id, purpose_id=event.purpose_id, channel=event.channel
-        )
-        session.add(state)
-    state.status = STATUS_OF_ACTION[event.action]
-    state.since = event.occurred_at
-    state.expires_at = event.expires_at
-    state.last_event_id = event.id
+    if state is None:  # only on a backend without INSERT .. ON CONFLICT
+        session.add(ConsentState(**values))
+    elif _supersedes(event, state):
+        state.status = str(values["status"])
+        state.since = event.occurred_at
+        state.expires_at = event.expires_at
+        state.last_event_id = event.id
     session.flush()
+
+
+def _insert_if_absent(session: Session, values: dict[str, Any]) -> bool:
+    """Create the state row unless it exists; True if created.
+
+    Two first events for the same contact, purpose and channel then queue on the row instead of one
+    failing on the primary key (which would lose, say, a withdrawal racing a sign-up).
+    """
+    dialect = session.get_bind().dialect.name
+    table = cast(Table, ConsentState.__table__)
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing()
+    else:
+        return False
+    session.flush()
+    return bool(session.connection().execute(stmt).rowcount == 1)
 
 
 def history(session: Session, contact_id: int) -> list[ConsentEvent]:
     """Every consent event of a contact, oldest first."""
     return list(
         session.scalars(
-            select(ConsentEvent)
-            .where(ConsentEvent.contact_id == contact_id)
-            .order_by(ConsentEvent.id)
+            select(ConsentEvent).where(ConsentEvent.contact_id == contact_id).order_by(ConsentEvent.id)
         )
     )
 
@@ -196,7 +237,12 @@ def current_states(session: Session, contact_id: int) -> list[ConsentState]:
 
 
 def withdraw_everywhere(
-    session: Session, contact: Contact, *, source: str, mechanism: str, actor: str,
+    session: Session,
+    contact: Contact,
+    *,
+    source: str,
+    mechanism: str,
+    actor: str,
     evidence: dict[str, Any] | None = None,
 ) -> list[ConsentEvent]:
     """Art. 21 objection to all direct marketing: a withdrawal for every purpose on every channel."""
@@ -206,8 +252,15 @@ def withdraw_everywhere(
         for channel in CHANNELS:
             events.append(
                 record(
-                    session, contact, purpose, channel=channel, action="withdraw", source=source,
-                    mechanism=mechanism, actor=actor, evidence=evidence,
+                    session,
+                    contact,
+                    purpose,
+                    channel=channel,
+                    action="withdraw",
+                    source=source,
+                    mechanism=mechanism,
+                    actor=actor,
+                    evidence=evidence,
                 )
             )
     return events

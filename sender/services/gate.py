@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from sender.db import utcnow
 from sender.models import ConsentState, Contact, Suppression
+from sender.models.contacts import CHANNELS
 
 # In the order the gate tests them: the first that applies is the reason given.
 REASONS = (
@@ -39,7 +40,7 @@ class Eligibility:
 
 def state_alias() -> type[ConsentState]:
     """A fresh alias of consent_states for outer-joining in a gated query."""
-    return aliased(ConsentState)  # type: ignore[return-value]
+    return aliased(ConsentState)
 
 
 def state_join(state: type[ConsentState], purpose_id: int, channel: str) -> ColumnElement[bool]:
@@ -51,34 +52,40 @@ def state_join(state: type[ConsentState], purpose_id: int, channel: str) -> Colu
     )
 
 
-def reason_expression(
-    state: type[ConsentState], channel: str, at: datetime
-) -> ColumnElement[str | None]:
+def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> ColumnElement[str | None]:
     """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
     address = Contact.email if channel == "email" else Contact.phone
     address_hash = Contact.email_hash if channel == "email" else Contact.phone_hash
-    suppressed = exists().where(
-        Suppression.address_hash == address_hash, Suppression.channel == channel
-    )
+    suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
+    # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
+    # expected (a new contact status, a state row written by hand) refuses instead of slipping through.
     return case(
         (Contact.status == "erased", literal("erased")),
-        (Contact.status == "restricted", literal("restricted")),
-        (address.is_(None), literal("no_address")),
+        (Contact.status != "active", literal("restricted")),
+        # Without its keyed hash the suppression list cannot be consulted: the address is unusable.
+        (or_(address.is_(None), address_hash.is_(None)), literal("no_address")),
         (suppressed, literal("suppressed")),
         (state.status.is_(None), literal("no_consent")),
         (state.status == "pending", literal("pending_confirmation")),
         (state.status == "withdrawn", literal("withdrawn")),
+        (state.status != "granted", literal("no_consent")),
         (and_(state.expires_at.is_not(None), state.expires_at <= at), literal("expired")),
         else_=literal(None),
     )
 
 
-def gated_audience(purpose_id: int, channel: str, at: datetime) -> tuple[Select[tuple[int, str | None]], ColumnElement[str | None]]:
+def gated_audience(
+    purpose_id: int, channel: str, at: datetime
+) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
     """SELECT contact id and refusal reason over all contacts; callers add their own WHERE."""
     state = state_alias()
     reason = reason_expression(state, channel, at).label("reason")
-    stmt = select(Contact.id, reason).select_from(Contact).outerjoin(
-        state, state_join(state, purpose_id, channel)
+    stmt = (
+        select(Contact.id, reason)
+        .select_from(Contact)
+        .outerjoin(state, state_join(state, purpose_id, channel))
     )
     return stmt, reason
 
