@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
@@ -143,6 +145,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"DEFAULT_PHONE_REGION must be an ISO 3166 region code, got {region!r}")
     email_from = env.get("EMAIL_FROM") or env.get("ORG_CONTACT_EMAIL") or ""
+    log_level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
 
     return Settings(
         instance_path=instance,
@@ -163,5 +168,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         send_retry_intervals=_int_list(env, "SEND_RETRY_INTERVALS", (30, 120, 600)),
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
         max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
-        log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+        log_level=log_level,
     )

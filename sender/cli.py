@@ -1,0 +1,206 @@
+"""The `sender` command: migrations, users and tokens, the worker, and `serve` for a single machine."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session
+
+from sender.config import ConfigError, Settings, load_settings
+from sender.db import make_engine
+from sender.migrate import alembic_config, downgrade, upgrade
+from sender.models.users import ROLES
+from sender.runtime import build_runtime
+from sender.serve import run_web, stop_with_parent
+from sender.serve import serve as run_serve
+from sender.services import users as user_service
+from sender.services.errors import ServiceError, ValidationFailed
+
+
+class SenderGroup(click.Group):
+    """A click group that turns a bad setting into one clear line and exit code 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand, mapping ConfigError to `configuration error: ...`."""
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"configuration error: {exc}", err=True)
+            raise click.exceptions.Exit(2) from None
+
+
+@click.group(cls=SenderGroup)
+def cli() -> None:
+    """sender: privacy-safe email and SMS campaigns."""
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the configured database, committed on success; service errors exit 1."""
+    runtime = build_runtime(_settings(), pool=False)
+    session = runtime.Session()
+    try:
+        yield session
+        session.commit()
+    except ValidationFailed as exc:
+        session.rollback()
+        click.echo("error: invalid input", err=True)
+        for field, reason in exc.errors.items():
+            click.echo(f"  {field}: {reason}", err=True)
+        raise click.exceptions.Exit(1) from None
+    except ServiceError as exc:
+        session.rollback()
+        click.echo(f"error: {exc.message}", err=True)
+        raise click.exceptions.Exit(1) from None
+    finally:
+        session.close()
+        runtime.engine.dispose()
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    upgrade(_settings().database_url, revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` empties the schema)."""
+    downgrade(_settings().database_url, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision and whether it is at head."""
+    url = _settings().database_url
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = make_engine(url, pool=False)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    if not current:
+        click.echo("none (empty database: run `sender db upgrade`)")
+        return
+    for revision in sorted(current):
+        click.echo(f"{revision} (head)" if revision in heads else f"{revision} (behind head)")
+
+
+# --- users and tokens -------------------------------------------------------------------------
+
+
+@cli.group()
+def users() -> None:
+    """Staff users."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, metavar="|".join(ROLES), help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def users_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a staff user; the password is asked twice without echo."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        user = user_service.create_user(session, email, role, password, actor="cli")
+    click.echo(f"created {user.role} user #{user.id}")
+
+
+@cli.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="api", show_default=True, help="A label to recognise the token by.")
+def tokens_create(email: str, name: str) -> None:
+    """Issue an API token for the user EMAIL and print it (it is shown only this once)."""
+    with _session() as session:
+        issued = user_service.issue_token(session, user_service.find_user(session, email), name, actor="cli")
+    click.echo("Store this token now; it cannot be shown again.", err=True)
+    click.echo(issued.value)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+# Set by `sender serve` on its children: they stop by themselves if it is killed without cleaning up.
+_PARENT_PID = click.option("--parent-pid", type=int, hidden=True)
+
+
+def _queue_names(value: str) -> list[str]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise click.BadParameter("name at least one queue")
+    return names
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty (tests, one-off runs).")
+@click.option("--queues", default="email,default", show_default=True, help="Queues in priority order.")
+@click.option(
+    "--with-scheduler", is_flag=True, help="Also run RQ's scheduler (one per deployment is enough)."
+)
+@_PARENT_PID
+def worker(burst: bool, queues: str, with_scheduler: bool, parent_pid: int | None) -> None:
+    """Run an RQ worker (the same as `python worker.py`)."""
+    from sender.worker import run
+
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
+    run(_settings(), _queue_names(queues), burst=burst, with_scheduler=with_scheduler)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+def serve(host: str, port: int) -> None:
+    """Run migrations, web server, worker and scheduler on this machine (Redis embedded if unset)."""
+    raise click.exceptions.Exit(run_serve(host, port))
+
+
+@cli.command(hidden=True)
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=click.IntRange(0, 65535))
+@_PARENT_PID
+def web(host: str, port: int, parent_pid: int | None) -> None:
+    """The web process of `sender serve` (werkzeug's threaded server; use gunicorn in production)."""
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
+    run_web(host, port)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="sender")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Settings from the environment: bad values are refused by name, secrets are generated once."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from sender.config import ConfigError, load_settings
+
+BAD_VALUES = [
+    ("DATABASE_URL", "mysql://db/sender"),
+    ("REDIS_URL", "http://cache:6379"),
+    ("SMTP_URL", "mail.example.org:25"),
+    ("PUBLIC_BASE_URL", "ftp://sender.example.org"),
+    ("SECRET_KEYS", "too-short"),
+    ("SECRET_KEYS", " , "),
+    ("HASH_KEY", "too-short"),
+    ("DEFAULT_PHONE_REGION", "XX"),
+    ("SEND_BATCH_SIZE", "many"),
+    ("SEND_CLAIM_SIZE", "0"),
+    ("SEND_RETRY_INTERVALS", "30,soon"),
+    ("SEND_RETRY_INTERVALS", "30,-5"),
+    ("SEND_LEASE_SECONDS", "1.5"),
+    ("MAX_CONTENT_LENGTH", "-1"),
+    ("LOG_LEVEL", "LOUD"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_a_bad_variable_is_refused_by_name(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({"INSTANCE_PATH": str(tmp_path), name: value})
+
+
+def test_a_fresh_instance_folder_gets_private_generated_keys_that_persist(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+
+    first = load_settings({"INSTANCE_PATH": str(instance)})
+    second = load_settings({"INSTANCE_PATH": str(instance)})
+
+    for name in ("secret_key", "hash_key"):
+        mode = stat.S_IMODE((instance / name).stat().st_mode)
+        assert mode == 0o600, f"{name} is readable by others: {oct(mode)}"
+    assert len(first.secret_keys) == 1 and len(first.secret_keys[0]) >= 32
+    assert second.secret_keys == first.secret_keys
+    assert second.hash_key == first.hash_key
+    assert first.hash_key != first.secret_keys[0]
+
+
+def test_defaults_need_nothing_but_a_folder(tmp_path: Path) -> None:
+    settings = load_settings({"INSTANCE_PATH": str(tmp_path)})
+
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'sender.db'}"
+    assert settings.redis_url is None  # the embedded server is used
+    assert settings.smtp_url is None  # messages go to the outbox folder
+    assert settings.outbox_path == tmp_path.resolve() / "outbox"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://app:secret@db.internal:5432/sender", "postgresql://app:secret@db.internal:5432/sender"],
+)
+def test_postgres_urls_use_the_psycopg_driver(tmp_path: Path, url: str) -> None:
+    settings = load_settings({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url})
+
+    assert settings.database_url == "postgresql+psycopg://app:secret@db.internal:5432/sender"
+
+
+def test_secret_keys_keep_their_order_for_rotation(tmp_path: Path) -> None:
+    env = {
+        "INSTANCE_PATH": str(tmp_path),
+        "SECRET_KEYS": "old-key-0123456789abcdef, new-key-0123456789abcdef",
+    }
+
+    settings = load_settings(env)
+
+    assert settings.secret_keys == ("old-key-0123456789abcdef", "new-key-0123456789abcdef")
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_numbers_and_lists_are_parsed(tmp_path: Path) -> None:
+    env = {
+        "INSTANCE_PATH": str(tmp_path),
+        "SEND_BATCH_SIZE": "250",
+        "SEND_RETRY_INTERVALS": "10,60,3600",
+        "DEFAULT_PHONE_REGION": "de",
+        "LOG_LEVEL": "warning",
+        "ORG_CONTACT_EMAIL": "contact@exemple.test",
+    }
+
+    settings = load_settings(env)
+
+    assert settings.send_batch_size == 250
+    assert settings.send_retry_intervals == (10, 60, 3600)
+    assert settings.default_phone_region == "DE"
+    assert settings.log_level == "WARNING"
+    assert settings.email_from == "contact@exemple.test"  # falls back to the contact address

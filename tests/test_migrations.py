@@ -1,0 +1,82 @@
+"""Migrations are the only schema: one head, reversible on an empty database, identical to the models."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+import sender.models  # noqa: F401  (registers every table on Base.metadata)
+from sender.db import Base, make_engine
+from sender.migrate import alembic_config, downgrade, upgrade
+
+# PostgreSQL joins the SQLite run whenever the suite has a server to create a scratch database on.
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with nothing in it, dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    server = make_url(os.environ["TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url, pool=False)
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_there_is_a_single_head() -> None:
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+
+    assert len(heads) == 1, f"several migration heads: {heads}; merge them"
+
+
+def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database: str) -> None:
+    model_tables = set(Base.metadata.tables)
+
+    upgrade(empty_database)
+    assert _tables(empty_database) == model_tables | {"alembic_version"}
+
+    downgrade(empty_database, "base")
+    assert _tables(empty_database) <= {"alembic_version"}
+
+    upgrade(empty_database)
+    assert _tables(empty_database) == model_tables | {"alembic_version"}
+
+
+def test_models_and_migrations_do_not_differ(empty_database: str) -> None:
+    upgrade(empty_database)
+    engine = make_engine(empty_database, pool=False)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+
+    assert differences == [], "models changed without a migration: run alembic revision --autogenerate"

@@ -1,0 +1,87 @@
+"""The worker as deployed: `python worker.py` in a real process, on the test database and Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rq import Queue
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+
+from sender.models import AuditEvent
+from sender.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str], base_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **base_env}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _runs(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    with runtime.Session() as session:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "test.job_ran"))
+        return {row.subject_id: row.details for row in rows}
+
+
+def test_jobs_run_in_forked_horses_inside_an_app_context(
+    committed: Runtime, base_env: dict[str, str]
+) -> None:
+    committed.queue("email").enqueue("tests.jobs_for_tests.record_run", "first")
+    committed.queue("default").enqueue("tests.jobs_for_tests.record_run", "second")
+
+    proc = subprocess.Popen(
+        [sys.executable, "worker.py", "--burst"],
+        cwd=ROOT,
+        env={**os.environ, **base_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+
+    runs = _runs(committed)
+    assert set(runs) == {"first", "second"}, output
+    # Each job ran in its own work horse forked from the worker process.
+    assert {run["ppid"] for run in runs.values()} == {proc.pid}
+    assert len({run["pid"] for run in runs.values()} | {proc.pid}) == 3
+    if committed.engine.dialect.name == "postgresql":
+        # The worker holds a pooled connection (its start-up check); a horse that reused it instead of
+        # resetting the pool would share that server backend with the next horse.
+        assert runs["first"]["backend_pid"] != runs["second"]["backend_pid"]
+
+
+def test_a_pickled_job_is_refused_and_json_jobs_still_run(
+    committed: Runtime, base_env: dict[str, str], redis_conn: Any
+) -> None:
+    pickled = Queue("default", connection=redis_conn).enqueue("tests.jobs_for_tests.record_run", "pickled")
+    committed.queue("default").enqueue("tests.jobs_for_tests.record_run", "json")
+
+    result = _run(["-m", "sender.cli", "worker", "--burst", "--queues", "default"], base_env)
+
+    assert result.returncode == 0, result.stderr
+    assert set(_runs(committed)) == {"json"}
+    assert Job.fetch(pickled.id, connection=redis_conn).get_status() == JobStatus.FAILED
+
+
+def test_worker_logs_show_job_ids_not_addresses(committed: Runtime, base_env: dict[str, str]) -> None:
+    job = committed.queue("email").enqueue("tests.jobs_for_tests.fail_with_addresses")
+
+    result = _run(["worker.py", "--burst"], base_env)
+
+    logs = result.stdout + result.stderr
+    assert result.returncode == 0, logs
+    assert job.id in logs
+    assert "recipient rejected" in logs  # the failure is logged...
+    assert "jane.doe@example.org" not in logs  # ...without the addresses it named
+    assert "+33612345678" not in logs
+    assert "<email>" in logs and "<phone>" in logs
+    assert Job.fetch(job.id, connection=committed.redis, serializer=committed.queue().serializer).is_failed

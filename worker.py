@@ -1,0 +1,11 @@
+"""Run an RQ worker for sender: `python worker.py [--burst] [--with-scheduler] [--queues email,default]`.
+
+The worker itself is built in sender/worker.py; this script is what deployments start (any number of them).
+"""
+
+import sys
+
+from sender.cli import main
+
+if __name__ == "__main__":
+    main(["worker", *sys.argv[1:]])
