@@ -1,0 +1,189 @@
+"""Turning a campaign and a contact into a complete email: sandboxed content, system footer, RFC 8058 headers.
+
+Everything that is the same for every message of a batch (compiled templates, footers, constant headers)
+is prepared once in EmailRenderer; render() only fills in the person and their signed links.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
+
+from sender.config import Settings
+from sender.models import Campaign, Contact, Purpose
+from sender.paths import resource_dir
+from sender.services.errors import ValidationFailed
+from sender.services.links import portal_url, unsubscribe_url
+from sender.services.mime import POLICY, qp_part
+from sender.services.sandbox import compile_template, insert_footer, template_contact, validate_content
+from sender.tokens import TokenService
+
+__all__ = ["POLICY", "EmailRenderer", "check_sender_identity", "validate_content"]
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+_UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
+_PORTAL_SLOT = "@@SENDER-PORTAL-URL@@"
+_PHRASE_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]+')
+_NOT_SLUG = re.compile(r"[^a-z0-9-]+")
+
+
+def check_sender_identity(settings: Settings) -> None:
+    """A marketing email must identify the advertiser (R18): refuse to launch without it."""
+    errors: dict[str, str] = {}
+    if not settings.org_name.strip():
+        errors["ORG_NAME"] = "the organisation's legal name is required to send email"
+    if not settings.org_address.strip():
+        errors["ORG_ADDRESS"] = "the organisation's postal address is required to send email"
+    _, address = parseaddr(settings.email_from)
+    if "@" not in address:
+        errors["EMAIL_FROM"] = "a valid sender address is required to send email"
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@functools.cache
+def _footers() -> Environment:
+    """The (trusted) environment of the system footer templates."""
+    return Environment(
+        loader=FileSystemLoader(resource_dir("templates")),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def sender_domain(settings: Settings) -> str:
+    """Domain of EMAIL_FROM (for Message-ID), falling back to the public site's host."""
+    _, address = parseaddr(settings.email_from)
+    return address.rpartition("@")[2] or urlsplit(settings.public_base_url).hostname or "localhost"
+
+
+def list_id(settings: Settings, purpose: Purpose) -> str:
+    """RFC 2919 List-Id: the purpose's name and <slug.lists.HOST>, one list per purpose."""
+    host = urlsplit(settings.public_base_url).hostname or ""
+    if "." not in host:  # localhost or a bare name is not a namespace anyone controls
+        host = sender_domain(settings)
+    slug = _NOT_SLUG.sub("-", purpose.slug.lower()).strip("-") or f"purpose-{purpose.id}"
+    phrase = " ".join(_PHRASE_SPECIALS.sub(" ", purpose.name).split())
+    return f"{phrase} <{slug}.lists.{host}>".strip()
+
+
+class EmailRenderer:
+    """Renders one campaign for many contacts; build it once per batch.
+
+    Raises ValidationFailed at construction if the campaign's templates do not pass validate_content().
+    """
+
+    def __init__(
+        self, settings: Settings, tokens: TokenService, campaign: Campaign, purpose: Purpose
+    ) -> None:
+        validate_content(campaign.subject, campaign.body_html, campaign.body_text)
+        self.settings, self.tokens = settings, tokens
+        self.campaign_id, self.purpose_id, self.channel = campaign.id, purpose.id, "email"
+        self._subject = compile_template(campaign.subject or "", html=False)
+        self._text = compile_template(campaign.body_text or "", html=False)
+        self._html = compile_template(campaign.body_html or "", html=True)
+        # A legal notice is not subscription mail: no unsubscribe exit or list headers (R30),
+        # but it still identifies the sender and leads to the privacy portal.
+        self.subscription = campaign.kind != "legal_notice"
+        context: dict[str, Any] = {
+            "org_name": settings.org_name,
+            "org_address": settings.org_address,
+            "org_contact_email": settings.org_contact_email,
+            "dpo_contact": settings.dpo_contact,
+            "purpose_name": purpose.name,
+            "purpose_description": purpose.description,
+            "unsubscribe_url": _UNSUBSCRIBE_SLOT if self.subscription else None,
+            "portal_url": _PORTAL_SLOT,
+        }
+        env = _footers()
+        self._footer_text = env.get_template("email/footer.txt").render(context)
+        self._footer_html = env.get_template("email/footer.html").render(context)
+        self._domain = sender_domain(settings)
+        _, from_address = parseaddr(settings.email_from)
+        factory = POLICY.header_factory
+        # Parsed once: the policy stores a ready header object as it is.
+        self._from = factory("From", Address(display_name=settings.org_name, addr_spec=from_address))
+        self._post = factory("List-Unsubscribe-Post", ONE_CLICK)
+        self._list_id = factory("List-Id", list_id(settings, purpose))
+        self._part_headers = {
+            kind: (
+                factory("Content-Type", f'text/{kind}; charset="utf-8"'),
+                factory("Content-Transfer-Encoding", "quoted-printable"),
+            )
+            for kind in ("plain", "html")
+        }
+        # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body;
+        # setting it spares the generator a search (and a regex compile) per message.
+        boundary = f"=_sender_{secrets.token_hex(12)}"
+        self._alternative = factory("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+        self._mime_version = factory("MIME-Version", "1.0")
+        self._date_value: datetime | None = None
+        self._date_header: Any = None
+        self._mailto = (
+            f", <mailto:{settings.org_contact_email}?subject=unsubscribe>"
+            if settings.org_contact_email
+            else ""
+        )
+
+    def message_id(self, delivery_id: int) -> str:
+        """A unique Message-ID that names the delivery and campaign (ids only)."""
+        return f"<d{delivery_id}.c{self.campaign_id}.{secrets.token_hex(6)}@{self._domain}>"
+
+    def render(self, contact: Contact, delivery_id: int) -> EmailMessage:
+        """The complete message for one contact."""
+        if not contact.email:
+            raise ValueError("the contact has no email address")
+        view = template_contact(contact)
+        subject = " ".join(self._subject.render(contact=view).split())
+        text = self._text.render(contact=view)
+        html = self._html.render(contact=view)
+        portal = portal_url(self.settings, self.tokens, contact.public_id)
+        footer_text = self._footer_text.replace(_PORTAL_SLOT, portal)
+        footer_html = self._footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
+
+        message = EmailMessage(policy=POLICY)
+        message["From"] = self._from
+        message["To"] = contact.email
+        message["Subject"] = subject
+        message["Date"] = self._date()
+        message["Message-ID"] = self.message_id(delivery_id)
+        if self.subscription:
+            unsubscribe = unsubscribe_url(
+                self.settings, self.tokens, contact.public_id, self.purpose_id, self.channel, self.campaign_id
+            )
+            footer_text = footer_text.replace(_UNSUBSCRIBE_SLOT, unsubscribe)
+            footer_html = footer_html.replace(_UNSUBSCRIBE_SLOT, str(escape(unsubscribe)))
+            message["List-Unsubscribe"] = f"<{unsubscribe}>{self._mailto}"
+            message["List-Unsubscribe-Post"] = self._post
+            message["List-Id"] = self._list_id
+        if text and not text.endswith("\n"):
+            text += "\n"
+        # The footer is added after the marketer's template has run, so no template can remove it.
+        message["MIME-Version"] = self._mime_version
+        message["Content-Type"] = self._alternative
+        message.attach(self._part("plain", text + footer_text))
+        message.attach(self._part("html", insert_footer(html, footer_html)))
+        return message
+
+    def _date(self) -> Any:
+        """The Date header, rebuilt at most once per second."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        if now != self._date_value:
+            self._date_value, self._date_header = now, POLICY.header_factory("Date", now)
+        return self._date_header
+
+    def _part(self, kind: str, body: str) -> EmailMessage:
+        content_type, encoding = self._part_headers[kind]
+        return qp_part(content_type, encoding, body)

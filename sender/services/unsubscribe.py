@@ -1,0 +1,206 @@
+"""Withdrawal through public links (no login): the signed token is the authority (R26-R31, R38).
+
+Everything is written in the caller's transaction, which commits before answering: never via Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sender.db import utcnow
+from sender.models import ConsentState, Contact, Purpose
+from sender.services import audit, consent
+from sender.services.errors import ValidationFailed
+from sender.services.links import read_portal, read_unsubscribe
+from sender.tokens import TokenInvalid, TokenService
+
+
+class LinkInvalid(Exception):
+    """Any link we will not act on: tampered, wrong kind, unknown contact or purpose, erased contact.
+
+    Callers answer every case the same way, so a link cannot reveal whether someone is on file.
+    """
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    """The (contact, purpose, channel) an unsubscribe link withdraws, and the campaign it came from."""
+
+    contact: Contact
+    purpose: Purpose
+    channel: str
+    campaign_id: int | None
+
+
+@dataclass(frozen=True)
+class PurposeChoices:
+    """One purpose of the register and the person's state per channel, for the privacy portal."""
+
+    purpose: Purpose
+    states: Mapping[str, str]  # channel -> granted / pending / withdrawn / expired / none
+
+    def can_withdraw(self, channel: str) -> bool:
+        """Whether there is something left to withdraw on this channel."""
+        return self.states.get(channel) in ("granted", "pending")
+
+
+def _contact(session: Session, public_id: str) -> Contact:
+    contact = session.scalar(select(Contact).where(Contact.public_id == public_id))
+    if contact is None or contact.status == "erased":
+        raise LinkInvalid()
+    return contact
+
+
+def resolve_unsubscribe(session: Session, tokens: TokenService, token: str) -> UnsubscribeTarget:
+    """What an unsubscribe token names; raise LinkInvalid for anything we would not act on."""
+    try:
+        link = read_unsubscribe(tokens, token)
+    except TokenInvalid:
+        raise LinkInvalid() from None
+    purpose = session.get(Purpose, link.purpose_id)
+    if purpose is None:
+        raise LinkInvalid()
+    return UnsubscribeTarget(
+        _contact(session, link.contact_public_id), purpose, link.channel, link.campaign_id
+    )
+
+
+def resolve_portal(session: Session, tokens: TokenService, token: str) -> Contact:
+    """The contact a portal token opens; raise LinkInvalid for anything we would not act on."""
+    try:
+        public_id = read_portal(tokens, token)
+    except TokenInvalid:
+        raise LinkInvalid() from None
+    return _contact(session, public_id)
+
+
+def actor(contact: Contact) -> str:
+    """How the ledger and the audit trail name a person acting on their own link."""
+    return f"contact:{contact.public_id}"
+
+
+def withdraw(
+    session: Session,
+    contact: Contact,
+    purpose: Purpose,
+    channel: str,
+    *,
+    source: str,
+    mechanism: str,
+    campaign_id: int | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> bool:
+    """Withdraw one (purpose, channel) unless it already is; True when a withdrawal was written."""
+    # Locking the state row makes a second, concurrent click wait and then see the withdrawal.
+    state = session.get(
+        ConsentState, (contact.id, purpose.id, channel), with_for_update=True, populate_existing=True
+    )
+    if state is not None and state.status == "withdrawn":
+        return False
+    consent.record(
+        session,
+        contact,
+        purpose,
+        channel=channel,
+        action="withdraw",
+        source=source,
+        mechanism=mechanism,
+        actor=actor(contact),
+        collection_point=f"campaign:{campaign_id}" if campaign_id is not None else None,
+        evidence=evidence,
+    )
+    audit.record(
+        session,
+        actor(contact),
+        "consent.withdraw",
+        "contact",
+        contact.public_id,
+        {"purpose_id": purpose.id, "channel": channel, "source": source},
+    )
+    return True
+
+
+def one_click(session: Session, target: UnsubscribeTarget, evidence: dict[str, Any] | None = None) -> bool:
+    """RFC 8058 one-click POST: withdraw the list the message came from, and nothing else (R29, R32)."""
+    return withdraw(
+        session,
+        target.contact,
+        target.purpose,
+        target.channel,
+        source="one_click",
+        mechanism="one_click",
+        campaign_id=target.campaign_id,
+        evidence=evidence,
+    )
+
+
+def page_unsubscribe(
+    session: Session, target: UnsubscribeTarget, evidence: dict[str, Any] | None = None
+) -> bool:
+    """The confirmation page's button: same withdrawal, recorded as coming from the page."""
+    return withdraw(
+        session,
+        target.contact,
+        target.purpose,
+        target.channel,
+        source="unsubscribe_page",
+        mechanism="link",
+        campaign_id=target.campaign_id,
+        evidence=evidence,
+    )
+
+
+def stop_all(
+    session: Session, contact: Contact, *, source: str, evidence: dict[str, Any] | None = None
+) -> int:
+    """Art. 21 objection to all direct marketing: every purpose on every channel; returns events written."""
+    events = consent.withdraw_everywhere(
+        session, contact, source=source, mechanism="objection", actor=actor(contact), evidence=evidence
+    )
+    audit.record(
+        session, actor(contact), "consent.objection", "contact", contact.public_id, {"source": source}
+    )
+    return len(events)
+
+
+def _state_label(state: ConsentState | None, at: datetime) -> str:
+    if state is None:
+        return "none"
+    if state.status == "granted" and state.expires_at is not None and state.expires_at <= at:
+        return "expired"
+    return state.status
+
+
+def choices(session: Session, contact: Contact, at: datetime | None = None) -> list[PurposeChoices]:
+    """Every purpose of the register with the person's current state per channel."""
+    now = at or utcnow()
+    states = {(s.purpose_id, s.channel): s for s in consent.current_states(session, contact.id)}
+    return [
+        PurposeChoices(p, {ch: _state_label(states.get((p.id, ch)), now) for ch in consent.CHANNELS})
+        for p in session.scalars(select(Purpose).order_by(Purpose.name, Purpose.id))
+    ]
+
+
+def portal_withdraw(
+    session: Session,
+    contact: Contact,
+    purpose_id: int | None,
+    channel: str | None,
+    evidence: dict[str, Any] | None = None,
+) -> bool:
+    """Withdraw one (purpose, channel) chosen in the privacy portal; True when a withdrawal was written."""
+    purpose = session.get(Purpose, purpose_id) if purpose_id is not None else None
+    errors = {}
+    if purpose is None:
+        errors["purpose"] = "unknown purpose"
+    if channel not in consent.CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(consent.CHANNELS)}"
+    if errors or purpose is None or channel is None:
+        raise ValidationFailed(errors)
+    return withdraw(session, contact, purpose, channel, source="portal", mechanism="form", evidence=evidence)
