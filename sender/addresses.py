@@ -20,6 +20,8 @@ class AddressError(ValueError):
 
 def normalize_email(raw: str, field: str = "email") -> str:
     """Return the canonical lower-case form of an email address, without any DNS lookup."""
+    if not isinstance(raw, str):
+        raise AddressError(field, "must be a string")
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
@@ -30,6 +32,8 @@ def normalize_email(raw: str, field: str = "email") -> str:
 
 def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     """Return a phone number in E.164, reading national numbers in the default region."""
+    if not isinstance(raw, str):
+        raise AddressError(field, "must be a string")
     try:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,22 @@ KINDS: dict[str, LinkKind] = {
 }
 
 
+# Signed is not encrypted: anyone holding a link can read its payload, so it must hold no address (R34).
+_E164 = re.compile(r"\+\d{6,15}")
+
+
+def _refuse_addresses(value: Any) -> None:
+    """Raise ValueError if a payload value looks like an email address or an E.164 phone number."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_addresses(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_addresses(item)
+    elif isinstance(value, str) and ("@" in value or _E164.search(value)):
+        raise ValueError("link tokens carry opaque ids only, never an email address or phone number")
+
+
 class TokenInvalid(Exception):
     """A token is tampered, of the wrong kind, signed by an unknown key or malformed."""
 
@@ -48,7 +65,8 @@ class TokenService:
         return URLSafeTimedSerializer(self._keys, salt=spec.salt), spec
 
     def dumps(self, kind: str, payload: dict[str, Any]) -> str:
-        """Sign a payload of opaque ids for one kind of link."""
+        """Sign a payload of opaque ids for one kind of link; refuse one holding an address."""
+        _refuse_addresses(payload)
         serializer, _ = self._serializer(kind)
         return str(serializer.dumps(payload))
 
