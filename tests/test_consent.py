@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
@@ -337,6 +337,25 @@ def test_backdated_event_does_not_move_last_interaction_back(db_session: Session
     contact = make_contact(last_interaction_at=T0)
     record(db_session, contact, purpose, source="form", at=T0 - timedelta(days=100))
     assert contact.last_interaction_at == T0
+
+
+def test_an_aware_moment_is_stored_as_naive_utc(db_session: Session) -> None:
+    purpose = make_purpose(consent_validity_days=10)
+    contact = make_contact()
+    paris_summer = timezone(timedelta(hours=2))
+    record(db_session, contact, purpose, at=T0)
+    event = record(
+        db_session, contact, purpose, action="withdraw", source="portal", mechanism="form",
+        wording_version=None, at=datetime(2024, 6, 1, 12, 30, tzinfo=paris_summer),
+    )  # fmt: skip
+    db_session.flush()
+    db_session.expire_all()
+    stored = db_session.get(ConsentEvent, event.id)
+    assert stored is not None
+    assert stored.occurred_at == datetime(2024, 6, 1, 10, 30)
+    state = db_session.get(ConsentState, (contact.id, purpose.id, "email"))
+    assert state is not None
+    assert (state.status, state.since) == ("withdrawn", datetime(2024, 6, 1, 10, 30))
 
 
 def test_racing_first_events_both_land_and_the_later_one_decides(committed: Runtime) -> None:

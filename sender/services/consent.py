@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -123,7 +123,8 @@ def record(
     if errors:
         raise ValidationFailed(errors)
 
-    now = at or utcnow()
+    # The database stores naive UTC; an aware moment is converted, never compared or stored as is.
+    now = at.astimezone(UTC).replace(tzinfo=None) if at and at.tzinfo else (at or utcnow())
     stored_action = action
     # Where double opt-in is required, a first grant only asks; the confirmation click grants.
     if action == "grant" and purpose.requires_double_opt_in and mechanism != "double_opt_in":
