@@ -156,7 +156,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def api_user(db_session: Session) -> Any:
     """A marketer user."""
-    return users.create_user(db_session, "marketer@exemple.test", "marketer", "correct horse battery")
+    return users.create_user(db_session, "marketer@exemple.org", "marketer", "correct horse battery")
 
 
 @pytest.fixture

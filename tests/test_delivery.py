@@ -112,7 +112,9 @@ def test_stale_claims_become_unknown_and_never_queued(db_session):
     db_session.execute(update(Delivery).where(Delivery.status == "sending")
                        .values(claimed_at=utcnow() - timedelta(hours=1)))
 
-    assert delivery.mark_stale_unknown(db_session, lease_seconds=600) == 2
+    assert delivery.mark_stale_unknown(db_session, lease_seconds=600) == {(campaign.id, 0)}
+    statuses = db_session.scalars(select(Delivery.status).where(Delivery.id.in_([d for d, _ in claimed])))
+    assert set(statuses) == {"unknown"}
     assert delivery.claim(db_session, campaign, 0, "next", limit=10)[0] == []
     assert delivery.finish_if_done(db_session, campaign.id)
     assert db_session.get(type(campaign), campaign.id, populate_existing=True).status == "sent"

@@ -87,13 +87,14 @@ def claim(
         )
         .returning(Delivery.id, Delivery.contact_id, Delivery.status, Delivery.reason)
     ).all()
-    session.commit()
     skipped: dict[str, int] = {}
     to_send = {row.contact_id: row.id for row in rows if row.status == "sending"}
     for row in rows:
         if row.status == "skipped":
             skipped[row.reason] = skipped.get(row.reason, 0) + 1
     contacts = session.scalars(select(Contact).where(Contact.id.in_(to_send))).all()
+    # Commit before any message leaves: no transaction (on SQLite, no write lock) is held while sending.
+    session.commit()
     claimed = sorted(((to_send[c.id], c) for c in contacts), key=lambda pair: pair[0])
     return claimed, skipped
 
@@ -111,7 +112,10 @@ def record_outcomes(
     params = []
     for delivery_id, contact, result in results:
         status, reason, error = "sent", None, None
-        if result.outcome == "temporary":
+        if result.outcome_unknown:
+            # The connection died after DATA: the message may have been delivered, so never resend it.
+            status, reason, error = "unknown", "outcome_unknown", result.detail[:500]
+        elif result.outcome == "temporary":
             status, error = "retry", f"{result.code or ''} {result.detail}".strip()[:500]
         elif result.outcome == "permanent":
             status, reason = "failed", "invalid_address" if result.address_invalid else "rejected"
@@ -124,10 +128,10 @@ def record_outcomes(
         )
         if status == "sent":
             report.sent += 1
-        elif status == "failed":
-            report.failed += 1
-        else:
+        elif status == "retry":
             report.retry += 1
+        else:
+            report.failed += 1
     if not params:
         return
     table = Delivery.__table__
@@ -205,16 +209,17 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
     return bool(done)
 
 
-def mark_stale_unknown(session: Session, lease_seconds: int) -> int:
-    """Deliveries claimed longer ago than the lease and never resolved: their outcome is unknown."""
+def mark_stale_unknown(session: Session, lease_seconds: int) -> set[tuple[int, int]]:
+    """Claims older than the lease were never resolved: mark them unknown; return their (campaign, batch)."""
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    count = session.execute(
+    rows = session.execute(
         update(Delivery)
         .where(Delivery.status == "sending", Delivery.claimed_at <= cutoff)
         .values(status="unknown", reason="outcome_unknown")
-    ).rowcount
+        .returning(Delivery.campaign_id, Delivery.batch_no)
+    ).all()
     session.commit()
-    return count
+    return {(row.campaign_id, row.batch_no) for row in rows}
 
 
 def purpose_of(session: Session, campaign: Campaign) -> Purpose:

@@ -14,12 +14,6 @@ from tests.api.helpers import PREFIX, Api
 
 
 @pytest.fixture
-def api_user(db_session: Session) -> Any:
-    """A marketer user (overrides the shared fixture, whose .test address email-validator refuses)."""
-    return users.create_user(db_session, "marketer@exemple.org", "marketer", "correct horse battery")
-
-
-@pytest.fixture
 def openapi_doc(client: FlaskClient) -> dict[str, Any]:
     """The OpenAPI document as served."""
     response = client.get(f"{PREFIX}/openapi.json")

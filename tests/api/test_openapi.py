@@ -67,8 +67,9 @@ def test_every_operation_documents_auth_and_write_errors(openapi_doc: dict[str, 
             codes = set(operation["responses"])
             assert "401" in codes, f"{method.upper()} {path}"
             if method != "get":
-                assert {"403", "413", "422"} <= codes, f"{method.upper()} {path}"
-                assert "requestBody" in operation, f"{method.upper()} {path}"
+                assert "403" in codes, f"{method.upper()} {path}"
+            if "requestBody" in operation:
+                assert {"413", "422"} <= codes, f"{method.upper()} {path}"
 
 
 def test_operation_ids_are_unique(openapi_doc: dict[str, Any]) -> None:

@@ -1,3 +1,310 @@
-"""API resource: campaigns."""
+"""API resource: campaigns (create, inspect, preview the audience, send, pause, resume, cancel)."""
 
-from sender.web.api import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from sender.db import utcnow
+from sender.models import Campaign, Contact, Delivery, Purpose
+from sender.models.campaigns import DELIVERY_STATUSES
+from sender.services import campaigns, sending
+from sender.services.errors import ValidationFailed
+from sender.web.api import bp, json_body
+from sender.web.api.openapi import (
+    PAGE_PARAMS,
+    TIMESTAMP,
+    WRITE_ERRORS,
+    items_of,
+    nullable,
+    obj,
+    operation,
+    page_of,
+    path_param,
+    query_param,
+    ref,
+)
+from sender.web.api.paging import page_args, page_body
+from sender.web.api.present import ts
+from sender.web.session import get_session, runtime
+
+
+def present(campaign: Campaign) -> dict[str, Any]:
+    """Campaign as JSON, with its delivery counts."""
+    session = get_session()
+    report = campaigns.report_for(session, campaign.id)
+    purpose = session.get(Purpose, campaign.purpose_id)
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "purpose": purpose.slug if purpose else None,
+        "channel": campaign.channel,
+        "kind": campaign.kind,
+        "status": campaign.status,
+        "lists": sorted(lst.id for lst in campaign.lists),
+        "subject": campaign.subject,
+        "body_html": campaign.body_html,
+        "body_text": campaign.body_text,
+        "scheduled_at": ts(campaign.scheduled_at),
+        "created_at": ts(campaign.created_at),
+        "launched_at": ts(campaign.launched_at),
+        "finished_at": ts(campaign.finished_at),
+        "counts": {"by_status": report.by_status, "skipped": report.skipped},
+    }
+
+
+@bp.post("/campaigns")
+def create_campaign() -> ResponseReturnValue:
+    """Create a draft campaign; template errors are reported now, with their line."""
+    session = get_session()
+    campaign = campaigns.create(session, json_body(), g.actor)
+    session.commit()
+    return jsonify(present(campaign)), 201
+
+
+@bp.get("/campaigns")
+def list_campaigns() -> ResponseReturnValue:
+    """Campaigns, newest first."""
+    rows = get_session().scalars(select(Campaign).order_by(Campaign.id.desc()).limit(500))
+    return jsonify({"items": [present(c) for c in rows]})
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def get_campaign(campaign_id: int) -> ResponseReturnValue:
+    """One campaign with counts by delivery status and by skip reason."""
+    return jsonify(present(campaigns.get(get_session(), campaign_id)))
+
+
+@bp.post("/campaigns/<int:campaign_id>/audience-preview")
+def preview_audience(campaign_id: int) -> ResponseReturnValue:
+    """How many would be queued and how many refused, by reason; writes nothing."""
+    session = get_session()
+    result = campaigns.preview(session, campaigns.get(session, campaign_id))
+    return jsonify({"queued": result.queued, "skipped": result.skipped})
+
+
+@bp.post("/campaigns/<int:campaign_id>/send")
+def send_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Launch now, or schedule when the campaign has a future scheduled_at."""
+    session = get_session()
+    campaign = campaigns.get(session, campaign_id)
+    if campaign.status == "draft" and campaign.scheduled_at and campaign.scheduled_at > utcnow():
+        sending.schedule(runtime(), session, campaign, campaign.scheduled_at, g.actor)
+        return jsonify({"status": "scheduled", "queued": 0, "skipped": {}}), 202
+    result = sending.launch_now(runtime(), session, campaign, g.actor)
+    return jsonify({"status": campaign.status, "queued": result.queued, "skipped": result.skipped}), 202
+
+
+@bp.post("/campaigns/<int:campaign_id>/pause")
+def pause_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Stop claiming deliveries until resumed."""
+    session = get_session()
+    campaign = campaigns.get(session, campaign_id)
+    campaigns.pause(session, campaign, g.actor)
+    session.commit()
+    return jsonify(present(campaign))
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume")
+def resume_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Resume a paused campaign."""
+    session = get_session()
+    campaign = campaigns.get(session, campaign_id)
+    sending.resume(runtime(), session, campaign, g.actor)
+    return jsonify(present(campaign))
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Cancel the campaign and its unsent deliveries."""
+    session = get_session()
+    campaign = campaigns.get(session, campaign_id)
+    campaigns.cancel(session, campaign, g.actor)
+    session.commit()
+    return jsonify(present(campaign))
+
+
+@bp.get("/campaigns/<int:campaign_id>/deliveries")
+def list_deliveries(campaign_id: int) -> ResponseReturnValue:
+    """Deliveries of a campaign, paged by id, optionally filtered by status."""
+    session = get_session()
+    campaigns.get(session, campaign_id)
+    status = request.args.get("status")
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise ValidationFailed({"status": f"must be one of {', '.join(DELIVERY_STATUSES)}"})
+    after, limit = page_args()
+    rows = sending.deliveries_page(session, campaign_id, status, after or 0, limit + 1)
+    public_ids = _public_ids(rows[:limit])
+    return jsonify(
+        page_body(rows[:limit], len(rows) > limit, lambda d: d.id, lambda d: _delivery(d, public_ids))
+    )
+
+
+def _public_ids(rows: list[Delivery]) -> dict[int, str]:
+    ids = {d.contact_id for d in rows}
+    if not ids:
+        return {}
+    pairs = get_session().execute(select(Contact.id, Contact.public_id).where(Contact.id.in_(ids)))
+    return {row.id: row.public_id for row in pairs}
+
+
+def _delivery(d: Delivery, public_ids: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "contact": public_ids.get(d.contact_id),
+        "status": d.status,
+        "reason": d.reason,
+        "attempts": d.attempts,
+        "sent_at": ts(d.sent_at),
+        "provider_id": d.provider_id,
+        "last_error": d.last_error,
+    }
+
+
+_STR = {"type": "string"}
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_INPUT: dict[str, Any] = {
+    "name": {"type": "string", "maxLength": 200},
+    "purpose": {
+        "type": "string",
+        "description": "Slug of the purpose; only contacts consenting to it receive.",
+    },
+    "channel": {"type": "string", "enum": ["email"], "default": "email"},
+    "kind": {"type": "string", "enum": ["marketing", "legal_notice"], "default": "marketing"},
+    "lists": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+    "subject": {
+        "type": "string",
+        "maxLength": 255,
+        "description": "Jinja2 (sandboxed); `contact` is exposed.",
+    },
+    "body_html": {"type": "string", "description": "Jinja2 (sandboxed, autoescaped)."},
+    "body_text": {"type": "string", "description": "Jinja2 (sandboxed)."},
+    "scheduled_at": nullable({"type": "string", "format": "date-time"}),
+}
+SCHEMAS: dict[str, Any] = {
+    "CampaignInput": obj(_INPUT, ["name", "purpose", "lists", "subject", "body_text"]),
+    "Campaign": obj(
+        {
+            "id": {"type": "integer"},
+            **{k: v for k, v in _INPUT.items() if k != "scheduled_at"},
+            "purpose": nullable(_STR),
+            "status": {
+                "type": "string",
+                "enum": ["draft", "scheduled", "sending", "sent", "paused", "cancelled"],
+            },
+            "scheduled_at": nullable(TIMESTAMP),
+            "created_at": TIMESTAMP,
+            "launched_at": nullable(TIMESTAMP),
+            "finished_at": nullable(TIMESTAMP),
+            "counts": obj({"by_status": _COUNTS, "skipped": _COUNTS}, ["by_status", "skipped"]),
+        },
+        ["id", "name", "purpose", "channel", "kind", "status", "lists", "counts"],
+    ),
+    "AudiencePreview": obj({"queued": {"type": "integer"}, "skipped": _COUNTS}, ["queued", "skipped"]),
+    "SendResult": obj(
+        {"status": _STR, "queued": {"type": "integer"}, "skipped": _COUNTS}, ["status", "queued", "skipped"]
+    ),
+    "Delivery": obj(
+        {
+            "id": {"type": "integer"},
+            "contact": nullable(_STR),
+            "status": {"type": "string", "enum": list(DELIVERY_STATUSES)},
+            "reason": nullable(_STR),
+            "attempts": {"type": "integer"},
+            "sent_at": nullable(TIMESTAMP),
+            "provider_id": nullable(_STR),
+            "last_error": nullable(_STR),
+        },
+        ["id", "contact", "status", "reason", "attempts"],
+    ),
+    "DeliveryPage": page_of("Delivery"),
+}
+CAMPAIGN_ID = path_param("campaign_id", "The campaign's id.", {"type": "integer"})
+
+
+def _action(op_id: str, summary: str, ok: tuple[int, str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "post": operation(
+            op_id, summary, tag="campaigns", params=[CAMPAIGN_ID], ok=ok, errors=(401, 403, 404, 409)
+        )
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/campaigns": {
+        "post": operation(
+            "createCampaign",
+            "Create a draft campaign",
+            tag="campaigns",
+            body=ref("CampaignInput"),
+            ok=(201, "Created", ref("Campaign")),
+            errors=WRITE_ERRORS,
+            description="Template syntax errors and unknown names are reported per field with their line.",
+        ),
+        "get": operation(
+            "listCampaigns",
+            "List campaigns, newest first",
+            tag="campaigns",
+            ok=(200, "Campaigns", items_of("Campaign")),
+        ),
+    },
+    "/campaigns/{campaign_id}": {
+        "get": operation(
+            "getCampaign",
+            "Get a campaign with counts by status and skip reason",
+            tag="campaigns",
+            params=[CAMPAIGN_ID],
+            ok=(200, "The campaign", ref("Campaign")),
+            errors=(401, 404),
+        )
+    },
+    "/campaigns/{campaign_id}/audience-preview": {
+        "post": operation(
+            "previewAudience",
+            "Count who would receive and who is refused, by reason",
+            tag="campaigns",
+            params=[CAMPAIGN_ID],
+            ok=(200, "Counts; nothing is written", ref("AudiencePreview")),
+            errors=(401, 403, 404),
+        )
+    },
+    "/campaigns/{campaign_id}/send": {
+        "post": operation(
+            "sendCampaign",
+            "Plan and send now, or schedule when scheduled_at is in the future",
+            tag="campaigns",
+            params=[CAMPAIGN_ID],
+            ok=(202, "Planned", ref("SendResult")),
+            errors=(401, 403, 404, 409, 422),
+            description="422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured.",
+        )
+    },
+    "/campaigns/{campaign_id}/pause": _action(
+        "pauseCampaign", "Pause sending", (200, "Paused", ref("Campaign"))
+    ),
+    "/campaigns/{campaign_id}/resume": _action(
+        "resumeCampaign", "Resume a paused campaign", (200, "Sending again", ref("Campaign"))
+    ),
+    "/campaigns/{campaign_id}/cancel": _action(
+        "cancelCampaign", "Cancel and drop unsent deliveries", (200, "Cancelled", ref("Campaign"))
+    ),
+    "/campaigns/{campaign_id}/deliveries": {
+        "get": operation(
+            "listDeliveries",
+            "List deliveries, in pages",
+            tag="campaigns",
+            params=[
+                CAMPAIGN_ID,
+                query_param(
+                    "status", "Only this status.", {"type": "string", "enum": list(DELIVERY_STATUSES)}
+                ),
+                *PAGE_PARAMS,
+            ],
+            ok=(200, "One page", ref("DeliveryPage")),
+            errors=(401, 404, 422),
+        )
+    },
+}

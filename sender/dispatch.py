@@ -1,0 +1,67 @@
+"""Putting campaign work on the RQ queues, always after the database commit, with deterministic job ids."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from sender.runtime import Runtime
+
+EMAIL_QUEUE = "email"
+BATCH_TIMEOUT = 3600
+ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def batch_job_id(campaign_id: int, batch_no: int) -> str:
+    """The id of a batch's job: the same campaign and batch always map to the same job."""
+    return f"campaign-{campaign_id}-batch-{batch_no}"
+
+
+def _alive(runtime: Runtime, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=runtime.redis, serializer=runtime.queue(EMAIL_QUEUE).serializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in ALIVE
+
+
+def enqueue_batches(
+    runtime: Runtime, campaign_id: int, batches: Iterable[int], *, force: bool = False
+) -> list[str]:
+    """Enqueue one job per batch unless its job is waiting or running (`force`: the old one is known dead)."""
+    queue = runtime.queue(EMAIL_QUEUE)
+    intervals = list(runtime.settings.send_retry_intervals)
+    enqueued = []
+    for batch_no in batches:
+        job_id = batch_job_id(campaign_id, batch_no)
+        if force:
+            # A fresh id: RQ may still list the dead run under the old one.
+            job_id = f"{job_id}-{uuid.uuid4().hex[:8]}"
+        elif _alive(runtime, job_id):
+            continue
+        queue.enqueue(
+            "sender.jobs.send_batch",
+            campaign_id,
+            batch_no,
+            job_id=job_id,
+            job_timeout=BATCH_TIMEOUT,
+            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+            description=f"campaign {campaign_id} batch {batch_no}",
+        )
+        enqueued.append(job_id)
+    return enqueued
+
+
+def schedule_launch(runtime: Runtime, campaign_id: int, when: datetime) -> str:
+    """Have the scheduler launch a campaign at `when` (naive UTC)."""
+    job_id = f"campaign-{campaign_id}-launch"
+    runtime.queue(EMAIL_QUEUE).enqueue_at(
+        when.replace(tzinfo=UTC), "sender.jobs.launch_campaign", campaign_id, job_id=job_id,
+        description=f"launch campaign {campaign_id}",
+    )
+    return job_id

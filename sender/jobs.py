@@ -1,0 +1,38 @@
+"""RQ entry points: ids in, a service call, a small JSON-able result out. No top-level side effects."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import current_app
+
+from sender.runtime import Runtime
+from sender.services import campaigns, sending
+
+
+def _runtime() -> Runtime:
+    # worker.py pushes an app context before forking, so every job runs inside it.
+    runtime: Runtime = current_app.extensions["sender"]
+    return runtime
+
+
+def send_batch(campaign_id: int, batch_no: int) -> dict[str, Any]:
+    """Send one batch of a campaign."""
+    return asdict(sending.run_batch(_runtime(), campaign_id, batch_no))
+
+
+def launch_campaign(campaign_id: int) -> dict[str, Any]:
+    """Launch a scheduled campaign now (planned against the audience of this moment)."""
+    runtime = _runtime()
+    with runtime.Session() as session:
+        campaign = campaigns.get(session, campaign_id)
+        if campaign.status != "scheduled":
+            return {"skipped": f"campaign is {campaign.status}"}
+        result = sending.launch_now(runtime, session, campaign, actor="scheduler")
+    return {"queued": result.queued, "skipped": result.skipped, "batches": result.batches}
+
+
+def sweep() -> dict[str, Any]:
+    """Periodic clean-up of interrupted sends."""
+    return asdict(sending.sweep(_runtime()))

@@ -1,0 +1,234 @@
+"""Campaign lifecycle: create (content checked at save time), preview, launch, pause, resume, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import utcnow
+from sender.models import Campaign, ContactList, Delivery, Purpose
+from sender.models.campaigns import CAMPAIGN_KINDS
+from sender.services import audit, planning, rendering
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+
+SUPPORTED_CHANNELS = ("email",)
+LAUNCHABLE = ("draft", "scheduled")
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    """What planning produced: queued count, skipped counts by reason, and batches to enqueue."""
+
+    queued: int
+    skipped: dict[str, int]
+    batches: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """A campaign's progress: deliveries by status and skipped ones by reason."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def _parse_time(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone, e.g. 2026-12-01T09:00:00Z")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str], required: bool) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = "must be a string"
+        return ""
+    if required and not value.strip():
+        errors[name] = "is required"
+    elif len(value) > limit:
+        errors[name] = f"must be at most {limit} characters"
+    return value
+
+
+def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
+    """Create a draft campaign after checking every field and compiling its templates."""
+    errors: dict[str, str] = {}
+    name = _text(data, "name", 200, errors, required=True)
+    subject = _text(data, "subject", 255, errors, required=True)
+    body_html = _text(data, "body_html", 500_000, errors, required=False)
+    body_text = _text(data, "body_text", 500_000, errors, required=True)
+    channel = data.get("channel", "email")
+    if channel not in SUPPORTED_CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(SUPPORTED_CHANNELS)}"
+    kind = data.get("kind", "marketing")
+    if kind not in ("marketing", "legal_notice"):
+        errors["kind"] = "must be marketing or legal_notice"
+    purpose = None
+    slug = data.get("purpose")
+    if not isinstance(slug, str) or not slug:
+        errors["purpose"] = "is required (a purpose slug)"
+    else:
+        purpose = session.scalar(select(Purpose).where(Purpose.slug == slug))
+        if purpose is None:
+            errors["purpose"] = f"no purpose {slug!r}"
+    lists = _lists(session, data.get("lists"), errors)
+    scheduled_at = None
+    if data.get("scheduled_at") is not None:
+        try:
+            scheduled_at = _parse_time(data["scheduled_at"])
+        except ValueError as exc:
+            errors["scheduled_at"] = str(exc)
+    if not any(k in errors for k in ("subject", "body_html", "body_text")):
+        try:
+            rendering.validate_content(subject, body_html, body_text)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    assert purpose is not None and kind in CAMPAIGN_KINDS
+    campaign = Campaign(
+        name=name,
+        purpose_id=purpose.id,
+        channel=channel,
+        kind=kind,
+        subject=subject,
+        body_html=body_html,
+        body_text=body_text,
+        scheduled_at=scheduled_at,
+        created_by=actor,
+        lists=lists,
+    )
+    session.add(campaign)
+    session.flush()
+    audit.record(session, actor, "campaign.create", "campaign", campaign.id, {"purpose": purpose.slug})
+    return campaign
+
+
+def _lists(session: Session, raw: Any, errors: dict[str, str]) -> list[ContactList]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(i, int) for i in raw):
+        errors["lists"] = "must be a non-empty array of list ids"
+        return []
+    ids = sorted(set(raw))
+    found = list(session.scalars(select(ContactList).where(ContactList.id.in_(ids))))
+    missing = sorted(set(ids) - {lst.id for lst in found})
+    if missing:
+        errors["lists"] = f"unknown list ids: {missing[:20]}"
+    return found
+
+
+def get(session: Session, campaign_id: int) -> Campaign:
+    """The campaign with this id, or NotFound."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("no such campaign")
+    return campaign
+
+
+def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> LaunchResult:
+    """What launching now would do, without writing anything."""
+    counts = planning.preview(session, campaign, [lst.id for lst in campaign.lists], at or utcnow())
+    queued = counts.pop(None, 0)
+    return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())}, 0)
+
+
+def launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> LaunchResult:
+    """Plan the audience and mark the campaign sending; the caller commits, then enqueues the batches."""
+    rendering.check_sender_identity(settings)
+    claimed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status.in_(LAUNCHABLE))
+        .values(status="sending", launched_at=utcnow())
+    ).rowcount
+    if claimed != 1:
+        # Another request launched it first, or it is not in a launchable state.
+        session.refresh(campaign)
+        raise Conflict(f"campaign is {campaign.status}; only draft or scheduled campaigns can be sent")
+    session.refresh(campaign)
+    at = utcnow()
+    batches = planning.plan(session, campaign, [lst.id for lst in campaign.lists], at, settings.send_batch_size)
+    report = report_for(session, campaign.id)
+    audit.record(
+        session, actor, "campaign.launch", "campaign", campaign.id,
+        {"queued": report.by_status.get("queued", 0), "skipped": report.skipped},
+    )
+    if batches == 0:
+        campaign.status, campaign.finished_at = "sent", utcnow()
+    return LaunchResult(report.by_status.get("queued", 0), report.skipped, batches)
+
+
+def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
+    """Mark a draft campaign scheduled for `when` (UTC); the caller enqueues the launch job."""
+    if campaign.status != "draft":
+        raise Conflict(f"campaign is {campaign.status}; only a draft can be scheduled")
+    campaign.status, campaign.scheduled_at = "scheduled", when
+    audit.record(session, actor, "campaign.schedule", "campaign", campaign.id, {"at": when.isoformat()})
+
+
+def _transition(session: Session, campaign: Campaign, allowed: tuple[str, ...], target: str, actor: str) -> None:
+    done = session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(allowed)).values(status=target)
+    ).rowcount
+    session.refresh(campaign)
+    if done != 1:
+        raise Conflict(f"campaign is {campaign.status}; cannot go to {target}")
+    audit.record(session, actor, f"campaign.{target}", "campaign", campaign.id)
+
+
+def pause(session: Session, campaign: Campaign, actor: str) -> None:
+    """Stop claiming new deliveries; messages already handed to the transport finish."""
+    _transition(session, campaign, ("sending",), "paused", actor)
+
+
+def resume(session: Session, campaign: Campaign, actor: str) -> list[int]:
+    """Resume a paused campaign; return the batches that still hold queued deliveries."""
+    _transition(session, campaign, ("paused",), "sending", actor)
+    return pending_batches(session, campaign.id)
+
+
+def cancel(session: Session, campaign: Campaign, actor: str) -> int:
+    """Cancel the campaign and every delivery not yet claimed; return how many were cancelled."""
+    _transition(session, campaign, ("draft", "scheduled", "sending", "paused"), "cancelled", actor)
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
+        .values(status="cancelled", reason="campaign_cancelled")
+    ).rowcount
+
+
+def pending_batches(session: Session, campaign_id: int) -> list[int]:
+    """Batch numbers that still have queued deliveries."""
+    return list(
+        session.scalars(
+            select(Delivery.batch_no)
+            .where(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
+            .distinct()
+            .order_by(Delivery.batch_no)
+        )
+    )
+
+
+def report_for(session: Session, campaign_id: int) -> Report:
+    """Counts of deliveries by status, and of skipped ones by reason."""
+    rows = session.execute(
+        select(Delivery.status, Delivery.reason, func.count())
+        .where(Delivery.campaign_id == campaign_id)
+        .group_by(Delivery.status, Delivery.reason)
+    ).all()
+    by_status: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for status, reason, count in rows:
+        by_status[status] = by_status.get(status, 0) + count
+        if status == "skipped" and reason:
+            skipped[reason] = skipped.get(reason, 0) + count
+    return Report(dict(sorted(by_status.items())), dict(sorted(skipped.items())))

@@ -1,0 +1,103 @@
+"""Campaign flows that span the database and the queue: commit first, then enqueue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sender.channels.email import email_transport
+from sender.dispatch import enqueue_batches, schedule_launch
+from sender.models import Campaign, Delivery
+from sender.runtime import Runtime
+from sender.services import campaigns, delivery
+from sender.services.campaigns import LaunchResult
+from sender.services.delivery import BatchReport
+from sender.services.rendering import EmailRenderer
+
+
+class RetryLater(Exception):
+    """Some messages met temporary failures; raising lets RQ retry the batch with backoff."""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a sweep found and did."""
+
+    stale_batches: int
+    requeued_jobs: int
+    finished: int
+
+
+def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
+    """Plan and commit the deliveries, then enqueue one job per batch."""
+    result = campaigns.launch(session, runtime.settings, campaign, actor)
+    session.commit()
+    # Only after the commit: a fast worker must find every row it is given.
+    enqueue_batches(runtime, campaign.id, range(result.batches))
+    return result
+
+
+def schedule(runtime: Runtime, session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
+    """Schedule the launch for later; planning happens then, against the audience of that moment."""
+    campaigns.schedule(session, campaign, when, actor)
+    session.commit()
+    schedule_launch(runtime, campaign.id, when)
+
+
+def resume(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> None:
+    """Resume a paused campaign and re-enqueue its unfinished batches."""
+    batches = campaigns.resume(session, campaign, actor)
+    session.commit()
+    enqueue_batches(runtime, campaign.id, batches)
+
+
+def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
+    """Send one batch over one transport connection; raise RetryLater when some must be retried."""
+    with runtime.Session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return BatchReport(stopped="deleted")
+        renderer = EmailRenderer(
+            runtime.settings, runtime.tokens, campaign, delivery.purpose_of(session, campaign)
+        )
+        with email_transport(runtime.settings) as transport:
+            report = delivery.send_batch(
+                session, runtime.settings, campaign_id, batch_no, transport, renderer.render
+            )
+        delivery.finish_if_done(session, campaign_id)
+    if report.retry:
+        raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} temporary failures")
+    return report
+
+
+def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
+    """Mark stale claims unknown, re-enqueue batches left with queued rows, close finished campaigns."""
+    lease = runtime.settings.send_lease_seconds if lease_seconds is None else lease_seconds
+    with runtime.Session() as session:
+        stale = delivery.mark_stale_unknown(session, lease)
+        sending = list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
+        requeued = finished = 0
+        for campaign_id in sending:
+            if delivery.finish_if_done(session, campaign_id):
+                finished += 1
+                continue
+            batches = campaigns.pending_batches(session, campaign_id)
+            # A batch with an expired claim lost its worker, whatever RQ still says about its job.
+            dead = [b for b in batches if (campaign_id, b) in stale]
+            others = [b for b in batches if (campaign_id, b) not in stale]
+            requeued += len(enqueue_batches(runtime, campaign_id, dead, force=True))
+            requeued += len(enqueue_batches(runtime, campaign_id, others))
+    return SweepReport(len(stale), requeued, finished)
+
+
+def deliveries_page(
+    session: Session, campaign_id: int, status: str | None, after_id: int, limit: int
+) -> list[Delivery]:
+    """A page of a campaign's deliveries ordered by id, optionally filtered by status."""
+    stmt = select(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.id > after_id)
+    if status:
+        stmt = stmt.where(Delivery.status == status)
+    return list(session.scalars(stmt.order_by(Delivery.id).limit(limit)))
