@@ -1,0 +1,31 @@
+# sender: one image for every role.
+#   web (default):  docker run -p 8000:8000 --env-file sender.env IMAGE
+#   worker:         docker run --env-file sender.env IMAGE python worker.py
+#   migrations:     docker run --env-file sender.env IMAGE sender db upgrade   (a deploy step, before web)
+# Set DATABASE_URL, REDIS_URL, SECRET_KEYS and HASH_KEY explicitly: generated keys would differ per container.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    INSTANCE_PATH=/var/lib/sender
+
+RUN groupadd --system --gid 10001 sender \
+    && useradd --system --uid 10001 --gid sender --home-dir /app --shell /usr/sbin/nologin sender \
+    && install -d -o sender -g sender -m 0700 /var/lib/sender
+
+# Build from a throw-away copy: the wheel carries templates/ and migrations/ inside the package.
+COPY pyproject.toml README.md /tmp/src/
+COPY sender /tmp/src/sender
+COPY templates /tmp/src/templates
+COPY migrations /tmp/src/migrations
+RUN cd /tmp/src && pip install . && cd / && rm -rf /tmp/src
+
+WORKDIR /app
+COPY worker.py /app/worker.py
+
+USER sender
+EXPOSE 8000
+
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "sender:create_app()"]
