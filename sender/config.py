@@ -37,7 +37,7 @@ class Settings:
     email_from: str = ""
     default_phone_region: str = "FR"
     send_batch_size: int = 500
-    send_claim_size: int = 20
+    send_claim_size: int = 50
     send_retry_intervals: tuple[int, ...] = (30, 120, 600)
     send_lease_seconds: int = 600
     max_content_length: int = 2 * 1024 * 1024
@@ -164,7 +164,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_from=email_from,
         default_phone_region=region,
         send_batch_size=_int(env, "SEND_BATCH_SIZE", 500),
-        send_claim_size=_int(env, "SEND_CLAIM_SIZE", 20),
+        send_claim_size=_int(env, "SEND_CLAIM_SIZE", 50),
         send_retry_intervals=_int_list(env, "SEND_RETRY_INTERVALS", (30, 120, 600)),
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
         max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -66,3 +66,9 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
 def make_sessionmaker(engine: Engine | Any) -> sessionmaker[Session]:
     """Session factory; objects stay readable after commit so views can present them."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE (the ORM types every result as a plain Result)."""
+    cursor: CursorResult[Any] = result  # type: ignore[assignment]
+    return cursor.rowcount

@@ -61,7 +61,10 @@ def schedule_launch(runtime: Runtime, campaign_id: int, when: datetime) -> str:
     """Have the scheduler launch a campaign at `when` (naive UTC)."""
     job_id = f"campaign-{campaign_id}-launch"
     runtime.queue(EMAIL_QUEUE).enqueue_at(
-        when.replace(tzinfo=UTC), "sender.jobs.launch_campaign", campaign_id, job_id=job_id,
+        when.replace(tzinfo=UTC),
+        "sender.jobs.launch_campaign",
+        campaign_id,
+        job_id=job_id,
         description=f"launch campaign {campaign_id}",
     )
     return job_id

@@ -25,8 +25,16 @@ class Audience:
 def grant(session: Session, contact: Contact, purpose: Purpose, channel: str = "email", **kw: object) -> None:
     """Record an affirmative grant with the purpose's first wording."""
     consent.record(
-        session, contact, purpose, channel=channel, action="grant", source="form",
-        mechanism="checkbox", actor="test", wording_version=1, **kw,  # type: ignore[arg-type]
+        session,
+        contact,
+        purpose,
+        channel=channel,
+        action="grant",
+        source="form",
+        mechanism="checkbox",
+        actor="test",
+        wording_version=1,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -43,8 +51,16 @@ def build_audience(session: Session, eligible: int = 1) -> Audience:
     contacts["no_consent"] = ContactFactory()
     withdrawn = ContactFactory()
     grant(session, withdrawn, purpose)
-    consent.record(session, withdrawn, purpose, channel="email", action="withdraw", source="api",
-                   mechanism="api", actor="test")
+    consent.record(
+        session,
+        withdrawn,
+        purpose,
+        channel="email",
+        action="withdraw",
+        source="api",
+        mechanism="api",
+        actor="test",
+    )
     contacts["withdrawn"] = withdrawn
     expired = ContactFactory()
     grant(session, expired, purpose, at=utcnow() - timedelta(days=purpose.consent_validity_days + 1))

@@ -105,9 +105,7 @@ def connection(engine: Engine) -> Iterator[Any]:
 @pytest.fixture
 def session_factory(connection: Any) -> sessionmaker[Session]:
     """Sessions joined to the test transaction: their commits only release savepoints."""
-    return sessionmaker(
-        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-    )
+    return sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
 
 
 @pytest.fixture

@@ -118,7 +118,8 @@ def test_keyed_hash_depends_on_the_key() -> None:
 
 
 # HMAC pads short keys with NUL bytes ("k" and "k\0" are one key), so keys here contain no NUL.
-keys = st.text(st.characters(exclude_characters="\x00"), min_size=1)
+# Keys come from the environment as text: no lone surrogates, which cannot be encoded.
+keys = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1)
 
 
 @given(key=keys, other=keys, address=st.emails())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sender.channels import SendResult
+from sender.channels import OutgoingEmail, SendResult
 from sender.channels.email import email_transport
 from sender.channels.outbox import OutboxTransport
 from sender.channels.smtp import SmtpTransport
@@ -19,14 +19,14 @@ from tests.smtp_server import Reply, SmtpTestServer, smtp_server, tls_contexts
 __all__ = ["smtp_server"]
 
 
-def make_message(n: int, to: str = "camille@example.org") -> EmailMessage:
+def make_message(n: int, to: str = "camille@example.org", message_id: str | None = None) -> OutgoingEmail:
     message = EmailMessage()
     message["From"] = "Exemple SAS <news@exemple.test>"
     message["To"] = to
     message["Subject"] = f"Message {n}"
-    message["Message-ID"] = f"<d{n}.c1.abc@exemple.test>"
+    message["Message-ID"] = message_id or f"<d{n}.c1.abc@exemple.test>"
     message.set_content(f"Body {n}\n")
-    return message
+    return OutgoingEmail.from_message(message)
 
 
 def test_one_connection_is_reused_for_every_message(smtp_server: SmtpTestServer) -> None:
@@ -202,9 +202,7 @@ def test_outbox_writes_parseable_eml_files_atomically(tmp_path: Path) -> None:
 
 
 def test_outbox_names_are_safe_with_hostile_message_ids(tmp_path: Path) -> None:
-    message = make_message(1)
-    del message["Message-ID"]
-    message["Message-ID"] = "<../../etc/passwd@x>"
+    message = make_message(1, message_id="<../../etc/passwd@x>")
     with OutboxTransport(tmp_path) as transport:
         result = transport.send(message)
 

@@ -32,15 +32,25 @@ def _row(db_session, campaign, contact):
 def test_withdrawal_after_planning_is_seen_by_the_claim(db_session):
     audience, campaign = _planned(db_session)
     late = audience.contacts["eligible1"]
-    consent.record(db_session, late, audience.purpose, channel="email", action="withdraw",
-                   source="one_click", mechanism="one_click", actor="contact")
+    consent.record(
+        db_session,
+        late,
+        audience.purpose,
+        channel="email",
+        action="withdraw",
+        source="one_click",
+        mechanism="one_click",
+        actor="contact",
+    )
 
     claimed, skipped = delivery.claim(db_session, campaign, 0, "tok", limit=10)
 
     assert [c.id for _, c in claimed] == [audience.contacts["eligible0"].id]
     assert skipped == {"withdrawn": 1}
     assert (_row(db_session, campaign, late).status, _row(db_session, campaign, late).reason) == (
-        "skipped", "withdrawn")
+        "skipped",
+        "withdrawn",
+    )
 
 
 def test_claimed_rows_are_never_claimed_again(db_session):
@@ -55,26 +65,44 @@ def test_claimed_rows_are_never_claimed_again(db_session):
 
 
 def test_outcomes_sent_permanent_and_invalid_address(db_session, settings):
-    audience, campaign = _planned(db_session, eligible=3)
+    _audience, campaign = _planned(db_session, eligible=3)
     claimed, _ = delivery.claim(db_session, campaign, 0, "tok", limit=10)
     (d1, c1), (d2, c2), (d3, c3) = claimed
     report = delivery.BatchReport()
 
-    delivery.record_outcomes(db_session, settings, "tok", [
-        (d1, c1, SendResult("sent", 250, provider_id="<m1@x>")),
-        (d2, c2, SendResult("permanent", 552, "mailbox full")),
-        (d3, c3, SendResult("permanent", 550, "5.1.1 no such user", address_invalid=True)),
-    ], report)
+    delivery.record_outcomes(
+        db_session,
+        settings,
+        "tok",
+        [
+            (d1, c1, SendResult("sent", 250, provider_id="<m1@x>")),
+            (d2, c2, SendResult("permanent", 552, "mailbox full")),
+            (d3, c3, SendResult("permanent", 550, "5.1.1 no such user", address_invalid=True)),
+        ],
+        report,
+    )
     db_session.commit()
 
     assert _row(db_session, campaign, c1).status == "sent"
     assert _row(db_session, campaign, c1).provider_id == "<m1@x>"
-    assert (_row(db_session, campaign, c2).status, _row(db_session, campaign, c2).reason) == ("failed", "rejected")
+    assert (_row(db_session, campaign, c2).status, _row(db_session, campaign, c2).reason) == (
+        "failed",
+        "rejected",
+    )
     assert (_row(db_session, campaign, c3).status, _row(db_session, campaign, c3).reason) == (
-        "failed", "invalid_address")
-    assert db_session.scalars(
-        select(Suppression).where(Suppression.address_hash == c3.email_hash, Suppression.channel == "email")
-    ).one().reason == "hard_bounce"
+        "failed",
+        "invalid_address",
+    )
+    assert (
+        db_session.scalars(
+            select(Suppression).where(
+                Suppression.address_hash == c3.email_hash, Suppression.channel == "email"
+            )
+        )
+        .one()
+        .reason
+        == "hard_bounce"
+    )
     assert (report.sent, report.failed) == (1, 2)
 
 
@@ -86,22 +114,27 @@ def test_temporary_failure_requeues_for_a_later_run_until_attempts_run_out(db_se
         claimed, _ = delivery.claim(db_session, campaign, 0, token, limit=10)
         assert len(claimed) == 1
         delivery.record_outcomes(
-            db_session, settings, token, [(*claimed[0], SendResult("temporary", 421, "try later"))],
+            db_session,
+            settings,
+            token,
+            [(*claimed[0], SendResult("temporary", 421, "try later"))],
             delivery.BatchReport(),
         )
         db_session.commit()
         # The same run never picks its own failure again: backoff is the next run's job.
         assert delivery.claim(db_session, campaign, 0, token, limit=10)[0] == []
-    row = db_session.scalars(select(Delivery).where(Delivery.campaign_id == campaign.id,
-                                                    Delivery.attempts > 0)).one()
+    row = db_session.scalars(
+        select(Delivery).where(Delivery.campaign_id == campaign.id, Delivery.attempts > 0)
+    ).one()
     assert (row.status, row.reason, row.attempts) == ("failed", "temporary_failure", max_attempts)
 
 
 def test_outcome_of_a_foreign_claim_is_not_written(db_session, settings):
     _, campaign = _planned(db_session, eligible=1)
     claimed, _ = delivery.claim(db_session, campaign, 0, "owner", limit=10)
-    delivery.record_outcomes(db_session, settings, "intruder", [(*claimed[0], SendResult("sent", 250))],
-                             delivery.BatchReport())
+    delivery.record_outcomes(
+        db_session, settings, "intruder", [(*claimed[0], SendResult("sent", 250))], delivery.BatchReport()
+    )
     db_session.commit()
     assert db_session.get(Delivery, claimed[0][0], populate_existing=True).status == "sending"
 
@@ -109,8 +142,9 @@ def test_outcome_of_a_foreign_claim_is_not_written(db_session, settings):
 def test_stale_claims_become_unknown_and_never_queued(db_session):
     _, campaign = _planned(db_session, eligible=2)
     claimed, _ = delivery.claim(db_session, campaign, 0, "dead-worker", limit=10)
-    db_session.execute(update(Delivery).where(Delivery.status == "sending")
-                       .values(claimed_at=utcnow() - timedelta(hours=1)))
+    db_session.execute(
+        update(Delivery).where(Delivery.status == "sending").values(claimed_at=utcnow() - timedelta(hours=1))
+    )
 
     assert delivery.mark_stale_unknown(db_session, lease_seconds=600) == {(campaign.id, 0)}
     statuses = db_session.scalars(select(Delivery.status).where(Delivery.id.in_([d for d, _ in claimed])))

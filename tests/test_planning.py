@@ -17,7 +17,10 @@ def test_plan_queues_eligible_and_explains_every_refusal(db_session):
 
     batches = planning.plan(db_session, campaign, [audience.lst.id], utcnow(), batch_size=2)
 
-    rows = {d.contact_id: d for d in db_session.scalars(select(Delivery).where(Delivery.campaign_id == campaign.id))}
+    rows = {
+        d.contact_id: d
+        for d in db_session.scalars(select(Delivery).where(Delivery.campaign_id == campaign.id))
+    }
     assert len(rows) == len(audience.contacts)
     for key, contact in audience.contacts.items():
         row = rows[contact.id]

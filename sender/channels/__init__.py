@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import SMTP, default
+from email.utils import getaddresses
 from typing import Literal, Protocol
 
 Outcome = Literal["sent", "temporary", "permanent"]
@@ -23,6 +26,34 @@ class SendResult:
     outcome_unknown: bool = False
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A message ready for the wire: envelope addresses and the complete RFC 5322 bytes (CRLF line ends)."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        """True when an address is internationalised (RFC 6531)."""
+        return not (self.sender.isascii() and self.recipient.isascii())
+
+    def message(self) -> EmailMessage:
+        """The bytes parsed back with the email package (for inspection, the outbox and tests)."""
+        # (sender.channels.email shadows the stdlib `email` name in this package, hence the direct import.)
+        parsed: EmailMessage = message_from_bytes(self.data, policy=default)
+        return parsed
+
+    @classmethod
+    def from_message(cls, message: EmailMessage) -> OutgoingEmail:
+        """Wrap a message built with the email package (system emails); envelope from From and To."""
+        (_, sender), *_ = getaddresses([str(message["From"])])
+        (_, recipient), *_ = getaddresses([str(message["To"])])
+        return cls(sender, recipient, str(message["Message-ID"] or ""), message.as_bytes(policy=SMTP))
+
+
 class EmailTransport(Protocol):
     """Sends email over one reused connection; use as a context manager around a batch."""
 
@@ -30,6 +61,6 @@ class EmailTransport(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def send(self, message: EmailMessage) -> SendResult:
-        """Send one message (To/From from its headers) and report the outcome; never raise for SMTP errors."""
+    def send(self, message: OutgoingEmail) -> SendResult:
+        """Send one message to its envelope recipient and report the outcome; never raise for SMTP errors."""
         ...

@@ -7,10 +7,9 @@ import re
 import secrets
 import tempfile
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 
-from sender.channels import SendResult
+from sender.channels import OutgoingEmail, SendResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
@@ -35,13 +34,13 @@ class OutboxTransport:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> SendResult:
+    def send(self, message: OutgoingEmail) -> SendResult:
         """Write one message as an .eml file; a full disk is a temporary failure."""
-        message_id = str(message["Message-ID"] or "") or None
+        message_id = message.message_id or None
         target = self.folder / file_name(message_id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            data = message.as_bytes()
+            data = message.data
             # The dot prefix and .part suffix keep half-written files out of any "*.eml" listing.
             fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")
             try:

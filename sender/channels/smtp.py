@@ -6,11 +6,10 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sender.channels import SendResult
+from sender.channels import OutgoingEmail, SendResult
 
 DEFAULT_TIMEOUT = 30.0
 # RFC 3463 X.1.x is about addresses; X.1.7 and X.1.8 describe the *sender's* address, not the recipient's.
@@ -154,9 +153,9 @@ class SmtpTransport:
             return self._open()
         return self._conn
 
-    def send(self, message: EmailMessage) -> SendResult:
+    def send(self, message: OutgoingEmail) -> SendResult:
         """Send one message; never raises for SMTP or network failures."""
-        message_id = str(message["Message-ID"] or "") or None
+        options = ["SMTPUTF8"] if message.needs_smtputf8 else []
         # One retry, only on a connection that served earlier messages and may have gone stale meanwhile.
         for _attempt in range(2):
             conn = self._connection()
@@ -164,9 +163,12 @@ class SmtpTransport:
                 return SendResult("temporary", None, self._broken or "no SMTP connection")
             reused, self._used = self._used, True
             conn.data_started = False
+            if options and not conn.has_extn("smtputf8"):
+                # An internationalised address needs SMTPUTF8; without it, retrying will not help.
+                return SendResult("permanent", None, "server does not support SMTPUTF8")
             try:
-                conn.send_message(message)
-                return SendResult("sent", 250, provider_id=message_id)
+                conn.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
+                return SendResult("sent", 250, provider_id=message.message_id or None)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()), (451, b"recipient refused"))
                 result = classify(code, reply)
@@ -174,9 +176,6 @@ class SmtpTransport:
                 result = classify(exc.smtp_code, exc.smtp_error, about_recipient=False)
             except smtplib.SMTPResponseException as exc:
                 result = classify(exc.smtp_code, exc.smtp_error)
-            except smtplib.SMTPNotSupportedError as exc:
-                # E.g. an internationalised address and a server without SMTPUTF8: retrying will not help.
-                return SendResult("permanent", None, _clean(str(exc)))
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._discard()
                 if conn.data_started:

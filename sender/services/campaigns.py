@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
-from sender.db import utcnow
+from sender.db import rowcount, utcnow
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
 from sender.services import audit, planning, rendering
@@ -145,21 +145,29 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
 def launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> LaunchResult:
     """Plan the audience and mark the campaign sending; the caller commits, then enqueues the batches."""
     rendering.check_sender_identity(settings)
-    claimed = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status.in_(LAUNCHABLE))
-        .values(status="sending", launched_at=utcnow())
-    ).rowcount
+    claimed = rowcount(
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id, Campaign.status.in_(LAUNCHABLE))
+            .values(status="sending", launched_at=utcnow())
+        )
+    )
     if claimed != 1:
         # Another request launched it first, or it is not in a launchable state.
         session.refresh(campaign)
         raise Conflict(f"campaign is {campaign.status}; only draft or scheduled campaigns can be sent")
     session.refresh(campaign)
     at = utcnow()
-    batches = planning.plan(session, campaign, [lst.id for lst in campaign.lists], at, settings.send_batch_size)
+    batches = planning.plan(
+        session, campaign, [lst.id for lst in campaign.lists], at, settings.send_batch_size
+    )
     report = report_for(session, campaign.id)
     audit.record(
-        session, actor, "campaign.launch", "campaign", campaign.id,
+        session,
+        actor,
+        "campaign.launch",
+        "campaign",
+        campaign.id,
         {"queued": report.by_status.get("queued", 0), "skipped": report.skipped},
     )
     if batches == 0:
@@ -175,10 +183,16 @@ def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -
     audit.record(session, actor, "campaign.schedule", "campaign", campaign.id, {"at": when.isoformat()})
 
 
-def _transition(session: Session, campaign: Campaign, allowed: tuple[str, ...], target: str, actor: str) -> None:
-    done = session.execute(
-        update(Campaign).where(Campaign.id == campaign.id, Campaign.status.in_(allowed)).values(status=target)
-    ).rowcount
+def _transition(
+    session: Session, campaign: Campaign, allowed: tuple[str, ...], target: str, actor: str
+) -> None:
+    done = rowcount(
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id, Campaign.status.in_(allowed))
+            .values(status=target)
+        )
+    )
     session.refresh(campaign)
     if done != 1:
         raise Conflict(f"campaign is {campaign.status}; cannot go to {target}")
@@ -199,11 +213,13 @@ def resume(session: Session, campaign: Campaign, actor: str) -> list[int]:
 def cancel(session: Session, campaign: Campaign, actor: str) -> int:
     """Cancel the campaign and every delivery not yet claimed; return how many were cancelled."""
     _transition(session, campaign, ("draft", "scheduled", "sending", "paused"), "cancelled", actor)
-    return session.execute(
-        update(Delivery)
-        .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
-        .values(status="cancelled", reason="campaign_cancelled")
-    ).rowcount
+    return rowcount(
+        session.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
+            .values(status="cancelled", reason="campaign_cancelled")
+        )
+    )
 
 
 def pending_batches(session: Session, campaign_id: int) -> list[int]:

@@ -214,7 +214,9 @@ def _insert_if_absent(session: Session, values: dict[str, Any]) -> bool:
     else:
         return False
     session.flush()
-    return bool(session.connection().execute(stmt).rowcount == 1)
+    # psycopg reports an INSERT's rowcount only when asked to keep it.
+    result = session.connection().execute(stmt, execution_options={"preserve_rowcount": True})
+    return bool(result.rowcount == 1)
 
 
 def history(session: Session, contact_id: int) -> list[ConsentEvent]:

@@ -58,9 +58,7 @@ def suppressed_channels(session: Session, addresses: Addresses) -> list[str]:
     found = []
     for channel, digest in (("email", addresses.email_hash), ("sms", addresses.phone_hash)):
         if digest and session.scalar(
-            select(Suppression.id).where(
-                Suppression.address_hash == digest, Suppression.channel == channel
-            )
+            select(Suppression.id).where(Suppression.address_hash == digest, Suppression.channel == channel)
         ):
             found.append(channel)
     return found
@@ -145,8 +143,8 @@ def update(
     if "email" in data or "phone" in data:
         addresses = normalise_addresses(
             settings,
-            data["email"] if "email" in data else contact.email,
-            data["phone"] if "phone" in data else contact.phone,
+            data.get("email", contact.email),
+            data.get("phone", contact.phone),
         )
         blocked = suppressed_channels(session, addresses)
         if blocked:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, case, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, Table, bindparam, case, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from sender.channels import EmailTransport, SendResult
+from sender.channels import EmailTransport, OutgoingEmail, SendResult
 from sender.config import Settings
-from sender.db import utcnow
+from sender.db import rowcount, utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.contacts import suppress
 from sender.services.gate import gated_audience
@@ -39,7 +40,7 @@ class BatchReport:
     skipped_reasons: dict[str, int] = field(default_factory=dict)
 
 
-def _recheck_reason(campaign: Campaign, at: datetime):  # type: ignore[no-untyped-def]
+def _recheck_reason(campaign: Campaign, at: datetime) -> ScalarSelect[str | None]:
     """Correlated scalar subquery: the gate's reason for the delivery's contact (NULL = eligible)."""
     stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
     return (
@@ -55,29 +56,31 @@ def claim(
 ) -> tuple[list[tuple[int, Contact]], dict[str, int]]:
     """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement; commit."""
     now = utcnow()
+    # An alias, so the subquery stands alone instead of being correlated to the UPDATE's own table.
+    candidate = aliased(Delivery)
     pick = (
-        select(Delivery.id)
+        select(candidate.id)
         .where(
-            Delivery.campaign_id == campaign.id,
-            Delivery.batch_no == batch_no,
-            Delivery.status == "queued",
+            candidate.campaign_id == campaign.id,
+            candidate.batch_no == batch_no,
+            candidate.status == "queued",
             # A row this run already tried (temporary failure) waits for the next run's backoff.
-            or_(Delivery.claim_token.is_(None), Delivery.claim_token != token),
+            or_(candidate.claim_token.is_(None), candidate.claim_token != token),
         )
-        .order_by(Delivery.id)
+        .order_by(candidate.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # Two runs of the same batch (duplicate enqueue) share the work instead of waiting on row locks.
         pick = pick.with_for_update(skip_locked=True)
-    ids = list(session.scalars(pick))
-    if not ids:
-        session.commit()
-        return [], {}
+    picked = pick.cte("picked")
     reason = _recheck_reason(campaign, now)
+    # One statement picks the rows, re-checks consent and claims them: nothing can slip in between.
     rows = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "queued")
+        # A CTE runs once; a plain IN (subquery … LIMIT … SKIP LOCKED) may be rescanned by PostgreSQL
+        # and then claim more rows than the limit.
+        .where(Delivery.id.in_(select(picked.c.id)), Delivery.status == "queued")
         .values(
             status=case((reason.is_(None), "sending"), else_="skipped"),
             reason=reason,
@@ -87,6 +90,9 @@ def claim(
         )
         .returning(Delivery.id, Delivery.contact_id, Delivery.status, Delivery.reason)
     ).all()
+    if not rows:
+        session.commit()
+        return [], {}
     skipped: dict[str, int] = {}
     to_send = {row.contact_id: row.id for row in rows if row.status == "sending"}
     for row in rows:
@@ -123,8 +129,13 @@ def record_outcomes(
             if result.address_invalid and contact.email_hash:
                 suppress(session, contact.email_hash, "email", "hard_bounce")
         params.append(
-            {"b_id": delivery_id, "b_status": status, "b_reason": reason, "b_error": error,
-             "b_provider": result.provider_id}
+            {
+                "b_id": delivery_id,
+                "b_status": status,
+                "b_reason": reason,
+                "b_error": error,
+                "b_provider": result.provider_id,
+            }
         )
         if status == "sent":
             report.sent += 1
@@ -134,7 +145,7 @@ def record_outcomes(
             report.failed += 1
     if not params:
         return
-    table = Delivery.__table__
+    table = cast(Table, Delivery.__table__)
     # A temporary failure goes back to the queue until its attempts run out; then it fails for good.
     retry_status = case((table.c.attempts >= max_attempts, "failed"), else_="queued")
     new_status = case((bindparam("b_status") == "retry", retry_status), else_=bindparam("b_status"))
@@ -144,7 +155,10 @@ def record_outcomes(
         .values(
             status=new_status,
             reason=case(
-                (bindparam("b_status") == "retry", case((table.c.attempts >= max_attempts, "temporary_failure"))),
+                (
+                    bindparam("b_status") == "retry",
+                    case((table.c.attempts >= max_attempts, "temporary_failure")),
+                ),
                 else_=bindparam("b_reason"),
             ),
             last_error=bindparam("b_error"),
@@ -162,7 +176,7 @@ def send_batch(
     campaign_id: int,
     batch_no: int,
     transport: EmailTransport,
-    render,  # type: ignore[no-untyped-def]
+    render: Callable[[Contact, int], OutgoingEmail],
 ) -> BatchReport:
     """Claim, render and send a batch chunk by chunk until nothing queued is left or the campaign stops."""
     report = BatchReport()
@@ -188,7 +202,12 @@ def send_batch(
     session.commit()
     log.info(
         "campaign %s batch %s: sent=%s skipped=%s failed=%s retry=%s",
-        campaign_id, batch_no, report.sent, report.skipped, report.failed, report.retry,
+        campaign_id,
+        batch_no,
+        report.sent,
+        report.skipped,
+        report.failed,
+        report.retry,
     )
     return report
 
@@ -200,11 +219,13 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
         .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending")))
         .exists()
     )
-    done = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "sending", ~busy)
-        .values(status="sent", finished_at=utcnow())
-    ).rowcount
+    done = rowcount(
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.status == "sending", ~busy)
+            .values(status="sent", finished_at=utcnow())
+        )
+    )
     session.commit()
     return bool(done)
 

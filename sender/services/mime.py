@@ -1,11 +1,14 @@
-"""The MIME policy of outgoing mail: headers that survive folding, built fast enough for the hot path."""
+"""MIME building blocks for outgoing mail: the email package folds headers, we assemble bytes.
+
+Headers that need folding or RFC 2047 encoding go through the email package's policy (`fold`); the
+per-recipient hot path only joins ASCII lines and quoted-printable bodies, with CRLF line ends as SMTP wants.
+"""
 
 from __future__ import annotations
 
 import binascii
 from email import policy as email_policy
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
-from email.message import EmailMessage
 from typing import Any
 
 
@@ -22,45 +25,39 @@ class _UriListHeader(UnstructuredHeader, BaseHeader):
         return f"{self.name}: {value}{policy.linesep}"
 
 
-class _MemoFoldHeader(BaseHeader):
-    """Folds once per policy: headers shared by a whole batch are then serialised for free."""
-
-    def fold(self, *, policy: Any) -> str:
-        """The stock folding, remembered on the (immutable) header object."""
-        key = (policy.linesep, policy.max_line_length, policy.utf8)
-        folds: dict[tuple[Any, ...], str] = self.__dict__.setdefault("_folds", {})
-        folded = folds.get(key)
-        if folded is None:
-            folded = folds[key] = super().fold(policy=policy)
-        return folded
-
-
-class _CachedRegistry(HeaderRegistry):
-    """The stock registry builds a new class on every lookup; build each one once (hot path)."""
-
-    def __init__(self) -> None:
-        super().__init__(base_class=_MemoFoldHeader)
-        self._classes: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        cls = self._classes.get(key)
-        if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
-        return cls
-
-
-_headers = _CachedRegistry()
+_headers = HeaderRegistry()
 # The stock folding turns a long URI into RFC 2047 encoded-words, which no client can follow.
 _headers.map_to_type("list-unsubscribe", _UriListHeader)
-# 7bit: bodies are quoted-printable or base64, so a relay never re-encodes them after DKIM signing.
-POLICY = email_policy.default.clone(header_factory=_headers, cte_type="7bit")
+# 7bit: bodies are quoted-printable, so a relay never re-encodes them after DKIM signing.
+POLICY = email_policy.default.clone(header_factory=_headers, cte_type="7bit", linesep="\r\n")
+# RFC 5322 allows 998 characters; a plain ASCII subject up to this length needs no folding at all.
+_MAX_PLAIN_SUBJECT = 900
 
 
-def qp_part(content_type: Any, transfer_encoding: Any, body: str) -> EmailMessage:
-    """A quoted-printable part from ready-made headers (set_content would re-parse them every time)."""
-    part = EmailMessage(policy=POLICY)
-    part["Content-Type"], part["Content-Transfer-Encoding"] = content_type, transfer_encoding
+def fold(name: str, value: Any) -> str:
+    """One header, folded and encoded by the email package, ending in CRLF."""
+    header = POLICY.header_factory(name, value)
+    folded: str = header.fold(policy=POLICY)
+    return folded
+
+
+def subject_line(subject: str) -> str:
+    """The Subject header: as is when plain ASCII, else RFC 2047-encoded by the email package."""
+    if subject.isascii() and len(subject) <= _MAX_PLAIN_SUBJECT and "=?" not in subject:
+        return f"Subject: {subject}\r\n"
+    return fold("Subject", subject)
+
+
+def part_head(boundary: str, subtype: str) -> bytes:
+    """Boundary line and headers of one quoted-printable text part."""
+    return (
+        f"\r\n--{boundary}\r\n"
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode("ascii")
+
+
+def qp(body: str) -> bytes:
+    """A body as quoted-printable UTF-8 with CRLF line ends."""
     body = body.replace("\r\n", "\n").replace("\r", "\n")
-    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
-    return part
+    return binascii.b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")

@@ -14,7 +14,9 @@ from sender.services.gate import gated_audience
 SKIPPED_BATCH = -1
 
 
-def audience(campaign: Campaign, list_ids: Sequence[int], at: datetime) -> tuple[Select[tuple[int, str | None]], ColumnElement[str | None]]:
+def audience(
+    campaign: Campaign, list_ids: Sequence[int], at: datetime
+) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
     """Distinct members of the campaign's lists with the gate's reason (NULL = eligible)."""
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
     stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
@@ -22,13 +24,13 @@ def audience(campaign: Campaign, list_ids: Sequence[int], at: datetime) -> tuple
     return stmt.where(Contact.id.in_(members)), reason
 
 
-def preview(session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime) -> dict[str | None, int]:
+def preview(
+    session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime
+) -> dict[str | None, int]:
     """Count the audience by refusal reason (None = would be queued); writes nothing."""
     stmt, _ = audience(campaign, list_ids, at)
     planned = stmt.subquery()
-    rows = session.execute(
-        select(planned.c.reason, func.count()).group_by(planned.c.reason)
-    ).all()
+    rows = session.execute(select(planned.c.reason, func.count()).group_by(planned.c.reason)).all()
     return {reason: count for reason, count in rows}
 
 
@@ -53,7 +55,5 @@ def plan(session: Session, campaign: Campaign, list_ids: Sequence[int], at: date
             ["campaign_id", "contact_id", "batch_no", "status", "reason", "attempts", "created_at"], rows
         )
     )
-    last = session.scalar(
-        select(func.max(Delivery.batch_no)).where(Delivery.campaign_id == campaign.id)
-    )
+    last = session.scalar(select(func.max(Delivery.batch_no)).where(Delivery.campaign_id == campaign.id))
     return 0 if last is None or last < 0 else last + 1

@@ -11,24 +11,24 @@ import re
 import secrets
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
+from sender.channels import OutgoingEmail
 from sender.config import Settings
 from sender.models import Campaign, Contact, Purpose
 from sender.paths import resource_dir
 from sender.services.errors import ValidationFailed
 from sender.services.links import portal_url, unsubscribe_url
-from sender.services.mime import POLICY, qp_part
+from sender.services.mime import fold, part_head, qp, subject_line
 from sender.services.sandbox import compile_template, insert_footer, template_contact, validate_content
 from sender.tokens import TokenService
 
-__all__ = ["POLICY", "EmailRenderer", "check_sender_identity", "validate_content"]
+__all__ = ["EmailRenderer", "check_sender_identity", "validate_content"]
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
@@ -82,6 +82,9 @@ def list_id(settings: Settings, purpose: Purpose) -> str:
 class EmailRenderer:
     """Renders one campaign for many contacts; build it once per batch.
 
+    Everything constant (compiled templates, footers, folded headers, MIME skeleton) is prepared here, with
+    the email package; render() only fills in the person, their signed links and the encoded bodies, as
+    bytes, because building a Message object per recipient costs more than sending it.
     Raises ValidationFailed at construction if the campaign's templates do not pass validate_content().
     """
 
@@ -111,79 +114,77 @@ class EmailRenderer:
         self._footer_text = env.get_template("email/footer.txt").render(context)
         self._footer_html = env.get_template("email/footer.html").render(context)
         self._domain = sender_domain(settings)
-        _, from_address = parseaddr(settings.email_from)
-        factory = POLICY.header_factory
-        # Parsed once: the policy stores a ready header object as it is.
-        self._from = factory("From", Address(display_name=settings.org_name, addr_spec=from_address))
-        self._post = factory("List-Unsubscribe-Post", ONE_CLICK)
-        self._list_id = factory("List-Id", list_id(settings, purpose))
-        self._part_headers = {
-            kind: (
-                factory("Content-Type", f'text/{kind}; charset="utf-8"'),
-                factory("Content-Transfer-Encoding", "quoted-printable"),
-            )
-            for kind in ("plain", "html")
-        }
-        # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body;
-        # setting it spares the generator a search (and a regex compile) per message.
+        _, self.envelope_from = parseaddr(settings.email_from)
+        # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body.
         boundary = f"=_sender_{secrets.token_hex(12)}"
-        self._alternative = factory("Content-Type", f'multipart/alternative; boundary="{boundary}"')
-        self._mime_version = factory("MIME-Version", "1.0")
-        self._date_value: datetime | None = None
-        self._date_header: Any = None
+        head = [fold("From", Address(display_name=settings.org_name, addr_spec=self.envelope_from))]
+        if self.subscription:
+            head += [fold("List-Unsubscribe-Post", ONE_CLICK), fold("List-Id", list_id(settings, purpose))]
+        head += [
+            fold("MIME-Version", "1.0"),
+            fold("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ]
+        self._head = "".join(head).encode("ascii")
+        self._part_text = part_head(boundary, "plain")
+        self._part_html = part_head(boundary, "html")
+        self._closing = f"\r\n--{boundary}--\r\n".encode("ascii")
         self._mailto = (
-            f", <mailto:{settings.org_contact_email}?subject=unsubscribe>"
-            if settings.org_contact_email
+            f",\r\n <mailto:{settings.org_contact_email}?subject=unsubscribe>"
+            if settings.org_contact_email.isascii() and "@" in settings.org_contact_email
             else ""
         )
+        self._date_value: datetime | None = None
+        self._date_line = b""
 
     def message_id(self, delivery_id: int) -> str:
         """A unique Message-ID that names the delivery and campaign (ids only)."""
         return f"<d{delivery_id}.c{self.campaign_id}.{secrets.token_hex(6)}@{self._domain}>"
 
-    def render(self, contact: Contact, delivery_id: int) -> EmailMessage:
+    def render(self, contact: Contact, delivery_id: int) -> OutgoingEmail:
         """The complete message for one contact."""
         if not contact.email:
             raise ValueError("the contact has no email address")
         view = template_contact(contact)
+        # Whitespace is collapsed, so a value holding CR or LF cannot start a header of its own.
         subject = " ".join(self._subject.render(contact=view).split())
         text = self._text.render(contact=view)
         html = self._html.render(contact=view)
         portal = portal_url(self.settings, self.tokens, contact.public_id)
         footer_text = self._footer_text.replace(_PORTAL_SLOT, portal)
         footer_html = self._footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
-
-        message = EmailMessage(policy=POLICY)
-        message["From"] = self._from
-        message["To"] = contact.email
-        message["Subject"] = subject
-        message["Date"] = self._date()
-        message["Message-ID"] = self.message_id(delivery_id)
+        message_id = self.message_id(delivery_id)
+        lines = [
+            fold("To", contact.email) if not contact.email.isascii() else f"To: {contact.email}\r\n",
+            subject_line(subject),
+            f"Message-ID: {message_id}\r\n",
+        ]
         if self.subscription:
             unsubscribe = unsubscribe_url(
                 self.settings, self.tokens, contact.public_id, self.purpose_id, self.channel, self.campaign_id
             )
             footer_text = footer_text.replace(_UNSUBSCRIBE_SLOT, unsubscribe)
             footer_html = footer_html.replace(_UNSUBSCRIBE_SLOT, str(escape(unsubscribe)))
-            message["List-Unsubscribe"] = f"<{unsubscribe}>{self._mailto}"
-            message["List-Unsubscribe-Post"] = self._post
-            message["List-Id"] = self._list_id
+            lines.append(f"List-Unsubscribe: <{unsubscribe}>{self._mailto}\r\n")
         if text and not text.endswith("\n"):
             text += "\n"
         # The footer is added after the marketer's template has run, so no template can remove it.
-        message["MIME-Version"] = self._mime_version
-        message["Content-Type"] = self._alternative
-        message.attach(self._part("plain", text + footer_text))
-        message.attach(self._part("html", insert_footer(html, footer_html)))
-        return message
+        data = b"".join(
+            (
+                self._date(),
+                "".join(lines).encode("utf-8"),
+                self._head,
+                self._part_text,
+                qp(text + footer_text),
+                self._part_html,
+                qp(insert_footer(html, footer_html)),
+                self._closing,
+            )
+        )
+        return OutgoingEmail(self.envelope_from, contact.email, message_id, data)
 
-    def _date(self) -> Any:
-        """The Date header, rebuilt at most once per second."""
+    def _date(self) -> bytes:
+        """The Date header line, rebuilt at most once per second."""
         now = datetime.now(UTC).replace(microsecond=0)
         if now != self._date_value:
-            self._date_value, self._date_header = now, POLICY.header_factory("Date", now)
-        return self._date_header
-
-    def _part(self, kind: str, body: str) -> EmailMessage:
-        content_type, encoding = self._part_headers[kind]
-        return qp_part(content_type, encoding, body)
+            self._date_value, self._date_line = now, f"Date: {format_datetime(now)}\r\n".encode("ascii")
+        return self._date_line

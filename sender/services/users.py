@@ -17,7 +17,7 @@ from sender.models.users import ROLES
 from sender.services import audit
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 
-TOKEN_PREFIX = "snd_"
+TOKEN_PREFIX = "snd_"  # noqa: S105 (a public marker, not a secret)
 MIN_PASSWORD = 12
 
 

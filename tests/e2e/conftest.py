@@ -43,7 +43,12 @@ class Stack:
         """Run `python worker.py --burst` to completion, as a deployment would start it."""
         done = subprocess.run(
             [sys.executable, "worker.py", "--burst", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         return done
@@ -51,8 +56,13 @@ class Stack:
     def start_worker(self) -> subprocess.Popen[str]:
         """Start a burst worker in its own process group (so a test can kill it and its work-horse)."""
         return subprocess.Popen(
-            [sys.executable, "worker.py", "--burst"], cwd=ROOT, env=self.env, text=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, "worker.py", "--burst"],
+            cwd=ROOT,
+            env=self.env,
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 
@@ -76,7 +86,11 @@ def stack(
     token = users.issue_token(session, user).value
     session.commit()
     env = {
-        **os.environ, **base_env, "SMTP_URL": mail.url, "SEND_BATCH_SIZE": "10", "SEND_CLAIM_SIZE": "3",
+        **os.environ,
+        **base_env,
+        "SMTP_URL": mail.url,
+        "SEND_BATCH_SIZE": "10",
+        "SEND_CLAIM_SIZE": "3",
     }
     env.pop("COVERAGE_PROCESS_START", None)
     app = create_app({"TESTING": True}, runtime=runtime)

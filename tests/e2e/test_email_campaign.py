@@ -28,8 +28,9 @@ BODY = {
 
 
 def _create(stack, audience):
-    response = stack.api("POST", "/campaigns", {**BODY, "purpose": audience.purpose.slug,
-                                                 "lists": [audience.lst.id]})
+    response = stack.api(
+        "POST", "/campaigns", {**BODY, "purpose": audience.purpose.slug, "lists": [audience.lst.id]}
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
@@ -49,7 +50,14 @@ def test_only_consenting_contacts_receive_one_message_each(stack):
     audience = build_audience(stack.session, eligible=2)
     stack.session.commit()
     campaign_id = _create(stack, audience)
-    refused = {"no_consent": 1, "withdrawn": 1, "expired": 1, "suppressed": 1, "restricted": 1, "no_address": 1}
+    refused = {
+        "no_consent": 1,
+        "withdrawn": 1,
+        "expired": 1,
+        "suppressed": 1,
+        "restricted": 1,
+        "no_address": 1,
+    }
 
     preview = stack.api("POST", f"/campaigns/{campaign_id}/audience-preview").get_json()
     assert preview == {"queued": 2, "skipped": refused}
@@ -118,8 +126,16 @@ def test_withdrawal_between_planning_and_sending_wins(stack):
     campaign_id = _create(stack, audience)
     assert stack.api("POST", f"/campaigns/{campaign_id}/send").get_json()["queued"] == 3
     late = audience.contacts["eligible1"]
-    consent.record(stack.session, late, audience.purpose, channel="email", action="withdraw",
-                   source="portal", mechanism="link", actor="contact")
+    consent.record(
+        stack.session,
+        late,
+        audience.purpose,
+        channel="email",
+        action="withdraw",
+        source="portal",
+        mechanism="link",
+        actor="contact",
+    )
     stack.session.commit()
 
     stack.worker()
@@ -167,7 +183,9 @@ def test_worker_killed_mid_batch_leaves_no_duplicate(stack):
 
     rows = {d.contact_id: d for d in _deliveries(stack, campaign_id) if d.status != "skipped"}
     received = _recipients(stack)
-    by_email = {audience.contacts[f"eligible{i}"].email: audience.contacts[f"eligible{i}"].id for i in range(30)}
+    by_email = {
+        audience.contacts[f"eligible{i}"].email: audience.contacts[f"eligible{i}"].id for i in range(30)
+    }
     assert max(received.values()) == 1, "a contact received two messages"
     unknown = [cid for cid, d in rows.items() if d.status == "unknown"]
     assert 1 <= len(unknown) <= 3  # at most one claim chunk (SEND_CLAIM_SIZE=3) is left unknown
@@ -205,9 +223,12 @@ def test_no_such_user_fails_and_suppresses_the_address(stack):
 
     row = next(d for d in _deliveries(stack, campaign_id) if d.status != "skipped")
     assert (row.status, row.reason) == ("failed", "invalid_address")
-    assert stack.session.scalars(
-        select(Suppression).where(Suppression.address_hash == contact.email_hash)
-    ).one().reason == "hard_bounce"
+    assert (
+        stack.session.scalars(select(Suppression).where(Suppression.address_hash == contact.email_hash))
+        .one()
+        .reason
+        == "hard_bounce"
+    )
     stack.session.commit()
     again = stack.api("POST", "/contacts", {"email": contact.email.upper()})
     assert again.status_code == 409

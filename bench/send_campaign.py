@@ -1,0 +1,395 @@
+"""Benchmark: plan and send an email campaign of N contacts on PostgreSQL + Redis, against a fast SMTP sink.
+
+Prints a table: planning rate, send rate with 1 and 2 worker processes, time from the send call to the first
+message, peak memory of worker and web processes, and the ceiling: the same messages sent by a bare smtplib loop
+over one persistent connection.
+
+    python bench/send_campaign.py                 # N = 10,000 and 100,000
+    python bench/send_campaign.py --sizes 2000    # a quick run
+
+BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/sender_bench; created and reset) and
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed) choose the servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from redis import Redis
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sender.config import load_settings
+from sender.migrate import upgrade
+from sender.models import Campaign, Contact, Delivery, Purpose
+from sender.runtime import build_runtime
+from sender.services import campaigns, planning, users
+from sender.services.rendering import EmailRenderer
+
+PARAGRAPH = (
+    "Bonjour {{ contact.first_name }}, voici les nouvelles du mois : nos ateliers reprennent en janvier, "
+    "la boutique de Lyon change d'horaires et nous avons publié un guide pratique pour bien choisir. "
+)
+# About 4 KB on the wire with headers and the system footer.
+BODY_TEXT = PARAGRAPH * 6
+BODY_HTML = "<html><body>" + "".join(f"<p>{PARAGRAPH}</p>" for _ in range(5)) + "</body></html>"
+
+
+@dataclass
+class Run:
+    """Figures of one campaign send."""
+
+    n: int
+    workers: int
+    first_latency: float
+    rate: float
+    worker_rss_mb: float
+    sent: int
+
+
+def free_port() -> int:
+    """An unused TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def reset_database(url: str) -> None:
+    """Create the bench database if needed and empty its schema."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def seed(rt: Any, n: int) -> tuple[int, int]:
+    """Insert n consenting contacts on one list, set-based; return (purpose id, list id)."""
+    with rt.engine.begin() as conn:
+        conn.execute(text("TRUNCATE contacts, lists, purposes RESTART IDENTITY CASCADE"))
+        purpose_id = conn.scalar(
+            text(
+                "INSERT INTO purposes (slug, name, description, legal_basis, retention_days, consent_validity_days,"
+                " requires_double_opt_in, data_categories, processors, transfers, created_at) VALUES ('newsletter',"
+                " 'Newsletter', 'Our monthly news.', 'consent', 1095, 1095, false, '[]', '[]', '[]', now())"
+                " RETURNING id"
+            )
+        )
+        wording_id = conn.scalar(
+            text(
+                "INSERT INTO consent_wordings (purpose_id, version, text, created_at)"
+                " VALUES (:p, 1, 'Yes, send me the newsletter.', now()) RETURNING id"
+            ),
+            {"p": purpose_id},
+        )
+        list_id = conn.scalar(
+            text("INSERT INTO lists (name, description, created_at) VALUES ('all', '', now()) RETURNING id")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contacts (public_id, email, email_hash, first_name, last_name, locale, country,"
+                " attributes, source, status, is_legacy, created_at, updated_at)"
+                " SELECT md5('c' || i), 'person' || i || '@bench.example', encode(sha256(('e' || i)::bytea), 'hex'),"
+                " 'Camille', 'Martin', 'fr', 'FR', '{}', 'import', 'active', false, now(), now()"
+                " FROM generate_series(1, :n) AS i"
+            ),
+            {"n": n},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO consent_events (contact_id, purpose_id, channel, action, occurred_at, source, mechanism,"
+                " wording_id, actor, evidence, expires_at)"
+                " SELECT id, :p, 'email', 'grant', now(), 'form', 'checkbox', :w, 'bench', '{}',"
+                " now() + interval '3 years' FROM contacts"
+            ),
+            {"p": purpose_id, "w": wording_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO consent_states (contact_id, purpose_id, channel, status, since, expires_at, last_event_id)"
+                " SELECT contact_id, purpose_id, channel, 'granted', occurred_at, expires_at, id FROM consent_events"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO list_members (list_id, contact_id, added_at) SELECT :l, id, now() FROM contacts"
+            ),
+            {"l": list_id},
+        )
+    with rt.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    return purpose_id, list_id
+
+
+def measure_planning(rt: Any, list_id: int, n: int) -> float:
+    """Planning rate in contacts/s: the INSERT … SELECT of a launch, rolled back."""
+    with rt.Session() as session:
+        campaign = campaigns.create(session, campaign_body(list_id), "bench")
+        session.flush()
+        start = time.perf_counter()
+        planning.plan(session, campaign, [list_id], campaign.created_at, rt.settings.send_batch_size)
+        session.flush()
+        elapsed = time.perf_counter() - start
+        session.rollback()
+    return n / elapsed
+
+
+def campaign_body(list_id: int) -> dict[str, Any]:
+    """The API body of a ~4 KB newsletter."""
+    return {
+        "name": "Bench",
+        "purpose": "newsletter",
+        "lists": [list_id],
+        "subject": "Nouvelles de décembre, {{ contact.first_name }}",
+        "body_text": BODY_TEXT,
+        "body_html": BODY_HTML,
+    }
+
+
+def api(base: str, token: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST (or GET without body) a JSON request to the web process."""
+    data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(
+        base + path,
+        data=data,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        result: dict[str, Any] = json.loads(response.read())
+    return result
+
+
+def read_stats(path: Path) -> dict[str, Any]:
+    """The sink's counters."""
+    try:
+        result: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"count": 0, "first": None, "last": None}
+    return result
+
+
+def tree_rss(proc: psutil.Process) -> float:
+    """Resident memory of a process and its children (MB)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 1e6
+
+
+def start_sink(port: int, stats: Path) -> subprocess.Popen[bytes]:
+    """The counting SMTP sink, in its own process."""
+    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(port), str(stats)])
+    for _ in range(100):
+        if stats.exists():
+            break
+        time.sleep(0.05)
+    return sink
+
+
+def send_run(
+    env: dict[str, str],
+    base: str,
+    token: str,
+    list_id: int,
+    n: int,
+    workers: int,
+    redis: Redis,
+    web: psutil.Process,
+    peaks: dict[str, float],
+) -> Run:
+    """Start workers, send a fresh campaign through the API, wait for the sink to count every message."""
+    port = free_port()
+    stats = Path(tempfile.mkdtemp()) / "sink.json"
+    sink = start_sink(port, stats)
+    env = {**env, "SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    from rq import Worker
+
+    while len(Worker.all(connection=redis)) < workers:
+        time.sleep(0.1)
+    campaign = api(base, token, "/api/v1/campaigns", campaign_body(list_id))
+    sent_at = time.time()
+    answer = api(base, token, f"/api/v1/campaigns/{campaign['id']}/send")
+    expected = answer["queued"]
+    peak = 0.0
+    deadline = time.time() + 3600
+    while time.time() < deadline:
+        current = read_stats(stats)
+        peak = max(peak, *(tree_rss(psutil.Process(p.pid)) for p in procs))
+        peaks["web"] = max(peaks.get("web", 0.0), tree_rss(web))
+        if current["count"] >= expected:
+            break
+        time.sleep(0.05)
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(timeout=60)
+    sink.send_signal(signal.SIGTERM)
+    sink.wait(timeout=10)
+    final = read_stats(stats)
+    span = (final["last"] or 0) - (final["first"] or 0)
+    return Run(
+        n,
+        workers,
+        (final["first"] or sent_at) - sent_at,
+        (final["count"] - 1) / span if span > 0 else float("nan"),
+        peak,
+        final["count"],
+    )
+
+
+def bare_loop(rt: Any, campaign_id: int, n: int) -> float:
+    """Ceiling: the same rendered messages over one persistent smtplib connection (messages/s)."""
+    with rt.Session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        purpose = session.get(Purpose, campaign.purpose_id)
+        renderer = EmailRenderer(rt.settings, rt.tokens, campaign, purpose)
+        contacts = session.scalars(select(Contact).order_by(Contact.id).limit(n)).all()
+        messages = [(c.email, renderer.render(c, i).data) for i, c in enumerate(contacts)]
+    port = free_port()
+    stats = Path(tempfile.mkdtemp()) / "sink.json"
+    sink = start_sink(port, stats)
+    sender_address = rt.settings.email_from
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        start = time.perf_counter()
+        for to, raw in messages:
+            smtp.sendmail(sender_address, [to], raw)
+        elapsed = time.perf_counter() - start
+    sink.send_signal(signal.SIGTERM)
+    sink.wait(timeout=10)
+    return len(messages) / elapsed
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    args = parser.parse_args()
+    db_url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sender_bench")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    instance = tempfile.mkdtemp(prefix="sender-bench-")
+    env = {
+        **os.environ,
+        "INSTANCE_PATH": instance,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEYS": "bench-secret-key-0123456789",
+        "HASH_KEY": "bench-hash-key-0123456789",
+        "PUBLIC_BASE_URL": "https://sender.example",
+        "ORG_NAME": "Exemple SAS",
+        "ORG_ADDRESS": "1 rue de la Paix, 75002 Paris",
+        "ORG_CONTACT_EMAIL": "contact@exemple.example",
+        "EMAIL_FROM": "news@exemple.example",
+        "LOG_LEVEL": "WARNING",
+    }
+    reset_database(db_url)
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()
+    settings = load_settings(env)
+    upgrade(settings.database_url)
+    rt = build_runtime(settings)
+    with rt.Session() as session:
+        user = users.create_user(session, "bench@exemple.example", "marketer", "bench-password-123")
+        token = users.issue_token(session, user).value
+        session.commit()
+
+    web_port = free_port()
+    web_cmd = (
+        "from sender import create_app; from werkzeug.serving import run_simple; "
+        f"run_simple('127.0.0.1', {web_port}, create_app(), threaded=True)"
+    )
+    web = subprocess.Popen(
+        [sys.executable, "-c", web_cmd],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{web_port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    peaks: dict[str, float] = {}
+    rows = []
+    try:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            _, list_id = seed(rt, n)
+            plan_rate = measure_planning(rt, list_id, n)
+            runs = [
+                send_run(env, base, token, list_id, n, w, redis, psutil.Process(web.pid), peaks)
+                for w in (1, 2)
+            ]
+            with rt.Session() as session:
+                last_campaign = session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
+                sent = session.scalar(
+                    select(text("count(*)"))
+                    .select_from(Delivery)
+                    .where(Delivery.campaign_id == last_campaign, Delivery.status == "sent")
+                )
+            ceiling = bare_loop(rt, last_campaign, n)
+            rows.append((n, plan_rate, runs, ceiling, sent))
+    finally:
+        web.send_signal(signal.SIGTERM)
+        web.wait(timeout=10)
+    print_table(rows, peaks)
+
+
+def print_table(rows: list[tuple[int, float, list[Run], float, int]], peaks: dict[str, float]) -> None:
+    """The figures, one line per N."""
+    print()
+    print(
+        f"{'N':>8} | {'plan c/s':>9} | {'bare msg/s':>10} | {'1w msg/s':>8} | {'1w/bare':>7} | "
+        f"{'2w msg/s':>8} | {'2w/bare':>7} | {'1st msg s':>9} | {'worker MB':>9} | {'sent ok':>7}"
+    )
+    print("-" * 110)
+    for n, plan_rate, runs, ceiling, sent in rows:
+        one, two = runs
+        print(
+            f"{n:>8} | {plan_rate:>9.0f} | {ceiling:>10.0f} | {one.rate:>8.0f} | {one.rate / ceiling:>7.2f} | "
+            f"{two.rate:>8.0f} | {two.rate / ceiling:>7.2f} | "
+            f"{max(one.first_latency, two.first_latency):>9.3f} | "
+            f"{max(one.worker_rss_mb, two.worker_rss_mb):>9.0f} | {sent == n!s:>7}"
+        )
+    print(f"peak web process RSS: {peaks.get('web', 0):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
