@@ -17,7 +17,7 @@ from sender.db import make_engine
 from sender.migrate import alembic_config, downgrade, upgrade
 from sender.models.users import ROLES
 from sender.runtime import build_runtime
-from sender.serve import run_web, stop_with_parent
+from sender.serve import install_stop_handlers, run_web, stop_with_parent
 from sender.serve import serve as run_serve
 from sender.services import users as user_service
 from sender.services.errors import ServiceError, ValidationFailed
@@ -176,6 +176,38 @@ def worker(burst: bool, queues: str, with_scheduler: bool, parent_pid: int | Non
     if parent_pid is not None:
         stop_with_parent(parent_pid)
     run(_settings(), _queue_names(queues), burst=burst, with_scheduler=with_scheduler)
+
+
+@cli.group()
+def campaigns() -> None:
+    """Campaign maintenance."""
+
+
+@campaigns.command("sweep")
+@click.option(
+    "--lease",
+    type=click.IntRange(0),
+    default=None,
+    help="Seconds after which a claim counts as dead (default: SEND_LEASE_SECONDS).",
+)
+@click.option("--every", type=click.IntRange(1), default=None, help="Repeat every N seconds until stopped.")
+@_PARENT_PID
+def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None) -> None:
+    """Mark interrupted sends unknown, re-enqueue unfinished batches, close finished campaigns (cron)."""
+    from sender.services.sending import sweep
+
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
+    runtime = build_runtime(_settings(), pool=False)
+    stop = install_stop_handlers()
+    while True:
+        report = sweep(runtime, lease)
+        click.echo(
+            f"stale batches: {report.stale_batches}, re-enqueued jobs: {report.requeued_jobs}, "
+            f"campaigns finished: {report.finished}"
+        )
+        if every is None or stop.wait(every):
+            break
 
 
 @cli.command()

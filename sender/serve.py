@@ -27,6 +27,7 @@ from sender.queue import QUEUES, embedded_redis_url
 # A worker finishing a send batch gets this long after SIGTERM before its process group is killed.
 STOP_GRACE_SECONDS = 30
 START_WAIT_SECONDS = 30
+SWEEP_SECONDS = 60
 
 
 @dataclass
@@ -46,6 +47,18 @@ def stop_with_parent(parent_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=_watch, name="parent-watch", daemon=True).start()
+
+
+def install_stop_handlers() -> threading.Event:
+    """An event set by SIGINT or SIGTERM, for loops that should finish their round and stop."""
+    stop = threading.Event()
+
+    def _request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _request_stop)
+    signal.signal(signal.SIGTERM, _request_stop)
+    return stop
 
 
 def run_web(host: str, port: int) -> None:
@@ -131,14 +144,7 @@ def _banner(settings: Settings, host: str, port: int, redis_url: str, embedded: 
 
 def serve(host: str, port: int) -> int:
     """Migrate, start Redis if needed, run web + worker until SIGINT/SIGTERM; the exit code."""
-    stop = threading.Event()
-
-    def _request_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _request_stop)
-    signal.signal(signal.SIGTERM, _request_stop)
-
+    stop = install_stop_handlers()
     settings = load_settings()
     upgrade(settings.database_url)
     settings.outbox_path.mkdir(parents=True, exist_ok=True)
@@ -153,7 +159,9 @@ def serve(host: str, port: int) -> int:
     parent = ["--parent-pid", str(os.getpid())]
     web = _spawn("web server", ["web", "--host", host, "--port", str(port), *parent], env)
     worker = _spawn("worker", ["worker", "--with-scheduler", "--queues", ",".join(QUEUES), *parent], env)
-    children = [web, worker]
+    # What cron does in production: recover interrupted sends and close finished campaigns.
+    sweeper = _spawn("sweeper", ["campaigns", "sweep", "--every", str(SWEEP_SECONDS), *parent], env)
+    children = [web, worker, sweeper]
     code = 0
     try:
         _wait_answering(_local_url(host, port), web, stop)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
 import psutil
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from sender.models import ConsentEvent, Delivery, Suppression
+from sender.models import Campaign, ConsentEvent, Delivery, Suppression
 from sender.services import consent, gate, sending
 from tests.campaign_helpers import build_audience, grant
+from tests.e2e.conftest import ROOT
 from tests.factories import ContactFactory
 from tests.smtp_server import Reply
 
@@ -249,3 +252,30 @@ def test_unknown_contact_added_after_planning_gets_nothing(stack):
     stack.worker()
 
     assert newcomer.email not in _recipients(stack)
+
+
+def test_sweep_command_closes_a_finished_campaign(stack):
+    audience = build_audience(stack.session, eligible=1)
+    stack.session.commit()
+    campaign_id = _create(stack, audience)
+    stack.api("POST", f"/campaigns/{campaign_id}/send")
+    stack.worker()
+    row = next(d for d in _deliveries(stack, campaign_id) if d.status == "sent")
+    # As if the worker had died after sending and before closing the campaign.
+    stack.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sending"))
+    stack.session.commit()
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sender.cli", "campaigns", "sweep"],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "campaigns finished: 1" in done.stdout
+    assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sent"
+    assert row.status == "sent"
