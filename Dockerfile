@@ -28,4 +28,5 @@ COPY worker.py /app/worker.py
 USER sender
 EXPOSE 8000
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", "sender:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", \
+     "--logger-class", "sender.web.access_log.RedactingGunicornLogger", "sender:create_app()"]

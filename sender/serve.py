@@ -23,6 +23,7 @@ from sender import create_app
 from sender.config import Settings, load_settings
 from sender.migrate import upgrade
 from sender.queue import QUEUES, embedded_redis_url
+from sender.web.access_log import RedactingRequestHandler
 
 # A worker finishing a send batch gets this long after SIGTERM before its process group is killed.
 STOP_GRACE_SECONDS = 30
@@ -65,7 +66,7 @@ def run_web(host: str, port: int) -> None:
     """Serve the app with werkzeug's threaded server until SIGTERM or SIGINT."""
     app = create_app()
     # On a port already taken, make_server prints why and exits 1; `serve` then stops everything.
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=RedactingRequestHandler)
 
     def _interrupt(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from sender.cli import cli
 from sender.models import AuditEvent, User
 from sender.runtime import Runtime
 from sender.services import users
+from sender.tokens import TokenService
 
 PASSWORD = "correct horse battery staple"
 
@@ -229,6 +231,10 @@ def test_serve_runs_everything_from_an_empty_folder_and_stops_cleanly(
         banner = log.read_text()
         assert f"http://127.0.0.1:{port}/" in banner
         assert str(tmp_path / "instance" / "outbox") in banner
+        # A signed link token is a credential: the access log shows it redacted.
+        token = TokenService(["k" * 32]).dumps("unsubscribe", {"c": "x" * 22, "p": 1})
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/u/{token}", timeout=10)
         # The worker forks its scheduler once it has started: wait for the whole tree.
         children = _wait_for(
             lambda: [c for c in [psutil.Process(proc.pid).children(recursive=True)] if len(c) >= 4],
@@ -253,6 +259,7 @@ def test_serve_runs_everything_from_an_empty_folder_and_stops_cleanly(
     assert (tmp_path / "instance" / "sender.db").exists()
     assert (tmp_path / "instance" / "outbox").is_dir()
     assert "sender stopped." in log.read_text()
+    assert token not in log.read_text() and "/u/[redacted]" in log.read_text()
 
 
 def test_serve_stops_everything_and_fails_when_the_web_server_cannot_listen(tmp_path: Path) -> None:
