@@ -16,8 +16,12 @@ from tests.factories import CampaignFactory
 
 def _planned(db_session, eligible=2):
     audience = build_audience(db_session, eligible=eligible)
-    campaign = CampaignFactory(purpose_id=audience.purpose.id, lists=[audience.lst], status="sending")
-    planning.plan(db_session, campaign, [audience.lst.id], utcnow(), batch_size=500)
+    campaign = CampaignFactory(
+        purpose_id=audience.purpose.id, lists=[audience.lst], status="sending", planned_at=utcnow()
+    )
+    planning.plan_chunk(
+        db_session, campaign, [audience.lst.id], utcnow(), 500, after=0, limit=1000, first_batch=0
+    )
     return audience, campaign
 
 

@@ -137,6 +137,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('launched_at', sa.DateTime(), nullable=True),
+    sa.Column('planned_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['purpose_id'], ['purposes.id'], name=op.f('fk_campaigns_purpose_id_purposes')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))

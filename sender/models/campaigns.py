@@ -40,6 +40,8 @@ class Campaign(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     launched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set once every audience member has its delivery row; until then the campaign cannot finish.
+    planned_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)

@@ -142,8 +142,8 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
     return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())}, 0)
 
 
-def launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> LaunchResult:
-    """Plan the audience and mark the campaign sending; the caller commits, then enqueues the batches."""
+def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> None:
+    """Mark a draft or scheduled campaign sending; planning follows. The caller commits."""
     rendering.check_sender_identity(settings)
     claimed = rowcount(
         session.execute(
@@ -152,27 +152,28 @@ def launch(session: Session, settings: Settings, campaign: Campaign, actor: str)
             .values(status="sending", launched_at=utcnow())
         )
     )
+    session.refresh(campaign)
     if claimed != 1:
         # Another request launched it first, or it is not in a launchable state.
-        session.refresh(campaign)
         raise Conflict(f"campaign is {campaign.status}; only draft or scheduled campaigns can be sent")
-    session.refresh(campaign)
-    at = utcnow()
-    batches = planning.plan(
-        session, campaign, [lst.id for lst in campaign.lists], at, settings.send_batch_size
-    )
+
+
+def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchResult:
+    """Record that every audience member has its delivery; the caller commits."""
     report = report_for(session, campaign.id)
+    queued = report.by_status.get("queued", 0)
+    campaign.planned_at = utcnow()
+    if campaign.status == "sending" and not queued and not report.by_status.get("sending"):
+        campaign.status, campaign.finished_at = "sent", utcnow()
     audit.record(
         session,
         actor,
         "campaign.launch",
         "campaign",
         campaign.id,
-        {"queued": report.by_status.get("queued", 0), "skipped": report.skipped},
+        {"queued": queued, "skipped": report.skipped},
     )
-    if batches == 0:
-        campaign.status, campaign.finished_at = "sent", utcnow()
-    return LaunchResult(report.by_status.get("queued", 0), report.skipped, batches)
+    return LaunchResult(queued, report.skipped, 0)
 
 
 def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -> None:

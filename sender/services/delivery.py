@@ -222,7 +222,12 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
     done = rowcount(
         session.execute(
             update(Campaign)
-            .where(Campaign.id == campaign_id, Campaign.status == "sending", ~busy)
+            .where(
+                Campaign.id == campaign_id,
+                Campaign.status == "sending",
+                Campaign.planned_at.is_not(None),
+                ~busy,
+            )
             .values(status="sent", finished_at=utcnow())
         )
     )

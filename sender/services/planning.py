@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, case, func, insert, literal, select
@@ -34,17 +35,35 @@ def preview(
     return {reason: count for reason, count in rows}
 
 
-def plan(session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime, batch_size: int) -> int:
-    """Insert every delivery row in one INSERT … SELECT; return the number of batches to enqueue."""
+@dataclass(frozen=True)
+class Chunk:
+    """What one planning step inserted: the batches it filled and the last contact it reached."""
+
+    batches: range
+    last_contact_id: int | None
+
+
+def plan_chunk(
+    session: Session,
+    campaign: Campaign,
+    list_ids: Sequence[int],
+    at: datetime,
+    batch_size: int,
+    *,
+    after: int,
+    limit: int,
+    first_batch: int,
+) -> Chunk:
+    """Insert the delivery rows of the next `limit` audience members (by contact id) in one INSERT … SELECT."""
     stmt, _ = audience(campaign, list_ids, at)
-    planned = stmt.subquery()
+    planned = stmt.where(Contact.id > after).order_by(Contact.id).limit(limit).subquery()
     eligible = planned.c.reason.is_(None)
     # Number eligible contacts 0..n-1 in contact order and cut them into batches of batch_size.
     ordinal = func.row_number().over(partition_by=case((eligible, 1), else_=0), order_by=planned.c.id) - 1
     rows = select(
         literal(campaign.id),
         planned.c.id,
-        case((eligible, ordinal // batch_size), else_=SKIPPED_BATCH),
+        case((eligible, first_batch + ordinal // batch_size), else_=SKIPPED_BATCH),
         case((eligible, literal("queued")), else_=literal("skipped")),
         planned.c.reason,
         literal(0),
@@ -55,5 +74,20 @@ def plan(session: Session, campaign: Campaign, list_ids: Sequence[int], at: date
             ["campaign_id", "contact_id", "batch_no", "status", "reason", "attempts", "created_at"], rows
         )
     )
-    last = session.scalar(select(func.max(Delivery.batch_no)).where(Delivery.campaign_id == campaign.id))
-    return 0 if last is None or last < 0 else last + 1
+    last_contact, last_batch = session.execute(
+        select(func.max(Delivery.contact_id), func.max(Delivery.batch_no)).where(
+            Delivery.campaign_id == campaign.id, Delivery.contact_id > after
+        )
+    ).one()
+    end = first_batch if last_batch is None or last_batch < first_batch else last_batch + 1
+    return Chunk(range(first_batch, end), last_contact)
+
+
+def resume_point(session: Session, campaign_id: int) -> tuple[int, int]:
+    """Where interrupted planning goes on: after the last planned contact, at the next batch number."""
+    last_contact, last_batch = session.execute(
+        select(func.max(Delivery.contact_id), func.max(Delivery.batch_no)).where(
+            Delivery.campaign_id == campaign_id
+        )
+    ).one()
+    return last_contact or 0, (last_batch + 1) if last_batch is not None and last_batch >= 0 else 0

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.channels.email import email_transport
+from sender.db import utcnow
 from sender.dispatch import enqueue_batches, schedule_launch
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
-from sender.services import campaigns, delivery
+from sender.services import campaigns, delivery, planning
 from sender.services.campaigns import LaunchResult
 from sender.services.delivery import BatchReport
 from sender.services.rendering import EmailRenderer
+
+# Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
+FIRST_CHUNK = 1_000
+NEXT_CHUNK = 25_000
 
 
 class RetryLater(Exception):
@@ -29,14 +34,47 @@ class SweepReport:
     stale_batches: int
     requeued_jobs: int
     finished: int
+    resumed_plannings: int
 
 
 def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
-    """Plan and commit the deliveries, then enqueue one job per batch."""
-    result = campaigns.launch(session, runtime.settings, campaign, actor)
+    """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
+    campaigns.begin_launch(session, runtime.settings, campaign, actor)
     session.commit()
-    # Only after the commit: a fast worker must find every row it is given.
-    enqueue_batches(runtime, campaign.id, range(result.batches))
+    return _plan(runtime, session, campaign, actor, after=0, first_batch=0)
+
+
+def _plan(
+    runtime: Runtime, session: Session, campaign: Campaign, actor: str, *, after: int, first_batch: int
+) -> LaunchResult:
+    """Plan from contact `after` on; each chunk is committed, then its batches enqueued at once.
+
+    A small first chunk puts the first messages on the wire while the rest of a large audience is planned.
+    """
+    list_ids = [lst.id for lst in campaign.lists]
+    limit = FIRST_CHUNK
+    while True:
+        session.refresh(campaign)
+        if campaign.status == "cancelled":
+            break
+        chunk = planning.plan_chunk(
+            session,
+            campaign,
+            list_ids,
+            utcnow(),
+            runtime.settings.send_batch_size,
+            after=after,
+            limit=limit,
+            first_batch=first_batch,
+        )
+        session.commit()
+        # Only after the commit: a fast worker must find every row it is given.
+        enqueue_batches(runtime, campaign.id, chunk.batches)
+        if chunk.last_contact_id is None:
+            break
+        after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
+    result = campaigns.finish_planning(session, campaign, actor)
+    session.commit()
     return result
 
 
@@ -74,10 +112,22 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
 
 
 def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
-    """Mark stale claims unknown, re-enqueue batches left with queued rows, close finished campaigns."""
+    """Finish interrupted planning, mark stale claims unknown, re-enqueue unfinished batches, close campaigns."""
     lease = runtime.settings.send_lease_seconds if lease_seconds is None else lease_seconds
     with runtime.Session() as session:
         stale = delivery.mark_stale_unknown(session, lease)
+        cutoff = utcnow() - timedelta(seconds=lease)
+        # A launch whose request died mid-planning: plan the rest of its audience.
+        unplanned = session.scalars(
+            select(Campaign).where(
+                Campaign.status.in_(("sending", "paused")),
+                Campaign.planned_at.is_(None),
+                Campaign.launched_at <= cutoff,
+            )
+        ).all()
+        for campaign in unplanned:
+            after, first_batch = planning.resume_point(session, campaign.id)
+            _plan(runtime, session, campaign, "sweep", after=after, first_batch=first_batch)
         sending = list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
         requeued = finished = 0
         for campaign_id in sending:
@@ -90,7 +140,7 @@ def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
             others = [b for b in batches if (campaign_id, b) not in stale]
             requeued += len(enqueue_batches(runtime, campaign_id, dead, force=True))
             requeued += len(enqueue_batches(runtime, campaign_id, others))
-    return SweepReport(len(stale), requeued, finished)
+    return SweepReport(len(stale), requeued, finished, len(unplanned))
 
 
 def deliveries_page(

@@ -6,15 +6,18 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import psutil
 import pytest
 from sqlalchemy import select, update
 
-from sender.models import Campaign, ConsentEvent, Delivery, Suppression
-from sender.services import consent, gate, sending
+from sender.dispatch import enqueue_batches
+from sender.models import Campaign, ConsentEvent, Delivery, ListMember, Suppression
+from sender.services import campaigns, consent, gate, planning, sending
 from tests.campaign_helpers import build_audience, grant
 from tests.e2e.conftest import ROOT
 from tests.factories import ContactFactory
@@ -155,8 +158,6 @@ def test_duplicate_enqueue_sends_nothing_twice(stack):
     campaign_id = _create(stack, audience)
     stack.api("POST", f"/campaigns/{campaign_id}/send")
     # The same batches once more under other job ids, as a second launcher or a replayed queue would.
-    from sender.dispatch import enqueue_batches
-
     assert len(enqueue_batches(stack.runtime, campaign_id, [0, 1], force=True)) == 2
 
     stack.worker()
@@ -244,8 +245,6 @@ def test_unknown_contact_added_after_planning_gets_nothing(stack):
     stack.api("POST", f"/campaigns/{campaign_id}/send")
     newcomer = ContactFactory()
     grant(stack.session, newcomer, audience.purpose)
-    from sender.models import ListMember
-
     stack.session.add(ListMember(list_id=audience.lst.id, contact_id=newcomer.id))
     stack.session.commit()
 
@@ -279,3 +278,92 @@ def test_sweep_command_closes_a_finished_campaign(stack):
     assert "campaigns finished: 1" in done.stdout
     assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sent"
     assert row.status == "sent"
+
+
+def test_scheduled_campaign_is_launched_by_the_scheduler_when_due(stack):
+    audience = build_audience(stack.session, eligible=2)
+    stack.session.commit()
+    when = datetime.now(UTC) + timedelta(seconds=2)
+    response = stack.api(
+        "POST",
+        "/campaigns",
+        {
+            **BODY,
+            "purpose": audience.purpose.slug,
+            "lists": [audience.lst.id],
+            "scheduled_at": when.isoformat(),
+        },
+    )
+    campaign_id = response.get_json()["id"]
+    assert stack.api("POST", f"/campaigns/{campaign_id}/send").get_json()["status"] == "scheduled"
+    # Withdrawn after scheduling: planning happens at launch time, so this contact is not even queued.
+    late = audience.contacts["eligible1"]
+    consent.record(
+        stack.session,
+        late,
+        audience.purpose,
+        channel="email",
+        action="withdraw",
+        source="portal",
+        mechanism="link",
+        actor="contact",
+    )
+    stack.session.commit()
+
+    stack.worker("--with-scheduler")  # nothing is due yet
+    assert stack.mail.messages == []
+    time.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()) + 0.5)
+    stack.worker("--with-scheduler")
+
+    assert _recipients(stack) == Counter({audience.contacts["eligible0"].email: 1})
+    campaign = stack.api("GET", f"/campaigns/{campaign_id}").get_json()
+    assert campaign["status"] == "sent" and campaign["counts"]["skipped"]["withdrawn"] == 2
+
+
+def test_redis_losing_its_queues_delays_but_never_duplicates(stack):
+    audience = build_audience(stack.session, eligible=12)
+    stack.session.commit()
+    campaign_id = _create(stack, audience)
+    stack.api("POST", f"/campaigns/{campaign_id}/send")
+    stack.worker()
+    sent_first = len(stack.mail.messages)
+    # A second campaign whose jobs vanish with a Redis restart (data not persisted).
+    second = _create(stack, audience)
+    stack.api("POST", f"/campaigns/{second}/send")
+    stack.runtime.redis.flushdb()
+    stack.worker()
+    assert len(stack.mail.messages) == sent_first  # nothing left to run
+
+    report = sending.sweep(stack.runtime)  # what cron (or `sender serve`) runs every minute
+    assert report.requeued_jobs == 2
+    stack.worker()
+
+    counts = _recipients(stack)
+    assert set(counts.values()) == {2}  # one message per campaign per eligible contact
+    assert stack.api("GET", f"/campaigns/{second}").get_json()["status"] == "sent"
+
+
+def test_launch_interrupted_mid_planning_is_finished_by_the_sweep(stack):
+    audience = build_audience(stack.session, eligible=5)
+    stack.session.commit()
+    campaign_id = _create(stack, audience)
+    campaign = stack.session.get(Campaign, campaign_id)
+    # The web process dies after the first planning step was committed and enqueued.
+    campaigns.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
+    stack.session.commit()
+    first = planning.plan_chunk(
+        stack.session, campaign, [audience.lst.id], campaign.launched_at, 10, after=0, limit=3, first_batch=0
+    )
+    stack.session.commit()
+    enqueue_batches(stack.runtime, campaign_id, first.batches)
+    stack.worker()
+    assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sending"  # not finished
+
+    report = sending.sweep(stack.runtime, lease_seconds=0)
+    assert report.resumed_plannings == 1
+    stack.worker()
+
+    eligible = {audience.contacts[f"eligible{i}"].email for i in range(5)}
+    assert _recipients(stack) == Counter({e: 1 for e in eligible})
+    assert len(_deliveries(stack, campaign_id)) == len(audience.contacts)
+    assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sent"
