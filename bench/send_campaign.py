@@ -31,6 +31,7 @@ from typing import Any
 
 import psutil
 from redis import Redis
+from rq import Worker
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
@@ -237,39 +238,36 @@ def send_run(
     stats = Path(tempfile.mkdtemp()) / "sink.json"
     sink = start_sink(port, stats)
     env = {**env, "SMTP_URL": f"smtp://127.0.0.1:{port}"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py")],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
-    from rq import Worker
-
-    while len(Worker.all(connection=redis)) < workers:
-        time.sleep(0.1)
-    campaign = api(base, token, "/api/v1/campaigns", campaign_body(list_id))
-    sent_at = time.time()
-    answer = api(base, token, f"/api/v1/campaigns/{campaign['id']}/send")
-    expected = answer["queued"]
-    peak = 0.0
-    deadline = time.time() + 3600
-    while time.time() < deadline:
-        current = read_stats(stats)
-        peak = max(peak, *(tree_rss(psutil.Process(p.pid)) for p in procs))
-        peaks["web"] = max(peaks.get("web", 0.0), tree_rss(web))
-        if current["count"] >= expected:
-            break
-        time.sleep(0.05)
-    for p in procs:
-        p.send_signal(signal.SIGTERM)
-    for p in procs:
-        p.wait(timeout=60)
-    sink.send_signal(signal.SIGTERM)
-    sink.wait(timeout=10)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(workers)
+        ]
+        while len(Worker.all(connection=redis)) < workers:
+            time.sleep(0.1)
+        campaign = api(base, token, "/api/v1/campaigns", campaign_body(list_id))
+        sent_at = time.time()
+        expected = api(base, token, f"/api/v1/campaigns/{campaign['id']}/send")["queued"]
+        peak = 0.0
+        deadline = time.time() + 3600
+        while time.time() < deadline and read_stats(stats)["count"] < expected:
+            peak = max(peak, *(tree_rss(psutil.Process(p.pid)) for p in procs))
+            peaks["web"] = max(peaks.get("web", 0.0), tree_rss(web))
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=60)
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(timeout=10)
     final = read_stats(stats)
     span = (final["last"] or 0) - (final["first"] or 0)
     return Run(
@@ -294,13 +292,15 @@ def bare_loop(rt: Any, campaign_id: int, n: int) -> float:
     stats = Path(tempfile.mkdtemp()) / "sink.json"
     sink = start_sink(port, stats)
     sender_address = rt.settings.email_from
-    with smtplib.SMTP("127.0.0.1", port) as smtp:
-        start = time.perf_counter()
-        for to, raw in messages:
-            smtp.sendmail(sender_address, [to], raw)
-        elapsed = time.perf_counter() - start
-    sink.send_signal(signal.SIGTERM)
-    sink.wait(timeout=10)
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            start = time.perf_counter()
+            for to, raw in messages:
+                smtp.sendmail(sender_address, [to], raw)
+            elapsed = time.perf_counter() - start
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        sink.wait(timeout=10)
     return len(messages) / elapsed
 
 

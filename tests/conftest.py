@@ -21,7 +21,7 @@ from sender import create_app
 from sender.config import Settings, load_settings
 from sender.db import Base, make_engine
 from sender.migrate import upgrade
-from sender.queue import embedded_redis_url
+from sender.queue import embedded_redis_url, stop_embedded_redis
 from sender.runtime import Runtime, build_runtime
 from sender.services import users
 from sender.tokens import TokenService
@@ -71,14 +71,17 @@ def base_env(instance_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def settings(base_env: dict[str, str]) -> Settings:
+def settings(base_env: dict[str, str]) -> Iterator[Settings]:
     """Validated settings for the run; an embedded Redis is started when none is configured."""
     loaded = load_settings(base_env)
-    if loaded.redis_url is None:
+    embedded = loaded.redis_url is None
+    if embedded:
         url = embedded_redis_url(loaded)
         base_env["REDIS_URL"] = url
         loaded = loaded.with_overrides(redis_url=url)
-    return loaded
+    yield loaded
+    if embedded:
+        stop_embedded_redis(loaded.with_overrides(redis_url=None))
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,16 @@ puts it back to `queued`, so it is never resent blindly.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import cast
+from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import ScalarSelect, Table, bindparam, case, or_, select, update
+from sqlalchemy import DateTime, Integer, ScalarSelect, String, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from sender.channels import EmailTransport, OutgoingEmail, SendResult
@@ -40,9 +42,9 @@ class BatchReport:
     skipped_reasons: dict[str, int] = field(default_factory=dict)
 
 
-def _recheck_reason(campaign: Campaign, at: datetime) -> ScalarSelect[str | None]:
+def _recheck_reason(purpose_id: int, channel: str, at: Any) -> ScalarSelect[str | None]:
     """Correlated scalar subquery: the gate's reason for the delivery's contact (NULL = eligible)."""
-    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
+    stmt, reason = gated_audience(purpose_id, channel, at)
     return (
         stmt.with_only_columns(reason)
         .where(Contact.id == Delivery.contact_id)
@@ -51,32 +53,32 @@ def _recheck_reason(campaign: Campaign, at: datetime) -> ScalarSelect[str | None
     )
 
 
-def claim(
-    session: Session, campaign: Campaign, batch_no: int, token: str, limit: int
-) -> tuple[list[tuple[int, Contact]], dict[str, int]]:
-    """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement; commit."""
-    now = utcnow()
+@functools.lru_cache(maxsize=256)
+def _claim_statement(dialect: str, campaign_id: int, purpose_id: int, channel: str, batch_no: int) -> Any:
+    """The claim UPDATE of one batch, built once and run with token, now and limit as parameters."""
+    now = bindparam("now", type_=DateTime)
+    token = bindparam("token", type_=String)
     # An alias, so the subquery stands alone instead of being correlated to the UPDATE's own table.
     candidate = aliased(Delivery)
     pick = (
         select(candidate.id)
         .where(
-            candidate.campaign_id == campaign.id,
+            candidate.campaign_id == campaign_id,
             candidate.batch_no == batch_no,
             candidate.status == "queued",
             # A row this run already tried (temporary failure) waits for the next run's backoff.
             or_(candidate.claim_token.is_(None), candidate.claim_token != token),
         )
         .order_by(candidate.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # Two runs of the same batch (duplicate enqueue) share the work instead of waiting on row locks.
         pick = pick.with_for_update(skip_locked=True)
     picked = pick.cte("picked")
-    reason = _recheck_reason(campaign, now)
+    reason = _recheck_reason(purpose_id, channel, now)
     # One statement picks the rows, re-checks consent and claims them: nothing can slip in between.
-    rows = session.execute(
+    return (
         update(Delivery)
         # A CTE runs once; a plain IN (subquery … LIMIT … SKIP LOCKED) may be rescanned by PostgreSQL
         # and then claim more rows than the limit.
@@ -89,7 +91,17 @@ def claim(
             attempts=Delivery.attempts + 1,
         )
         .returning(Delivery.id, Delivery.contact_id, Delivery.status, Delivery.reason)
-    ).all()
+    )
+
+
+def claim(
+    session: Session, campaign: Campaign, batch_no: int, token: str, limit: int
+) -> tuple[list[tuple[int, Contact]], dict[str, int]]:
+    """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement; commit."""
+    stmt = _claim_statement(
+        session.get_bind().dialect.name, campaign.id, campaign.purpose_id, campaign.channel, batch_no
+    )
+    rows = session.execute(stmt, {"now": utcnow(), "token": token, "limit": limit}).all()
     if not rows:
         session.commit()
         return [], {}
@@ -182,6 +194,7 @@ def send_batch(
     report = BatchReport()
     token = uuid.uuid4().hex
     pending: list[tuple[int, Contact, SendResult]] = []
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
     while True:
         campaign = session.get(Campaign, campaign_id, populate_existing=True)
         if campaign is None or campaign.status != "sending":
@@ -196,8 +209,11 @@ def send_batch(
             report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
         if not claimed:
             break
-        for delivery_id, contact in claimed:
-            pending.append((delivery_id, contact, transport.send(render(contact, delivery_id))))
+        # Render ahead in a second thread: it runs while this one waits for the SMTP server's replies.
+        messages = [ahead.submit(render, contact, delivery_id) for delivery_id, contact in claimed]
+        for (delivery_id, contact), message in zip(claimed, messages, strict=True):
+            pending.append((delivery_id, contact, transport.send(message.result())))
+    ahead.shutdown()
     record_outcomes(session, settings, token, pending, report)
     session.commit()
     log.info(
