@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from sender.channels import SendResult
+from sender.channels.outbox import OutboxTransport
 from sender.db import utcnow
 from sender.models import Delivery, Suppression
 from sender.services import consent, delivery, planning
+from sender.services.rendering import EmailRenderer
+from sender.tokens import TokenService
 from tests.campaign_helpers import build_audience
 from tests.factories import CampaignFactory
 
@@ -156,3 +160,29 @@ def test_stale_claims_become_unknown_and_never_queued(db_session):
     assert delivery.claim(db_session, campaign, 0, "next", limit=10)[0] == []
     assert delivery.finish_if_done(db_session, campaign.id)
     assert db_session.get(type(campaign), campaign.id, populate_existing=True).status == "sent"
+
+
+def test_a_failure_mid_chunk_still_records_what_went_out(db_session, settings, tmp_path):
+    audience, campaign = _planned(db_session, eligible=4)
+    renderer = EmailRenderer(settings, TokenService(settings.secret_keys), campaign, audience.purpose)
+    rendered = []
+
+    def render(contact, delivery_id):
+        if len(rendered) == 2:
+            raise RuntimeError("template blew up")
+        rendered.append(delivery_id)
+        return renderer.render(contact, delivery_id)
+
+    with pytest.raises(RuntimeError), OutboxTransport(tmp_path) as transport:
+        delivery.send_batch(db_session, settings, campaign.id, 0, transport, render)
+
+    statuses = {
+        d.id: d.status
+        for d in db_session.scalars(
+            select(Delivery).where(Delivery.campaign_id == campaign.id, Delivery.batch_no == 0)
+        )
+    }
+    assert [statuses[d] for d in rendered] == ["sent", "sent"]
+    assert len(list(tmp_path.glob("*.eml"))) == 2
+    # Claims never handed to the transport are known unsent: they go back to the queue for a later run.
+    assert sorted(statuses.values()) == ["queued", "queued", "sent", "sent"]

@@ -194,28 +194,33 @@ def send_batch(
     report = BatchReport()
     token = uuid.uuid4().hex
     pending: list[tuple[int, Contact, SendResult]] = []
-    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-    while True:
-        campaign = session.get(Campaign, campaign_id, populate_existing=True)
-        if campaign is None or campaign.status != "sending":
-            report.stopped = campaign.status if campaign else "deleted"
-            break
-        # Outcomes of the previous chunk are written in the same transaction as the next claim.
-        record_outcomes(session, settings, token, pending, report)
-        claimed, skipped = claim(session, campaign, batch_no, token, settings.send_claim_size)
-        pending = []
-        for reason, count in skipped.items():
-            report.skipped += count
-            report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
-        if not claimed:
-            break
+    claimed: list[tuple[int, Contact]] = []
+    try:
         # Render ahead in a second thread: it runs while this one waits for the SMTP server's replies.
-        messages = [ahead.submit(render, contact, delivery_id) for delivery_id, contact in claimed]
-        for (delivery_id, contact), message in zip(claimed, messages, strict=True):
-            pending.append((delivery_id, contact, transport.send(message.result())))
-    ahead.shutdown()
-    record_outcomes(session, settings, token, pending, report)
-    session.commit()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as ahead:
+            while True:
+                campaign = session.get(Campaign, campaign_id, populate_existing=True)
+                if campaign is None or campaign.status != "sending":
+                    report.stopped = campaign.status if campaign else "deleted"
+                    break
+                # Outcomes of the previous chunk are written in the same transaction as the next claim.
+                record_outcomes(session, settings, token, pending, report)
+                pending = []
+                claimed, skipped = claim(session, campaign, batch_no, token, settings.send_claim_size)
+                for reason, count in skipped.items():
+                    report.skipped += count
+                    report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
+                if not claimed:
+                    break
+                messages = [ahead.submit(render, contact, delivery_id) for delivery_id, contact in claimed]
+                for (delivery_id, contact), message in zip(claimed, messages, strict=True):
+                    pending.append((delivery_id, contact, transport.send(message.result())))
+    finally:
+        # Even when something failed mid-chunk, what went out is recorded: sent must never look unsent.
+        record_outcomes(session, settings, token, pending, report)
+        handed = {delivery_id for delivery_id, _, _ in pending}
+        release_unsent(session, settings, token, [d for d, _ in claimed if d not in handed])
+        session.commit()
     log.info(
         "campaign %s batch %s: sent=%s skipped=%s failed=%s retry=%s",
         campaign_id,
@@ -226,6 +231,21 @@ def send_batch(
         report.retry,
     )
     return report
+
+
+def release_unsent(session: Session, settings: Settings, token: str, delivery_ids: Sequence[int]) -> None:
+    """Claims never handed to the transport go back to the queue (or fail once attempts run out)."""
+    if not delivery_ids:
+        return
+    max_attempts = len(settings.send_retry_intervals) + 1
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.claim_token == token, Delivery.status == "sending")
+        .values(
+            status=case((Delivery.attempts >= max_attempts, "failed"), else_="queued"),
+            reason=case((Delivery.attempts >= max_attempts, "not_sent")),
+        )
+    )
 
 
 def finish_if_done(session: Session, campaign_id: int) -> bool:
