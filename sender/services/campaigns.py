@@ -161,9 +161,10 @@ def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor
 def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchResult:
     """Record that every audience member has its delivery; the caller commits."""
     report = report_for(session, campaign.id)
-    queued = report.by_status.get("queued", 0)
+    # Workers start on the first chunks while later ones are planned: count every planned send.
+    planned = sum(count for status, count in report.by_status.items() if status != "skipped")
     campaign.planned_at = utcnow()
-    if campaign.status == "sending" and not queued and not report.by_status.get("sending"):
+    if campaign.status == "sending" and not planned:
         campaign.status, campaign.finished_at = "sent", utcnow()
     audit.record(
         session,
@@ -171,9 +172,9 @@ def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchR
         "campaign.launch",
         "campaign",
         campaign.id,
-        {"queued": queued, "skipped": report.skipped},
+        {"queued": planned, "skipped": report.skipped},
     )
-    return LaunchResult(queued, report.skipped, 0)
+    return LaunchResult(planned, report.skipped, 0)
 
 
 def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
