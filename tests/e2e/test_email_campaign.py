@@ -48,6 +48,21 @@ def _deliveries(stack, campaign_id):
     return rows
 
 
+def _withdraw(stack, contact, purpose):
+    """The person withdraws through the portal, committed at once."""
+    consent.record(
+        stack.session,
+        contact,
+        purpose,
+        channel="email",
+        action="withdraw",
+        source="portal",
+        mechanism="link",
+        actor="contact",
+    )
+    stack.session.commit()
+
+
 def _recipients(stack):
     return Counter(r for m in stack.mail.messages for r in m.rcpt_tos)
 
@@ -132,17 +147,7 @@ def test_withdrawal_between_planning_and_sending_wins(stack):
     campaign_id = _create(stack, audience)
     assert stack.api("POST", f"/campaigns/{campaign_id}/send").get_json()["queued"] == 3
     late = audience.contacts["eligible1"]
-    consent.record(
-        stack.session,
-        late,
-        audience.purpose,
-        channel="email",
-        action="withdraw",
-        source="portal",
-        mechanism="link",
-        actor="contact",
-    )
-    stack.session.commit()
+    _withdraw(stack, late, audience.purpose)
 
     stack.worker()
 
@@ -298,17 +303,7 @@ def test_scheduled_campaign_is_launched_by_the_scheduler_when_due(stack):
     assert stack.api("POST", f"/campaigns/{campaign_id}/send").get_json()["status"] == "scheduled"
     # Withdrawn after scheduling: planning happens at launch time, so this contact is not even queued.
     late = audience.contacts["eligible1"]
-    consent.record(
-        stack.session,
-        late,
-        audience.purpose,
-        channel="email",
-        action="withdraw",
-        source="portal",
-        mechanism="link",
-        actor="contact",
-    )
-    stack.session.commit()
+    _withdraw(stack, late, audience.purpose)
 
     stack.worker("--with-scheduler")  # nothing is due yet
     assert stack.mail.messages == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
@@ -98,33 +100,31 @@ def send_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify({"status": campaign.status, "queued": result.queued, "skipped": result.skipped}), 202
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
-def pause_campaign(campaign_id: int) -> ResponseReturnValue:
-    """Stop claiming deliveries until resumed."""
+def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
+    """Apply a lifecycle change, commit it, and answer with the campaign."""
     session = get_session()
     campaign = campaigns.get(session, campaign_id)
-    campaigns.pause(session, campaign, g.actor)
+    action(session, campaign)
     session.commit()
     return jsonify(present(campaign))
 
 
+@bp.post("/campaigns/<int:campaign_id>/pause")
+def pause_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Stop claiming deliveries until resumed."""
+    return _act(campaign_id, lambda session, c: campaigns.pause(session, c, g.actor))
+
+
 @bp.post("/campaigns/<int:campaign_id>/resume")
 def resume_campaign(campaign_id: int) -> ResponseReturnValue:
-    """Resume a paused campaign."""
-    session = get_session()
-    campaign = campaigns.get(session, campaign_id)
-    sending.resume(runtime(), session, campaign, g.actor)
-    return jsonify(present(campaign))
+    """Resume a paused campaign and re-enqueue its unfinished batches."""
+    return _act(campaign_id, lambda session, c: sending.resume(runtime(), session, c, g.actor))
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
 def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
     """Cancel the campaign and its unsent deliveries."""
-    session = get_session()
-    campaign = campaigns.get(session, campaign_id)
-    campaigns.cancel(session, campaign, g.actor)
-    session.commit()
-    return jsonify(present(campaign))
+    return _act(campaign_id, lambda session, c: campaigns.cancel(session, c, g.actor))
 
 
 @bp.get("/campaigns/<int:campaign_id>/deliveries")
