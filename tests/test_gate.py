@@ -19,10 +19,7 @@ T0 = datetime(2024, 3, 1, 12, 0, 0)
 
 def make_purpose(**kwargs: Any) -> Purpose:
     """A purpose with wording version 1."""
-    validity = kwargs.pop("consent_validity_days", 1095)
     purpose = cast(Purpose, PurposeFactory(**kwargs))
-    # Set after the INSERT: the ORM turns an explicit None into the column default (1095) on insert.
-    purpose.consent_validity_days = validity
     WordingFactory(purpose=purpose, version=1)
     return purpose
 
@@ -280,3 +277,9 @@ def test_unknown_channel_is_an_error(db_session: Session) -> None:
     contact = make_contact()
     with pytest.raises(ValueError, match="channel"):
         gate.check(db_session, contact.id, purpose.id, "fax")
+
+
+def test_a_purpose_created_with_no_validity_never_expires(db_session: Session) -> None:
+    purpose = PurposeFactory(consent_validity_days=None)
+    db_session.expire(purpose)
+    assert purpose.consent_validity_days is None

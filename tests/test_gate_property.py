@@ -161,9 +161,13 @@ def build(session: Session, scenario: Scenario) -> tuple[list[int], list[int], d
     """Write the scenario through the real services; return contact ids, purpose ids and the last moment."""
     purposes: list[Purpose] = []
     for purpose_spec in scenario.purposes:
-        purpose = cast(Purpose, PurposeFactory(requires_double_opt_in=purpose_spec.double_opt_in))
-        # Set after the INSERT: the ORM turns an explicit None into the column default (1095) on insert.
-        purpose.consent_validity_days = purpose_spec.validity_days
+        purpose = cast(
+            Purpose,
+            PurposeFactory(
+                requires_double_opt_in=purpose_spec.double_opt_in,
+                consent_validity_days=purpose_spec.validity_days,
+            ),
+        )
         WordingFactory(purpose=purpose, version=1)
         purposes.append(purpose)
     contacts: list[Contact] = []

@@ -24,7 +24,8 @@ class Purpose(Base):
     description: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(String(32), default="consent")
     retention_days: Mapped[int] = mapped_column(Integer, default=1095)
-    consent_validity_days: Mapped[int | None] = mapped_column(Integer, default=1095)
+    # No column default: the ORM would put it in place of an explicit None ("never expires").
+    consent_validity_days: Mapped[int | None] = mapped_column(Integer)
     requires_double_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     processors: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -98,10 +98,6 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Purpose:
             session.add(purpose)
     except IntegrityError:
         raise Conflict(f"a purpose with slug {data['slug']!r} already exists") from None
-    if "consent_validity_days" in data and data["consent_validity_days"] is None:
-        # The ORM treats None as "use the column default" on INSERT; null (no expiry) is set afterwards.
-        purpose.consent_validity_days = None
-        session.flush()
     audit.record(session, actor, "purpose.create", "purpose", purpose.slug)
     return purpose
 
