@@ -150,6 +150,8 @@ def serve(host: str, port: int) -> int:
     upgrade(settings.database_url)
     settings.outbox_path.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, INSTANCE_PATH=str(settings.instance_path))
+    # Links in messages point at this server unless the deployment says otherwise.
+    env.setdefault("PUBLIC_BASE_URL", _local_url(host, port))
     embedded = settings.redis_url is None
     # The embedded server lives as long as this process; children reach it through its socket.
     redis_url = settings.redis_url or embedded_redis_url(settings)
