@@ -41,10 +41,10 @@ def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: st
     """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
     campaigns.begin_launch(session, runtime.settings, campaign, actor)
     session.commit()
-    return _plan(runtime, session, campaign, actor, after=0, first_batch=0)
+    return plan_and_enqueue(runtime, session, campaign, actor, after=0, first_batch=0)
 
 
-def _plan(
+def plan_and_enqueue(
     runtime: Runtime, session: Session, campaign: Campaign, actor: str, *, after: int, first_batch: int
 ) -> LaunchResult:
     """Plan from contact `after` on; each chunk is committed, then its batches enqueued at once.
@@ -75,6 +75,9 @@ def _plan(
         after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
     result = campaigns.finish_planning(session, campaign, actor)
     session.commit()
+    # Workers may have sent everything while later chunks were planned; none of them could close it then.
+    delivery.finish_if_done(session, campaign.id)
+    session.refresh(campaign)
     return result
 
 
@@ -127,7 +130,7 @@ def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
         ).all()
         for campaign in unplanned:
             after, first_batch = planning.resume_point(session, campaign.id)
-            _plan(runtime, session, campaign, "sweep", after=after, first_batch=first_batch)
+            plan_and_enqueue(runtime, session, campaign, "sweep", after=after, first_batch=first_batch)
         sending = list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
         requeued = finished = 0
         for campaign_id in sending:

@@ -362,3 +362,38 @@ def test_launch_interrupted_mid_planning_is_finished_by_the_sweep(stack):
     assert _recipients(stack) == Counter({e: 1 for e in eligible})
     assert len(_deliveries(stack, campaign_id)) == len(audience.contacts)
     assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sent"
+
+
+def test_campaign_sent_entirely_while_still_planning_is_closed_when_planning_ends(stack):
+    audience = build_audience(stack.session, eligible=2)
+    stack.session.commit()
+    campaign_id = _create(stack, audience)
+    campaign = stack.session.get(Campaign, campaign_id)
+    campaigns.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
+    stack.session.commit()
+    first = planning.plan_chunk(
+        stack.session,
+        campaign,
+        [audience.lst.id],
+        campaign.launched_at,
+        10,
+        after=0,
+        limit=1000,
+        first_batch=0,
+    )
+    stack.session.commit()
+    enqueue_batches(stack.runtime, campaign_id, first.batches)
+    stack.worker()  # everything is sent before planning has looked for more contacts
+
+    result = sending.plan_and_enqueue(
+        stack.runtime,
+        stack.session,
+        campaign,
+        "test",
+        after=first.last_contact_id,
+        first_batch=first.batches.stop,
+    )
+
+    assert result.queued == 2 and campaign.status == "sent"
+    stack.session.commit()
+    assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sent"
