@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -238,15 +238,23 @@ def pending_batches(session: Session, campaign_id: int) -> list[int]:
 
 def report_for(session: Session, campaign_id: int) -> Report:
     """Counts of deliveries by status, and of skipped ones by reason."""
+    return reports_for(session, [campaign_id])[campaign_id]
+
+
+def reports_for(session: Session, campaign_ids: Sequence[int]) -> dict[int, Report]:
+    """The reports of several campaigns, from one grouped query."""
     rows = session.execute(
-        select(Delivery.status, Delivery.reason, func.count())
-        .where(Delivery.campaign_id == campaign_id)
-        .group_by(Delivery.status, Delivery.reason)
+        select(Delivery.campaign_id, Delivery.status, Delivery.reason, func.count())
+        .where(Delivery.campaign_id.in_(campaign_ids))
+        .group_by(Delivery.campaign_id, Delivery.status, Delivery.reason)
     ).all()
-    by_status: dict[str, int] = {}
-    skipped: dict[str, int] = {}
-    for status, reason, count in rows:
-        by_status[status] = by_status.get(status, 0) + count
+    reports = {cid: Report() for cid in campaign_ids}
+    for campaign_id, status, reason, count in rows:
+        report = reports[campaign_id]
+        report.by_status[status] = report.by_status.get(status, 0) + count
         if status == "skipped" and reason:
-            skipped[reason] = skipped.get(reason, 0) + count
-    return Report(dict(sorted(by_status.items())), dict(sorted(skipped.items())))
+            report.skipped[reason] = report.skipped.get(reason, 0) + count
+    return {
+        cid: Report(dict(sorted(r.by_status.items())), dict(sorted(r.skipped.items())))
+        for cid, r in reports.items()
+    }

@@ -63,6 +63,26 @@ def _withdraw(stack, contact, purpose):
     stack.session.commit()
 
 
+def _launch_first_chunk(stack, audience, limit):
+    """Start a launch and plan only its first `limit` contacts, committed and enqueued, as a launch does."""
+    campaign = stack.session.get(Campaign, _create(stack, audience))
+    campaigns.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
+    stack.session.commit()
+    first = planning.plan_chunk(
+        stack.session,
+        campaign,
+        [audience.lst.id],
+        campaign.launched_at,
+        10,
+        after=0,
+        limit=limit,
+        first_batch=0,
+    )
+    stack.session.commit()
+    enqueue_batches(stack.runtime, campaign.id, first.batches)
+    return campaign, first
+
+
 def _recipients(stack):
     return Counter(r for m in stack.mail.messages for r in m.rcpt_tos)
 
@@ -341,16 +361,9 @@ def test_redis_losing_its_queues_delays_but_never_duplicates(stack):
 def test_launch_interrupted_mid_planning_is_finished_by_the_sweep(stack):
     audience = build_audience(stack.session, eligible=5)
     stack.session.commit()
-    campaign_id = _create(stack, audience)
-    campaign = stack.session.get(Campaign, campaign_id)
     # The web process dies after the first planning step was committed and enqueued.
-    campaigns.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
-    stack.session.commit()
-    first = planning.plan_chunk(
-        stack.session, campaign, [audience.lst.id], campaign.launched_at, 10, after=0, limit=3, first_batch=0
-    )
-    stack.session.commit()
-    enqueue_batches(stack.runtime, campaign_id, first.batches)
+    campaign, _ = _launch_first_chunk(stack, audience, limit=3)
+    campaign_id = campaign.id
     stack.worker()
     assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sending"  # not finished
 
@@ -367,22 +380,8 @@ def test_launch_interrupted_mid_planning_is_finished_by_the_sweep(stack):
 def test_campaign_sent_entirely_while_still_planning_is_closed_when_planning_ends(stack):
     audience = build_audience(stack.session, eligible=2)
     stack.session.commit()
-    campaign_id = _create(stack, audience)
-    campaign = stack.session.get(Campaign, campaign_id)
-    campaigns.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
-    stack.session.commit()
-    first = planning.plan_chunk(
-        stack.session,
-        campaign,
-        [audience.lst.id],
-        campaign.launched_at,
-        10,
-        after=0,
-        limit=1000,
-        first_batch=0,
-    )
-    stack.session.commit()
-    enqueue_batches(stack.runtime, campaign_id, first.batches)
+    campaign, first = _launch_first_chunk(stack, audience, limit=1000)
+    campaign_id = campaign.id
     stack.worker()  # everything is sent before planning has looked for more contacts
 
     result = sending.plan_and_enqueue(
