@@ -1,6 +1,6 @@
 """Run an RQ worker for sender: `python worker.py [--burst] [--with-scheduler] [--queues email,default]`.
 
-The worker itself is built in sender/worker.py; this script is what deployments start (any number of them).
+The worker itself is built in sender/tasks/worker.py; this script is what deployments start (any number of them).
 """
 
 import sys

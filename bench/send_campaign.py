@@ -42,8 +42,9 @@ from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.runtime import build_runtime
-from sender.services import campaigns, planning, users
-from sender.services.rendering import EmailRenderer
+from sender.services.accounts import users
+from sender.services.campaigns import lifecycle, planning
+from sender.services.messages.rendering import EmailRenderer
 
 PARAGRAPH = (
     "Bonjour {{ contact.first_name }}, voici les nouvelles du mois : nos ateliers reprennent en janvier, "
@@ -149,7 +150,7 @@ def seed(rt: Any, n: int) -> tuple[int, int]:
 def measure_planning(rt: Any, list_id: int, n: int) -> float:
     """Planning rate in contacts/s: the whole audience in one INSERT … SELECT, rolled back."""
     with rt.Session() as session:
-        campaign = campaigns.create(session, campaign_body(list_id), "bench")
+        campaign = lifecycle.create(session, campaign_body(list_id), "bench")
         session.flush()
         start = time.perf_counter()
         planning.plan_chunk(

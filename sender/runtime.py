@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sender.config import Settings
 from sender.db import make_engine, make_sessionmaker
-from sender.queue import connect_redis, get_queue
+from sender.tasks.queue import connect_redis, get_queue
 from sender.tokens import TokenService
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import Contact, ContactList, ListMember, Purpose, Suppression
-from sender.services import consent
+from sender.services.consent import ledger
 from tests.factories import ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 
@@ -24,7 +24,7 @@ class Audience:
 
 def grant(session: Session, contact: Contact, purpose: Purpose, channel: str = "email", **kw: object) -> None:
     """Record an affirmative grant with the purpose's first wording."""
-    consent.record(
+    ledger.record(
         session,
         contact,
         purpose,
@@ -51,7 +51,7 @@ def build_audience(session: Session, eligible: int = 1) -> Audience:
     contacts["no_consent"] = ContactFactory()
     withdrawn = ContactFactory()
     grant(session, withdrawn, purpose)
-    consent.record(
+    ledger.record(
         session,
         withdrawn,
         purpose,

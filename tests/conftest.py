@@ -21,9 +21,9 @@ from sender import create_app
 from sender.config import Settings, load_settings
 from sender.db import Base, make_engine
 from sender.migrate import upgrade
-from sender.queue import embedded_redis_url, stop_embedded_redis
 from sender.runtime import Runtime, build_runtime
-from sender.services import users
+from sender.services.accounts import users
+from sender.tasks.queue import embedded_redis_url, stop_embedded_redis
 from sender.tokens import TokenService
 from tests import factories
 

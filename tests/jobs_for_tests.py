@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from sender import get_runtime
-from sender.services import audit
+from sender.services.records import audit
 
 REJECTED = "550 5.1.1 <jane.doe@example.org>: recipient rejected; SMS to +33612345678 refused"
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from sender.models import AuditEvent
-from sender.services import audit
+from sender.services.records import audit
 
 
 def write_chain(session: Session, length: int = 5) -> list[int]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sender.channels import OutgoingEmail, SendResult
-from sender.channels.email import email_transport
-from sender.channels.outbox import OutboxTransport
-from sender.channels.smtp import SmtpTransport
+from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.email.outbox import OutboxTransport
+from sender.channels.email.smtp import SmtpTransport
+from sender.channels.email.transport import email_transport
 from sender.config import Settings
 from tests.smtp_server import Reply, SmtpTestServer, smtp_server, tls_contexts
 

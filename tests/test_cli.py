@@ -21,10 +21,10 @@ from click.testing import CliRunner
 from redis import Redis
 from sqlalchemy import select
 
-from sender.cli import cli
+from sender.cli.main import cli
 from sender.models import AuditEvent, User
 from sender.runtime import Runtime
-from sender.services import users
+from sender.services.accounts import users
 from sender.tokens import TokenService
 
 PASSWORD = "correct horse battery staple"

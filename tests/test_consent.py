@@ -1,4 +1,4 @@
-"""consent.record and friends: affirmative acts only, minimal proof, an append-only ledger (R2, R3, R12)."""
+"""ledger.record and friends: affirmative acts only, minimal proof, an append-only ledger (R2, R3, R12)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.models.consent import ImmutableRecord
 from sender.runtime import Runtime
-from sender.services import consent
+from sender.services.consent import ledger
 from sender.services.errors import ValidationFailed
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
@@ -33,7 +33,7 @@ def make_contact(**kwargs: Any) -> Contact:
 
 
 def record(session: Session, contact: Contact, purpose: Purpose, **overrides: Any) -> ConsentEvent:
-    """consent.record with the arguments of an ordinary form sign-up, overridable."""
+    """ledger.record with the arguments of an ordinary form sign-up, overridable."""
     params: dict[str, Any] = {
         "channel": "email",
         "action": "grant",
@@ -43,7 +43,7 @@ def record(session: Session, contact: Contact, purpose: Purpose, **overrides: An
         "wording_version": 1,
     }
     params.update(overrides)
-    return consent.record(session, contact, purpose, **params)
+    return ledger.record(session, contact, purpose, **params)
 
 
 def counts(session: Session, contact: Contact) -> tuple[int, int]:
@@ -174,7 +174,7 @@ def test_double_opt_in_purpose_stores_a_request_until_the_click(db_session: Sess
     )  # fmt: skip
     assert confirmed.action == "grant"
     assert confirmed.expires_at == T0 + timedelta(hours=2, days=365)
-    assert [e.action for e in consent.history(db_session, contact.id)] == ["request", "grant"]
+    assert [e.action for e in ledger.history(db_session, contact.id)] == ["request", "grant"]
 
 
 def test_evidence_with_unknown_keys_is_refused(db_session: Session) -> None:
@@ -200,8 +200,8 @@ def test_evidence_values_are_truncated_and_stringified(db_session: Session) -> N
     stored = db_session.get(ConsentEvent, event.id)
     assert stored is not None
     assert stored.evidence == {
-        "user_agent": "M" * consent.EVIDENCE_KEYS["user_agent"],
-        "note": "n" * consent.EVIDENCE_KEYS["note"],
+        "user_agent": "M" * ledger.EVIDENCE_KEYS["user_agent"],
+        "note": "n" * ledger.EVIDENCE_KEYS["note"],
         "request_id": "12345",
     }
 
@@ -276,7 +276,7 @@ def test_state_follows_the_latest_event(db_session: Session) -> None:
         db_session, contact, purpose, action="withdraw", source="portal", mechanism="form",
         wording_version=None, at=T0 + timedelta(days=1),
     )  # fmt: skip
-    states = consent.current_states(db_session, contact.id)
+    states = ledger.current_states(db_session, contact.id)
     assert [(s.status, s.since, s.last_event_id) for s in states] == [
         ("withdrawn", T0 + timedelta(days=1), withdrawal.id)
     ]
@@ -290,7 +290,7 @@ def test_backdated_events_are_kept_as_evidence_but_do_not_revive_consent(db_sess
         wording_version=None, at=T0,
     )  # fmt: skip
     old_grant = record(db_session, contact, purpose, source="import", at=T0 - timedelta(days=200))
-    assert [e.id for e in consent.history(db_session, contact.id)] == [withdrawal.id, old_grant.id]
+    assert [e.id for e in ledger.history(db_session, contact.id)] == [withdrawal.id, old_grant.id]
     state = db_session.get(ConsentState, (contact.id, purpose.id, "email"))
     assert state is not None
     assert (state.status, state.last_event_id) == ("withdrawn", withdrawal.id)
@@ -301,26 +301,26 @@ def test_withdraw_everywhere_covers_every_purpose_and_channel_r12(db_session: Se
     contact = make_contact(phone="+33612345678")
     record(db_session, contact, purposes[0])
     record(db_session, contact, purposes[1], channel="sms")
-    events = consent.withdraw_everywhere(
+    events = ledger.withdraw_everywhere(
         db_session, contact, source="portal", mechanism="objection", actor="contact",
         evidence={"request_id": "r-1"},
     )  # fmt: skip
     assert sorted((e.purpose_id, e.channel) for e in events) == sorted(
-        (p.id, ch) for p in purposes for ch in consent.CHANNELS
+        (p.id, ch) for p in purposes for ch in ledger.CHANNELS
     )
     assert {(e.action, e.mechanism, e.source) for e in events} == {("withdraw", "objection", "portal")}
-    states = consent.current_states(db_session, contact.id)
-    assert len(states) == len(purposes) * len(consent.CHANNELS)
+    states = ledger.current_states(db_session, contact.id)
+    assert len(states) == len(purposes) * len(ledger.CHANNELS)
     assert {s.status for s in states} == {"withdrawn"}
 
 
-@pytest.mark.parametrize("source", sorted(consent.SOURCES))
+@pytest.mark.parametrize("source", sorted(ledger.SOURCES))
 def test_last_interaction_moves_only_for_person_initiated_sources(db_session: Session, source: str) -> None:
     purpose = make_purpose()
     contact = make_contact(last_interaction_at=T0)
     mechanism = "double_opt_in" if source == "double_opt_in" else "checkbox"
     record(db_session, contact, purpose, source=source, mechanism=mechanism, at=T0 + timedelta(days=3))
-    expected = T0 + timedelta(days=3) if source in consent.PERSON_SOURCES else T0
+    expected = T0 + timedelta(days=3) if source in ledger.PERSON_SOURCES else T0
     db_session.flush()
     db_session.expire_all()
     stored = db_session.get(Contact, contact.id)
@@ -329,7 +329,7 @@ def test_last_interaction_moves_only_for_person_initiated_sources(db_session: Se
 
 
 def test_person_sources_are_the_ones_where_the_person_acts() -> None:
-    assert {"form", "double_opt_in", "requalification", "portal", "sms_keyword"} == consent.PERSON_SOURCES
+    assert {"form", "double_opt_in", "requalification", "portal", "sms_keyword"} == ledger.PERSON_SOURCES
 
 
 def test_backdated_event_does_not_move_last_interaction_back(db_session: Session) -> None:
@@ -404,7 +404,7 @@ def test_racing_first_events_both_land_and_the_later_one_decides(committed: Runt
         state = check.get(ConsentState, (contact_id, purpose_id, "email"))
         assert state is not None
         assert (state.status, state.last_event_id) == ("withdrawn", outcome["event"])
-        assert [e.action for e in consent.history(check, contact_id)] == ["grant", "withdraw"]
+        assert [e.action for e in ledger.history(check, contact_id)] == ["grant", "withdraw"]
 
 
 def _wait_until_blocked(runtime: Runtime, thread: threading.Thread) -> None:

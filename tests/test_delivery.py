@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from sender.channels import SendResult
-from sender.channels.outbox import OutboxTransport
+from sender.channels.base import SendResult
+from sender.channels.email.outbox import OutboxTransport
 from sender.db import utcnow
 from sender.models import Delivery, Suppression
-from sender.services import consent, delivery, planning
-from sender.services.rendering import EmailRenderer
+from sender.services.campaigns import delivery, planning
+from sender.services.consent import ledger
+from sender.services.messages.rendering import EmailRenderer
 from sender.tokens import TokenService
 from tests.campaign_helpers import build_audience
 from tests.factories import CampaignFactory
@@ -40,7 +41,7 @@ def _row(db_session, campaign, contact):
 def test_withdrawal_after_planning_is_seen_by_the_claim(db_session):
     audience, campaign = _planned(db_session)
     late = audience.contacts["eligible1"]
-    consent.record(
+    ledger.record(
         db_session,
         late,
         audience.purpose,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sender.addresses import address_hash
 from sender.db import utcnow
 from sender.models import ConsentState, Contact, Purpose, Suppression
-from sender.services import consent, gate
+from sender.services.consent import gate, ledger
 from tests.factories import TEST_HASH_KEY, ContactFactory, PurposeFactory, WordingFactory
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
@@ -41,7 +41,7 @@ def grant(
         "wording_version": 1,
     }
     params.update(kwargs)
-    consent.record(session, contact, purpose, channel=channel, action="grant", **params)
+    ledger.record(session, contact, purpose, channel=channel, action="grant", **params)
 
 
 def withdraw(
@@ -50,7 +50,7 @@ def withdraw(
     """Record a withdrawal through the ledger."""
     params: dict[str, Any] = {"source": "one_click", "mechanism": "one_click", "actor": "test"}
     params.update(kwargs)
-    consent.record(session, contact, purpose, channel=channel, action="withdraw", **params)
+    ledger.record(session, contact, purpose, channel=channel, action="withdraw", **params)
 
 
 def reason(

@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import address_hash
 from sender.models import ConsentEvent, ConsentState, Contact, Purpose, Suppression
-from sender.services import consent, gate
+from sender.services.consent import gate, ledger
 from tests.factories import TEST_HASH_KEY, ContactFactory, PurposeFactory, WordingFactory
 
 BASE = datetime(2024, 1, 1, 9, 0, 0)
 VALIDITIES = (None, 1, 30, 365, 1095)
 STATUSES = ("active", "restricted", "erased")
-GRANT_MECHANISMS = sorted(consent.GRANT_MECHANISMS)
-WITHDRAW_MECHANISMS = sorted(consent.WITHDRAW_MECHANISMS)
-SOURCES = sorted(consent.SOURCES)
+GRANT_MECHANISMS = sorted(ledger.GRANT_MECHANISMS)
+WITHDRAW_MECHANISMS = sorted(ledger.WITHDRAW_MECHANISMS)
+SOURCES = sorted(ledger.SOURCES)
 
 # Round gaps make ties and exact expiry boundaries likely; random seconds cover the rest.
 GAPS = st.one_of(
@@ -84,19 +84,19 @@ contact_specs = st.builds(
     st.one_of(st.just("active"), st.sampled_from(STATUSES)),
     st.one_of(st.just(True), st.booleans()),
     st.one_of(st.just(True), st.booleans()),
-    st.one_of(st.just(frozenset()), st.frozensets(st.sampled_from(consent.CHANNELS))),
+    st.one_of(st.just(frozenset()), st.frozensets(st.sampled_from(ledger.CHANNELS))),
     st.booleans(),
 )
 
 
 @st.composite
 def actions(draw: st.DrawFn, n_contacts: int, n_purposes: int) -> Action:
-    kind = draw(st.one_of(st.just("grant"), st.sampled_from(consent.ACTIONS)))
+    kind = draw(st.one_of(st.just("grant"), st.sampled_from(ledger.ACTIONS)))
     mechanisms = GRANT_MECHANISMS if kind == "grant" else WITHDRAW_MECHANISMS
     return Action(
         contact=draw(st.integers(0, n_contacts - 1)),
         purpose=draw(st.integers(0, n_purposes - 1)),
-        channel=draw(st.sampled_from(consent.CHANNELS)),
+        channel=draw(st.sampled_from(ledger.CHANNELS)),
         action=kind,
         mechanism=draw(st.sampled_from(mechanisms)),
         source=draw(st.sampled_from(SOURCES)),
@@ -183,7 +183,7 @@ def build(session: Session, scenario: Scenario) -> tuple[list[int], list[int], d
     moment = BASE
     for action in scenario.actions:
         moment += action.gap
-        consent.record(
+        ledger.record(
             session,
             contacts[action.contact],
             purposes[action.purpose],
@@ -254,7 +254,7 @@ def test_gate_equals_replay_of_history(db_session: Session, scenario: Scenario) 
         query_at = query_time(scenario, last)
         written = _effective(scenario)
         for p_index, purpose_id in enumerate(purpose_ids):
-            for channel in consent.CHANNELS:
+            for channel in ledger.CHANNELS:
                 expected_eligible = set()
                 for c_index, contact_id in enumerate(contact_ids):
                     reason = replay(written, c_index, p_index, channel, query_at)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from sender.db import utcnow
 from sender.models import Delivery, ListMember
-from sender.services import planning
+from sender.services.campaigns import planning
 from tests.campaign_helpers import build_audience
 from tests.factories import CampaignFactory, ListFactory
 

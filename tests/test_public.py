@@ -16,8 +16,8 @@ from werkzeug.test import TestResponse
 from sender.config import Settings
 from sender.models import AuditEvent, ConsentEvent, Contact, Purpose
 from sender.runtime import Runtime
-from sender.services import consent, gate
-from sender.services.links import portal_token, unsubscribe_token
+from sender.services.consent import gate, ledger
+from sender.services.consent.links import portal_token, unsubscribe_token
 from sender.tokens import KINDS
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
@@ -34,7 +34,7 @@ class World:
 
 
 def _grant(session: Session, contact: Contact, purpose: Purpose, channel: str = "email") -> None:
-    consent.record(
+    ledger.record(
         session, contact, purpose, channel=channel, action="grant", source="form",
         mechanism="checkbox", actor="test", wording_version=1,
     )  # fmt: skip

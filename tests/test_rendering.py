@@ -14,12 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.channels.smtp import SmtpTransport
+from sender.channels.email.smtp import SmtpTransport
 from sender.config import Settings
 from sender.models import Campaign, ConsentEvent, Contact, Purpose
 from sender.runtime import Runtime
 from sender.services.errors import ValidationFailed
-from sender.services.rendering import EmailRenderer, check_sender_identity, validate_content
+from sender.services.messages.rendering import EmailRenderer, check_sender_identity, validate_content
 from tests.factories import CampaignFactory, ContactFactory, PurposeFactory, WordingFactory
 from tests.smtp_server import SmtpTestServer, smtp_server
 

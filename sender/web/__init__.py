@@ -11,7 +11,7 @@ def register(app: Flask) -> None:
     """Attach every blueprint and the per-request database session."""
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
-    from sender.web.public import bp as public_bp
+    from sender.web.public.pages import bp as public_bp
 
     web_session.init_app(app)
     app.register_blueprint(api_bp)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from sender.services import users
+from sender.services.accounts import users
 from tests.api.helpers import PREFIX, Api
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import AuditEvent, ConsentEvent, Contact, Purpose
-from sender.services import consent
+from sender.services.consent import ledger
 from tests.api.helpers import NEWSLETTER, WORDING, Api, create_contact, create_purpose, grant
 from tests.factories import ContactFactory
 
@@ -212,7 +212,7 @@ def test_lapsed_grant_reads_as_expired(api: Api, db_session: Session) -> None:
     contact = db_session.scalar(select(Contact).where(Contact.public_id == cid))
     purpose = db_session.scalar(select(Purpose).where(Purpose.slug == "newsletter"))
     assert contact is not None and purpose is not None
-    consent.record(
+    ledger.record(
         db_session,
         contact,
         purpose,

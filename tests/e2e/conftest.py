@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sender import create_app
 from sender.config import Settings
 from sender.runtime import Runtime, build_runtime
-from sender.services import users
+from sender.services.accounts import users
 from tests import factories
 from tests.smtp_server import SmtpTestServer
 

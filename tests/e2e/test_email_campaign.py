@@ -15,9 +15,10 @@ import psutil
 import pytest
 from sqlalchemy import select, update
 
-from sender.dispatch import enqueue_batches
 from sender.models import Campaign, ConsentEvent, Delivery, ListMember, Suppression
-from sender.services import campaigns, consent, gate, planning, sending
+from sender.services.campaigns import launch, lifecycle, planning
+from sender.services.consent import gate, ledger
+from sender.tasks.dispatch import enqueue_batches
 from tests.campaign_helpers import build_audience, grant
 from tests.e2e.conftest import ROOT
 from tests.factories import ContactFactory
@@ -50,7 +51,7 @@ def _deliveries(stack, campaign_id):
 
 def _withdraw(stack, contact, purpose):
     """The person withdraws through the portal, committed at once."""
-    consent.record(
+    ledger.record(
         stack.session,
         contact,
         purpose,
@@ -66,7 +67,7 @@ def _withdraw(stack, contact, purpose):
 def _launch_first_chunk(stack, audience, limit):
     """Start a launch and plan only its first `limit` contacts, committed and enqueued, as a launch does."""
     campaign = stack.session.get(Campaign, _create(stack, audience))
-    campaigns.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
+    lifecycle.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
     stack.session.commit()
     first = planning.plan_chunk(
         stack.session,
@@ -206,7 +207,7 @@ def test_worker_killed_mid_batch_leaves_no_duplicate(stack):
     for proc in [*parent.children(recursive=True), parent]:
         proc.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
-    report = sending.sweep(stack.runtime, lease_seconds=0)
+    report = launch.sweep(stack.runtime, lease_seconds=0)
     assert report.stale_batches == 1
     stack.worker()
 
@@ -349,7 +350,7 @@ def test_redis_losing_its_queues_delays_but_never_duplicates(stack):
     stack.worker()
     assert len(stack.mail.messages) == sent_first  # nothing left to run
 
-    report = sending.sweep(stack.runtime)  # what cron (or `sender serve`) runs every minute
+    report = launch.sweep(stack.runtime)  # what cron (or `sender serve`) runs every minute
     assert report.requeued_jobs == 2
     stack.worker()
 
@@ -367,7 +368,7 @@ def test_launch_interrupted_mid_planning_is_finished_by_the_sweep(stack):
     stack.worker()
     assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sending"  # not finished
 
-    report = sending.sweep(stack.runtime, lease_seconds=0)
+    report = launch.sweep(stack.runtime, lease_seconds=0)
     assert report.resumed_plannings == 1
     stack.worker()
 
@@ -384,7 +385,7 @@ def test_campaign_sent_entirely_while_still_planning_is_closed_when_planning_end
     campaign_id = campaign.id
     stack.worker()  # everything is sent before planning has looked for more contacts
 
-    result = sending.plan_and_enqueue(
+    result = launch.plan_and_enqueue(
         stack.runtime,
         stack.session,
         campaign,

@@ -8,7 +8,7 @@ from flask import Blueprint, g, jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from sender.services import users
+from sender.services.accounts import users
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.web.session import get_session
 

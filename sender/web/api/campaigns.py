@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import DELIVERY_STATUSES
-from sender.services import campaigns, sending
+from sender.services.campaigns import launch, lifecycle
 from sender.services.errors import ValidationFailed
 from sender.web.api import bp, json_body
 from sender.web.api.openapi import (
@@ -34,10 +34,10 @@ from sender.web.api.present import ts
 from sender.web.session import get_session, runtime
 
 
-def present(campaign: Campaign, report: campaigns.Report | None = None) -> dict[str, Any]:
+def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[str, Any]:
     """Campaign as JSON, with its delivery counts."""
     session = get_session()
-    report = report or campaigns.report_for(session, campaign.id)
+    report = report or lifecycle.report_for(session, campaign.id)
     purpose = session.get(Purpose, campaign.purpose_id)
     return {
         "id": campaign.id,
@@ -62,7 +62,7 @@ def present(campaign: Campaign, report: campaigns.Report | None = None) -> dict[
 def create_campaign() -> ResponseReturnValue:
     """Create a draft campaign; template errors are reported now, with their line."""
     session = get_session()
-    campaign = campaigns.create(session, json_body(), g.actor)
+    campaign = lifecycle.create(session, json_body(), g.actor)
     session.commit()
     return jsonify(present(campaign)), 201
 
@@ -73,21 +73,21 @@ def list_campaigns() -> ResponseReturnValue:
     session = get_session()
     rows = session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(500)).all()
     # One grouped query for every listed campaign's counts, not one per campaign.
-    reports = campaigns.reports_for(session, [c.id for c in rows])
+    reports = lifecycle.reports_for(session, [c.id for c in rows])
     return jsonify({"items": [present(c, reports[c.id]) for c in rows]})
 
 
 @bp.get("/campaigns/<int:campaign_id>")
 def get_campaign(campaign_id: int) -> ResponseReturnValue:
     """One campaign with counts by delivery status and by skip reason."""
-    return jsonify(present(campaigns.get(get_session(), campaign_id)))
+    return jsonify(present(lifecycle.get(get_session(), campaign_id)))
 
 
 @bp.post("/campaigns/<int:campaign_id>/audience-preview")
 def preview_audience(campaign_id: int) -> ResponseReturnValue:
     """How many would be queued and how many refused, by reason; writes nothing."""
     session = get_session()
-    result = campaigns.preview(session, campaigns.get(session, campaign_id))
+    result = lifecycle.preview(session, lifecycle.get(session, campaign_id))
     return jsonify({"queued": result.queued, "skipped": result.skipped})
 
 
@@ -95,18 +95,18 @@ def preview_audience(campaign_id: int) -> ResponseReturnValue:
 def send_campaign(campaign_id: int) -> ResponseReturnValue:
     """Launch now, or schedule when the campaign has a future scheduled_at."""
     session = get_session()
-    campaign = campaigns.get(session, campaign_id)
+    campaign = lifecycle.get(session, campaign_id)
     if campaign.status == "draft" and campaign.scheduled_at and campaign.scheduled_at > utcnow():
-        sending.schedule(runtime(), session, campaign, campaign.scheduled_at, g.actor)
+        launch.schedule(runtime(), session, campaign, campaign.scheduled_at, g.actor)
         return jsonify({"status": "scheduled", "queued": 0, "skipped": {}}), 202
-    result = sending.launch_now(runtime(), session, campaign, g.actor)
+    result = launch.launch_now(runtime(), session, campaign, g.actor)
     return jsonify({"status": campaign.status, "queued": result.queued, "skipped": result.skipped}), 202
 
 
 def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
     """Apply a lifecycle change, commit it, and answer with the campaign."""
     session = get_session()
-    campaign = campaigns.get(session, campaign_id)
+    campaign = lifecycle.get(session, campaign_id)
     action(session, campaign)
     session.commit()
     return jsonify(present(campaign))
@@ -115,31 +115,31 @@ def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> Res
 @bp.post("/campaigns/<int:campaign_id>/pause")
 def pause_campaign(campaign_id: int) -> ResponseReturnValue:
     """Stop claiming deliveries until resumed."""
-    return _act(campaign_id, lambda session, c: campaigns.pause(session, c, g.actor))
+    return _act(campaign_id, lambda session, c: lifecycle.pause(session, c, g.actor))
 
 
 @bp.post("/campaigns/<int:campaign_id>/resume")
 def resume_campaign(campaign_id: int) -> ResponseReturnValue:
     """Resume a paused campaign and re-enqueue its unfinished batches."""
-    return _act(campaign_id, lambda session, c: sending.resume(runtime(), session, c, g.actor))
+    return _act(campaign_id, lambda session, c: launch.resume(runtime(), session, c, g.actor))
 
 
 @bp.post("/campaigns/<int:campaign_id>/cancel")
 def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
     """Cancel the campaign and its unsent deliveries."""
-    return _act(campaign_id, lambda session, c: campaigns.cancel(session, c, g.actor))
+    return _act(campaign_id, lambda session, c: lifecycle.cancel(session, c, g.actor))
 
 
 @bp.get("/campaigns/<int:campaign_id>/deliveries")
 def list_deliveries(campaign_id: int) -> ResponseReturnValue:
     """Deliveries of a campaign, paged by id, optionally filtered by status."""
     session = get_session()
-    campaigns.get(session, campaign_id)
+    lifecycle.get(session, campaign_id)
     status = request.args.get("status")
     if status is not None and status not in DELIVERY_STATUSES:
         raise ValidationFailed({"status": f"must be one of {', '.join(DELIVERY_STATUSES)}"})
     after, limit = page_args()
-    rows = sending.deliveries_page(session, campaign_id, status, after or 0, limit + 1)
+    rows = launch.deliveries_page(session, campaign_id, status, after or 0, limit + 1)
     public_ids = _public_ids(rows[:limit])
     return jsonify(
         page_body(rows[:limit], len(rows) > limit, lambda d: d.id, lambda d: _delivery(d, public_ids))

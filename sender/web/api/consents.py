@@ -10,20 +10,14 @@ from flask.typing import ResponseReturnValue
 
 from sender.db import utcnow
 from sender.models.consent import ConsentEvent
-from sender.services import audit, consent, contacts, gate, purposes
+from sender.services.audience import contacts
+from sender.services.consent import gate, ledger, purposes
 from sender.services.errors import ValidationFailed
+from sender.services.records import audit
 from sender.web.api import bp, json_body
 from sender.web.api import present as show
 from sender.web.api.contacts import CONTACT_ID
-from sender.web.api.openapi import (
-    TIMESTAMP,
-    WRITE_ERRORS,
-    nullable,
-    obj,
-    operation,
-    query_param,
-    ref,
-)
+from sender.web.api.openapi import TIMESTAMP, WRITE_ERRORS, nullable, obj, operation, query_param, ref
 from sender.web.session import get_session
 
 FIELDS = (
@@ -51,7 +45,7 @@ def _evidence(given: Any) -> Any:
     if given is None:
         given = {}
     if not isinstance(given, dict):
-        return given  # consent.record names the error
+        return given  # ledger.record names the error
     evidence = dict(given)
     ip = evidence.get("ip") or request.remote_addr
     if ip:
@@ -95,7 +89,7 @@ def record_consent(public_id: str) -> ResponseReturnValue:
         raise ValidationFailed({**errors, **exc.errors}) from None
     if errors:
         raise ValidationFailed(errors)
-    event = consent.record(
+    event = ledger.record(
         session,
         contact,
         purpose,
@@ -126,8 +120,8 @@ def list_consents(public_id: str) -> ResponseReturnValue:
     """The current state per purpose and channel, and the full history with its proof."""
     session = get_session()
     contact = contacts.get_by_public_id(session, public_id)
-    states = consent.current_states(session, contact.id)
-    events: list[ConsentEvent] = consent.history(session, contact.id)
+    states = ledger.current_states(session, contact.id)
+    events: list[ConsentEvent] = ledger.history(session, contact.id)
     by_id = purposes.by_ids(session, [s.purpose_id for s in states] + [e.purpose_id for e in events])
     wordings = purposes.wordings_by_ids(session, [e.wording_id for e in events])
     now = utcnow()
@@ -149,8 +143,8 @@ def eligibility(public_id: str) -> ResponseReturnValue:
     contact = contacts.get_by_public_id(session, public_id)
     channel = request.args.get("channel")
     errors: dict[str, str] = {}
-    if channel not in consent.CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(consent.CHANNELS)}"
+    if channel not in ledger.CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(ledger.CHANNELS)}"
     try:
         purpose = purposes.resolve(session, request.args.get("purpose"))
     except ValidationFailed as exc:
@@ -161,10 +155,10 @@ def eligibility(public_id: str) -> ResponseReturnValue:
     return jsonify({"eligible": answer.eligible, "reason": answer.reason})
 
 
-_CHANNEL = {"type": "string", "enum": list(consent.CHANNELS)}
+_CHANNEL = {"type": "string", "enum": list(ledger.CHANNELS)}
 _EVIDENCE = {
     "type": "object",
-    "properties": {key: {"type": "string", "maxLength": size} for key, size in consent.EVIDENCE_KEYS.items()},
+    "properties": {key: {"type": "string", "maxLength": size} for key, size in ledger.EVIDENCE_KEYS.items()},
     "additionalProperties": False,
     "description": "Minimal proof; an IP address is stored truncated (IPv4 /24, IPv6 /48). "
     "Missing ip and user_agent are taken from the request.",
@@ -174,11 +168,11 @@ SCHEMAS: dict[str, Any] = {
         {
             "purpose": {"type": "string", "description": "Purpose slug."},
             "channel": _CHANNEL,
-            "action": {"type": "string", "enum": list(consent.ACTIONS)},
-            "source": {"type": "string", "enum": sorted(consent.SOURCES), "default": "api"},
+            "action": {"type": "string", "enum": list(ledger.ACTIONS)},
+            "source": {"type": "string", "enum": sorted(ledger.SOURCES), "default": "api"},
             "mechanism": {
                 "type": "string",
-                "enum": sorted(consent.GRANT_MECHANISMS | consent.WITHDRAW_MECHANISMS),
+                "enum": sorted(ledger.GRANT_MECHANISMS | ledger.WITHDRAW_MECHANISMS),
                 "description": "How the person acted. Non-affirmative mechanisms (pre_ticked, "
                 "terms_acceptance, silence...) are refused with 422.",
             },

@@ -9,7 +9,7 @@ from flask import g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from sender.models.contacts import CONTACT_STATUSES
-from sender.services import contacts, directory
+from sender.services.audience import contacts, directory
 from sender.services.errors import ValidationFailed
 from sender.web.api import bp, json_body
 from sender.web.api import present as show

@@ -8,7 +8,7 @@ from typing import Any
 from flask import g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
-from sender.services import directory, lists
+from sender.services.audience import directory, lists
 from sender.web.api import bp, json_body
 from sender.web.api import present as show
 from sender.web.api.openapi import (

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
-from sender.services.lists import ListSummary, MembershipChange
+from sender.services.audience.lists import ListSummary, MembershipChange
 
 
 def ts(value: datetime | None) -> str | None:

@@ -8,7 +8,7 @@ from flask import g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from sender.models.consent import LEGAL_BASES
-from sender.services import purposes
+from sender.services.consent import purposes
 from sender.web.api import bp, json_body
 from sender.web.api import present as show
 from sender.web.api.openapi import (

@@ -14,8 +14,8 @@ from sender.addresses import AddressError, normalize_email
 from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
-from sender.services import audit
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.records import audit
 
 TOKEN_PREFIX = "snd_"  # noqa: S105 (a public marker, not a secret)
 MIN_PASSWORD = 12

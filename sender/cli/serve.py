@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from sender import create_app
 from sender.config import Settings, load_settings
 from sender.migrate import upgrade
-from sender.queue import QUEUES, embedded_redis_url
+from sender.tasks.queue import QUEUES, embedded_redis_url
 from sender.web.access_log import RedactingRequestHandler
 
 # A worker finishing a send batch gets this long after SIGTERM before its process group is killed.

@@ -18,14 +18,19 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
-from sender.channels import OutgoingEmail
+from sender.channels.base import OutgoingEmail
+from sender.channels.email.mime import fold, part_head, qp, subject_line
 from sender.config import Settings
 from sender.models import Campaign, Contact, Purpose
 from sender.paths import resource_dir
+from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.errors import ValidationFailed
-from sender.services.links import portal_url, unsubscribe_url
-from sender.services.mime import fold, part_head, qp, subject_line
-from sender.services.sandbox import compile_template, insert_footer, template_contact, validate_content
+from sender.services.messages.sandbox import (
+    compile_template,
+    insert_footer,
+    template_contact,
+    validate_content,
+)
 from sender.tokens import TokenService
 
 __all__ = ["EmailRenderer", "check_sender_identity", "validate_content"]

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
 from sender.config import Settings
 from sender.models import Contact, Suppression
-from sender.services import audit
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.records import audit
 
 EDITABLE = ("email", "phone", "first_name", "last_name", "locale", "country", "timezone", "attributes")
 MAX_LENGTHS = {"first_name": 100, "last_name": 100, "locale": 16, "timezone": 64, "source": 64}

@@ -20,12 +20,12 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Integer, ScalarSelect, String, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from sender.channels import EmailTransport, OutgoingEmail, SendResult
+from sender.channels.base import EmailTransport, OutgoingEmail, SendResult
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
-from sender.services.contacts import suppress
-from sender.services.gate import gated_audience
+from sender.services.audience.contacts import suppress
+from sender.services.consent.gate import gated_audience
 
 log = logging.getLogger(__name__)
 

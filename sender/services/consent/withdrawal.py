@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import ConsentState, Contact, Purpose
-from sender.services import audit, consent
+from sender.services.consent import ledger
+from sender.services.consent.links import read_portal, read_unsubscribe
 from sender.services.errors import ValidationFailed
-from sender.services.links import read_portal, read_unsubscribe
+from sender.services.records import audit
 from sender.tokens import TokenInvalid, TokenService
 
 
@@ -103,7 +104,7 @@ def withdraw(
     )
     if state is not None and state.status == "withdrawn":
         return False
-    consent.record(
+    ledger.record(
         session,
         contact,
         purpose,
@@ -118,7 +119,7 @@ def withdraw(
     audit.record(
         session,
         actor(contact),
-        "consent.withdraw",
+        "ledger.withdraw",
         "contact",
         contact.public_id,
         {"purpose_id": purpose.id, "channel": channel, "source": source},
@@ -160,11 +161,11 @@ def stop_all(
     session: Session, contact: Contact, *, source: str, evidence: dict[str, Any] | None = None
 ) -> int:
     """Art. 21 objection to all direct marketing: every purpose on every channel; returns events written."""
-    events = consent.withdraw_everywhere(
+    events = ledger.withdraw_everywhere(
         session, contact, source=source, mechanism="objection", actor=actor(contact), evidence=evidence
     )
     audit.record(
-        session, actor(contact), "consent.objection", "contact", contact.public_id, {"source": source}
+        session, actor(contact), "ledger.objection", "contact", contact.public_id, {"source": source}
     )
     return len(events)
 
@@ -180,9 +181,9 @@ def _state_label(state: ConsentState | None, at: datetime) -> str:
 def choices(session: Session, contact: Contact, at: datetime | None = None) -> list[PurposeChoices]:
     """Every purpose of the register with the person's current state per channel."""
     now = at or utcnow()
-    states = {(s.purpose_id, s.channel): s for s in consent.current_states(session, contact.id)}
+    states = {(s.purpose_id, s.channel): s for s in ledger.current_states(session, contact.id)}
     return [
-        PurposeChoices(p, {ch: _state_label(states.get((p.id, ch)), now) for ch in consent.CHANNELS})
+        PurposeChoices(p, {ch: _state_label(states.get((p.id, ch)), now) for ch in ledger.CHANNELS})
         for p in session.scalars(select(Purpose).order_by(Purpose.name, Purpose.id))
     ]
 
@@ -199,8 +200,8 @@ def portal_withdraw(
     errors = {}
     if purpose is None:
         errors["purpose"] = "unknown purpose"
-    if channel not in consent.CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(consent.CHANNELS)}"
+    if channel not in ledger.CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(ledger.CHANNELS)}"
     if errors or purpose is None or channel is None:
         raise ValidationFailed(errors)
     return withdraw(session, contact, purpose, channel, source="portal", mechanism="form", evidence=evidence)

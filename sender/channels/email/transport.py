@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sender.channels import EmailTransport
-from sender.channels.outbox import OutboxTransport
-from sender.channels.smtp import SmtpTransport
+from sender.channels.base import EmailTransport
+from sender.channels.email.outbox import OutboxTransport
+from sender.channels.email.smtp import SmtpTransport
 from sender.config import Settings
 
 

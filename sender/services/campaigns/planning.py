@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, case, func, insert, literal, selec
 from sqlalchemy.orm import Session
 
 from sender.models import Campaign, Contact, Delivery, ListMember
-from sender.services.gate import gated_audience
+from sender.services.consent.gate import gated_audience
 
 SKIPPED_BATCH = -1
 

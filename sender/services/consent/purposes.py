@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from sender.models import ConsentWording, Purpose
 from sender.models.consent import LEGAL_BASES
-from sender.services import audit
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.records import audit
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 FIELDS = (

@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from sender import create_app, get_runtime
 from sender.config import Settings
-from sender.queue import QUEUES, get_queue
 from sender.runtime import Runtime, build_runtime
+from sender.tasks.queue import QUEUES, get_queue
 
 # Addresses must never reach a log line, even inside an exception message from a transport.
 _EMAIL = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+\.[A-Za-z]{2,}")

@@ -12,14 +12,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
+from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
+from sender.cli.serve import serve as run_serve
 from sender.config import ConfigError, Settings, load_settings
 from sender.db import make_engine
 from sender.migrate import alembic_config, downgrade, upgrade
 from sender.models.users import ROLES
 from sender.runtime import build_runtime
-from sender.serve import install_stop_handlers, run_web, stop_with_parent
-from sender.serve import serve as run_serve
-from sender.services import users as user_service
+from sender.services.accounts import users as user_service
 from sender.services.errors import ServiceError, ValidationFailed
 
 
@@ -171,7 +171,7 @@ def _queue_names(value: str) -> list[str]:
 @_PARENT_PID
 def worker(burst: bool, queues: str, with_scheduler: bool, parent_pid: int | None) -> None:
     """Run an RQ worker (the same as `python worker.py`)."""
-    from sender.worker import run
+    from sender.tasks.worker import run
 
     if parent_pid is not None:
         stop_with_parent(parent_pid)
@@ -194,7 +194,7 @@ def campaigns() -> None:
 @_PARENT_PID
 def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None) -> None:
     """Mark interrupted sends unknown, re-enqueue unfinished batches, close finished campaigns (cron)."""
-    from sender.services.sending import sweep
+    from sender.services.campaigns.launch import sweep
 
     if parent_pid is not None:
         stop_with_parent(parent_pid)

@@ -8,15 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.channels.email import email_transport
+from sender.channels.email.transport import email_transport
 from sender.db import utcnow
-from sender.dispatch import enqueue_batches, schedule_launch
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
-from sender.services import campaigns, delivery, planning
-from sender.services.campaigns import LaunchResult
-from sender.services.delivery import BatchReport
-from sender.services.rendering import EmailRenderer
+from sender.services.campaigns import delivery, lifecycle, planning
+from sender.services.campaigns.delivery import BatchReport
+from sender.services.campaigns.lifecycle import LaunchResult
+from sender.services.messages.rendering import EmailRenderer
+from sender.tasks.dispatch import enqueue_batches, schedule_launch
 
 # Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
 FIRST_CHUNK = 1_000
@@ -39,7 +39,7 @@ class SweepReport:
 
 def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
     """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
-    campaigns.begin_launch(session, runtime.settings, campaign, actor)
+    lifecycle.begin_launch(session, runtime.settings, campaign, actor)
     session.commit()
     return plan_and_enqueue(runtime, session, campaign, actor, after=0, first_batch=0)
 
@@ -73,7 +73,7 @@ def plan_and_enqueue(
         if chunk.last_contact_id is None:
             break
         after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
-    result = campaigns.finish_planning(session, campaign, actor)
+    result = lifecycle.finish_planning(session, campaign, actor)
     session.commit()
     # Workers may have sent everything while later chunks were planned; none of them could close it then.
     delivery.finish_if_done(session, campaign.id)
@@ -83,14 +83,14 @@ def plan_and_enqueue(
 
 def schedule(runtime: Runtime, session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
     """Schedule the launch for later; planning happens then, against the audience of that moment."""
-    campaigns.schedule(session, campaign, when, actor)
+    lifecycle.schedule(session, campaign, when, actor)
     session.commit()
     schedule_launch(runtime, campaign.id, when)
 
 
 def resume(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> None:
     """Resume a paused campaign and re-enqueue its unfinished batches."""
-    batches = campaigns.resume(session, campaign, actor)
+    batches = lifecycle.resume(session, campaign, actor)
     session.commit()
     enqueue_batches(runtime, campaign.id, batches)
 
@@ -137,7 +137,7 @@ def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
             if delivery.finish_if_done(session, campaign_id):
                 finished += 1
                 continue
-            batches = campaigns.pending_batches(session, campaign_id)
+            batches = lifecycle.pending_batches(session, campaign_id)
             # A batch with an expired claim lost its worker, whatever RQ still says about its job.
             dead = [b for b in batches if (campaign_id, b) in stale]
             others = [b for b in batches if (campaign_id, b) not in stale]

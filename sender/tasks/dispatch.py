@@ -45,7 +45,7 @@ def enqueue_batches(
         elif _alive(runtime, job_id):
             continue
         queue.enqueue(
-            "sender.jobs.send_batch",
+            "sender.tasks.jobs.send_batch",
             campaign_id,
             batch_no,
             job_id=job_id,
@@ -62,7 +62,7 @@ def schedule_launch(runtime: Runtime, campaign_id: int, when: datetime) -> str:
     job_id = f"campaign-{campaign_id}-launch"
     runtime.queue(EMAIL_QUEUE).enqueue_at(
         when.replace(tzinfo=UTC),
-        "sender.jobs.launch_campaign",
+        "sender.tasks.jobs.launch_campaign",
         campaign_id,
         job_id=job_id,
         description=f"launch campaign {campaign_id}",

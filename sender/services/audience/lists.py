@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import Contact, ContactList, ListMember
-from sender.services import audit
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.records import audit
 
 MAX_IDS_PER_CALL = 10_000
 MAX_NAME = 200

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.models import Contact, ListMember
-from sender.services.contacts import normalise_addresses
+from sender.services.audience.contacts import normalise_addresses
 from sender.services.errors import ValidationFailed
 
 

@@ -14,8 +14,10 @@ from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
-from sender.services import audit, planning, rendering
+from sender.services.campaigns import planning
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.messages import rendering
+from sender.services.records import audit
 
 SUPPORTED_CHANNELS = ("email",)
 LAUNCHABLE = ("draft", "scheduled")

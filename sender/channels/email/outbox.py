@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sender.channels import OutgoingEmail, SendResult
+from sender.channels.base import OutgoingEmail, SendResult
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 

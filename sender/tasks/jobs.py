@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 
 from sender.runtime import Runtime
-from sender.services import campaigns, sending
+from sender.services.campaigns import launch, lifecycle
 
 
 def _runtime() -> Runtime:
@@ -19,20 +19,20 @@ def _runtime() -> Runtime:
 
 def send_batch(campaign_id: int, batch_no: int) -> dict[str, Any]:
     """Send one batch of a campaign."""
-    return asdict(sending.run_batch(_runtime(), campaign_id, batch_no))
+    return asdict(launch.run_batch(_runtime(), campaign_id, batch_no))
 
 
 def launch_campaign(campaign_id: int) -> dict[str, Any]:
     """Launch a scheduled campaign now (planned against the audience of this moment)."""
     runtime = _runtime()
     with runtime.Session() as session:
-        campaign = campaigns.get(session, campaign_id)
+        campaign = lifecycle.get(session, campaign_id)
         if campaign.status != "scheduled":
             return {"skipped": f"campaign is {campaign.status}"}
-        result = sending.launch_now(runtime, session, campaign, actor="scheduler")
+        result = launch.launch_now(runtime, session, campaign, actor="scheduler")
     return {"queued": result.queued, "skipped": result.skipped, "batches": result.batches}
 
 
 def sweep() -> dict[str, Any]:
     """Periodic clean-up of interrupted sends."""
-    return asdict(sending.sweep(_runtime()))
+    return asdict(launch.sweep(_runtime()))

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
-from sender.services import links, unsubscribe
+from sender.services.consent import links, withdrawal
+from sender.services.consent.withdrawal import LinkInvalid, UnsubscribeTarget
 from sender.services.errors import ValidationFailed
-from sender.services.unsubscribe import LinkInvalid, UnsubscribeTarget
 from sender.web.session import get_session, runtime
 
 bp = Blueprint("public", __name__)
@@ -82,7 +82,7 @@ def _portal_url(public_id: str) -> str:
 
 
 def _target(token: str) -> UnsubscribeTarget:
-    return unsubscribe.resolve_unsubscribe(get_session(), runtime().tokens, token)
+    return withdrawal.resolve_unsubscribe(get_session(), runtime().tokens, token)
 
 
 @bp.get("/u/<token>")
@@ -103,13 +103,13 @@ def unsubscribe_post(token: str) -> ResponseReturnValue:
     session = get_session()
     target = _target(token)
     if _is_one_click():
-        unsubscribe.one_click(session, target, _evidence())
+        withdrawal.one_click(session, target, _evidence())
         done = "one_click"
     elif request.form.get("action") == "stop_all":
-        unsubscribe.stop_all(session, target.contact, source="unsubscribe_page", evidence=_evidence())
+        withdrawal.stop_all(session, target.contact, source="unsubscribe_page", evidence=_evidence())
         done = "stop_all"
     else:
-        unsubscribe.page_unsubscribe(session, target, _evidence())
+        withdrawal.page_unsubscribe(session, target, _evidence())
         done = "unsubscribe"
     session.commit()
     return _page(
@@ -125,21 +125,21 @@ def unsubscribe_post(token: str) -> ResponseReturnValue:
 def portal(token: str) -> ResponseReturnValue:
     """The privacy portal: purposes and current choices per channel, nothing personal shown."""
     session = get_session()
-    contact = unsubscribe.resolve_portal(session, runtime().tokens, token)
-    return _page("public/portal.html", choices=unsubscribe.choices(session, contact))
+    contact = withdrawal.resolve_portal(session, runtime().tokens, token)
+    return _page("public/portal.html", choices=withdrawal.choices(session, contact))
 
 
 @bp.post("/p/<token>")
 def portal_post(token: str) -> ResponseReturnValue:
     """Withdraw one (purpose, channel) or object to all marketing, then show the portal again."""
     session = get_session()
-    contact = unsubscribe.resolve_portal(session, runtime().tokens, token)
+    contact = withdrawal.resolve_portal(session, runtime().tokens, token)
     action = request.form.get("action")
     try:
         if action == "stop_all":
-            unsubscribe.stop_all(session, contact, source="portal", evidence=_evidence())
+            withdrawal.stop_all(session, contact, source="portal", evidence=_evidence())
         elif action == "withdraw":
-            unsubscribe.portal_withdraw(
+            withdrawal.portal_withdraw(
                 session,
                 contact,
                 request.form.get("purpose", type=int),
@@ -151,7 +151,7 @@ def portal_post(token: str) -> ResponseReturnValue:
     except ValidationFailed as exc:
         session.rollback()
         return _page(
-            "public/portal.html", 400, choices=unsubscribe.choices(session, contact), errors=exc.errors
+            "public/portal.html", 400, choices=withdrawal.choices(session, contact), errors=exc.errors
         )
     session.commit()
-    return _page("public/portal.html", choices=unsubscribe.choices(session, contact), done=action)
+    return _page("public/portal.html", choices=withdrawal.choices(session, contact), done=action)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sender.channels import OutgoingEmail, SendResult
+from sender.channels.base import OutgoingEmail, SendResult
 
 DEFAULT_TIMEOUT = 30.0
 # RFC 3463 X.1.x is about addresses; X.1.7 and X.1.8 describe the *sender's* address, not the recipient's.
