@@ -24,7 +24,7 @@ def openapi_doc(client: FlaskClient) -> dict[str, Any]:
 
 @pytest.fixture
 def api(app: Flask, client: FlaskClient, api_headers: dict[str, str], openapi_doc: dict[str, Any]) -> Api:
-    """The API as a marketer."""
+    """The API as an admin."""
     return Api(app, client, api_headers, openapi_doc)
 
 

@@ -1,10 +1,11 @@
 """The OpenAPI 3.1 document of API v1, assembled from the `PATHS` and `SCHEMAS` of each resource module.
 
 A resource module documents its own routes next to them: it defines `PATHS` (OpenAPI path items keyed
-by the path below the server URL /api/v1, e.g. "/contacts/{public_id}") and optionally `SCHEMAS`
-(component schemas), built with the helpers below. To add a resource, list its module in
-RESOURCE_MODULES; campaigns.py contributes the same way as soon as it defines PATHS (and SCHEMAS).
-tests/api/test_openapi.py checks the document against the app's url_map.
+by the path below the server URL /api/v1, e.g. "/contacts/{public_id}") and `SCHEMAS` (component
+schemas), built with the helpers below. Request bodies and query parameters are generated from the
+pydantic input models that validate them (`input_schemas`, `query_params`), so a limit is written once.
+To add a resource, list its module in RESOURCE_MODULES. tests/api/test_openapi.py checks the document
+against the app's url_map.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from sender.web.api import bp
+from sender.web.api import KEY_PATTERN, bp
+from sender.web.api.schemas.base import MAX_ID, Input
+from sender.web.api.schemas.paging import PageQuery
 
 API_PREFIX = bp.url_prefix or ""
 # Modules of sender.web.api whose PATHS/SCHEMAS are merged into the document, in this order.
@@ -52,29 +55,62 @@ def obj(properties: dict[str, Any], required: Iterable[str] = (), **extra: Any) 
     return schema
 
 
+# Path parameters, as the app's url converters accept them (anything else is a 404).
+KEY = {"type": "string", "pattern": f"^{KEY_PATTERN}$"}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
 def path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A required path parameter."""
+    """A required path parameter (a slug or public id unless a schema is given)."""
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": schema or {"type": "string"},
+        "schema": schema or KEY,
     }
 
 
-def query_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An optional query parameter."""
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
-PAGE_PARAMS = [{"$ref": "#/components/parameters/Cursor"}, {"$ref": "#/components/parameters/Limit"}]
+def input_schemas(*models: type[Input]) -> dict[str, Any]:
+    """Component schemas of request bodies, generated from their input models (nested models included)."""
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def query_params(model: type[Input]) -> list[dict[str, Any]]:
+    """The query parameters an input model reads, with their schemas and descriptions."""
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        description = prop.pop("description", None) or prop.get("anyOf", [{}])[0].pop("description", name)
+        # A query parameter is absent rather than null.
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if options:
+            prop = {**options[0], **prop}
+        if prop.get("default", "") is None:
+            del prop["default"]
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": description,
+                "schema": prop,
+            }
+        )
+    return params
+
+
+PAGE_PARAMS = query_params(PageQuery)
 TIMESTAMP = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601 with a trailing Z"}
 
 
@@ -150,12 +186,6 @@ def _components() -> dict[str, Any]:
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {"Error": error, "ValidationError": invalid},
         "responses": responses,
-        "parameters": {
-            "Cursor": query_param("cursor", "The next_cursor of the previous page; omit for the first page."),
-            "Limit": query_param(
-                "limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-            ),
-        },
     }
 
 
