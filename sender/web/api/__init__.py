@@ -9,11 +9,12 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter, IntegerConverter
+from werkzeug.routing import BaseConverter
 
 from sender.services.accounts import permissions, users
 from sender.services.errors import Conflict, NotFound, ValidationFailed
-from sender.web.api.schemas.base import MAX_ID, Input, json_object
+from sender.web.api.schemas.base import Input, json_object
+from sender.web.bounds import MAX_ID, digits_up_to
 from sender.web.session import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -28,11 +29,19 @@ M = TypeVar("M", bound=Input)
 KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
 
-class IdConverter(IntegerConverter):
+class IdConverter(BaseConverter):
     """A record id in a path: 1 to 2^31-1, so a larger number is a 404, not a database error."""
 
-    def __init__(self, url_map: Any) -> None:
-        super().__init__(url_map, min=1, max=MAX_ID)
+    regex = digits_up_to(MAX_ID)
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        """The id as an int."""
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        """The id as text."""
+        return str(int(value))
 
 
 class TokenConverter(BaseConverter):

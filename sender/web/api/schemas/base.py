@@ -24,9 +24,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails, core_schema
 
 from sender.services.errors import ValidationFailed
+from sender.web.bounds import MAX_ID
 
-# Largest value of a 32-bit signed integer column: ids beyond it cannot exist, and PostgreSQL refuses them.
-MAX_ID = 2**31 - 1
 # Nesting allowed inside free-form objects (contact attributes): enough for data, far from any stack limit.
 MAX_DEPTH = 5
 
