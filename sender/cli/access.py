@@ -26,7 +26,9 @@ def tokens_list(email: str) -> None:
         user = user_service.find_user(session, email)
         for token in access.active_tokens(session, user):
             used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
-            click.echo(f"{token.name}\t{token.prefix}…\tcreated {token.created_at:%Y-%m-%d}\tlast used {used}")
+            click.echo(
+                f"{token.name}\t{token.prefix}…\tcreated {token.created_at:%Y-%m-%d}\tlast used {used}"
+            )
 
 
 @click.command("revoke")
