@@ -81,6 +81,12 @@ def test_the_expected_table_covers_every_operation(openapi_doc: dict[str, Any]) 
     assert {op for op, _, _ in _operations(openapi_doc)} == set(EXPECTED)
 
 
+def test_the_document_lists_the_roles_of_each_operation(openapi_doc: dict[str, Any]) -> None:
+    for operation_id, method, path in _operations(openapi_doc):
+        documented = openapi_doc["paths"][path][method.lower()]["x-roles"]
+        assert set(documented) == EXPECTED[operation_id], operation_id
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_against_each_operation(
     client: FlaskClient,

@@ -11,23 +11,26 @@ against the app's url_map.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from sender.web.api import KEY_PATTERN, bp
+from sender.services.accounts import permissions
+from sender.web.api import KEY_PATTERN, PUBLIC_ENDPOINTS, bp, permission_of
 from sender.web.api.schemas.base import MAX_ID, Input
 from sender.web.api.schemas.paging import PageQuery
 
 API_PREFIX = bp.url_prefix or ""
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # Modules of sender.web.api whose PATHS/SCHEMAS are merged into the document, in this order.
 RESOURCE_MODULES = ("purposes", "contacts", "consents", "lists", "campaigns")
 
 ERROR_TEXT = {
     401: ("Unauthorized", "Missing, unknown or revoked bearer token."),
-    403: ("Forbidden", "The token's role may not change data (the DPO role reads only)."),
+    403: ("Forbidden", "The token's role may not perform this operation (see x-roles and README)."),
     404: ("NotFound", "No such record."),
     409: ("Conflict", "Duplicate, suppressed address, or a state that forbids the change."),
     413: ("TooLarge", "The request body exceeds the configured maximum size."),
@@ -189,6 +192,18 @@ def _components() -> dict[str, Any]:
     }
 
 
+def _document_roles(paths: dict[str, Any]) -> None:
+    """Add `x-roles` to each operation: the roles the permission table lets call it, read from the views."""
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith(f"{bp.name}.") or rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        template = _CONVERTER.sub(r"{\1}", rule.rule).removeprefix(API_PREFIX)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            operation = paths.get(template, {}).get(method.lower())
+            if operation is not None:
+                operation["x-roles"] = permissions.roles_for(permission_of(rule.endpoint, method) or "")
+
+
 def build_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     components = _components()
@@ -198,6 +213,7 @@ def build_document() -> dict[str, Any]:
         components["schemas"].update(getattr(module, "SCHEMAS", {}))
         for path, item in getattr(module, "PATHS", {}).items():
             paths.setdefault(path, {}).update(item)
+    _document_roles(paths)
     paths["/openapi.json"] = {
         "get": {
             "operationId": "getOpenApi",
@@ -214,8 +230,9 @@ def build_document() -> dict[str, Any]:
         "info": {
             "title": "sender API",
             "version": "1",
-            "description": "Contacts, purposes, consent and lists. Send `Authorization: Bearer <token>`; "
-            "tokens of the DPO role may only read. Contacts are identified by their opaque public id.",
+            "description": "Contacts, purposes, consent, lists and campaigns. Send `Authorization: Bearer "
+            "<token>`; each operation's `x-roles` lists the roles allowed (others get 403). Contacts are "
+            "identified by their opaque public id.",
         },
         "servers": [{"url": API_PREFIX}],
         "security": [{"bearer": []}],
