@@ -117,12 +117,24 @@ def test_deeply_nested_json_is_422_not_a_recursion_error(
 
 
 def test_invalid_json_is_422_on_body(client: FlaskClient, api: Api) -> None:
-    for raw in ('{"name": ', "[1, 2", json.dumps("a string")):
+    for raw in (
+        '{"name": ',
+        "[1, 2",
+        json.dumps("a string"),
+        '{"name": NaN}',
+        '{"name": 1e999}',
+        b"\xff\xfe",
+    ):
         response = client.post(
             f"{PREFIX}/lists", data=raw, headers=api.headers, content_type="application/json"
         )
         assert response.status_code == 422
         assert set(response.get_json()["fields"]) == {"body"}
+    attributes = '{"email": "a@example.org", "attributes": {"ratio": Infinity}}'
+    response = client.post(
+        f"{PREFIX}/contacts", data=attributes, headers=api.headers, content_type="application/json"
+    )
+    assert response.status_code == 422
 
 
 def test_types_are_not_coerced(api: Api) -> None:

@@ -8,6 +8,7 @@ becomes the usual 422 with one precise message per field.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -176,13 +177,25 @@ def describe(error: ErrorDetails) -> str:
     return str(error["msg"])
 
 
+def _finite(text: str) -> float:
+    # NaN and Infinity are not JSON (RFC 8259), and PostgreSQL refuses them in a JSON column.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_object(raw: bytes, is_json: bool) -> dict[str, Any]:
     """A request body as a JSON object, or ValidationFailed on `body` (never a RecursionError)."""
     reason = "must be a JSON object (Content-Type: application/json)"
     if not is_json:
         raise ValidationFailed({"body": reason})
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:
         raise ValidationFailed({"body": "is nested too deeply"}) from None
     except ValueError:
