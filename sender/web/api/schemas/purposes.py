@@ -10,8 +10,8 @@ from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes
 from sender.web.api.schemas.base import Input, NonBlank, OneOf, Text
 
-DAYS_TEXT = "must be a whole number of days between 1 and 36500"
-Days = Annotated[int, Field(ge=1, le=36500)]
+DAYS_TEXT = f"must be a whole number of days between 1 and {purposes.MAX_DAYS}"
+Days = Annotated[int, Field(ge=1, le=purposes.MAX_DAYS)]
 Item = Annotated[NonBlank, Field(max_length=purposes.MAX_ITEM)]
 ITEMS_TEXT = f"must be a list of non-empty strings of at most {purposes.MAX_ITEM} characters"
 
@@ -29,7 +29,7 @@ class PurposeInput(Input):
     }
 
     slug: Annotated[str, Field(pattern=purposes.SLUG.pattern, max_length=64)]
-    name: Annotated[NonBlank, Field(max_length=200)]
+    name: Annotated[NonBlank, Field(max_length=purposes.MAX_NAME)]
     description: Annotated[NonBlank, Field(description="Shown to people when asked to consent.")]
     legal_basis: Annotated[str, OneOf(LEGAL_BASES)] = "consent"
     retention_days: Days = 1095
