@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import Babel
 
+from sender.paths import resource_dir
+from sender.web import limits
 from sender.web import session as web_session
 
 
 def register(app: Flask) -> None:
-    """Attach every blueprint and the per-request database session."""
+    """Attach every blueprint, the per-request database session, languages and rate limits."""
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
-    from sender.web.public.pages import bp as public_bp
+    from sender.web.public import bp as public_bp
+    from sender.web.public.common import select_locale
 
+    runtime = app.extensions["sender"]
     web_session.init_app(app)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(resource_dir("translations")))
+    Babel(app, locale_selector=select_locale, default_locale=runtime.settings.default_locale)
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
+    limits.init_app(app, runtime.settings, public_bp)

@@ -67,6 +67,13 @@ def _parse(data: dict[str, Any]) -> dict[str, Any]:
             errors[name] = "is required and must be a string"
     if not isinstance(data.get("source", "api"), str):
         errors["source"] = "must be a string"
+    # Only the confirmation link proves a double opt-in (R53): a client cannot claim one.
+    if data.get("mechanism") == "double_opt_in":
+        errors["mechanism"] = (
+            "double_opt_in is recorded only when the person uses a sign-up confirmation link"
+        )
+    if data.get("source") == "double_opt_in":
+        errors["source"] = "double_opt_in is recorded only when the person uses a sign-up confirmation link"
     version = data.get("wording_version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         errors["wording_version"] = "must be an integer"
