@@ -45,6 +45,7 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "purpose": purpose.slug if purpose else None,
         "channel": campaign.channel,
         "kind": campaign.kind,
+        "locale": campaign.locale,
         "status": campaign.status,
         "lists": sorted(lst.id for lst in campaign.lists),
         "subject": campaign.subject,
@@ -177,6 +178,10 @@ _INPUT: dict[str, Any] = {
     },
     "channel": {"type": "string", "enum": ["email"], "default": "email"},
     "kind": {"type": "string", "enum": ["marketing", "legal_notice"], "default": "marketing"},
+    "locale": {
+        **nullable({"type": "string", "enum": ["fr", "en"]}),
+        "description": "Language of the system footer for contacts without one; null: the organisation's.",
+    },
     "lists": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
     "subject": {
         "type": "string",
