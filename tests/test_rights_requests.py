@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.cli.main import cli
 from sender.db import utcnow
-from sender.models import Contact
+from sender.models import Contact, UsedToken
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.errors import Conflict, ValidationFailed
@@ -122,7 +123,13 @@ def test_signups_purge_command(base_env: dict[str, str], committed: Runtime) -> 
             Contact(email="stale@example.org", status="pending", created_at=utcnow() - timedelta(days=9))
         )
         session.add(Contact(email="fresh@example.org", status="pending"))
+        session.add(UsedToken(jti="old-spent-link", kind="portal", used_at=utcnow() - timedelta(days=8)))
+        session.add(UsedToken(jti="new-spent-link", kind="portal"))
         session.commit()
     result = CliRunner(env=base_env).invoke(cli, ["signups", "purge"])
     assert result.exit_code == 0, result.output
     assert "1 unconfirmed sign-up(s) deleted" in result.output
+    assert "1 spent link id(s) forgotten" in result.output
+    with committed.Session() as session:
+        assert session.scalars(select(Contact.email)).all() == ["fresh@example.org"]
+        assert session.scalars(select(UsedToken.jti)).all() == ["new-spent-link"]

@@ -8,6 +8,7 @@ from sender.config import load_settings
 from sender.db import utcnow
 from sender.runtime import build_runtime
 from sender.services.consent import signup
+from sender.services.rights import links
 from sender.services.rights import requests as rights_requests
 
 
@@ -45,13 +46,15 @@ def signups_group() -> None:
 
 @signups_group.command("purge")
 def signups_purge() -> None:
-    """Delete sign-ups not confirmed within SIGNUP_TTL_DAYS (run daily from cron)."""
+    """Delete sign-ups not confirmed within SIGNUP_TTL_DAYS, and ids of spent links now expired (daily cron)."""
     settings = load_settings()
     runtime = build_runtime(settings, pool=False)
     try:
         with runtime.Session() as session:
             deleted = signup.purge_unconfirmed(session, settings)
+            forgotten = links.forget_spent(session, settings)
             session.commit()
     finally:
         runtime.engine.dispose()
     click.echo(f"{deleted} unconfirmed sign-up(s) deleted")
+    click.echo(f"{forgotten} spent link id(s) forgotten")

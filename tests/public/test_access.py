@@ -76,3 +76,15 @@ def test_public_pages_are_rate_limited(runtime: Runtime, world: World) -> None:
         200
     ] * 5
     assert [client.get(links[0]).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_one_address_receives_at_most_three_links_an_hour(
+    app: Flask, client: FlaskClient, runtime: Runtime, world: World
+) -> None:
+    answers = {
+        client.post("/access", data={"email": "camille.martin@example.org"}).get_data() for _ in range(5)
+    }
+
+    assert len(answers) == 1
+    assert run_jobs(app, runtime) == 3
+    assert len(outbox(runtime)) == 3

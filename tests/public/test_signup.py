@@ -148,3 +148,19 @@ def test_an_english_sign_up_gets_an_english_confirmation(
     (mail,) = outbox(runtime)
     assert "Please confirm your subscription" in str(mail["Subject"])
     assert "open this link" in body_of(mail)
+
+
+def test_bad_confirmation_links_get_the_same_page_as_bad_portal_links(
+    client: FlaskClient, runtime: Runtime, world: World
+) -> None:
+    from sender.services.consent.links import portal_token, signup_token
+
+    tokens = runtime.tokens
+    answers = [
+        client.get(f"/signup/confirm/{portal_token(tokens, world.contact.public_id)}"),  # wrong kind
+        client.post(f"/signup/confirm/{signup_token(tokens, 'nobody-has-this-id', [1])}"),
+        client.post("/signup/confirm/not-a-token"),
+        client.get("/p/not-a-token"),
+    ]
+    assert {a.status_code for a in answers} == {410}
+    assert len({a.get_data() for a in answers}) == 1

@@ -7,11 +7,14 @@ LinkRefused, so the answer never tells whether an address is on file.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
+from sender.db import rowcount, utcnow
 from sender.models import Contact, UsedToken
 from sender.services.consent.links import OneTimeLink, read_portal, read_signup
 from sender.tokens import TokenInvalid, TokenService
@@ -68,3 +71,10 @@ def spend(
     except IntegrityError:
         raise LinkRefused() from None
     return contact, link
+
+
+def forget_spent(session: Session, settings: Settings) -> int:
+    """Delete the ids of spent tokens that would be expired by now anyway; the caller commits."""
+    longest = max(settings.portal_link_ttl, settings.signup_ttl_days * 24 * 3600)
+    cutoff = utcnow() - timedelta(seconds=longest + 60)
+    return rowcount(session.execute(delete(UsedToken).where(UsedToken.used_at < cutoff)))
