@@ -47,6 +47,7 @@ class Settings:
     signup_ttl_days: int = 7
     default_locale: str = "fr"
     public_rate_limit: str = "30 per minute;300 per hour"
+    proxy_hops: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -178,6 +179,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         signup_ttl_days=_int(env, "SIGNUP_TTL_DAYS", 7),
         default_locale=_locale(env),
         public_rate_limit=_rate_limit(env),
+        proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
     )
 
 

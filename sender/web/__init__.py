@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sender.paths import resource_dir
 from sender.web import limits
@@ -18,6 +19,10 @@ def register(app: Flask) -> None:
     from sender.web.public.common import select_locale
 
     runtime = app.extensions["sender"]
+    if runtime.settings.proxy_hops:
+        # Behind proxies, the client's address (rate limits) and scheme come from their X-Forwarded-* headers.
+        hops = runtime.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     web_session.init_app(app)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(resource_dir("translations")))
     Babel(app, locale_selector=select_locale, default_locale=runtime.settings.default_locale)

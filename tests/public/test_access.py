@@ -88,3 +88,17 @@ def test_one_address_receives_at_most_three_links_an_hour(
     assert len(answers) == 1
     assert run_jobs(app, runtime) == 3
     assert len(outbox(runtime)) == 3
+
+
+def test_behind_a_proxy_each_client_has_its_own_limit(runtime: Runtime) -> None:
+    proxied = create_app({"TESTING": True}, runtime=Runtime(
+        settings=runtime.settings.with_overrides(public_rate_limit="2 per minute", proxy_hops=1),
+        engine=runtime.engine, Session=runtime.Session, tokens=runtime.tokens,
+    ))  # fmt: skip
+    client = proxied.test_client()
+
+    def ask(ip: str) -> int:
+        return client.get("/access", headers={"X-Forwarded-For": ip}).status_code
+
+    assert [ask("203.0.113.1") for _ in range(3)] == [200, 200, 429]
+    assert ask("203.0.113.2") == 200

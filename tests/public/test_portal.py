@@ -170,7 +170,7 @@ def test_stop_all_is_shown_with_how_to_lift_it(portal: Portal, db_session: Sessi
     ],
 )
 def test_malformed_forms_get_a_precise_400_and_spend_nothing(
-    portal: Portal, db_session: Session, world: World, form: dict[str, str]
+    portal: Portal, runtime: Runtime, db_session: Session, world: World, form: dict[str, str]
 ) -> None:
     before = db_session.scalar(select(func.count(ConsentEvent.id)))
     token = portal.tokens[0]
@@ -180,9 +180,4 @@ def test_malformed_forms_get_a_precise_400_and_spend_nothing(
     assert 'role="alert"' in portal.html
     assert db_session.scalar(select(func.count(ConsentEvent.id))) == before
     # Nothing happened, so the token was not spent.
-    assert (
-        db_session.get(
-            UsedToken, portal.client.application.extensions["sender"].tokens.loads("portal", token)["j"]
-        )
-        is None
-    )
+    assert db_session.get(UsedToken, runtime.tokens.loads("portal", token)["j"]) is None

@@ -14,11 +14,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
-from sender.db import utcnow
+from sender.db import rowcount, utcnow
 from sender.i18n import pick_locale
 from sender.models import ConsentState, Contact, Delivery, ListMember
 from sender.services.audience.contacts import suppress
-from sender.services.errors import Conflict
+from sender.services.errors import Conflict, NotFound
 from sender.services.messages import system_email
 from sender.services.records import audit
 
@@ -78,10 +78,12 @@ def erase(
     for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
         if digest:
             suppress(session, digest, channel, "erasure")
-    skipped = session.execute(
-        update(Delivery)
-        .where(Delivery.contact_id == contact.id, Delivery.status.in_(PENDING))
-        .values(status="skipped", reason="erased")
+    skipped = rowcount(
+        session.execute(
+            update(Delivery)
+            .where(Delivery.contact_id == contact.id, Delivery.status.in_(PENDING))
+            .values(status="skipped", reason="erased")
+        )
     )
     # Provider answers can quote the address ("550 <jeanne@…> unknown"): they go with it.
     session.execute(
@@ -105,14 +107,14 @@ def erase(
         "rights.erase",
         "contact",
         contact.public_id,
-        {"confirmation": confirmation, "deliveries_skipped": int(getattr(skipped, "rowcount", 0) or 0)},
+        {"confirmation": confirmation, "deliveries_skipped": skipped, "redis_keys_removed": removed},
     )
-    return ErasureResult(confirmation, int(getattr(skipped, "rowcount", 0) or 0), removed)
+    return ErasureResult(confirmation, skipped, removed)
 
 
 def erase_by_id(session: Session, settings: Settings, contact_id: int, actor: str) -> ErasureResult:
     """Erase the contact with this id (admin button, retention); the caller commits."""
     contact = session.scalar(select(Contact).where(Contact.id == contact_id).with_for_update())
     if contact is None:
-        raise Conflict("no such contact")
+        raise NotFound("no such contact")
     return erase(session, settings, contact, actor=actor)

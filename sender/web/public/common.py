@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, g, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, refresh
 
 from sender.i18n import LOCALES, pick_locale
 from sender.models import Contact
@@ -34,8 +35,6 @@ def _security_headers(response: Response) -> Response:
 
 @bp.context_processor
 def _language() -> dict[str, Any]:
-    from flask_babel import get_locale
-
     return {"get_locale": lambda: str(get_locale() or runtime().settings.default_locale)}
 
 
@@ -50,8 +49,6 @@ def select_locale() -> str:
 
 def speak_to(contact: Contact | None) -> None:
     """Answer in this person's language from now on (Accept-Language no longer counts)."""
-    from flask_babel import refresh
-
     if contact is not None:
         g.page_locale = pick_locale(contact.locale, default=runtime().settings.default_locale)
         refresh()

@@ -174,4 +174,4 @@ def portal_act() -> ResponseReturnValue:
         session.rollback()
         errors = exc.errors if isinstance(exc, ValidationFailed) else {"request": exc.message}
         status = 400 if isinstance(exc, ValidationFailed) else 409
-        return _portal(session.merge(contact), status, errors=errors)
+        return _portal(contact, status, errors=errors)
