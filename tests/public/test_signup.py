@@ -164,3 +164,15 @@ def test_bad_confirmation_links_get_the_same_page_as_bad_portal_links(
     ]
     assert {a.status_code for a in answers} == {410}
     assert len({a.get_data() for a in answers}) == 1
+
+
+def test_one_address_gets_at_most_three_confirmation_emails_an_hour(
+    app: Flask, client: FlaskClient, runtime: Runtime, world: World
+) -> None:
+    for _ in range(4):
+        assert (
+            client.post("/signup", data={"email": "target@example.org", "consent": "news:1"}).status_code
+            == 200
+        )
+
+    assert run_jobs(app, runtime) == 3

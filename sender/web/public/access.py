@@ -6,29 +6,18 @@ goes out through a job, so the answer does not wait on a mail server for known a
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.typing import ResponseReturnValue
-from limits import parse
 from sqlalchemy import select
 
-from sender.addresses import AddressError, address_hash, normalize_email
+from sender.addresses import AddressError, normalize_email
 from sender.models import Contact
 from sender.web.public import bp
-from sender.web.public.common import page
+from sender.web.public.common import may_send_to, page
 from sender.web.session import get_session, runtime
 
 HONEYPOT = "website"
 REACHABLE = ("active", "restricted")
-# However many clients ask, one address receives at most this many links: nobody can flood a mailbox.
-LINKS_PER_ADDRESS = parse("3 per hour")
-
-
-def _may_send_to(email: str) -> bool:
-    """Count a link for this address (by keyed hash) and say whether it stays under the limit."""
-    digest = address_hash(runtime().settings.hash_key, email)
-    return bool(
-        current_app.extensions["sender_limiter"].limiter.hit(LINKS_PER_ADDRESS, "portal-link", digest)
-    )
 
 
 @bp.get("/access")
@@ -51,6 +40,6 @@ def access_request() -> ResponseReturnValue:
         select(Contact.id).where(Contact.email == email, Contact.status.in_(REACHABLE))
     )
     # Over the limit the answer is the same, so it says nothing about the address.
-    if contact_id is not None and _may_send_to(email):
+    if contact_id is not None and may_send_to(email):
         runtime().queue("default").enqueue("sender.tasks.rights_jobs.send_portal_link", contact_id)
     return page("public/access_sent.html")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, render_template, request
+from flask import Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, refresh
+from limits import parse
 
+from sender.addresses import address_hash
 from sender.i18n import LOCALES, pick_locale
 from sender.models import Contact
 from sender.web.public import bp
 from sender.web.session import runtime
 
 CHANNEL_LABELS = {"email": "e-mail", "sms": "SMS"}
+EMAILS_PER_ADDRESS = parse("3 per hour")
 SECURITY_HEADERS = {
     # The token in the URL must not leak to other sites, caches or search engines (R38).
     "Referrer-Policy": "no-referrer",
@@ -70,6 +73,17 @@ def page(template: str, status: int = 200, **context: Any) -> ResponseReturnValu
     return (
         render_template(template, org=organisation(), channel_labels=CHANNEL_LABELS, **context),
         status,
+    )
+
+
+def may_send_to(email: str) -> bool:
+    """Count one system email to this address (by keyed hash); False once it has had 3 in the hour.
+
+    However many clients ask, nobody can flood a mailbox with portal links or confirmation requests.
+    """
+    digest = address_hash(runtime().settings.hash_key, email)
+    return bool(
+        current_app.extensions["sender_limiter"].limiter.hit(EMAILS_PER_ADDRESS, "system-email", digest)
     )
 
 

@@ -12,13 +12,14 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from sender.addresses import normalize_email
 from sender.models import Purpose
 from sender.services.consent import signup
 from sender.services.consent.preferences import latest_wordings
 from sender.services.errors import ValidationFailed
 from sender.services.rights.links import peek, spend
 from sender.web.public import bp
-from sender.web.public.common import evidence, page, speak_to
+from sender.web.public.common import evidence, may_send_to, page, speak_to
 from sender.web.session import get_session, runtime
 
 HONEYPOT = "website"
@@ -43,8 +44,8 @@ def _form_choices() -> list[dict[str, Any]]:
     return choices
 
 
-def _enqueue(result: signup.SignupResult) -> None:
-    if result.contact_id is not None:
+def _enqueue(result: signup.SignupResult, email: str) -> None:
+    if result.contact_id is not None and may_send_to(email):
         runtime().queue("default").enqueue(
             "sender.tasks.rights_jobs.send_signup_confirmation", result.contact_id, result.wording_ids
         )
@@ -92,7 +93,7 @@ def signup_submit() -> ResponseReturnValue:
             return jsonify({"error": "validation_failed", "message": exc.message, "fields": exc.errors}), 422
         return page("public/signup.html", 400, offers=_offers(), errors=exc.errors, action="/signup")
     session.commit()
-    _enqueue(result)
+    _enqueue(result, normalize_email(str(email)))
     return _accepted(as_json)
 
 
