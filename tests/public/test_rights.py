@@ -193,3 +193,19 @@ def test_erasure_leaves_only_the_keyed_hash(
         db_session.scalar(select(RightsRequest.kind).where(RightsRequest.contact_id == contact.id))
         == "erasure"
     )
+
+
+def test_a_correction_to_someone_elses_address_says_nothing_about_it(
+    portal: Portal, db_session: Session, world: World
+) -> None:
+    ContactFactory(email="taken@example.org")
+    db_session.commit()
+
+    taken = portal.act("rectify", email="taken@example.org")
+    free = portal.act("rectify", email="not-an-address")
+
+    assert taken.status_code == 400 and free.status_code == 400
+    assert "taken@example.org" not in portal.html.split("<h2>")[0]
+    assert "another contact" not in taken.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(Contact, world.contact.id).email == "camille.martin@example.org"  # type: ignore[union-attr]

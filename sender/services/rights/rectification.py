@@ -16,7 +16,7 @@ from sender.config import Settings
 from sender.i18n import LOCALES
 from sender.models import Contact, Purpose
 from sender.services.audience import contacts
-from sender.services.errors import ValidationFailed
+from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
 
 # What a person may correct themselves; anything else goes through a request to the DPO.
@@ -42,7 +42,14 @@ def rectify(
             changes[name] = value
     if not changes:
         return []
-    contacts.update(session, settings, contact, changes, actor)
+    try:
+        contacts.update(session, settings, contact, changes, actor)
+    except Conflict:
+        # Taken by someone else, or suppressed: saying which would tell the person about another address.
+        field = "email" if "email" in changes else "phone"
+        raise ValidationFailed(
+            {field: "this address cannot be used here; write to us to change it"}
+        ) from None
     recipients = sorted({p for row in session.scalars(select(Purpose.processors)) for p in row or []})
     audit.record(
         session,
