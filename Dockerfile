@@ -19,6 +19,7 @@ RUN groupadd --system --gid 10001 sender \
 COPY pyproject.toml README.md /tmp/src/
 COPY sender /tmp/src/sender
 COPY templates /tmp/src/templates
+COPY translations /tmp/src/translations
 COPY migrations /tmp/src/migrations
 RUN cd /tmp/src && pip install . && cd / && rm -rf /tmp/src
 

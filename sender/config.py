@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOCALES = ("fr", "en")
 
 
 class ConfigError(ValueError):
@@ -42,6 +43,11 @@ class Settings:
     send_lease_seconds: int = 600
     max_content_length: int = 2 * 1024 * 1024
     log_level: str = "INFO"
+    portal_link_ttl: int = 72 * 3600
+    signup_ttl_days: int = 7
+    default_locale: str = "fr"
+    public_rate_limit: str = "30 per minute;300 per hour"
+    proxy_hops: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -169,4 +175,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
         max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         log_level=log_level,
+        portal_link_ttl=_int(env, "PORTAL_LINK_TTL", 72 * 3600, minimum=60),
+        signup_ttl_days=_int(env, "SIGNUP_TTL_DAYS", 7),
+        default_locale=_locale(env),
+        public_rate_limit=_rate_limit(env),
+        proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
     )
+
+
+def _locale(env: Mapping[str, str]) -> str:
+    value = (env.get("DEFAULT_LOCALE") or "fr").lower()
+    if value not in LOCALES:
+        raise ConfigError(f"DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, got {value!r}")
+    return value
+
+
+def _rate_limit(env: Mapping[str, str]) -> str:
+    value = env.get("PUBLIC_RATE_LIMIT") or "30 per minute;300 per hour"
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"PUBLIC_RATE_LIMIT must be limits such as '30 per minute;300 per hour', got {value!r}"
+        ) from None
+    return value

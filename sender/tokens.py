@@ -18,12 +18,14 @@ class LinkKind:
     max_age: int | None
 
 
-# Unsubscribe links never expire (withdrawal "at any time", Art. 7(3) and 21(2)); access links do (R37).
+# Unsubscribe links never expire (withdrawal "at any time", Art. 7(3) and 21(2)); links that open a
+# person's data do (R37): the portal's lifetime is PORTAL_LINK_TTL, a sign-up's SIGNUP_TTL_DAYS.
 KINDS: dict[str, LinkKind] = {
     "unsubscribe": LinkKind("unsubscribe-v1", None),
-    "portal": LinkKind("portal-v1", None),
+    "portal": LinkKind("portal-v2", 72 * 3600),
     "confirm": LinkKind("confirm-optin-v1", 30 * 24 * 3600),
     "access": LinkKind("access-v1", 72 * 3600),
+    "signup": LinkKind("signup-confirm-v1", 7 * 24 * 3600),
 }
 
 
@@ -70,11 +72,14 @@ class TokenService:
         serializer, _ = self._serializer(kind)
         return str(serializer.dumps(payload))
 
-    def loads(self, kind: str, token: str) -> dict[str, Any]:
-        """Verify a token of one kind and return its payload; raise TokenInvalid or TokenExpired."""
+    def loads(self, kind: str, token: str, max_age: int | None = None) -> dict[str, Any]:
+        """Verify a token of one kind and return its payload; raise TokenInvalid or TokenExpired.
+
+        `max_age` (seconds) replaces the kind's default lifetime where a setting configures it.
+        """
         serializer, spec = self._serializer(kind)
         try:
-            payload = serializer.loads(token, max_age=spec.max_age)
+            payload = serializer.loads(token, max_age=max_age or spec.max_age)
         except SignatureExpired:
             raise TokenExpired(kind) from None
         except BadData:

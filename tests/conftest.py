@@ -58,6 +58,8 @@ def base_env(instance_dir: Path) -> dict[str, str]:
         "DPO_CONTACT": "dpo@exemple.test",
         "EMAIL_FROM": "news@exemple.test",
         "SEND_RETRY_INTERVALS": "0,0,0",
+        # Tests share one client address; the rate-limit tests set their own, lower, limit.
+        "PUBLIC_RATE_LIMIT": "10000 per minute",
     }
     db_url = os.environ.get("TEST_DATABASE_URL")
     if db_url:

@@ -215,10 +215,6 @@ def test_every_bad_link_gets_the_same_answer(
         f"/u/{unsubscribe_token(tokens, world.contact.public_id, 999_999, 'email', None)}",
         f"/u/{unsubscribe_token(tokens, world.contact.public_id, world.news.id, 'fax', None)}",
         f"/u/{unsubscribe_token(tokens, erased.public_id, world.news.id, 'email', None)}",
-        f"/p/{good}",  # an unsubscribe token on the portal
-        f"/p/{portal_token(tokens, 'nobody-has-this-id')}",
-        f"/p/{portal_token(tokens, erased.public_id)}",
-        f"/p/{tampered}",
     ]
     responses = []
     for path in bad_links:
@@ -231,64 +227,4 @@ def test_every_bad_link_gets_the_same_answer(
     assert {r.status_code for r in responses} == {404}
     for response in responses:
         assert_private(response)
-    assert withdrawals(db_session, world.contact) == []
-
-
-def test_portal_lists_purposes_and_states_without_personal_data(
-    client: FlaskClient, db_session: Session, world: World
-) -> None:
-    response = client.get(world.portal)
-
-    assert response.status_code == 200
-    assert_private(response)
-    body = response.get_data(as_text=True)
-    assert "Lettre d&#39;information" in body and "Offres" in body
-    assert body.count("Accepté") == 3  # news by email and SMS, offers by email
-    assert "Exemple SAS" in body and "dpo@exemple.test" in body
-    assert withdrawals(db_session, world.contact) == []
-
-
-def test_portal_withdraws_one_choice(client: FlaskClient, db_session: Session, world: World) -> None:
-    response = client.post(
-        world.portal, data={"action": "withdraw", "purpose": str(world.offers.id), "channel": "email"}
-    )
-
-    assert response.status_code == 200
-    assert_private(response)
-    (event,) = withdrawals(db_session, world.contact)
-    assert (event.purpose_id, event.channel, event.source, event.mechanism) == (
-        world.offers.id, "email", "portal", "form",
-    )  # fmt: skip
-    assert eligible(db_session, world.contact, world.news)
-    assert response.get_data(as_text=True).count("Accepté") == 2
-
-
-def test_portal_stop_all(client: FlaskClient, db_session: Session, world: World) -> None:
-    response = client.post(world.portal, data={"action": "stop_all"})
-
-    assert response.status_code == 200
-    events = withdrawals(db_session, world.contact)
-    assert len(events) == 2 * len(db_session.scalars(select(Purpose.id)).all())
-    assert {(e.source, e.mechanism) for e in events} == {("portal", "objection")}
-
-
-@pytest.mark.parametrize(
-    "form",
-    [
-        {"action": "withdraw", "purpose": "999999", "channel": "email"},
-        # Larger than any id column: a 4xx, not a database error.
-        {"action": "withdraw", "purpose": "99999999999999999999", "channel": "email"},
-        {"action": "withdraw", "purpose": "-1", "channel": "email"},
-        {"action": "withdraw", "purpose": "x", "channel": "email"},
-        {"action": "withdraw", "channel": "pigeon"},
-        {},
-    ],
-)
-def test_portal_rejects_unknown_choices(
-    client: FlaskClient, db_session: Session, world: World, form: dict[str, str]
-) -> None:
-    response = client.post(world.portal, data=form)
-
-    assert response.status_code == 400
-    assert_private(response)
     assert withdrawals(db_session, world.contact) == []

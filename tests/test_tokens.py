@@ -111,7 +111,7 @@ def test_a_signed_non_object_payload_is_invalid() -> None:
         TokenService([K1]).loads("portal", token)
 
 
-@pytest.mark.parametrize("kind", ["confirm", "access"])
+@pytest.mark.parametrize("kind", ["confirm", "access", "portal", "signup"])
 def test_confirm_and_access_tokens_expire_r37(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     service = TokenService([K1, K2])
     max_age = KINDS[kind].max_age
@@ -127,10 +127,21 @@ def test_confirm_and_access_tokens_expire_r37(monkeypatch: pytest.MonkeyPatch, k
 
 def test_expiry_windows() -> None:
     assert KINDS["access"].max_age == 72 * 3600
+    assert KINDS["portal"].max_age == 72 * 3600
+    assert KINDS["signup"].max_age == 7 * DAY
     assert KINDS["confirm"].max_age == 30 * DAY
 
 
-@pytest.mark.parametrize("kind", ["unsubscribe", "portal"])
+def test_a_configured_lifetime_replaces_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = TokenService([K1])
+    with signed_ago(monkeypatch, 2 * 3600):
+        token = service.dumps("portal", {"c": "abc", "j": "0123456789"})
+    assert service.loads("portal", token)["c"] == "abc"
+    with pytest.raises(TokenExpired):
+        service.loads("portal", token, max_age=3600)
+
+
+@pytest.mark.parametrize("kind", ["unsubscribe"])
 def test_exit_links_never_expire(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     # Withdrawal must work "at any time" (Art. 7(3), 21(2)): a three-year-old email still unsubscribes.
     service = TokenService([K1, K2])

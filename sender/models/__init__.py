@@ -4,6 +4,7 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.rights import RightsRequest, UsedToken
 from sender.models.users import ApiToken, User
 
 __all__ = [
@@ -18,7 +19,9 @@ __all__ = [
     "Delivery",
     "ListMember",
     "Purpose",
+    "RightsRequest",
     "Suppression",
+    "UsedToken",
     "User",
     "campaign_lists",
 ]

@@ -32,6 +32,8 @@ class Campaign(Base):
     purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"), index=True)
     channel: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(16), default="marketing")
+    # Language of the system texts (footer) for contacts without one of their own; None: the organisation's.
+    locale: Mapped[str | None] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(255), default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
 
-CONTACT_STATUSES = ("active", "restricted", "erased")
+# "pending": signed up on a form, not yet confirmed by the emailed link (double opt-in, R53).
+CONTACT_STATUSES = ("active", "restricted", "erased", "pending")
 CHANNELS = ("email", "sms")
 
 

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from sender.paths import resource_dir
+from sender.web import limits
 from sender.web import session as web_session
 from sender.web.errors import register_error_handlers
 
 
 def register(app: Flask) -> None:
-    """Attach every blueprint, the app-wide error pages and the per-request database session."""
+    """Attach every blueprint, the app-wide error pages, the per-request session, languages and rate limits."""
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
-    from sender.web.public.pages import bp as public_bp
+    from sender.web.public import bp as public_bp
+    from sender.web.public.common import select_locale
 
+    runtime = app.extensions["sender"]
+    if runtime.settings.proxy_hops:
+        # Behind proxies, the client's address (rate limits) and scheme come from their X-Forwarded-* headers.
+        hops = runtime.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     web_session.init_app(app)
     register_error_handlers(app)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(resource_dir("translations")))
+    Babel(app, locale_selector=select_locale, default_locale=runtime.settings.default_locale)
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
+    limits.init_app(app, runtime.settings, public_bp)

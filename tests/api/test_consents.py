@@ -200,10 +200,15 @@ def test_double_opt_in_purpose_waits_for_confirmation(api: Api) -> None:
     }
     assert api.get(f"/contacts/{cid}/consents")["current"][0]["status"] == "pending"
 
-    confirmed = grant(api, cid, purpose="partner-offers", source="double_opt_in", mechanism="double_opt_in")
-    assert confirmed["action"] == "grant"
-    assert _eligibility(api, cid, purpose="partner-offers") == {"eligible": True, "reason": None}
-    assert api.get(f"/contacts/{cid}/consents")["current"][0]["status"] == "granted"
+    # Only the person's click on a confirmation link proves a double opt-in (R53): the API cannot claim one.
+    body = {"purpose": "partner-offers", "channel": "email", "action": "grant", "wording_version": 1}
+    for claim in (
+        {"source": "double_opt_in", "mechanism": "double_opt_in"},
+        {"source": "form", "mechanism": "double_opt_in"},
+    ):
+        refused = api.post(f"/contacts/{cid}/consents", {**body, **claim}, status=422)
+        assert "double_opt_in" in refused["fields"].get("mechanism", refused["fields"].get("source", ""))
+    assert api.get(f"/contacts/{cid}/consents")["current"][0]["status"] == "pending"
 
 
 def test_lapsed_grant_reads_as_expired(api: Api, db_session: Session) -> None:

@@ -13,6 +13,8 @@ from sender.models.users import ROLES
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"admin", "marketer", "dpo"}),
     "purposes.manage": frozenset({"admin", "dpo"}),
+    # The register of rights requests (R39) is the DPO's to keep.
+    "requests.manage": frozenset({"admin", "dpo"}),
     "contacts.manage": frozenset({"admin", "marketer"}),
     "imports.manage": frozenset({"admin", "marketer"}),
     "lists.manage": frozenset({"admin", "marketer"}),

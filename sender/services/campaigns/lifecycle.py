@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import rowcount, utcnow
+from sender.i18n import LOCALES
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
 from sender.services.campaigns import planning
@@ -76,6 +77,9 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
     kind = data.get("kind", "marketing")
     if kind not in ("marketing", "legal_notice"):
         errors["kind"] = "must be marketing or legal_notice"
+    locale = data.get("locale")
+    if locale is not None and locale not in LOCALES:
+        errors["locale"] = f"must be one of {', '.join(LOCALES)} or null (the organisation's language)"
     purpose = None
     slug = data.get("purpose")
     if not isinstance(slug, str) or not slug:
@@ -104,6 +108,7 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
         purpose_id=purpose.id,
         channel=channel,
         kind=kind,
+        locale=locale,
         subject=subject,
         body_html=body_html,
         body_text=body_text,

@@ -63,6 +63,8 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.
     return case(
         (Contact.status == "erased", literal("erased")),
+        # A sign-up nobody confirmed yet (R53): not targetable by anything.
+        (Contact.status == "pending", literal("pending_confirmation")),
         (Contact.status != "active", literal("restricted")),
         # Without its keyed hash the suppression list cannot be consulted: the address is unusable.
         (or_(address.is_(None), address_hash.is_(None)), literal("no_address")),

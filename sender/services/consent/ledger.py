@@ -109,8 +109,12 @@ def record(
     collection_point: str | None = None,
     evidence: dict[str, Any] | None = None,
     at: datetime | None = None,
+    await_confirmation: bool = False,
 ) -> ConsentEvent:
-    """Append a consent event with its proof and update the current state; the caller commits."""
+    """Append a consent event with its proof and update the current state; the caller commits.
+
+    With `await_confirmation` (sign-up forms), a grant is stored as a request until its link is clicked.
+    """
     errors = _validate(action, channel, source, mechanism)
     wording = _wording(session, purpose, wording_version)
     if action == "grant" and wording_version is None:
@@ -127,7 +131,9 @@ def record(
     now = at.astimezone(UTC).replace(tzinfo=None) if at and at.tzinfo else (at or utcnow())
     stored_action = action
     # Where double opt-in is required, a first grant only asks; the confirmation click grants.
-    if action == "grant" and purpose.requires_double_opt_in and mechanism != "double_opt_in":
+    if action == "grant" and (
+        await_confirmation or (purpose.requires_double_opt_in and mechanism != "double_opt_in")
+    ):
         stored_action = "request"
     expires_at = None
     if stored_action == "grant" and purpose.consent_validity_days:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +44,37 @@ def unsubscribe_url(
     return f"{settings.public_base_url}/u/{token}"
 
 
+@dataclass(frozen=True)
+class OneTimeLink:
+    """What a portal or sign-up token names: whose, its own id (spent once), and the wordings confirmed."""
+
+    contact_public_id: str
+    jti: str
+    wording_ids: tuple[int, ...] = ()
+
+
+def new_jti() -> str:
+    """A random token id, recorded once the token is spent (R37)."""
+    return secrets.token_urlsafe(12)
+
+
 def portal_token(tokens: TokenService, contact_public_id: str) -> str:
-    """Token opening one person's privacy portal; it never expires."""
-    return tokens.dumps("portal", {"c": contact_public_id})
+    """Token opening one person's privacy portal; it expires after PORTAL_LINK_TTL and acts once."""
+    return tokens.dumps("portal", {"c": contact_public_id, "j": new_jti()})
+
+
+def signup_token(tokens: TokenService, contact_public_id: str, wording_ids: list[int]) -> str:
+    """Token of a sign-up confirmation link: the consent wordings the person ticked (own salt, R33)."""
+    return tokens.dumps("signup", {"c": contact_public_id, "j": new_jti(), "w": sorted(wording_ids)})
+
+
+def _one_time(payload: dict[str, Any]) -> OneTimeLink:
+    contact, jti, wordings = payload.get("c"), payload.get("j"), payload.get("w", [])
+    if not isinstance(contact, str) or not contact or not isinstance(jti, str) or not 8 <= len(jti) <= 32:
+        raise TokenInvalid("payload")
+    if not isinstance(wordings, list):
+        raise TokenInvalid("payload")
+    return OneTimeLink(contact, jti, tuple(_int(w) for w in wordings))
 
 
 def portal_url(settings: Settings, tokens: TokenService, contact_public_id: str) -> str:
@@ -71,9 +100,11 @@ def read_unsubscribe(tokens: TokenService, token: str) -> UnsubscribeLink:
     )
 
 
-def read_portal(tokens: TokenService, token: str) -> str:
-    """Verify a portal token and return the contact's public id; raise TokenInvalid for anything else."""
-    contact = tokens.loads("portal", token).get("c")
-    if not isinstance(contact, str) or not contact:
-        raise TokenInvalid("payload")
-    return contact
+def read_portal(tokens: TokenService, token: str, max_age: int | None = None) -> OneTimeLink:
+    """Verify a portal token; raise TokenInvalid (or TokenExpired) for anything else."""
+    return _one_time(tokens.loads("portal", token, max_age))
+
+
+def read_signup(tokens: TokenService, token: str, max_age: int | None = None) -> OneTimeLink:
+    """Verify a sign-up confirmation token; raise TokenInvalid (or TokenExpired) for anything else."""
+    return _one_time(tokens.loads("signup", token, max_age))

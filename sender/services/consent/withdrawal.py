@@ -5,19 +5,16 @@ Everything is written in the caller's transaction, which commits before answerin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.db import utcnow
 from sender.models import ConsentState, Contact, Purpose
+from sender.services.audience.contacts import suppress
 from sender.services.consent import ledger
-from sender.services.consent.links import read_portal, read_unsubscribe
-from sender.services.errors import ValidationFailed
+from sender.services.consent.links import read_unsubscribe
 from sender.services.records import audit
 from sender.tokens import TokenInvalid, TokenService
 
@@ -39,18 +36,6 @@ class UnsubscribeTarget:
     campaign_id: int | None
 
 
-@dataclass(frozen=True)
-class PurposeChoices:
-    """One purpose of the register and the person's state per channel, for the privacy portal."""
-
-    purpose: Purpose
-    states: Mapping[str, str]  # channel -> granted / pending / withdrawn / expired / none
-
-    def can_withdraw(self, channel: str) -> bool:
-        """Whether there is something left to withdraw on this channel."""
-        return self.states.get(channel) in ("granted", "pending")
-
-
 def _contact(session: Session, public_id: str) -> Contact:
     contact = session.scalar(select(Contact).where(Contact.public_id == public_id))
     if contact is None or contact.status == "erased":
@@ -70,15 +55,6 @@ def resolve_unsubscribe(session: Session, tokens: TokenService, token: str) -> U
     return UnsubscribeTarget(
         _contact(session, link.contact_public_id), purpose, link.channel, link.campaign_id
     )
-
-
-def resolve_portal(session: Session, tokens: TokenService, token: str) -> Contact:
-    """The contact a portal token opens; raise LinkInvalid for anything we would not act on."""
-    try:
-        public_id = read_portal(tokens, token)
-    except TokenInvalid:
-        raise LinkInvalid() from None
-    return _contact(session, public_id)
 
 
 def actor(contact: Contact) -> str:
@@ -119,7 +95,7 @@ def withdraw(
     audit.record(
         session,
         actor(contact),
-        "ledger.withdraw",
+        "consent.withdraw",
         "contact",
         contact.public_id,
         {"purpose_id": purpose.id, "channel": channel, "source": source},
@@ -160,48 +136,15 @@ def page_unsubscribe(
 def stop_all(
     session: Session, contact: Contact, *, source: str, evidence: dict[str, Any] | None = None
 ) -> int:
-    """Art. 21 objection to all direct marketing: every purpose on every channel; returns events written."""
+    """Art. 21 objection to all direct marketing: every purpose, every channel, kept as a suppression."""
     events = ledger.withdraw_everywhere(
         session, contact, source=source, mechanism="objection", actor=actor(contact), evidence=evidence
     )
+    # The objection outlives the contact (R11, R45): its keyed hashes go on the suppression list.
+    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
+        if digest:
+            suppress(session, digest, channel, "objection")
     audit.record(
-        session, actor(contact), "ledger.objection", "contact", contact.public_id, {"source": source}
+        session, actor(contact), "consent.objection", "contact", contact.public_id, {"source": source}
     )
     return len(events)
-
-
-def _state_label(state: ConsentState | None, at: datetime) -> str:
-    if state is None:
-        return "none"
-    if state.status == "granted" and state.expires_at is not None and state.expires_at <= at:
-        return "expired"
-    return state.status
-
-
-def choices(session: Session, contact: Contact, at: datetime | None = None) -> list[PurposeChoices]:
-    """Every purpose of the register with the person's current state per channel."""
-    now = at or utcnow()
-    states = {(s.purpose_id, s.channel): s for s in ledger.current_states(session, contact.id)}
-    return [
-        PurposeChoices(p, {ch: _state_label(states.get((p.id, ch)), now) for ch in ledger.CHANNELS})
-        for p in session.scalars(select(Purpose).order_by(Purpose.name, Purpose.id))
-    ]
-
-
-def portal_withdraw(
-    session: Session,
-    contact: Contact,
-    purpose_id: int | None,
-    channel: str | None,
-    evidence: dict[str, Any] | None = None,
-) -> bool:
-    """Withdraw one (purpose, channel) chosen in the privacy portal; True when a withdrawal was written."""
-    purpose = session.get(Purpose, purpose_id) if purpose_id is not None else None
-    errors = {}
-    if purpose is None:
-        errors["purpose"] = "unknown purpose"
-    if channel not in ledger.CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(ledger.CHANNELS)}"
-    if errors or purpose is None or channel is None:
-        raise ValidationFailed(errors)
-    return withdraw(session, contact, purpose, channel, source="portal", mechanism="form", evidence=evidence)

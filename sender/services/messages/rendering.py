@@ -6,7 +6,6 @@ is prepared once in EmailRenderer; render() only fills in the person and their s
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 from datetime import UTC, datetime
@@ -15,14 +14,13 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
 from sender.channels.base import OutgoingEmail
 from sender.channels.email.mime import fold, part_head, qp, subject_line
 from sender.config import Settings
+from sender.i18n import email_env, pick_locale
 from sender.models import Campaign, Contact, Purpose
-from sender.paths import resource_dir
 from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
@@ -54,18 +52,6 @@ def check_sender_identity(settings: Settings) -> None:
         errors["EMAIL_FROM"] = "a valid sender address is required to send email"
     if errors:
         raise ValidationFailed(errors)
-
-
-@functools.cache
-def _footers() -> Environment:
-    """The (trusted) environment of the system footer templates."""
-    return Environment(
-        loader=FileSystemLoader(resource_dir("templates")),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
 
 
 def sender_domain(settings: Settings) -> str:
@@ -115,9 +101,11 @@ class EmailRenderer:
             "unsubscribe_url": _UNSUBSCRIBE_SLOT if self.subscription else None,
             "portal_url": _PORTAL_SLOT,
         }
-        env = _footers()
-        self._footer_text = env.get_template("email/footer.txt").render(context)
-        self._footer_html = env.get_template("email/footer.html").render(context)
+        # The footer speaks the contact's language, else the campaign's, else the organisation's (issue 9);
+        # it is rendered once per language and batch.
+        self._footer_context = context
+        self._footers: dict[str, tuple[str, str]] = {}
+        self.locale = campaign.locale
         self._domain = sender_domain(settings)
         _, self.envelope_from = parseaddr(settings.email_from)
         # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body.
@@ -155,8 +143,9 @@ class EmailRenderer:
         text = self._text.render(contact=view)
         html = self._html.render(contact=view)
         portal = portal_url(self.settings, self.tokens, contact.public_id)
-        footer_text = self._footer_text.replace(_PORTAL_SLOT, portal)
-        footer_html = self._footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
+        footer_text, footer_html = self._footer(contact.locale)
+        footer_text = footer_text.replace(_PORTAL_SLOT, portal)
+        footer_html = footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
         message_id = self.message_id(delivery_id)
         lines = [
             fold("To", contact.email) if not contact.email.isascii() else f"To: {contact.email}\r\n",
@@ -186,6 +175,17 @@ class EmailRenderer:
             )
         )
         return OutgoingEmail(self.envelope_from, contact.email, message_id, data)
+
+    def _footer(self, contact_locale: str | None) -> tuple[str, str]:
+        """The text and HTML footers in the language chosen for this contact."""
+        locale = pick_locale(contact_locale, self.locale, default=self.settings.default_locale)
+        if locale not in self._footers:
+            env, context = email_env(locale), {**self._footer_context, "locale": locale}
+            self._footers[locale] = (
+                env.get_template("email/footer.txt").render(context),
+                env.get_template("email/footer.html").render(context),
+            )
+        return self._footers[locale]
 
     def _date(self) -> bytes:
         """The Date header line, rebuilt at most once per second."""

@@ -46,6 +46,7 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "purpose": purpose.slug if purpose else None,
         "channel": campaign.channel,
         "kind": campaign.kind,
+        "locale": campaign.locale,
         "status": campaign.status,
         "lists": sorted(lst.id for lst in campaign.lists),
         "subject": campaign.subject,

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from sender.models.campaigns import DELIVERY_STATUSES
-from sender.services.campaigns.lifecycle import SUPPORTED_CHANNELS
+from sender.services.campaigns.lifecycle import LOCALES, SUPPORTED_CHANNELS
 from sender.web.api.schemas.base import MAX_ID, Id, Input, NonBlank, OneOf, Text
 from sender.web.api.schemas.paging import PageQuery
 
@@ -50,6 +50,14 @@ class CampaignInput(Input):
         ""
     )
     body_text: Annotated[NonBlank, Field(max_length=MAX_BODY, description="Jinja2 (sandboxed).")]
+    locale: (
+        Annotated[
+            str,
+            OneOf(LOCALES),
+            Field(description="Language of the system footer for contacts without one; null: the organisation's."),
+        ]
+        | None
+    ) = None
     scheduled_at: (
         Annotated[
             AwareDatetime,

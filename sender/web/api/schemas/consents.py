@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import field_validator, Field
 
 from sender.services.consent import ledger
 from sender.web.api.schemas.base import Id, Input, OneOf, Query, Text
@@ -54,6 +54,14 @@ class ConsentInput(Input):
     wording_version: Annotated[Id, Field(description="Required for a grant.")] | None = None
     collection_point: Annotated[Text, Field(max_length=255)] = "api"
     evidence: Evidence | None = None
+
+    @field_validator("mechanism", "source")
+    @classmethod
+    def _not_double_opt_in(cls, value: str) -> str:
+        """Only the person's use of a sign-up confirmation link proves a double opt-in (R53)."""
+        if value == "double_opt_in":
+            raise ValueError("double_opt_in is recorded only when the person uses a sign-up confirmation link")
+        return value
 
 
 class EligibilityQuery(Query):

@@ -1,0 +1,51 @@
+"""Data-subject rights: the register of requests (GDPR Art. 12) and the single-use record of link tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sender.db import Base, utcnow
+from sender.models.contacts import new_public_id
+
+REQUEST_KINDS = ("access", "rectification", "erasure", "restriction", "portability", "objection")
+REQUEST_CHANNELS = ("portal", "email", "post", "phone", "in_person")
+REQUEST_STATUSES = ("open", "completed", "refused")
+
+
+class RightsRequest(Base):
+    """One request of a person exercising a right, with its legal deadline (R39); holds no personal data."""
+
+    __tablename__ = "rights_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    # An erased contact keeps a stub row without personal data, so the request stays linked to it.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    received_via: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    extended_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_notified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    outcome: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UsedToken(Base):
+    """The id (jti) of a link token that was spent on an action: such tokens work once (R37)."""
+
+    __tablename__ = "used_tokens"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+Index("ix_rights_requests_status_due", RightsRequest.status, RightsRequest.due_at)

@@ -1,0 +1,55 @@
+"""System emails (portal links, sign-up confirmations, erasure notices): no advertising, in the person's language.
+
+They are not subscription mail: no List-Unsubscribe, nothing promotional, only the sender's identity (R53).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.email.transport import email_transport
+from sender.config import Settings
+from sender.i18n import email_env
+from sender.services.messages.rendering import sender_domain
+
+# Kinds of system email and their templates (templates/email/system/<kind>.subject.txt and .txt).
+KINDS = ("portal_link", "signup_confirm", "erasure_done", "restriction_lift")
+
+
+def build(settings: Settings, kind: str, recipient: str, locale: str, **context: Any) -> OutgoingEmail:
+    """The complete message of one kind, rendered in `locale`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown system email {kind!r}")
+    env = email_env(locale)
+    values = {
+        "org_name": settings.org_name,
+        "org_address": settings.org_address,
+        "org_contact_email": settings.org_contact_email,
+        "dpo_contact": settings.dpo_contact,
+        **context,
+    }
+    subject = " ".join(env.get_template(f"email/system/{kind}.subject.txt").render(values).split())
+    body = env.get_template(f"email/system/{kind}.txt").render(values)
+    _, from_address = parseaddr(settings.email_from)
+    message = EmailMessage()
+    message["From"] = Address(display_name=settings.org_name, addr_spec=from_address)
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = f"<sys.{kind}.{secrets.token_hex(8)}@{sender_domain(settings)}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = locale
+    message.set_content(body)
+    return OutgoingEmail.from_message(message)
+
+
+def send(settings: Settings, message: OutgoingEmail) -> SendResult:
+    """Send one system email now through the configured transport (SMTP, else the outbox)."""
+    with email_transport(settings) as transport:
+        return transport.send(message)

@@ -1,0 +1,152 @@
+"""The right of access (GDPR Art. 15, R40): a copy of the data and every piece of information the article lists.
+
+Everything comes from the register (purposes with their legal basis, data categories, processors, transfers
+and retention) and from the contact's own records; nothing is written by hand for one person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
+from sender.models.contacts import ContactList
+from sender.services.rights import requests
+
+CNIL = {
+    "authority": "Commission nationale de l'informatique et des libertés (CNIL)",
+    "address": "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07, France",
+    "url": "https://www.cnil.fr/fr/plaintes",
+}
+RIGHTS = ("access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent")
+# The processors the software itself hands data to, by channel (R40: the relay and Twilio, with countries).
+CHANNEL_PROCESSORS = {
+    "email": {
+        "name": "email relay (SMTP_URL) or local outbox",
+        "role": "delivers email",
+        "country": "as declared in the register of the purpose",
+        "safeguards": "processing agreement (GDPR Art. 28)",
+    },
+    "sms": {
+        "name": "Twilio Inc.",
+        "role": "delivers SMS",
+        "country": "United States",
+        "safeguards": "Binding Corporate Rules (processor) and Standard Contractual Clauses (GDPR Art. 46-47)",
+    },
+}
+
+
+def personal_data(contact: Contact) -> dict[str, Any]:
+    """The data we hold on the person, field by field."""
+    return {
+        "id": contact.public_id,
+        "email": contact.email,
+        "phone": contact.phone,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "locale": contact.locale,
+        "country": contact.country,
+        "timezone": contact.timezone,
+        "attributes": dict(contact.attributes or {}),
+        "status": contact.status,
+        "created_at": contact.created_at.isoformat(),
+        "last_interaction_at": contact.last_interaction_at.isoformat()
+        if contact.last_interaction_at
+        else None,
+    }
+
+
+def consent_history(session: Session, contact: Contact) -> list[dict[str, Any]]:
+    """Every consent event, with the wording shown, oldest first."""
+    rows = session.execute(
+        select(ConsentEvent, Purpose.slug, ConsentWording)
+        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
+        .outerjoin(ConsentWording, ConsentWording.id == ConsentEvent.wording_id)
+        .where(ConsentEvent.contact_id == contact.id)
+        .order_by(ConsentEvent.id)
+    )
+    return [
+        {
+            "purpose": slug,
+            "channel": event.channel,
+            "action": event.action,
+            "occurred_at": event.occurred_at.isoformat(),
+            "source": event.source,
+            "mechanism": event.mechanism,
+            "wording_version": wording.version if wording else None,
+            "wording_text": wording.text if wording else None,
+        }
+        for event, slug, wording in rows
+    ]
+
+
+def _purpose(purpose: Purpose) -> dict[str, Any]:
+    return {
+        "slug": purpose.slug,
+        "name": purpose.name,
+        "description": purpose.description,
+        "legal_basis": purpose.legal_basis,
+        "data_categories": list(purpose.data_categories or []),
+        "recipients": list(purpose.processors or []),
+        "transfers_outside_eea": list(purpose.transfers or []),
+        "retention_days": purpose.retention_days,
+    }
+
+
+def report(session: Session, settings: Settings, contact: Contact) -> dict[str, Any]:
+    """The complete Art. 15 report of one person; no section is ever empty."""
+    purpose_rows = [_purpose(p) for p in session.scalars(select(Purpose).order_by(Purpose.id))]
+    lists = list(
+        session.scalars(
+            select(ContactList.name)
+            .join(ListMember, ListMember.list_id == ContactList.id)
+            .where(ListMember.contact_id == contact.id)
+        )
+    )
+    categories = sorted({c for p in purpose_rows for c in p["data_categories"]}) or [
+        "identification and contact details (email address, phone number, name)",
+        "consent records",
+    ]
+    channels = [ch for ch, address in (("email", contact.email), ("sms", contact.phone)) if address]
+    return {
+        "controller": {
+            "name": settings.org_name,
+            "address": settings.org_address,
+            "contact": settings.org_contact_email,
+            "dpo": settings.dpo_contact or settings.org_contact_email,
+        },
+        "personal_data": personal_data(contact),
+        "lists": lists,
+        "consents": consent_history(session, contact),
+        "purposes": purpose_rows,
+        "data_categories": categories,
+        "recipients": [CHANNEL_PROCESSORS[ch] for ch in channels or ["email"]]
+        + [{"name": r, "role": "declared in the register"} for p in purpose_rows for r in p["recipients"]],
+        "transfers": {
+            "outside_eea": sorted({t for p in purpose_rows for t in p["transfers_outside_eea"]})
+            + (["Twilio Inc., United States"] if "sms" in channels else []),
+            "safeguards": CHANNEL_PROCESSORS["sms"]["safeguards"]
+            if "sms" in channels
+            else "none needed: no transfer outside the EEA is declared",
+        },
+        "retention": {
+            "rule": "kept while a purpose needs it, then erased; prospects are asked again after 3 years "
+            "without contact (CNIL)",
+            "per_purpose_days": {p["slug"]: p["retention_days"] for p in purpose_rows},
+        },
+        "source": {
+            "collected": contact.source,
+            "detail": contact.source_detail or "collected from you",
+        },
+        "automated_decisions": "none: no decision producing legal or similarly significant effects is "
+        "made by automated means (GDPR Art. 22)",
+        "rights": list(RIGHTS),
+        "complaint": CNIL,
+        "requests": [
+            {"kind": r.kind, "received_at": r.received_at.isoformat(), "status": r.status}
+            for r in requests.for_contact(session, contact.id)
+        ],
+    }

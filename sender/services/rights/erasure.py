@@ -1,0 +1,120 @@
+"""Erasure (GDPR Art. 17, R43): the person's data leaves every table and Redis; only keyed hashes stay.
+
+What remains is listed in the README ("What an erased contact leaves behind"): a contact stub without
+personal data (so delivery counts and the audit trail keep their ids), the append-only consent ledger of
+that stub (proof that past messages were lawful), the keyed-hash suppressions, and the rights register.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import rowcount, utcnow
+from sender.i18n import pick_locale
+from sender.models import ConsentState, Contact, Delivery, ListMember
+from sender.services.audience.contacts import suppress
+from sender.services.errors import Conflict, NotFound
+from sender.services.messages import system_email
+from sender.services.records import audit
+
+# Deliveries not yet handed to a transport: the worker's claim would skip them anyway (the gate refuses an
+# erased contact); marking them now makes the campaign's counts say why.
+PENDING = ("queued",)
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What erasure did: whether the confirmation went out, and how many rows and Redis keys it touched."""
+
+    confirmation: str  # sent / failed: <reason> / no email address
+    deliveries_skipped: int
+    redis_keys_removed: int
+
+
+def _confirm(settings: Settings, contact: Contact) -> str:
+    """Tell the person their data is being erased, while we still know where to write (R43)."""
+    if not contact.email:
+        return "no email address"
+    locale = pick_locale(contact.locale, default=settings.default_locale)
+    message = system_email.build(settings, "erasure_done", contact.email, locale)
+    result = system_email.send(settings, message)
+    return "sent" if result.outcome == "sent" else f"failed: {result.outcome}"
+
+
+def scrub_redis(redis: Redis, needles: list[str]) -> int:
+    """Delete every RQ job record that mentions one of the needles (addresses in provider errors)."""
+    wanted = [n.encode() for n in needles if n]
+    removed = 0
+    if not wanted:
+        return 0
+    for key in redis.scan_iter(match=b"rq:job:*", count=500):
+        if redis.type(key) != b"hash":
+            continue
+        values = redis.hgetall(key).values()
+        if any(needle in value for value in values for needle in wanted):
+            removed += int(redis.delete(key))
+    return removed
+
+
+def erase(
+    session: Session,
+    settings: Settings,
+    contact: Contact,
+    *,
+    actor: str,
+    redis: Redis | None = None,
+    notify: bool = True,
+) -> ErasureResult:
+    """Erase one contact; the caller commits. The keyed hashes stay on the suppression list (R11)."""
+    if contact.status == "erased":
+        raise Conflict("the contact is already erased")
+    confirmation = _confirm(settings, contact) if notify else "not requested"
+    needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
+    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
+        if digest:
+            suppress(session, digest, channel, "erasure")
+    skipped = rowcount(
+        session.execute(
+            update(Delivery)
+            .where(Delivery.contact_id == contact.id, Delivery.status.in_(PENDING))
+            .values(status="skipped", reason="erased")
+        )
+    )
+    # Provider answers can quote the address ("550 <jeanne@…> unknown"): they go with it.
+    session.execute(
+        update(Delivery).where(Delivery.contact_id == contact.id).values(last_error=None, provider_id=None)
+    )
+    session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
+    session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
+    for field in (
+        "email", "email_hash", "phone", "phone_hash", "first_name", "last_name",
+        "locale", "country", "timezone", "source_detail", "last_interaction_at",
+    ):  # fmt: skip
+        setattr(contact, field, None)
+    contact.attributes = {}
+    contact.status = "erased"
+    contact.erased_at = utcnow()
+    session.flush()
+    removed = scrub_redis(redis, needles) if redis is not None else 0
+    audit.record(
+        session,
+        actor,
+        "rights.erase",
+        "contact",
+        contact.public_id,
+        {"confirmation": confirmation, "deliveries_skipped": skipped, "redis_keys_removed": removed},
+    )
+    return ErasureResult(confirmation, skipped, removed)
+
+
+def erase_by_id(session: Session, settings: Settings, contact_id: int, actor: str) -> ErasureResult:
+    """Erase the contact with this id (admin button, retention); the caller commits."""
+    contact = session.scalar(select(Contact).where(Contact.id == contact_id).with_for_update())
+    if contact is None:
+        raise NotFound("no such contact")
+    return erase(session, settings, contact, actor=actor)

@@ -1,0 +1,45 @@
+"""Restriction of processing (GDPR Art. 18, R44): the data is only stored; no sends, no profiling.
+
+The consent gate refuses any contact that is not active, so a restricted one is out of every audience and
+every claim. Lifting it tells the person first (Art. 18(3)) and is recorded.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.i18n import pick_locale
+from sender.models import Contact
+from sender.services.errors import Conflict
+from sender.services.messages import system_email
+from sender.services.records import audit
+
+
+def restrict(session: Session, contact: Contact, actor: str) -> None:
+    """Restrict processing of an active contact; the caller commits."""
+    if contact.status != "active":
+        raise Conflict(f"the contact is {contact.status}")
+    contact.status = "restricted"
+    session.flush()
+    audit.record(session, actor, "rights.restrict", "contact", contact.public_id)
+
+
+def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> str:
+    """Lift a restriction, telling the person before it takes effect; returns how the notice went."""
+    if contact.status != "restricted":
+        raise Conflict(f"the contact is {contact.status}")
+    notice = "no email address"
+    if contact.email:
+        locale = pick_locale(contact.locale, default=settings.default_locale)
+        result = system_email.send(
+            settings, system_email.build(settings, "restriction_lift", contact.email, locale)
+        )
+        notice = "sent" if result.outcome == "sent" else f"failed: {result.outcome}"
+    audit.record(
+        session, actor, "rights.restriction_notice", "contact", contact.public_id, {"notice": notice}
+    )
+    contact.status = "active"
+    session.flush()
+    audit.record(session, actor, "rights.restriction_lift", "contact", contact.public_id)
+    return notice

@@ -1,0 +1,221 @@
+"""API resource: the register of rights requests (R39), kept by the DPO (and admins).
+
+Requests that arrive by post, email or phone are entered here; those made in the privacy portal are
+registered by the portal itself. Marketers may read the register but not change it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from sender.db import utcnow
+from sender.models import Contact, RightsRequest
+from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
+from sender.services.errors import ValidationFailed
+from sender.services.rights import requests
+from sender.web.api import bp, json_body, requires
+from sender.web.api.openapi import (
+    TIMESTAMP,
+    WRITE_ERRORS,
+    items_of,
+    nullable,
+    obj,
+    operation,
+    path_param,
+    query_param,
+    ref,
+)
+from sender.web.session import get_session
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def present(item: RightsRequest, contact_public_id: str | None) -> dict[str, Any]:
+    """The JSON form of one request."""
+    return {
+        "id": item.public_id,
+        "contact_id": contact_public_id,
+        "kind": item.kind,
+        "received_via": item.received_via,
+        "received_at": _iso(item.received_at),
+        "due_at": _iso(item.due_at),
+        "extended_due_at": _iso(item.extended_due_at),
+        "extension_reason": item.extension_reason,
+        "extension_notified_at": _iso(item.extension_notified_at),
+        "status": item.status,
+        "outcome": item.outcome,
+        "closed_at": _iso(item.closed_at),
+        "overdue": requests.is_overdue(item),
+    }
+
+
+def _show(item: RightsRequest) -> dict[str, Any]:
+    contact = get_session().get(Contact, item.contact_id) if item.contact_id is not None else None
+    return present(item, contact.public_id if contact is not None else None)
+
+
+@bp.post("/requests")
+@requires("requests.manage")
+def rights_request_create() -> ResponseReturnValue:
+    """Register a request received by post, email, phone or in person."""
+    session = get_session()
+    item = requests.create_from(session, json_body(), g.actor)
+    session.commit()
+    location = url_for("api.rights_request_get", public_id=item.public_id)
+    return jsonify(_show(item)), 201, {"Location": location}
+
+
+@bp.get("/requests")
+def rights_request_list() -> ResponseReturnValue:
+    """The register, earliest deadline first; ?status= and ?overdue=true filter it."""
+    overdue = request.args.get("overdue", "false")
+    if overdue not in ("true", "false"):
+        raise ValidationFailed({"overdue": "must be true or false"})
+    items = requests.listing(get_session(), request.args.get("status"), overdue == "true")
+    return jsonify({"items": [_show(i) for i in items], "as_of": _iso(utcnow())})
+
+
+@bp.get("/requests/<key:public_id>")
+def rights_request_get(public_id: str) -> ResponseReturnValue:
+    """One request."""
+    return jsonify(_show(requests.get(get_session(), public_id)))
+
+
+@bp.post("/requests/<key:public_id>/extension")
+@requires("requests.manage")
+def rights_request_extend(public_id: str) -> ResponseReturnValue:
+    """Extend the deadline by one or two months, with the reasons told to the person in the first month."""
+    session = get_session()
+    item = requests.extend(session, requests.get(session, public_id), json_body(), g.actor)
+    session.commit()
+    return jsonify(_show(item))
+
+
+@bp.post("/requests/<key:public_id>/close")
+@requires("requests.manage")
+def rights_request_close(public_id: str) -> ResponseReturnValue:
+    """Record the answer: completed or refused, with the outcome."""
+    session = get_session()
+    data = json_body()
+    unknown = sorted(set(data) - {"status", "outcome"})
+    if unknown:
+        raise ValidationFailed({name: "unknown field" for name in unknown})
+    item = requests.close(
+        session, requests.get(session, public_id), data.get("status"), data.get("outcome"), g.actor
+    )
+    session.commit()
+    return jsonify(_show(item))
+
+
+_ID = path_param("public_id", "The request's id.")
+SCHEMAS: dict[str, Any] = {
+    "RightsRequestInput": obj(
+        {
+            "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
+            "received_via": {"type": "string", "enum": list(REQUEST_CHANNELS)},
+            "received_at": {
+                **TIMESTAMP,
+                "description": "When it reached us; default now. Never in the future.",
+            },
+            "contact_id": nullable({"type": "string", "description": "The contact's public id, if known."}),
+        },
+        ["kind", "received_via"],
+        additionalProperties=False,
+    ),
+    "RightsRequest": obj(
+        {
+            "id": {"type": "string"},
+            "contact_id": nullable({"type": "string"}),
+            "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
+            "received_via": {"type": "string", "enum": list(REQUEST_CHANNELS)},
+            "received_at": TIMESTAMP,
+            "due_at": {**TIMESTAMP, "description": "One calendar month after receipt (GDPR Art. 12(3))."},
+            "extended_due_at": nullable(TIMESTAMP),
+            "extension_reason": nullable({"type": "string"}),
+            "extension_notified_at": nullable(TIMESTAMP),
+            "status": {"type": "string", "enum": list(REQUEST_STATUSES)},
+            "outcome": nullable({"type": "string"}),
+            "closed_at": nullable(TIMESTAMP),
+            "overdue": {"type": "boolean"},
+        },
+        ["id", "kind", "received_via", "received_at", "due_at", "status", "overdue"],
+    ),
+    "RightsRequestExtension": obj(
+        {
+            "months": {"type": "integer", "minimum": 1, "maximum": requests.MAX_EXTENSION_MONTHS},
+            "reason": {"type": "string", "minLength": 1, "maxLength": requests.MAX_TEXT},
+            "notified_at": {**TIMESTAMP, "description": "When the person was told; within the first month."},
+        },
+        ["months", "reason", "notified_at"],
+        additionalProperties=False,
+    ),
+    "RightsRequestClose": obj(
+        {
+            "status": {"type": "string", "enum": ["completed", "refused"]},
+            "outcome": {"type": "string", "minLength": 1, "maxLength": requests.MAX_TEXT},
+        },
+        ["status", "outcome"],
+        additionalProperties=False,
+    ),
+}
+PATHS: dict[str, Any] = {
+    "/requests": {
+        "post": operation(
+            "createRightsRequest",
+            "Register a rights request (DPO, admin)",
+            tag="requests",
+            body=ref("RightsRequestInput"),
+            ok=(201, "Registered", ref("RightsRequest")),
+            errors=WRITE_ERRORS,
+        ),
+        "get": operation(
+            "listRightsRequests",
+            "The register, earliest deadline first",
+            tag="requests",
+            params=[
+                query_param(
+                    "status", "Only this status.", {"type": "string", "enum": list(REQUEST_STATUSES)}
+                ),
+                query_param("overdue", "Only open requests past their deadline.", {"type": "boolean"}),
+            ],
+            ok=(200, "Requests", items_of("RightsRequest")),
+            errors=(401, 422),
+        ),
+    },
+    "/requests/{public_id}": {
+        "get": operation(
+            "getRightsRequest",
+            "One request",
+            tag="requests",
+            params=[_ID],
+            ok=(200, "The request", ref("RightsRequest")),
+            errors=(401, 404),
+        ),
+    },
+    "/requests/{public_id}/extension": {
+        "post": operation(
+            "extendRightsRequest",
+            "Extend the deadline (Art. 12(3))",
+            tag="requests",
+            params=[_ID],
+            body=ref("RightsRequestExtension"),
+            ok=(200, "Extended", ref("RightsRequest")),
+            errors=(*WRITE_ERRORS, 404, 409),
+        ),
+    },
+    "/requests/{public_id}/close": {
+        "post": operation(
+            "closeRightsRequest",
+            "Record the answer",
+            tag="requests",
+            params=[_ID],
+            body=ref("RightsRequestClose"),
+            ok=(200, "Closed", ref("RightsRequest")),
+            errors=(*WRITE_ERRORS, 404, 409),
+        ),
+    },
+}

@@ -1,0 +1,93 @@
+"""What every public page shares: private headers, the organisation block, the page language, evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, refresh
+from limits import parse
+
+from sender.addresses import address_hash
+from sender.i18n import LOCALES, pick_locale
+from sender.models import Contact
+from sender.web.public import bp
+from sender.web.session import runtime
+
+CHANNEL_LABELS = {"email": "e-mail", "sms": "SMS"}
+EMAILS_PER_ADDRESS = parse("3 per hour")
+SECURITY_HEADERS = {
+    # The token in the URL must not leak to other sites, caches or search engines (R38).
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@bp.context_processor
+def _language() -> dict[str, Any]:
+    return {"get_locale": lambda: str(get_locale() or runtime().settings.default_locale)}
+
+
+def select_locale() -> str:
+    """Flask-Babel's choice: the known person's language, else Accept-Language, else the default."""
+    chosen: str | None = g.get("page_locale")
+    if chosen:
+        return chosen
+    default = runtime().settings.default_locale
+    return request.accept_languages.best_match(LOCALES) or default
+
+
+def speak_to(contact: Contact | None) -> None:
+    """Answer in this person's language from now on (Accept-Language no longer counts)."""
+    if contact is not None:
+        g.page_locale = pick_locale(contact.locale, default=runtime().settings.default_locale)
+        refresh()
+
+
+def organisation() -> dict[str, str]:
+    """The controller's identity, shown on every page."""
+    settings = runtime().settings
+    return {
+        "name": settings.org_name,
+        "address": settings.org_address,
+        "contact_email": settings.org_contact_email,
+        "dpo": settings.dpo_contact,
+    }
+
+
+def page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    """Render a public page with the organisation block."""
+    return (
+        render_template(template, org=organisation(), channel_labels=CHANNEL_LABELS, **context),
+        status,
+    )
+
+
+def may_send_to(email: str) -> bool:
+    """Count one system email to this address (by keyed hash); False once it has had 3 in the hour.
+
+    However many clients ask, nobody can flood a mailbox with portal links or confirmation requests.
+    """
+    digest = address_hash(runtime().settings.hash_key, email)
+    return bool(
+        current_app.extensions["sender_limiter"].limiter.hit(EMAILS_PER_ADDRESS, "system-email", digest)
+    )
+
+
+def evidence() -> dict[str, str]:
+    """Minimal proof of the request (no IP address, never the URL: it holds the token)."""
+    agent = request.headers.get("User-Agent", "")
+    return {"user_agent": agent} if agent else {}
