@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from sender.db import utcnow
@@ -16,19 +16,20 @@ from sender.models import Contact, RightsRequest
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
 from sender.services.errors import ValidationFailed
 from sender.services.rights import requests
-from sender.web.api import bp, json_body, requires
+from sender.web.api import bp, json_body, parse_query, requires
 from sender.web.api.openapi import (
     TIMESTAMP,
     WRITE_ERRORS,
-    items_of,
     nullable,
     obj,
     operation,
     path_param,
-    query_param,
+    query_params,
     ref,
 )
+from sender.web.api.schemas.requests import RequestsQuery
 from sender.web.session import get_session
+
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() + "Z" if value is not None else None
@@ -72,10 +73,8 @@ def rights_request_create() -> ResponseReturnValue:
 @bp.get("/requests")
 def rights_request_list() -> ResponseReturnValue:
     """The register, earliest deadline first; ?status= and ?overdue=true filter it."""
-    overdue = request.args.get("overdue", "false")
-    if overdue not in ("true", "false"):
-        raise ValidationFailed({"overdue": "must be true or false"})
-    items = requests.listing(get_session(), request.args.get("status"), overdue == "true")
+    query = parse_query(RequestsQuery)
+    items = requests.listing(get_session(), query.status, query.overdue)
     return jsonify({"items": [_show(i) for i in items], "as_of": _iso(utcnow())})
 
 
@@ -176,13 +175,15 @@ PATHS: dict[str, Any] = {
             "listRightsRequests",
             "The register, earliest deadline first",
             tag="requests",
-            params=[
-                query_param(
-                    "status", "Only this status.", {"type": "string", "enum": list(REQUEST_STATUSES)}
+            params=query_params(RequestsQuery),
+            ok=(
+                200,
+                "Requests",
+                obj(
+                    {"items": {"type": "array", "items": ref("RightsRequest")}, "as_of": TIMESTAMP},
+                    ["items", "as_of"],
                 ),
-                query_param("overdue", "Only open requests past their deadline.", {"type": "boolean"}),
-            ],
-            ok=(200, "Requests", items_of("RightsRequest")),
+            ),
             errors=(401, 422),
         ),
     },

@@ -21,10 +21,10 @@ from sender.services.consent.withdrawal import stop_all
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.rights import access, erasure, export, rectification, requests, restriction
 from sender.services.rights.links import LinkRefused, peek, spend
+from sender.web.bounds import record_id
 from sender.web.public import bp
 from sender.web.public.common import evidence, page, speak_to
 from sender.web.session import get_session, runtime
-from sender.web.bounds import record_id
 
 REFUSED_STATUS = 410
 OPEN_STATUSES = ("active", "restricted")

@@ -54,7 +54,9 @@ class CampaignInput(Input):
         Annotated[
             str,
             OneOf(LOCALES),
-            Field(description="Language of the system footer for contacts without one; null: the organisation's."),
+            Field(
+                description="Language of the system footer for contacts without one; null: the organisation's."
+            ),
         ]
         | None
     ) = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import field_validator, Field
+from pydantic import Field, field_validator
 
 from sender.services.consent import ledger
 from sender.web.api.schemas.base import Id, Input, OneOf, Query, Text
@@ -60,7 +60,9 @@ class ConsentInput(Input):
     def _not_double_opt_in(cls, value: str) -> str:
         """Only the person's use of a sign-up confirmation link proves a double opt-in (R53)."""
         if value == "double_opt_in":
-            raise ValueError("double_opt_in is recorded only when the person uses a sign-up confirmation link")
+            raise ValueError(
+                "double_opt_in is recorded only when the person uses a sign-up confirmation link"
+            )
         return value
 
 
