@@ -43,6 +43,8 @@ class Settings:
     max_content_length: int = 2 * 1024 * 1024
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    import_max_bytes: int = 50 * 1024 * 1024
+    import_inline_bytes: int = 256 * 1024
 
     @property
     def outbox_path(self) -> Path:
@@ -169,4 +171,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
         max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         log_level=log_level,
+        import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
+        import_inline_bytes=_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),
     )

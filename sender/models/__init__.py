@@ -4,6 +4,7 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.users import ApiToken, User
 
 __all__ = [
@@ -16,6 +17,9 @@ __all__ = [
     "Contact",
     "ContactList",
     "Delivery",
+    "ImportBatch",
+    "ImportFileChunk",
+    "ImportReportLine",
     "ListMember",
     "Purpose",
     "Suppression",
