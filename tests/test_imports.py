@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import address_hash
 from sender.config import Settings
-from sender.models import ConsentEvent, ConsentState, Contact, ImportBatch, Purpose
+from sender.models import ConsentEvent, ConsentState, Contact, ImportBatch
 from sender.services.audience import contacts, import_report, imports
 from sender.services.consent import gate, ledger
 from sender.services.errors import Conflict, ValidationFailed
