@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ class StoredFile:
     encoding: str
 
 
-def store(session: Session, batch_id: int, stream: BinaryIO, max_bytes: int) -> StoredFile:
+def store(session: Session, batch_id: int, stream: IO[bytes], max_bytes: int) -> StoredFile:
     """Copy a binary stream into the batch's chunks, hashing it and finding its encoding on the way."""
     sha = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()

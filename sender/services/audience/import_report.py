@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.models import ImportReportLine
@@ -24,27 +24,21 @@ def safe_cell(value: object) -> str:
 
 
 def lines_page(
-    session: Session, batch_id: int, *, after: tuple[int, int] | None, limit: int, outcome: str | None = None
+    session: Session, batch_id: int, *, after: int | None, limit: int, outcome: str | None = None
 ) -> list[ImportReportLine]:
-    """Up to `limit` report lines in row order after the (row_no, id) position `after`."""
+    """Up to `limit` report lines after line id `after`; a run writes its lines in row order, so ids follow rows."""
     if outcome is not None and outcome not in ROW_OUTCOMES:
         raise ValidationFailed({"outcome": f"must be one of {', '.join(ROW_OUTCOMES)}"})
     stmt = (
         select(ImportReportLine)
         .where(ImportReportLine.batch_id == batch_id)
-        .order_by(ImportReportLine.row_no, ImportReportLine.id)
+        .order_by(ImportReportLine.id)
         .limit(limit)
     )
     if outcome is not None:
         stmt = stmt.where(ImportReportLine.outcome == outcome)
     if after is not None:
-        row_no, line_id = after
-        stmt = stmt.where(
-            or_(
-                ImportReportLine.row_no > row_no,
-                and_(ImportReportLine.row_no == row_no, ImportReportLine.id > line_id),
-            )
-        )
+        stmt = stmt.where(ImportReportLine.id > after)
     return list(session.scalars(stmt))
 
 
@@ -53,7 +47,7 @@ def csv_chunks(session: Session, batch_id: int, page: int = 2000) -> Iterator[st
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
-    after: tuple[int, int] | None = None
+    after: int | None = None
     while True:
         lines = lines_page(session, batch_id, after=after, limit=page)
         for line in lines:
@@ -63,4 +57,4 @@ def csv_chunks(session: Session, batch_id: int, page: int = 2000) -> Iterator[st
         buffer.truncate()
         if len(lines) < page:
             return
-        after = (lines[-1].row_no, lines[-1].id)
+        after = lines[-1].id

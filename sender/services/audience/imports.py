@@ -11,8 +11,9 @@ import csv
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from pathlib import PurePath
-from typing import Any, BinaryIO
+from typing import IO, Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,12 +23,14 @@ from sender.db import utcnow
 from sender.models import ConsentWording, ImportBatch, ImportReportLine, Purpose
 from sender.models.consent import LEGAL_BASES
 from sender.models.contacts import CHANNELS
+from sender.runtime import Runtime
 from sender.services.audience import csvfile, import_mapping
 from sender.services.audience.import_rows import ParsedRow, RowReader
 from sender.services.audience.import_run import ImportPass, Proof
 from sender.services.consent.ledger import GRANT_MECHANISMS, NON_AFFIRMATIVE
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
+from sender.tasks.import_queue import enqueue_import
 
 # "unknown": the file's origin cannot be vouched for; its rows become legacy contacts.
 IMPORT_LEGAL_BASES = (*LEGAL_BASES, "unknown")
@@ -159,7 +162,7 @@ def _check_consent_proof(
 def create(
     session: Session,
     settings: Settings,
-    stream: BinaryIO,
+    stream: IO[bytes],
     file_name: str,
     data: Mapping[str, Any],
     actor: str,
@@ -222,9 +225,17 @@ def begin(session: Session, batch: ImportBatch, mode: str) -> None:
 
 
 def execute(
-    session: Session, settings: Settings, batch: ImportBatch, progress: Progress | None = None
+    session: Session,
+    settings: Settings,
+    batch: ImportBatch,
+    progress: Progress | None = None,
+    *,
+    reraise: bool = False,
 ) -> ImportBatch:
-    """Run the started pass of a batch in one transaction and commit; a bad file ends as `failed` with why."""
+    """Run the started pass of a batch in one transaction and commit; a bad file ends as `failed` with why.
+
+    With `reraise`, a bad file's ValidationFailed is raised again once the failure is recorded.
+    """
     mode = "commit" if batch.status == "committing" else "analyse"
     try:
         _pass(session, settings, batch, write=mode == "commit", progress=progress)
@@ -236,6 +247,8 @@ def execute(
             else "contacts with the same addresses were written meanwhile; run the commit again"
         )
         _fail(session, batch, message)
+        if reraise and isinstance(exc, ValidationFailed):
+            raise
         return batch
     except Exception:
         session.rollback()
@@ -258,6 +271,20 @@ def run(
     """begin + execute, in this process (CLI, small files)."""
     begin(session, batch, mode)
     return execute(session, settings, batch, progress)
+
+
+def submit(runtime: Runtime, session: Session, batch: ImportBatch, mode: str) -> bool:
+    """Start a run: here for a small file, else as a job queued after the start is committed; True if queued."""
+    begin(session, batch, mode)
+    if batch.file_size <= runtime.settings.import_inline_bytes:
+        execute(session, runtime.settings, batch, reraise=True)
+        return False
+    try:
+        enqueue_import(runtime, batch.id, mode)
+    except RedisError:
+        _fail(session, batch, "the job queue (Redis) is unavailable; nothing was written, try again")
+        raise
+    return True
 
 
 def _fail(session: Session, batch: ImportBatch, message: str) -> None:
