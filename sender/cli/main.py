@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
+from sender.cli.contacts import contacts
 from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
 from sender.cli.serve import serve as run_serve
 from sender.config import ConfigError, Settings, load_settings
@@ -227,6 +228,9 @@ def web(host: str, port: int, parent_pid: int | None) -> None:
     if parent_pid is not None:
         stop_with_parent(parent_pid)
     run_web(host, port)
+
+
+cli.add_command(contacts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
