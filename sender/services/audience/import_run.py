@@ -294,13 +294,9 @@ class ImportPass:
         if chunk.new:
             legacy = self.proof is None
             params = [_new_contact(values, now, legacy, self.batch_id) for values in chunk.new.values()]
-            created = self.session.execute(
-                insert(Contact).returning(Contact.id, Contact.email, Contact.phone), params
-            )
-            id_of: dict[tuple[str, str | None], int] = {}
-            for contact_id, email, phone in created:
-                id_of[("e", email)] = contact_id
-                id_of[("p", phone)] = contact_id
+            # No RETURNING: psycopg then runs one prepared statement for all rows (pipeline mode).
+            self.session.execute(insert(_table), params)
+            id_of = self._created_ids(chunk)
             for label, values in chunk.new.items():
                 key = ("e", values["email"]) if values.get("email") else ("p", values.get("phone"))
                 chunk.label_ids[label] = id_of[key]
@@ -313,6 +309,22 @@ class ImportPass:
             self.session.execute(_UPDATE, changes)
         if self.proof is not None:
             self._grant(chunk)
+
+    def _created_ids(self, chunk: _Chunk) -> dict[tuple[str, str | None], int]:
+        emails = [v["email"] for v in chunk.new.values() if v.get("email")]
+        phones = [v["phone"] for v in chunk.new.values() if not v.get("email")]
+        id_of: dict[tuple[str, str | None], int] = {}
+        if emails:
+            for contact_id, email in self.session.execute(
+                select(Contact.id, Contact.email).where(Contact.email.in_(emails))
+            ):
+                id_of[("e", email)] = contact_id
+        if phones:
+            for contact_id, phone in self.session.execute(
+                select(Contact.id, Contact.phone).where(Contact.phone.in_(phones))
+            ):
+                id_of[("p", phone)] = contact_id
+        return id_of
 
     def _grant(self, chunk: _Chunk) -> None:
         proof = self.proof

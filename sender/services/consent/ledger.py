@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, select
+from sqlalchemy import JSON, DateTime, Integer, Table, and_, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -340,22 +340,26 @@ def record_imported_grants(
     expires_at = None
     if action == "grant" and purpose.consent_validity_days:
         expires_at = occurred_at + timedelta(days=purpose.consent_validity_days)
-    common = {
-        "purpose_id": purpose.id,
-        "channel": channel,
-        "action": action,
-        "occurred_at": occurred_at,
-        "source": "import",
-        "mechanism": mechanism,
-        "wording_id": wording.id if wording else None,
-        "collection_point": collection_point,
-        "actor": actor,
-        "evidence": clean_evidence,
-        "expires_at": expires_at,
+    # One INSERT .. SELECT for the whole set: constants bound once, the contacts named by an IN list.
+    constants = {
+        "purpose_id": literal(purpose.id),
+        "channel": literal(channel),
+        "action": literal(action),
+        "occurred_at": literal(occurred_at, DateTime()),
+        "source": literal("import"),
+        "mechanism": literal(mechanism),
+        "wording_id": literal(wording.id if wording else None, Integer()),
+        "collection_point": literal(collection_point),
+        "actor": literal(actor),
+        "evidence": literal(clean_evidence, JSON()),
+        "expires_at": literal(expires_at, DateTime()),
     }
+    events = cast(Table, ConsentEvent.__table__)
+    rows = select(Contact.id, *constants.values()).where(Contact.id.in_(ids))
     inserted = session.execute(
-        insert(ConsentEvent).returning(ConsentEvent.id, ConsentEvent.contact_id),
-        [{"contact_id": cid, **common} for cid in ids],
+        insert(events)
+        .from_select(["contact_id", *constants], rows)
+        .returning(events.c.id, events.c.contact_id)
     )
     event_of = {contact_id: event_id for event_id, contact_id in inserted}
     _fold_many(session, action, purpose.id, channel, occurred_at, expires_at, event_of)
