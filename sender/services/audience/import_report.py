@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from sender.models import ImportReportLine
 from sender.models.imports import ROW_OUTCOMES
@@ -58,3 +58,12 @@ def csv_chunks(session: Session, batch_id: int, page: int = 2000) -> Iterator[st
         if len(lines) < page:
             return
         after = lines[-1].id
+
+
+def csv_download(session_factory: sessionmaker[Session], batch_id: int) -> Iterator[str]:
+    """csv_chunks in a session of its own, closed when the download ends or is dropped.
+
+    A streamed response outlives its request's session, so it must not borrow it.
+    """
+    with session_factory() as session:
+        yield from csv_chunks(session, batch_id)

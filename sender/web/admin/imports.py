@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -208,7 +207,7 @@ def import_report_csv(batch_id: int) -> ResponseReturnValue:
     """The whole row report as CSV (formulas neutralised)."""
     batch = _batch(batch_id)
     return Response(
-        stream_with_context(import_report.csv_chunks(get_session(), batch.id)),
+        import_report.csv_download(runtime().Session, batch.id),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="import-{batch.id}-report.csv"'},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, g, jsonify, request, stream_with_context, url_for
+from flask import Response, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -199,7 +199,7 @@ def import_report_csv(batch_id: int) -> ResponseReturnValue:
     batch = imports.get(session, batch_id)
     filename = f"import-{batch.id}-report.csv"
     return Response(
-        stream_with_context(import_report.csv_chunks(session, batch.id)),
+        import_report.csv_download(runtime().Session, batch.id),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
