@@ -90,11 +90,13 @@ class ImportPass:
         self.proof = proof
         self.actor = actor
         self.counts = Counts()
-        self.seen: dict[str, int] = {}  # "e:<email>" / "p:<phone>" -> entity label
+        # Address key -> entity label. Keys are 64-bit hashes, not the addresses: this is what grows with
+        # the file, so it stays small (a false merge needs a 64-bit collision between two addresses).
+        self.seen: dict[int, int] = {}
         self.emailed: set[int] = set()
         self.phoned: set[int] = set()
         self.first_row: dict[int, int] = {}  # existing contact label -> first row naming it
-        self.granted: set[tuple[int, str]] = set()
+        self.granted: set[int] = set()  # _grant_key(label, channel) of grants already counted
 
     # --- lookups ---------------------------------------------------------------------------------
 
@@ -155,7 +157,7 @@ class ImportPass:
     def _owner(self, kind: str, value: str | None, existing: dict[str, Row[Any]]) -> int | None:
         if value is None:
             return None
-        label = self.seen.get(f"{kind}:{value}")
+        label = self.seen.get(hash((kind, value)))
         if label is None and value in existing:
             label = -existing[value].id
         return label
@@ -247,10 +249,10 @@ class ImportPass:
 
     def _register(self, row: ParsedRow, label: int) -> None:
         if row.email is not None:
-            self.seen.setdefault(f"e:{row.email}", label)
+            self.seen.setdefault(hash(("e", row.email)), label)
             self.emailed.add(label)
         if row.phone is not None:
-            self.seen.setdefault(f"p:{row.phone}", label)
+            self.seen.setdefault(hash(("p", row.phone)), label)
             self.phoned.add(label)
 
     # --- writing ---------------------------------------------------------------------------------
@@ -333,7 +335,7 @@ class ImportPass:
             wanted = [
                 (chunk.label_ids[label], row_no, outcome)
                 for label, row_no, ch, outcome in chunk.grants
-                if ch == channel and (label, ch) not in self.granted
+                if ch == channel and _grant_key(label, ch) not in self.granted
             ]
             refusals = ledger.record_imported_grants(
                 self.session,
@@ -356,7 +358,7 @@ class ImportPass:
             wanted = [
                 (-label if label < 0 else 0, row_no, outcome)
                 for label, row_no, ch, outcome in chunk.grants
-                if ch == channel and (label, ch) not in self.granted
+                if ch == channel and _grant_key(label, ch) not in self.granted
             ]
             existing = [contact_id for contact_id, _, _ in wanted if contact_id]
             refusals = ledger.import_refusals(self.session, proof.purpose, channel, existing, proof.mechanism)
@@ -367,7 +369,7 @@ class ImportPass:
     ) -> None:
         for label, _, ch, _ in chunk.grants:
             if ch == channel:
-                self.granted.add((label, ch))
+                self.granted.add(_grant_key(label, ch))
         recorded = set()
         for contact_id, row_no, outcome in wanted:
             if contact_id and contact_id in refusals:
@@ -375,6 +377,10 @@ class ImportPass:
             else:
                 recorded.add(contact_id or -row_no)
         self.counts.consents_recorded += len(recorded)
+
+
+def _grant_key(label: int, channel: str) -> int:
+    return label * 2 + (channel == "sms")
 
 
 def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:
