@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from sender.runtime import Runtime
+from sender.tasks.dispatch import ALIVE
 
 IMPORT_QUEUE = "default"
 IMPORT_TIMEOUT = 3 * 3600
@@ -28,6 +31,19 @@ def enqueue_import(runtime: Runtime, batch_id: int, mode: str) -> str:
         description=f"import batch {batch_id} ({mode})",
     )
     return job_id
+
+
+def import_job_alive(runtime: Runtime, batch_id: int) -> bool:
+    """Whether a run of this batch is waiting or running on the queue."""
+    serializer = runtime.queue(IMPORT_QUEUE).serializer
+    for mode in ("analyse", "commit"):
+        try:
+            job = Job.fetch(import_job_id(batch_id, mode), connection=runtime.redis, serializer=serializer)
+        except NoSuchJobError:
+            continue
+        if job.get_status(refresh=False) in ALIVE:
+            return True
+    return False
 
 
 def _key(batch_id: int) -> str:

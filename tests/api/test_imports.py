@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -213,3 +214,23 @@ def test_an_upload_larger_than_the_import_limit_is_a_413(
     )
 
     assert response.status_code == 413
+
+
+def test_a_run_whose_worker_was_lost_can_be_started_again(
+    api: Api, runtime: Runtime, db_session: Session, redis_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "settings", runtime.settings.with_overrides(import_inline_bytes=10))
+    batch = upload(api, FILE, 202, source="x", legal_basis="unknown")
+    api.post(f"/imports/{batch['id']}/commit", None, 409)  # its job is still queued
+
+    redis_conn.flushdb()  # the job is lost (and the worker with it)
+    api.post(f"/imports/{batch['id']}/commit", None, 409)  # too recent to call it lost
+    row = db_session.get(ImportBatch, batch["id"])
+    assert row is not None
+    row.updated_at = datetime(2026, 1, 1)
+    db_session.commit()
+
+    restarted = api.post(f"/imports/{batch['id']}/commit", None, 202)
+
+    assert restarted["status"] == "committing"
+    assert runtime.queue("default").job_ids == [import_job_id(batch["id"], "commit")]

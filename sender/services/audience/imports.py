@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import PurePath
 from typing import IO, Any
 
@@ -30,12 +30,13 @@ from sender.services.audience.import_run import ImportPass, Proof
 from sender.services.consent.ledger import GRANT_MECHANISMS, NON_AFFIRMATIVE
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
-from sender.tasks.import_queue import enqueue_import
+from sender.tasks.import_queue import enqueue_import, import_job_alive
 
 # "unknown": the file's origin cannot be vouched for; its rows become legacy contacts.
 IMPORT_LEGAL_BASES = (*LEGAL_BASES, "unknown")
 MODES = ("analyse", "commit")
 CHUNK_ROWS = 1000
+ABANDONED_AFTER = timedelta(minutes=5)
 Progress = Callable[[float], None]
 
 
@@ -275,6 +276,12 @@ def run(
 
 def submit(runtime: Runtime, session: Session, batch: ImportBatch, mode: str) -> bool:
     """Start a run: here for a small file, else as a job queued after the start is committed; True if queued."""
+    if batch.status in ("analysing", "committing") and _abandoned(runtime, batch):
+        _fail(
+            session,
+            batch,
+            "the previous run stopped without finishing (its worker was lost); nothing was written",
+        )
     begin(session, batch, mode)
     if batch.file_size <= runtime.settings.import_inline_bytes:
         execute(session, runtime.settings, batch, reraise=True)
@@ -285,6 +292,13 @@ def submit(runtime: Runtime, session: Session, batch: ImportBatch, mode: str) ->
         _fail(session, batch, "the job queue (Redis) is unavailable; nothing was written, try again")
         raise
     return True
+
+
+def _abandoned(runtime: Runtime, batch: ImportBatch) -> bool:
+    """A run whose job is gone from the queue (worker killed, timed out) long after it started."""
+    # A run is one transaction, so a lost one wrote nothing: it may simply start again.
+    started = batch.updated_at or batch.created_at
+    return utcnow() - started > ABANDONED_AFTER and not import_job_alive(runtime, batch.id)
 
 
 def _fail(session: Session, batch: ImportBatch, message: str) -> None:
