@@ -481,3 +481,14 @@ def test_the_file_is_stored_in_chunks_and_read_back_whole(
     assert batch.file_size == len(content) and batch.accepted == 50
     assert contact(db_session, "p49@example.org") is not None
     assert io.BytesIO(content).getvalue().count(b"\n") == 51
+
+
+def test_a_dry_run_predicts_the_consents_a_commit_records(db_session: Session, settings: Settings) -> None:
+    purpose = newsletter()
+    content = csv_bytes("email", "a@example.org", "A@example.org", "b@example.org")
+
+    predicted = run(db_session, settings, content, "analyse", proof(purpose)).consents_recorded
+    batch = run(db_session, settings, content, "commit", proof(purpose))
+
+    assert predicted == batch.consents_recorded == 2
+    assert _count(db_session, ConsentEvent) == 2

@@ -11,35 +11,20 @@ contact by minus its id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session
 
-from sender.db import utcnow
-from sender.models import Contact, ImportReportLine, Purpose, Suppression
-from sender.models.contacts import new_public_id
+from sender.models import Contact, ImportReportLine, Suppression
 from sender.services.audience.import_rows import ParsedRow
-from sender.services.consent import ledger
+from sender.services.audience.import_write import PLAIN_FIELDS, Chunk, ChunkWriter, Proof
 
-PLAIN_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
+__all__ = ["Counts", "ImportPass", "Proof"]
 SUPPRESSED = (
     "on the suppression list ({reason}): an erased, opted-out or bounced address is never imported again"
 )
-
-
-@dataclass(frozen=True)
-class Proof:
-    """The consent a batch proves for its rows, or None on the batch: its rows become legacy contacts."""
-
-    purpose: Purpose
-    wording_version: int
-    mechanism: str
-    channels: tuple[str, ...]
-    collected_at: datetime
-    collection_point: str
 
 
 @dataclass
@@ -52,22 +37,6 @@ class Counts:
     refused: int = 0
     fields_dropped: int = 0
     consents_recorded: int = 0
-
-
-@dataclass
-class _Chunk:
-    """What one chunk will write, gathered while its rows are decided."""
-
-    by_email: dict[str, Row[Any]]
-    by_phone: dict[str, Row[Any]]
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    new: dict[int, dict[str, Any]] = field(default_factory=dict)
-    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    grants: list[tuple[int, int, str, str]] = field(default_factory=list)  # label, row, channel, outcome
-    label_ids: dict[int, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.by_id = {row.id: row for row in (*self.by_email.values(), *self.by_phone.values())}
 
 
 class ImportPass:
@@ -96,7 +65,7 @@ class ImportPass:
         self.emailed: set[int] = set()
         self.phoned: set[int] = set()
         self.first_row: dict[int, int] = {}  # existing contact label -> first row naming it
-        self.granted: set[int] = set()  # _grant_key(label, channel) of grants already counted
+        self.writer = ChunkWriter(session, batch_id, proof, actor)
 
     # --- lookups ---------------------------------------------------------------------------------
 
@@ -124,35 +93,26 @@ class ImportPass:
 
     def process(self, rows: list[ParsedRow], refused: list[tuple[int, str]]) -> None:
         """Decide a chunk of parsed rows (plus rows already refused as malformed) and write it if asked."""
-        chunk = _Chunk(
+        chunk = Chunk(
+            self.batch_id,
             self._contacts(Contact.email, {r.email for r in rows if r.email}),
             self._contacts(Contact.phone, {r.phone for r in rows if r.phone}),
         )
         for row_no, reason in refused:
             self.counts.refused += 1
-            self._line(chunk, row_no, "refused", "", reason)
+            chunk.line(row_no, "refused", "", reason)
         suppressed = self._suppressed(rows)
         for row in rows:
             self._decide(chunk, row, suppressed)
         if self.write:
-            self._write(chunk)
+            self.writer.write(chunk)
         elif self.proof is not None:
-            self._predict_grants(chunk)
+            self.writer.predict(chunk)
+        self.counts.consents_recorded = self.writer.consents_recorded
         if chunk.lines:
-            self.session.execute(
-                insert(ImportReportLine), sorted(chunk.lines, key=lambda line: line["row_no"])
-            )
-
-    def _line(self, chunk: _Chunk, row_no: int, outcome: str, column: str, reason: str) -> None:
-        chunk.lines.append(
-            {
-                "batch_id": self.batch_id,
-                "row_no": row_no,
-                "outcome": outcome,
-                "column": column[:100],
-                "reason": reason[:300],
-            }
-        )
+            # Row order, so that line ids follow rows (the report pages by id).
+            lines = sorted(chunk.lines, key=lambda line: line["row_no"])
+            self.session.execute(insert(cast(Table, ImportReportLine.__table__)), lines)
 
     def _owner(self, kind: str, value: str | None, existing: dict[str, Row[Any]]) -> int | None:
         if value is None:
@@ -162,27 +122,27 @@ class ImportPass:
             label = -existing[value].id
         return label
 
-    def _snapshot(self, chunk: _Chunk, label: int) -> Row[Any] | None:
+    def _snapshot(self, chunk: Chunk, label: int) -> Row[Any] | None:
         return chunk.by_id.get(-label)
 
-    def _has(self, chunk: _Chunk, label: int, kind: str) -> bool:
+    def _has(self, chunk: Chunk, label: int, kind: str) -> bool:
         if label in (self.emailed if kind == "email" else self.phoned):
             return True
         snap = self._snapshot(chunk, label) if label < 0 else None
         return snap is not None and getattr(snap, kind) is not None
 
-    def _decide(self, chunk: _Chunk, row: ParsedRow, suppressed: dict[tuple[str, str], str]) -> None:
+    def _decide(self, chunk: Chunk, row: ParsedRow, suppressed: dict[tuple[str, str], str]) -> None:
         address_problems = [p for p in row.problems if p[1] in ("email", "phone")]
         if row.email is None and row.phone is None:
             self.counts.refused += 1
             for column, _, reason in address_problems or [("", "", "no email or phone number")]:
-                self._line(chunk, row.row_no, "refused", column, reason)
+                chunk.line(row.row_no, "refused", column, reason)
             return
         for kind, digest, channel in (("email", row.email_hash, "email"), ("phone", row.phone_hash, "sms")):
             if digest and (digest, channel) in suppressed:
                 self.counts.refused += 1
                 reason = SUPPRESSED.format(reason=suppressed[(digest, channel)])
-                self._line(chunk, row.row_no, "refused", self.columns.get(kind, kind), reason)
+                chunk.line(row.row_no, "refused", self.columns.get(kind, kind), reason)
                 return
         by_email = self._owner("e", row.email, chunk.by_email)
         by_phone = self._owner("p", row.phone, chunk.by_phone)
@@ -198,9 +158,7 @@ class ImportPass:
             if snap is None or snap.status != "active":
                 status = snap.status if snap is not None else "changed during the import"
                 self.counts.refused += 1
-                self._line(
-                    chunk, row.row_no, "refused", "", f"the matching contact is {status}: left unchanged"
-                )
+                chunk.line(row.row_no, "refused", "", f"the matching contact is {status}: left unchanged")
                 return
         problems = list(row.problems)  # the row keeps a valid address: each bad field is dropped alone
         if row.phone is not None:
@@ -224,13 +182,13 @@ class ImportPass:
         self._register(row, label)
         if target is None:
             self.counts.accepted += 1
-            self._line(chunk, row.row_no, "accepted", "", "")
+            chunk.line(row.row_no, "accepted", "", "")
         else:
             self.counts.merged += 1
-            self._line(chunk, row.row_no, "merged", *self._merge_note(row, target, by_email))
+            chunk.line(row.row_no, "merged", *self._merge_note(row, target, by_email))
         for column, _, reason in problems:
             self.counts.fields_dropped += 1
-            self._line(chunk, row.row_no, outcome, column, f"{reason}; field left empty")
+            chunk.line(row.row_no, outcome, column, f"{reason}; field left empty")
         self._stage(chunk, row, label)
         if self.proof is not None:
             for channel in self.proof.channels:
@@ -255,9 +213,9 @@ class ImportPass:
             self.seen.setdefault(hash(("p", row.phone)), label)
             self.phoned.add(label)
 
-    # --- writing ---------------------------------------------------------------------------------
+    # --- staging ---------------------------------------------------------------------------------
 
-    def _stage(self, chunk: _Chunk, row: ParsedRow, label: int) -> None:
+    def _stage(self, chunk: Chunk, row: ParsedRow, label: int) -> None:
         values: dict[str, Any] = dict(row.fields)
         if row.email is not None:
             values["email"], values["email_hash"] = row.email, row.email_hash
@@ -287,142 +245,6 @@ class ImportPass:
         for key, value in row.attributes.items():
             update_["attributes"].setdefault(key, value)
 
-    def _created_earlier(self, chunk: _Chunk, row: ParsedRow) -> int | None:
+    def _created_earlier(self, chunk: Chunk, row: ParsedRow) -> int | None:
         found = (row.email and chunk.by_email.get(row.email)) or (row.phone and chunk.by_phone.get(row.phone))
         return found.id if found else None
-
-    def _write(self, chunk: _Chunk) -> None:
-        now = utcnow()
-        if chunk.new:
-            legacy = self.proof is None
-            params = [_new_contact(values, now, legacy, self.batch_id) for values in chunk.new.values()]
-            # No RETURNING: psycopg then runs one prepared statement for all rows (pipeline mode).
-            self.session.execute(insert(_table), params)
-            id_of = self._created_ids(chunk)
-            for label, values in chunk.new.items():
-                key = ("e", values["email"]) if values.get("email") else ("p", values.get("phone"))
-                chunk.label_ids[label] = id_of[key]
-        changes = [
-            _update_params(contact_id, values, now)
-            for contact_id, values in chunk.updates.items()
-            if _changes(values, chunk.by_id.get(contact_id))
-        ]
-        if changes:
-            self.session.execute(_UPDATE, changes)
-        if self.proof is not None:
-            self._grant(chunk)
-
-    def _created_ids(self, chunk: _Chunk) -> dict[tuple[str, str | None], int]:
-        emails = [v["email"] for v in chunk.new.values() if v.get("email")]
-        phones = [v["phone"] for v in chunk.new.values() if not v.get("email")]
-        id_of: dict[tuple[str, str | None], int] = {}
-        if emails:
-            for contact_id, email in self.session.execute(
-                select(Contact.id, Contact.email).where(Contact.email.in_(emails))
-            ):
-                id_of[("e", email)] = contact_id
-        if phones:
-            for contact_id, phone in self.session.execute(
-                select(Contact.id, Contact.phone).where(Contact.phone.in_(phones))
-            ):
-                id_of[("p", phone)] = contact_id
-        return id_of
-
-    def _grant(self, chunk: _Chunk) -> None:
-        proof = self.proof
-        assert proof is not None
-        for channel in proof.channels:
-            wanted = [
-                (chunk.label_ids[label], row_no, outcome)
-                for label, row_no, ch, outcome in chunk.grants
-                if ch == channel and _grant_key(label, ch) not in self.granted
-            ]
-            refusals = ledger.record_imported_grants(
-                self.session,
-                proof.purpose,
-                channel,
-                [contact_id for contact_id, _, _ in wanted],
-                mechanism=proof.mechanism,
-                wording_version=proof.wording_version,
-                occurred_at=proof.collected_at,
-                collection_point=proof.collection_point,
-                actor=self.actor,
-                evidence={"import_batch": str(self.batch_id)},
-            )
-            self._account_grants(chunk, channel, wanted, refusals)
-
-    def _predict_grants(self, chunk: _Chunk) -> None:
-        proof = self.proof
-        assert proof is not None
-        for channel in proof.channels:
-            wanted = [
-                (-label if label < 0 else 0, row_no, outcome)
-                for label, row_no, ch, outcome in chunk.grants
-                if ch == channel and _grant_key(label, ch) not in self.granted
-            ]
-            existing = [contact_id for contact_id, _, _ in wanted if contact_id]
-            refusals = ledger.import_refusals(self.session, proof.purpose, channel, existing, proof.mechanism)
-            self._account_grants(chunk, channel, wanted, refusals)
-
-    def _account_grants(
-        self, chunk: _Chunk, channel: str, wanted: list[tuple[int, int, str]], refusals: dict[int, str]
-    ) -> None:
-        for label, _, ch, _ in chunk.grants:
-            if ch == channel:
-                self.granted.add(_grant_key(label, ch))
-        recorded = set()
-        for contact_id, row_no, outcome in wanted:
-            if contact_id and contact_id in refusals:
-                self._line(chunk, row_no, outcome, "consent", f"{channel}: {refusals[contact_id]}")
-            else:
-                recorded.add(contact_id or -row_no)
-        self.counts.consents_recorded += len(recorded)
-
-
-def _grant_key(label: int, channel: str) -> int:
-    return label * 2 + (channel == "sms")
-
-
-def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:
-    params = {
-        name: values.get(name) for name in ("email", "email_hash", "phone", "phone_hash", *PLAIN_FIELDS)
-    }
-    params.update(
-        public_id=new_public_id(),
-        attributes=values["attributes"],
-        source="import",
-        source_detail=f"import batch {batch_id}",
-        status="active",
-        is_legacy=legacy,
-        created_at=now,
-        updated_at=now,
-    )
-    return params
-
-
-_FILLED = ("email", "email_hash", "phone", "phone_hash", *PLAIN_FIELDS)
-_table = cast(Table, Contact.__table__)
-# Fill blanks only, in SQL too: a value written meanwhile by someone else is never overwritten.
-_UPDATE = (
-    update(_table)
-    .where(_table.c.id == bindparam("b_id"))
-    .values(
-        {name: func.coalesce(_table.c[name], bindparam(f"b_{name}")) for name in _FILLED}
-        | {
-            "attributes": bindparam("b_attributes", type_=_table.c.attributes.type),
-            "updated_at": bindparam("b_updated_at"),
-        }
-    )
-)
-
-
-def _update_params(contact_id: int, values: dict[str, Any], now: datetime) -> dict[str, Any]:
-    params = {f"b_{name}": values.get(name) for name in _FILLED}
-    params.update(b_id=contact_id, b_attributes=values["attributes"], b_updated_at=now)
-    return params
-
-
-def _changes(values: dict[str, Any], snap: Row[Any] | None) -> bool:
-    if any(key != "attributes" for key in values):
-        return True
-    return snap is None or values["attributes"] != (snap.attributes or {})
