@@ -1,7 +1,7 @@
 """A minimal signed-in session for the import pages on this branch, which lacks the real sign-in pages.
 
-`/test/sign-in/<user id>` signs a user in (tests only); `admin.signin` and `admin.signout` exist so the
-shared base layout and the sign-in redirect can build their links.
+`/test/sign-in/<user id>` signs a user in (tests only). Where the real sign-in pages are missing,
+stand-ins for `admin.signin` and `admin.signout` let the base layout and the sign-in redirect build links.
 """
 
 from __future__ import annotations
@@ -29,5 +29,7 @@ def add_test_sign_in(app: Flask) -> None:
         return "signed out"
 
     app.add_url_rule("/test/sign-in/<int:user_id>", "test_sign_in", sign_in)
-    app.add_url_rule("/admin/signin", "admin.signin", lambda: ("sign in", 401))
-    app.add_url_rule("/admin/signout", "admin.signout", sign_out, methods=["POST"])
+    if "admin.signin" not in app.view_functions:
+        app.add_url_rule("/admin/signin", "admin.signin", lambda: ("sign in", 401))
+    if "admin.signout" not in app.view_functions:
+        app.add_url_rule("/admin/signout", "admin.signout", sign_out, methods=["POST"])
