@@ -49,6 +49,8 @@ class Settings:
     public_rate_limit: str = "30 per minute;300 per hour"
     proxy_hops: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    import_max_bytes: int = 50 * 1024 * 1024
+    import_inline_bytes: int = 256 * 1024
 
     @property
     def outbox_path(self) -> Path:
@@ -180,6 +182,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         default_locale=_locale(env),
         public_rate_limit=_rate_limit(env),
         proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
+        import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
+        import_inline_bytes=_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),
     )
 
 

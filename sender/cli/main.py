@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from sender.cli import access as access_cli
+from sender.cli.contacts import contacts
 from sender.cli.rights import requests_group, signups_group
 from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
 from sender.cli.serve import serve as run_serve
@@ -239,6 +240,7 @@ def web(host: str, port: int, parent_pid: int | None) -> None:
 
 cli.add_command(requests_group)
 cli.add_command(signups_group)
+cli.add_command(contacts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -4,6 +4,7 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.rights import RightsRequest, UsedToken
 from sender.models.users import ApiToken, User
 
@@ -17,6 +18,9 @@ __all__ = [
     "Contact",
     "ContactList",
     "Delivery",
+    "ImportBatch",
+    "ImportFileChunk",
+    "ImportReportLine",
     "ListMember",
     "Purpose",
     "RightsRequest",

@@ -14,6 +14,7 @@ from sender.web.errors import register_error_handlers
 
 def register(app: Flask) -> None:
     """Attach every blueprint, the app-wide error pages, the per-request session, languages and rate limits."""
+    from sender.web import admin
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
     from sender.web.public import bp as public_bp
@@ -31,4 +32,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
+    admin.register(app)
     limits.init_app(app, runtime.settings, public_bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import JSON, DateTime, Integer, Table, and_, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,7 +51,15 @@ SOURCES = frozenset(
     }
 )
 # Proof must not itself become excessive processing (EDPB 05/2020 §5.1): keep these keys, short.
-EVIDENCE_KEYS = {"ip": 64, "user_agent": 200, "form_id": 100, "request_id": 100, "page_url": 300, "note": 300}
+EVIDENCE_KEYS = {
+    "ip": 64,
+    "user_agent": 200,
+    "form_id": 100,
+    "request_id": 100,
+    "page_url": 300,
+    "note": 300,
+    "import_batch": 32,
+}
 # Sources where the person acted themselves: they reset the "last interaction" clock (CNIL 3-year rule).
 PERSON_SOURCES = frozenset({"form", "double_opt_in", "requalification", "portal", "sms_keyword"})
 
@@ -273,3 +281,134 @@ def withdraw_everywhere(
                 )
             )
     return events
+
+
+def _stored_action(purpose: Purpose, mechanism: str) -> str:
+    return "request" if purpose.requires_double_opt_in and mechanism != "double_opt_in" else "grant"
+
+
+def import_refusals(
+    session: Session,
+    purpose: Purpose,
+    channel: str,
+    contact_ids: list[int],
+    mechanism: str,
+    *,
+    lock: bool = False,
+) -> dict[int, str]:
+    """Contacts an imported grant must leave alone, with why: a withdrawal is never lifted, a grant never lowered."""
+    if not contact_ids:
+        return {}
+    stmt = select(ConsentState.contact_id, ConsentState.status).where(
+        ConsentState.purpose_id == purpose.id,
+        ConsentState.channel == channel,
+        ConsentState.contact_id.in_(contact_ids),
+    )
+    if lock:
+        # Queue behind (and ahead of) record(), which locks the same rows before folding an event in.
+        stmt = stmt.with_for_update()
+    action = _stored_action(purpose, mechanism)
+    refusals = {}
+    for contact_id, status in session.execute(stmt):
+        if status == "withdrawn":
+            refusals[contact_id] = "the contact withdrew this consent; an import never lifts a withdrawal"
+        elif status == "granted" and action == "request":
+            refusals[contact_id] = "consent already granted; a confirmation request would lower it"
+    return refusals
+
+
+def record_imported_grants(
+    session: Session,
+    purpose: Purpose,
+    channel: str,
+    contact_ids: list[int],
+    *,
+    mechanism: str,
+    wording_version: int,
+    occurred_at: datetime,
+    collection_point: str,
+    actor: str,
+    evidence: dict[str, Any],
+) -> dict[int, str]:
+    """Record the grants of an import batch set-based, with record()'s rules; returns the contacts left alone."""
+    errors = _validate("grant", channel, "import", mechanism)
+    wording = _wording(session, purpose, wording_version)
+    if wording is None:
+        errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {wording_version}"
+    if errors:
+        raise ValidationFailed(errors)
+    clean_evidence = minimal_evidence(evidence)
+    refusals = import_refusals(session, purpose, channel, contact_ids, mechanism, lock=True)
+    ids = [cid for cid in dict.fromkeys(contact_ids) if cid not in refusals]
+    if not ids:
+        return refusals
+    action = _stored_action(purpose, mechanism)
+    expires_at = None
+    if action == "grant" and purpose.consent_validity_days:
+        expires_at = occurred_at + timedelta(days=purpose.consent_validity_days)
+    # One INSERT .. SELECT for the whole set: constants bound once, the contacts named by an IN list.
+    constants = {
+        "purpose_id": literal(purpose.id),
+        "channel": literal(channel),
+        "action": literal(action),
+        "occurred_at": literal(occurred_at, DateTime()),
+        "source": literal("import"),
+        "mechanism": literal(mechanism),
+        "wording_id": literal(wording.id if wording else None, Integer()),
+        "collection_point": literal(collection_point),
+        "actor": literal(actor),
+        "evidence": literal(clean_evidence, JSON()),
+        "expires_at": literal(expires_at, DateTime()),
+    }
+    events = cast(Table, ConsentEvent.__table__)
+    rows = select(Contact.id, *constants.values()).where(Contact.id.in_(ids))
+    inserted = session.execute(
+        insert(events)
+        .from_select(["contact_id", *constants], rows)
+        .returning(events.c.id, events.c.contact_id)
+    )
+    event_of = {contact_id: event_id for event_id, contact_id in inserted}
+    _fold_many(session, action, purpose.id, channel, occurred_at, expires_at, event_of)
+    return refusals
+
+
+def _fold_many(
+    session: Session,
+    action: str,
+    purpose_id: int,
+    channel: str,
+    occurred_at: datetime,
+    expires_at: datetime | None,
+    event_of: dict[int, int],
+) -> None:
+    """_apply for many events of one moment: insert the state, or replace it where _supersedes would."""
+    table = cast(Table, ConsentState.__table__)
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"bulk consent recording needs INSERT .. ON CONFLICT ({dialect})")
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.contact_id, table.c.purpose_id, table.c.channel],
+        set_={
+            "status": stmt.excluded.status,
+            "since": stmt.excluded.since,
+            "expires_at": stmt.excluded.expires_at,
+            "last_event_id": stmt.excluded.last_event_id,
+        },
+        # The latest event decides, and a withdrawal that slipped in meanwhile is never lifted.
+        where=and_(stmt.excluded.since >= table.c.since, table.c.status != "withdrawn"),
+    )
+    rows = [
+        {
+            "contact_id": contact_id,
+            "purpose_id": purpose_id,
+            "channel": channel,
+            "status": STATUS_OF_ACTION[action],
+            "since": occurred_at,
+            "expires_at": expires_at,
+            "last_event_id": event_id,
+        }
+        for contact_id, event_id in event_of.items()
+    ]
+    session.execute(stmt, rows)

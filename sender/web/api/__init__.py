@@ -147,7 +147,7 @@ def _http(exc: HTTPException) -> ResponseReturnValue:
 
 def _register_resources() -> None:
     # Imported for their route registrations on `bp`.
-    from sender.web.api import campaigns, consents, contacts, lists, openapi, purposes, requests  # noqa: F401
+    from sender.web.api import campaigns, consents, contacts, imports, lists, openapi, purposes, requests  # noqa: F401
 
 
 _register_resources()

@@ -1,0 +1,122 @@
+"""Which CSV column feeds which contact field: common French and English headers, plus explicit overrides."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+
+from sender.services.errors import ValidationFailed
+
+FIELDS = ("email", "phone", "first_name", "last_name", "locale", "country", "timezone")
+ATTRIBUTE_PREFIX = "attributes."
+IGNORE = "ignore"
+MAX_ATTRIBUTE_NAME = 64
+
+_ALIASES = {
+    "email": (
+        "email",
+        "e-mail",
+        "courriel",
+        "mail",
+        "adresse email",
+        "adresse e-mail",
+        "adresse mail",
+        "adresse électronique",
+        "email address",
+        "e-mail address",
+    ),
+    "phone": (
+        "phone",
+        "téléphone",
+        "tel",
+        "tél",
+        "mobile",
+        "portable",
+        "gsm",
+        "cell",
+        "phone number",
+        "mobile phone",
+        "numéro de téléphone",
+        "téléphone mobile",
+    ),
+    "first_name": ("first_name", "first name", "firstname", "given name", "prénom"),
+    "last_name": ("last_name", "last name", "lastname", "surname", "family name", "nom", "nom de famille"),
+    "locale": ("locale", "language", "lang", "langue"),
+    "country": ("country", "country code", "pays", "code pays"),
+    "timezone": ("timezone", "time zone", "fuseau horaire"),
+}
+
+
+def header_key(text: str) -> str:
+    """A header reduced to lower-case ASCII letters and digits: 'E-mail' and 'Prénom ' match 'email', 'prenom'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed.lower() if ch.isascii() and ch.isalnum())
+
+
+_KNOWN = {header_key(alias): field for field, aliases in _ALIASES.items() for alias in aliases}
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`column=field` strings (CLI --map) as a mapping; a malformed pair is a ValidationFailed."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise ValidationFailed({"mapping": f"{pair!r} is not column=field"})
+        result[column.strip()] = target.strip()
+    return result
+
+
+def _check_target(column: str, target: str) -> str | None:
+    if target in FIELDS or target == IGNORE:
+        return None
+    if target.startswith(ATTRIBUTE_PREFIX):
+        name = target[len(ATTRIBUTE_PREFIX) :]
+        if name and len(name) <= MAX_ATTRIBUTE_NAME and name.replace("_", "").isalnum():
+            return None
+    return (
+        f"column {column!r}: {target!r} is not a field; use one of {', '.join(FIELDS)}, "
+        f"attributes.<name> (letters, digits, _) or {IGNORE}"
+    )
+
+
+def resolve(header: Sequence[str], overrides: Mapping[str, str]) -> list[str | None]:
+    """The target of each column (None: not imported); overrides by header name win over detection."""
+    errors: list[str] = []
+    keys = [header_key(name) for name in header]
+    targets: list[str | None] = [None] * len(header)
+    overridden: set[int] = set()
+    for column, target in overrides.items():
+        problem = _check_target(column, target)
+        matches = [i for i, key in enumerate(keys) if key == header_key(column)]
+        if problem:
+            errors.append(problem)
+        elif not matches:
+            errors.append(f"no column named {column!r}; the columns are {', '.join(map(repr, header))}")
+        for i in matches:
+            targets[i] = None if target == IGNORE else target
+            overridden.add(i)
+    claimed = {t for t in targets if t}
+    for i, key in enumerate(keys):
+        detected = _KNOWN.get(key)
+        if i in overridden or detected is None or detected in claimed:
+            continue
+        targets[i] = detected
+        claimed.add(detected)
+    seen: dict[str, str] = {}
+    for name, mapped in zip(header, targets, strict=True):
+        if mapped is None:
+            continue
+        if mapped in seen:
+            errors.append(f"{mapped} is mapped from both {seen[mapped]!r} and {name!r}")
+        seen[mapped] = name
+    if errors:
+        raise ValidationFailed({"mapping": "; ".join(errors)})
+    if "email" not in seen and "phone" not in seen:
+        raise ValidationFailed(
+            {
+                "mapping": "no column holds an email or a phone number; the columns are "
+                f"{', '.join(map(repr, header))}: map one, e.g. {header[0]!r}=email"
+            }
+        )
+    return targets

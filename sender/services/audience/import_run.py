@@ -1,0 +1,250 @@
+"""One pass over an import file, a chunk of rows at a time: decide each row's fate, and in a commit write it.
+
+Every chunk costs a fixed number of statements (lookups by address, suppression check, one multi-row insert,
+one executemany update, the report lines, the consent grants), whatever the number of rows in it. Rows are
+matched by normalised email first, then by E.164 phone. Only the address keys of the file are remembered
+between chunks (to merge duplicates within the file), never the rows themselves.
+
+Entities are labelled by an int: a new contact by the row number where it first appears, an existing
+contact by minus its id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, insert, select
+from sqlalchemy.orm import Session
+
+from sender.models import Contact, ImportReportLine, Suppression
+from sender.services.audience.import_rows import ParsedRow
+from sender.services.audience.import_write import PLAIN_FIELDS, Chunk, ChunkWriter, Proof
+
+__all__ = ["Counts", "ImportPass", "Proof"]
+SUPPRESSED = (
+    "on the suppression list ({reason}): an erased, opted-out or bounced address is never imported again"
+)
+
+
+@dataclass
+class Counts:
+    """Running totals of a pass."""
+
+    total_rows: int = 0
+    accepted: int = 0
+    merged: int = 0
+    refused: int = 0
+    fields_dropped: int = 0
+    consents_recorded: int = 0
+
+
+class ImportPass:
+    """Decides (and, when `write`, applies) every row of one file, chunk by chunk."""
+
+    def __init__(
+        self,
+        session: Session,
+        batch_id: int,
+        columns: dict[str, str],
+        *,
+        write: bool,
+        proof: Proof | None,
+        actor: str,
+    ) -> None:
+        self.session = session
+        self.batch_id = batch_id
+        self.columns = columns  # field -> header text, for the report
+        self.write = write
+        self.proof = proof
+        self.actor = actor
+        self.counts = Counts()
+        # Address key -> entity label. Keys are 64-bit hashes, not the addresses: this is what grows with
+        # the file, so it stays small (a false merge needs a 64-bit collision between two addresses).
+        self.seen: dict[int, int] = {}
+        self.emailed: set[int] = set()
+        self.phoned: set[int] = set()
+        self.first_row: dict[int, int] = {}  # existing contact label -> first row naming it
+        self.writer = ChunkWriter(session, batch_id, proof, actor)
+
+    # --- lookups ---------------------------------------------------------------------------------
+
+    def _contacts(self, column: Any, values: set[str]) -> dict[str, Row[Any]]:
+        if not values:
+            return {}
+        cols = (Contact.id, Contact.email, Contact.phone, Contact.status, Contact.attributes)
+        rows = self.session.execute(
+            select(*cols, *(getattr(Contact, f) for f in PLAIN_FIELDS)).where(column.in_(values))
+        )
+        return {getattr(row, column.key): row for row in rows}
+
+    def _suppressed(self, rows: list[ParsedRow]) -> dict[tuple[str, str], str]:
+        hashes = {h for r in rows for h in (r.email_hash, r.phone_hash) if h}
+        if not hashes:
+            return {}
+        found = self.session.execute(
+            select(Suppression.address_hash, Suppression.channel, Suppression.reason).where(
+                Suppression.address_hash.in_(hashes)
+            )
+        )
+        return {(h, channel): reason for h, channel, reason in found}
+
+    # --- deciding --------------------------------------------------------------------------------
+
+    def process(self, rows: list[ParsedRow], refused: list[tuple[int, str]]) -> None:
+        """Decide a chunk of parsed rows (plus rows already refused as malformed) and write it if asked."""
+        chunk = Chunk(
+            self.batch_id,
+            self._contacts(Contact.email, {r.email for r in rows if r.email}),
+            self._contacts(Contact.phone, {r.phone for r in rows if r.phone}),
+        )
+        for row_no, reason in refused:
+            self.counts.refused += 1
+            chunk.line(row_no, "refused", "", reason)
+        suppressed = self._suppressed(rows)
+        for row in rows:
+            self._decide(chunk, row, suppressed)
+        if self.write:
+            self.writer.write(chunk)
+        elif self.proof is not None:
+            self.writer.predict(chunk)
+        self.counts.consents_recorded = self.writer.consents_recorded
+        if chunk.lines:
+            # Row order, so that line ids follow rows (the report pages by id).
+            lines = sorted(chunk.lines, key=lambda line: line["row_no"])
+            self.session.execute(insert(cast(Table, ImportReportLine.__table__)), lines)
+
+    def _owner(self, kind: str, value: str | None, existing: dict[str, Row[Any]]) -> int | None:
+        if value is None:
+            return None
+        label = self.seen.get(hash((kind, value)))
+        if label is None and value in existing:
+            label = -existing[value].id
+        return label
+
+    def _snapshot(self, chunk: Chunk, label: int) -> Row[Any] | None:
+        return chunk.by_id.get(-label)
+
+    def _has(self, chunk: Chunk, label: int, kind: str) -> bool:
+        if label in (self.emailed if kind == "email" else self.phoned):
+            return True
+        snap = self._snapshot(chunk, label) if label < 0 else None
+        return snap is not None and getattr(snap, kind) is not None
+
+    def _decide(self, chunk: Chunk, row: ParsedRow, suppressed: dict[tuple[str, str], str]) -> None:
+        address_problems = [p for p in row.problems if p[1] in ("email", "phone")]
+        if row.email is None and row.phone is None:
+            self.counts.refused += 1
+            for column, _, reason in address_problems or [("", "", "no email or phone number")]:
+                chunk.line(row.row_no, "refused", column, reason)
+            return
+        for kind, digest, channel in (("email", row.email_hash, "email"), ("phone", row.phone_hash, "sms")):
+            if digest and (digest, channel) in suppressed:
+                self.counts.refused += 1
+                reason = SUPPRESSED.format(reason=suppressed[(digest, channel)])
+                chunk.line(row.row_no, "refused", self.columns.get(kind, kind), reason)
+                return
+        by_email = self._owner("e", row.email, chunk.by_email)
+        by_phone = self._owner("p", row.phone, chunk.by_phone)
+        target = by_email
+        if (
+            target is None
+            and by_phone is not None
+            and (row.email is None or not self._has(chunk, by_phone, "email"))
+        ):
+            target = by_phone
+        if target is not None and target < 0:
+            snap = self._snapshot(chunk, target)
+            if snap is None or snap.status != "active":
+                status = snap.status if snap is not None else "changed during the import"
+                self.counts.refused += 1
+                chunk.line(row.row_no, "refused", "", f"the matching contact is {status}: left unchanged")
+                return
+        problems = list(row.problems)  # the row keeps a valid address: each bad field is dropped alone
+        if row.phone is not None:
+            if by_phone is not None and by_phone != target:
+                where = f"row {by_phone}" if by_phone > 0 else "an existing contact"
+                problems.append(
+                    (self.columns["phone"], "phone", f"belongs to another contact ({where}); left out")
+                )
+                row.phone = row.phone_hash = None
+            elif by_phone is None and target is not None and self._has(chunk, target, "phone"):
+                problems.append(
+                    (
+                        self.columns["phone"],
+                        "phone",
+                        "the contact already has another phone number; it is kept",
+                    )
+                )
+                row.phone = row.phone_hash = None
+        outcome = "accepted" if target is None else "merged"
+        label = row.row_no if target is None else target
+        self._register(row, label)
+        if target is None:
+            self.counts.accepted += 1
+            chunk.line(row.row_no, "accepted", "", "")
+        else:
+            self.counts.merged += 1
+            chunk.line(row.row_no, "merged", *self._merge_note(row, target, by_email))
+        for column, _, reason in problems:
+            self.counts.fields_dropped += 1
+            chunk.line(row.row_no, outcome, column, f"{reason}; field left empty")
+        self._stage(chunk, row, label)
+        if self.proof is not None:
+            for channel in self.proof.channels:
+                if (row.email if channel == "email" else row.phone) is not None:
+                    chunk.grants.append((label, row.row_no, channel, outcome))
+
+    def _merge_note(self, row: ParsedRow, target: int, by_email: int | None) -> tuple[str, str]:
+        kind = "email" if by_email == target else "phone"
+        column = self.columns.get(kind, kind)
+        if target > 0:
+            return column, f"same person as row {target}"
+        first = self.first_row.setdefault(target, row.row_no)
+        if first != row.row_no:
+            return column, f"same person as row {first} (an existing contact)"
+        return column, "an existing contact: empty fields filled in"
+
+    def _register(self, row: ParsedRow, label: int) -> None:
+        if row.email is not None:
+            self.seen.setdefault(hash(("e", row.email)), label)
+            self.emailed.add(label)
+        if row.phone is not None:
+            self.seen.setdefault(hash(("p", row.phone)), label)
+            self.phoned.add(label)
+
+    # --- staging ---------------------------------------------------------------------------------
+
+    def _stage(self, chunk: Chunk, row: ParsedRow, label: int) -> None:
+        values: dict[str, Any] = dict(row.fields)
+        if row.email is not None:
+            values["email"], values["email_hash"] = row.email, row.email_hash
+        if row.phone is not None:
+            values["phone"], values["phone_hash"] = row.phone, row.phone_hash
+        if label == row.row_no:
+            chunk.new[label] = {**values, "attributes": dict(row.attributes)}
+            return
+        if label in chunk.new:  # a duplicate of a contact this chunk creates: fill its blanks
+            pending = chunk.new[label]
+            for key, value in values.items():
+                pending.setdefault(key, value)
+            for key, value in row.attributes.items():
+                pending["attributes"].setdefault(key, value)
+            return
+        contact_id = -label if label < 0 else self._created_earlier(chunk, row)
+        if contact_id is None:  # a dry run: the earlier chunk's contact exists only in the report
+            return
+        chunk.label_ids[label] = contact_id
+        snap = chunk.by_id.get(contact_id)
+        update_ = chunk.updates.setdefault(
+            contact_id, {"attributes": dict(snap.attributes or {}) if snap is not None else {}}
+        )
+        for key, value in values.items():
+            if snap is None or getattr(snap, key.removesuffix("_hash")) is None:
+                update_.setdefault(key, value)
+        for key, value in row.attributes.items():
+            update_["attributes"].setdefault(key, value)
+
+    def _created_earlier(self, chunk: Chunk, row: ParsedRow) -> int | None:
+        found = (row.email and chunk.by_email.get(row.email)) or (row.phone and chunk.by_phone.get(row.phone))
+        return found.id if found else None

@@ -1,0 +1,212 @@
+"""Applying a decided chunk of an import: new contacts, filled blanks of merged ones, and consent grants.
+
+Each step is one statement for the whole chunk. Inserts go without RETURNING, so that psycopg runs one
+prepared statement for all rows (pipeline mode) instead of building a giant multi-row text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from sender.db import utcnow
+from sender.models import Contact, Purpose
+from sender.models.contacts import new_public_id
+from sender.services.consent import ledger
+
+PLAIN_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The consent a batch proves for its rows, or None on the batch: its rows become legacy contacts."""
+
+    purpose: Purpose
+    wording_version: int
+    mechanism: str
+    channels: tuple[str, ...]
+    collected_at: datetime
+    collection_point: str
+
+
+@dataclass
+class Chunk:
+    """What one chunk will write, gathered while its rows are decided."""
+
+    batch_id: int
+    by_email: dict[str, Row[Any]]
+    by_phone: dict[str, Row[Any]]
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    new: dict[int, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    grants: list[tuple[int, int, str, str]] = field(default_factory=list)  # label, row, channel, outcome
+    label_ids: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {row.id: row for row in (*self.by_email.values(), *self.by_phone.values())}
+
+    def line(self, row_no: int, outcome: str, column: str, reason: str) -> None:
+        """Add a report line."""
+        self.lines.append(
+            {
+                "batch_id": self.batch_id,
+                "row_no": row_no,
+                "outcome": outcome,
+                "column": column[:100],
+                "reason": reason[:300],
+            }
+        )
+
+
+class ChunkWriter:
+    """Writes decided chunks (or, in a dry run, predicts their grants) and counts the consents recorded."""
+
+    def __init__(self, session: Session, batch_id: int, proof: Proof | None, actor: str) -> None:
+        self.session = session
+        self.batch_id = batch_id
+        self.proof = proof
+        self.actor = actor
+        self.consents_recorded = 0
+        self.granted: set[int] = set()  # _grant_key(label, channel) of grants already counted
+
+    def write(self, chunk: Chunk) -> None:
+        """Insert the chunk's new contacts, fill blanks of merged ones, record its grants."""
+        now = utcnow()
+        if chunk.new:
+            legacy = self.proof is None
+            params = [_new_contact(values, now, legacy, self.batch_id) for values in chunk.new.values()]
+            # No RETURNING: psycopg then runs one prepared statement for all rows (pipeline mode).
+            self.session.execute(insert(_table), params)
+            id_of = self._created_ids(chunk)
+            for label, values in chunk.new.items():
+                key = ("e", values["email"]) if values.get("email") else ("p", values.get("phone"))
+                chunk.label_ids[label] = id_of[key]
+        changes = [
+            _update_params(contact_id, values, now)
+            for contact_id, values in chunk.updates.items()
+            if _changes(values, chunk.by_id.get(contact_id))
+        ]
+        if changes:
+            self.session.execute(_UPDATE, changes)
+        if self.proof is not None:
+            self._grant(chunk)
+
+    def _created_ids(self, chunk: Chunk) -> dict[tuple[str, str | None], int]:
+        emails = [v["email"] for v in chunk.new.values() if v.get("email")]
+        phones = [v["phone"] for v in chunk.new.values() if not v.get("email")]
+        id_of: dict[tuple[str, str | None], int] = {}
+        if emails:
+            for contact_id, email in self.session.execute(
+                select(Contact.id, Contact.email).where(Contact.email.in_(emails))
+            ):
+                id_of[("e", email)] = contact_id
+        if phones:
+            for contact_id, phone in self.session.execute(
+                select(Contact.id, Contact.phone).where(Contact.phone.in_(phones))
+            ):
+                id_of[("p", phone)] = contact_id
+        return id_of
+
+    def _grant(self, chunk: Chunk) -> None:
+        proof = self.proof
+        assert proof is not None
+        for channel in proof.channels:
+            wanted = [
+                (label, chunk.label_ids[label], row_no, outcome)
+                for label, row_no, ch, outcome in chunk.grants
+                if ch == channel and _grant_key(label, ch) not in self.granted
+            ]
+            refusals = ledger.record_imported_grants(
+                self.session,
+                proof.purpose,
+                channel,
+                [contact_id for _, contact_id, _, _ in wanted],
+                mechanism=proof.mechanism,
+                wording_version=proof.wording_version,
+                occurred_at=proof.collected_at,
+                collection_point=proof.collection_point,
+                actor=self.actor,
+                evidence={"import_batch": str(self.batch_id)},
+            )
+            self._account_grants(chunk, channel, wanted, refusals)
+
+    def predict(self, chunk: Chunk) -> None:
+        """What a commit would do with the chunk's grants, writing nothing."""
+        proof = self.proof
+        assert proof is not None
+        for channel in proof.channels:
+            wanted = [
+                (label, -label if label < 0 else 0, row_no, outcome)
+                for label, row_no, ch, outcome in chunk.grants
+                if ch == channel and _grant_key(label, ch) not in self.granted
+            ]
+            existing = [contact_id for _, contact_id, _, _ in wanted if contact_id]
+            refusals = ledger.import_refusals(self.session, proof.purpose, channel, existing, proof.mechanism)
+            self._account_grants(chunk, channel, wanted, refusals)
+
+    def _account_grants(
+        self, chunk: Chunk, channel: str, wanted: list[tuple[int, int, int, str]], refusals: dict[int, str]
+    ) -> None:
+        for label, _, ch, _ in chunk.grants:
+            if ch == channel:
+                self.granted.add(_grant_key(label, ch))
+        recorded = set()
+        for label, contact_id, row_no, outcome in wanted:
+            if contact_id and contact_id in refusals:
+                chunk.line(row_no, outcome, "consent", f"{channel}: {refusals[contact_id]}")
+            else:
+                recorded.add(label)
+        self.consents_recorded += len(recorded)
+
+
+def _grant_key(label: int, channel: str) -> int:
+    return label * 2 + (channel == "sms")
+
+
+def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:
+    params = {
+        name: values.get(name) for name in ("email", "email_hash", "phone", "phone_hash", *PLAIN_FIELDS)
+    }
+    params.update(
+        public_id=new_public_id(),
+        attributes=values["attributes"],
+        source="import",
+        source_detail=f"import batch {batch_id}",
+        status="active",
+        is_legacy=legacy,
+        created_at=now,
+        updated_at=now,
+    )
+    return params
+
+
+_FILLED = ("email", "email_hash", "phone", "phone_hash", *PLAIN_FIELDS)
+_table = cast(Table, Contact.__table__)
+# Fill blanks only, in SQL too: a value written meanwhile by someone else is never overwritten.
+_UPDATE = (
+    update(_table)
+    .where(_table.c.id == bindparam("b_id"))
+    .values(
+        {name: func.coalesce(_table.c[name], bindparam(f"b_{name}")) for name in _FILLED}
+        | {
+            "attributes": bindparam("b_attributes", type_=_table.c.attributes.type),
+            "updated_at": bindparam("b_updated_at"),
+        }
+    )
+)
+
+
+def _update_params(contact_id: int, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    params = {f"b_{name}": values.get(name) for name in _FILLED}
+    params.update(b_id=contact_id, b_attributes=values["attributes"], b_updated_at=now)
+    return params
+
+
+def _changes(values: dict[str, Any], snap: Row[Any] | None) -> bool:
+    if any(key != "attributes" for key in values):
+        return True
+    return snap is None or values["attributes"] != (snap.attributes or {})

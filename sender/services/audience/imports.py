@@ -1,0 +1,265 @@
+"""CSV imports with provenance (R58, R59): create a batch from a file, dry-run it, commit it, report on it.
+
+One code path for the API, the admin page, the CLI and the job. A run (dry run or commit) is one
+transaction: a commit that fails leaves no contact or consent behind, only the batch marked failed with
+its reason. The file's SHA-256 makes a second commit of the same file a Conflict.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Mapping
+from datetime import datetime, time, timedelta
+from pathlib import PurePath
+from typing import IO, Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import utcnow
+from sender.models import ImportBatch, ImportReportLine, Purpose
+from sender.runtime import Runtime
+from sender.services.audience import csvfile, import_mapping, import_provenance
+from sender.services.audience.import_rows import ParsedRow, RowReader
+from sender.services.audience.import_run import ImportPass, Proof
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.records import audit
+from sender.tasks.import_queue import enqueue_import, import_job_alive
+
+IMPORT_LEGAL_BASES = import_provenance.IMPORT_LEGAL_BASES
+MODES = ("analyse", "commit")
+CHUNK_ROWS = 1000
+ABANDONED_AFTER = timedelta(minutes=5)
+Progress = Callable[[float], None]
+
+
+def create(
+    session: Session,
+    settings: Settings,
+    stream: IO[bytes],
+    file_name: str,
+    data: Mapping[str, Any],
+    actor: str,
+    mapping: Mapping[str, str] | None = None,
+) -> ImportBatch:
+    """Store a file as a new pending batch with its declared provenance; the caller commits."""
+    fields = import_provenance.validate(session, data)
+    name = PurePath(file_name or "import.csv").name[:255] or "import.csv"
+    batch = ImportBatch(
+        **fields,
+        file_name=name,
+        file_sha256="",
+        mapping_override=dict(mapping or {}),
+        created_by=actor,
+    )
+    session.add(batch)
+    session.flush()
+    stored = csvfile.store(session, batch.id, stream, settings.import_max_bytes)
+    done = session.scalar(
+        select(ImportBatch.id).where(
+            ImportBatch.file_sha256 == stored.sha256, ImportBatch.status == "committed"
+        )
+    )
+    if done is not None:
+        raise Conflict(f"this file was already imported (batch {done}); nothing was stored")
+    batch.file_sha256, batch.file_size, batch.encoding = stored.sha256, stored.size, stored.encoding
+    session.flush()
+    audit.record(
+        session, actor, "import.create", "import_batch", batch.id, {"legal_basis": batch.legal_basis}
+    )
+    return batch
+
+
+def get(session: Session, batch_id: int) -> ImportBatch:
+    """The batch with this id, or NotFound."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound("no such import batch")
+    return batch
+
+
+def begin(session: Session, batch: ImportBatch, mode: str) -> None:
+    """Mark a run as started and commit, so that a second request for it is refused (Conflict)."""
+    if mode not in MODES:
+        raise ValidationFailed({"mode": f"must be one of {', '.join(MODES)}"})
+    if batch.status in ("analysing", "committing"):
+        raise Conflict(f"the batch is {batch.status}; wait for it to finish")
+    if batch.status == "committed":
+        raise Conflict("the batch is already committed")
+    if mode == "analyse":
+        batch.status = "analysing"
+        session.commit()
+        return
+    batch.status, batch.commit_key = "committing", batch.file_sha256
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("this file is already being imported or was imported by another batch") from None
+
+
+def execute(
+    session: Session,
+    settings: Settings,
+    batch: ImportBatch,
+    progress: Progress | None = None,
+    *,
+    reraise: bool = False,
+) -> ImportBatch:
+    """Run the started pass of a batch in one transaction and commit; a bad file ends as `failed` with why.
+
+    With `reraise`, a bad file's ValidationFailed is raised again once the failure is recorded.
+    """
+    mode = "commit" if batch.status == "committing" else "analyse"
+    try:
+        _pass(session, settings, batch, write=mode == "commit", progress=progress)
+    except (ValidationFailed, IntegrityError) as exc:
+        session.rollback()
+        message = (
+            exc.message
+            if isinstance(exc, ValidationFailed)
+            else "contacts with the same addresses were written meanwhile; run the commit again"
+        )
+        _fail(session, batch, message)
+        if reraise and isinstance(exc, ValidationFailed):
+            raise
+        return batch
+    except Exception:
+        session.rollback()
+        _fail(session, batch, "the import stopped on an internal error; nothing was written")
+        raise
+    now = utcnow()
+    if mode == "commit":
+        batch.status, batch.committed_at = "committed", now
+    else:
+        batch.status, batch.analysed_at = "analysed", now
+    batch.error = None
+    audit.record(session, batch.created_by, f"import.{mode}", "import_batch", batch.id, _counts(batch))
+    session.commit()
+    return batch
+
+
+def run(
+    session: Session, settings: Settings, batch: ImportBatch, mode: str, progress: Progress | None = None
+) -> ImportBatch:
+    """begin + execute, in this process (CLI, small files)."""
+    begin(session, batch, mode)
+    return execute(session, settings, batch, progress)
+
+
+def submit(runtime: Runtime, session: Session, batch: ImportBatch, mode: str) -> bool:
+    """Start a run: here for a small file, else as a job queued after the start is committed; True if queued."""
+    if batch.status in ("analysing", "committing") and _abandoned(runtime, batch):
+        _fail(
+            session,
+            batch,
+            "the previous run stopped without finishing (its worker was lost); nothing was written",
+        )
+    begin(session, batch, mode)
+    if batch.file_size <= runtime.settings.import_inline_bytes:
+        execute(session, runtime.settings, batch, reraise=True)
+        return False
+    try:
+        enqueue_import(runtime, batch.id, mode)
+    except RedisError:
+        _fail(session, batch, "the job queue (Redis) is unavailable; nothing was written, try again")
+        raise
+    return True
+
+
+def _abandoned(runtime: Runtime, batch: ImportBatch) -> bool:
+    """A run whose job is gone from the queue (worker killed, timed out) long after it started."""
+    # A run is one transaction, so a lost one wrote nothing: it may simply start again.
+    started = batch.updated_at or batch.created_at
+    return utcnow() - started > ABANDONED_AFTER and not import_job_alive(runtime, batch.id)
+
+
+def _fail(session: Session, batch: ImportBatch, message: str) -> None:
+    batch.status, batch.error, batch.commit_key = "failed", message[:2000], None
+    session.commit()
+
+
+def _counts(batch: ImportBatch) -> dict[str, int]:
+    return {
+        name: getattr(batch, name)
+        for name in ("total_rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded")
+    }
+
+
+def proof_of(session: Session, batch: ImportBatch) -> Proof | None:
+    """The consent the batch proves, or None: its new contacts are then legacy (no ordinary campaign reaches them)."""
+    if batch.legal_basis != "consent" or batch.purpose_id is None or batch.collected_on is None:
+        return None
+    if batch.wording_version is None or batch.mechanism is None:
+        return None
+    purpose = session.get(Purpose, batch.purpose_id)
+    assert purpose is not None
+    point = batch.source if not batch.partner_name else f"{batch.source} (partner: {batch.partner_name})"
+    return Proof(
+        purpose=purpose,
+        wording_version=batch.wording_version,
+        mechanism=batch.mechanism,
+        channels=tuple(batch.channels),
+        collected_at=datetime.combine(batch.collected_on, time(0)),
+        collection_point=point[:255],
+    )
+
+
+def _header(cells: list[str]) -> list[str]:
+    return [cell.strip() or f"column {i + 1}" for i, cell in enumerate(cells)]
+
+
+def _pass(
+    session: Session, settings: Settings, batch: ImportBatch, *, write: bool, progress: Progress | None
+) -> None:
+    session.execute(delete(ImportReportLine).where(ImportReportLine.batch_id == batch.id))
+    encoding = batch.encoding or "utf-8"
+    with csvfile.open_text(session, batch.id, encoding) as (text, _):
+        delimiter = csvfile.sniff_delimiter(csvfile.read_sample(text))
+    batch.delimiter = delimiter
+    with csvfile.open_text(session, batch.id, encoding) as (text, raw):
+        rows = csv.reader(text, delimiter=delimiter, strict=True)
+        try:
+            header = _header(next(rows))
+        except StopIteration:
+            raise ValidationFailed({"file": "has no header row"}) from None
+        except csv.Error as exc:
+            raise ValidationFailed({"file": f"row 1: {exc}"}) from None
+        targets = import_mapping.resolve(header, batch.mapping_override or {})
+        batch.mapping = {"columns": [{"column": c, "field": t} for c, t in zip(header, targets, strict=True)]}
+        reader = RowReader(header, targets, settings.default_phone_region, settings.hash_key)
+        columns = {t: c for c, t in zip(header, targets, strict=True) if t}
+        engine = ImportPass(
+            session, batch.id, columns, write=write, proof=proof_of(session, batch), actor=batch.created_by
+        )
+        parsed: list[ParsedRow] = []
+        malformed: list[tuple[int, str]] = []
+        row_no = 1
+        try:
+            for row_no, cells in enumerate(rows, start=2):
+                if not any(cell.strip() for cell in cells):
+                    continue
+                engine.counts.total_rows += 1
+                if len(cells) > len(header):
+                    malformed.append(
+                        (row_no, f"{len(cells)} cells, but the header has {len(header)} columns")
+                    )
+                else:
+                    parsed.append(reader.parse(row_no, cells))
+                if len(parsed) + len(malformed) >= CHUNK_ROWS:
+                    engine.process(parsed, malformed)
+                    parsed, malformed = [], []
+                    if progress is not None:
+                        progress(min(raw.consumed / max(batch.file_size, 1), 0.99))
+        except csv.Error as exc:
+            raise ValidationFailed({"file": f"row {row_no + 1} (line {rows.line_num}): {exc}"}) from None
+        engine.process(parsed, malformed)
+    if engine.counts.total_rows == 0:
+        raise ValidationFailed({"file": "has a header but no rows"})
+    for name, value in vars(engine.counts).items():
+        setattr(batch, name, value)
+    if progress is not None:
+        progress(1.0)

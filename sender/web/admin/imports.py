@@ -1,0 +1,213 @@
+"""Staff pages of CSV imports: upload with provenance, dry-run report, commit, live progress, CSV report."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Optional
+
+from sender.models import ImportBatch, Purpose
+from sender.services.audience import import_mapping, import_report, imports
+from sender.services.consent.ledger import GRANT_MECHANISMS
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.tasks.import_queue import read_progress
+from sender.web.admin.auth import actor, requires
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.session import get_session, runtime
+
+BATCHES_SHOWN = 50
+LINES_SHOWN = 200
+# Room for the multipart envelope and the provenance fields around the file itself.
+FORM_OVERHEAD = 64 * 1024
+
+
+class ImportForm(Form):
+    """A CSV file and the provenance of all of its rows (R58)."""
+
+    file = FileField(_l("CSV file"), validators=[FileRequired()])
+    source = StringField(
+        _l("Collection point (where and how the addresses were collected)"), validators=[DataRequired()]
+    )
+    legal_basis = SelectField(_l("Legal basis"), validators=[DataRequired()])
+    collected_on = DateField(_l("Collected on"), validators=[Optional()])
+    purpose = SelectField(_l("Purpose consented to"), validators=[Optional()])
+    wording_version = IntegerField(_l("Consent wording version shown"), validators=[Optional()])
+    mechanism = SelectField(_l("How they consented"), validators=[Optional()])
+    channels = SelectMultipleField(_l("Channels consented to"), validators=[Optional()])
+    partner = StringField(_l("Partner the list comes from (if any)"), validators=[Optional()])
+    partner_named_sender = BooleanField(_l("The partner's consent wording named us"))
+    mapping = TextAreaField(
+        _l("Column mapping overrides, one per line: column=field"), validators=[Optional()]
+    )
+
+
+def _form() -> ImportForm:
+    form = ImportForm()
+    form.legal_basis.choices = choices(imports.IMPORT_LEGAL_BASES)
+    slugs = get_session().scalars(select(Purpose.slug).order_by(Purpose.slug)).all()
+    form.purpose.choices = choices([("", _("(none)")), *((slug, slug) for slug in slugs)])
+    form.mechanism.choices = choices(sorted(GRANT_MECHANISMS))
+    form.channels.choices = choices(["email", "sms"])
+    if request.method == "GET":
+        form.mechanism.data = "checkbox"
+        form.channels.data = ["email"]
+    return form
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    try:
+        return imports.get(get_session(), batch_id)
+    except NotFound:
+        abort(404)
+
+
+def _index(form: ImportForm, errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+    batches = get_session().scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(BATCHES_SHOWN))
+    return (
+        render_template(
+            "admin/imports/index.html",
+            form=form,
+            batches=list(batches),
+            errors=errors or [],
+            fields=import_mapping.FIELDS,
+        ),
+        status,
+    )
+
+
+@bp.get("/imports", endpoint="imports")
+@requires("view")
+def index() -> ResponseReturnValue:
+    """Recent batches, and the upload form."""
+    return _index(_form())
+
+
+@bp.post("/imports")
+@requires("imports")
+def import_create() -> ResponseReturnValue:
+    """Store the file with its provenance and dry-run it; the report opens next."""
+    request.max_content_length = runtime().settings.import_max_bytes + FORM_OVERHEAD
+    form = _form()
+    if not form.validate():
+        return _index(form, status=422)
+    data = {
+        "source": form.source.data,
+        "legal_basis": form.legal_basis.data,
+        "collected_on": form.collected_on.data,
+        "purpose": form.purpose.data or None,
+        "wording_version": form.wording_version.data,
+        "mechanism": form.mechanism.data if form.legal_basis.data == "consent" else None,
+        "channels": list(form.channels.data or []),
+        "partner": form.partner.data,
+        "partner_named_sender": form.partner_named_sender.data,
+    }
+    session = get_session()
+    try:
+        mapping = import_mapping.parse_overrides(
+            [line for line in (form.mapping.data or "").splitlines() if line.strip()]
+        )
+        upload = form.file.data
+        batch = imports.create(
+            session, runtime().settings, upload.stream, upload.filename or "", data, actor(), mapping
+        )
+        session.commit()
+    except ValidationFailed as exc:
+        session.rollback()
+        return _index(form, attach_errors(form, exc), status=422)
+    except Conflict as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return _index(form, status=409)
+    _submit(batch, "analyse")
+    return redirect(url_for("admin.import_detail", batch_id=batch.id))
+
+
+def _submit(batch: ImportBatch, mode: str) -> None:
+    try:
+        imports.submit(runtime(), get_session(), batch, mode)
+    except ValidationFailed:
+        flash(_("The file could not be read: see the error below."), "error")
+    except Conflict as exc:
+        flash(exc.message, "error")
+
+
+@bp.get("/imports/<int:batch_id>")
+@requires("view")
+def import_detail(batch_id: int) -> ResponseReturnValue:
+    """Provenance, counts and the row report; a running batch shows a live progress bar."""
+    session = get_session()
+    batch = _batch(batch_id)
+    after = request.args.get("after", type=int)
+    lines = import_report.lines_page(session, batch.id, after=after, limit=LINES_SHOWN + 1)
+    purpose = session.get(Purpose, batch.purpose_id) if batch.purpose_id else None
+    return render_template(
+        "admin/imports/detail.html",
+        batch=batch,
+        purpose=purpose,
+        legacy=imports.proof_of(session, batch) is None,
+        lines=lines[:LINES_SHOWN],
+        next_after=lines[LINES_SHOWN - 1].id if len(lines) > LINES_SHOWN else None,
+        percent=_percent(batch),
+    )
+
+
+@bp.post("/imports/<int:batch_id>/commit")
+@requires("imports")
+def import_commit(batch_id: int) -> ResponseReturnValue:
+    """Write the batch: contacts, merges and consent events."""
+    batch = _batch(batch_id)
+    _submit(batch, "commit")
+    if batch.status == "committed":
+        flash(_("Import committed."), "success")
+    return redirect(url_for("admin.import_detail", batch_id=batch.id))
+
+
+def _percent(batch: ImportBatch) -> int:
+    if batch.status in ("analysed", "committed"):
+        return 100
+    if batch.status in ("analysing", "committing"):
+        return int(100 * (read_progress(runtime().redis, batch.id) or 0.0))
+    return 0
+
+
+@bp.get("/imports/<int:batch_id>/progress")
+@requires("view")
+def import_progress(batch_id: int) -> ResponseReturnValue:
+    """Status and progress of a batch as JSON (polled by static/admin/imports.js)."""
+    batch = _batch(batch_id)
+    return jsonify({"status": batch.status, "percent": _percent(batch)})
+
+
+@bp.get("/imports/<int:batch_id>/report.csv")
+@requires("view")
+def import_report_csv(batch_id: int) -> ResponseReturnValue:
+    """The whole row report as CSV (formulas neutralised)."""
+    batch = _batch(batch_id)
+    return Response(
+        import_report.csv_download(runtime().Session, batch.id),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="import-{batch.id}-report.csv"'},
+    )
