@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import smtplib
 
 from flask import current_app
 from sqlalchemy import text
@@ -28,4 +29,4 @@ def record_run(label: str) -> None:
 
 def fail_with_addresses() -> None:
     """Fail the way a transport does, with addresses in the exception text."""
-    raise RuntimeError(REJECTED)
+    raise smtplib.SMTPResponseException(550, REJECTED)

@@ -9,6 +9,7 @@ from flask import current_app
 
 from sender.runtime import Runtime
 from sender.services.campaigns import launch, lifecycle
+from sender.services.errors import Conflict
 
 
 def _runtime() -> Runtime:
@@ -29,7 +30,11 @@ def launch_campaign(campaign_id: int) -> dict[str, Any]:
         campaign = lifecycle.get(session, campaign_id)
         if campaign.status != "scheduled":
             return {"skipped": f"campaign is {campaign.status}"}
-        result = launch.launch_now(runtime, session, campaign, actor="scheduler")
+        try:
+            result = launch.launch_now(runtime, session, campaign, actor="scheduler")
+        except Conflict as exc:
+            # The scheduler and the sweep may both hand over the same due launch; the first one wins.
+            return {"skipped": exc.message}
     return {"queued": result.queued, "skipped": result.skipped, "batches": result.batches}
 
 

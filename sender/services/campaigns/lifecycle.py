@@ -179,6 +179,20 @@ def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchR
     return LaunchResult(planned, report.skipped, 0)
 
 
+def wants_schedule(campaign: Campaign, now: bool, at: datetime) -> bool:
+    """Whether a send call schedules the campaign (True) or launches it now (False).
+
+    A campaign already scheduled is launched early only when the caller says so: a retried send call must
+    not turn next week's campaign into one sent at once.
+    """
+    if campaign.status == "scheduled" and not now:
+        when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"
+        raise Conflict(f'campaign is scheduled for {when}Z; send {{"now": true}} to launch it now')
+    return (
+        not now and campaign.status == "draft" and bool(campaign.scheduled_at and campaign.scheduled_at > at)
+    )
+
+
 def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
     """Mark a draft campaign scheduled for `when` (UTC); the caller enqueues the launch job."""
     if campaign.status != "draft":

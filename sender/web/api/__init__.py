@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from sender.services.accounts import users
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, NotFound, QueueUnavailable, ValidationFailed
 from sender.web.session import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,6 +66,11 @@ def _not_found(exc: NotFound) -> ResponseReturnValue:
 @bp.errorhandler(Conflict)
 def _conflict(exc: Conflict) -> ResponseReturnValue:
     return error(409, "conflict", exc.message)
+
+
+@bp.errorhandler(QueueUnavailable)
+def _queue_unavailable(exc: QueueUnavailable) -> ResponseReturnValue:
+    return error(503, "queue_unavailable", exc.message)
 
 
 @bp.errorhandler(HTTPException)

@@ -93,10 +93,15 @@ def preview_audience(campaign_id: int) -> ResponseReturnValue:
 
 @bp.post("/campaigns/<int:campaign_id>/send")
 def send_campaign(campaign_id: int) -> ResponseReturnValue:
-    """Launch now, or schedule when the campaign has a future scheduled_at."""
+    """Launch now, or schedule when the campaign has a future scheduled_at; `{"now": true}` forces now."""
+    data = request.get_json(silent=True)
+    now = data.get("now", False) if isinstance(data, dict) else False
+    if not isinstance(now, bool):
+        raise ValidationFailed({"now": "must be true or false"})
     session = get_session()
     campaign = lifecycle.get(session, campaign_id)
-    if campaign.status == "draft" and campaign.scheduled_at and campaign.scheduled_at > utcnow():
+    if lifecycle.wants_schedule(campaign, now, utcnow()):
+        assert campaign.scheduled_at is not None
         launch.schedule(runtime(), session, campaign, campaign.scheduled_at, g.actor)
         return jsonify({"status": "scheduled", "queued": 0, "skipped": {}}), 202
     result = launch.launch_now(runtime(), session, campaign, g.actor)
@@ -281,8 +286,12 @@ PATHS: dict[str, Any] = {
             tag="campaigns",
             params=[CAMPAIGN_ID],
             ok=(202, "Planned", ref("SendResult")),
-            errors=(401, 403, 404, 409, 422),
-            description="422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured.",
+            errors=(401, 403, 404, 409, 422, 503),
+            description=(
+                "422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured. "
+                'A scheduled campaign answers 409 unless the body is {"now": true}. 503: Redis is '
+                "unreachable; the launch is recorded and its messages leave once Redis is back."
+            ),
         )
     },
     "/campaigns/{campaign_id}/pause": _action(
