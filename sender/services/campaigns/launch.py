@@ -91,6 +91,7 @@ def plan_and_enqueue(
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)
     if not queue_up:
+        session.commit()  # end the read above: the error leaves with its traceback, not with a transaction
         raise QueueUnavailable(f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back")
     return result
 
