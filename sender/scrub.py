@@ -15,8 +15,9 @@ from typing import Any
 # Addresses as mail servers and libraries echo them (no TLD needed: `user@localhost` is one too).
 _EMAIL = re.compile(r"[^\s<>()\[\],;:\"'@=/]+@[^\s<>()\[\],;:\"'@/]+")
 _PHONE = re.compile(r"\+\d[\d .-]{6,18}\d")
-# Signed tokens are long runs of URL-safe characters; ids and words in our paths are far shorter.
-_TOKEN = re.compile(r"[A-Za-z0-9_\-.]{40,}")
+# Signed tokens are long runs of URL-safe characters with digits or capitals; ids and words are shorter,
+# and long Python names (lower case, in tracebacks) are not tokens.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-.])(?=[A-Za-z0-9_\-.]*[A-Z0-9])[A-Za-z0-9_\-.]{40,}")
 # Whatever follows a link path (/u/, /p/ and any future one-letter token path) is a credential.
 _TOKEN_PATH = re.compile(r"(/[a-z]/)[^\s/?#\"'<>]+")
 # A query string may carry search terms such as ?email=…; keep the path, drop the values.
