@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 
+from sender.enums import CampaignStatus
 from sender.runtime import Runtime
 from sender.services.campaigns import launch, lifecycle
 from sender.services.errors import Conflict
@@ -28,7 +29,7 @@ def launch_campaign(campaign_id: int) -> dict[str, Any]:
     runtime = _runtime()
     with runtime.Session() as session:
         campaign = lifecycle.get(session, campaign_id)
-        if campaign.status != "scheduled":
+        if campaign.status != CampaignStatus.SCHEDULED:
             return {"skipped": f"campaign is {campaign.status}"}
         try:
             result = launch.launch_now(runtime, session, campaign, actor="scheduler")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sender.channels.email.transport import email_transport
 from sender.db import utcnow
+from sender.enums import CampaignStatus
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.campaigns import delivery, lifecycle, planning
@@ -156,7 +157,7 @@ def sweep(
         overdue = list(
             session.scalars(
                 select(Campaign.id).where(
-                    Campaign.status == "scheduled",
+                    Campaign.status == CampaignStatus.SCHEDULED,
                     Campaign.scheduled_at <= utcnow() - timedelta(seconds=margin_seconds),
                 )
             )

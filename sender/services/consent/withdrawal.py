@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import ConsentAction, ContactStatus
 from sender.models import ConsentState, Contact, Purpose
 from sender.services.consent import ledger
+from sender.services.consent.expiry import has_lapsed
 from sender.services.consent.links import read_portal, read_unsubscribe
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -53,7 +55,7 @@ class PurposeChoices:
 
 def _contact(session: Session, public_id: str) -> Contact:
     contact = session.scalar(select(Contact).where(Contact.public_id == public_id))
-    if contact is None or contact.status == "erased":
+    if contact is None or contact.status == ContactStatus.ERASED:
         raise LinkInvalid()
     return contact
 
@@ -109,7 +111,7 @@ def withdraw(
         contact,
         purpose,
         channel=channel,
-        action="withdraw",
+        action=ConsentAction.WITHDRAW,
         source=source,
         mechanism=mechanism,
         actor=actor(contact),
@@ -173,7 +175,7 @@ def stop_all(
 def _state_label(state: ConsentState | None, at: datetime) -> str:
     if state is None:
         return "none"
-    if state.status == "granted" and state.expires_at is not None and state.expires_at <= at:
+    if has_lapsed(state.status, state.expires_at, at):
         return "expired"
     return state.status
 
