@@ -18,7 +18,7 @@ from redis import Redis
 from rq.job import Job, JobStatus
 
 from sender.tasks.queue import get_queue
-from tests.test_cli import _embedded_redis_pid, _free_port, _stop_if_running, _wait_for
+from tests.test_cli import _embedded_redis_pid, _free_port, _start_serve, _stop_if_running, _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +83,29 @@ def test_serve_stopped_with_a_busy_horse_stops_every_process_and_keeps_files_pri
     assert _mode(instance) == 0o700 and _mode(instance / "outbox") == 0o700
     for name in ("sender.db", "secret_key", "hash_key", "redis.db"):
         assert _mode(instance / name) == 0o600, name
+
+
+def test_a_crashed_child_is_restarted_and_serve_keeps_running(tmp_path: Path) -> None:
+    port = _free_port()
+    proc, log = _start_serve(tmp_path, port)
+    try:
+        _wait_for(lambda: "Press Ctrl-C to stop." in log.read_text(), proc, log, "printed its banner")
+
+        def sweeper() -> psutil.Process | None:
+            children = psutil.Process(proc.pid).children()
+            return next((c for c in children if "campaigns sweep" in " ".join(c.cmdline())), None)
+
+        crashed = _wait_for(sweeper, proc, log, "started its sweeper")
+        crashed.kill()
+        _wait_for(
+            lambda: "sweeper exited with code -9; restarting in" in log.read_text(), proc, log, "noticed"
+        )
+        restarted = _wait_for(
+            lambda: (s := sweeper()) is not None and s.pid != crashed.pid and s, proc, log, ""
+        )
+        assert restarted.is_running() and proc.poll() is None
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=90) == 0, log.read_text()
+    finally:
+        _stop_if_running(proc)

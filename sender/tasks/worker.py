@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -79,6 +82,14 @@ def build_worker(app: Flask, queue_names: Sequence[str] = QUEUES) -> SenderWorke
     return worker
 
 
+def _interruptible_pause(seconds: float) -> bool:
+    """Sleep between two worker loops; True if SIGTERM or SIGINT came meanwhile (then stop)."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    return stop.wait(seconds)
+
+
 def run(
     settings: Settings,
     queue_names: Sequence[str] = QUEUES,
@@ -101,14 +112,23 @@ def run(
     failures = 0
     with app.app_context():
         while True:
-            worker = build_worker(app, queue_names)
             started = time.monotonic()
-            worked = worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)
-            if burst or worker.signalled:
-                break
+            try:
+                worker = build_worker(app, queue_names)
+                worked = worker.work(
+                    burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level
+                )
+            except RedisError as exc:
+                if burst:
+                    raise
+                log.warning("Redis is unreachable (%s)", exc)
+            else:
+                if burst or worker.signalled:
+                    break
             failures = 0 if time.monotonic() - started > 60 else failures + 1
             pause = RESTART_BACKOFF_SECONDS[min(failures, len(RESTART_BACKOFF_SECONDS) - 1)]
             log.warning("worker loop ended unexpectedly; starting again in %ss", pause)
-            time.sleep(pause)
+            if _interruptible_pause(pause):
+                break
     runtime.engine.dispose()
     return worked
