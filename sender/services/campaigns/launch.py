@@ -154,26 +154,7 @@ def sweep(
     """
     lease = runtime.settings.send_lease_seconds if lease_seconds is None else lease_seconds
     with runtime.Session() as session:
-        overdue = list(
-            session.scalars(
-                select(Campaign.id).where(
-                    Campaign.status == CampaignStatus.SCHEDULED,
-                    Campaign.scheduled_at <= utcnow() - timedelta(seconds=margin_seconds),
-                )
-            )
-        )
-        for campaign_id in overdue:
-            enqueue_launch(runtime, campaign_id)
-        late_jobs = overdue_scheduled_jobs(runtime, margin_seconds)
-        if overdue or late_jobs:
-            log.warning(
-                "overdue by more than %ss: %s scheduled launches (campaigns %s), %s delayed jobs; "
-                "is a worker running with the scheduler?",
-                margin_seconds,
-                len(overdue),
-                overdue[:20],
-                late_jobs,
-            )
+        overdue, late_jobs = _launch_overdue(runtime, session, margin_seconds)
         stale = delivery.mark_stale_unknown(session, lease)
         cutoff = utcnow() - timedelta(seconds=lease)
         # A launch whose request died mid-planning: plan the rest of its audience.
@@ -200,6 +181,32 @@ def sweep(
             requeued += len(enqueue_batches(runtime, campaign_id, dead, force=True))
             requeued += len(enqueue_batches(runtime, campaign_id, others))
     return SweepReport(len(stale), requeued, finished, len(unplanned), len(overdue), late_jobs)
+
+
+def _launch_overdue(runtime: Runtime, session: Session, margin_seconds: int) -> tuple[list[int], int]:
+    """Enqueue the launches the database says are overdue; count delayed jobs no scheduler moved; log both."""
+    cutoff = utcnow() - timedelta(seconds=margin_seconds)
+    overdue = list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= cutoff
+            )
+        )
+    )
+    session.commit()  # end the read before talking to Redis (on SQLite it holds the write lock)
+    for campaign_id in overdue:
+        enqueue_launch(runtime, campaign_id)
+    late_jobs = overdue_scheduled_jobs(runtime, margin_seconds)
+    if overdue or late_jobs:
+        log.warning(
+            "overdue by more than %ss: %s scheduled launches (campaigns %s), %s delayed jobs; "
+            "is a worker running with the scheduler?",
+            margin_seconds,
+            len(overdue),
+            overdue[:20],
+            late_jobs,
+        )
+    return overdue, late_jobs
 
 
 def deliveries_page(
