@@ -11,6 +11,7 @@ from flask import Flask
 from sender.config import Settings, load_settings
 from sender.paths import resource_dir
 from sender.runtime import Runtime, build_runtime
+from sender.scrub import install_log_scrubber
 
 
 def create_app(
@@ -42,6 +43,7 @@ def create_app(
         app.config.from_mapping(overrides)
     app.extensions["sender"] = runtime
     logging.basicConfig(level=settings.log_level)
+    install_log_scrubber()
 
     from sender.web import register
 

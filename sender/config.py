@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
 
@@ -103,6 +104,63 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     return raw
 
 
+SMTP_OPTIONS = ("starttls", "timeout", "helo")
+_FLAGS = ("0", "1", "true", "false", "yes", "no")
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown: scheme, host, port and path; never a user, password or query."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    path = "" if "@" in parts.path else parts.path
+    return f"{parts.scheme}://{netloc}{path}"
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    """SMTP_URL checked completely now, so a typo fails at start-up rather than leaving deliveries queued.
+
+    Messages never repeat the URL: it may carry a password.
+    """
+    raw = _url(env, "SMTP_URL", ("smtp", "smtps"))
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL must name a host, e.g. smtp://user:pass@host:587 (percent-encode @ : /)")
+    if parts.path not in ("", "/"):
+        raise ConfigError("SMTP_URL must have no path; percent-encode / @ : in the user and password")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("SMTP_URL port must be a number from 1 to 65535") from None
+    if port == 0:
+        raise ConfigError("SMTP_URL port must be a number from 1 to 65535")
+    try:
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ConfigError("SMTP_URL query must be name=value pairs joined by &") from None
+    unknown = sorted(set(query) - set(SMTP_OPTIONS))
+    if unknown:
+        raise ConfigError(f"SMTP_URL has unknown options {unknown}; known: {', '.join(SMTP_OPTIONS)}")
+    if "timeout" in query:
+        try:
+            timeout = float(query["timeout"][-1])
+        except ValueError:
+            raise ConfigError("SMTP_URL timeout must be a number of seconds") from None
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigError("SMTP_URL timeout must be a positive number of seconds")
+    if "starttls" in query and query["starttls"][-1].lower() not in _FLAGS:
+        raise ConfigError(f"SMTP_URL starttls must be one of {', '.join(_FLAGS)}")
+    return raw
+
+
 def _generated_secret(path: Path) -> str:
     """Read a secret kept in the instance folder, creating it on first use (mode 0600)."""
     if path.exists():
@@ -168,7 +226,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         org_address=env.get("ORG_ADDRESS", ""),
         org_contact_email=env.get("ORG_CONTACT_EMAIL", ""),
         dpo_contact=env.get("DPO_CONTACT", ""),
-        smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
+        smtp_url=_smtp_url(env),
         email_from=email_from,
         default_phone_region=region,
         send_batch_size=_int(env, "SEND_BATCH_SIZE", 500),

@@ -51,7 +51,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_engine(url: str, *, pool: bool = True) -> Engine:
     """Create an engine for a PostgreSQL or SQLite URL with the settings each backend needs."""
-    kwargs: dict[str, Any] = {"future": True}
+    # Bound parameters hold addresses and names: never let an error message or a log line show them.
+    kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
     if not pool:
         kwargs["poolclass"] = NullPool
     if url.startswith("sqlite"):

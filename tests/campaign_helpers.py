@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
+from typing import Any
 
+from rq.job import Job
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.models import Contact, ContactList, ListMember, Purpose, Suppression
+from sender.models import Campaign, Contact, ContactList, ListMember, Purpose, Suppression
 from sender.services.consent import ledger
+from sender.tasks.dispatch import EMAIL_QUEUE, launch_job_id
 from tests.factories import ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 
@@ -80,3 +84,15 @@ def build_audience(session: Session, eligible: int = 1) -> Audience:
         session.add(ListMember(list_id=lst.id, contact_id=c.id))
     session.flush()
     return Audience(purpose, lst, contacts)
+
+
+def let_time_pass_until_due(stack: Any, campaign_id: int, overdue_by: int = 0) -> None:
+    """The tests' clock: move a scheduled launch (its row and RQ's delayed job) into the past, as time would."""
+    due = utcnow() - timedelta(seconds=overdue_by + 1)
+    stack.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(scheduled_at=due))
+    stack.session.commit()
+    queue = stack.runtime.queue(EMAIL_QUEUE)
+    job_id = launch_job_id(campaign_id)
+    if job_id in queue.scheduled_job_registry:  # absent when Redis was down at scheduling time
+        job = Job.fetch(job_id, connection=stack.runtime.redis, serializer=queue.serializer)
+        queue.scheduled_job_registry.schedule(job, due.replace(tzinfo=UTC))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import smtplib
 
 from flask import current_app
 from sqlalchemy import text
@@ -10,6 +11,8 @@ from sqlalchemy import text
 from sender import get_runtime
 from sender.services.records import audit
 
+NAME = "Zoé Lefebvre-Quantin"
+PORTAL_PATH = "/p/opaque-portal-token"
 REJECTED = "550 5.1.1 <jane.doe@example.org>: recipient rejected; SMS to +33612345678 refused"
 
 
@@ -28,4 +31,18 @@ def record_run(label: str) -> None:
 
 def fail_with_addresses() -> None:
     """Fail the way a transport does, with addresses in the exception text."""
-    raise RuntimeError(REJECTED)
+    raise smtplib.SMTPResponseException(550, REJECTED)
+
+
+def fail_quoting_a_name() -> None:
+    """Fail the way a template does, quoting a contact's data in the message."""
+    from jinja2.exceptions import UndefinedError
+
+    raise UndefinedError(f"'dict object' has no attribute '{NAME}' ({PORTAL_PATH})")
+
+
+def sleep_long() -> None:
+    """Keep a work horse busy."""
+    import time
+
+    time.sleep(300)

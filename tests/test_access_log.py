@@ -74,7 +74,7 @@ def test_gunicorn_access_log_has_no_token(tmp_path: Path, base_env: dict[str, st
         stderr=subprocess.DEVNULL,
     )
     try:
-        _hit(f"http://127.0.0.1:{port}/u/{token}")
+        _hit(f"http://127.0.0.1:{port}/u/{token}?email=jeanne@example.org")
         deadline = time.monotonic() + 10
         while "/u/" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -84,3 +84,4 @@ def test_gunicorn_access_log_has_no_token(tmp_path: Path, base_env: dict[str, st
     text = log.read_text()
     assert "/u/[redacted]" in text
     assert token not in text
+    assert "jeanne" not in text

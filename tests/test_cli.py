@@ -151,6 +151,25 @@ def test_a_configuration_error_exits_2_with_one_clear_line(tmp_path: Path, name:
     assert "Traceback" not in result.stderr
 
 
+def test_worker_refuses_a_malformed_smtp_url_without_printing_its_password(
+    base_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**os.environ, **base_env, "SMTP_URL": "smtp://news:Pa55-w0rd@relay.example.org:70000"}
+    result = subprocess.run(
+        [sys.executable, "worker.py", "--burst"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("configuration error: SMTP_URL port must be a number from 1 to 65535")
+    assert "Pa55" not in result.stdout + result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -7,12 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from sender.config import ConfigError, load_settings
+from sender.config import ConfigError, load_settings, safe_url
 
 BAD_VALUES = [
     ("DATABASE_URL", "mysql://db/sender"),
     ("REDIS_URL", "http://cache:6379"),
     ("SMTP_URL", "mail.example.org:25"),
+    ("SMTP_URL", "smtp://"),
+    ("SMTP_URL", "smtp://mail.example.org:99999"),
+    ("SMTP_URL", "smtp://mail.example.org:0"),
+    ("SMTP_URL", "smtp://mail.example.org:smtp"),
+    ("SMTP_URL", "smtp://mail.example.org?timeout=soon"),
+    ("SMTP_URL", "smtp://mail.example.org?timeout=-3"),
+    ("SMTP_URL", "smtp://mail.example.org?timeout=nan"),
+    ("SMTP_URL", "smtp://mail.example.org?starttls=maybe"),
+    ("SMTP_URL", "smtp://mail.example.org?tls=1"),
+    ("SMTP_URL", "smtp://user:pa/ss@mail.example.org:587"),
     ("PUBLIC_BASE_URL", "ftp://sender.example.org"),
     ("SECRET_KEYS", "too-short"),
     ("SECRET_KEYS", " , "),
@@ -97,3 +107,17 @@ def test_numbers_and_lists_are_parsed(tmp_path: Path) -> None:
     assert settings.default_phone_region == "DE"
     assert settings.log_level == "WARNING"
     assert settings.email_from == "contact@exemple.test"  # falls back to the contact address
+
+
+def test_smtp_url_errors_and_shown_urls_never_carry_the_password(tmp_path: Path) -> None:
+    for url in ("smtp://user:s3cret-pw@mail.example.org:99999", "smtp://user:s3cr/et-pw@mail.example.org"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"INSTANCE_PATH": str(tmp_path), "SMTP_URL": url})
+        assert "s3cr" not in str(caught.value)
+    good = "smtps://user:s3cret-pw@mail.example.org:465?timeout=7.5&helo=sender.example.org"
+    settings = load_settings({"INSTANCE_PATH": str(tmp_path), "SMTP_URL": good})
+
+    assert settings.smtp_url == good
+    assert safe_url(good) == "smtps://mail.example.org:465"
+    assert safe_url("redis://:s3cret-pw@cache:6379/2") == "redis://cache:6379/2"
+    assert safe_url("unix:///run/redis.sock") == "unix:///run/redis.sock"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.addresses import address_hash
@@ -102,14 +106,33 @@ def test_restricted(db_session: Session) -> None:
     assert reason(db_session, contact, purpose) == "restricted"
 
 
+@contextmanager
+def _schema_check_lifted(session: Session, table: str, column: str) -> Iterator[None]:
+    """Let the schema refuse a value first, then let it in anyway: the gate must still deny (defence in depth)."""
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(text(f"UPDATE {table} SET {column} = 'bogus'"))  # noqa: S608 (test names only)
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+    else:
+        # Rolled back with the test's transaction, like every change a test makes.
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT ck_{table}_{column}")
+        yield
+
+
 def test_any_status_other_than_active_is_refused(db_session: Session) -> None:
     # Default deny: a status the gate does not know (a typo, a future state) must not pass.
     purpose = make_purpose()
     contact = make_contact()
     grant(db_session, contact, purpose)
-    contact.status = "Active"
-    db_session.flush()
-    assert reason(db_session, contact, purpose) == "restricted"
+    with _schema_check_lifted(db_session, "contacts", "status"):
+        contact.status = "Active"
+        db_session.flush()
+        assert reason(db_session, contact, purpose) == "restricted"
 
 
 def test_no_address(db_session: Session) -> None:
@@ -198,9 +221,10 @@ def test_unknown_state_status_is_refused(db_session: Session) -> None:
     grant(db_session, contact, purpose)
     state = db_session.get(ConsentState, (contact.id, purpose.id, "email"))
     assert state is not None
-    state.status = "maybe"
-    db_session.flush()
-    assert reason(db_session, contact, purpose) == "no_consent"
+    with _schema_check_lifted(db_session, "consent_states", "status"):
+        state.status = "maybe"
+        db_session.flush()
+        assert reason(db_session, contact, purpose) == "no_consent"
 
 
 def test_reasons_follow_gate_priority(db_session: Session) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,21 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 import sender.models  # noqa: F401  (registers every table on Base.metadata)
 from sender.db import Base, make_engine
+from sender.enums import (
+    CampaignKind,
+    CampaignStatus,
+    Channel,
+    ConsentAction,
+    ConsentSource,
+    ConsentStatus,
+    ContactStatus,
+    DeliveryStatus,
+    Role,
+)
 from sender.migrate import alembic_config, downgrade, upgrade
 
 # PostgreSQL joins the SQLite run whenever the suite has a server to create a scratch database on.
@@ -80,3 +93,57 @@ def test_models_and_migrations_do_not_differ(empty_database: str) -> None:
         engine.dispose()
 
     assert differences == [], "models changed without a migration: run alembic revision --autogenerate"
+
+
+# Every CHECK constraint of migration 0002, with the enum whose values it must allow.
+CHECKED = {
+    ("contacts", "status"): ContactStatus,
+    ("suppressions", "channel"): Channel,
+    ("campaigns", "status"): CampaignStatus,
+    ("campaigns", "kind"): CampaignKind,
+    ("campaigns", "channel"): Channel,
+    ("deliveries", "status"): DeliveryStatus,
+    ("consent_events", "channel"): Channel,
+    ("consent_events", "action"): ConsentAction,
+    ("consent_events", "source"): ConsentSource,
+    ("consent_states", "channel"): Channel,
+    ("consent_states", "status"): ConsentStatus,
+    ("users", "role"): Role,
+}
+
+
+def test_check_constraints_match_the_enums_keep_rows_and_refuse_unknown_values(empty_database: str) -> None:
+    upgrade(empty_database, "0001")
+    engine = make_engine(empty_database, pool=False)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO contacts (id, public_id, email, attributes, source, status, is_legacy,"
+                    " created_at, updated_at) VALUES (1, 'p1', 'a@example.org', '{}', 'api', 'active', false,"
+                    " '2026-01-01', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO lists (id, name, description, created_at) VALUES (1, 'l', '', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text("INSERT INTO list_members (list_id, contact_id, added_at) VALUES (1, 1, '2026-01-01')")
+            )
+
+        upgrade(empty_database)
+
+        with engine.connect() as conn:
+            # SQLite rebuilt the tables: a cascade on the dropped copy would have taken the membership along.
+            assert conn.execute(text("SELECT count(*) FROM list_members")).scalar_one() == 1
+            inspector = inspect(conn)
+            for (table, column), values in CHECKED.items():
+                found = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table)}
+                allowed = set(re.findall(r"'([^']*)'", str(found[f"ck_{table}_{column}"])))
+                assert allowed == {v.value for v in values}, (table, column)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE contacts SET status = 'archived' WHERE id = 1"))
+    finally:
+        engine.dispose()

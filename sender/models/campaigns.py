@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
+from sender.enums import CampaignKind, CampaignStatus, Channel, DeliveryStatus, one_of
 from sender.models.contacts import ContactList
 
-CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "sent", "paused", "cancelled")
-CAMPAIGN_KINDS = ("marketing", "legal_notice", "requalification")
-DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "skipped", "unknown", "cancelled")
+CAMPAIGN_STATUSES = tuple(CampaignStatus)
+CAMPAIGN_KINDS = tuple(CampaignKind)
+DELIVERY_STATUSES = tuple(DeliveryStatus)
 
 campaign_lists = Table(
     "campaign_lists",
@@ -26,6 +38,11 @@ class Campaign(Base):
     """A message for one purpose on one channel, sent to the consenting members of some lists."""
 
     __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(one_of("status", CampaignStatus), name="status"),
+        CheckConstraint(one_of("kind", CampaignKind), name="kind"),
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -53,7 +70,10 @@ class Delivery(Base):
     """The fate of one campaign for one contact: queued, skipped with a reason, sent, failed or unknown."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("campaign_id", "contact_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id"),
+        CheckConstraint(one_of("status", DeliveryStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))

@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, one_of
 
 LEGAL_BASES = ("consent", "legitimate_interest", "contract", "legal_obligation")
 
@@ -51,6 +63,11 @@ class ConsentEvent(Base):
     """One grant, request or withdrawal, with its proof (GDPR Art. 7(1)); never updated or deleted."""
 
     __tablename__ = "consent_events"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("action", ConsentAction), name="action"),
+        CheckConstraint(one_of("source", ConsentSource), name="source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
@@ -71,6 +88,10 @@ class ConsentState(Base):
     """Current consent per (contact, purpose, channel), materialised from the ledger in the same transaction."""
 
     __tablename__ = "consent_states"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("status", ConsentStatus), name="status"),
+    )
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"), primary_key=True, index=True)

@@ -6,14 +6,24 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
+from sender.enums import Channel, ContactStatus, one_of
 
-# "pending": signed up on a form, not yet confirmed by the emailed link (double opt-in, R53).
-CONTACT_STATUSES = ("active", "restricted", "erased", "pending")
-CHANNELS = ("email", "sms")
+CONTACT_STATUSES = tuple(ContactStatus)
+CHANNELS = tuple(Channel)
 
 
 def new_public_id() -> str:
@@ -25,6 +35,7 @@ class Contact(Base):
     """A person we may message, with normalised addresses and their keyed hashes."""
 
     __tablename__ = "contacts"
+    __table_args__ = (CheckConstraint(one_of("status", ContactStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -79,7 +90,10 @@ class Suppression(Base):
     """A keyed hash of an address that must never be messaged again on a channel."""
 
     __tablename__ = "suppressions"
-    __table_args__ = (UniqueConstraint("address_hash", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("address_hash", "channel"),
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address_hash: Mapped[str] = mapped_column(String(64))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
+from sender.enums import Role, one_of
 
-ROLES = ("admin", "marketer", "dpo")
+ROLES = tuple(Role)
 
 
 class User(Base):
     """A person who operates sender: admin, marketer or DPO (read-only)."""
 
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

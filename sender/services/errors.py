@@ -25,3 +25,7 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The request clashes with existing state (duplicate, suppressed address, wrong status)."""
+
+
+class QueueUnavailable(ServiceError):
+    """The work is recorded in the database, but the queue (Redis) is unreachable; it is picked up later."""

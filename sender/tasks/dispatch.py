@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from sender.runtime import Runtime
+from sender.tasks.queue import QUEUES
 
 EMAIL_QUEUE = "email"
 BATCH_TIMEOUT = 3600
@@ -22,12 +23,21 @@ def batch_job_id(campaign_id: int, batch_no: int) -> str:
     return f"campaign-{campaign_id}-batch-{batch_no}"
 
 
-def _alive(runtime: Runtime, job_id: str) -> bool:
+def launch_job_id(campaign_id: int) -> str:
+    """The id of a campaign's launch job."""
+    return f"campaign-{campaign_id}-launch"
+
+
+def _status(runtime: Runtime, job_id: str) -> JobStatus | None:
     try:
         job = Job.fetch(job_id, connection=runtime.redis, serializer=runtime.queue(EMAIL_QUEUE).serializer)
     except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in ALIVE
+        return None
+    return job.get_status(refresh=False)
+
+
+def _alive(runtime: Runtime, job_id: str) -> bool:
+    return _status(runtime, job_id) in ALIVE
 
 
 def enqueue_batches(
@@ -59,7 +69,7 @@ def enqueue_batches(
 
 def schedule_launch(runtime: Runtime, campaign_id: int, when: datetime) -> str:
     """Have the scheduler launch a campaign at `when` (naive UTC)."""
-    job_id = f"campaign-{campaign_id}-launch"
+    job_id = launch_job_id(campaign_id)
     runtime.queue(EMAIL_QUEUE).enqueue_at(
         when.replace(tzinfo=UTC),
         "sender.tasks.jobs.launch_campaign",
@@ -68,3 +78,30 @@ def schedule_launch(runtime: Runtime, campaign_id: int, when: datetime) -> str:
         description=f"launch campaign {campaign_id}",
     )
     return job_id
+
+
+def enqueue_launch(runtime: Runtime, campaign_id: int) -> bool:
+    """Enqueue a due launch now, unless its job already waits in a queue or runs; True if enqueued.
+
+    The database says the launch is due; its scheduled job is late or was lost with Redis's data.
+    """
+    job_id = launch_job_id(campaign_id)
+    if _status(runtime, job_id) in (JobStatus.QUEUED, JobStatus.STARTED):
+        return False
+    queue = runtime.queue(EMAIL_QUEUE)
+    queue.scheduled_job_registry.remove(job_id)
+    queue.enqueue(
+        "sender.tasks.jobs.launch_campaign",
+        campaign_id,
+        job_id=job_id,
+        description=f"launch campaign {campaign_id}",
+    )
+    return True
+
+
+def overdue_scheduled_jobs(runtime: Runtime, margin_seconds: int) -> int:
+    """Delayed jobs (retries, launches) due more than `margin_seconds` ago: no scheduler is moving them."""
+    cutoff = int((datetime.now(UTC) - timedelta(seconds=margin_seconds)).timestamp())
+    return sum(
+        len(runtime.queue(name).scheduled_job_registry.get_jobs_to_schedule(cutoff)) for name in QUEUES
+    )

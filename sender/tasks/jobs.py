@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import current_app
 
+from sender.enums import CampaignStatus
 from sender.runtime import Runtime
 from sender.services.campaigns import launch, lifecycle
+from sender.services.errors import Conflict
 
 
 def _runtime() -> Runtime:
@@ -27,9 +29,13 @@ def launch_campaign(campaign_id: int) -> dict[str, Any]:
     runtime = _runtime()
     with runtime.Session() as session:
         campaign = lifecycle.get(session, campaign_id)
-        if campaign.status != "scheduled":
+        if campaign.status != CampaignStatus.SCHEDULED:
             return {"skipped": f"campaign is {campaign.status}"}
-        result = launch.launch_now(runtime, session, campaign, actor="scheduler")
+        try:
+            result = launch.launch_now(runtime, session, campaign, actor="scheduler")
+        except Conflict as exc:
+            # The scheduler and the sweep may both hand over the same due launch; the first one wins.
+            return {"skipped": exc.message}
     return {"queued": result.queued, "skipped": result.skipped, "batches": result.batches}
 
 

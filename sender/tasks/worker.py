@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-import re
+import signal
+import threading
+import time
 from collections.abc import Sequence
+from typing import Any
 
 from flask import Flask
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -15,31 +19,16 @@ from sqlalchemy import text
 from sender import create_app, get_runtime
 from sender.config import Settings
 from sender.runtime import Runtime, build_runtime
+from sender.scrub import format_exception, install_log_scrubber, scrub_traceback
 from sender.tasks.queue import QUEUES, get_queue
 
-# Addresses must never reach a log line, even inside an exception message from a transport.
-_EMAIL = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+\d[\d .-]{6,18}\d")
+log = logging.getLogger(__name__)
 
-
-def scrub(message: str) -> str:
-    """Replace anything that looks like an email address or an E.164 phone number."""
-    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", message))
-
-
-class AddressScrubber(logging.Filter):
-    """A handler filter that rewrites records so their text carries no address."""
-
-    _formatter = logging.Formatter()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Render the message (and traceback) now, scrubbed, so no handler sees the raw text."""
-        record.msg = scrub(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            record.exc_text = scrub(self._formatter.formatException(record.exc_info))
-            record.exc_info = None
-        return True
+# RQ restarts a dead scheduler process only during maintenance (every 10 minutes by default): after a Redis
+# blip, delayed retries and launches would wait that long.
+MAINTENANCE_SECONDS = 30
+# A worker loop that stopped on an unexpected error (Redis gone mid-call) starts again after this backoff.
+RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
 
 
 class SenderWorker(Worker):
@@ -50,6 +39,12 @@ class SenderWorker(Worker):
     """
 
     runtime: Runtime | None = None
+    signalled = False
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        """Remember that the stop was asked for (SIGTERM, Ctrl-C), then shut down as RQ does."""
+        self.signalled = True
+        super().request_stop(signum, frame)
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         """Drop the inherited pool without closing the parent's sockets, then run the job."""
@@ -57,12 +52,17 @@ class SenderWorker(Worker):
             self.runtime.engine.dispose(close=False)
         super().main_work_horse(job, queue)
 
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """Log a job's exception by id, its traceback scrubbed (RQ would log the raw text and arguments)."""
+        self.log.error("Worker %s: job %s raised\n%s", self.name, job.id, format_exception(exc_info))
 
-def _install_log_scrubber() -> None:
-    root = logging.getLogger()
-    for handler in root.handlers:
-        if not any(isinstance(f, AddressScrubber) for f in handler.filters):
-            handler.addFilter(AddressScrubber())
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        """Store the failure (rq:results, failed job registry) with its traceback scrubbed."""
+        if isinstance(kwargs.get("exc_string"), str):
+            kwargs["exc_string"] = scrub_traceback(kwargs["exc_string"])
+        elif len(args) >= 2 and isinstance(args[1], str):
+            args = (args[0], scrub_traceback(args[1]), *args[2:])
+        super().handle_job_failure(job, queue, *args, **kwargs)
 
 
 def build_worker(app: Flask, queue_names: Sequence[str] = QUEUES) -> SenderWorker:
@@ -76,9 +76,18 @@ def build_worker(app: Flask, queue_names: Sequence[str] = QUEUES) -> SenderWorke
         serializer=JSONSerializer,
         # A job description holds its arguments; the job id is enough in a log line.
         log_job_description=False,
+        maintenance_interval=MAINTENANCE_SECONDS,
     )
     worker.runtime = runtime
     return worker
+
+
+def _interruptible_pause(seconds: float) -> bool:
+    """Sleep between two worker loops; True if SIGTERM or SIGINT came meanwhile (then stop)."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    return stop.wait(seconds)
 
 
 def run(
@@ -86,17 +95,40 @@ def run(
     queue_names: Sequence[str] = QUEUES,
     *,
     burst: bool = False,
-    with_scheduler: bool = False,
+    with_scheduler: bool = True,
 ) -> bool:
-    """Create the app, push its context once (forked horses inherit it) and work; True if a job ran."""
+    """Create the app, push its context once (forked horses inherit it) and work; True if a job ran.
+
+    RQ's loop returns on an unexpected error (Redis lost outside a blocking wait); unless it stopped on
+    request or in burst mode, a fresh worker takes over after a backoff, so a blip never ends the process.
+    """
+    install_log_scrubber()
     runtime = build_runtime(settings)
     app = create_app(runtime=runtime)
-    _install_log_scrubber()
     # Fail fast on a wrong DATABASE_URL instead of failing every job later.
     with runtime.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    worker = build_worker(app, queue_names)
+    worked = False
+    failures = 0
     with app.app_context():
-        worked = worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)
+        while True:
+            started = time.monotonic()
+            try:
+                worker = build_worker(app, queue_names)
+                worked = worker.work(
+                    burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level
+                )
+            except RedisError as exc:
+                if burst:
+                    raise
+                log.warning("Redis is unreachable (%s)", exc)
+            else:
+                if burst or worker.signalled:
+                    break
+            failures = 0 if time.monotonic() - started > 60 else failures + 1
+            pause = RESTART_BACKOFF_SECONDS[min(failures, len(RESTART_BACKOFF_SECONDS) - 1)]
+            log.warning("worker loop ended unexpectedly; starting again in %ss", pause)
+            if _interruptible_pause(pause):
+                break
     runtime.engine.dispose()
     return worked

@@ -1,20 +1,18 @@
-"""Access logs without link tokens: a signed token in a URL is a credential and must not be logged (R38)."""
+"""Access logs without link tokens or query strings: a signed token in a URL is a credential (R38)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import WSGIRequestHandler
 
-# Signed tokens are long runs of URL-safe characters; ids and words in our paths are far shorter.
-_TOKEN = re.compile(r"[A-Za-z0-9_\-.]{40,}")
+from sender.scrub import REDACTED, scrub
 
 
 def redact(text: str) -> str:
-    """Replace every token-like run in a request line or path by [redacted]."""
-    return _TOKEN.sub("[redacted]", text)
+    """A request line or path with link tokens, query strings and addresses replaced by [redacted]."""
+    return scrub(text)
 
 
 class RedactingRequestHandler(WSGIRequestHandler):
@@ -33,7 +31,10 @@ class RedactingGunicornLogger(GunicornLogger):
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         """The access-log fields, with the request line, path and query redacted."""
         values: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q"):
+        for key in ("r", "U"):
             if isinstance(values.get(key), str):
                 values[key] = redact(values[key])
+        # The query string alone: search terms (?email=…) are personal data, keep only that there was one.
+        if values.get("q"):
+            values["q"] = REDACTED
         return values

@@ -134,6 +134,22 @@ def test_future_schedule_waits_for_the_scheduler(api: Api, audience: dict[str, A
     assert api.get(f"/campaigns/{campaign['id']}")["counts"]["by_status"] == {}
 
 
+def test_a_scheduled_campaign_is_sent_early_only_when_asked_for_now(
+    api: Api, audience: dict[str, Any], redis_conn: Any
+) -> None:
+    campaign = _draft(api, audience, scheduled_at="2099-01-01T09:00:00Z")
+    api.post(f"/campaigns/{campaign['id']}/send", None, 202)
+
+    # A retried call must not turn a campaign scheduled for later into one sent now.
+    refused = api.post(f"/campaigns/{campaign['id']}/send", None, 409)
+    assert "2099-01-01T09:00:00Z" in refused["message"] and '"now": true' in refused["message"]
+    assert api.get(f"/campaigns/{campaign['id']}")["status"] == "scheduled"
+    api.post(f"/campaigns/{campaign['id']}/send", {"now": "yes"}, 422)
+
+    sent = api.post(f"/campaigns/{campaign['id']}/send", {"now": True}, 202)
+    assert sent == {"status": "sending", "queued": 1, "skipped": {"no_consent": 1}}
+
+
 def test_dpo_cannot_send(api: Api, audience: dict[str, Any], dpo_headers: dict[str, str]) -> None:
     campaign = _draft(api, audience)
     api.call("POST", f"/campaigns/{campaign['id']}/send", 403, headers=dpo_headers)

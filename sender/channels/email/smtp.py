@@ -10,13 +10,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sender.channels.base import OutgoingEmail, SendResult
+from sender.scrub import scrub
 
 DEFAULT_TIMEOUT = 30.0
 # RFC 3463 X.1.x is about addresses; X.1.7 and X.1.8 describe the *sender's* address, not the recipient's.
 _ENHANCED_ADDRESS = re.compile(r"\b5\.1\.(\d{1,3})\b")
 _SENDER_SUBCODES = frozenset({"7", "8"})
-# Servers often echo the recipient in their reply; details end up in logs and rows, so mask addresses.
-_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 _MAX_DETAIL = 300
 
 
@@ -74,7 +73,8 @@ class _SMTPSSL(_Tracking, smtplib.SMTP_SSL):
 def _clean(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return _ADDRESS.sub("<address>", " ".join(text.split()))[:_MAX_DETAIL]
+    # Servers often echo the recipient in their reply; details end up in logs and rows, so mask addresses.
+    return scrub(" ".join(text.split()))[:_MAX_DETAIL]
 
 
 def classify(code: int, reply: str | bytes, *, about_recipient: bool = True) -> SendResult:

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.channels.email.transport import email_transport
 from sender.db import utcnow
+from sender.enums import CampaignStatus
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.campaigns import delivery, lifecycle, planning
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
+from sender.services.errors import QueueUnavailable
 from sender.services.messages.rendering import EmailRenderer
-from sender.tasks.dispatch import enqueue_batches, schedule_launch
+from sender.tasks.dispatch import enqueue_batches, enqueue_launch, overdue_scheduled_jobs, schedule_launch
+
+log = logging.getLogger(__name__)
 
 # Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
 FIRST_CHUNK = 1_000
 NEXT_CHUNK = 25_000
+# A launch or retry due longer ago than this was missed by the scheduler: the sweep reports and repairs it.
+OVERDUE_MARGIN_SECONDS = 60
+QUEUE_DOWN = "the queue (Redis) is unreachable"
 
 
 class RetryLater(Exception):
@@ -35,6 +44,8 @@ class SweepReport:
     requeued_jobs: int
     finished: int
     resumed_plannings: int
+    overdue_launches: int = 0
+    overdue_jobs: int = 0
 
 
 def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
@@ -53,6 +64,7 @@ def plan_and_enqueue(
     """
     list_ids = [lst.id for lst in campaign.lists]
     limit = FIRST_CHUNK
+    queue_up = True
     while True:
         session.refresh(campaign)
         if campaign.status == "cancelled":
@@ -68,8 +80,9 @@ def plan_and_enqueue(
             first_batch=first_batch,
         )
         session.commit()
-        # Only after the commit: a fast worker must find every row it is given.
-        enqueue_batches(runtime, campaign.id, chunk.batches)
+        # Only after the commit: a fast worker must find every row it is given. The rows are the memory:
+        # with Redis down, planning goes on and the sweep enqueues the batches once it is back.
+        queue_up = queue_up and _enqueue(runtime, campaign.id, chunk.batches)
         if chunk.last_contact_id is None:
             break
         after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
@@ -78,14 +91,32 @@ def plan_and_enqueue(
     # Workers may have sent everything while later chunks were planned; none of them could close it then.
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)
+    if not queue_up:
+        session.commit()  # end the read above: the error leaves with its traceback, not with a transaction
+        raise QueueUnavailable(f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back")
     return result
+
+
+def _enqueue(runtime: Runtime, campaign_id: int, batches: range) -> bool:
+    try:
+        enqueue_batches(runtime, campaign_id, batches)
+    except RedisError as exc:
+        log.warning("campaign %s: %s (%s); the sweep will enqueue its batches", campaign_id, QUEUE_DOWN, exc)
+        return False
+    return True
 
 
 def schedule(runtime: Runtime, session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
     """Schedule the launch for later; planning happens then, against the audience of that moment."""
     lifecycle.schedule(session, campaign, when, actor)
     session.commit()
-    schedule_launch(runtime, campaign.id, when)
+    try:
+        schedule_launch(runtime, campaign.id, when)
+    except RedisError:
+        # The database holds the launch time: the sweep launches it once it is overdue.
+        raise QueueUnavailable(
+            f"campaign scheduled, but {QUEUE_DOWN}: it is launched once Redis is back"
+        ) from None
 
 
 def resume(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> None:
@@ -114,10 +145,16 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
     return report
 
 
-def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
-    """Finish interrupted planning, mark stale claims unknown, re-enqueue unfinished batches, close campaigns."""
+def sweep(
+    runtime: Runtime, lease_seconds: int | None = None, margin_seconds: int = OVERDUE_MARGIN_SECONDS
+) -> SweepReport:
+    """Finish interrupted planning, mark stale claims unknown, re-enqueue unfinished batches, close campaigns.
+
+    The database says what must run and when; RQ only delivers it: overdue launches are enqueued again.
+    """
     lease = runtime.settings.send_lease_seconds if lease_seconds is None else lease_seconds
     with runtime.Session() as session:
+        overdue, late_jobs = _launch_overdue(runtime, session, margin_seconds)
         stale = delivery.mark_stale_unknown(session, lease)
         cutoff = utcnow() - timedelta(seconds=lease)
         # A launch whose request died mid-planning: plan the rest of its audience.
@@ -143,7 +180,33 @@ def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
             others = [b for b in batches if (campaign_id, b) not in stale]
             requeued += len(enqueue_batches(runtime, campaign_id, dead, force=True))
             requeued += len(enqueue_batches(runtime, campaign_id, others))
-    return SweepReport(len(stale), requeued, finished, len(unplanned))
+    return SweepReport(len(stale), requeued, finished, len(unplanned), len(overdue), late_jobs)
+
+
+def _launch_overdue(runtime: Runtime, session: Session, margin_seconds: int) -> tuple[list[int], int]:
+    """Enqueue the launches the database says are overdue; count delayed jobs no scheduler moved; log both."""
+    cutoff = utcnow() - timedelta(seconds=margin_seconds)
+    overdue = list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= cutoff
+            )
+        )
+    )
+    session.commit()  # end the read before talking to Redis (on SQLite it holds the write lock)
+    for campaign_id in overdue:
+        enqueue_launch(runtime, campaign_id)
+    late_jobs = overdue_scheduled_jobs(runtime, margin_seconds)
+    if overdue or late_jobs:
+        log.warning(
+            "overdue by more than %ss: %s scheduled launches (campaigns %s), %s delayed jobs; "
+            "is a worker running with the scheduler?",
+            margin_seconds,
+            len(overdue),
+            overdue[:20],
+            late_jobs,
+        )
+    return overdue, late_jobs
 
 
 def deliveries_page(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import rowcount, utcnow
+from sender.enums import CampaignKind, CampaignStatus, Channel, DeliveryStatus
 from sender.i18n import LOCALES
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
@@ -20,8 +21,9 @@ from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.messages import rendering
 from sender.services.records import audit
 
-SUPPORTED_CHANNELS = ("email",)
-LAUNCHABLE = ("draft", "scheduled")
+SUPPORTED_CHANNELS = (Channel.EMAIL,)
+LAUNCHABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+CHOSEN_KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,11 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
     subject = _text(data, "subject", 255, errors, required=True)
     body_html = _text(data, "body_html", 500_000, errors, required=False)
     body_text = _text(data, "body_text", 500_000, errors, required=True)
-    channel = data.get("channel", "email")
+    channel = data.get("channel", Channel.EMAIL)
     if channel not in SUPPORTED_CHANNELS:
         errors["channel"] = f"must be one of {', '.join(SUPPORTED_CHANNELS)}"
-    kind = data.get("kind", "marketing")
-    if kind not in ("marketing", "legal_notice"):
+    kind = data.get("kind", CampaignKind.MARKETING)
+    if kind not in CHOSEN_KINDS:
         errors["kind"] = "must be marketing or legal_notice"
     locale = data.get("locale")
     if locale is not None and locale not in LOCALES:
@@ -156,7 +158,7 @@ def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor
         session.execute(
             update(Campaign)
             .where(Campaign.id == campaign.id, Campaign.status.in_(LAUNCHABLE))
-            .values(status="sending", launched_at=utcnow())
+            .values(status=CampaignStatus.SENDING, launched_at=utcnow())
         )
     )
     session.refresh(campaign)
@@ -169,10 +171,10 @@ def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchR
     """Record that every audience member has its delivery; the caller commits."""
     report = report_for(session, campaign.id)
     # Workers start on the first chunks while later ones are planned: count every planned send.
-    planned = sum(count for status, count in report.by_status.items() if status != "skipped")
+    planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
     campaign.planned_at = utcnow()
-    if campaign.status == "sending" and not planned:
-        campaign.status, campaign.finished_at = "sent", utcnow()
+    if campaign.status == CampaignStatus.SENDING and not planned:
+        campaign.status, campaign.finished_at = CampaignStatus.SENT, utcnow()
     audit.record(
         session,
         actor,
@@ -184,11 +186,27 @@ def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchR
     return LaunchResult(planned, report.skipped, 0)
 
 
+def wants_schedule(campaign: Campaign, now: bool, at: datetime) -> bool:
+    """Whether a send call schedules the campaign (True) or launches it now (False).
+
+    A campaign already scheduled is launched early only when the caller says so: a retried send call must
+    not turn next week's campaign into one sent at once.
+    """
+    if campaign.status == CampaignStatus.SCHEDULED and not now:
+        when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"
+        raise Conflict(f'campaign is scheduled for {when}Z; send {{"now": true}} to launch it now')
+    return (
+        not now
+        and campaign.status == CampaignStatus.DRAFT
+        and bool(campaign.scheduled_at and campaign.scheduled_at > at)
+    )
+
+
 def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
     """Mark a draft campaign scheduled for `when` (UTC); the caller enqueues the launch job."""
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign is {campaign.status}; only a draft can be scheduled")
-    campaign.status, campaign.scheduled_at = "scheduled", when
+    campaign.status, campaign.scheduled_at = CampaignStatus.SCHEDULED, when
     audit.record(session, actor, "campaign.schedule", "campaign", campaign.id, {"at": when.isoformat()})
 
 
@@ -210,23 +228,29 @@ def _transition(
 
 def pause(session: Session, campaign: Campaign, actor: str) -> None:
     """Stop claiming new deliveries; messages already handed to the transport finish."""
-    _transition(session, campaign, ("sending",), "paused", actor)
+    _transition(session, campaign, (CampaignStatus.SENDING,), CampaignStatus.PAUSED, actor)
 
 
 def resume(session: Session, campaign: Campaign, actor: str) -> list[int]:
     """Resume a paused campaign; return the batches that still hold queued deliveries."""
-    _transition(session, campaign, ("paused",), "sending", actor)
+    _transition(session, campaign, (CampaignStatus.PAUSED,), CampaignStatus.SENDING, actor)
     return pending_batches(session, campaign.id)
 
 
 def cancel(session: Session, campaign: Campaign, actor: str) -> int:
     """Cancel the campaign and every delivery not yet claimed; return how many were cancelled."""
-    _transition(session, campaign, ("draft", "scheduled", "sending", "paused"), "cancelled", actor)
+    _transition(
+        session,
+        campaign,
+        (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED),
+        CampaignStatus.CANCELLED,
+        actor,
+    )
     return rowcount(
         session.execute(
             update(Delivery)
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
-            .values(status="cancelled", reason="campaign_cancelled")
+            .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.CANCELLED, reason="campaign_cancelled")
         )
     )
 
@@ -236,7 +260,7 @@ def pending_batches(session: Session, campaign_id: int) -> list[int]:
     return list(
         session.scalars(
             select(Delivery.batch_no)
-            .where(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
+            .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.QUEUED)
             .distinct()
             .order_by(Delivery.batch_no)
         )
@@ -259,7 +283,7 @@ def reports_for(session: Session, campaign_ids: Sequence[int]) -> dict[int, Repo
     for campaign_id, status, reason, count in rows:
         report = reports[campaign_id]
         report.by_status[status] = report.by_status.get(status, 0) + count
-        if status == "skipped" and reason:
+        if status == DeliveryStatus.SKIPPED and reason:
             report.skipped[reason] = report.skipped.get(reason, 0) + count
     return {
         cid: Report(dict(sorted(r.by_status.items())), dict(sorted(r.skipped.items())))

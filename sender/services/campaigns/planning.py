@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from sender.enums import DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, ListMember
 from sender.services.consent.gate import gated_audience
 
@@ -64,7 +65,7 @@ def plan_chunk(
         literal(campaign.id),
         planned.c.id,
         case((eligible, first_batch + ordinal // batch_size), else_=SKIPPED_BATCH),
-        case((eligible, literal("queued")), else_=literal("skipped")),
+        case((eligible, literal(DeliveryStatus.QUEUED.value)), else_=literal(DeliveryStatus.SKIPPED.value)),
         planned.c.reason,
         literal(0),
         literal(at),

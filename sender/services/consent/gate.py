@@ -14,8 +14,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, 
 from sqlalchemy.orm import Session, aliased
 
 from sender.db import utcnow
+from sender.enums import Channel, ConsentStatus, ContactStatus
 from sender.models import ConsentState, Contact, Suppression
-from sender.models.contacts import CHANNELS
+from sender.services.consent.expiry import lapsed_clause
 
 # In the order the gate tests them: the first that applies is the reason given.
 REASONS = (
@@ -54,26 +55,26 @@ def state_join(state: type[ConsentState], purpose_id: int, channel: str) -> Colu
 
 def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> ColumnElement[str | None]:
     """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
-    address = Contact.email if channel == "email" else Contact.phone
-    address_hash = Contact.email_hash if channel == "email" else Contact.phone_hash
+    if channel not in tuple(Channel):
+        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
+    address = Contact.email if channel == Channel.EMAIL else Contact.phone
+    address_hash = Contact.email_hash if channel == Channel.EMAIL else Contact.phone_hash
     suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
     # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.
     return case(
-        (Contact.status == "erased", literal("erased")),
+        (Contact.status == ContactStatus.ERASED, literal("erased")),
         # A sign-up nobody confirmed yet (R53): not targetable by anything.
-        (Contact.status == "pending", literal("pending_confirmation")),
-        (Contact.status != "active", literal("restricted")),
+        (Contact.status == ContactStatus.PENDING, literal("pending_confirmation")),
+        (Contact.status != ContactStatus.ACTIVE, literal("restricted")),
         # Without its keyed hash the suppression list cannot be consulted: the address is unusable.
         (or_(address.is_(None), address_hash.is_(None)), literal("no_address")),
         (suppressed, literal("suppressed")),
         (state.status.is_(None), literal("no_consent")),
-        (state.status == "pending", literal("pending_confirmation")),
-        (state.status == "withdrawn", literal("withdrawn")),
-        (state.status != "granted", literal("no_consent")),
-        (and_(state.expires_at.is_not(None), state.expires_at <= at), literal("expired")),
+        (state.status == ConsentStatus.PENDING, literal("pending_confirmation")),
+        (state.status == ConsentStatus.WITHDRAWN, literal("withdrawn")),
+        (state.status != ConsentStatus.GRANTED, literal("no_consent")),
+        (lapsed_clause(state.expires_at, at), literal("expired")),
         else_=literal(None),
     )
 

@@ -10,11 +10,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.errors import ValidationFailed
 
-CHANNELS = ("email", "sms")
-ACTIONS = ("grant", "withdraw")
+CHANNELS = tuple(Channel)
+# What a caller records; `request` is only ever stored by the double opt-in rule below.
+ACTIONS = (ConsentAction.GRANT, ConsentAction.WITHDRAW)
 
 # Only an affirmative act of the person counts (GDPR Art. 4(11), CNIL): these never become consent (R3).
 NON_AFFIRMATIVE = frozenset({"pre_ticked", "terms_acceptance", "silence", "implied", "inactivity", "opt_out"})
@@ -36,20 +38,7 @@ WITHDRAW_MECHANISMS = frozenset(
         "erasure",
     }
 )
-SOURCES = frozenset(
-    {
-        "api",
-        "form",
-        "import",
-        "admin",
-        "double_opt_in",
-        "requalification",
-        "portal",
-        "sms_keyword",
-        "one_click",
-        "unsubscribe_page",
-    }
-)
+SOURCES = frozenset(ConsentSource)
 # Proof must not itself become excessive processing (EDPB 05/2020 §5.1): keep these keys, short.
 EVIDENCE_KEYS = {
     "ip": 64,
@@ -61,7 +50,15 @@ EVIDENCE_KEYS = {
     "import_batch": 32,
 }
 # Sources where the person acted themselves: they reset the "last interaction" clock (CNIL 3-year rule).
-PERSON_SOURCES = frozenset({"form", "double_opt_in", "requalification", "portal", "sms_keyword"})
+PERSON_SOURCES = frozenset(
+    {
+        ConsentSource.FORM,
+        ConsentSource.DOUBLE_OPT_IN,
+        ConsentSource.REQUALIFICATION,
+        ConsentSource.PORTAL,
+        ConsentSource.SMS_KEYWORD,
+    }
+)
 
 
 def minimal_evidence(evidence: dict[str, Any] | None) -> dict[str, str]:
@@ -84,11 +81,11 @@ def _validate(action: str, channel: str, source: str, mechanism: str) -> dict[st
         errors["action"] = f"must be one of {', '.join(ACTIONS)}"
     if source not in SOURCES:
         errors["source"] = f"must be one of {', '.join(sorted(SOURCES))}"
-    if action != "withdraw" and mechanism in NON_AFFIRMATIVE:
+    if action != ConsentAction.WITHDRAW and mechanism in NON_AFFIRMATIVE:
         errors["mechanism"] = f"{mechanism!r} is not an affirmative act and can never record consent"
-    elif action == "grant" and mechanism not in GRANT_MECHANISMS:
+    elif action == ConsentAction.GRANT and mechanism not in GRANT_MECHANISMS:
         errors["mechanism"] = f"for a grant, must be one of {', '.join(sorted(GRANT_MECHANISMS))}"
-    elif action == "withdraw" and mechanism not in WITHDRAW_MECHANISMS:
+    elif action == ConsentAction.WITHDRAW and mechanism not in WITHDRAW_MECHANISMS:
         errors["mechanism"] = f"for a withdrawal, must be one of {', '.join(sorted(WITHDRAW_MECHANISMS))}"
     return errors
 
@@ -125,11 +122,11 @@ def record(
     """
     errors = _validate(action, channel, source, mechanism)
     wording = _wording(session, purpose, wording_version)
-    if action == "grant" and wording_version is None:
+    if action == ConsentAction.GRANT and wording_version is None:
         errors["wording_version"] = "a grant must name the wording version the person saw"
     elif wording_version is not None and wording is None:
         errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {wording_version}"
-    if contact.status == "erased":
+    if contact.status == ContactStatus.ERASED:
         errors["contact"] = "the contact is erased"
     clean_evidence = minimal_evidence(evidence) if "evidence" not in errors else {}
     if errors:
@@ -139,12 +136,12 @@ def record(
     now = at.astimezone(UTC).replace(tzinfo=None) if at and at.tzinfo else (at or utcnow())
     stored_action = action
     # Where double opt-in is required, a first grant only asks; the confirmation click grants.
-    if action == "grant" and (
+    if action == ConsentAction.GRANT and (
         await_confirmation or (purpose.requires_double_opt_in and mechanism != "double_opt_in")
     ):
-        stored_action = "request"
+        stored_action = ConsentAction.REQUEST
     expires_at = None
-    if stored_action == "grant" and purpose.consent_validity_days:
+    if stored_action == ConsentAction.GRANT and purpose.consent_validity_days:
         expires_at = now + timedelta(days=purpose.consent_validity_days)
 
     event = ConsentEvent(
@@ -172,7 +169,11 @@ def record(
     return event
 
 
-STATUS_OF_ACTION = {"grant": "granted", "withdraw": "withdrawn", "request": "pending"}
+STATUS_OF_ACTION = {
+    ConsentAction.GRANT: ConsentStatus.GRANTED,
+    ConsentAction.WITHDRAW: ConsentStatus.WITHDRAWN,
+    ConsentAction.REQUEST: ConsentStatus.PENDING,
+}
 
 
 def _supersedes(event: ConsentEvent, state: ConsentState) -> bool:
@@ -181,7 +182,7 @@ def _supersedes(event: ConsentEvent, state: ConsentState) -> bool:
         return True
     # An older event (a back-dated import, a grant stamped in the future, a transaction that waited on the
     # row lock) never revives consent; a withdrawal still ends a grant or request: when in doubt, deny.
-    return event.action == "withdraw" and state.status != "withdrawn"
+    return event.action == ConsentAction.WITHDRAW and state.status != ConsentStatus.WITHDRAWN
 
 
 def _apply(session: Session, event: ConsentEvent) -> None:
@@ -190,7 +191,7 @@ def _apply(session: Session, event: ConsentEvent) -> None:
         "contact_id": event.contact_id,
         "purpose_id": event.purpose_id,
         "channel": event.channel,
-        "status": STATUS_OF_ACTION[event.action],
+        "status": STATUS_OF_ACTION[ConsentAction(event.action)],
         "since": event.occurred_at,
         "expires_at": event.expires_at,
         "last_event_id": event.id,
@@ -273,7 +274,7 @@ def withdraw_everywhere(
                     contact,
                     purpose,
                     channel=channel,
-                    action="withdraw",
+                    action=ConsentAction.WITHDRAW,
                     source=source,
                     mechanism=mechanism,
                     actor=actor,
@@ -404,7 +405,7 @@ def _fold_many(
             "contact_id": contact_id,
             "purpose_id": purpose_id,
             "channel": channel,
-            "status": STATUS_OF_ACTION[action],
+            "status": STATUS_OF_ACTION[ConsentAction(action)],
             "since": occurred_at,
             "expires_at": expires_at,
             "last_event_id": event_id,

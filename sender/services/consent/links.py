@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sender.config import Settings
+from sender.enums import Channel
 from sender.tokens import TokenInvalid, TokenService
 
-CHANNELS = ("email", "sms")
+CHANNELS = tuple(Channel)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.enums import ConsentAction, ContactStatus
 from sender.models import ConsentState, Contact, Purpose
 from sender.services.audience.contacts import suppress
 from sender.services.consent import ledger
@@ -38,7 +39,7 @@ class UnsubscribeTarget:
 
 def _contact(session: Session, public_id: str) -> Contact:
     contact = session.scalar(select(Contact).where(Contact.public_id == public_id))
-    if contact is None or contact.status == "erased":
+    if contact is None or contact.status == ContactStatus.ERASED:
         raise LinkInvalid()
     return contact
 
@@ -85,7 +86,7 @@ def withdraw(
         contact,
         purpose,
         channel=channel,
-        action="withdraw",
+        action=ConsentAction.WITHDRAW,
         source=source,
         mechanism=mechanism,
         actor=actor(contact),

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from sender.services.accounts import permissions, users
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, NotFound, QueueUnavailable, ValidationFailed
 from sender.web.api.schemas.base import Input, json_object
 from sender.web.bounds import MAX_ID, digits_up_to
 from sender.web.session import get_session
@@ -138,6 +138,11 @@ def _integrity(_exc: IntegrityError) -> ResponseReturnValue:
     return error(
         409, "conflict", "the record clashes with one stored meanwhile (duplicate); nothing was changed"
     )
+
+
+@bp.errorhandler(QueueUnavailable)
+def _queue_unavailable(exc: QueueUnavailable) -> ResponseReturnValue:
+    return error(503, "queue_unavailable", exc.message)
 
 
 @bp.errorhandler(HTTPException)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from sender.web.api.openapi import (
 )
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
-from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery
+from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
 from sender.web.session import get_session, runtime
 
 
@@ -99,10 +99,12 @@ def preview_audience(campaign_id: int) -> ResponseReturnValue:
 @bp.post("/campaigns/<id:campaign_id>/send")
 @requires("campaigns.send")
 def send_campaign(campaign_id: int) -> ResponseReturnValue:
-    """Launch now, or schedule when the campaign has a future scheduled_at."""
+    """Launch now, or schedule when the campaign has a future scheduled_at; `{"now": true}` forces now."""
+    options = parse_body(SendInput) if request.get_data(cache=True) else SendInput()
     session = get_session()
     campaign = lifecycle.get(session, campaign_id)
-    if campaign.status == "draft" and campaign.scheduled_at and campaign.scheduled_at > utcnow():
+    if lifecycle.wants_schedule(campaign, options.now, utcnow()):
+        assert campaign.scheduled_at is not None
         launch.schedule(runtime(), session, campaign, campaign.scheduled_at, g.actor)
         return jsonify({"status": "scheduled", "queued": 0, "skipped": {}}), 202
     result = launch.launch_now(runtime(), session, campaign, g.actor)
@@ -183,7 +185,7 @@ _INPUT: dict[str, Any] = {
     for name, prop in CampaignInput.model_json_schema()["properties"].items()
 }
 SCHEMAS: dict[str, Any] = {
-    **input_schemas(CampaignInput),
+    **input_schemas(CampaignInput, SendInput),
     "Campaign": obj(
         {
             "id": {"type": "integer"},
@@ -275,9 +277,14 @@ PATHS: dict[str, Any] = {
             "Plan and send now, or schedule when scheduled_at is in the future",
             tag="campaigns",
             params=[CAMPAIGN_ID],
+            body=ref("SendInput"),
             ok=(202, "Planned", ref("SendResult")),
-            errors=(401, 403, 404, 409, 422),
-            description="422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured.",
+            errors=(401, 403, 404, 409, 422, 503),
+            description=(
+                "422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured. "
+                'A scheduled campaign answers 409 unless the body is {"now": true}. 503: Redis is '
+                "unreachable; the launch is recorded and its messages leave once Redis is back."
+            ),
         )
     },
     "/campaigns/{campaign_id}/pause": _action(

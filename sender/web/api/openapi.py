@@ -35,6 +35,10 @@ ERROR_TEXT = {
     409: ("Conflict", "Duplicate, suppressed address, or a state that forbids the change."),
     413: ("TooLarge", "The request body exceeds the configured maximum size."),
     422: ("Invalid", "A field is missing or wrong; `fields` names each one with its reason."),
+    503: (
+        "Unavailable",
+        "The queue (Redis) is unreachable; the work is recorded and picked up once it is back.",
+    ),
 }
 WRITE_ERRORS = (401, 403, 413, 422)
 

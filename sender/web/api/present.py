@@ -7,6 +7,7 @@ from typing import Any
 
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.audience.lists import ListSummary, MembershipChange
+from sender.services.consent.expiry import has_lapsed
 
 
 def ts(value: datetime | None) -> str | None:
@@ -93,9 +94,7 @@ def consent_event(e: ConsentEvent, purpose_slug: str, w: ConsentWording | None) 
 
 def consent_state(s: ConsentState, purpose_slug: str, now: datetime) -> dict[str, Any]:
     """The current state for one purpose and channel; a lapsed grant reads as expired."""
-    status = s.status
-    if status == "granted" and s.expires_at is not None and s.expires_at <= now:
-        status = "expired"
+    status = "expired" if has_lapsed(s.status, s.expires_at, now) else s.status
     return {
         "purpose": purpose_slug,
         "channel": s.channel,

@@ -70,6 +70,14 @@ class CampaignInput(Input):
     ) = None
 
 
+class SendInput(Input):
+    """Options of the send call (the body may be omitted)."""
+
+    now: Annotated[bool, Field(description="Launch now even though the campaign is scheduled for later.")] = (
+        False
+    )
+
+
 class DeliveriesQuery(PageQuery):
     """A page of a campaign's deliveries, optionally of one status."""
 

@@ -1,0 +1,102 @@
+"""The closed sets of values stored in the database: channels, statuses, kinds, consent actions and sources.
+
+Each is a `StrEnum`, so members compare equal to the plain strings stored in rows and JSON. The migration
+that adds the matching CHECK constraints spells the same values out (migrations never import app code).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """How a message reaches a person."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class ContactStatus(StrEnum):
+    """Whether a contact may be processed at all."""
+
+    ACTIVE = "active"
+    RESTRICTED = "restricted"
+    ERASED = "erased"
+    # Signed up on a form, not yet confirmed by the emailed link (double opt-in, R53).
+    PENDING = "pending"
+
+
+class CampaignStatus(StrEnum):
+    """Where a campaign is in its lifecycle."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class CampaignKind(StrEnum):
+    """Why a campaign is sent."""
+
+    MARKETING = "marketing"
+    LEGAL_NOTICE = "legal_notice"
+    REQUALIFICATION = "requalification"
+
+
+class DeliveryStatus(StrEnum):
+    """The fate of one campaign for one contact."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+class ConsentAction(StrEnum):
+    """What a consent event records; `request` is a grant awaiting double opt-in confirmation."""
+
+    GRANT = "grant"
+    WITHDRAW = "withdraw"
+    REQUEST = "request"
+
+
+class ConsentStatus(StrEnum):
+    """The current consent state of (contact, purpose, channel), derived from the ledger."""
+
+    GRANTED = "granted"
+    PENDING = "pending"
+    WITHDRAWN = "withdrawn"
+
+
+class ConsentSource(StrEnum):
+    """Where a consent event came from."""
+
+    API = "api"
+    FORM = "form"
+    IMPORT = "import"
+    ADMIN = "admin"
+    DOUBLE_OPT_IN = "double_opt_in"
+    REQUALIFICATION = "requalification"
+    PORTAL = "portal"
+    SMS_KEYWORD = "sms_keyword"
+    ONE_CLICK = "one_click"
+    UNSUBSCRIBE_PAGE = "unsubscribe_page"
+
+
+class Role(StrEnum):
+    """What a staff user may do."""
+
+    ADMIN = "admin"
+    MARKETER = "marketer"
+    DPO = "dpo"
+
+
+def one_of(column: str, values: type[StrEnum]) -> str:
+    """The SQL of a CHECK constraint keeping `column` within an enum's values."""
+    listed = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({listed})"
