@@ -9,6 +9,7 @@ The number of examples is bounded so the whole file runs in well under a minute 
 from __future__ import annotations
 
 import copy
+import io
 import json
 from typing import Any
 from urllib.parse import quote
@@ -94,13 +95,28 @@ def _request(operation: dict[str, Any], components: dict[str, Any]) -> st.Search
     }
     query = {p["name"]: _valid_or_hostile(p["schema"]) for p in params if p["in"] == "query"}
     body: st.SearchStrategy[Any] = st.none()
-    if "requestBody" in operation:
-        body = _bodies(_inline(operation["requestBody"]["content"]["application/json"]["schema"], components))
+    form: st.SearchStrategy[Any] = st.none()
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in content:
+        body = _bodies(_inline(content["application/json"]["schema"], components))
+    elif "multipart/form-data" in content:
+        # Uploads: every documented form field, valid or hostile text, and a file of random bytes.
+        fields = _inline(content["multipart/form-data"]["schema"], components).get("properties", {})
+        form = st.fixed_dictionaries(
+            {},
+            optional={
+                name: st.binary(max_size=2000)
+                if prop.get("format") == "binary"
+                else st.one_of(from_schema(prop), HOSTILE_TEXT)
+                for name, prop in fields.items()
+            },
+        )
     return st.fixed_dictionaries(
         {
             "path": st.fixed_dictionaries(path),
             "query": st.fixed_dictionaries({}, optional=query),
             "body": body,
+            "form": form,
         }
     )
 
@@ -112,6 +128,10 @@ def _url(template: str, values: dict[str, Any]) -> str:
     return PREFIX + template
 
 
+def _safe_text(value: Any) -> str:
+    return _text(value).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _send(
     client: FlaskClient, headers: dict[str, str], method: str, template: str, request: dict[str, Any]
 ) -> None:
@@ -120,16 +140,18 @@ def _send(
         key: _text(value).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         for key, value in request["query"].items()
     }
-    body = request["body"]
+    body, form = request["body"], request["form"]
     # ensure_ascii keeps lone surrogates as \\ud800 escapes, as a hostile client would send them.
-    data = None if body is None else json.dumps(body, ensure_ascii=True)
+    data: Any = None if body is None else json.dumps(body, ensure_ascii=True)
+    content_type = "application/json" if data is not None else None
+    if form is not None:
+        data = {
+            name: (io.BytesIO(value), "upload.csv") if isinstance(value, bytes) else _safe_text(value)
+            for name, value in form.items()
+        }
+        content_type = "multipart/form-data"
     response = client.open(
-        url,
-        method=method,
-        query_string=query,
-        data=data,
-        content_type="application/json" if data is not None else None,
-        headers=headers,
+        url, method=method, query_string=query, data=data, content_type=content_type, headers=headers
     )
     assert response.status_code < 500, (method, url, query, body, response.get_data(as_text=True)[:500])
     assert response.is_json, (method, url, response.status_code)

@@ -279,7 +279,7 @@ PATHS: dict[str, Any] = {
             params=[CAMPAIGN_ID],
             body=ref("SendInput"),
             ok=(202, "Planned", ref("SendResult")),
-            errors=(401, 403, 404, 409, 422, 503),
+            errors=(401, 403, 404, 409, 413, 422, 503),
             description=(
                 "422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured. "
                 'A scheduled campaign answers 409 unless the body is {"now": true}. 503: Redis is '
