@@ -4,6 +4,8 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.segments import ContactTag, Segment, campaign_segments
+from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, User
 
 __all__ = [
@@ -15,10 +17,15 @@ __all__ = [
     "ConsentWording",
     "Contact",
     "ContactList",
+    "ContactTag",
     "Delivery",
     "ListMember",
+    "OrganisationSettings",
     "Purpose",
+    "Segment",
+    "SignInThrottle",
     "Suppression",
     "User",
     "campaign_lists",
+    "campaign_segments",
 ]

@@ -9,6 +9,7 @@ from sender.web import session as web_session
 
 def register(app: Flask) -> None:
     """Attach every blueprint and the per-request database session."""
+    from sender.web import admin
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
     from sender.web.public.pages import bp as public_bp
@@ -17,3 +18,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
+    admin.register(app)

@@ -1,0 +1,62 @@
+"""Translations of the staff pages (Flask-Babel): French or English.
+
+The locale is, in order: one a page sets explicitly (`g.page_locale`, e.g. a contact's locale), then the
+organisation's default locale from its settings. Catalogs live in the top-level `translations/` folder;
+the compiled `.mo` files are committed, and compiled at start from the `.po` files when missing.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, has_request_context
+from flask_babel import Babel, get_locale
+
+from sender.paths import resource_dir
+from sender.services.accounts import organisation
+from sender.web.session import get_session, runtime
+
+SUPPORTED = organisation.LOCALES
+
+
+def select_locale() -> str:
+    """The explicit page locale when set, otherwise the organisation's default."""
+    explicit = g.get("page_locale") if has_request_context() else None
+    if explicit in SUPPORTED:
+        return str(explicit)
+    if "org_locale" not in g:
+        g.org_locale = organisation.effective(get_session(), runtime().settings).default_locale
+    return str(g.org_locale)
+
+
+def _compile_missing(folder: str) -> None:
+    """Compile a catalog whose .mo is missing (a checkout without build step), offline."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(folder).glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source)
+        try:
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
+        except OSError:
+            # A read-only install keeps whatever was shipped.
+            continue
+
+
+def current_locale() -> str:
+    """The locale of this request, for `<html lang>`."""
+    return str(get_locale() or "en")
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel to the app with the catalogs folder and the locale selector."""
+    folder = str(resource_dir("translations"))
+    _compile_missing(folder)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", folder)
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(current_locale=current_locale)
