@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_contacts_lower_first_name", "contacts", [sa.text("lower(first_name)")], unique=False)
+    op.create_index("ix_contacts_lower_last_name", "contacts", [sa.text("lower(last_name)")], unique=False)
     op.create_table(
         "organisation_settings",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
@@ -88,3 +88,6 @@ class Suppression(Base):
 
 
 Index("ix_contacts_created_id", Contact.created_at, Contact.id)
+# Staff search by name: prefix ranges on lower(first_name) / lower(last_name).
+Index("ix_contacts_lower_first_name", func.lower(Contact.first_name))
+Index("ix_contacts_lower_last_name", func.lower(Contact.last_name))

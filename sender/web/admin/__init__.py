@@ -36,6 +36,7 @@ PAGES = (
     "setup",
     "dashboard",
     "organisation",
+    "contacts",
 )
 
 

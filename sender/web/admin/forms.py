@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from sender.services.errors import ValidationFailed
 
@@ -21,3 +24,11 @@ def attach_errors(form: FlaskForm, exc: ValidationFailed) -> list[str]:
         else:
             field.errors = [*field.errors, message]
     return orphans
+
+
+def choices(pairs: Iterable[tuple[str, str]] | Iterable[str]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs or plain values."""
+    return [
+        SelectChoice(item, item) if isinstance(item, str) else SelectChoice(item[0], item[1])
+        for item in pairs
+    ]

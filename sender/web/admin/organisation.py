@@ -11,7 +11,7 @@ from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors
+from sender.web.admin.forms import Form, attach_errors, choices
 from sender.web.session import get_session, runtime
 
 # Environment variable that overrides each field (README: configuration).
@@ -32,7 +32,7 @@ class OrganisationForm(Form):
     contact_email = EmailField("Contact email")
     dpo_contact = StringField("Data protection officer (email or address)")
     sender_address = EmailField("Sender address (From:)")
-    default_locale = SelectField("Default language", choices=[("en", "English"), ("fr", "Français")])
+    default_locale = SelectField("Default language", choices=choices([("en", "English"), ("fr", "Français")]))
     timezone = StringField("Time zone")
 
 
