@@ -42,9 +42,7 @@ def _prefix_range(value: Any, prefix: str) -> ColumnElement[bool]:
     return and_(value >= prefix, value < upper)
 
 
-def _filter(
-    stmt: Select[tuple[Contact]], settings: Settings, query: str, kind: str
-) -> Select[tuple[Contact]]:
+def _filter(stmt: Select[Any], settings: Settings, query: str, kind: str) -> Select[Any]:
     if kind == "tag":
         tag = query.lstrip("#").strip().lower()
         return stmt.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag == tag)))

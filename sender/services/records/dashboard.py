@@ -51,10 +51,11 @@ PENDING = ("queued", "sending")
 def progress(session: Session, campaign: Campaign) -> Progress:
     """One campaign's progress from its delivery counts."""
     report = lifecycle.report_for(session, campaign.id)
-    return _progress(campaign, report.by_status)
+    return progress_from(campaign, report.by_status)
 
 
-def _progress(campaign: Campaign, by_status: dict[str, int]) -> Progress:
+def progress_from(campaign: Campaign, by_status: dict[str, int]) -> Progress:
+    """Progress from delivery counts by status already at hand."""
     total = sum(by_status.values())
     done = total - sum(by_status.get(status, 0) for status in PENDING)
     return Progress(campaign.id, campaign.name, campaign.status, done, total, by_status)
@@ -66,7 +67,7 @@ def in_progress(session: Session) -> list[Progress]:
         select(Campaign).where(Campaign.status.in_(IN_PROGRESS)).order_by(Campaign.launched_at)
     ).all()
     reports = lifecycle.reports_for(session, [c.id for c in campaigns])
-    return [_progress(c, reports[c.id].by_status if c.id in reports else {}) for c in campaigns]
+    return [progress_from(c, reports[c.id].by_status if c.id in reports else {}) for c in campaigns]
 
 
 def consent_movements(session: Session, now: datetime, days: int = 7) -> dict[str, dict[str, int]]:

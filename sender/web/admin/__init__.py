@@ -37,6 +37,9 @@ PAGES = (
     "dashboard",
     "organisation",
     "contacts",
+    "lists",
+    "purposes",
+    "campaigns",
 )
 
 
