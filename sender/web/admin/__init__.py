@@ -40,6 +40,7 @@ PAGES = (
     "lists",
     "purposes",
     "campaigns",
+    "staff",
 )
 
 

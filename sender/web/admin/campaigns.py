@@ -20,6 +20,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -51,28 +52,28 @@ MESSAGE_CSP = (
 class CampaignForm(Form):
     """An email campaign: purpose, audience (lists and segments) and the three templates."""
 
-    name = StringField("Name (internal)", validators=[DataRequired()])
-    purpose = SelectField("Purpose", validators=[DataRequired()])
+    name = StringField(_l("Name (internal)"), validators=[DataRequired()])
+    purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
     kind = SelectField(
-        "Kind", choices=choices([("marketing", "marketing"), ("legal_notice", "legal notice")])
+        _l("Kind"), choices=choices([("marketing", "marketing"), ("legal_notice", "legal notice")])
     )
-    lists = SelectMultipleField("Lists", coerce=int, validators=[Optional()])
-    segments = SelectMultipleField("Segments", coerce=int, validators=[Optional()])
-    subject = StringField("Subject", validators=[Optional()])
-    body_text = TextAreaField("Text body", validators=[Optional()])
-    body_html = TextAreaField("HTML body (optional)", validators=[Optional()])
+    lists = SelectMultipleField(_l("Lists"), coerce=int, validators=[Optional()])
+    segments = SelectMultipleField(_l("Segments"), coerce=int, validators=[Optional()])
+    subject = StringField(_l("Subject"), validators=[Optional()])
+    body_text = TextAreaField(_l("Text body"), validators=[Optional()])
+    body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
 
 
 class TestSendForm(Form):
     """Where to send a test message."""
 
-    address = StringField("Send a test to", validators=[DataRequired()])
+    address = StringField(_l("Send a test to"), validators=[DataRequired()])
 
 
 class ScheduleForm(Form):
     """When to launch, in the organisation's time zone."""
 
-    when = DateTimeLocalField("Launch at", validators=[DataRequired()])
+    when = DateTimeLocalField(_l("Launch at"), validators=[DataRequired()])
 
 
 def _campaign(campaign_id: int) -> Campaign:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
@@ -27,32 +28,34 @@ PAGE_SIZE = 50
 class ContactForm(Form):
     """A contact typed by hand (imports handle files)."""
 
-    email = EmailField("Email", validators=[Optional()])
-    phone = StringField("Phone", validators=[Optional()])
-    first_name = StringField("First name", validators=[Optional()])
-    last_name = StringField("Last name", validators=[Optional()])
-    tags = StringField("Tags (comma-separated)", validators=[Optional()])
+    email = EmailField(_l("Email"), validators=[Optional()])
+    phone = StringField(_l("Phone"), validators=[Optional()])
+    first_name = StringField(_l("First name"), validators=[Optional()])
+    last_name = StringField(_l("Last name"), validators=[Optional()])
+    tags = StringField(_l("Tags (comma-separated)"), validators=[Optional()])
 
 
 class ConsentForm(Form):
     """A consent event with its proof: mechanism and (for a grant) the wording version shown."""
 
-    purpose = SelectField("Purpose", validators=[DataRequired()])
-    channel = SelectField("Channel", choices=choices(CHANNELS))
-    action = SelectField("Action", choices=choices(ledger.ACTIONS))
+    purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), choices=choices(CHANNELS))
+    action = SelectField(_l("Action"), choices=choices(ledger.ACTIONS))
     mechanism = SelectField(
-        "How the person expressed it",
+        _l("How the person expressed it"),
         choices=choices(sorted(ledger.GRANT_MECHANISMS | ledger.WITHDRAW_MECHANISMS)),
     )
-    wording_version = IntegerField("Wording version shown (required for a grant)", validators=[Optional()])
-    collection_point = StringField("Where it was collected (form, event…)", validators=[Optional()])
-    note = StringField("Note (proof reference)", validators=[Optional()])
+    wording_version = IntegerField(
+        _l("Wording version shown (required for a grant)"), validators=[Optional()]
+    )
+    collection_point = StringField(_l("Where it was collected (form, event…)"), validators=[Optional()])
+    note = StringField(_l("Note (proof reference)"), validators=[Optional()])
 
 
 class EraseForm(Form):
     """Erasure needs an explicit confirmation."""
 
-    confirm = BooleanField("I confirm: erase this person's data for good", validators=[DataRequired()])
+    confirm = BooleanField(_l("I confirm: erase this person's data for good"), validators=[DataRequired()])
 
 
 def _contact(public_id: str) -> Contact:

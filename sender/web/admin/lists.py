@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField, TextAreaField
@@ -28,24 +29,24 @@ MEMBERS_SHOWN = 100
 class ListForm(Form):
     """A new static list."""
 
-    name = StringField("Name", validators=[DataRequired()])
-    description = TextAreaField("Description", validators=[Optional()])
+    name = StringField(_l("Name"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description"), validators=[Optional()])
 
 
 class SegmentForm(Form):
     """A segment's filters; empty ones are ignored, the others must all match."""
 
-    name = StringField("Name", validators=[DataRequired()])
-    description = TextAreaField("Description", validators=[Optional()])
-    tags = StringField("Has any of these tags (comma-separated)", validators=[Optional()])
-    status = SelectField("Contact status", validators=[Optional()])
-    country = StringField("Country (ISO code, e.g. FR)", validators=[Optional()])
-    locale = StringField("Language (e.g. fr)", validators=[Optional()])
-    legacy = SelectField("Legacy contacts", validators=[Optional()])
-    created_after = DateField("Added on or after", validators=[Optional()])
-    consent_purpose = SelectField("Consent for purpose", validators=[Optional()])
-    consent_channel = SelectField("on channel", validators=[Optional()])
-    consent_state = SelectField("is", validators=[Optional()])
+    name = StringField(_l("Name"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+    tags = StringField(_l("Has any of these tags (comma-separated)"), validators=[Optional()])
+    status = SelectField(_l("Contact status"), validators=[Optional()])
+    country = StringField(_l("Country (ISO code, e.g. FR)"), validators=[Optional()])
+    locale = StringField(_l("Language (e.g. fr)"), validators=[Optional()])
+    legacy = SelectField(_l("Legacy contacts"), validators=[Optional()])
+    created_after = DateField(_l("Added on or after"), validators=[Optional()])
+    consent_purpose = SelectField(_l("Consent for purpose"), validators=[Optional()])
+    consent_channel = SelectField(_l("on channel"), validators=[Optional()])
+    consent_state = SelectField(_l("is"), validators=[Optional()])
 
 
 def _segment_form(segment: Segment | None = None) -> SegmentForm:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from sender.services.accounts import organisation
@@ -27,13 +28,15 @@ ENV_NAMES = {
 class OrganisationForm(Form):
     """The identity shown in every message footer and on the privacy portal."""
 
-    legal_name = StringField("Legal name")
-    postal_address = TextAreaField("Postal address")
-    contact_email = EmailField("Contact email")
-    dpo_contact = StringField("Data protection officer (email or address)")
-    sender_address = EmailField("Sender address (From:)")
-    default_locale = SelectField("Default language", choices=choices([("en", "English"), ("fr", "Français")]))
-    timezone = StringField("Time zone")
+    legal_name = StringField(_l("Legal name"))
+    postal_address = TextAreaField(_l("Postal address"))
+    contact_email = EmailField(_l("Contact email"))
+    dpo_contact = StringField(_l("Data protection officer (email or address)"))
+    sender_address = EmailField(_l("Sender address (From:)"))
+    default_locale = SelectField(
+        _l("Default language"), choices=choices([("en", "English"), ("fr", "Français")])
+    )
+    timezone = StringField(_l("Time zone"))
 
 
 @bp.route("/organisation", methods=["GET", "POST"], endpoint="organisation")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
@@ -21,19 +22,21 @@ from sender.web.session import get_session
 class PurposeForm(Form):
     """A register entry."""
 
-    slug = StringField("Identifier (lowercase letters, digits, hyphens)", validators=[DataRequired()])
-    name = StringField("Name", validators=[DataRequired()])
-    description = TextAreaField("Description shown to people", validators=[DataRequired()])
-    legal_basis = SelectField("Legal basis", choices=choices(LEGAL_BASES))
-    retention_days = IntegerField("Retention (days)", default=1095, validators=[DataRequired()])
-    consent_validity_days = IntegerField("Consent validity (days, empty: no expiry)", validators=[Optional()])
-    requires_double_opt_in = BooleanField("Requires double opt-in")
+    slug = StringField(_l("Identifier (lowercase letters, digits, hyphens)"), validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description shown to people"), validators=[DataRequired()])
+    legal_basis = SelectField(_l("Legal basis"), choices=choices(LEGAL_BASES))
+    retention_days = IntegerField(_l("Retention (days)"), default=1095, validators=[DataRequired()])
+    consent_validity_days = IntegerField(
+        _l("Consent validity (days, empty: no expiry)"), validators=[Optional()]
+    )
+    requires_double_opt_in = BooleanField(_l("Requires double opt-in"))
 
 
 class WordingForm(Form):
     """The exact text shown when asking for consent."""
 
-    text = TextAreaField("Wording text", validators=[DataRequired()])
+    text = TextAreaField(_l("Wording text"), validators=[DataRequired()])
 
 
 @bp.route("/purposes", methods=["GET", "POST"], endpoint="purposes")

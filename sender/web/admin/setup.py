@@ -7,6 +7,7 @@ import ipaddress
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
@@ -37,11 +38,12 @@ def _from_loopback() -> bool:
 class SetupForm(Form):
     """The first admin, and the setup code when not on this machine."""
 
-    code = StringField("Setup code (printed by sender serve)")
-    email = EmailField("Email", validators=[DataRequired()])
-    password = PasswordField("Password (at least 12 characters)", validators=[DataRequired()])
+    code = StringField(_l("Setup code (printed by sender serve)"))
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    password = PasswordField(_l("Password (at least 12 characters)"), validators=[DataRequired()])
     confirm = PasswordField(
-        "Password again", validators=[DataRequired(), EqualTo("password", message="Passwords differ.")]
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("Passwords differ."))],
     )
 
 

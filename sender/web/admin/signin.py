@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
@@ -21,8 +22,8 @@ from sender.web.session import get_session, runtime
 class SignInForm(Form):
     """Email and password."""
 
-    email = EmailField("Email", validators=[DataRequired()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
 def _safe_next(target: str | None) -> str:
