@@ -199,7 +199,11 @@ def test_organisation_settings_apply_without_restart_and_env_wins(
 
 
 def test_organisation_form_errors_are_next_to_fields(client_as: ClientAs) -> None:
-    response = post(client_as("admin"), "/admin/organisation", {"legal_name": "", "default_locale": "en", "timezone": "Mars/Olympus"})
+    response = post(
+        client_as("admin"),
+        "/admin/organisation",
+        {"legal_name": "", "default_locale": "en", "timezone": "Mars/Olympus"},
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert 'id="postal_address-error"' in body and 'id="timezone-error"' in body
