@@ -27,7 +27,7 @@ from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, String
 from wtforms.validators import DataRequired, Optional
 
 from sender.db import utcnow
-from sender.models import Campaign, Purpose
+from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
@@ -211,6 +211,8 @@ def campaign_live_preview() -> ResponseReturnValue:
         body_text=form.body_text.data or "",
         body_html=form.body_html.data or "",
     )
+    # The sample is the first member of the chosen lists, as on the saved campaign's page.
+    draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
     try:
         rendered = preview.render(runtime(), db, draft, preview.sample_contact(db, draft, None))
     except ValidationFailed as exc:
