@@ -251,7 +251,8 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
         campaign=campaign,
         purpose=db.get(Purpose, campaign.purpose_id),
         segment_names=[segments.get(db, sid).name for sid in segments.of_campaign(db, campaign.id)],
-        progress=board.progress(db, campaign),
+        # One grouped count serves both the progress bar and the report.
+        progress=board.progress_from(campaign, report.by_status),
         report=report,
         rendered=rendered,
         render_error=render_error,
