@@ -167,3 +167,15 @@ def test_a_disabled_user_is_signed_out(
     staff["marketer"].is_active = False
     db_session.commit()
     assert client.get("/admin/").status_code == 302
+
+
+def test_serve_prints_the_setup_code_only_while_no_user_exists(settings: Any, committed: Any) -> None:
+    from sender.cli.serve import _first_run_note
+
+    note = _first_run_note(settings, "127.0.0.1", 5000)
+    assert "http://127.0.0.1:5000/" in note
+    assert firstrun.setup_code(settings) in note
+    with committed.Session() as session:
+        session.add(User(email="someone@exemple.org", role="admin", password_hash="x"))
+        session.commit()
+    assert _first_run_note(settings, "127.0.0.1", 5000) == ""

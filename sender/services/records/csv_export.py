@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets.
@@ -15,7 +16,7 @@ def safe_cell(value: Any) -> str:
     """The value as text, prefixed with an apostrophe when a spreadsheet would evaluate it."""
     if value is None:
         return ""
-    text = str(value)
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
@@ -28,7 +29,7 @@ def stream(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     writer.writerow(header)
     for count, row in enumerate(rows, 1):
         writer.writerow([safe_cell(cell) for cell in row])
-        if count % 500 == 0:
+        if count % 2000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
