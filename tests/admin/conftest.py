@@ -10,9 +10,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
-from sender.services.accounts import users
+from sender.models import User
+from sender.models.users import ROLES
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -37,13 +39,17 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestRe
     return post(client, "/admin/signin", {"email": email, "password": password})
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """PASSWORD hashed once per run (hashing is slow on purpose; sign-in still checks it for real)."""
+    return generate_password_hash(PASSWORD)
+
+
 @pytest.fixture
-def staff(db_session: Session) -> dict[str, Any]:
+def staff(db_session: Session, password_hash: str) -> dict[str, Any]:
     """One user per role."""
-    made = {
-        role: users.create_user(db_session, f"{role}@exemple.org", role, PASSWORD)
-        for role in ("admin", "marketer", "dpo")
-    }
+    made = {role: User(email=f"{role}@exemple.org", role=role, password_hash=password_hash) for role in ROLES}
+    db_session.add_all(made.values())
     db_session.commit()
     return made
 

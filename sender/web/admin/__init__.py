@@ -16,7 +16,11 @@ How a feature page plugs in:
 - Service errors: `ValidationFailed` → re-render the form with `errors`; `NotFound` → 404; `Conflict` →
   flash an error. The current user's audit name is `auth.actor()`.
 - No inline script or style (the CSP forbids them): put JS in `static/admin/*.js`, loaded with
-  `<script src=...>` in the `scripts` block.
+  `<script src="{{ url_for('admin.static', filename='admin/x.js') }}">` in the `scripts` block.
+- Text is translated with Flask-Babel: `{{ _("...") }}` in templates, `gettext as _` in views and
+  `lazy_gettext as _l` for form labels; the French catalog is translations/fr/LC_MESSAGES/messages.po.
+- The navigation of the base layout links `admin.imports` (shown to the `imports` permission) as soon as
+  that endpoint exists.
 """
 
 from __future__ import annotations
