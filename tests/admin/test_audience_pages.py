@@ -194,6 +194,7 @@ def test_organisation_settings_apply_without_restart_and_env_wins(
     )
     page = client.get("/admin/organisation").get_data(as_text=True)
     assert "ORG_NAME" in page
+    assert 'aria-describedby="legal_name-hint" id="legal_name" name="legal_name" readonly' in page
     # French once the organisation's locale is fr.
     assert "Ce que la loi exige dans chaque message" in page
 

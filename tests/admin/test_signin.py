@@ -74,6 +74,7 @@ def test_setup_shows_field_errors_next_to_fields(client: FlaskClient) -> None:
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert 'id="password-error"' in body
+    assert 'aria-describedby="password-error" aria-invalid="true"' in body
     assert "at least 12 characters" in body
 
 
