@@ -36,7 +36,7 @@ def _compile_missing(folder: str) -> None:
 
     for po in Path(folder).glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        if mo.exists():
             continue
         with po.open("rb") as source:
             catalog = read_po(source)
