@@ -87,12 +87,15 @@ def test_footer_language(
 
 
 def test_the_template_catalogue_holds_every_text_of_the_code_and_templates() -> None:
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
     root = resource_dir("templates").parent
     method_map = [("sender/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
-    found = {message[2] for message in extract_from_dir(str(root), method_map, keywords={"_": None})}
+    found = {
+        message[2]
+        for message in extract_from_dir(str(root), method_map, keywords={**DEFAULT_KEYWORDS, "_l": None})
+    }
     template = {m.id for m in read_po((resource_dir("translations") / "messages.pot").open("rb")) if m.id}
     assert found == template, (
-        "run: pybabel extract -F babel.cfg -k _ -o translations/messages.pot --no-location ."
+        "run: pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --omit-header ."
     )

@@ -17,12 +17,15 @@ from types import FrameType
 import click
 import psutil
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from sender import create_app
 from sender.config import Settings, load_settings, safe_url
+from sender.db import make_engine
 from sender.migrate import upgrade
 from sender.paths import restrict_instance_files
+from sender.services.accounts import firstrun
 from sender.tasks.queue import QUEUES, embedded_redis_url, stop_embedded_redis
 from sender.web.access_log import RedactingRequestHandler
 
@@ -168,6 +171,21 @@ def _banner(settings: Settings, host: str, port: int, redis_url: str, embedded: 
     return "\n".join(lines)
 
 
+def _first_run_note(settings: Settings, host: str, port: int) -> str:
+    """How to create the first admin while no user exists (the code opens setup from another machine)."""
+    engine = make_engine(settings.database_url, pool=False)
+    try:
+        with Session(engine) as session:
+            if not firstrun.needs_setup(session):
+                return ""
+    finally:
+        engine.dispose()
+    return (
+        f"First run: open {_local_url(host, port)}/ to create the first admin. "
+        f"From another machine, the setup code is {firstrun.setup_code(settings)}"
+    )
+
+
 def serve(host: str, port: int) -> int:
     """Migrate, start Redis if needed, run web + worker until SIGINT/SIGTERM; the exit code."""
     stop = install_stop_handlers()
@@ -196,6 +214,9 @@ def serve(host: str, port: int) -> int:
         _wait_answering(_local_url(host, port), web, stop)
         if not stop.is_set() and web.process.poll() is None:
             click.echo(_banner(settings, host, port, redis_url, embedded))
+            note = _first_run_note(settings, host, port)
+            if note:
+                click.echo(note)
             sys.stdout.flush()
         elif not stop.is_set():
             # The web server never answered (port taken, bad setting): restarting it would not help.

@@ -6,6 +6,8 @@ from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Pu
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.rights import RightsRequest, UsedToken
+from sender.models.segments import ContactTag, Segment, campaign_segments
+from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, User
 
 __all__ = [
@@ -17,15 +19,20 @@ __all__ = [
     "ConsentWording",
     "Contact",
     "ContactList",
+    "ContactTag",
     "Delivery",
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",
     "ListMember",
+    "OrganisationSettings",
     "Purpose",
     "RightsRequest",
+    "Segment",
+    "SignInThrottle",
     "Suppression",
     "UsedToken",
     "User",
     "campaign_lists",
+    "campaign_segments",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -103,3 +104,6 @@ class Suppression(Base):
 
 
 Index("ix_contacts_created_id", Contact.created_at, Contact.id)
+# Staff search by name: prefix ranges on lower(first_name) / lower(last_name).
+Index("ix_contacts_lower_first_name", func.lower(Contact.first_name))
+Index("ix_contacts_lower_last_name", func.lower(Contact.last_name))

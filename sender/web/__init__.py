@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from sender.paths import resource_dir
-from sender.web import limits
+from sender.web import i18n, limits
 from sender.web import session as web_session
 from sender.web.errors import register_error_handlers
 
@@ -18,7 +16,6 @@ def register(app: Flask) -> None:
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
     from sender.web.public import bp as public_bp
-    from sender.web.public.common import select_locale
 
     runtime = app.extensions["sender"]
     if runtime.settings.proxy_hops:
@@ -27,8 +24,7 @@ def register(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     web_session.init_app(app)
     register_error_handlers(app)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(resource_dir("translations")))
-    Babel(app, locale_selector=select_locale, default_locale=runtime.settings.default_locale)
+    i18n.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)

@@ -15,6 +15,7 @@ from sender.db import utcnow
 from sender.enums import CampaignStatus
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
+from sender.services.accounts import organisation
 from sender.services.campaigns import delivery, lifecycle, planning
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
@@ -50,7 +51,10 @@ class SweepReport:
 
 def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
     """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
-    lifecycle.begin_launch(session, runtime.settings, campaign, actor)
+    # The organisation's identity as set on its settings page, env variables winning: no restart needed.
+    lifecycle.begin_launch(
+        session, organisation.effective_settings(session, runtime.settings), campaign, actor
+    )
     session.commit()
     return plan_and_enqueue(runtime, session, campaign, actor, after=0, first_batch=0)
 
@@ -133,7 +137,10 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
         if campaign is None:
             return BatchReport(stopped="deleted")
         renderer = EmailRenderer(
-            runtime.settings, runtime.tokens, campaign, delivery.purpose_of(session, campaign)
+            organisation.effective_settings(session, runtime.settings),
+            runtime.tokens,
+            campaign,
+            delivery.purpose_of(session, campaign),
         )
         with email_transport(runtime.settings) as transport:
             report = delivery.send_batch(

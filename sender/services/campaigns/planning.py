@@ -6,22 +6,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, case, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, case, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from sender.enums import DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, ListMember
+from sender.services.audience import segments
 from sender.services.consent.gate import gated_audience
 
 SKIPPED_BATCH = -1
 
 
 def audience(
-    campaign: Campaign, list_ids: Sequence[int], at: datetime
+    session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
-    """Distinct members of the campaign's lists with the gate's reason (NULL = eligible)."""
+    """Distinct members of the campaign's lists and segments with the gate's reason (NULL = eligible)."""
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
     stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
+    segment_ids = segments.of_campaign(session, campaign.id)
+    if segment_ids:
+        # Segments are evaluated now, in the same statement: IN (...) OR IN (...) deduplicates.
+        in_audience = or_(Contact.id.in_(members), Contact.id.in_(segments.members(session, segment_ids)))
+        return stmt.where(in_audience), reason
     # IN (subquery) deduplicates contacts who are on several lists.
     return stmt.where(Contact.id.in_(members)), reason
 
@@ -30,7 +36,7 @@ def preview(
     session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime
 ) -> dict[str | None, int]:
     """Count the audience by refusal reason (None = would be queued); writes nothing."""
-    stmt, _ = audience(campaign, list_ids, at)
+    stmt, _ = audience(session, campaign, list_ids, at)
     planned = stmt.subquery()
     rows = session.execute(select(planned.c.reason, func.count()).group_by(planned.c.reason)).all()
     return {reason: count for reason, count in rows}
@@ -56,7 +62,7 @@ def plan_chunk(
     first_batch: int,
 ) -> Chunk:
     """Insert the delivery rows of the next `limit` audience members (by contact id) in one INSERT … SELECT."""
-    stmt, _ = audience(campaign, list_ids, at)
+    stmt, _ = audience(session, campaign, list_ids, at)
     planned = stmt.where(Contact.id > after).order_by(Contact.id).limit(limit).subquery()
     eligible = planned.c.reason.is_(None)
     # Number eligible contacts 0..n-1 in contact order and cut them into batches of batch_size.

@@ -1,9 +1,26 @@
-"""Staff pages (server-rendered, signed in): the `admin` blueprint under /admin.
+"""Staff pages (server-rendered, signed in): the `admin` blueprint under /admin, plus `/` and first-run setup.
 
-This branch carries only the import pages and the shared foundation they plug into (blueprint, auth,
-CSRF and headers, forms, base layout), copied unchanged from the staff-pages branch, whose full version of
-this module (sign-in, setup, dashboard, translations and the other pages) supersedes this one: there,
-"imports" joins `PAGES`.
+How a feature page plugs in:
+- Write `sender/web/admin/<feature>.py` and attach views to the shared blueprint
+  (`from sender.web.admin.blueprint import bp`), so endpoints read `admin.<view>` (for example
+  `admin.imports`); then add the module name to `PAGES` below (one line).
+- Every view of the blueprint requires a signed-in user (checked in a `before_request`); guard each view
+  with `@requires("<permission>")` from `sender.web.admin.auth` (the matrix is `PERMISSIONS` there; add
+  your permission to it). A refused permission answers 403.
+- Templates extend `admin/base.html` and fill the blocks `title` and `content`.
+- Forms subclass `sender.web.admin.forms.Form` (Flask-WTF) and render `{{ form.csrf_token }}`; every POST
+  to the blueprint is CSRF-checked anyway, including hand-written forms (add
+  `<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`). Field errors are shown next to
+  their field with the `field` macro of `admin/_forms.html`.
+- Flash with `flash(message, "success")` or `flash(message, "error")`; the base layout shows them.
+- Service errors: `ValidationFailed` → re-render the form with `errors`; `NotFound` → 404; `Conflict` →
+  flash an error. The current user's audit name is `auth.actor()`.
+- No inline script or style (the CSP forbids them): put JS in `static/admin/*.js`, loaded with
+  `<script src="{{ url_for('admin.static', filename='admin/x.js') }}">` in the `scripts` block.
+- Text is translated with Flask-Babel: `{{ _("...") }}` in templates, `gettext as _` in views and
+  `lazy_gettext as _l` for form labels; the French catalog is translations/fr/LC_MESSAGES/messages.po.
+- The navigation of the base layout links `admin.imports` (shown to the `imports` permission) as soon as
+  that endpoint exists.
 """
 
 from __future__ import annotations
@@ -11,21 +28,31 @@ from __future__ import annotations
 import importlib
 
 from flask import Flask
-from flask_babel import Babel, get_locale
 
 from sender.web.admin import auth, security
 from sender.web.admin.blueprint import bp, root
 
-PAGES = ("imports",)
+# Feature modules whose views are attached to `bp`; imported once, before the first registration.
+
+PAGES = (
+    "signin",
+    "setup",
+    "dashboard",
+    "organisation",
+    "contacts",
+    "lists",
+    "purposes",
+    "campaigns",
+    "staff",
+    "imports",
+)
 
 
 def register(app: Flask) -> None:
-    """Attach the staff pages, CSRF, translations and security headers to the app."""
+    """Attach the staff pages, sign-in, CSRF, translations and security headers to the app."""
     for name in PAGES:
         importlib.import_module(f"sender.web.admin.{name}")
     auth.init_app(app)
     security.init_app(app)
-    Babel(app)
-    app.jinja_env.globals.setdefault("current_locale", lambda: str(get_locale() or "en"))
     app.register_blueprint(root)
     app.register_blueprint(bp)

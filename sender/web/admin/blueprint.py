@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from sender.paths import resource_dir
 
@@ -19,5 +20,11 @@ root = Blueprint("root", __name__)
 
 @root.get("/")
 def index() -> ResponseReturnValue:
-    """The staff pages of this branch start at the imports (the staff-pages branch adds setup and sign-in)."""
-    return redirect(url_for("admin.imports"))
+    """First run leads to setup; otherwise the dashboard (which asks to sign in first)."""
+    from sender.web.admin import setup
+
+    if setup.needs_setup():
+        return redirect(url_for("admin.setup"))
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    return redirect(url_for("admin.signin"))

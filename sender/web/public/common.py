@@ -10,7 +10,7 @@ from flask_babel import get_locale, refresh
 from limits import parse
 
 from sender.addresses import address_hash
-from sender.i18n import LOCALES, pick_locale
+from sender.i18n import pick_locale
 from sender.models import Contact
 from sender.web.public import bp
 from sender.web.session import runtime
@@ -39,15 +39,6 @@ def _security_headers(response: Response) -> Response:
 @bp.context_processor
 def _language() -> dict[str, Any]:
     return {"get_locale": lambda: str(get_locale() or runtime().settings.default_locale)}
-
-
-def select_locale() -> str:
-    """Flask-Babel's choice: the known person's language, else Accept-Language, else the default."""
-    chosen: str | None = g.get("page_locale")
-    if chosen:
-        return chosen
-    default = runtime().settings.default_locale
-    return request.accept_languages.best_match(LOCALES) or default
 
 
 def speak_to(contact: Contact | None) -> None:

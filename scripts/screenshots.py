@@ -1,0 +1,152 @@
+"""Save screenshots of the main staff pages under docs/screenshots/ (for the README).
+
+Builds a throwaway instance (SQLite, embedded Redis) with demo data, serves it on a local port and drives
+headless Chromium through Playwright:
+
+    python scripts/screenshots.py [--chromium /usr/bin/chromium] [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from sender import create_app
+from sender.config import load_settings
+from sender.db import utcnow
+from sender.migrate import upgrade
+from sender.models import Campaign, ContactTag, Delivery, ListMember, OrganisationSettings, Segment
+from sender.runtime import build_runtime
+from sender.services.accounts import users
+from sender.services.audience import contacts, lists
+from sender.services.consent import ledger, purposes
+
+PASSWORD = "demo password 0123"  # noqa: S105 (a throwaway demo instance)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+PEOPLE = [
+    ("jeanne.dupont@example.org", "Jeanne", "Dupont", "+33612345678"),
+    ("paul.martin@example.org", "Paul", "Martin", None),
+    ("louise.bernard@example.org", "Louise", "Bernard", "+33698765432"),
+    ("hugo.thomas@example.org", "Hugo", "Thomas", None),
+    ("lea.petit@example.org", "Léa", "Petit", None),
+    ("jules.robert@example.org", "Jules", "Robert", "+33611223344"),
+]
+
+
+def seed(runtime: object) -> dict[str, str]:
+    """Demo data: organisation, users, a purpose with two wordings, contacts, a list, a segment, campaigns."""
+    settings = runtime.settings  # type: ignore[attr-defined]
+    with runtime.Session() as s:  # type: ignore[attr-defined]
+        s.add(OrganisationSettings(id=1, legal_name="Exemple SAS", postal_address="1 rue de la Paix, 75002 Paris",
+                                   contact_email="contact@example.org", dpo_contact="dpo@example.org",
+                                   sender_address="news@example.org", default_locale="en", timezone="Europe/Paris"))  # fmt: skip
+        users.create_user(s, "marie@example.org", "marketer", PASSWORD)
+        users.create_user(s, "admin@example.org", "admin", PASSWORD)
+        news = purposes.create(s, {"slug": "newsletter", "name": "Monthly newsletter",
+                                   "description": "News about our shops, once a month."}, "demo")  # fmt: skip
+        purposes.add_wording(
+            s, "newsletter", {"text": "Yes, send me the monthly newsletter by email."}, "demo"
+        )
+        purposes.add_wording(
+            s, "newsletter", {"text": "Yes, send me the monthly newsletter (unsubscribe any time)."}, "demo"
+        )
+        customers = lists.create(
+            s, {"name": "Customers", "description": "Bought in the last two years"}, "demo"
+        )
+        made = []
+        for i, (email, first, last, phone) in enumerate(PEOPLE):
+            c = contacts.create(s, settings, {"email": email, "first_name": first, "last_name": last,
+                                              "phone": phone, "source": "form"}, "demo")  # fmt: skip
+            made.append(c)
+            s.add(ListMember(list_id=customers.id, contact_id=c.id))
+            if i % 2 == 0:
+                s.add(ContactTag(contact_id=c.id, tag="vip"))
+            if i != 1:
+                ledger.record(s, c, news, channel="email", action="grant", source="form", mechanism="checkbox",
+                              actor="demo", wording_version=1 + i % 2, collection_point="website footer")  # fmt: skip
+        ledger.record(s, made[3], news, channel="email", action="withdraw", source="unsubscribe_page",
+                      mechanism="link", actor="contact")  # fmt: skip
+        s.add(Segment(name="VIP customers", description="Tagged vip, newsletter granted",
+                      rules={"tags": ["vip"], "consent": {"purpose": "newsletter", "channel": "email", "state": "granted"}}))  # fmt: skip
+        now = utcnow()
+        body = "Hello {{ contact.first_name }},\n\nour Lyon shop opens on Sunday.\n"
+        sent = Campaign(name="November news", purpose_id=news.id, channel="email", subject="News for you, {{ contact.first_name }}",
+                        body_text=body, body_html="<p>Hello {{ contact.first_name }},</p><p>our Lyon shop opens on Sunday.</p>",
+                        status="sending", launched_at=now - timedelta(minutes=3), lists=[customers])  # fmt: skip
+        draft = Campaign(name="December news", purpose_id=news.id, channel="email", subject="Season's greetings, {{ contact.first_name }}",
+                         body_text=body, body_html="<h1>Season's greetings</h1><p>Hello {{ contact.first_name }}!</p>",
+                         status="draft", lists=[customers])  # fmt: skip
+        s.add_all([sent, draft])
+        s.flush()
+        for i, c in enumerate(made):
+            status, reason = ("skipped", "no_consent") if i == 1 else ("skipped", "withdrawn") if i == 3 else (
+                ("sent", None) if i < 4 else ("queued", None))  # fmt: skip
+            s.add(Delivery(campaign_id=sent.id, contact_id=c.id, status=status, reason=reason,
+                           sent_at=now if status == "sent" else None))  # fmt: skip
+        s.commit()
+        return {
+            "contact": made[0].public_id,
+            "sent": str(sent.id),
+            "draft": str(draft.id),
+            "list": str(customers.id),
+        }
+
+
+def main() -> None:
+    """Serve a demo instance and photograph its pages."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    instance = tempfile.mkdtemp(prefix="sender-screens-")
+    settings = load_settings({"INSTANCE_PATH": instance, "PUBLIC_BASE_URL": "http://127.0.0.1:5099"})
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    ids = seed(runtime)
+    server = make_server("127.0.0.1", 5099, create_app(runtime=runtime), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    shots = [
+        ("dashboard", "/admin/"),
+        ("contacts", "/admin/contacts"),
+        ("contact", f"/admin/contacts/{ids['contact']}"),
+        ("lists", "/admin/lists"),
+        ("campaign-compose", f"/admin/campaigns/{ids['draft']}/edit"),
+        ("campaign-report", f"/admin/campaigns/{ids['sent']}"),
+        ("purpose", "/admin/purposes/newsletter"),
+        ("organisation", "/admin/organisation"),
+    ]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS)
+        page = browser.new_context(
+            base_url="http://127.0.0.1:5099", viewport={"width": 1280, "height": 900}
+        ).new_page()
+        page.goto("/admin/signin")
+        page.screenshot(path=str(out / "signin.png"))
+        page.get_by_label("Email").fill("admin@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/admin/")
+        for name, url in shots:
+            page.goto(url)
+            page.wait_for_timeout(1200)  # live preview and progress scripts
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            print(out / f"{name}.png")
+        browser.close()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The organisation's identity: stored from the settings page, overridden by environment variables.
+
+Every message must identify the advertiser (R18: legal name, postal address) and give a way to reach
+it; the effective values are read at launch and by each send batch, so a change needs no restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from sender.addresses import AddressError, normalize_email
+from sender.config import Settings
+from sender.models import OrganisationSettings
+from sender.services.errors import ValidationFailed
+from sender.services.records import audit
+
+LOCALES = ("en", "fr")
+ROW_ID = 1
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Effective organisation settings, with the fields an environment variable has fixed."""
+
+    legal_name: str
+    postal_address: str
+    contact_email: str
+    dpo_contact: str
+    sender_address: str
+    default_locale: str
+    timezone: str
+    from_env: frozenset[str]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organisation's time zone (schedules are shown in it)."""
+        return ZoneInfo(self.timezone)
+
+
+def stored(session: Session) -> OrganisationSettings:
+    """The stored row (created empty on first use)."""
+    row = session.get(OrganisationSettings, ROW_ID)
+    if row is None:
+        row = OrganisationSettings(id=ROW_ID)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def effective(session: Session, settings: Settings) -> Organisation:
+    """Stored values, each replaced by its environment variable when that one is set."""
+    row = session.get(OrganisationSettings, ROW_ID) or OrganisationSettings(
+        legal_name="",
+        postal_address="",
+        contact_email="",
+        dpo_contact="",
+        sender_address="",
+        default_locale=settings.default_locale,
+        timezone="Europe/Paris",
+    )
+    pairs = {
+        "legal_name": (settings.org_name, row.legal_name),
+        "postal_address": (settings.org_address, row.postal_address),
+        "contact_email": (settings.org_contact_email, row.contact_email),
+        "dpo_contact": (settings.dpo_contact, row.dpo_contact),
+        # settings.email_from is EMAIL_FROM, or ORG_CONTACT_EMAIL when only that one is set.
+        "sender_address": (settings.email_from, row.sender_address or row.contact_email),
+    }
+    values = {name: env or db for name, (env, db) in pairs.items()}
+    from_env = frozenset(name for name, (env, _db) in pairs.items() if env)
+    return Organisation(
+        **values,
+        # The organisation page's choice; DEFAULT_LOCALE until one is stored.
+        default_locale=row.default_locale or settings.default_locale,
+        timezone=row.timezone or "Europe/Paris",
+        from_env=from_env,
+    )
+
+
+def effective_settings(session: Session, settings: Settings) -> Settings:
+    """Settings whose organisation fields are the effective ones (for the renderer and launch checks)."""
+    org = effective(session, settings)
+    return settings.with_overrides(
+        org_name=org.legal_name,
+        org_address=org.postal_address,
+        org_contact_email=org.contact_email,
+        dpo_contact=org.dpo_contact,
+        email_from=org.sender_address,
+        default_locale=org.default_locale,
+    )
+
+
+def _email(value: str, errors: dict[str, str], field: str, required: bool) -> str:
+    value = value.strip()
+    if not value:
+        if required:
+            errors[field] = "is required"
+        return ""
+    try:
+        return normalize_email(parseaddr(value)[1] or value)
+    except AddressError as exc:
+        errors[field] = exc.message
+        return value
+
+
+def update(session: Session, values: dict[str, str], actor: str) -> OrganisationSettings:
+    """Validate and store the settings page; the caller commits."""
+    errors: dict[str, str] = {}
+    legal_name = values.get("legal_name", "").strip()
+    postal_address = values.get("postal_address", "").strip()
+    if not legal_name:
+        errors["legal_name"] = "is required"
+    if not postal_address:
+        errors["postal_address"] = "is required"
+    contact_email = _email(values.get("contact_email", ""), errors, "contact_email", True)
+    sender_address = _email(values.get("sender_address", ""), errors, "sender_address", False)
+    locale = values.get("default_locale", "en")
+    if locale not in LOCALES:
+        errors["default_locale"] = f"must be one of {', '.join(LOCALES)}"
+    zone = values.get("timezone", "").strip() or "Europe/Paris"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = "is not a known time zone (for example Europe/Paris)"
+    if errors:
+        raise ValidationFailed(errors)
+    row = stored(session)
+    row.legal_name, row.postal_address = legal_name, postal_address
+    row.contact_email, row.sender_address = contact_email, sender_address
+    row.dpo_contact = values.get("dpo_contact", "").strip()
+    row.default_locale, row.timezone = locale, zone
+    session.flush()
+    audit.record(session, actor, "organisation.update", "organisation", ROW_ID, {})
+    return row

@@ -1,0 +1,113 @@
+"""Staff search over contacts: by email, phone, name or tag, in keyset pages, on indexed columns only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from sender.addresses import AddressError, normalize_email, normalize_phone
+from sender.config import Settings
+from sender.models import Contact, ContactTag
+
+KINDS = ("auto", "email", "phone", "name", "tag")
+_PHONE_LIKE = re.compile(r"^[+()\d\s.-]{6,}$")
+
+
+@dataclass(frozen=True)
+class Results:
+    """One page of contacts (newest first) and the id to continue after, if more follow."""
+
+    items: list[Contact]
+    next_before: int | None
+
+
+def guess_kind(query: str) -> str:
+    """What a search box entry most likely is: a tag (#tag), an email, a phone number or a name."""
+    if query.startswith("#"):
+        return "tag"
+    if "@" in query:
+        return "email"
+    if _PHONE_LIKE.match(query):
+        return "phone"
+    return "name"
+
+
+def _prefix_range(value: Any, prefix: str) -> ColumnElement[bool]:
+    # value >= 'abc' AND value < 'abd': a plain btree index serves it on both backends (LIKE would not).
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(value >= prefix, value < upper)
+
+
+def _filter(stmt: Select[Any], settings: Settings, query: str, kind: str) -> Select[Any]:
+    if kind == "tag":
+        tag = query.lstrip("#").strip().lower()
+        return stmt.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag == tag)))
+    if kind == "email":
+        try:
+            return stmt.where(Contact.email == normalize_email(query))
+        except AddressError:
+            # An incomplete address: a prefix of the normalised (lower-case) column.
+            return stmt.where(_prefix_range(Contact.email, query))
+    if kind == "phone":
+        try:
+            return stmt.where(Contact.phone == normalize_phone(query, settings.default_phone_region))
+        except AddressError:
+            return stmt.where(Contact.id.is_(None))
+    words = query.lower().split()
+    for word in words:
+        stmt = stmt.where(
+            or_(
+                _prefix_range(func.lower(Contact.first_name), word),
+                _prefix_range(func.lower(Contact.last_name), word),
+            )
+        )
+    return stmt
+
+
+def search(
+    session: Session,
+    settings: Settings,
+    query: str = "",
+    *,
+    kind: str = "auto",
+    status: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> Results:
+    """Contacts matching the query, newest first, `limit` at a time after `before_id`."""
+    query = query.strip()
+    stmt = select(Contact).order_by(Contact.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        stmt = stmt.where(Contact.id < before_id)
+    if status:
+        stmt = stmt.where(Contact.status == status)
+    if query:
+        stmt = _filter(stmt, settings, query, guess_kind(query) if kind == "auto" else kind)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Results(items, items[-1].id if more and items else None)
+
+
+def tags_of(session: Session, contact_id: int) -> list[str]:
+    """A contact's tags, sorted."""
+    return list(
+        session.scalars(
+            select(ContactTag.tag).where(ContactTag.contact_id == contact_id).order_by(ContactTag.tag)
+        )
+    )
+
+
+def set_tags(session: Session, contact: Contact, tags: list[str]) -> None:
+    """Replace a contact's tags (lower-case, trimmed, at most 64 characters each); the caller commits."""
+    wanted = {t.strip().lower()[:64] for t in tags if t.strip()}
+    current = set(tags_of(session, contact.id))
+    for tag in current - wanted:
+        session.delete(session.get(ContactTag, (contact.id, tag)))
+    for tag in wanted - current:
+        session.add(ContactTag(contact_id=contact.id, tag=tag))
+    session.flush()

@@ -1,0 +1,414 @@
+"""Campaigns: compose with a live preview, test send, audience preview, schedule, send, control, report."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional
+
+from sender.db import utcnow
+from sender.models import Campaign, ContactList, Purpose
+from sender.services.accounts import organisation
+from sender.services.audience import lists as list_service
+from sender.services.audience import segments
+from sender.services.campaigns import drafts, export, launch, lifecycle
+from sender.services.consent import purposes
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.messages import preview
+from sender.services.records import csv_export
+from sender.services.records import dashboard as board
+from sender.web.admin.auth import actor, can, requires
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.session import get_session, runtime
+
+_LINE = re.compile(r"^line (\d+):")
+# The rendered message, alone in a sandboxed frame: its own inline styles, nothing else.
+MESSAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox"
+)
+
+
+class CampaignForm(Form):
+    """An email campaign: purpose, audience (lists and segments) and the three templates."""
+
+    name = StringField(_l("Name (internal)"), validators=[DataRequired()])
+    purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
+    kind = SelectField(
+        _l("Kind"), choices=choices([("marketing", "marketing"), ("legal_notice", "legal notice")])
+    )
+    lists = SelectMultipleField(_l("Lists"), coerce=int, validators=[Optional()])
+    segments = SelectMultipleField(_l("Segments"), coerce=int, validators=[Optional()])
+    subject = StringField(_l("Subject"), validators=[Optional()])
+    body_text = TextAreaField(_l("Text body"), validators=[Optional()])
+    body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
+
+
+class TestSendForm(Form):
+    """Where to send a test message."""
+
+    address = StringField(_l("Send a test to"), validators=[DataRequired()])
+
+
+class ScheduleForm(Form):
+    """When to launch, in the organisation's time zone."""
+
+    when = DateTimeLocalField(_l("Launch at"), validators=[DataRequired()])
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    try:
+        return lifecycle.get(get_session(), campaign_id)
+    except NotFound:
+        abort(404)
+
+
+def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
+    db = get_session()
+    data = None
+    if campaign is not None and request.method == "GET":
+        purpose = db.get(Purpose, campaign.purpose_id)
+        data = {
+            "name": campaign.name,
+            "purpose": purpose.slug if purpose else "",
+            "kind": campaign.kind,
+            "lists": [lst.id for lst in campaign.lists],
+            "segments": segments.of_campaign(db, campaign.id),
+            "subject": campaign.subject,
+            "body_text": campaign.body_text,
+            "body_html": campaign.body_html,
+        }
+    form = CampaignForm(data=data)
+    form.purpose.choices = choices((p.slug, p.name) for p in purposes.all_purposes(db))
+    form.lists.choices = [
+        (s.list.id, f"{s.list.name} ({s.member_count})") for s in list_service.summaries(db)
+    ]
+    form.segments.choices = [(s.id, s.name) for s in segments.all_segments(db)]
+    return form
+
+
+def _form_data(form: CampaignForm) -> dict[str, Any]:
+    return {name: form[name].data for name in form.data if name != "csrf_token"}
+
+
+def excerpt(source: str, message: str) -> list[tuple[int, str, bool]]:
+    """The lines around the one a template error names, for showing the error at its line."""
+    match = _LINE.match(message)
+    if not match:
+        return []
+    bad = int(match.group(1))
+    lines = source.splitlines() or [""]
+    start, end = max(1, bad - 2), min(len(lines), bad + 2)
+    return [(n, lines[n - 1], n == bad) for n in range(start, end + 1)]
+
+
+def _compose(campaign: Campaign | None) -> ResponseReturnValue:
+    form = _compose_form(campaign)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            db = get_session()
+            try:
+                saved = drafts.save(db, campaign, _form_data(form), actor())
+            except ValidationFailed as exc:
+                for orphan in attach_errors(form, exc):
+                    flash(orphan, "error")
+                status = 422
+            except Conflict as exc:
+                flash(exc.message, "error")
+                status = 409
+            else:
+                db.commit()
+                flash(_("Draft saved."), "success")
+                return redirect(url_for("admin.campaign", campaign_id=saved.id))
+        else:
+            status = 400
+    excerpts = {
+        name: excerpt(form[name].data or "", error)
+        for name in ("subject", "body_text", "body_html")
+        for error in form[name].errors[:1]
+    }
+    return render_template(
+        "admin/campaigns/compose.html", form=form, campaign=campaign, excerpts=excerpts
+    ), status
+
+
+@bp.get("/campaigns", endpoint="campaigns")
+@requires("view")
+def campaigns_index() -> ResponseReturnValue:
+    """Every campaign, newest first, with its progress."""
+    db = get_session()
+    rows = db.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(200)).all()
+    reports = lifecycle.reports_for(db, [c.id for c in rows])
+    org = organisation.effective(db, runtime().settings)
+    return render_template(
+        "admin/campaigns/index.html",
+        rows=[(c, board.progress_from(c, reports[c.id].by_status)) for c in rows],
+        local=lambda moment: _local(moment, org),
+    )
+
+
+def _local(moment: datetime | None, org: organisation.Organisation) -> str:
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"], endpoint="campaign_new")
+@requires("campaigns.edit")
+def campaign_new() -> ResponseReturnValue:
+    """Compose a new draft."""
+    return _compose(None)
+
+
+@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"], endpoint="campaign_edit")
+@requires("campaigns.edit")
+def campaign_edit(campaign_id: int) -> ResponseReturnValue:
+    """Edit a draft."""
+    campaign = _campaign(campaign_id)
+    if campaign.status != "draft":
+        flash(_("Only a draft can be edited."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+    return _compose(campaign)
+
+
+@bp.post("/campaigns/preview", endpoint="campaign_live_preview")
+@requires("campaigns.edit")
+def campaign_live_preview() -> ResponseReturnValue:
+    """Render the form as posted (not saved) for the compose page's live preview; JSON."""
+    db = get_session()
+    form = _compose_form()
+    purpose = db.scalar(select(Purpose).where(Purpose.slug == (form.purpose.data or "")))
+    if purpose is None:
+        return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
+    draft = Campaign(
+        id=0,
+        name=form.name.data or "",
+        purpose_id=purpose.id,
+        channel="email",
+        kind=form.kind.data or "marketing",
+        subject=form.subject.data or "",
+        body_text=form.body_text.data or "",
+        body_html=form.body_html.data or "",
+    )
+    # The sample is the first member of the chosen lists, as on the saved campaign's page.
+    draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
+    try:
+        rendered = preview.render(runtime(), db, draft, preview.sample_contact(db, draft, None))
+    except ValidationFailed as exc:
+        return jsonify(
+            {
+                "errors": exc.errors,
+                "excerpts": {k: excerpt(form[k].data or "", v) for k, v in exc.errors.items() if k in form},
+            }
+        ), 422
+    return jsonify(
+        {
+            "subject": rendered.subject,
+            "headers": rendered.headers,
+            "text": rendered.text,
+            "html": rendered.html,
+        }
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
+@requires("view")
+def campaign_page(campaign_id: int) -> ResponseReturnValue:
+    """Status, progress, report, the rendered message and the actions the campaign's state allows."""
+    db = get_session()
+    campaign = _campaign(campaign_id)
+    sample = preview.sample_contact(db, campaign, request.args.get("sample"))
+    rendered, render_error = None, None
+    try:
+        rendered = preview.render(runtime(), db, campaign, sample)
+    except ValidationFailed as exc:
+        render_error = exc.message
+    org = organisation.effective(db, runtime().settings)
+    report = lifecycle.report_for(db, campaign.id)
+    return render_template(
+        "admin/campaigns/detail.html",
+        campaign=campaign,
+        purpose=db.get(Purpose, campaign.purpose_id),
+        segment_names=[segments.get(db, sid).name for sid in segments.of_campaign(db, campaign.id)],
+        # One grouped count serves both the progress bar and the report.
+        progress=board.progress_from(campaign, report.by_status),
+        report=report,
+        rendered=rendered,
+        render_error=render_error,
+        sample=sample,
+        org=org,
+        local=lambda moment: _local(moment, org),
+        test_form=TestSendForm(),
+        schedule_form=ScheduleForm(),
+        audience=None,
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>/message.html", endpoint="campaign_message")
+@requires("view")
+def campaign_message(campaign_id: int) -> ResponseReturnValue:
+    """The rendered HTML part alone, for the preview frame."""
+    db = get_session()
+    campaign = _campaign(campaign_id)
+    try:
+        rendered = preview.render(
+            runtime(), db, campaign, preview.sample_contact(db, campaign, request.args.get("sample"))
+        )
+    except ValidationFailed as exc:
+        return Response(exc.message, 422, mimetype="text/plain")
+    response = Response(rendered.html or "<pre>(no HTML part)</pre>", mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MESSAGE_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.get("/campaigns/<int:campaign_id>/audience", endpoint="campaign_audience")
+@requires("view")
+def campaign_audience(campaign_id: int) -> ResponseReturnValue:
+    """Who launching now would reach, and how many would be skipped, by reason (writes nothing)."""
+    campaign = _campaign(campaign_id)
+    result = lifecycle.preview(get_session(), campaign)
+    return render_template("admin/campaigns/audience.html", campaign=campaign, result=result)
+
+
+@bp.post("/campaigns/<int:campaign_id>/test", endpoint="campaign_test")
+@requires("campaigns.edit")
+def campaign_test(campaign_id: int) -> ResponseReturnValue:
+    """Send one message marked as a test to a typed address; nobody's consent changes."""
+    db = get_session()
+    campaign = _campaign(campaign_id)
+    form = TestSendForm()
+    if not form.validate():
+        flash(_("Type the address to send the test to."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+    try:
+        preview.test_send(
+            runtime(),
+            db,
+            campaign,
+            preview.sample_contact(db, campaign, None),
+            form.address.data or "",
+            actor(),
+        )
+    except ValidationFailed as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+    db.commit()
+    flash(_("Test message sent."), "success")
+    return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+
+
+def _control(
+    campaign_id: int, action: Callable[[Session, Campaign], object], done: str
+) -> ResponseReturnValue:
+    db = get_session()
+    campaign = _campaign(campaign_id)
+    try:
+        action(db, campaign)
+        db.commit()
+    except (Conflict, ValidationFailed) as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+    flash(done, "success")
+    return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+
+
+@bp.post("/campaigns/<int:campaign_id>/send", endpoint="campaign_send")
+@requires("campaigns.send")
+def campaign_send(campaign_id: int) -> ResponseReturnValue:
+    """Launch now."""
+    return _control(
+        campaign_id, lambda db, c: launch.launch_now(runtime(), db, c, actor()), _("Sending started.")
+    )
+
+
+@bp.post("/campaigns/<int:campaign_id>/schedule", endpoint="campaign_schedule")
+@requires("campaigns.send")
+def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
+    """Schedule the launch at a local time of the organisation."""
+    form = ScheduleForm()
+    if not form.validate() or form.when.data is None:
+        flash(_("Give the date and time of the launch."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+    org = organisation.effective(get_session(), runtime().settings)
+    when = form.when.data.replace(tzinfo=org.zone).astimezone(UTC).replace(tzinfo=None)
+    if when <= utcnow():
+        flash(_("The launch time must be in the future."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+    return _control(
+        campaign_id,
+        lambda db, c: launch.schedule(runtime(), db, c, when, actor()),
+        _("Launch scheduled for %(when)s.", when=_local(when, org)),
+    )
+
+
+@bp.post("/campaigns/<int:campaign_id>/pause", endpoint="campaign_pause")
+@requires("campaigns.send")
+def campaign_pause(campaign_id: int) -> ResponseReturnValue:
+    """Stop claiming new deliveries."""
+    return _control(campaign_id, lambda db, c: lifecycle.pause(db, c, actor()), _("Paused."))
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume", endpoint="campaign_resume")
+@requires("campaigns.send")
+def campaign_resume(campaign_id: int) -> ResponseReturnValue:
+    """Resume sending."""
+    return _control(campaign_id, lambda db, c: launch.resume(runtime(), db, c, actor()), _("Resumed."))
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel", endpoint="campaign_cancel")
+@requires("campaigns.send")
+def campaign_cancel(campaign_id: int) -> ResponseReturnValue:
+    """Cancel the campaign and its unsent deliveries."""
+    return _control(campaign_id, lambda db, c: lifecycle.cancel(db, c, actor()), _("Cancelled."))
+
+
+@bp.post("/campaigns/<int:campaign_id>/delete", endpoint="campaign_delete")
+@requires("campaigns.edit")
+def campaign_delete(campaign_id: int) -> ResponseReturnValue:
+    """Delete a draft."""
+    db = get_session()
+    try:
+        drafts.delete(db, _campaign(campaign_id), actor())
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+    db.commit()
+    flash(_("Draft deleted."), "success")
+    return redirect(url_for("admin.campaigns")), 303
+
+
+@bp.get("/campaigns/<int:campaign_id>/deliveries.csv", endpoint="campaign_export")
+@requires("view")
+def campaign_export(campaign_id: int) -> ResponseReturnValue:
+    """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""
+    campaign = _campaign(campaign_id)
+    with_addresses = can("exports.addresses")
+    rows = export.rows(get_session(), campaign.id, with_addresses)
+    body = stream_with_context(csv_export.stream(export.header(with_addresses), rows))
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-deliveries.csv"'
+    return response

@@ -1,0 +1,229 @@
+"""Contacts: search, the contact page with its consent proof, and the actions on a contact."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Optional
+
+from sender.models import Contact
+from sender.models.contacts import CHANNELS, CONTACT_STATUSES
+from sender.services.audience import contacts as contact_service
+from sender.services.audience import profile, search
+from sender.services.consent import ledger, purposes
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.rights import erasure, restriction
+from sender.web.admin.auth import actor, requires
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.session import get_session, runtime
+
+PAGE_SIZE = 50
+
+
+class ContactForm(Form):
+    """A contact typed by hand (imports handle files)."""
+
+    email = EmailField(_l("Email"), validators=[Optional()])
+    phone = StringField(_l("Phone"), validators=[Optional()])
+    first_name = StringField(_l("First name"), validators=[Optional()])
+    last_name = StringField(_l("Last name"), validators=[Optional()])
+    tags = StringField(_l("Tags (comma-separated)"), validators=[Optional()])
+
+
+class ConsentForm(Form):
+    """A consent event with its proof: mechanism and (for a grant) the wording version shown."""
+
+    purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), choices=choices(CHANNELS))
+    action = SelectField(_l("Action"), choices=choices(ledger.ACTIONS))
+    mechanism = SelectField(
+        _l("How the person expressed it"),
+        choices=choices(sorted(ledger.GRANT_MECHANISMS | ledger.WITHDRAW_MECHANISMS)),
+    )
+    wording_version = IntegerField(
+        _l("Wording version shown (required for a grant)"), validators=[Optional()]
+    )
+    collection_point = StringField(_l("Where it was collected (form, event…)"), validators=[Optional()])
+    note = StringField(_l("Note (proof reference)"), validators=[Optional()])
+
+
+class EraseForm(Form):
+    """Erasure needs an explicit confirmation."""
+
+    confirm = BooleanField(_l("I confirm: erase this person's data for good"), validators=[DataRequired()])
+
+
+def _contact(public_id: str) -> Contact:
+    try:
+        return contact_service.get_by_public_id(get_session(), public_id)
+    except NotFound:
+        abort(404)
+
+
+def _consent_form() -> ConsentForm:
+    form = ConsentForm()
+    form.purpose.choices = choices((p.slug, p.name) for p in purposes.all_purposes(get_session()))
+    return form
+
+
+@bp.get("/contacts", endpoint="contacts")
+@requires("view")
+def contact_search() -> ResponseReturnValue:
+    """Search by email, phone, name or #tag; keyset pages, newest first."""
+    query = request.args.get("q", "").strip()
+    kind = request.args.get("kind", "auto")
+    status = request.args.get("status") or None
+    before = request.args.get("before", type=int)
+    if kind not in search.KINDS or (status and status not in CONTACT_STATUSES):
+        abort(400)
+    results = search.search(
+        get_session(), runtime().settings, query, kind=kind, status=status, before_id=before, limit=PAGE_SIZE
+    )
+    return render_template(
+        "admin/contacts/search.html",
+        results=results,
+        q=query,
+        kind=kind,
+        status=status,
+        kinds=search.KINDS,
+        statuses=CONTACT_STATUSES,
+    )
+
+
+@bp.route("/contacts/new", methods=["GET", "POST"], endpoint="contact_new")
+@requires("contacts.edit")
+def contact_new() -> ResponseReturnValue:
+    """Create one contact."""
+    form = ContactForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "tags") and v}
+        try:
+            contact = contact_service.create(db, runtime().settings, {**data, "source": "admin"}, actor())
+            search.set_tags(db, contact, (form.tags.data or "").split(","))
+        except ValidationFailed as exc:
+            for orphan in attach_errors(form, exc):
+                flash(orphan, "error")
+            status = 422
+        except Conflict as exc:
+            flash(exc.message, "error")
+            status = 409
+        else:
+            db.commit()
+            flash(_("Contact created."), "success")
+            return redirect(url_for("admin.contact", public_id=contact.public_id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/contacts/new.html", form=form), status
+
+
+def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 200) -> ResponseReturnValue:
+    db = get_session()
+    return render_template(
+        "admin/contacts/detail.html",
+        p=profile.build(db, contact),
+        tags=search.tags_of(db, contact.id),
+        channels=CHANNELS,
+        consent_form=consent_form,
+    ), status
+
+
+@bp.get("/contacts/<public_id>", endpoint="contact")
+@requires("view")
+def contact_page(public_id: str) -> ResponseReturnValue:
+    """Consent per purpose and channel, the full proof history and the deliveries."""
+    return _render_contact(_contact(public_id), _consent_form())
+
+
+@bp.post("/contacts/<public_id>/consents", endpoint="contact_consent")
+@requires("contacts.edit")
+def record_consent(public_id: str) -> ResponseReturnValue:
+    """Record a consent event on the person's behalf, with its proof."""
+    contact = _contact(public_id)
+    form = _consent_form()
+    if not form.validate():
+        return _render_contact(contact, form, 400)
+    db = get_session()
+    try:
+        purpose = purposes.get(db, form.purpose.data or "")
+        ledger.record(
+            db,
+            contact,
+            purpose,
+            channel=form.channel.data or "",
+            action=form.action.data or "",
+            source="admin",
+            mechanism=form.mechanism.data or "",
+            actor=actor(),
+            wording_version=form.wording_version.data,
+            collection_point=form.collection_point.data or None,
+            evidence={"note": form.note.data} if form.note.data else None,
+        )
+    except (ValidationFailed, NotFound) as exc:
+        db.rollback()
+        if isinstance(exc, ValidationFailed):
+            for orphan in attach_errors(form, exc):
+                flash(orphan, "error")
+        else:
+            form.purpose.errors = [exc.message]
+        return _render_contact(_contact(public_id), form, 422)
+    db.commit()
+    flash(_("Consent event recorded."), "success")
+    return redirect(url_for("admin.contact", public_id=public_id, _anchor="history"))
+
+
+@bp.post("/contacts/<public_id>/tags", endpoint="contact_tags")
+@requires("contacts.edit")
+def contact_tags(public_id: str) -> Response:
+    """Replace the contact's tags."""
+    contact = _contact(public_id)
+    db = get_session()
+    search.set_tags(db, contact, request.form.get("tags", "").split(","))
+    db.commit()
+    flash(_("Tags saved."), "success")
+    return redirect(url_for("admin.contact", public_id=public_id))
+
+
+@bp.post("/contacts/<public_id>/restrict", endpoint="contact_restrict")
+@requires("contacts.restrict")
+def contact_restrict(public_id: str) -> Response:
+    """Restrict processing (Art. 18), or lift the restriction."""
+    contact = _contact(public_id)
+    db = get_session()
+    try:
+        if request.form.get("lift"):
+            restriction.lift(db, runtime().settings, contact, actor())
+        else:
+            restriction.restrict(db, contact, actor())
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.contact", public_id=public_id))
+    db.commit()
+    flash(_("Restriction lifted.") if request.form.get("lift") else _("Processing restricted."), "success")
+    return redirect(url_for("admin.contact", public_id=public_id))
+
+
+@bp.route("/contacts/<public_id>/erase", methods=["GET", "POST"], endpoint="contact_erase")
+@requires("contacts.erase")
+def contact_erase(public_id: str) -> ResponseReturnValue:
+    """Confirm, then erase: personal data nulled, keyed hashes kept on the suppression list."""
+    contact = _contact(public_id)
+    form = EraseForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            erasure.erase(db, runtime().settings, contact, actor=actor(), redis=runtime().redis)
+        except Conflict as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("admin.contact", public_id=public_id))
+        db.commit()
+        flash(_("The contact is erased; only a keyed hash of the address remains."), "success")
+        return redirect(url_for("admin.contact", public_id=public_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/contacts/erase.html", contact=contact, form=form), status

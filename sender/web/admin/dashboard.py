@@ -1,0 +1,45 @@
+"""The dashboard, and the small JSON answer its script polls for live progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import jsonify, render_template
+from flask.typing import ResponseReturnValue
+
+from sender.db import utcnow
+from sender.services.campaigns import lifecycle
+from sender.services.errors import NotFound
+from sender.services.records import dashboard as board
+from sender.web.admin.auth import requires
+from sender.web.admin.blueprint import bp
+from sender.web.session import get_session, runtime
+
+
+@bp.get("/", endpoint="dashboard")
+@requires("view")
+def dashboard() -> ResponseReturnValue:
+    """Campaigns in progress, consents of the last 7 days, delivery outcomes, overdue work."""
+    db, now = get_session(), utcnow()
+    return render_template(
+        "admin/dashboard.html",
+        running=board.in_progress(db),
+        movements=board.consent_movements(db, now),
+        outcomes=board.delivery_outcomes(db, now),
+        overdue=board.overdue(db, now, timedelta(seconds=runtime().settings.send_lease_seconds)),
+    )
+
+
+@bp.get("/campaigns/<int:campaign_id>/progress")
+@requires("view")
+def campaign_progress(campaign_id: int) -> ResponseReturnValue:
+    """Progress of one campaign as JSON (polled by static/admin/progress.js)."""
+    db = get_session()
+    try:
+        campaign = lifecycle.get(db, campaign_id)
+    except NotFound:
+        return jsonify({"error": "not_found"}), 404
+    p = board.progress(db, campaign)
+    return jsonify(
+        {"status": p.status, "done": p.done, "total": p.total, "percent": p.percent, "by_status": p.by_status}
+    )

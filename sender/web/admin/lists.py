@@ -1,0 +1,244 @@
+"""Static lists (membership is not consent) and segments (saved filters evaluated at launch)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional
+
+from sender.addresses import AddressError, normalize_email
+from sender.models import Contact, ListMember, Segment
+from sender.models.contacts import CHANNELS, CONTACT_STATUSES
+from sender.services.audience import lists as list_service
+from sender.services.audience import segments
+from sender.services.consent import purposes
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.web.admin.auth import actor, can, requires
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.session import get_session
+
+MEMBERS_SHOWN = 100
+
+
+class ListForm(Form):
+    """A new static list."""
+
+    name = StringField(_l("Name"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+
+
+class SegmentForm(Form):
+    """A segment's filters; empty ones are ignored, the others must all match."""
+
+    name = StringField(_l("Name"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description"), validators=[Optional()])
+    tags = StringField(_l("Has any of these tags (comma-separated)"), validators=[Optional()])
+    status = SelectField(_l("Contact status"), validators=[Optional()])
+    country = StringField(_l("Country (ISO code, e.g. FR)"), validators=[Optional()])
+    locale = StringField(_l("Language (e.g. fr)"), validators=[Optional()])
+    legacy = SelectField(_l("Legacy contacts"), validators=[Optional()])
+    created_after = DateField(_l("Added on or after"), validators=[Optional()])
+    consent_purpose = SelectField(_l("Consent for purpose"), validators=[Optional()])
+    consent_channel = SelectField(_l("on channel"), validators=[Optional()])
+    consent_state = SelectField(_l("is"), validators=[Optional()])
+
+
+def _segment_form(segment: Segment | None = None) -> SegmentForm:
+    data = None
+    if segment is not None and request.method == "GET":
+        rules, consent = segment.rules, segment.rules.get("consent") or {}
+        data = {
+            "name": segment.name,
+            "description": segment.description,
+            "tags": ", ".join(rules.get("tags", [])),
+            "status": rules.get("status", ""),
+            "country": rules.get("country", ""),
+            "locale": rules.get("locale", ""),
+            "legacy": {True: "only", False: "exclude"}.get(rules.get("legacy"), ""),  # type: ignore[arg-type]
+            "consent_purpose": consent.get("purpose", ""),
+            "consent_channel": consent.get("channel", "email"),
+            "consent_state": consent.get("state", "granted"),
+        }
+    form = SegmentForm(data=data)
+    form.status.choices = choices([("", "any"), *((s, s) for s in CONTACT_STATUSES)])
+    form.legacy.choices = choices([("", "include"), ("exclude", "exclude"), ("only", "only")])
+    form.consent_purpose.choices = choices(
+        [("", "(no consent filter)"), *((p.slug, p.name) for p in purposes.all_purposes(get_session()))]
+    )
+    form.consent_channel.choices = choices(CHANNELS)
+    form.consent_state.choices = choices(segments.CONSENT_STATES)
+    return form
+
+
+def _rules(form: SegmentForm) -> dict[str, object]:
+    rules: dict[str, object] = {
+        "tags": (form.tags.data or "").split(","),
+        "status": form.status.data or None,
+        "country": form.country.data or "",
+        "locale": form.locale.data or "",
+        "legacy": {"only": True, "exclude": False}.get(form.legacy.data or ""),
+        "created_after": form.created_after.data.isoformat() if form.created_after.data else None,
+    }
+    if form.consent_purpose.data:
+        rules["consent"] = {
+            "purpose": form.consent_purpose.data,
+            "channel": form.consent_channel.data,
+            "state": form.consent_state.data,
+        }
+    return rules
+
+
+@bp.get("/lists", endpoint="lists")
+@requires("view")
+def lists_index() -> ResponseReturnValue:
+    """Every list with its size, every segment with its current size."""
+    db = get_session()
+    return render_template(
+        "admin/lists/index.html",
+        lists=list_service.summaries(db),
+        segments=[(s, segments.count(db, s)) for s in segments.all_segments(db)],
+        form=ListForm(),
+    )
+
+
+@bp.post("/lists", endpoint="list_create")
+@requires("lists.edit")
+def list_create() -> ResponseReturnValue:
+    """Create a static list."""
+    form = ListForm()
+    db = get_session()
+    if form.validate():
+        try:
+            created = list_service.create(
+                db, {"name": form.name.data or "", "description": form.description.data or ""}, actor()
+            )
+        except ValidationFailed as exc:
+            attach_errors(form, exc)
+        except Conflict as exc:
+            form.name.errors = [exc.message]
+        else:
+            db.commit()
+            flash(_("List created."), "success")
+            return redirect(url_for("admin.list_detail", list_id=created.id))
+    db.rollback()
+    return render_template(
+        "admin/lists/index.html",
+        lists=list_service.summaries(db),
+        segments=[(s, segments.count(db, s)) for s in segments.all_segments(db)],
+        form=form,
+    ), 422
+
+
+@bp.get("/lists/<int:list_id>", endpoint="list_detail")
+@requires("view")
+def list_detail(list_id: int) -> ResponseReturnValue:
+    """A list's size and its latest members."""
+    db = get_session()
+    try:
+        summary = list_service.summary(db, list_id)
+    except NotFound:
+        abort(404)
+    members = db.scalars(
+        select(Contact)
+        .join(ListMember, ListMember.contact_id == Contact.id)
+        .where(ListMember.list_id == list_id)
+        .order_by(Contact.id.desc())
+        .limit(MEMBERS_SHOWN)
+    ).all()
+    return render_template("admin/lists/detail.html", summary=summary, members=members, shown=MEMBERS_SHOWN)
+
+
+@bp.post("/lists/<int:list_id>/members", endpoint="list_members")
+@requires("lists.edit")
+def list_members(list_id: int) -> Response:
+    """Add contacts by email address (one per line), or remove one contact."""
+    db = get_session()
+    try:
+        if request.form.get("remove"):
+            list_service.remove_members(db, list_id, [request.form["remove"]], actor())
+            flash(_("Removed from the list."), "success")
+        else:
+            emails, bad = [], []
+            for line in request.form.get("emails", "").splitlines():
+                if line.strip():
+                    try:
+                        emails.append(normalize_email(line.strip()))
+                    except AddressError:
+                        bad.append(line.strip())
+            found = dict(
+                db.execute(select(Contact.email, Contact.public_id).where(Contact.email.in_(emails))).all()
+            )
+            unknown = [e for e in emails if e not in found]
+            if found:
+                change = list_service.add_members(db, list_id, list(found.values()), actor())
+                flash(_("%(n)d added.", n=change.changed), "success")
+            if bad or unknown:
+                flash(_("Not added (invalid or unknown): %(rows)s", rows=", ".join(bad + unknown)), "error")
+    except NotFound:
+        abort(404)
+    except ValidationFailed as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.list_detail", list_id=list_id))
+    db.commit()
+    return redirect(url_for("admin.list_detail", list_id=list_id))
+
+
+@bp.route("/segments/new", methods=["GET", "POST"], endpoint="segment_new")
+@bp.route("/segments/<int:segment_id>", methods=["GET", "POST"], endpoint="segment")
+@requires("view")
+def segment_page(segment_id: int | None = None) -> ResponseReturnValue:
+    """Create or edit a segment; shows how many contacts match now."""
+    db = get_session()
+    segment = None
+    if segment_id is not None:
+        try:
+            segment = segments.get(db, segment_id)
+        except NotFound:
+            abort(404)
+    form = _segment_form(segment)
+    status = 200
+    if request.method == "POST":
+        if not can("lists.edit"):
+            abort(403)
+        if form.validate():
+            data = {"name": form.name.data, "description": form.description.data, "rules": _rules(form)}
+            try:
+                saved = segments.save(db, segment, data, actor())
+            except ValidationFailed as exc:
+                for orphan in attach_errors(form, exc):
+                    flash(orphan, "error")
+                status = 422
+            except Conflict as exc:
+                form.name.errors = [exc.message]
+                status = 409
+            else:
+                db.commit()
+                flash(_("Segment saved."), "success")
+                return redirect(url_for("admin.segment", segment_id=saved.id))
+        else:
+            status = 400
+    size = segments.count(db, segment) if segment is not None else None
+    return render_template("admin/lists/segment.html", form=form, segment=segment, size=size), status
+
+
+@bp.post("/segments/<int:segment_id>/delete", endpoint="segment_delete")
+@requires("lists.edit")
+def segment_delete(segment_id: int) -> Response:
+    """Delete a segment no campaign uses."""
+    db = get_session()
+    try:
+        segments.remove(db, segments.get(db, segment_id), actor())
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.segment", segment_id=segment_id))
+    db.commit()
+    flash(_("Segment deleted."), "success")
+    return redirect(url_for("admin.lists"))

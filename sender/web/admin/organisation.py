@@ -1,0 +1,67 @@
+"""Organisation settings: who sends the messages, as the law requires every message to say."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, SelectField, StringField, TextAreaField
+
+from sender.services.accounts import organisation
+from sender.services.errors import ValidationFailed
+from sender.web.admin.auth import actor, can, requires
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.session import get_session, runtime
+
+# Environment variable that overrides each field (README: configuration).
+ENV_NAMES = {
+    "legal_name": "ORG_NAME",
+    "postal_address": "ORG_ADDRESS",
+    "contact_email": "ORG_CONTACT_EMAIL",
+    "dpo_contact": "DPO_CONTACT",
+    "sender_address": "EMAIL_FROM",
+}
+
+
+class OrganisationForm(Form):
+    """The identity shown in every message footer and on the privacy portal."""
+
+    legal_name = StringField(_l("Legal name"))
+    postal_address = TextAreaField(_l("Postal address"))
+    contact_email = EmailField(_l("Contact email"))
+    dpo_contact = StringField(_l("Data protection officer (email or address)"))
+    sender_address = EmailField(_l("Sender address (From:)"))
+    default_locale = SelectField(
+        _l("Default language"), choices=choices([("en", "English"), ("fr", "Français")])
+    )
+    timezone = StringField(_l("Time zone"))
+
+
+@bp.route("/organisation", methods=["GET", "POST"], endpoint="organisation")
+@requires("view")
+def organisation_page() -> ResponseReturnValue:
+    """Show the effective settings; admins change the stored ones (environment variables still win)."""
+    db = get_session()
+    effective = organisation.effective(db, runtime().settings)
+    form = OrganisationForm(data=effective.__dict__ if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        if not can("organisation.edit"):
+            abort(403)
+        if form.validate():
+            try:
+                organisation.update(db, {name: (form[name].data or "") for name in form.data}, actor())
+            except ValidationFailed as exc:
+                attach_errors(form, exc)
+                status = 422
+            else:
+                db.commit()
+                flash(_("Organisation settings saved. They apply to the next message sent."), "success")
+                return redirect(url_for("admin.organisation"))
+        else:
+            status = 400
+    return render_template(
+        "admin/organisation.html", form=form, effective=effective, env_names=ENV_NAMES
+    ), status

@@ -1,0 +1,77 @@
+"""First run: with no user yet, create the first admin, from loopback or with the code `sender serve` prints."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo
+
+from sender.services.accounts import firstrun, users
+from sender.services.errors import ValidationFailed
+from sender.web.admin.auth import StaffUser
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors
+from sender.web.session import get_session, runtime
+
+
+def needs_setup() -> bool:
+    """True while no staff user exists."""
+    return firstrun.needs_setup(get_session())
+
+
+def _from_loopback() -> bool:
+    # Behind a proxy every request comes from loopback: a forwarded request is never trusted as local.
+    if request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded"):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+class SetupForm(Form):
+    """The first admin, and the setup code when not on this machine."""
+
+    code = StringField(_l("Setup code (printed by sender serve)"))
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    password = PasswordField(_l("Password (at least 12 characters)"), validators=[DataRequired()])
+    confirm = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(), EqualTo("password", message=_l("Passwords differ."))],
+    )
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> ResponseReturnValue:
+    """Create the first admin, then go to the organisation settings."""
+    if not needs_setup():
+        abort(404)
+    local = _from_loopback()
+    form = SetupForm()
+    status = 200
+    if form.validate_on_submit():
+        if not local and not firstrun.code_matches(runtime().settings, form.code.data or ""):
+            form.code.errors = [_("Wrong setup code.")]
+            return render_template("admin/setup.html", form=form, local=local), 403
+        db = get_session()
+        try:
+            user = users.create_user(
+                db, form.email.data or "", "admin", form.password.data or "", actor="setup"
+            )
+        except ValidationFailed as exc:
+            attach_errors(form, exc)
+            return render_template("admin/setup.html", form=form, local=local), 422
+        db.commit()
+        session.clear()
+        login_user(StaffUser(user))
+        flash(_("Your admin account is ready. Now tell us who sends the messages."), "success")
+        return redirect(url_for("admin.organisation"))
+    if request.method == "POST":
+        status = 400
+    return render_template("admin/setup.html", form=form, local=local), status

@@ -1,0 +1,72 @@
+"""Sign-in and sign-out of staff users (password, throttled, temporary lock after repeated failures)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired
+
+from sender.services.accounts import signin
+from sender.web.admin.auth import StaffUser
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form
+from sender.web.session import get_session, runtime
+
+
+class SignInForm(Form):
+    """Email and password."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("admin.dashboard")
+
+
+@bp.route("/signin", methods=["GET", "POST"], endpoint="signin")
+def signin_page() -> ResponseReturnValue:
+    """The sign-in form; a failure never says whether the account exists."""
+    form = SignInForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        keys = signin.throttle_keys(
+            runtime().settings.hash_key, form.email.data or "", request.remote_addr or "unknown"
+        )
+        try:
+            user = signin.authenticate(db, keys, form.email.data or "", form.password.data or "")
+        except signin.SignInLocked:
+            db.rollback()
+            flash(_("Too many failed attempts. Try again in 15 minutes."), "error")
+            return render_template("admin/signin.html", form=form), 429
+        db.commit()
+        if user is not None:
+            session.clear()  # a fresh session on sign-in (no fixation)
+            login_user(StaffUser(user))
+            return redirect(_safe_next(request.args.get("next")))
+        flash(_("Wrong email or password."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/signin.html", form=form), status
+
+
+@bp.post("/signout")
+def signout() -> ResponseReturnValue:
+    """End the session (POST with a CSRF token: a link cannot sign anyone out)."""
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("admin.signin"))

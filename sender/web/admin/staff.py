@@ -1,0 +1,143 @@
+"""Users and API tokens (admins only): create users, disable them, issue and revoke tokens."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired
+
+from sender.db import utcnow
+from sender.models import ApiToken, User
+from sender.models.users import ROLES
+from sender.services.accounts import users
+from sender.services.errors import Conflict, ValidationFailed
+from sender.services.records import audit
+from sender.web.admin.auth import actor, requires, user
+from sender.web.admin.blueprint import bp
+from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.session import get_session
+
+
+class UserForm(Form):
+    """A new staff user."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=choices(ROLES))
+    password = PasswordField(_l("Initial password (at least 12 characters)"), validators=[DataRequired()])
+
+
+class TokenForm(Form):
+    """A new API token for a user."""
+
+    user_id = SelectField(_l("For user"), coerce=int)
+    name = StringField(_l("Name (what uses it)"), validators=[DataRequired()])
+
+
+def _page(
+    user_form: UserForm, token_form: TokenForm, issued: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    db = get_session()
+    return render_template(
+        "admin/staff.html",
+        users=db.scalars(select(User).order_by(User.email)).all(),
+        tokens=db.execute(
+            select(ApiToken, User.email).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id.desc())
+        ).all(),
+        user_form=user_form,
+        token_form=token_form,
+        issued=issued,
+    ), status
+
+
+def _token_form() -> TokenForm:
+    form = TokenForm()
+    form.user_id.choices = [
+        (u.id, u.email)
+        for u in get_session().scalars(select(User).where(User.is_active).order_by(User.email))
+    ]
+    return form
+
+
+@bp.get("/staff", endpoint="staff")
+@requires("users.manage")
+def staff_page() -> ResponseReturnValue:
+    """Users and tokens."""
+    return _page(UserForm(), _token_form())
+
+
+@bp.post("/staff/users", endpoint="staff_user_create")
+@requires("users.manage")
+def user_create() -> ResponseReturnValue:
+    """Create a staff user."""
+    form = UserForm()
+    db = get_session()
+    if form.validate():
+        try:
+            users.create_user(
+                db, form.email.data or "", form.role.data or "", form.password.data or "", actor()
+            )
+        except ValidationFailed as exc:
+            attach_errors(form, exc)
+        except Conflict as exc:
+            form.email.errors = [exc.message]
+        else:
+            db.commit()
+            flash(_("User created."), "success")
+            return redirect(url_for("admin.staff"))
+    db.rollback()
+    return _page(form, _token_form(), status=422)
+
+
+@bp.post("/staff/users/<int:user_id>/active", endpoint="staff_user_active")
+@requires("users.manage")
+def user_active(user_id: int) -> Response:
+    """Disable or re-enable a user (never yourself)."""
+    db = get_session()
+    target = db.get(User, user_id)
+    if target is None:
+        abort(404)
+    if target.id == user().user_id:
+        flash(_("You cannot disable your own account."), "error")
+        return redirect(url_for("admin.staff"))
+    target.is_active = request.form.get("active") == "1"
+    audit.record(db, actor(), "user.enable" if target.is_active else "user.disable", "user", target.id, {})
+    db.commit()
+    flash(_("User updated."), "success")
+    return redirect(url_for("admin.staff"))
+
+
+@bp.post("/staff/tokens", endpoint="staff_token_create")
+@requires("tokens.manage")
+def token_create() -> ResponseReturnValue:
+    """Issue a token; its value is shown once, on this answer only."""
+    form = _token_form()
+    db = get_session()
+    if not form.validate():
+        return _page(UserForm(), form, status=422)
+    owner = db.get(User, form.user_id.data)
+    if owner is None:
+        abort(404)
+    issued = users.issue_token(db, owner, form.name.data or "api", actor())
+    db.commit()
+    return _page(UserForm(), _token_form(), issued=issued.value)
+
+
+@bp.post("/staff/tokens/<int:token_id>/revoke", endpoint="staff_token_revoke")
+@requires("tokens.manage")
+def token_revoke(token_id: int) -> Response:
+    """Revoke a token at once."""
+    db = get_session()
+    token = db.get(ApiToken, token_id)
+    if token is None:
+        abort(404)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(db, actor(), "token.revoke", "api_token", token.id, {})
+        db.commit()
+    flash(_("Token revoked."), "success")
+    return redirect(url_for("admin.staff"))

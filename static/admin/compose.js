@@ -1,0 +1,40 @@
+// Live preview of the campaign being composed: the form is posted (not saved) a moment after each
+// change, and the server answers with the message exactly as it would be rendered, or the errors.
+(function () {
+  "use strict";
+  var form = document.getElementById("compose");
+  if (!form) { return; }
+  var timer = null;
+  function text(id, value) { document.getElementById(id).textContent = value; }
+  function show(data) {
+    var errors = data.errors || {};
+    var names = Object.keys(errors);
+    text("preview-errors", names.map(function (n) { return n + ": " + errors[n]; }).join("\n"));
+    var lines = document.getElementById("preview-errors-lines");
+    var first = names.length && data.excerpts ? data.excerpts[names[0]] : null;
+    lines.hidden = !first || !first.length;
+    lines.textContent = "";
+    (first || []).forEach(function (line) {
+      var span = document.createElement("span");
+      if (line[2]) { span.className = "bad"; }
+      span.textContent = String(line[0]).padStart(3, " ") + " | " + line[1] + "\n";
+      lines.appendChild(span);
+    });
+    if (names.length) { return; }
+    text("preview-subject", data.subject);
+    text("preview-headers", data.headers.map(function (h) { return h[0] + ": " + h[1]; }).join("\n"));
+    text("preview-text", data.text);
+    document.getElementById("preview-html").srcdoc = data.html;
+  }
+  function refresh() {
+    fetch(form.dataset.previewUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(show)
+      .catch(function () { text("preview-errors", "preview unavailable"); });
+  }
+  form.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 500);
+  });
+  refresh();
+})();

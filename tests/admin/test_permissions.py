@@ -1,0 +1,238 @@
+"""The permission matrix: every role against every staff action, 403 exactly where the matrix says so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from sender.models import Segment, User
+from sender.services.accounts import users
+from sender.web.admin.auth import PERMISSIONS
+from tests.admin.conftest import post
+from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
+
+ROLES = ("admin", "marketer", "dpo")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a page lets someone do."""
+
+    name: str
+    method: str
+    url: str
+    permission: str
+    data: dict[str, str] | None = None
+
+
+ACTIONS = [
+    Action("dashboard", "GET", "/admin/", "view"),
+    Action("progress", "GET", "/admin/campaigns/{campaign}/progress", "view"),
+    Action("organisation view", "GET", "/admin/organisation", "view"),
+    Action(
+        "organisation edit",
+        "POST",
+        "/admin/organisation",
+        "organisation.edit",
+        {
+            "legal_name": "X",
+            "postal_address": "Y",
+            "contact_email": "c@exemple.org",
+            "timezone": "Europe/Paris",
+        },
+    ),
+    Action("contacts search", "GET", "/admin/contacts?q=a", "view"),
+    Action("contact page", "GET", "/admin/contacts/{contact}", "view"),
+    Action("contact new", "GET", "/admin/contacts/new", "contacts.edit"),
+    Action("contact create", "POST", "/admin/contacts/new", "contacts.edit", {"email": "n@exemple.org"}),
+    Action(
+        "consent record",
+        "POST",
+        "/admin/contacts/{contact}/consents",
+        "contacts.edit",
+        {
+            "purpose": "{purpose}",
+            "channel": "email",
+            "action": "grant",
+            "mechanism": "checkbox",
+            "wording_version": "1",
+        },
+    ),
+    Action("tags", "POST", "/admin/contacts/{contact}/tags", "contacts.edit", {"tags": "a"}),
+    Action("restrict", "POST", "/admin/contacts/{contact}/restrict", "contacts.restrict"),
+    Action("erase page", "GET", "/admin/contacts/{contact}/erase", "contacts.erase"),
+    Action("erase", "POST", "/admin/contacts/{contact}/erase", "contacts.erase", {"confirm": "y"}),
+    Action("lists", "GET", "/admin/lists", "view"),
+    Action("list create", "POST", "/admin/lists", "lists.edit", {"name": "New list"}),
+    Action("list page", "GET", "/admin/lists/{list}", "view"),
+    Action("list add", "POST", "/admin/lists/{list}/members", "lists.edit", {"emails": "x@exemple.org"}),
+    Action("segment new", "POST", "/admin/segments/new", "lists.edit", {"name": "Seg 2", "tags": "vip"}),
+    Action("segment page", "GET", "/admin/segments/{segment}", "view"),
+    Action("segment edit", "POST", "/admin/segments/{segment}", "lists.edit", {"name": "Seg renamed"}),
+    Action("segment delete", "POST", "/admin/segments/{segment}/delete", "lists.edit"),
+    Action("purposes", "GET", "/admin/purposes", "view"),
+    Action(
+        "purpose create",
+        "POST",
+        "/admin/purposes",
+        "purposes.edit",
+        {
+            "slug": "new-one",
+            "name": "N",
+            "description": "D",
+            "legal_basis": "consent",
+            "retention_days": "30",
+        },
+    ),
+    Action("purpose page", "GET", "/admin/purposes/{purpose}", "view"),
+    Action(
+        "wording add", "POST", "/admin/purposes/{purpose}/wordings", "purposes.edit", {"text": "New text"}
+    ),
+    Action("wording edit", "POST", "/admin/wordings/{wording}", "purposes.edit", {"text": "Fixed text"}),
+    Action("campaigns", "GET", "/admin/campaigns", "view"),
+    Action("campaign new", "GET", "/admin/campaigns/new", "campaigns.edit"),
+    Action("campaign page", "GET", "/admin/campaigns/{campaign}", "view"),
+    Action("campaign message", "GET", "/admin/campaigns/{campaign}/message.html", "view"),
+    Action("campaign edit", "GET", "/admin/campaigns/{campaign}/edit", "campaigns.edit"),
+    Action("campaign audience", "GET", "/admin/campaigns/{campaign}/audience", "view"),
+    Action(
+        "live preview",
+        "POST",
+        "/admin/campaigns/preview",
+        "campaigns.edit",
+        {"purpose": "{purpose}", "subject": "Hi", "body_text": "Hello"},
+    ),
+    Action(
+        "test send",
+        "POST",
+        "/admin/campaigns/{campaign}/test",
+        "campaigns.edit",
+        {"address": "t@exemple.org"},
+    ),
+    Action(
+        "schedule",
+        "POST",
+        "/admin/campaigns/{campaign}/schedule",
+        "campaigns.send",
+        {"when": "2099-01-01T09:00"},
+    ),
+    Action("send", "POST", "/admin/campaigns/{campaign}/send", "campaigns.send"),
+    Action("pause", "POST", "/admin/campaigns/{campaign}/pause", "campaigns.send"),
+    Action("resume", "POST", "/admin/campaigns/{campaign}/resume", "campaigns.send"),
+    Action("cancel", "POST", "/admin/campaigns/{campaign}/cancel", "campaigns.send"),
+    Action("delete draft", "POST", "/admin/campaigns/{campaign}/delete", "campaigns.edit"),
+    Action("export", "GET", "/admin/campaigns/{campaign}/deliveries.csv", "view"),
+    Action("staff", "GET", "/admin/staff", "users.manage"),
+    Action(
+        "user create",
+        "POST",
+        "/admin/staff/users",
+        "users.manage",
+        {"email": "new.user@exemple.org", "role": "dpo", "password": "a long enough password"},
+    ),
+    Action("user disable", "POST", "/admin/staff/users/{other_user}/active", "users.manage", {"active": "0"}),
+    Action(
+        "token create",
+        "POST",
+        "/admin/staff/tokens",
+        "tokens.manage",
+        {"user_id": "{other_user}", "name": "t"},
+    ),
+    Action("token revoke", "POST", "/admin/staff/tokens/{token}/revoke", "tokens.manage"),
+]
+
+
+@pytest.fixture
+def world(db_session: Session, staff: dict[str, Any], redis_conn: Any) -> dict[str, str]:
+    """One of everything the actions name."""
+    purpose = PurposeFactory(slug="news")
+    WordingFactory(purpose=purpose)
+    unused = WordingFactory(purpose=purpose, version=2, purpose_id=purpose.id)
+    contact = ContactFactory()
+    lst = ListFactory()
+    campaign = CampaignFactory(purpose_id=purpose.id, lists=[lst])
+    segment = Segment(name="Seg", rules={"tags": ["vip"]})
+    db_session.add(segment)
+    db_session.flush()
+    other = User(email="other@exemple.org", role="marketer", password_hash="not-used")
+    db_session.add(other)
+    db_session.flush()
+    token = users.issue_token(db_session, other)
+    db_session.commit()
+    return {
+        "purpose": purpose.slug,
+        "wording": str(unused.id),
+        "contact": contact.public_id,
+        "list": str(lst.id),
+        "campaign": str(campaign.id),
+        "segment": str(segment.id),
+        "other_user": str(other.id),
+        "token": str(token.record.id),
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+def test_permission_matrix(
+    role: str, action: Action, world: dict[str, str], client_as: Callable[[str], FlaskClient]
+) -> None:
+    client = client_as(role)
+    url = action.url.format(**world)
+    if action.method == "GET":
+        response = client.get(url)
+    else:
+        data = {k: v.format(**world) for k, v in (action.data or {}).items()}
+        response = post(client, url, data, token_page="/admin/")
+    allowed = role in PERMISSIONS[action.permission]
+    if allowed:
+        assert response.status_code != 403, response.get_data(as_text=True)[:500]
+        assert response.status_code < 500
+    else:
+        assert response.status_code == 403
+
+
+def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
+    covered = {a.url.split("?")[0] for a in ACTIONS}
+    placeholders = {
+        "<int:campaign_id>": "{campaign}",
+        "<public_id>": "{contact}",
+        "<int:list_id>": "{list}",
+        "<int:segment_id>": "{segment}",
+        "<slug>": "{purpose}",
+        "<int:wording_id>": "{wording}",
+        "<int:user_id>": "{other_user}",
+        "<int:token_id>": "{token}",
+    }
+    public = {
+        "/admin/signin",
+        "/admin/signout",
+        "/admin/setup",
+        "/admin/static/<path:filename>",
+        "/admin/imports",
+    }
+    missing = []
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        if not path.startswith("/admin") or path in public or path.startswith("/admin/imports"):
+            continue
+        for raw, placeholder in placeholders.items():
+            path = path.replace(raw, placeholder)
+        if path not in covered:
+            missing.append(rule.rule)
+    assert missing == []
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client: FlaskClient, world: dict[str, str]) -> None:
+    for action in ACTIONS:
+        url = action.url.format(**world)
+        response = client.get(url) if action.method == "GET" else client.post(url)
+        # A POST without a session fails its CSRF check first or is redirected: never served.
+        assert response.status_code in (302, 400), (action.name, response.status_code)
+        if response.status_code == 302:
+            assert response.headers["Location"].startswith("/admin/signin")
