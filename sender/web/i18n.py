@@ -1,9 +1,10 @@
 """Translations of every page (Flask-Babel): French or English, one Babel and one locale rule.
 
 The locale is, in order: one a page sets explicitly (`g.page_locale`: the contact a public page speaks
-to); on staff pages, the organisation's default locale; on public pages where nobody is known yet, the
-browser's Accept-Language, then the organisation's default. Catalogs live in the top-level
-`translations/` folder; the compiled `.mo` files are committed, and compiled at start when missing.
+to); on staff pages, the organisation's default locale (English until one is chosen); on public pages
+where nobody is known yet, the browser's Accept-Language, then the recipients' default (the
+organisation's choice, else DEFAULT_LOCALE). Catalogs live in the top-level `translations/` folder; the
+compiled `.mo` files are committed, and compiled at start when missing.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ def select_locale() -> str:
     explicit = g.get("page_locale")
     if explicit in SUPPORTED:
         return str(explicit)
-    if "org_locale" not in g:
-        g.org_locale = organisation.effective(get_session(), runtime().settings).default_locale
     if request.blueprint in STAFF_BLUEPRINTS:
+        if "org_locale" not in g:
+            g.org_locale = organisation.effective(get_session(), runtime().settings).default_locale
         return str(g.org_locale)
-    return str(request.accept_languages.best_match(SUPPORTED) or g.org_locale)
+    default = organisation.recipient_locale(get_session(), runtime().settings)
+    return str(request.accept_languages.best_match(SUPPORTED) or default)
 
 
 def _compile_missing(folder: str) -> None:

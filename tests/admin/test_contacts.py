@@ -154,13 +154,14 @@ def test_erase_needs_confirmation_then_keeps_only_a_keyed_hash(
     assert (contact.status, contact.email, contact.first_name) == ("erased", None, None)
     digest = address_hash("test-hash-key-0123456789abcdef", "gone@example.org")
     assert db_session.scalars(select(Suppression.reason).where(Suppression.address_hash == digest)).one() == (
-        "erased"
+        "erasure"
     )
-    # The ledger keeps the proof, now ending in a withdrawal.
+    # The ledger keeps the proof of past consent; the gate refuses the erased contact for good.
     actions = db_session.scalars(
         select(ConsentEvent.action).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id)
     ).all()
-    assert actions[0] == "grant" and "withdraw" in actions
+    assert actions[0] == "grant"
+    assert gate.check(db_session, contact.id, purpose.id, "email").reason == "erased"
 
 
 def test_unknown_contact_is_404(client_as: ClientAs) -> None:

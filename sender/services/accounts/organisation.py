@@ -59,7 +59,7 @@ def effective(session: Session, settings: Settings) -> Organisation:
         contact_email="",
         dpo_contact="",
         sender_address="",
-        default_locale=settings.default_locale,
+        default_locale="en",
         timezone="Europe/Paris",
     )
     pairs = {
@@ -74,8 +74,7 @@ def effective(session: Session, settings: Settings) -> Organisation:
     from_env = frozenset(name for name, (env, _db) in pairs.items() if env)
     return Organisation(
         **values,
-        # The organisation page's choice; DEFAULT_LOCALE until one is stored.
-        default_locale=row.default_locale or settings.default_locale,
+        default_locale=row.default_locale or "en",
         timezone=row.timezone or "Europe/Paris",
         from_env=from_env,
     )
@@ -90,8 +89,18 @@ def effective_settings(session: Session, settings: Settings) -> Settings:
         org_contact_email=org.contact_email,
         dpo_contact=org.dpo_contact,
         email_from=org.sender_address,
-        default_locale=org.default_locale,
+        default_locale=recipient_locale(session, settings),
     )
+
+
+def recipient_locale(session: Session, settings: Settings) -> str:
+    """Language of recipients' pages and messages when neither contact nor campaign has one.
+
+    The organisation page's choice once stored; until then DEFAULT_LOCALE (French by default), while the
+    staff pages speak English.
+    """
+    row = session.get(OrganisationSettings, ROW_ID)
+    return (row.default_locale if row is not None else None) or settings.default_locale
 
 
 def _email(value: str, errors: dict[str, str], field: str, required: bool) -> str:
