@@ -7,10 +7,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import phonenumbers
+
+if TYPE_CHECKING:
+    from sender.config_sms import SmsSettings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -43,6 +46,7 @@ class Settings:
     max_content_length: int = 2 * 1024 * 1024
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
 
     @property
     def outbox_path(self) -> Path:
@@ -57,6 +61,13 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some fields replaced (tests, CLI flags)."""
         return replace(self, **changes)
+
+
+def _sms_defaults() -> SmsSettings:
+    # SMS settings live in their own module, which needs ConfigError from this one.
+    from sender.config_sms import SmsSettings
+
+    return SmsSettings()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -169,4 +180,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
         max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         log_level=log_level,
+        sms=_load_sms(env),
     )
+
+
+def _load_sms(env: Mapping[str, str]) -> SmsSettings:
+    from sender.config_sms import load_sms_settings
+
+    return load_sms_settings(env, env.get("ORG_NAME", ""))
