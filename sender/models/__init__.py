@@ -4,6 +4,7 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.sms import InboundSms
 from sender.models.users import ApiToken, User
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Contact",
     "ContactList",
     "Delivery",
+    "InboundSms",
     "ListMember",
     "Purpose",
     "Suppression",

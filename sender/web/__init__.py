@@ -12,8 +12,10 @@ def register(app: Flask) -> None:
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
     from sender.web.public.pages import bp as public_bp
+    from sender.web.webhooks.twilio import bp as twilio_bp
 
     web_session.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(twilio_bp)
