@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from sender.config import ConfigError
+from sender.config import ConfigError, Rate, parse_rates
 
 TWILIO_API = "https://api.twilio.com"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -29,6 +29,8 @@ OPT_OUT_KEYWORDS = (
     "DESABONNER",
 )
 NEAR_MISS_ACTIONS = ("withdraw", "review")
+# Messages per second of the sender (R67); set it to what Twilio grants yours (a long code: 1/s).
+DEFAULT_MAX_RATE = "10/s"
 # af2m charter 2026 for France (R14): Monday to Saturday, 08:00-21:30 local time; applied elsewhere too
 # until an administrator sets a country's own rule.
 DEFAULT_QUIET_HOURS = "FR=mon-sat 08:00-21:30; *=mon-sat 08:00-21:30"
@@ -59,7 +61,7 @@ class SmsSettings:
     sender_name: str = ""
     stop_text: str = ""
     portal_link: bool = False
-    rate_per_second: float = 10.0
+    max_rate: tuple[Rate, ...] = (Rate(10, 1),)
     concurrency: int = 16
     quiet_hours: Mapping[str, QuietRule] = field(
         default_factory=lambda: parse_quiet_hours(DEFAULT_QUIET_HOURS)
@@ -72,11 +74,6 @@ class SmsSettings:
     def configured(self) -> bool:
         """Whether a Twilio account and a sender are set (SMS campaigns can be launched)."""
         return bool(self.account_sid and self.auth_token and (self.messaging_service_sid or self.from_number))
-
-    @property
-    def sender_key(self) -> str:
-        """The sender whose messages-per-second limit applies: the Messaging Service, else the number."""
-        return self.messaging_service_sid or self.from_number
 
 
 def _time(raw: str, name: str) -> time:
@@ -170,12 +167,7 @@ def load_sms_settings(env: Mapping[str, str], org_name: str) -> SmsSettings:
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
         raise ConfigError(f"TWILIO_API_BASE_URL must be an http(s) URL without a path, got {base!r}")
-    try:
-        rate = float(env.get("SMS_RATE_PER_SECOND") or 10)
-    except ValueError:
-        raise ConfigError("SMS_RATE_PER_SECOND must be a number") from None
-    if rate <= 0:
-        raise ConfigError("SMS_RATE_PER_SECOND must be positive")
+    rates = parse_rates("SMS_MAX_RATE", env.get("SMS_MAX_RATE") or DEFAULT_MAX_RATE)
     concurrency_raw = env.get("SMS_CONCURRENCY") or "16"
     if not concurrency_raw.isdigit() or not 1 <= int(concurrency_raw) <= 64:
         raise ConfigError("SMS_CONCURRENCY must be an integer from 1 to 64")
@@ -199,7 +191,7 @@ def load_sms_settings(env: Mapping[str, str], org_name: str) -> SmsSettings:
         sender_name=(env.get("SMS_SENDER_NAME") or org_name).strip(),
         stop_text=(env.get("SMS_STOP_TEXT") or "").strip(),
         portal_link=_bool(env, "SMS_PORTAL_LINK", False),
-        rate_per_second=rate,
+        max_rate=rates,
         concurrency=int(concurrency_raw),
         quiet_hours=parse_quiet_hours(env.get("SMS_QUIET_HOURS") or DEFAULT_QUIET_HOURS),
         allow_holidays=_bool(env, "SMS_ALLOW_HOLIDAYS", False),

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sender.channels.sms.quiet_hours import Place, Window, place_of, window
 from sender.config import ConfigError
 from sender.config_sms import SmsSettings, load_sms_settings, parse_quiet_hours
-from sender.services.campaigns.quiet_hours import Place, Window, place_of, window
 
 PARIS = ZoneInfo("Europe/Paris")
 MOBILE_FR = "+33612345678"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
-from sender.channels.sms.twilio import OutgoingSms, TwilioTransport
+from sender.channels.sms.twilio import OutgoingSms, TwilioTransport, make_client
 from sender.config_sms import SmsSettings, load_sms_settings
 from tests.twilio_server import TwilioTestServer
 
@@ -25,8 +24,8 @@ def settings_for(server: TwilioTestServer, **env: str) -> SmsSettings:
     return load_sms_settings({**server.env(), "TWILIO_MESSAGING_SERVICE_SID": SERVICE, **env}, "Exemple SAS")
 
 
-def transport(server: TwilioTestServer, sleeps: list[float] | None = None, **env: str) -> TwilioTransport:
-    return TwilioTransport(settings_for(server, **env), sleep=(sleeps if sleeps is not None else []).append)
+def transport(server: TwilioTestServer, **env: str) -> TwilioTransport:
+    return TwilioTransport(settings_for(server, **env))
 
 
 def test_a_message_reaches_the_api_with_basic_auth_service_validity_and_callback(
@@ -36,10 +35,9 @@ def test_a_message_reaches_the_api_with_basic_auth_service_validity_and_callback
 
     outcome = transport(twilio).send(sms)
 
-    assert outcome.result.outcome == "sent"
-    assert outcome.status == "accepted"
+    assert outcome.outcome == "sent"
     (received,) = twilio.received
-    assert outcome.result.provider_id == received.sid
+    assert outcome.provider_id == received.sid
     assert received.params == {
         "To": "+33612345678",
         "Body": "Bonjour",
@@ -51,11 +49,11 @@ def test_a_message_reaches_the_api_with_basic_auth_service_validity_and_callback
 
 def test_a_from_number_is_used_when_there_is_no_messaging_service(twilio: TwilioTestServer) -> None:
     sms = settings_for(twilio, TWILIO_MESSAGING_SERVICE_SID="", TWILIO_FROM="36123")
-    outcome = TwilioTransport(replace(sms, messaging_service_sid="")).send(
+    outcome = TwilioTransport(sms).send(
         OutgoingSms("+33612345678", ("Hi",))
     )
 
-    assert outcome.status == "queued"
+    assert outcome.outcome == "sent"
     assert twilio.received[0].params["From"] == "36123"
     assert "MessagingServiceSid" not in twilio.received[0].params
 
@@ -63,8 +61,8 @@ def test_a_from_number_is_used_when_there_is_no_messaging_service(twilio: Twilio
 def test_a_wrong_auth_token_is_a_permanent_failure(twilio: TwilioTestServer) -> None:
     outcome = transport(twilio, TWILIO_AUTH_TOKEN="not-the-token").send(OutgoingSms("+33612345678", ("x",)))
 
-    assert outcome.result.outcome == "permanent"
-    assert outcome.result.code == 20003
+    assert outcome.outcome == "permanent"
+    assert outcome.code == 20003
     assert twilio.received == []
 
 
@@ -72,16 +70,15 @@ def test_two_parts_are_two_messages_with_both_sids(twilio: TwilioTestServer) -> 
     outcome = transport(twilio).send(OutgoingSms("+33612345678", ("long body", "Exemple\nSTOP au 36123")))
 
     assert [r.body for r in twilio.received] == ["long body", "Exemple\nSTOP au 36123"]
-    assert outcome.result.provider_id == ",".join(r.sid for r in twilio.received)
+    assert outcome.provider_id == ",".join(r.sid for r in twilio.received)
 
 
-def test_21610_means_opted_out_and_is_not_retried(twilio: TwilioTestServer) -> None:
+def test_21610_is_a_permanent_failure_with_its_code(twilio: TwilioTestServer) -> None:
     twilio.fail("+33612345678", 21610)
 
     outcome = transport(twilio).send(OutgoingSms("+33612345678", ("x",)))
 
-    assert outcome.opted_out
-    assert outcome.result.outcome == "permanent"
+    assert (outcome.outcome, outcome.code, outcome.address_invalid) == ("permanent", 21610, False)
     assert len(twilio.received) == 1
 
 
@@ -93,37 +90,18 @@ def test_an_invalid_or_non_mobile_number_is_permanent_and_invalid(
 
     outcome = transport(twilio).send(OutgoingSms("+33612345678", ("x",)))
 
-    assert (outcome.result.outcome, outcome.result.code, outcome.result.address_invalid) == (
-        "permanent",
-        code,
-        True,
-    )
-    assert not outcome.opted_out
+    assert (outcome.outcome, outcome.code, outcome.address_invalid) == ("permanent", code, True)
 
 
 @pytest.mark.parametrize("code", [20429, 30001])
-def test_too_many_requests_and_queue_overflow_back_off_then_succeed(
-    twilio: TwilioTestServer, code: int
-) -> None:
-    twilio.fail("+33612345678", code, times=2)
-    sleeps: list[float] = []
+def test_too_many_requests_and_queue_overflow_are_temporary(twilio: TwilioTestServer, code: int) -> None:
+    twilio.fail("+33612345678", code, times=1)
 
-    outcome = transport(twilio, sleeps).send(OutgoingSms("+33612345678", ("x",)))
+    first = transport(twilio).send(OutgoingSms("+33612345678", ("x",)))
+    second = transport(twilio).send(OutgoingSms("+33612345678", ("x",)))
 
-    assert outcome.result.outcome == "sent"
-    assert sleeps == [0.25, 0.5]  # exponential
-    assert [r.answered for r in twilio.received][-1] == 201
-
-
-def test_a_lasting_429_ends_as_a_temporary_failure_after_the_backoff(twilio: TwilioTestServer) -> None:
-    twilio.fail("+33612345678", 20429)
-    sleeps: list[float] = []
-
-    outcome = transport(twilio, sleeps).send(OutgoingSms("+33612345678", ("x",)))
-
-    assert outcome.result.outcome == "temporary"
-    assert sleeps == [0.25, 0.5, 1.0, 2.0]
-    assert len(twilio.received) == 5
+    assert (first.outcome, first.code) == ("temporary", code)
+    assert second.outcome == "sent"
 
 
 def test_a_failing_mentions_sms_after_the_first_left_is_unknown_never_resent(
@@ -133,7 +111,8 @@ def test_a_failing_mentions_sms_after_the_first_left_is_unknown_never_resent(
 
     outcome = transport(twilio).send(OutgoingSms("+33612345678", ("body", "Exemple\nSTOP au 36123")))
 
-    assert outcome.result.outcome_unknown
+    assert outcome.outcome_unknown
+    assert outcome.provider_id == twilio.received[0].sid
     assert [r.accepted for r in twilio.received] == [True, False]
 
 
@@ -142,15 +121,13 @@ def test_an_unreachable_api_is_a_temporary_failure() -> None:
         sms = settings_for(server)
     outcome = TwilioTransport(sms).send(OutgoingSms("+33612345678", ("x",)))
 
-    assert outcome.result.outcome == "temporary"
+    assert outcome.outcome == "temporary"
 
 
-def test_send_many_keeps_calls_in_flight_together() -> None:
-    with TwilioTestServer(latency=0.05) as server:
-        client = transport(server, SMS_CONCURRENCY="10")
-        messages = [OutgoingSms(f"+3361234{i:04d}", (f"m{i}",)) for i in range(30)]
-        outcomes = client.send_many(messages)
+def test_a_timeout_after_the_request_left_is_unknown() -> None:
+    with TwilioTestServer(latency=1.0) as server:
+        client = make_client(settings_for(server))
+        client.http_client.timeout = 0.2  # type: ignore[attr-defined]
+        outcome = TwilioTransport(settings_for(server), client).send(OutgoingSms("+33612345678", ("x",)))
 
-    assert [o.result.outcome for o in outcomes] == ["sent"] * 30
-    assert sorted(r.to for r in server.received) == sorted(m.to for m in messages)
-    assert 2 < server.max_in_flight <= 10
+    assert outcome.outcome_unknown

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import DateTime, Integer, ScalarSelect, String, Table, bindparam, case, or_, select, update
@@ -25,6 +25,7 @@ from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.audience.contacts import suppress
+from sender.services.campaigns import deferral
 from sender.services.campaigns.outlet import Attempt, Outlet
 from sender.services.consent.gate import gated_audience
 
@@ -41,6 +42,9 @@ class BatchReport:
     retry: int = 0
     stopped: str | None = None
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0
+    # The earliest slot of a delivery deferred by this run (quiet hours): when to look again.
+    resume_at: datetime | None = None
 
 
 def _recheck_reason(purpose_id: int, channel: str, at: Any) -> ScalarSelect[str | None]:
@@ -245,13 +249,18 @@ def send_batch(
             for reason, count in skipped.items():
                 report.skipped += count
                 report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
+            held = deferral.hold(session, settings, channel, campaign, token, claimed)
+            if held:
+                claimed = [(d, c) for d, c in claimed if d not in held]
+                report.deferred += len(held)
+                report.resume_at = min([*held.values(), *([report.resume_at] if report.resume_at else [])])
             for delivery_id, contact in claimed:
                 inflight[outlet.submit(functools.partial(render, contact, delivery_id))] = (
                     delivery_id,
                     contact,
                 )
             if not inflight:
-                if not skipped:
+                if not skipped and not held:
                     break
                 continue  # a chunk of skips only: there may be more queued rows behind it
             # Nothing more to claim: wait for the rest; otherwise refill once half the claims are resolved.
@@ -297,7 +306,7 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
     """Mark a sending campaign sent once no delivery is queued or in flight; commit."""
     busy = (
         select(Delivery.id)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending")))
+        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending", "deferred")))
         .exists()
     )
     done = rowcount(

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from sender.db import utcnow
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
-from sender.services.campaigns import delivery, lifecycle, planning
+from sender.services.campaigns import deferral, delivery, lifecycle, planning
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.campaigns.outlet import Outlet
 from sender.services.messages.rendering import MessageRenderer
-from sender.tasks.dispatch import enqueue_batches, schedule_launch
+from sender.tasks.dispatch import enqueue_batches, schedule_launch, schedule_release
 
 # Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
 FIRST_CHUNK = 1_000
@@ -110,9 +110,21 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
                 session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
         delivery.finish_if_done(session, campaign_id)
+    if report.resume_at is not None:
+        # Deferred by quiet hours: look again when the earliest window opens.
+        schedule_release(runtime, campaign_id, report.resume_at)
     if report.retry:
         raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} temporary failures")
     return report
+
+
+def release_deferred(runtime: Runtime, campaign_id: int) -> int:
+    """Queue again a campaign's deferred deliveries whose slot has come, and enqueue their batches."""
+    with runtime.Session() as session:
+        released = deferral.release_due(session, campaign_id)
+        session.commit()
+        batches = lifecycle.pending_batches(session, campaign_id) if released else []
+    return len(enqueue_batches(runtime, campaign_id, batches))
 
 
 def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
@@ -132,6 +144,9 @@ def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
         for campaign in unplanned:
             after, first_batch = planning.resume_point(session, campaign.id)
             plan_and_enqueue(runtime, session, campaign, "sweep", after=after, first_batch=first_batch)
+        # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
+        deferral.release_due(session)
+        session.commit()
         sending = list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
         requeued = finished = 0
         for campaign_id in sending:

@@ -152,10 +152,7 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
 
 def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> None:
     """Mark a draft or scheduled campaign sending; planning follows. The caller commits."""
-    if campaign.channel == "sms":
-        sms.check_sms_sender(settings)
-    else:
-        rendering.check_sender_identity(settings)
+    rendering.check_sender_identity(settings, campaign.channel)
     claimed = rowcount(
         session.execute(
             update(Campaign)
@@ -229,7 +226,7 @@ def cancel(session: Session, campaign: Campaign, actor: str) -> int:
     return rowcount(
         session.execute(
             update(Delivery)
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
+            .where(Delivery.campaign_id == campaign.id, Delivery.status.in_(("queued", "deferred")))
             .values(status="cancelled", reason="campaign_cancelled")
         )
     )

@@ -15,9 +15,9 @@ from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
+from sender.channels.sms.assemble import INBOUND_PATH, STATUS_CALLBACK_PATH
 from sender.services.campaigns import delivery_status
 from sender.services.consent import sms_replies
-from sender.services.messages.sms import INBOUND_PATH, STATUS_CALLBACK_PATH
 from sender.web.session import get_session, runtime
 
 bp = Blueprint("twilio_webhooks", __name__)
