@@ -49,9 +49,7 @@ def test_a_message_reaches_the_api_with_basic_auth_service_validity_and_callback
 
 def test_a_from_number_is_used_when_there_is_no_messaging_service(twilio: TwilioTestServer) -> None:
     sms = settings_for(twilio, TWILIO_MESSAGING_SERVICE_SID="", TWILIO_FROM="36123")
-    outcome = TwilioTransport(sms).send(
-        OutgoingSms("+33612345678", ("Hi",))
-    )
+    outcome = TwilioTransport(sms).send(OutgoingSms("+33612345678", ("Hi",)))
 
     assert outcome.outcome == "sent"
     assert twilio.received[0].params["From"] == "36123"
