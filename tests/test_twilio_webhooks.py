@@ -225,7 +225,7 @@ def test_a_stop_from_an_unknown_number_still_suppresses_it(
 def test_the_same_message_twice_is_applied_once(
     sms_client: FlaskClient, twilio: TwilioTestServer, db_session: Session, subscriber: Any
 ) -> None:
-    contact, purposes = subscriber
+    _contact, purposes = subscriber
     params = twilio.inbound(PHONE, SHORT_CODE, "STOP")
 
     first = post(sms_client, twilio, INBOUND, params)

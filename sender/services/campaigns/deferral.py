@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, bindparam, select, update
+from sqlalchemy import DateTime, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
@@ -42,19 +42,20 @@ def hold(
         if until is not None:
             held[delivery_id] = until
     if held:
+        table = cast(Table, Delivery.__table__)
+        # Core, not ORM: an executemany of the ORM would be a bulk update by primary key.
         session.execute(
-            update(Delivery)
-            .where(Delivery.id == bindparam("d_id"), Delivery.claim_token == token)
+            update(table)
+            .where(table.c.id == bindparam("d_id"), table.c.claim_token == token)
             .values(
                 status="deferred",
                 reason=REASON,
-                not_before=bindparam("d_until"),
+                not_before=bindparam("d_until", type_=DateTime),
                 # Waiting for a window is not a try: the claim's attempt is given back.
-                attempts=Delivery.attempts - 1,
-                claim_token=bindparam("d_token", type_=String),
+                attempts=table.c.attempts - 1,
+                claim_token=None,
             ),
-            [{"d_id": d, "d_until": until, "d_token": None} for d, until in held.items()],
-            execution_options={"synchronize_session": False},
+            [{"d_id": d, "d_until": until} for d, until in held.items()],
         )
         session.commit()
     return held

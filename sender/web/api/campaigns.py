@@ -15,6 +15,7 @@ from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
 from sender.services.errors import ValidationFailed
+from sender.services.messages import sms
 from sender.web.api import bp, json_body
 from sender.web.api.openapi import (
     PAGE_PARAMS,
@@ -55,6 +56,8 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "launched_at": ts(campaign.launched_at),
         "finished_at": ts(campaign.finished_at),
         "counts": {"by_status": report.by_status, "skipped": report.skipped},
+        # What every person receives, for a sample contact: texts, encoding and segments (R21).
+        "sms": sms.preview(runtime().settings, campaign).as_dict() if campaign.channel == "sms" else None,
     }
 
 
@@ -164,6 +167,9 @@ def _delivery(d: Delivery, public_ids: dict[int, str]) -> dict[str, Any]:
         "sent_at": ts(d.sent_at),
         "provider_id": d.provider_id,
         "last_error": d.last_error,
+        # A deferred delivery (quiet hours) goes back to the queue at this moment.
+        "not_before": ts(d.not_before),
+        "provider_status": d.provider_status,
     }
 
 
@@ -175,20 +181,23 @@ _INPUT: dict[str, Any] = {
         "type": "string",
         "description": "Slug of the purpose; only contacts consenting to it receive.",
     },
-    "channel": {"type": "string", "enum": ["email"], "default": "email"},
+    "channel": {"type": "string", "enum": ["email", "sms"], "default": "email"},
     "kind": {"type": "string", "enum": ["marketing", "legal_notice"], "default": "marketing"},
     "lists": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
     "subject": {
         "type": "string",
         "maxLength": 255,
-        "description": "Jinja2 (sandboxed); `contact` is exposed.",
+        "description": "Jinja2 (sandboxed); `contact` is exposed. Required for email; SMS have none.",
     },
     "body_html": {"type": "string", "description": "Jinja2 (sandboxed, autoescaped)."},
-    "body_text": {"type": "string", "description": "Jinja2 (sandboxed)."},
+    "body_text": {
+        "type": "string",
+        "description": "Jinja2 (sandboxed). For SMS, the whole body: the sender's name and STOP are added.",
+    },
     "scheduled_at": nullable({"type": "string", "format": "date-time"}),
 }
 SCHEMAS: dict[str, Any] = {
-    "CampaignInput": obj(_INPUT, ["name", "purpose", "lists", "subject", "body_text"]),
+    "CampaignInput": obj(_INPUT, ["name", "purpose", "lists", "body_text"]),
     "Campaign": obj(
         {
             "id": {"type": "integer"},
@@ -203,6 +212,20 @@ SCHEMAS: dict[str, Any] = {
             "launched_at": nullable(TIMESTAMP),
             "finished_at": nullable(TIMESTAMP),
             "counts": obj({"by_status": _COUNTS, "skipped": _COUNTS}, ["by_status", "skipped"]),
+            "sms": nullable(
+                obj(
+                    {
+                        "messages": {
+                            "type": "integer",
+                            "description": "2 when the mentions need an SMS of their own",
+                        },
+                        "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                        "segments": {"type": "integer"},
+                        "texts": {"type": "array", "items": _STR},
+                    },
+                    ["messages", "encoding", "segments", "texts"],
+                )
+            ),
         },
         ["id", "name", "purpose", "channel", "kind", "status", "lists", "counts"],
     ),
@@ -220,6 +243,8 @@ SCHEMAS: dict[str, Any] = {
             "sent_at": nullable(TIMESTAMP),
             "provider_id": nullable(_STR),
             "last_error": nullable(_STR),
+            "not_before": nullable(TIMESTAMP),
+            "provider_status": nullable(_STR),
         },
         ["id", "contact", "status", "reason", "attempts"],
     ),
