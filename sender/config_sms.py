@@ -62,7 +62,7 @@ class SmsSettings:
     stop_text: str = ""
     portal_link: bool = False
     max_rate: tuple[Rate, ...] = (Rate(10, 1),)
-    concurrency: int = 16
+    concurrency: int = 32
     quiet_hours: Mapping[str, QuietRule] = field(
         default_factory=lambda: parse_quiet_hours(DEFAULT_QUIET_HOURS)
     )
@@ -168,7 +168,7 @@ def load_sms_settings(env: Mapping[str, str], org_name: str) -> SmsSettings:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
         raise ConfigError(f"TWILIO_API_BASE_URL must be an http(s) URL without a path, got {base!r}")
     rates = parse_rates("SMS_MAX_RATE", env.get("SMS_MAX_RATE") or DEFAULT_MAX_RATE)
-    concurrency_raw = env.get("SMS_CONCURRENCY") or "16"
+    concurrency_raw = env.get("SMS_CONCURRENCY") or "32"
     if not concurrency_raw.isdigit() or not 1 <= int(concurrency_raw) <= 64:
         raise ConfigError("SMS_CONCURRENCY must be an integer from 1 to 64")
     keywords_raw = env.get("SMS_OPT_OUT_KEYWORDS")

@@ -93,7 +93,7 @@ def test_the_sms_channel_reads_the_phone_columns_and_its_rate(sms_runtime: Runti
     channel = get_channel("sms")
     assert channel.address.columns()[0].key == "phone"
     assert channel.rate_limits(sms_runtime.settings) == (Rate(10, 1),)
-    assert channel.connections(sms_runtime.settings) == 16
+    assert channel.connections(sms_runtime.settings) == 32
 
 
 def test_the_gate_skips_contacts_without_a_phone_and_those_with_email_consent_only(

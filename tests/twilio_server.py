@@ -219,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Workers open tens of connections at once; the default backlog of 5 would refuse some.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], state: _State, account_sid: str, auth_token: str) -> None:
         super().__init__(address, _Handler)

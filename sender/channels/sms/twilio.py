@@ -19,6 +19,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from sender.channels.base import SendResult
 from sender.config_sms import TWILIO_API, SmsSettings
@@ -113,12 +114,10 @@ class TwilioTransport:
                 created = self._create(message.to, part, message)
             except TwilioRestException as exc:
                 return _failure(exc, sids)
-            except http_errors.ConnectionError as exc:
-                if not sids:
-                    # Nothing reached Twilio (refused, DNS): a plain retry later is safe.
-                    return SendResult("temporary", detail=f"connection failed: {type(exc).__name__}")
-                return _unknown(sids, type(exc).__name__)
             except http_errors.RequestException as exc:
+                if not sids and _never_sent(exc):
+                    # Nothing reached Twilio (refused, DNS, connect timeout): a plain retry later is safe.
+                    return SendResult("temporary", detail=f"connection failed: {type(exc).__name__}")
                 # The message may have been created before the answer was lost: never resend it blindly.
                 return _unknown(sids, type(exc).__name__)
             sids.append(created.sid)
@@ -136,6 +135,14 @@ def _failure(exc: TwilioRestException, sids: list[str]) -> SendResult:
     if exc.status == 429 or code in BACK_OFF or exc.status >= 500:
         return SendResult("temporary", code or exc.status, detail)
     return SendResult("permanent", code, detail)
+
+
+def _never_sent(exc: http_errors.RequestException) -> bool:
+    """Whether the request failed before any byte of it could reach Twilio."""
+    if isinstance(exc, http_errors.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
 
 
 def _unknown(sids: list[str], what: str) -> SendResult:
