@@ -6,6 +6,7 @@ Import the fixtures a module needs (`from tests.sms_fixtures import sms_app, ...
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -21,7 +22,19 @@ from sender.tokens import TokenService
 from tests.twilio_server import TwilioTestServer
 
 SERVICE_SID = "MG" + "5" * 32
+# Every day open, holidays too: only the hour matters in tests that send.
+ALL_WEEK = {"SMS_QUIET_HOURS": "*=mon-sun 08:00-21:30", "SMS_ALLOW_HOLIDAYS": "true"}
 STOP_TEXT = "STOP au 36123"
+
+
+def zone_at_local_hour(hour: int) -> str:
+    """A fixed-offset zone where it is now `hour` o'clock (so tests do not depend on when they run)."""
+    now = datetime.now(UTC)
+    offset = (hour - now.hour) % 24
+    if offset > 12:
+        offset -= 24
+    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
 def sms_env(twilio: TwilioTestServer) -> dict[str, str]:

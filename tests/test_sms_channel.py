@@ -23,23 +23,10 @@ from sender.tasks.dispatch import EMAIL_QUEUE
 from sender.tokens import TokenService
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
-from tests.sms_fixtures import STOP_TEXT, twilio, with_sms
+from tests.sms_fixtures import ALL_WEEK, STOP_TEXT, twilio, with_sms, zone_at_local_hour
 from tests.twilio_server import TwilioTestServer
 
 __all__ = ["twilio"]
-
-# Every day open, holidays too: only the hour matters in these tests.
-ALL_WEEK = {"SMS_QUIET_HOURS": "*=mon-sun 08:00-21:30", "SMS_ALLOW_HOLIDAYS": "true"}
-
-
-def zone_at_local_hour(hour: int) -> str:
-    """A fixed-offset zone where it is now `hour` o'clock (so tests do not depend on when they run)."""
-    now = datetime.now(UTC)
-    offset = (hour - now.hour) % 24
-    if offset > 12:
-        offset -= 24
-    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
-    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
 
 
 @pytest.fixture

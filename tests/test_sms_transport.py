@@ -89,6 +89,7 @@ def test_an_invalid_or_non_mobile_number_is_permanent_and_invalid(
     outcome = transport(twilio).send(OutgoingSms("+33612345678", ("x",)))
 
     assert (outcome.outcome, outcome.code, outcome.address_invalid) == ("permanent", code, True)
+    assert "612345678" not in outcome.detail  # the detail is stored and logged: never the number
 
 
 @pytest.mark.parametrize("code", [20429, 30001])

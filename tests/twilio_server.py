@@ -36,9 +36,9 @@ from twilio.request_validator import RequestValidator
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "stand-in-auth-token-0123456789ab"
 
-# Twilio's REST error answers: code -> (HTTP status, message).
+# Twilio's REST error answers: code -> (HTTP status, message); like Twilio's, some quote the number.
 ERRORS: dict[int, tuple[int, str]] = {
-    21211: (400, "Invalid 'To' Phone Number"),
+    21211: (400, "The 'To' number {to} is not a valid phone number."),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21614: (400, "'To' number is not a valid mobile number"),
     20429: (429, "Too Many Requests"),
@@ -175,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.received.append(ReceivedSms(sid, params, time.monotonic(), status))
         if code:
-            message = ERRORS[code][1]
+            message = ERRORS[code][1].format(to=params["To"])
             more = f"https://www.twilio.com/docs/errors/{code}"
             self._answer(status, {"code": code, "message": message, "more_info": more, "status": status})
             return
