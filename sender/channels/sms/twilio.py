@@ -14,6 +14,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+# The Messages resource loads lazily on first use; importing it here loads it once in the worker, before it
+# forks a process per batch job, instead of once in every job.
+import twilio.rest.api.v2010.account  # noqa: F401
 from requests import exceptions as http_errors
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
