@@ -269,6 +269,63 @@ def test_a_near_miss_can_wait_for_review_instead(
     )
 
 
+def test_a_flagged_reply_is_listed_and_a_person_decides(
+    sms_runtime: Runtime,
+    twilio: TwilioTestServer,
+    db_session: Session,
+    subscriber: Any,
+    api_user: Any,
+    api_headers: dict[str, str],
+) -> None:
+    contact, purposes = subscriber
+    settings = with_sms(sms_runtime.settings, twilio, SMS_NEAR_MISS_ACTION="review")
+    runtime = Runtime(settings, sms_runtime.engine, sms_runtime.Session, sms_runtime.tokens)
+    client = create_app({"TESTING": True}, runtime=runtime).test_client()
+    reply(client, twilio, "stop svp merci")
+    reply(client, twilio, "Bonjour")
+
+    flagged = client.get("/api/v1/sms/replies?action=flagged", headers=api_headers).get_json()["items"]
+    assert [(r["contact"], r["kind"], r["body"]) for r in flagged] == [
+        (contact.public_id, "near_miss", "stop svp merci")
+    ]
+    history = client.get(f"/api/v1/sms/replies?contact={contact.public_id}", headers=api_headers).get_json()
+    assert [r["kind"] for r in history["items"]] == ["other", "near_miss"]
+
+    path = f"/api/v1/sms/replies/{flagged[0]['id']}/review"
+    decided = client.post(path, json={"decision": "withdraw"}, headers=api_headers)
+
+    assert decided.status_code == 200
+    assert (decided.get_json()["action"], decided.get_json()["body"]) == ("withdrawn", None)
+    assert decided.get_json()["reviewed_at"] is not None
+    assert gate.check(db_session, contact.id, purposes[0].id, "sms").reason == "suppressed"
+    events = db_session.scalars(select(ConsentEvent).where(ConsentEvent.action == "withdraw")).all()
+    assert {(e.channel, e.actor) for e in events} == {("sms", f"user:{api_user.id}")}
+    assert client.post(path, json={"decision": "dismiss"}, headers=api_headers).status_code == 409
+    assert client.post(path, json={"decision": "maybe"}, headers=api_headers).status_code == 422
+
+
+def test_a_dismissed_reply_changes_nothing_and_forgets_its_text(
+    sms_runtime: Runtime,
+    twilio: TwilioTestServer,
+    db_session: Session,
+    subscriber: Any,
+    api_headers: dict[str, str],
+) -> None:
+    contact, purposes = subscriber
+    settings = with_sms(sms_runtime.settings, twilio, SMS_NEAR_MISS_ACTION="review")
+    runtime = Runtime(settings, sms_runtime.engine, sms_runtime.Session, sms_runtime.tokens)
+    client = create_app({"TESTING": True}, runtime=runtime).test_client()
+    reply(client, twilio, "ne stop surtout pas !")
+    (row,) = client.get("/api/v1/sms/replies?action=flagged", headers=api_headers).get_json()["items"]
+
+    decided = client.post(
+        f"/api/v1/sms/replies/{row['id']}/review", json={"decision": "dismiss"}, headers=api_headers
+    )
+
+    assert (decided.get_json()["action"], decided.get_json()["body"]) == ("dismissed", None)
+    assert gate.check(db_session, contact.id, purposes[0].id, "sms").eligible
+
+
 def test_start_lifts_the_block_but_grants_no_marketing_consent(
     sms_client: FlaskClient, twilio: TwilioTestServer, db_session: Session, subscriber: Any
 ) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sender.db import Base, utcnow
 
 INBOUND_KINDS = ("opt_out", "near_miss", "opt_in", "help", "other")
-INBOUND_ACTIONS = ("withdrawn", "flagged", "unblocked", "answered", "none")
+INBOUND_ACTIONS = ("withdrawn", "flagged", "dismissed", "unblocked", "answered", "none")
 
 
 class InboundSms(Base):

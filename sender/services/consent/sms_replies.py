@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, address_hash, normalize_phone
 from sender.config import Settings
+from sender.db import utcnow
 from sender.models import Contact, InboundSms, Purpose, Suppression
 from sender.services.audience.contacts import suppress
 from sender.services.consent import ledger
+from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
 
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
@@ -37,6 +39,7 @@ NEAR_MISS_WORDS = frozenset(
 # Suppressions that mirror the carrier's block: START lifts them; erasure and bounces stay.
 CARRIER_BLOCK_REASONS = ("sms_stop", "carrier_opt_out")
 ACTOR = "sms_keyword"
+REVIEW_DECISIONS = ("withdraw", "dismiss")
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,10 @@ def stop_text(settings: Settings) -> str:
 
 
 def _withdraw(
-    session: Session, settings: Settings, contact: Contact | None, digest: str, sid: str, to: str
+    session: Session, contact: Contact | None, digest: str, sid: str, note: str, actor: str = ACTOR
 ) -> None:
     """Withdraw SMS consent for every purpose and suppress the number, whichever contact holds it."""
-    evidence = {"request_id": sid, "note": f"reply to {to}"}
+    evidence = {"request_id": sid, "note": note}
     if contact is not None and contact.status != "erased":
         for purpose in session.scalars(select(Purpose).order_by(Purpose.id)):
             ledger.record(
@@ -110,7 +113,7 @@ def _withdraw(
                 action="withdraw",
                 source="sms_keyword",
                 mechanism="sms_keyword",
-                actor=ACTOR,
+                actor=actor,
                 evidence=evidence,
             )
     # The number itself is blocked too: a later import cannot bring it back (R11, R62).
@@ -135,7 +138,7 @@ def handle_reply(
     found = classify(body, settings.sms.opt_out_keywords)
     action, kept_body = "none", None
     if found.kind == "opt_out" or (found.kind == "near_miss" and settings.sms.near_miss_action == "withdraw"):
-        _withdraw(session, settings, contact, digest, message_sid, to)
+        _withdraw(session, contact, digest, message_sid, f"reply to {to}")
         action = "withdrawn"
     elif found.kind == "near_miss":
         # A person decides: the text is kept for them to read, and nothing changes meanwhile.
@@ -173,3 +176,36 @@ def _answer(settings: Settings, kind: str, action: str) -> str | None:
     if kind == "help":
         return help_text(settings)
     return None
+
+
+def replies(
+    session: Session, *, action: str | None = None, contact_id: int | None = None, limit: int = 200
+) -> list[InboundSms]:
+    """Incoming SMS, newest first, optionally only those with an action (e.g. `flagged`) or of one contact."""
+    stmt = select(InboundSms).order_by(InboundSms.id.desc()).limit(limit)
+    if action is not None:
+        stmt = stmt.where(InboundSms.action == action)
+    if contact_id is not None:
+        stmt = stmt.where(InboundSms.contact_id == contact_id)
+    return list(session.scalars(stmt))
+
+
+def review(session: Session, reply_id: int, decision: str, actor: str) -> InboundSms:
+    """A person decides on a reply flagged for review: `withdraw` as for STOP, or `dismiss`; the caller commits."""
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationFailed({"decision": f"must be one of {', '.join(REVIEW_DECISIONS)}"})
+    row = session.get(InboundSms, reply_id, with_for_update=True)
+    if row is None:
+        raise NotFound("no such reply")
+    if row.action != "flagged":
+        raise Conflict(f"this reply is {row.action}, not waiting for review")
+    if decision == "withdraw":
+        contact = session.get(Contact, row.contact_id) if row.contact_id is not None else None
+        _withdraw(session, contact, row.phone_hash, row.message_sid, "reviewed reply", actor=actor)
+        row.action = "withdrawn"
+    else:
+        row.action = "dismissed"
+    # Once decided, the text is no longer needed: keep the decision, not the words.
+    row.body, row.reviewed_at = None, utcnow()
+    audit.record(session, actor, f"sms.reply.{row.action}", "inbound_sms", row.id, {"keyword": row.keyword})
+    return row

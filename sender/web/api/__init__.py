@@ -88,7 +88,7 @@ def _api_routing_error(exc: HTTPException) -> ResponseReturnValue:
 
 def _register_resources() -> None:
     # Imported for their route registrations on `bp`.
-    from sender.web.api import campaigns, consents, contacts, lists, openapi, purposes  # noqa: F401
+    from sender.web.api import campaigns, consents, contacts, lists, openapi, purposes, sms  # noqa: F401
 
 
 _register_resources()

@@ -20,7 +20,7 @@ from sender.web.api import bp
 
 API_PREFIX = bp.url_prefix or ""
 # Modules of sender.web.api whose PATHS/SCHEMAS are merged into the document, in this order.
-RESOURCE_MODULES = ("purposes", "contacts", "consents", "lists", "campaigns")
+RESOURCE_MODULES = ("purposes", "contacts", "consents", "lists", "campaigns", "sms")
 
 ERROR_TEXT = {
     401: ("Unauthorized", "Missing, unknown or revoked bearer token."),
