@@ -244,6 +244,21 @@ def test_outside_the_window_a_delivery_is_deferred_to_the_next_slot_then_release
     assert (row.status, row.reason) == ("queued", None)
 
 
+def test_the_sweep_releases_deferred_deliveries_whose_slot_has_come(
+    db_session: Session, sms_runtime: Runtime, twilio: TwilioTestServer, redis_conn: Any
+) -> None:
+    campaign, contacts = sms_campaign(db_session, {"granted": "+33612345678"}, zone_at_local_hour(3))
+    launch.run_batch(sms_runtime, campaign.id, 0)
+    row = delivery_of(db_session, campaign, contacts["granted"])
+    row.not_before = utcnow() - timedelta(seconds=1)  # as if the release job had been lost
+    db_session.commit()
+
+    report = launch.sweep(sms_runtime)
+
+    assert delivery_of(db_session, campaign, contacts["granted"]).status == "queued"
+    assert report.requeued_jobs == 1
+
+
 def test_a_window_closing_within_a_minute_defers_too(db_session: Session, sms_runtime: Runtime) -> None:
     channel = get_channel("sms")
     contact = ContactFactory(phone="+33612345678", timezone="Europe/Paris")

@@ -12,6 +12,7 @@ import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -64,11 +65,19 @@ def inbound() -> ResponseReturnValue:
     if not sid or not sender:
         return jsonify({"error": "bad_request", "message": "MessageSid and From are required"}), 400
     session = get_session()
-    outcome = sms_replies.handle_reply(
-        session, runtime().settings, message_sid=sid, sender=sender, to=form.get("To", ""), body=body
-    )
-    # Committed before Twilio hears back: a withdrawal never waits on anything else.
-    session.commit()
+    for last_try in (False, True):
+        outcome = sms_replies.handle_reply(
+            session, runtime().settings, message_sid=sid, sender=sender, to=form.get("To", ""), body=body
+        )
+        try:
+            # Committed before Twilio hears back: a withdrawal never waits on anything else.
+            session.commit()
+            break
+        except IntegrityError:
+            # Twilio's retry of this very message was applied meanwhile: answer as that one did.
+            session.rollback()
+            if last_try:
+                raise
     return _twiml(outcome.answer)
 
 
