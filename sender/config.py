@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
+
+if TYPE_CHECKING:
+    from sender.config_sms import SmsSettings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOCALES = ("fr", "en")
@@ -19,6 +23,41 @@ LOCALES = ("fr", "en")
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
+_RATE = re.compile(r"(\d+)\s*/\s*([smh])")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` messages per `per_seconds` seconds."""
+
+    count: int
+    per_seconds: int
+
+    def __str__(self) -> str:
+        unit = next(u for u, s in _RATE_UNITS.items() if s == self.per_seconds)
+        return f"{self.count}/{unit}"
+
+
+def parse_rates(name: str, raw: str) -> tuple[Rate, ...]:
+    """Read '14/s' or '14/s,50000/h' (units s, m, h; one rate per unit); ConfigError naming `name`."""
+    rates: dict[int, Rate] = {}
+    for part in raw.split(","):
+        match = _RATE.fullmatch(part.strip())
+        if match is None:
+            raise ConfigError(
+                f"{name} must be rates like 14/s or 14/s,50000/h (a positive integer, '/', then s, m or h), "
+                f"got {part.strip()!r}"
+            )
+        count, per = int(match.group(1)), _RATE_UNITS[match.group(2)]
+        if count < 1:
+            raise ConfigError(f"{name}: a rate must allow at least 1 message, got {part.strip()!r}")
+        if per in rates:
+            raise ConfigError(f"{name} gives two rates per {match.group(2)}")
+        rates[per] = Rate(count, per)
+    return tuple(sorted(rates.values(), key=lambda r: r.per_seconds))
 
 
 @dataclass(frozen=True)
@@ -52,6 +91,9 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
     import_max_bytes: int = 50 * 1024 * 1024
     import_inline_bytes: int = 256 * 1024
+    smtp_connections: int = 10
+    smtp_max_rate: tuple[Rate, ...] = ()
+    sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
 
     @property
     def outbox_path(self) -> Path:
@@ -66,6 +108,13 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some fields replaced (tests, CLI flags)."""
         return replace(self, **changes)
+
+
+def _sms_defaults() -> SmsSettings:
+    # SMS settings live in their own module, which needs ConfigError from this one.
+    from sender.config_sms import SmsSettings
+
+    return SmsSettings()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -242,6 +291,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
         import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
         import_inline_bytes=_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),
+        smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
+        smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
+        sms=_load_sms(env),
     )
 
 
@@ -263,3 +315,9 @@ def _rate_limit(env: Mapping[str, str]) -> str:
             f"PUBLIC_RATE_LIMIT must be limits such as '30 per minute;300 per hour', got {value!r}"
         ) from None
     return value
+
+
+def _load_sms(env: Mapping[str, str]) -> SmsSettings:
+    from sender.config_sms import load_sms_settings
+
+    return load_sms_settings(env, env.get("ORG_NAME", ""))

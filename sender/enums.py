@@ -55,6 +55,8 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"
     UNKNOWN = "unknown"
     CANCELLED = "cancelled"
+    # Held outside the recipient's quiet hours until `not_before` (SMS, R14).
+    DEFERRED = "deferred"
 
 
 class ConsentAction(StrEnum):

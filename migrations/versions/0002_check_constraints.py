@@ -27,7 +27,7 @@ CHECKS = {
         'kind': ('marketing', 'legal_notice', 'requalification'),
         'channel': CHANNELS,
     },
-    'deliveries': {'status': ('queued', 'sending', 'sent', 'failed', 'skipped', 'unknown', 'cancelled')},
+    'deliveries': {'status': ('queued', 'sending', 'sent', 'failed', 'skipped', 'unknown', 'cancelled', 'deferred')},
     'consent_events': {
         'channel': CHANNELS,
         'action': ('grant', 'withdraw', 'request'),

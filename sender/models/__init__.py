@@ -7,6 +7,7 @@ from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.rights import RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
+from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, User
 
@@ -24,6 +25,7 @@ __all__ = [
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",
+    "InboundSms",
     "ListMember",
     "OrganisationSettings",
     "Purpose",

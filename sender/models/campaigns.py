@@ -88,7 +88,12 @@ class Delivery(Base):
     provider_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A deferred delivery (quiet hours) goes back to the queue at this moment (naive UTC).
+    not_before: Mapped[datetime | None] = mapped_column(DateTime)
+    # The provider's own delivery status (Twilio: queued, sent, delivered, undelivered, failed…).
+    provider_status: Mapped[str | None] = mapped_column(String(16))
 
 
 Index("ix_deliveries_campaign_batch_status", Delivery.campaign_id, Delivery.batch_no, Delivery.status)
 Index("ix_deliveries_campaign_status_id", Delivery.campaign_id, Delivery.status, Delivery.id)
+Index("ix_deliveries_status_not_before", Delivery.status, Delivery.not_before)

@@ -105,3 +105,17 @@ def overdue_scheduled_jobs(runtime: Runtime, margin_seconds: int) -> int:
     return sum(
         len(runtime.queue(name).scheduled_job_registry.get_jobs_to_schedule(cutoff)) for name in QUEUES
     )
+
+
+def schedule_release(runtime: Runtime, campaign_id: int, when: datetime) -> str:
+    """Have the scheduler queue a campaign's deferred deliveries again at `when` (naive UTC)."""
+    # One job per campaign and slot: batches deferred to the same moment share it.
+    job_id = f"campaign-{campaign_id}-release-{int(when.replace(tzinfo=UTC).timestamp())}"
+    runtime.queue(EMAIL_QUEUE).enqueue_at(
+        when.replace(tzinfo=UTC),
+        "sender.tasks.jobs.release_deferred",
+        campaign_id,
+        job_id=job_id,
+        description=f"release deferred deliveries of campaign {campaign_id}",
+    )
+    return job_id

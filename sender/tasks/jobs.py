@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -21,7 +22,14 @@ def _runtime() -> Runtime:
 
 def send_batch(campaign_id: int, batch_no: int) -> dict[str, Any]:
     """Send one batch of a campaign."""
-    return asdict(launch.run_batch(_runtime(), campaign_id, batch_no))
+    report = asdict(launch.run_batch(_runtime(), campaign_id, batch_no))
+    # Job results are JSON: the slot of deferred deliveries as ISO 8601.
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in report.items()}
+
+
+def release_deferred(campaign_id: int) -> dict[str, Any]:
+    """Queue again the deliveries deferred until now (quiet hours)."""
+    return {"enqueued": launch.release_deferred(_runtime(), campaign_id)}
 
 
 def launch_campaign(campaign_id: int) -> dict[str, Any]:

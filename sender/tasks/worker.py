@@ -20,6 +20,7 @@ from sender import create_app, get_runtime
 from sender.config import Settings
 from sender.runtime import Runtime, build_runtime
 from sender.scrub import format_exception, install_log_scrubber, scrub_traceback
+from sender.services.campaigns import launch
 from sender.tasks.queue import QUEUES, get_queue
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,18 @@ class SenderWorker(Worker):
         """Remember that the stop was asked for (SIGTERM, Ctrl-C), then shut down as RQ does."""
         self.signalled = True
         super().request_stop(signum, frame)
+
+    _warm = False
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Before forking the first job, compile the send loop's SQL here: every later fork inherits it.
+
+        (Done at the first job rather than at start, so a worker that has nothing to do starts fast.)
+        """
+        if not self._warm and self.runtime is not None:
+            self._warm = True
+            launch.warm_up(self.runtime)
+        super().execute_job(job, queue)
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         """Drop the inherited pool without closing the parent's sockets, then run the job."""

@@ -56,7 +56,7 @@ def test_create_and_get_a_draft(api: Api, audience: dict[str, Any]) -> None:
         ({"purpose": "nope"}, "purpose", "nope"),
         ({"lists": [999999]}, "lists", "999999"),
         ({"lists": []}, "lists", "non-empty"),
-        ({"channel": "sms"}, "channel", "email"),
+        ({"channel": "fax"}, "channel", "email"),
         ({"kind": "requalification"}, "kind", "marketing"),
         ({"scheduled_at": "tomorrow"}, "scheduled_at", ""),
         ({"scheduled_at": "2030-01-01T09:00:00"}, "scheduled_at", "time zone"),

@@ -52,6 +52,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "getImport": ALL,
     "getImportReport": ALL,
     "getImportReportCsv": ALL,
+    "listSmsReplies": ALL,
+    "reviewSmsReply": WRITERS,
     "createRightsRequest": REGISTER,
     "listRightsRequests": ALL,
     "getRightsRequest": ALL,
@@ -87,6 +89,7 @@ def world(api: Api) -> dict[str, str]:
         "campaign_id": str(campaign["id"]),
         # No import exists: allowed reads of one answer 404, which still proves the role got through.
         "batch_id": "999999",
+        "reply_id": "999999",
     }
 
 

@@ -10,18 +10,26 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.channels.email.transport import email_transport
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import CampaignStatus
 from sender.models import Campaign, Delivery
+from sender.models.contacts import CHANNELS
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
-from sender.services.campaigns import delivery, lifecycle, planning
+from sender.services.campaigns import deferral, delivery, lifecycle, planning
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
+from sender.services.campaigns.outlet import Outlet
 from sender.services.errors import QueueUnavailable
-from sender.services.messages.rendering import EmailRenderer
-from sender.tasks.dispatch import enqueue_batches, enqueue_launch, overdue_scheduled_jobs, schedule_launch
+from sender.services.messages.rendering import MessageRenderer
+from sender.tasks.dispatch import (
+    enqueue_batches,
+    enqueue_launch,
+    overdue_scheduled_jobs,
+    schedule_launch,
+    schedule_release,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,25 +139,49 @@ def resume(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -
 
 
 def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
-    """Send one batch over one transport connection; raise RetryLater when some must be retried."""
+    """Send one batch over the channel's pool of connections; raise RetryLater when some must be retried."""
     with runtime.Session() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return BatchReport(stopped="deleted")
-        renderer = EmailRenderer(
+        renderer = MessageRenderer(
             organisation.effective_settings(session, runtime.settings),
             runtime.tokens,
             campaign,
             delivery.purpose_of(session, campaign),
         )
-        with email_transport(runtime.settings) as transport:
+        # The shared rate limit needs Redis; without a configured rate the outlet never touches it.
+        with Outlet(renderer.channel, runtime.settings, runtime.redis) as outlet:
             report = delivery.send_batch(
-                session, runtime.settings, campaign_id, batch_no, transport, renderer.render
+                session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
         delivery.finish_if_done(session, campaign_id)
+    if report.resume_at is not None:
+        # Deferred by quiet hours: look again when the earliest window opens.
+        schedule_release(runtime, campaign_id, report.resume_at)
     if report.retry:
         raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} temporary failures")
     return report
+
+
+def release_deferred(runtime: Runtime, campaign_id: int) -> int:
+    """Queue again a campaign's deferred deliveries whose slot has come, and enqueue their batches."""
+    with runtime.Session() as session:
+        released = deferral.release_due(session, campaign_id)
+        session.commit()
+        batches = lifecycle.pending_batches(session, campaign_id) if released else []
+    return len(enqueue_batches(runtime, campaign_id, batches))
+
+
+def warm_up(runtime: Runtime) -> None:
+    """Prepare a worker before it forks its first job: the send loop's SQL, compiled for every channel."""
+    with runtime.Session() as session:
+        for name in CHANNELS:
+            try:
+                channel = get_channel(name)
+            except LookupError:
+                continue  # a channel with no sending side yet
+            delivery.warm_up(session, runtime.settings, channel)
 
 
 def sweep(
@@ -175,6 +207,9 @@ def sweep(
         for campaign in unplanned:
             after, first_batch = planning.resume_point(session, campaign.id)
             plan_and_enqueue(runtime, session, campaign, "sweep", after=after, first_batch=first_batch)
+        # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
+        deferral.release_due(session)
+        session.commit()
         sending = list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
         requeued = finished = 0
         for campaign_id in sending:

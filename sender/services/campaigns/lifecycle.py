@@ -18,10 +18,10 @@ from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
 from sender.services.campaigns import planning
 from sender.services.errors import Conflict, NotFound, ValidationFailed
-from sender.services.messages import rendering
+from sender.services.messages import rendering, sms
 from sender.services.records import audit
 
-SUPPORTED_CHANNELS = (Channel.EMAIL,)
+SUPPORTED_CHANNELS = (Channel.EMAIL, Channel.SMS)
 LAUNCHABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 CHOSEN_KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
 
@@ -70,10 +70,13 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
     """Create a draft campaign after checking every field and compiling its templates."""
     errors: dict[str, str] = {}
     name = _text(data, "name", 200, errors, required=True)
-    subject = _text(data, "subject", 255, errors, required=True)
+    channel = data.get("channel", Channel.EMAIL)
+    # An SMS is only its text: no subject, no HTML.
+    subject = _text(data, "subject", 255, errors, required=channel != "sms")
     body_html = _text(data, "body_html", 500_000, errors, required=False)
     body_text = _text(data, "body_text", 500_000, errors, required=True)
-    channel = data.get("channel", Channel.EMAIL)
+    if channel == Channel.SMS and (subject or body_html):
+        errors["subject" if subject else "body_html"] = "an SMS campaign has only body_text"
     if channel not in SUPPORTED_CHANNELS:
         errors["channel"] = f"must be one of {', '.join(SUPPORTED_CHANNELS)}"
     kind = data.get("kind", CampaignKind.MARKETING)
@@ -99,7 +102,10 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
             errors["scheduled_at"] = str(exc)
     if not any(k in errors for k in ("subject", "body_html", "body_text")):
         try:
-            rendering.validate_content(subject, body_html, body_text)
+            if channel == "sms":
+                sms.validate_sms_body(body_text)
+            else:
+                rendering.validate_content(subject, body_html, body_text)
         except ValidationFailed as exc:
             errors.update(exc.errors)
     if errors:
@@ -153,7 +159,7 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
 
 def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> None:
     """Mark a draft or scheduled campaign sending; planning follows. The caller commits."""
-    rendering.check_sender_identity(settings)
+    rendering.check_sender_identity(settings, campaign.channel)
     claimed = rowcount(
         session.execute(
             update(Campaign)
@@ -249,7 +255,10 @@ def cancel(session: Session, campaign: Campaign, actor: str) -> int:
     return rowcount(
         session.execute(
             update(Delivery)
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.QUEUED)
+            .where(
+                Delivery.campaign_id == campaign.id,
+                Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)),
+            )
             .values(status=DeliveryStatus.CANCELLED, reason="campaign_cancelled")
         )
     )

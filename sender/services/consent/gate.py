@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from sender.channels.base import contact_address
 from sender.db import utcnow
 from sender.enums import Channel, ConsentStatus, ContactStatus
 from sender.models import ConsentState, Contact, Suppression
@@ -57,8 +58,8 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
     if channel not in tuple(Channel):
         raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
-    address = Contact.email if channel == Channel.EMAIL else Contact.phone
-    address_hash = Contact.email_hash if channel == Channel.EMAIL else Contact.phone_hash
+    # The channel says which columns hold its address and that address's keyed hash.
+    address, address_hash = contact_address(channel).columns()
     suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
     # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.

@@ -13,10 +13,10 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.email.render import sender_domain
 from sender.channels.email.transport import email_transport
 from sender.config import Settings
 from sender.i18n import email_env
-from sender.services.messages.rendering import sender_domain
 
 # Kinds of system email and their templates (templates/email/system/<kind>.subject.txt and .txt).
 KINDS = ("portal_link", "signup_confirm", "erasure_done", "restriction_lift")

@@ -152,7 +152,17 @@ def _http(exc: HTTPException) -> ResponseReturnValue:
 
 def _register_resources() -> None:
     # Imported for their route registrations on `bp`.
-    from sender.web.api import campaigns, consents, contacts, imports, lists, openapi, purposes, requests  # noqa: F401
+    from sender.web.api import (  # noqa: F401
+        campaigns,
+        consents,
+        contacts,
+        imports,
+        lists,
+        openapi,
+        purposes,
+        requests,
+        sms,
+    )
 
 
 _register_resources()

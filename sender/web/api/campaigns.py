@@ -14,6 +14,7 @@ from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
+from sender.services.messages import sms
 from sender.web.api import bp, parse_body, parse_query, requires
 from sender.web.api.openapi import (
     ID,
@@ -57,6 +58,8 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "launched_at": ts(campaign.launched_at),
         "finished_at": ts(campaign.finished_at),
         "counts": {"by_status": report.by_status, "skipped": report.skipped},
+        # What every person receives, for a sample contact: texts, encoding and segments (R21).
+        "sms": sms.preview(runtime().settings, campaign).as_dict() if campaign.channel == "sms" else None,
     }
 
 
@@ -175,6 +178,9 @@ def _delivery(d: Delivery, public_ids: dict[int, str]) -> dict[str, Any]:
         "sent_at": ts(d.sent_at),
         "provider_id": d.provider_id,
         "last_error": d.last_error,
+        # A deferred delivery (quiet hours) goes back to the queue at this moment.
+        "not_before": ts(d.not_before),
+        "provider_status": d.provider_status,
     }
 
 
@@ -200,6 +206,20 @@ SCHEMAS: dict[str, Any] = {
             "launched_at": nullable(TIMESTAMP),
             "finished_at": nullable(TIMESTAMP),
             "counts": obj({"by_status": _COUNTS, "skipped": _COUNTS}, ["by_status", "skipped"]),
+            "sms": nullable(
+                obj(
+                    {
+                        "messages": {
+                            "type": "integer",
+                            "description": "2 when the mentions need an SMS of their own",
+                        },
+                        "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                        "segments": {"type": "integer"},
+                        "texts": {"type": "array", "items": _STR},
+                    },
+                    ["messages", "encoding", "segments", "texts"],
+                )
+            ),
         },
         ["id", "name", "purpose", "channel", "kind", "status", "lists", "counts"],
     ),
@@ -217,6 +237,8 @@ SCHEMAS: dict[str, Any] = {
             "sent_at": nullable(TIMESTAMP),
             "provider_id": nullable(_STR),
             "last_error": nullable(_STR),
+            "not_before": nullable(TIMESTAMP),
+            "provider_status": nullable(_STR),
         },
         ["id", "contact", "status", "reason", "attempts"],
     ),

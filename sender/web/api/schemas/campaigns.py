@@ -44,12 +44,22 @@ class CampaignInput(Input):
     kind: Annotated[str, OneOf(KINDS)] = "marketing"
     lists: Annotated[list[Id], Field(min_length=1, max_length=MAX_LISTS)]
     subject: Annotated[
-        NonBlank, Field(max_length=255, description="Jinja2 (sandboxed); `contact` is exposed.")
-    ]
+        Text,
+        Field(
+            max_length=255,
+            description="Jinja2 (sandboxed); `contact` is exposed. Required for email; SMS have none.",
+        ),
+    ] = ""
     body_html: Annotated[Text, Field(max_length=MAX_BODY, description="Jinja2 (sandboxed, autoescaped).")] = (
         ""
     )
-    body_text: Annotated[NonBlank, Field(max_length=MAX_BODY, description="Jinja2 (sandboxed).")]
+    body_text: Annotated[
+        NonBlank,
+        Field(
+            max_length=MAX_BODY,
+            description="Jinja2 (sandboxed). For SMS, the whole body: the sender's name and STOP are added.",
+        ),
+    ]
     locale: (
         Annotated[
             str,

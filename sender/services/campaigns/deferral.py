@@ -1,0 +1,81 @@
+"""Deliveries a channel may not send yet (SMS quiet hours): deferred to their slot, never dropped (R14).
+
+After the claim, a channel that has a `hold_until(settings, campaign, contact, at)` says for each claimed
+contact whether the message may go now or from when. Held deliveries become `deferred` (reason
+`quiet_hours`, `not_before` = the slot), the attempt is given back, and the claim is released; at the slot
+a scheduled job (and, as a safety net, every sweep) puts them back in the queue, where the next claim
+re-checks consent as for any other delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import DateTime, Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import utcnow
+from sender.models import Campaign, Contact, Delivery
+
+REASON = "quiet_hours"
+
+
+def hold(
+    session: Session,
+    settings: Settings,
+    channel: Any,
+    campaign: Campaign,
+    token: str,
+    claimed: Sequence[tuple[int, Contact]],
+) -> dict[int, datetime]:
+    """Defer the claimed deliveries the channel holds back; commit; return {delivery id: slot}."""
+    hold_until = getattr(channel, "hold_until", None)
+    if hold_until is None or not claimed:
+        return {}
+    now = utcnow()
+    held: dict[int, datetime] = {}
+    for delivery_id, contact in claimed:
+        until = hold_until(settings, campaign, contact, now)
+        if until is not None:
+            held[delivery_id] = until
+    if held:
+        table = cast(Table, Delivery.__table__)
+        # Core, not ORM: an executemany of the ORM would be a bulk update by primary key.
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("d_id"), table.c.claim_token == token)
+            .values(
+                status="deferred",
+                reason=REASON,
+                not_before=bindparam("d_until", type_=DateTime),
+                # Waiting for a window is not a try: the claim's attempt is given back.
+                attempts=table.c.attempts - 1,
+                claim_token=None,
+            ),
+            [{"d_id": d, "d_until": until} for d, until in held.items()],
+        )
+        session.commit()
+    return held
+
+
+def release_due(session: Session, campaign_id: int | None = None, at: datetime | None = None) -> set[int]:
+    """Put deferred deliveries whose slot has come back in the queue (sending campaigns); return their
+    campaigns. The caller commits, then enqueues the campaigns' pending batches."""
+    sending = select(Campaign.id).where(Campaign.status == "sending")
+    if campaign_id is not None:
+        sending = sending.where(Campaign.id == campaign_id)
+    rows = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == "deferred",
+            Delivery.not_before <= (at or utcnow()),
+            Delivery.campaign_id.in_(sending),
+        )
+        .values(status="queued", reason=None)
+        .returning(Delivery.campaign_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return {row.campaign_id for row in rows}

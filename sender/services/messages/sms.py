@@ -1,0 +1,62 @@
+"""SMS campaign content: the body template is checked when saved, and its size shown before sending.
+
+The body is the campaign's `body_text`, a sandboxed Jinja2 template. The SMS channel adds the mentions
+(channels/sms/assemble.py); the preview shows the complete SMS for a sample contact, with its encoding
+and segment count, so a marketer sees what every person will be billed for (R21).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sender.channels.sms.assemble import SmsAssembler
+from sender.channels.sms.content import MAX_SEGMENTS, compose, measure, total_segments
+from sender.config import Settings
+from sender.models import Campaign
+from sender.services.errors import ValidationFailed
+from sender.services.messages.sandbox import SAMPLE_CONTACT, compile_template, validate_content
+
+# A portal link's length in the preview: scheme and host, /p/, then a signed token of a real link's size.
+_SAMPLE_TOKEN = "x" * 88
+
+
+@dataclass(frozen=True)
+class SmsPreview:
+    """How a campaign's SMS travels for a sample contact: the texts, their encoding and segments."""
+
+    parts: tuple[str, ...]
+    encoding: str
+    segments: int
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form for the API."""
+        return {
+            "messages": len(self.parts),
+            "encoding": self.encoding,
+            "segments": self.segments,
+            "texts": list(self.parts),
+        }
+
+
+def validate_sms_body(body_text: str) -> None:
+    """The SMS body: a valid template that alone fits in one message of at most MAX_SEGMENTS segments."""
+    if not body_text.strip():
+        raise ValidationFailed({"body_text": "is required"})
+    validate_content("", "", body_text)
+    rendered = compile_template(body_text, html=False).render(contact=SAMPLE_CONTACT)
+    size = measure(rendered.strip())
+    if size.segments > MAX_SEGMENTS:
+        raise ValidationFailed(
+            {
+                "body_text": f"{size.segments} segments ({size.encoding}); one SMS carries at most {MAX_SEGMENTS}"
+            }
+        )
+
+
+def preview(settings: Settings, campaign: Campaign) -> SmsPreview:
+    """The campaign's SMS for the sample contact, mentions included."""
+    body = compile_template(campaign.body_text or "", html=False).render(contact=SAMPLE_CONTACT)
+    link = f"{settings.public_base_url}/p/{_SAMPLE_TOKEN}"
+    parts = compose(body, SmsAssembler(settings, campaign).mention_text(link))
+    encoding = "UCS-2" if any(measure(p).encoding == "UCS-2" for p in parts) else "GSM-7"
+    return SmsPreview(parts, encoding, total_segments(parts))
