@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,41 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
+_RATE = re.compile(r"(\d+)\s*/\s*([smh])")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` messages per `per_seconds` seconds."""
+
+    count: int
+    per_seconds: int
+
+    def __str__(self) -> str:
+        unit = next(u for u, s in _RATE_UNITS.items() if s == self.per_seconds)
+        return f"{self.count}/{unit}"
+
+
+def parse_rates(name: str, raw: str) -> tuple[Rate, ...]:
+    """Read '14/s' or '14/s,50000/h' (units s, m, h; one rate per unit); ConfigError naming `name`."""
+    rates: dict[int, Rate] = {}
+    for part in raw.split(","):
+        match = _RATE.fullmatch(part.strip())
+        if match is None:
+            raise ConfigError(
+                f"{name} must be rates like 14/s or 14/s,50000/h (a positive integer, '/', then s, m or h), "
+                f"got {part.strip()!r}"
+            )
+        count, per = int(match.group(1)), _RATE_UNITS[match.group(2)]
+        if count < 1:
+            raise ConfigError(f"{name}: a rate must allow at least 1 message, got {part.strip()!r}")
+        if per in rates:
+            raise ConfigError(f"{name} gives two rates per {match.group(2)}")
+        rates[per] = Rate(count, per)
+    return tuple(sorted(rates.values(), key=lambda r: r.per_seconds))
 
 
 @dataclass(frozen=True)
@@ -43,6 +79,8 @@ class Settings:
     max_content_length: int = 2 * 1024 * 1024
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    smtp_connections: int = 10
+    smtp_max_rate: tuple[Rate, ...] = ()
 
     @property
     def outbox_path(self) -> Path:
@@ -169,4 +207,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
         max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         log_level=log_level,
+        smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
+        smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
     )

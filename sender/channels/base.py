@@ -1,15 +1,43 @@
-"""Transports take a rendered message and report what the provider said; they know nothing of consent."""
+"""The one interface every channel implements, and the registry the channel-neutral send path looks channels up in.
+
+The send loop (services/campaigns/delivery.py) claims deliveries, renders, sends and records without knowing
+which channel it serves. Everything channel-specific comes from a `Channel`, found with `get_channel(name)`:
+
+- `address`: which contact columns hold the channel's address and its keyed hash (the consent gate's
+  `no_address` rule and the suppression list read them);
+- `parts` and `assembler()`: which templates a campaign renders for the channel, and how the rendered
+  `Content` of one person becomes the message on the wire (email: MIME bytes);
+- `transport()`: one connection to the provider; the send path keeps `connections()` of them open;
+- `verdict()`: what a provider's answer means (sent / retry / failed / unknown, suppression, throttling);
+- `rate_limits()`: the provider's rate, enforced across every worker through Redis (channels/ratelimit.py);
+- `missing_settings()`: what must be configured before a campaign may be launched on the channel.
+
+A new channel is a package under channels/ (say `channels/sms/`) whose `__init__` calls `register()` with
+an object satisfying `Channel`; `get_channel` imports `sender.channels.<name>` on first use.
+Transports know providers, never consent.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP, default
 from email.utils import getaddresses
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+from sender.models import Contact
+
+if TYPE_CHECKING:
+    from sender.config import Rate, Settings
+    from sender.models import Campaign, Purpose
 
 Outcome = Literal["sent", "temporary", "permanent"]
+M = TypeVar("M")
+M_co = TypeVar("M_co", covariant=True)
+M_contra = TypeVar("M_contra", contravariant=True)
 
 
 @dataclass(frozen=True)
@@ -24,6 +52,176 @@ class SendResult:
     address_invalid: bool = False
     # True when the message went out but the reply was lost: it may have been delivered, never resend it.
     outcome_unknown: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a provider's answer means for the delivery, decided by the channel.
+
+    status: `sent`; `retry` (temporary: back to the queue until attempts run out); `failed` (permanent);
+    `unknown` (it may have gone out: never resent). `reason` is the delivery's reason when it fails or is
+    unknown; `suppress` the suppression-list reason for the address (e.g. `hard_bounce`), or None.
+    `throttled`: the provider asks us to slow down; the sender backs off and the try is not counted.
+    """
+
+    status: Literal["sent", "retry", "failed", "unknown"]
+    reason: str | None = None
+    suppress: str | None = None
+    throttled: bool = False
+
+
+def default_verdict(result: SendResult, *, suppress: str = "hard_bounce") -> Verdict:
+    """The mapping most providers share: unknown wins, an invalid address fails and is suppressed."""
+    if result.outcome_unknown:
+        return Verdict("unknown", "outcome_unknown")
+    if result.outcome == "sent":
+        return Verdict("sent")
+    if result.outcome == "permanent":
+        if result.address_invalid:
+            return Verdict("failed", "invalid_address", suppress=suppress)
+        return Verdict("failed", "rejected")
+    return Verdict("retry")
+
+
+class RenderFailed(Exception):
+    """One message could not be rendered or encoded; that delivery alone fails, with `reason`.
+
+    `detail` names the kind of error only (never template output or contact data: it is stored and logged).
+    """
+
+    def __init__(self, detail: str, reason: str = "render_failed") -> None:
+        super().__init__(detail)
+        self.detail, self.reason = detail, reason
+
+
+@dataclass(frozen=True)
+class ContactAddress:
+    """Which Contact attributes hold a channel's address and its keyed hash (HMAC, for the suppression list)."""
+
+    column: str
+    hash_column: str
+
+    def of(self, contact: Contact) -> str | None:
+        """The contact's address on this channel."""
+        value: str | None = getattr(contact, self.column)
+        return value
+
+    def hash_of(self, contact: Contact) -> str | None:
+        """The keyed hash of that address."""
+        value: str | None = getattr(contact, self.hash_column)
+        return value
+
+    def columns(self) -> tuple[Any, Any]:
+        """The mapped columns (address, hash), for SQL such as the consent gate."""
+        return getattr(Contact, self.column), getattr(Contact, self.hash_column)
+
+
+# Where each channel's address lives on a contact: a fact of the contacts table, so it is known (and the
+# consent gate works) for every channel of models.contacts.CHANNELS, even before its sending side exists.
+ADDRESSES: Mapping[str, ContactAddress] = {
+    "email": ContactAddress("email", "email_hash"),
+    "sms": ContactAddress("phone", "phone_hash"),
+}
+
+
+def contact_address(channel: str) -> ContactAddress:
+    """Where `channel`'s address lives on a contact; ValueError for an unknown channel."""
+    try:
+        return ADDRESSES[channel]
+    except KeyError:
+        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(ADDRESSES)}") from None
+
+
+@dataclass(frozen=True)
+class Content:
+    """One person's message as rendered from the campaign's templates, system footer included.
+
+    Parts a channel does not list in `Channel.parts` are empty strings. The links are already in the
+    footer; they are given again for headers (email's List-Unsubscribe).
+    """
+
+    subject: str
+    text: str
+    html: str
+    unsubscribe_url: str | None
+    portal_url: str
+
+
+class Assembler(Protocol[M_co]):
+    """Turns rendered content into the channel's wire message; built once per batch, used from many threads."""
+
+    def assemble(self, address: str, content: Content, delivery_id: int) -> M_co:
+        """The message for one person; raise RenderFailed if it cannot be encoded."""
+        ...
+
+
+class Transport(Protocol[M_contra]):
+    """One connection to a provider; use as a context manager. Must not raise for provider or network errors."""
+
+    def __enter__(self) -> Transport[M_contra]: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def send(self, message: M_contra) -> SendResult:
+        """Send one message and report the provider's answer."""
+        ...
+
+
+class Channel(Protocol):
+    """One way of reaching a person. Implementations are stateless and shared; see the module docstring."""
+
+    name: str
+    address: ContactAddress
+    # Which campaign templates are rendered for this channel, among "subject", "text" and "html".
+    parts: tuple[str, ...]
+
+    def missing_settings(self, settings: Settings) -> dict[str, str]:
+        """Settings required to send on this channel that are unset or invalid: {VARIABLE: why}."""
+        ...
+
+    def assembler(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> Assembler[Any]:
+        """The per-batch assembler of wire messages for a campaign."""
+        ...
+
+    def transport(self, settings: Settings) -> Transport[Any]:
+        """A fresh, not yet entered transport: one persistent connection of the pool."""
+        ...
+
+    def verdict(self, result: SendResult) -> Verdict:
+        """Map a provider's answer to the delivery's fate (usually default_verdict plus throttling)."""
+        ...
+
+    def connections(self, settings: Settings) -> int:
+        """How many connections one worker keeps open to the provider (at least 1)."""
+        ...
+
+    def rate_limits(self, settings: Settings) -> tuple[Rate, ...]:
+        """The provider's rate limits, shared by all workers (empty: unlimited)."""
+        ...
+
+
+_registry: dict[str, Channel] = {}
+
+
+def register(channel: Channel) -> Channel:
+    """Make a channel available to get_channel(); called by the channel package's __init__."""
+    _registry[channel.name] = channel
+    return channel
+
+
+def get_channel(name: str) -> Channel:
+    """The channel called `name` (importing `sender.channels.<name>` on first use); LookupError if none."""
+    if name not in _registry and name.isidentifier():
+        module = f"sender.channels.{name}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a missing dependency of an existing channel is a real error
+                raise
+    try:
+        return _registry[name]
+    except KeyError:
+        raise LookupError(f"no sending channel {name!r} is available") from None
 
 
 @dataclass(frozen=True)
@@ -54,13 +252,5 @@ class OutgoingEmail:
         return cls(sender, recipient, str(message["Message-ID"] or ""), message.as_bytes(policy=SMTP))
 
 
-class EmailTransport(Protocol):
-    """Sends email over one reused connection; use as a context manager around a batch."""
-
-    def __enter__(self) -> EmailTransport: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def send(self, message: OutgoingEmail) -> SendResult:
-        """Send one message to its envelope recipient and report the outcome; never raise for SMTP errors."""
-        ...
+# The email channel's transports; kept here, beside OutgoingEmail, for their existing importers.
+EmailTransport = Transport[OutgoingEmail]

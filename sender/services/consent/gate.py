@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from sender.channels.base import contact_address
 from sender.db import utcnow
 from sender.models import ConsentState, Contact, Suppression
 from sender.models.contacts import CHANNELS
@@ -56,8 +57,8 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
-    address = Contact.email if channel == "email" else Contact.phone
-    address_hash = Contact.email_hash if channel == "email" else Contact.phone_hash
+    # The channel says which columns hold its address and that address's keyed hash.
+    address, address_hash = contact_address(channel).columns()
     suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
     # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.

@@ -1,25 +1,19 @@
-"""Turning a campaign and a contact into a complete email: sandboxed content, system footer, RFC 8058 headers.
+"""Turning a campaign and a contact into a message: sandboxed content, system footer, then the channel's encoding.
 
-Everything that is the same for every message of a batch (compiled templates, footers, constant headers)
-is prepared once in EmailRenderer; render() only fills in the person and their signed links.
+Everything that is the same for every message of a batch (compiled templates, footers, the channel's
+assembler) is prepared once in MessageRenderer; render() only fills in the person and their signed links,
+then hands the result to the channel (email: MIME bytes, see channels/email/render.py).
 """
 
 from __future__ import annotations
 
 import functools
-import re
-import secrets
-from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.utils import format_datetime, parseaddr
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
-from sender.channels.base import OutgoingEmail
-from sender.channels.email.mime import fold, part_head, qp, subject_line
+from sender.channels.base import Channel, Content, RenderFailed, get_channel
 from sender.config import Settings
 from sender.models import Campaign, Contact, Purpose
 from sender.paths import resource_dir
@@ -33,25 +27,15 @@ from sender.services.messages.sandbox import (
 )
 from sender.tokens import TokenService
 
-__all__ = ["EmailRenderer", "check_sender_identity", "validate_content"]
+__all__ = ["EmailRenderer", "MessageRenderer", "check_sender_identity", "validate_content"]
 
-ONE_CLICK = "List-Unsubscribe=One-Click"
 _UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
 _PORTAL_SLOT = "@@SENDER-PORTAL-URL@@"
-_PHRASE_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]+')
-_NOT_SLUG = re.compile(r"[^a-z0-9-]+")
 
 
-def check_sender_identity(settings: Settings) -> None:
-    """A marketing email must identify the advertiser (R18): refuse to launch without it."""
-    errors: dict[str, str] = {}
-    if not settings.org_name.strip():
-        errors["ORG_NAME"] = "the organisation's legal name is required to send email"
-    if not settings.org_address.strip():
-        errors["ORG_ADDRESS"] = "the organisation's postal address is required to send email"
-    _, address = parseaddr(settings.email_from)
-    if "@" not in address:
-        errors["EMAIL_FROM"] = "a valid sender address is required to send email"
+def check_sender_identity(settings: Settings, channel: str = "email") -> None:
+    """A marketing message must identify the advertiser (R18): refuse to launch without what the channel needs."""
+    errors = get_channel(channel).missing_settings(settings)
     if errors:
         raise ValidationFailed(errors)
 
@@ -68,29 +52,11 @@ def _footers() -> Environment:
     )
 
 
-def sender_domain(settings: Settings) -> str:
-    """Domain of EMAIL_FROM (for Message-ID), falling back to the public site's host."""
-    _, address = parseaddr(settings.email_from)
-    return address.rpartition("@")[2] or urlsplit(settings.public_base_url).hostname or "localhost"
+class MessageRenderer:
+    """Renders one campaign for many contacts on its channel; build it once per batch, share it between threads.
 
-
-def list_id(settings: Settings, purpose: Purpose) -> str:
-    """RFC 2919 List-Id: the purpose's name and <slug.lists.HOST>, one list per purpose."""
-    host = urlsplit(settings.public_base_url).hostname or ""
-    if "." not in host:  # localhost or a bare name is not a namespace anyone controls
-        host = sender_domain(settings)
-    slug = _NOT_SLUG.sub("-", purpose.slug.lower()).strip("-") or f"purpose-{purpose.id}"
-    phrase = " ".join(_PHRASE_SPECIALS.sub(" ", purpose.name).split())
-    return f"{phrase} <{slug}.lists.{host}>".strip()
-
-
-class EmailRenderer:
-    """Renders one campaign for many contacts; build it once per batch.
-
-    Everything constant (compiled templates, footers, folded headers, MIME skeleton) is prepared here, with
-    the email package; render() only fills in the person, their signed links and the encoded bodies, as
-    bytes, because building a Message object per recipient costs more than sending it.
     Raises ValidationFailed at construction if the campaign's templates do not pass validate_content().
+    render() raises RenderFailed when one person's message cannot be rendered or encoded.
     """
 
     def __init__(
@@ -98,11 +64,13 @@ class EmailRenderer:
     ) -> None:
         validate_content(campaign.subject, campaign.body_html, campaign.body_text)
         self.settings, self.tokens = settings, tokens
-        self.campaign_id, self.purpose_id, self.channel = campaign.id, purpose.id, "email"
-        self._subject = compile_template(campaign.subject or "", html=False)
-        self._text = compile_template(campaign.body_text or "", html=False)
-        self._html = compile_template(campaign.body_html or "", html=True)
-        # A legal notice is not subscription mail: no unsubscribe exit or list headers (R30),
+        self.channel: Channel = get_channel(campaign.channel)
+        self.campaign_id, self.purpose_id = campaign.id, purpose.id
+        parts = self.channel.parts
+        self._subject = compile_template(campaign.subject or "", html=False) if "subject" in parts else None
+        self._text = compile_template(campaign.body_text or "", html=False) if "text" in parts else None
+        self._html = compile_template(campaign.body_html or "", html=True) if "html" in parts else None
+        # A legal notice is not subscription mail: no unsubscribe exit (R30),
         # but it still identifies the sender and leads to the privacy portal.
         self.subscription = campaign.kind != "legal_notice"
         context: dict[str, Any] = {
@@ -116,80 +84,59 @@ class EmailRenderer:
             "portal_url": _PORTAL_SLOT,
         }
         env = _footers()
-        self._footer_text = env.get_template("email/footer.txt").render(context)
-        self._footer_html = env.get_template("email/footer.html").render(context)
-        self._domain = sender_domain(settings)
-        _, self.envelope_from = parseaddr(settings.email_from)
-        # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body.
-        boundary = f"=_sender_{secrets.token_hex(12)}"
-        head = [fold("From", Address(display_name=settings.org_name, addr_spec=self.envelope_from))]
-        if self.subscription:
-            head += [fold("List-Unsubscribe-Post", ONE_CLICK), fold("List-Id", list_id(settings, purpose))]
-        head += [
-            fold("MIME-Version", "1.0"),
-            fold("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
-        ]
-        self._head = "".join(head).encode("ascii")
-        self._part_text = part_head(boundary, "plain")
-        self._part_html = part_head(boundary, "html")
-        self._closing = f"\r\n--{boundary}--\r\n".encode("ascii")
-        self._mailto = (
-            f",\r\n <mailto:{settings.org_contact_email}?subject=unsubscribe>"
-            if settings.org_contact_email.isascii() and "@" in settings.org_contact_email
-            else ""
+        name = self.channel.name
+        self._footer_text = env.get_template(f"{name}/footer.txt").render(context)
+        self._footer_html = (
+            env.get_template(f"{name}/footer.html").render(context) if self._html is not None else ""
         )
-        self._date_value: datetime | None = None
-        self._date_line = b""
+        self._assembler = self.channel.assembler(settings, campaign, purpose)
 
-    def message_id(self, delivery_id: int) -> str:
-        """A unique Message-ID that names the delivery and campaign (ids only)."""
-        return f"<d{delivery_id}.c{self.campaign_id}.{secrets.token_hex(6)}@{self._domain}>"
+    def render(self, contact: Contact, delivery_id: int) -> Any:
+        """The channel's complete message for one contact; RenderFailed if it cannot be made."""
+        address = self.channel.address.of(contact)
+        if not address:
+            raise RenderFailed(f"the contact has no {self.channel.name} address", reason="no_address")
+        try:
+            content = self.content(contact)
+        except RenderFailed:
+            raise
+        except Exception as exc:
+            # A template or a contact's data broke this message only; the type says what, never the data.
+            raise RenderFailed(f"template error: {type(exc).__name__}") from None
+        return self._assembler.assemble(address, content, delivery_id)
 
-    def render(self, contact: Contact, delivery_id: int) -> OutgoingEmail:
-        """The complete message for one contact."""
-        if not contact.email:
-            raise ValueError("the contact has no email address")
+    def content(self, contact: Contact) -> Content:
+        """The rendered subject, text and HTML of one contact, system footer and signed links in place."""
         view = template_contact(contact)
-        # Whitespace is collapsed, so a value holding CR or LF cannot start a header of its own.
-        subject = " ".join(self._subject.render(contact=view).split())
-        text = self._text.render(contact=view)
-        html = self._html.render(contact=view)
+        subject = self._subject.render(contact=view) if self._subject is not None else ""
+        text = self._text.render(contact=view) if self._text is not None else ""
+        html = self._html.render(contact=view) if self._html is not None else ""
         portal = portal_url(self.settings, self.tokens, contact.public_id)
         footer_text = self._footer_text.replace(_PORTAL_SLOT, portal)
         footer_html = self._footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
-        message_id = self.message_id(delivery_id)
-        lines = [
-            fold("To", contact.email) if not contact.email.isascii() else f"To: {contact.email}\r\n",
-            subject_line(subject),
-            f"Message-ID: {message_id}\r\n",
-        ]
+        unsubscribe = None
         if self.subscription:
             unsubscribe = unsubscribe_url(
-                self.settings, self.tokens, contact.public_id, self.purpose_id, self.channel, self.campaign_id
+                self.settings,
+                self.tokens,
+                contact.public_id,
+                self.purpose_id,
+                self.channel.name,
+                self.campaign_id,
             )
             footer_text = footer_text.replace(_UNSUBSCRIBE_SLOT, unsubscribe)
             footer_html = footer_html.replace(_UNSUBSCRIBE_SLOT, str(escape(unsubscribe)))
-            lines.append(f"List-Unsubscribe: <{unsubscribe}>{self._mailto}\r\n")
         if text and not text.endswith("\n"):
             text += "\n"
         # The footer is added after the marketer's template has run, so no template can remove it.
-        data = b"".join(
-            (
-                self._date(),
-                "".join(lines).encode("utf-8"),
-                self._head,
-                self._part_text,
-                qp(text + footer_text),
-                self._part_html,
-                qp(insert_footer(html, footer_html)),
-                self._closing,
-            )
+        return Content(
+            subject=subject,
+            text=text + footer_text,
+            html=insert_footer(html, footer_html) if self._html is not None else "",
+            unsubscribe_url=unsubscribe,
+            portal_url=portal,
         )
-        return OutgoingEmail(self.envelope_from, contact.email, message_id, data)
 
-    def _date(self) -> bytes:
-        """The Date header line, rebuilt at most once per second."""
-        now = datetime.now(UTC).replace(microsecond=0)
-        if now != self._date_value:
-            self._date_value, self._date_line = now, f"Date: {format_datetime(now)}\r\n".encode("ascii")
-        return self._date_line
+
+# The campaigns of the first channel were email only; callers that build one by that name keep working.
+EmailRenderer = MessageRenderer

@@ -1,0 +1,62 @@
+"""Email as a channel: contact's email column, MIME assembly, SMTP (or outbox) transport, SMTP reply meanings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sender.channels.base import (
+    ADDRESSES,
+    Assembler,
+    ContactAddress,
+    SendResult,
+    Transport,
+    Verdict,
+    default_verdict,
+)
+from sender.channels.email.render import MimeAssembler, missing_identity
+from sender.channels.email.transport import email_transport
+from sender.config import Rate, Settings
+from sender.models import Campaign, Purpose
+
+# RFC 3463 X.7.x is "security or policy": relays answer rate limits with 4.7.0 / 4.7.1 (421, 450, 451, 454).
+_THROTTLE = re.compile(r"\b4\.7\.\d{1,3}\b")
+
+
+def is_throttle(result: SendResult) -> bool:
+    """True when a temporary answer asks us to slow down (4.7.x) rather than reporting a fault."""
+    return result.outcome == "temporary" and result.code is not None and bool(_THROTTLE.search(result.detail))
+
+
+class EmailChannel:
+    """The email channel; stateless, registered once as "email"."""
+
+    name = "email"
+    address: ContactAddress = ADDRESSES["email"]
+    parts: tuple[str, ...] = ("subject", "text", "html")
+
+    def missing_settings(self, settings: Settings) -> dict[str, str]:
+        """ORG_NAME, ORG_ADDRESS and EMAIL_FROM identify the sender in every message."""
+        return missing_identity(settings)
+
+    def assembler(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> Assembler[Any]:
+        """MIME bytes, headers folded once per batch."""
+        return MimeAssembler(settings, campaign, purpose)
+
+    def transport(self, settings: Settings) -> Transport[Any]:
+        """SMTP when SMTP_URL is set, else the outbox folder."""
+        return email_transport(settings)
+
+    def verdict(self, result: SendResult) -> Verdict:
+        """Shared mapping, plus throttling for 4.7.x temporary replies (not counted as an attempt)."""
+        if is_throttle(result) and not result.outcome_unknown:
+            return Verdict("retry", throttled=True)
+        return default_verdict(result, suppress="hard_bounce")
+
+    def connections(self, settings: Settings) -> int:
+        """SMTP_CONNECTIONS persistent connections per worker; the outbox writes files one at a time."""
+        return settings.smtp_connections if settings.smtp_url else 1
+
+    def rate_limits(self, settings: Settings) -> tuple[Rate, ...]:
+        """SMTP_MAX_RATE, shared by every worker."""
+        return settings.smtp_max_rate if settings.smtp_url else ()
