@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select, update
 
 from sender.channels.base import SendResult
+from sender.channels.email import EMAIL
 from sender.channels.email.outbox import OutboxTransport
 from sender.db import utcnow
 from sender.models import Delivery, Suppression
 from sender.services.campaigns import delivery, planning
+from sender.services.campaigns.outlet import Outlet
 from sender.services.consent import ledger
 from sender.services.messages.rendering import EmailRenderer
 from sender.tokens import TokenService
@@ -89,6 +91,7 @@ def test_outcomes_sent_permanent_and_invalid_address(db_session, settings):
             (d3, c3, SendResult("permanent", 550, "5.1.1 no such user", address_invalid=True)),
         ],
         report,
+        EMAIL,
     )
     db_session.commit()
 
@@ -128,6 +131,7 @@ def test_temporary_failure_requeues_for_a_later_run_until_attempts_run_out(db_se
             token,
             [(*claimed[0], SendResult("temporary", 421, "try later"))],
             delivery.BatchReport(),
+            EMAIL,
         )
         db_session.commit()
         # The same run never picks its own failure again: backoff is the next run's job.
@@ -142,7 +146,12 @@ def test_outcome_of_a_foreign_claim_is_not_written(db_session, settings):
     _, campaign = _planned(db_session, eligible=1)
     claimed, _ = delivery.claim(db_session, campaign, 0, "owner", limit=10)
     delivery.record_outcomes(
-        db_session, settings, "intruder", [(*claimed[0], SendResult("sent", 250))], delivery.BatchReport()
+        db_session,
+        settings,
+        "intruder",
+        [(*claimed[0], SendResult("sent", 250))],
+        delivery.BatchReport(),
+        EMAIL,
     )
     db_session.commit()
     assert db_session.get(Delivery, claimed[0][0], populate_existing=True).status == "sending"
@@ -174,8 +183,9 @@ def test_a_failure_mid_chunk_still_records_what_went_out(db_session, settings, t
         rendered.append(delivery_id)
         return renderer.render(contact, delivery_id)
 
-    with pytest.raises(RuntimeError), OutboxTransport(tmp_path) as transport:
-        delivery.send_batch(db_session, settings, campaign.id, 0, transport, render)
+    outbox = Outlet(EMAIL, settings, None, transport=lambda: OutboxTransport(tmp_path))
+    with pytest.raises(RuntimeError), outbox as outlet:
+        delivery.send_batch(db_session, settings, campaign.id, 0, outlet, render)
 
     statuses = {
         d.id: d.status

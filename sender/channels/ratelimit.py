@@ -40,6 +40,20 @@ end
 return {1, 0, now}
 """
 
+# Pushes every rate's arrival time at least ARGV[1] microseconds past now: a provider asked us to slow down.
+_HOLD = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+local until_t = now + tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < until_t then
+    redis.call('SET', key, string.format('%d', until_t), 'PX', math.ceil((until_t - now) / 1000) + 1000)
+  end
+end
+return now
+"""
+
 # Longest single sleep while waiting for a permit, so a stop or a lowered rate is noticed soon.
 _MAX_SLEEP = 1.0
 
@@ -68,6 +82,7 @@ class RateLimiter:
             args += [rate.per_seconds * 1_000_000 // rate.count, 0]
         self._args = args
         self._script = redis.register_script(_GCRA)
+        self._hold = redis.register_script(_HOLD)
 
     def try_acquire(self) -> Permit:
         """Take one permit if every rate allows it now."""
@@ -81,3 +96,7 @@ class RateLimiter:
             if permit.granted:
                 return permit
             time.sleep(min(permit.wait_seconds, _MAX_SLEEP))
+
+    def hold(self, seconds: float) -> None:
+        """Grant no permit, to any worker, for `seconds` (the provider throttled us)."""
+        self._hold(keys=self._keys, args=[int(seconds * 1e6)])

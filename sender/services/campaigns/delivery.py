@@ -12,7 +12,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -20,11 +20,12 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Integer, ScalarSelect, String, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from sender.channels.base import EmailTransport, OutgoingEmail, SendResult
+from sender.channels.base import Channel, SendResult
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.audience.contacts import suppress
+from sender.services.campaigns.outlet import Attempt, Outlet
 from sender.services.consent.gate import gated_audience
 
 log = logging.getLogger(__name__)
@@ -121,65 +122,93 @@ def record_outcomes(
     session: Session,
     settings: Settings,
     token: str,
-    results: Sequence[tuple[int, Contact, SendResult]],
+    results: Sequence[tuple[int, Contact, Attempt | SendResult]],
     report: BatchReport,
+    channel: Channel,
 ) -> None:
-    """Write each message's outcome (guarded by our claim token); the caller commits."""
+    """Write each message's outcome as the channel judges it (guarded by our claim token); the caller commits."""
     now = utcnow()
     max_attempts = len(settings.send_retry_intervals) + 1
     params = []
-    for delivery_id, contact, result in results:
-        status, reason, error = "sent", None, None
-        if result.outcome_unknown:
-            # The connection died after DATA: the message may have been delivered, so never resend it.
-            status, reason, error = "unknown", "outcome_unknown", result.detail[:500]
-        elif result.outcome == "temporary":
-            status, error = "retry", f"{result.code or ''} {result.detail}".strip()[:500]
-        elif result.outcome == "permanent":
-            status, reason = "failed", "invalid_address" if result.address_invalid else "rejected"
-            error = f"{result.code or ''} {result.detail}".strip()[:500]
-            if result.address_invalid and contact.email_hash:
-                suppress(session, contact.email_hash, "email", "hard_bounce")
+    for delivery_id, contact, outcome in results:
+        attempt = Attempt.of(channel, outcome) if isinstance(outcome, SendResult) else outcome
+        verdict, result = attempt.verdict, attempt.result
+        code = f"{result.code} " if result is not None and result.code else ""
+        error = f"{code}{attempt.detail}".strip()[:500] or None
+        status: str = verdict.status
+        reason = verdict.reason
+        if verdict.throttled:
+            # Handed back after repeated throttling: the provider never judged the message, not an attempt.
+            status = "throttled"
+        elif status == "sent":
+            error = None
+        if verdict.suppress:
+            digest = channel.address.hash_of(contact)
+            if digest:
+                suppress(session, digest, channel.name, verdict.suppress)
         params.append(
             {
                 "b_id": delivery_id,
                 "b_status": status,
                 "b_reason": reason,
                 "b_error": error,
-                "b_provider": result.provider_id,
+                "b_provider": result.provider_id if result is not None else None,
             }
         )
         if status == "sent":
             report.sent += 1
-        elif status == "retry":
+        elif status in ("retry", "throttled"):
             report.retry += 1
         else:
             report.failed += 1
     if not params:
         return
     table = cast(Table, Delivery.__table__)
+    b_status = bindparam("b_status", type_=String)
     # A temporary failure goes back to the queue until its attempts run out; then it fails for good.
     retry_status = case((table.c.attempts >= max_attempts, "failed"), else_="queued")
-    new_status = case((bindparam("b_status") == "retry", retry_status), else_=bindparam("b_status"))
     session.execute(
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.claim_token == token)
         .values(
-            status=new_status,
+            status=case(
+                (b_status == "retry", retry_status), (b_status == "throttled", "queued"), else_=b_status
+            ),
             reason=case(
-                (
-                    bindparam("b_status") == "retry",
-                    case((table.c.attempts >= max_attempts, "temporary_failure")),
-                ),
+                (b_status == "retry", case((table.c.attempts >= max_attempts, "temporary_failure"))),
+                (b_status == "throttled", None),
                 else_=bindparam("b_reason"),
             ),
+            # The claim counted an attempt; a throttled try gives it back.
+            attempts=case((b_status == "throttled", table.c.attempts - 1), else_=table.c.attempts),
             last_error=bindparam("b_error"),
             provider_id=bindparam("b_provider"),
-            sent_at=case((bindparam("b_status") == "sent", now)),
+            sent_at=case((b_status == "sent", now)),
         ),
         params,
         execution_options={"synchronize_session": False},
     )
+
+
+def _harvest(
+    inflight: dict[Future[Attempt], tuple[int, Contact]], at_least: int
+) -> tuple[list[tuple[int, Contact, Attempt]], list[int], BaseException | None]:
+    """Wait until `at_least` messages in flight are done; take them out: (attempts, ids that raised, first error)."""
+    done: list[tuple[int, Contact, Attempt]] = []
+    failed: list[int] = []
+    error: BaseException | None = None
+    finished: set[Future[Attempt]] = set()
+    while inflight and len(finished) < at_least:
+        ready, _ = wait(set(inflight) - finished, return_when=FIRST_COMPLETED)
+        finished |= ready
+    for future in finished:
+        delivery_id, contact = inflight.pop(future)
+        try:
+            done.append((delivery_id, contact, future.result()))
+        except BaseException as exc:  # re-raised by the caller once what went out is recorded
+            failed.append(delivery_id)
+            error = error or exc
+    return done, failed, error
 
 
 def send_batch(
@@ -187,40 +216,56 @@ def send_batch(
     settings: Settings,
     campaign_id: int,
     batch_no: int,
-    transport: EmailTransport,
-    render: Callable[[Contact, int], OutgoingEmail],
+    outlet: Outlet,
+    render: Callable[[Contact, int], Any],
 ) -> BatchReport:
-    """Claim, render and send a batch chunk by chunk until nothing queued is left or the campaign stops."""
+    """Claim, render and send a batch until nothing queued is left or the campaign stops.
+
+    At most SEND_CLAIM_SIZE claims are unresolved at any time (the most a crash can leave `unknown`). When half
+    of them are done, their outcomes are written in the same transaction that claims as many again, so the
+    outlet's connections keep sending while the database is busy.
+    """
     report = BatchReport()
     token = uuid.uuid4().hex
-    pending: list[tuple[int, Contact, SendResult]] = []
-    claimed: list[tuple[int, Contact]] = []
+    channel = outlet.channel
+    size = settings.send_claim_size
+    pending: list[tuple[int, Contact, Attempt]] = []
+    inflight: dict[Future[Attempt], tuple[int, Contact]] = {}
+    unsent: list[int] = []  # claims that never reached the transport
+    error: BaseException | None = None
     try:
-        # Render ahead in a second thread: it runs while this one waits for the SMTP server's replies.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render") as ahead:
-            while True:
-                campaign = session.get(Campaign, campaign_id, populate_existing=True)
-                if campaign is None or campaign.status != "sending":
-                    report.stopped = campaign.status if campaign else "deleted"
+        while error is None:
+            campaign = session.get(Campaign, campaign_id, populate_existing=True)
+            if campaign is None or campaign.status != "sending":
+                report.stopped = campaign.status if campaign else "deleted"
+                break
+            record_outcomes(session, settings, token, pending, report, channel)
+            pending = []
+            claimed, skipped = claim(session, campaign, batch_no, token, size - len(inflight))
+            for reason, count in skipped.items():
+                report.skipped += count
+                report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
+            for delivery_id, contact in claimed:
+                inflight[outlet.submit(functools.partial(render, contact, delivery_id))] = (
+                    delivery_id,
+                    contact,
+                )
+            if not inflight:
+                if not skipped:
                     break
-                # Outcomes of the previous chunk are written in the same transaction as the next claim.
-                record_outcomes(session, settings, token, pending, report)
-                pending = []
-                claimed, skipped = claim(session, campaign, batch_no, token, settings.send_claim_size)
-                for reason, count in skipped.items():
-                    report.skipped += count
-                    report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
-                if not claimed:
-                    break
-                messages = [ahead.submit(render, contact, delivery_id) for delivery_id, contact in claimed]
-                for (delivery_id, contact), message in zip(claimed, messages, strict=True):
-                    pending.append((delivery_id, contact, transport.send(message.result())))
+                continue  # a chunk of skips only: there may be more queued rows behind it
+            # Nothing more to claim: wait for the rest; otherwise refill once half the claims are resolved.
+            at_least = len(inflight) if not claimed else min(len(inflight), max(1, size // 2))
+            pending, unsent, error = _harvest(inflight, at_least)
     finally:
-        # Even when something failed mid-chunk, what went out is recorded: sent must never look unsent.
-        record_outcomes(session, settings, token, pending, report)
-        handed = {delivery_id for delivery_id, _, _ in pending}
-        release_unsent(session, settings, token, [d for d, _ in claimed if d not in handed])
+        # Even when something failed mid-batch, what went out is recorded: sent must never look unsent.
+        finished, failed, late_error = _harvest(inflight, len(inflight))
+        pending += finished
+        record_outcomes(session, settings, token, pending, report, channel)
+        release_unsent(session, settings, token, [*unsent, *failed])
         session.commit()
+    if error is not None or late_error is not None:
+        raise error or late_error  # type: ignore[misc]
     log.info(
         "campaign %s batch %s: sent=%s skipped=%s failed=%s retry=%s",
         campaign_id,

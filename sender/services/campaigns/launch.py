@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.channels.email.transport import email_transport
 from sender.db import utcnow
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.campaigns import delivery, lifecycle, planning
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
-from sender.services.messages.rendering import EmailRenderer
+from sender.services.campaigns.outlet import Outlet
+from sender.services.messages.rendering import MessageRenderer
 from sender.tasks.dispatch import enqueue_batches, schedule_launch
 
 # Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
@@ -96,17 +96,18 @@ def resume(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -
 
 
 def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
-    """Send one batch over one transport connection; raise RetryLater when some must be retried."""
+    """Send one batch over the channel's pool of connections; raise RetryLater when some must be retried."""
     with runtime.Session() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return BatchReport(stopped="deleted")
-        renderer = EmailRenderer(
+        renderer = MessageRenderer(
             runtime.settings, runtime.tokens, campaign, delivery.purpose_of(session, campaign)
         )
-        with email_transport(runtime.settings) as transport:
+        # The shared rate limit needs Redis; without a configured rate the outlet never touches it.
+        with Outlet(renderer.channel, runtime.settings, runtime.redis) as outlet:
             report = delivery.send_batch(
-                session, runtime.settings, campaign_id, batch_no, transport, renderer.render
+                session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
         delivery.finish_if_done(session, campaign_id)
     if report.retry:
