@@ -1,14 +1,17 @@
-"""Benchmark: plan and send an email campaign of N contacts on PostgreSQL + Redis, against a fast SMTP sink.
+"""Benchmark: plan and send an email campaign of N contacts on PostgreSQL + Redis, against a counting SMTP sink.
 
-Prints a table: planning rate, send rate with 1 and 2 worker processes, time from the send call to the first
-message, peak memory of worker and web processes, and the ceiling: the same messages sent by a bare smtplib loop
-over one persistent connection.
+For each N and each sink latency (0 and 20 ms per message), prints: the send rate of 1 and 2 `worker.py`
+processes (SMTP_CONNECTIONS connections each), beside a bare smtplib loop over 1 and over 10 persistent
+connections sending the same pre-rendered messages in the same run; the time from the send call to the first
+message; peak worker memory. Then 4 workers against SMTP_MAX_RATE=200/s: the rate measured at the sink.
 
-    python bench/send_campaign.py                 # N = 10,000 and 100,000
-    python bench/send_campaign.py --sizes 2000    # a quick run
+    python bench/send_campaign.py                          # N = 10,000 and 100,000
+    python bench/send_campaign.py --sizes 2000             # a quick run
+    python bench/send_campaign.py --latencies 20 --rate-limit 0
 
 BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/sender_bench; created and reset) and
-BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed) choose the servers.
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed) choose the servers. Bare loops over one slow
+connection, and the rate-limited run, send at most --sample messages (their rate is steady well before that).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -44,7 +48,7 @@ from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.runtime import build_runtime
 from sender.services.accounts import users
 from sender.services.campaigns import lifecycle, planning
-from sender.services.messages.rendering import EmailRenderer
+from sender.services.messages.rendering import MessageRenderer
 
 PARAGRAPH = (
     "Bonjour {{ contact.first_name }}, voici les nouvelles du mois : nos ateliers reprennent en janvier, "
@@ -53,6 +57,10 @@ PARAGRAPH = (
 # About 4 KB on the wire with headers and the system footer.
 BODY_TEXT = PARAGRAPH * 6
 BODY_HTML = "<html><body>" + "".join(f"<p>{PARAGRAPH}</p>" for _ in range(5)) + "</body></html>"
+
+
+# Bare loops send at most this many messages (a steady rate, and no 400 MB of messages held in the bench).
+BARE_MAX = 20_000
 
 
 @dataclass
@@ -213,9 +221,11 @@ def tree_rss(proc: psutil.Process) -> float:
     return total / 1e6
 
 
-def start_sink(port: int, stats: Path) -> subprocess.Popen[bytes]:
+def start_sink(port: int, stats: Path, latency_ms: float = 0.0) -> subprocess.Popen[bytes]:
     """The counting SMTP sink, in its own process."""
-    sink = subprocess.Popen([sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(port), str(stats)])
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(port), str(stats), str(latency_ms)]
+    )
     for _ in range(100):
         if stats.exists():
             break
@@ -233,11 +243,13 @@ def send_run(
     redis: Redis,
     web: psutil.Process,
     peaks: dict[str, float],
+    latency_ms: float = 0.0,
+    limit: int | None = None,
 ) -> Run:
-    """Start workers, send a fresh campaign through the API, wait for the sink to count every message."""
+    """Start workers, send a fresh campaign through the API, wait for the sink to count `limit` (all) messages."""
     port = free_port()
     stats = Path(tempfile.mkdtemp()) / "sink.json"
-    sink = start_sink(port, stats)
+    sink = start_sink(port, stats, latency_ms)
     env = {**env, "SMTP_URL": f"smtp://127.0.0.1:{port}"}
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -256,19 +268,25 @@ def send_run(
         campaign = api(base, token, "/api/v1/campaigns", campaign_body(list_id))
         sent_at = time.time()
         expected = api(base, token, f"/api/v1/campaigns/{campaign['id']}/send")["queued"]
+        if limit is not None:
+            expected = min(expected, limit)
         peak = 0.0
         deadline = time.time() + 3600
         while time.time() < deadline and read_stats(stats)["count"] < expected:
             peak = max(peak, *(tree_rss(psutil.Process(p.pid)) for p in procs))
             peaks["web"] = max(peaks.get("web", 0.0), tree_rss(web))
             time.sleep(0.05)
+        if limit is not None:
+            # Stop the rest of the campaign: the rate is measured on what was counted so far.
+            api(base, token, f"/api/v1/campaigns/{campaign['id']}/cancel")
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
-            p.wait(timeout=60)
+            p.wait(timeout=120)
         sink.send_signal(signal.SIGTERM)
         sink.wait(timeout=10)
+        redis.flushdb()  # forget dead workers and leftover jobs of a cancelled run
     final = read_stats(stats)
     span = (final["last"] or 0) - (final["first"] or 0)
     return Run(
@@ -281,24 +299,38 @@ def send_run(
     )
 
 
-def bare_loop(rt: Any, campaign_id: int, n: int) -> float:
-    """Ceiling: the same rendered messages over one persistent smtplib connection (messages/s)."""
+def rendered_messages(rt: Any, campaign_id: int, n: int) -> list[tuple[str, bytes]]:
+    """The campaign's messages for its first n contacts, rendered as a worker renders them."""
     with rt.Session() as session:
         campaign = session.get(Campaign, campaign_id)
         purpose = session.get(Purpose, campaign.purpose_id)
-        renderer = EmailRenderer(rt.settings, rt.tokens, campaign, purpose)
+        renderer = MessageRenderer(rt.settings, rt.tokens, campaign, purpose)
         contacts = session.scalars(select(Contact).order_by(Contact.id).limit(n)).all()
-        messages = [(c.email, renderer.render(c, i).data) for i, c in enumerate(contacts)]
+        return [(c.email, renderer.render(c, i).data) for i, c in enumerate(contacts)]
+
+
+def bare_loop(
+    sender_address: str, messages: list[tuple[str, bytes]], connections: int, latency_ms: float
+) -> float:
+    """Ceiling: pre-rendered messages over `connections` persistent smtplib connections, one thread each (msg/s)."""
     port = free_port()
     stats = Path(tempfile.mkdtemp()) / "sink.json"
-    sink = start_sink(port, stats)
-    sender_address = rt.settings.email_from
-    try:
+    sink = start_sink(port, stats, latency_ms)
+    shares = [messages[i::connections] for i in range(connections)]
+
+    def run(share: list[tuple[str, bytes]]) -> None:
         with smtplib.SMTP("127.0.0.1", port) as smtp:
-            start = time.perf_counter()
-            for to, raw in messages:
+            for to, raw in share:
                 smtp.sendmail(sender_address, [to], raw)
-            elapsed = time.perf_counter() - start
+
+    try:
+        threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
     finally:
         sink.send_signal(signal.SIGTERM)
         sink.wait(timeout=10)
@@ -309,6 +341,13 @@ def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--latencies", default="0,20", help="sink latencies in ms per message")
+    parser.add_argument(
+        "--rate-limit", type=int, default=200, help="SMTP_MAX_RATE per second of the 4-worker run"
+    )
+    parser.add_argument(
+        "--sample", type=int, default=2000, help="messages of the slow bare loop and rate run"
+    )
     args = parser.parse_args()
     db_url = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sender_bench")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -358,45 +397,90 @@ def main() -> None:
         except OSError:
             time.sleep(0.1)
     peaks: dict[str, float] = {}
-    rows = []
+    rows: list[Row] = []
+    limited: list[tuple[int, Run]] = []
+    latencies = [float(x) for x in args.latencies.split(",")]
     try:
         for n in [int(s) for s in args.sizes.split(",")]:
             _, list_id = seed(rt, n)
             plan_rate = measure_planning(rt, list_id, n)
-            runs = [
-                send_run(env, base, token, list_id, n, w, redis, psutil.Process(web.pid), peaks)
-                for w in (1, 2)
-            ]
-            with rt.Session() as session:
-                last_campaign = session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
-                sent = session.scalar(
-                    select(text("count(*)"))
-                    .select_from(Delivery)
-                    .where(Delivery.campaign_id == last_campaign, Delivery.status == "sent")
+            for latency in latencies:
+                runs = [
+                    send_run(env, base, token, list_id, n, w, redis, psutil.Process(web.pid), peaks, latency)
+                    for w in (1, 2)
+                ]
+                with rt.Session() as session:
+                    last_campaign = session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
+                    sent = session.scalar(
+                        select(text("count(*)"))
+                        .select_from(Delivery)
+                        .where(Delivery.campaign_id == last_campaign, Delivery.status == "sent")
+                    )
+                messages = rendered_messages(rt, last_campaign, min(n, BARE_MAX))
+                sender_address = rt.settings.email_from
+                # One slow connection would take N * latency: its steady rate is measured on a sample.
+                one = messages[: args.sample] if latency else messages
+                bare = {
+                    c: bare_loop(sender_address, one if c == 1 else messages, c, latency) for c in (1, 10)
+                }
+                del messages
+                rows.append(Row(n, latency, plan_rate, runs, bare, sent))
+            if args.rate_limit:
+                rate_env = {**env, "SMTP_MAX_RATE": f"{args.rate_limit}/s"}
+                run = send_run(
+                    rate_env,
+                    base,
+                    token,
+                    list_id,
+                    n,
+                    4,
+                    redis,
+                    psutil.Process(web.pid),
+                    peaks,
+                    0.0,
+                    args.sample,
                 )
-            ceiling = bare_loop(rt, last_campaign, n)
-            rows.append((n, plan_rate, runs, ceiling, sent))
+                limited.append((n, run))
     finally:
         web.send_signal(signal.SIGTERM)
         web.wait(timeout=10)
-    print_table(rows, peaks)
+    print_table(rows, limited, args.rate_limit, peaks)
 
 
-def print_table(rows: list[tuple[int, float, list[Run], float, int]], peaks: dict[str, float]) -> None:
-    """The figures, one line per N."""
+@dataclass
+class Row:
+    """Figures at one N and one sink latency."""
+
+    n: int
+    latency: float
+    plan_rate: float
+    runs: list[Run]
+    bare: dict[int, float]
+    sent: int
+
+
+def print_table(rows: list[Row], limited: list[tuple[int, Run]], rate: int, peaks: dict[str, float]) -> None:
+    """The figures, one line per N and latency; then the rate-limited runs."""
     print()
     print(
-        f"{'N':>8} | {'plan c/s':>9} | {'bare msg/s':>10} | {'1w msg/s':>8} | {'1w/bare':>7} | "
-        f"{'2w msg/s':>8} | {'2w/bare':>7} | {'1st msg s':>9} | {'worker MB':>9} | {'sent ok':>7}"
+        f"{'N':>7} | {'lat ms':>6} | {'plan c/s':>8} | {'bare 1c':>7} | {'bare 10c':>8} | {'1w msg/s':>8} | "
+        f"{'2w msg/s':>8} | {'1w/1c':>5} | {'2w/1c':>5} | {'1w/10c':>6} | {'1st msg s':>9} | "
+        f"{'worker MB':>9} | {'sent ok':>7}"
     )
-    print("-" * 110)
-    for n, plan_rate, runs, ceiling, sent in rows:
-        one, two = runs
+    print("-" * 128)
+    for row in rows:
+        one, two = row.runs
+        b1, b10 = row.bare[1], row.bare[10]
         print(
-            f"{n:>8} | {plan_rate:>9.0f} | {ceiling:>10.0f} | {one.rate:>8.0f} | {one.rate / ceiling:>7.2f} | "
-            f"{two.rate:>8.0f} | {two.rate / ceiling:>7.2f} | "
-            f"{max(one.first_latency, two.first_latency):>9.3f} | "
-            f"{max(one.worker_rss_mb, two.worker_rss_mb):>9.0f} | {sent == n!s:>7}"
+            f"{row.n:>7} | {row.latency:>6.0f} | {row.plan_rate:>8.0f} | {b1:>7.0f} | {b10:>8.0f} | "
+            f"{one.rate:>8.0f} | {two.rate:>8.0f} | {one.rate / b1:>5.2f} | {two.rate / b1:>5.2f} | "
+            f"{one.rate / b10:>6.2f} | {max(one.first_latency, two.first_latency):>9.3f} | "
+            f"{max(one.worker_rss_mb, two.worker_rss_mb):>9.0f} | {row.sent == row.n!s:>7}"
+        )
+    for n, run in limited:
+        print(
+            f"N={n}: 4 workers, SMTP_MAX_RATE={rate}/s: {run.rate:.1f} msg/s at the sink over {run.sent} messages "
+            f"({(run.rate / rate - 1) * 100:+.1f} %)"
         )
     print(f"peak web process RSS: {peaks.get('web', 0):.0f} MB")
 

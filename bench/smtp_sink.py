@@ -1,7 +1,8 @@
 """A minimal asyncio SMTP sink that only counts messages (aiosmtpd is too slow to measure a sender).
 
-Run: python bench/smtp_sink.py PORT STATSFILE — it rewrites STATSFILE (JSON: count, first, last) at most every
-50 ms while messages arrive, and on SIGTERM.
+Run: python bench/smtp_sink.py PORT STATSFILE [LATENCY_MS] — it rewrites STATSFILE (JSON: count, first, last) at
+most every 50 ms while messages arrive, and on SIGTERM. With LATENCY_MS, each message is answered that long after
+its data arrived (each connection waits on its own), as a real relay takes time to queue a message.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 
 STATS = {"count": 0, "first": None, "last": None}
+LATENCY = 0.0
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -28,6 +30,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                 break
             in_data = False
+            if LATENCY:
+                await asyncio.sleep(LATENCY)
             now = time.time()
             STATS["count"] += 1
             STATS["first"] = STATS["first"] or now
@@ -39,7 +43,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             break
         verb = line[:4].upper()
         if verb in (b"EHLO", b"HELO"):
-            writer.write(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+            writer.write(b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
         elif verb == b"DATA":
             writer.write(b"354 go ahead\r\n")
             in_data = True
@@ -78,4 +82,5 @@ async def _main(port: int, path: str) -> None:
 
 
 if __name__ == "__main__":
+    LATENCY = float(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.0
     asyncio.run(_main(int(sys.argv[1]), sys.argv[2]))

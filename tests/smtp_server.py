@@ -96,6 +96,14 @@ class _Handler:
     def __init__(self, owner: SmtpTestServer) -> None:
         self.owner = owner
 
+    async def handle_EHLO(
+        self, server: _CountingSMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.owner.pipelining:  # aiosmtpd reads commands one by one anyway; it only has to say so
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def _answer(self, server: _CountingSMTP, reply: Reply) -> str | None:
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -153,8 +161,10 @@ class SmtpTestServer:
         auth: tuple[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
+        pipelining: bool = False,
     ) -> None:
         self.port = _free_port()
+        self.pipelining = pipelining
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._script: list[ScriptEntry] = []

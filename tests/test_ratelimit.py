@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,16 +36,13 @@ def test_processes_sharing_redis_never_exceed_the_rate_together(redis_conn: Any,
     grants = sorted(t for result in results for t in result)
 
     assert all(results), "every process got permits"
-    # Permits are evenly spaced on the server's clock: never closer than 1/40 s...
-    gaps = [b - a for a, b in itertools.pairwise(grants)]
-    assert min(gaps) >= 1 / RATE.count - 1e-6
-    # ...so no one-second window holds more than the rate (+1 for a permit exactly on the boundary).
+    # On the server's clock, no one-second window holds more than the rate and its 5 % burst (2 of 40)...
     for i, start in enumerate(grants):
         in_window = sum(1 for t in grants[i:] if t < start + 1.0)
-        assert in_window <= RATE.count + 1
-    # Spread over the run, the three processes together got about the rate, not three times it.
+        assert in_window <= RATE.count + RATE.count // 20
+    # ...and over the whole run the three processes together got the rate, not three times it.
     span = grants[-1] - grants[0]
-    assert len(grants) <= RATE.count * span + 1
+    assert len(grants) <= RATE.count * span + RATE.count // 20 + 1
 
 
 def test_every_rate_of_a_limiter_is_enforced_and_keys_are_independent(redis_conn: Any) -> None:
@@ -63,7 +59,7 @@ def test_every_rate_of_a_limiter_is_enforced_and_keys_are_independent(redis_conn
 
 
 def test_hold_stops_every_permit_for_a_while(redis_conn: Any) -> None:
-    limiter = RateLimiter(redis_conn, "sender:rate:email", [Rate(1000, 1)])
+    limiter = RateLimiter(redis_conn, "sender:rate:email", [Rate(10, 1)])
     assert limiter.try_acquire().granted
     limiter.hold(5.0)
     refused = limiter.try_acquire()

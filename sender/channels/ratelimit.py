@@ -77,9 +77,11 @@ class RateLimiter:
         self._keys = [f"{key}:{rate.per_seconds}" for rate in self.rates]
         args: list[int] = []
         for rate in self.rates:
-            # No burst: permits are evenly spaced, so no window of the rate's length ever holds more than
-            # `count` of them (a burst allowance would let 14/s become 27 in some second).
-            args += [rate.per_seconds * 1_000_000 // rate.count, 0]
+            # A burst of at most 5 % of the count (none below 20/period): a permit asked for a little late (network,
+            # a busy host) does not lose its slot, so the rate is reached on average, and no window of the
+            # rate's length ever holds more than count + 5 %. (A whole period's burst would let 14/s become 27.)
+            interval = rate.per_seconds * 1_000_000 // rate.count
+            args += [interval, (rate.count // 20) * interval]
         self._args = args
         self._script = redis.register_script(_GCRA)
         self._hold = redis.register_script(_HOLD)
