@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from sender.channels.email import EMAIL
 from sender.channels.email.smtp import SmtpTransport
 from sender.config import Settings
-from sender.services.campaigns.outlet import Outlet
+from sender.db import utcnow
+from sender.models import Delivery
+from sender.services.campaigns import delivery, planning
+from sender.services.campaigns.outlet import MAX_THROTTLES, Outlet
+from sender.services.messages.rendering import MessageRenderer
+from sender.tokens import TokenService
+from tests.campaign_helpers import build_audience
+from tests.factories import CampaignFactory
 from tests.smtp_server import Reply, SmtpTestServer, smtp_server
 from tests.test_channels import make_message
 
@@ -81,3 +91,38 @@ def test_connections_dropped_by_the_server_between_messages_are_reopened(
 
     assert len(smtp_server.messages) == 8
     assert smtp_server.connections > opened
+
+
+def test_a_relay_that_keeps_throttling_gets_the_message_back_unsent_and_uncounted(
+    settings: Settings, smtp_server: SmtpTestServer, db_session: Session
+) -> None:
+    audience = build_audience(db_session, eligible=1)
+    campaign = CampaignFactory(
+        purpose_id=audience.purpose.id, lists=[audience.lst], status="sending", planned_at=utcnow()
+    )
+    planning.plan_chunk(
+        db_session, campaign, [audience.lst.id], utcnow(), 500, after=0, limit=10, first_batch=0
+    )
+    smtp_server.script(["451 4.7.1 rate limited, slow down"] * MAX_THROTTLES)
+    renderer = MessageRenderer(settings, TokenService(settings.secret_keys), campaign, audience.purpose)
+    outlet = Outlet(
+        EMAIL,
+        settings,
+        None,
+        transport=lambda: SmtpTransport(smtp_server.url),
+        connections=2,
+        first_pause=0.01,
+    )
+    with outlet:
+        report = delivery.send_batch(db_session, settings, campaign.id, 0, outlet, renderer.render)
+
+    assert len(smtp_server.received) == MAX_THROTTLES and smtp_server.messages == []
+    assert (report.sent, report.retry, report.failed) == (0, 1, 0)
+    row = db_session.scalars(
+        select(Delivery)
+        .where(Delivery.campaign_id == campaign.id, Delivery.batch_no == 0)
+        .execution_options(populate_existing=True)
+    ).one()
+    # Back in the queue for the batch's next run, with no attempt spent.
+    assert (row.status, row.attempts, row.reason) == ("queued", 0, None)
+    assert row.last_error == "451 4.7.1 rate limited, slow down"
