@@ -13,8 +13,11 @@ which channel it serves. Everything channel-specific comes from a `Channel`, fou
 - `missing_settings()`: what must be configured before a campaign may be launched on the channel.
 
 A new channel is a package under channels/ (say `channels/sms/`) whose `__init__` calls `register()` with
-an object satisfying `Channel`; `get_channel` imports `sender.channels.<name>` on first use.
-Transports know providers, never consent.
+an object satisfying `Channel`; `get_channel` imports `sender.channels.<name>` on first use. The campaign
+renderer (services/messages/rendering.py) renders the marketer's templates listed in `parts` in the sandbox,
+appends the system footer `templates/<name>/footer.txt` (and `footer.html` when "html" is a part) with the
+signed links, and passes the resulting `Content` to the channel's assembler. Transports know providers,
+never consent; a raised RenderFailed fails that one delivery with its reason, never its neighbours.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sender import create_app, get_runtime
 from sender.config import Settings
 from sender.runtime import Runtime, build_runtime
+from sender.services.campaigns import launch
 from sender.tasks.queue import QUEUES, get_queue
 
 # Addresses must never reach a log line, even inside an exception message from a transport.
@@ -95,6 +96,8 @@ def run(
     # Fail fast on a wrong DATABASE_URL instead of failing every job later.
     with runtime.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+    # Each job runs in a fork of this process: statements compiled here are not compiled again in every job.
+    launch.warm_up(runtime)
     worker = build_worker(app, queue_names)
     with app.app_context():
         worked = worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)

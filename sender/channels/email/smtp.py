@@ -149,8 +149,9 @@ class SmtpTransport:
 
     def __init__(self, url: str, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.target = SmtpTarget.parse(url)
-        # Tests pass a context trusting their own certificate; production uses the system store.
-        self._ssl_context = ssl_context or ssl.create_default_context()
+        # Tests pass a context trusting their own certificate; production uses the system store, loaded only
+        # when TLS is used (loading it costs more than sending a message, and a pool opens many transports).
+        self._ssl_context = ssl_context
         self._conn: _SMTP | _SMTPSSL | None = None
         self._used = False
         self._broken: str | None = None
@@ -177,6 +178,8 @@ class SmtpTransport:
         """Connect, say EHLO, upgrade to TLS and log in as configured; on failure remember why."""
         t = self.target
         conn: _SMTP | _SMTPSSL | None = None
+        if (t.implicit_tls or t.starttls) and self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
         try:
             if t.implicit_tls:
                 conn = _SMTPSSL(t.host, t.port, t.helo, timeout=t.timeout, context=self._ssl_context)

@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Integer, ScalarSelect, String, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from sender.channels.base import Channel, SendResult
+from sender.channels.base import Channel, SendResult, Verdict
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
@@ -291,6 +291,25 @@ def release_unsent(session: Session, settings: Settings, token: str, delivery_id
             reason=case((Delivery.attempts >= max_attempts, "not_sent")),
         )
     )
+
+
+def warm_up(session: Session, settings: Settings, channel: Channel) -> None:
+    """Compile the send loop's statements once, on rows that cannot exist (id -1): nothing is changed.
+
+    A worker forks a fresh process per batch job; SQLAlchemy's compiled-statement cache lives on the engine,
+    so statements compiled in the parent are inherited by every job instead of being compiled in each one
+    (measured: the claim statement, with the consent gate, dominated short batches).
+    """
+    try:
+        session.get(Campaign, -1, populate_existing=True)
+        claim(session, Campaign(id=-1, purpose_id=-1, channel=channel.name), -1, "warm-up", 1)
+        session.scalars(select(Contact).where(Contact.id.in_([-1]))).all()
+        attempt = Attempt(Verdict("sent"))
+        record_outcomes(session, settings, "warm-up", [(-1, Contact(), attempt)], BatchReport(), channel)
+        release_unsent(session, settings, "warm-up", [-1])
+        finish_if_done(session, -1)
+    finally:
+        session.rollback()
 
 
 def finish_if_done(session: Session, campaign_id: int) -> bool:

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.models import Campaign, Delivery
+from sender.models.contacts import CHANNELS
 from sender.runtime import Runtime
 from sender.services.campaigns import delivery, lifecycle, planning
 from sender.services.campaigns.delivery import BatchReport
@@ -113,6 +115,17 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
     if report.retry:
         raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} temporary failures")
     return report
+
+
+def warm_up(runtime: Runtime) -> None:
+    """Prepare a worker before it forks its first job: the send loop's SQL, compiled for every channel."""
+    with runtime.Session() as session:
+        for name in CHANNELS:
+            try:
+                channel = get_channel(name)
+            except LookupError:
+                continue  # a channel with no sending side yet
+            delivery.warm_up(session, runtime.settings, channel)
 
 
 def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
