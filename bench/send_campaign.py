@@ -73,6 +73,7 @@ class Run:
     rate: float
     worker_rss_mb: float
     sent: int
+    cpu_ms: float = float("nan")  # CPU time of the worker processes (and their job processes) per message
 
 
 def free_port() -> int:
@@ -212,6 +213,12 @@ def read_stats(path: Path) -> dict[str, Any]:
     return result
 
 
+def cpu_seconds(proc: psutil.Process) -> float:
+    """CPU time of a process and of its children that exited (RQ's work horses)."""
+    times = proc.cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def tree_rss(proc: psutil.Process) -> float:
     """Resident memory of a process and its children (MB)."""
     total = 0
@@ -265,6 +272,8 @@ def send_run(
         ]
         while len(Worker.all(connection=redis)) < workers:
             time.sleep(0.1)
+        time.sleep(1.0)  # start-up (imports, warm-up) is not sending
+        idle = [cpu_seconds(psutil.Process(p.pid)) for p in procs]
         campaign = api(base, token, "/api/v1/campaigns", campaign_body(list_id))
         sent_at = time.time()
         expected = api(base, token, f"/api/v1/campaigns/{campaign['id']}/send")["queued"]
@@ -279,6 +288,8 @@ def send_run(
         if limit is not None:
             # Stop the rest of the campaign: the rate is measured on what was counted so far.
             api(base, token, f"/api/v1/campaigns/{campaign['id']}/cancel")
+        time.sleep(0.5)  # let the last job process exit, so its CPU time is counted
+        cpu = sum(cpu_seconds(psutil.Process(p.pid)) - before for p, before in zip(procs, idle, strict=True))
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -296,6 +307,7 @@ def send_run(
         (final["count"] - 1) / span if span > 0 else float("nan"),
         peak,
         final["count"],
+        cpu / max(final["count"], 1) * 1000,
     )
 
 
@@ -311,8 +323,8 @@ def rendered_messages(rt: Any, campaign_id: int, n: int) -> list[tuple[str, byte
 
 def bare_loop(
     sender_address: str, messages: list[tuple[str, bytes]], connections: int, latency_ms: float
-) -> float:
-    """Ceiling: pre-rendered messages over `connections` persistent smtplib connections, one thread each (msg/s)."""
+) -> tuple[float, float]:
+    """Ceiling: pre-rendered messages over `connections` smtplib connections, one thread each: (msg/s, CPU ms/msg)."""
     port = free_port()
     stats = Path(tempfile.mkdtemp()) / "sink.json"
     sink = start_sink(port, stats, latency_ms)
@@ -325,16 +337,18 @@ def bare_loop(
 
     try:
         threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+        start_cpu = time.process_time()
         start = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - start_cpu
     finally:
         sink.send_signal(signal.SIGTERM)
         sink.wait(timeout=10)
-    return len(messages) / elapsed
+    return len(messages) / elapsed, cpu / len(messages) * 1000
 
 
 def main() -> None:
@@ -455,12 +469,12 @@ class Row:
     latency: float
     plan_rate: float
     runs: list[Run]
-    bare: dict[int, float]
+    bare: dict[int, tuple[float, float]]
     sent: int
 
 
 def print_table(rows: list[Row], limited: list[tuple[int, Run]], rate: int, peaks: dict[str, float]) -> None:
-    """The figures, one line per N and latency; then the rate-limited runs."""
+    """The figures, one line per N and latency; then CPU per message, and the rate-limited runs."""
     print()
     print(
         f"{'N':>7} | {'lat ms':>6} | {'plan c/s':>8} | {'bare 1c':>7} | {'bare 10c':>8} | {'1w msg/s':>8} | "
@@ -470,12 +484,20 @@ def print_table(rows: list[Row], limited: list[tuple[int, Run]], rate: int, peak
     print("-" * 128)
     for row in rows:
         one, two = row.runs
-        b1, b10 = row.bare[1], row.bare[10]
+        b1, b10 = row.bare[1][0], row.bare[10][0]
         print(
             f"{row.n:>7} | {row.latency:>6.0f} | {row.plan_rate:>8.0f} | {b1:>7.0f} | {b10:>8.0f} | "
             f"{one.rate:>8.0f} | {two.rate:>8.0f} | {one.rate / b1:>5.2f} | {two.rate / b1:>5.2f} | "
             f"{one.rate / b10:>6.2f} | {max(one.first_latency, two.first_latency):>9.3f} | "
             f"{max(one.worker_rss_mb, two.worker_rss_mb):>9.0f} | {row.sent == row.n!s:>7}"
+        )
+    print()
+    print("CPU time per message in ms (one idle core allows 1000 / this messages per second):")
+    for row in rows:
+        one, two = row.runs
+        print(
+            f"  N={row.n} at {row.latency:.0f} ms: bare 1c {row.bare[1][1]:.2f}, bare 10c {row.bare[10][1]:.2f}, "
+            f"1 worker {one.cpu_ms:.2f}, 2 workers {two.cpu_ms:.2f}"
         )
     for n, run in limited:
         print(
