@@ -51,6 +51,17 @@ class SenderWorker(Worker):
     """
 
     runtime: Runtime | None = None
+    _warm = False
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Before forking the first job, compile the send loop's SQL here: every later fork inherits it.
+
+        (Done at the first job rather than at start, so a worker that has nothing to do starts fast.)
+        """
+        if not self._warm and self.runtime is not None:
+            self._warm = True
+            launch.warm_up(self.runtime)
+        super().execute_job(job, queue)
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         """Drop the inherited pool without closing the parent's sockets, then run the job."""
@@ -96,8 +107,6 @@ def run(
     # Fail fast on a wrong DATABASE_URL instead of failing every job later.
     with runtime.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    # Each job runs in a fork of this process: statements compiled here are not compiled again in every job.
-    launch.warm_up(runtime)
     worker = build_worker(app, queue_names)
     with app.app_context():
         worked = worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=settings.log_level)

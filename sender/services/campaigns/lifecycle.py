@@ -146,7 +146,7 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
 
 def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> None:
     """Mark a draft or scheduled campaign sending; planning follows. The caller commits."""
-    rendering.check_sender_identity(settings)
+    rendering.check_sender_identity(settings, campaign.channel)
     claimed = rowcount(
         session.execute(
             update(Campaign)
