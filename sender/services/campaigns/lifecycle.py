@@ -60,16 +60,38 @@ def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str]
         errors[name] = "is required"
     elif len(value) > limit:
         errors[name] = f"must be at most {limit} characters"
+    elif problem := _unstorable(value):
+        errors[name] = problem
     return value
 
 
+def _unstorable(value: str) -> str | None:
+    """Why text cannot be stored or sent as UTF-8 (NUL, lone surrogate), with its position, or None."""
+    if (at := value.find("\x00")) >= 0:
+        return f"must not contain a NUL character (position {at + 1})"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"must not contain a lone surrogate (position {exc.start + 1}); send valid UTF-8 text"
+    return None
+
+
 def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
-    """Create a draft campaign after checking every field and compiling its templates."""
+    """Create a draft campaign after checking every field and compiling its templates.
+
+    The templates are checked first, before the session is used: a render may take up to its time limit,
+    and no transaction (on SQLite, the write lock) may be held meanwhile.
+    """
     errors: dict[str, str] = {}
     name = _text(data, "name", 200, errors, required=True)
     subject = _text(data, "subject", 255, errors, required=True)
     body_html = _text(data, "body_html", 500_000, errors, required=False)
     body_text = _text(data, "body_text", 500_000, errors, required=True)
+    if not any(k in errors for k in ("subject", "body_html", "body_text")):
+        try:
+            rendering.validate_content(subject, body_html, body_text)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     channel = data.get("channel", "email")
     if channel not in SUPPORTED_CHANNELS:
         errors["channel"] = f"must be one of {', '.join(SUPPORTED_CHANNELS)}"
@@ -91,11 +113,6 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
             scheduled_at = _parse_time(data["scheduled_at"])
         except ValueError as exc:
             errors["scheduled_at"] = str(exc)
-    if not any(k in errors for k in ("subject", "body_html", "body_text")):
-        try:
-            rendering.validate_content(subject, body_html, body_text)
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     assert purpose is not None and kind in CAMPAIGN_KINDS

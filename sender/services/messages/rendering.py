@@ -26,8 +26,9 @@ from sender.paths import resource_dir
 from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
+    check_exits,
     compile_template,
-    insert_footer,
+    compose_html,
     template_contact,
     validate_content,
 )
@@ -158,6 +159,7 @@ class EmailRenderer:
         footer_text = self._footer_text.replace(_PORTAL_SLOT, portal)
         footer_html = self._footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
         message_id = self.message_id(delivery_id)
+        exits = [portal]
         lines = [
             fold("To", contact.email) if not contact.email.isascii() else f"To: {contact.email}\r\n",
             subject_line(subject),
@@ -170,18 +172,22 @@ class EmailRenderer:
             footer_text = footer_text.replace(_UNSUBSCRIBE_SLOT, unsubscribe)
             footer_html = footer_html.replace(_UNSUBSCRIBE_SLOT, str(escape(unsubscribe)))
             lines.append(f"List-Unsubscribe: <{unsubscribe}>{self._mailto}\r\n")
+            exits.append(unsubscribe)
         if text and not text.endswith("\n"):
             text += "\n"
-        # The footer is added after the marketer's template has run, so no template can remove it.
+        # The footer is added after the marketer's template has run and its HTML has been sanitised (closed),
+        # so no template can remove or hide it; the check is a last guard.
+        text, html = text + footer_text, compose_html(html, footer_html)
+        check_exits(text, html, exits)
         data = b"".join(
             (
                 self._date(),
                 "".join(lines).encode("utf-8"),
                 self._head,
                 self._part_text,
-                qp(text + footer_text),
+                qp(text),
                 self._part_html,
-                qp(insert_footer(html, footer_html)),
+                qp(html),
                 self._closing,
             )
         )

@@ -1,0 +1,256 @@
+"""The bounded Jinja2 sandbox: immutable values, and every operation spends the render's budget (limits.py)."""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from jinja2 import Template, TemplateSyntaxError, nodes, pass_eval_context
+from jinja2.exceptions import SecurityError
+from jinja2.nodes import EvalContext
+from jinja2.runtime import LoopContext, Macro, markup_join, str_join
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
+
+from sender.services.messages import limits
+
+# Private filters the parser wraps around every loop and every `~`; never written by hand.
+_LOOP = "sender_steps"
+_CONCAT = "sender_concat"
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+# Built-in str methods whose result can outgrow their arguments, with the check to run first.
+_GROWING_METHODS = frozenset(
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate"}
+)
+# Filters with a padding width or a count among their arguments.
+_WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
+# Filters that turn their input into a list: counted while materialised, not after.
+_MATERIALISING = frozenset({"list", "sum", "unique", "sort", "reverse", "dictsort"})
+# What a template might try on contact data, which is read-only (it would only fail obscurely otherwise).
+_MUTATING = frozenset(
+    {"update", "pop", "popitem", "setdefault", "clear", "append", "extend", "insert", "remove"}
+)
+
+
+def _printf_widths(fmt: str, args: Any) -> None:
+    """Refuse `%` formatting that asks for a huge width or precision."""
+    for spec in _PRINTF.finditer(fmt):
+        for number in spec.groups():
+            if number == "*":
+                for arg in args if isinstance(args, tuple) else (args,):
+                    limits.width(arg)
+            elif number:
+                limits.width(int(number))
+
+
+def _format_widths(fmt: str, args: Iterable[Any]) -> None:
+    """Refuse str.format() that asks for a huge width or precision (literal, or nested from an argument)."""
+    for _, _, spec, _ in string.Formatter().parse(fmt):
+        if not spec:
+            continue
+        for number in re.findall(r"\d+", spec):
+            limits.width(int(number))
+        if "{" in spec:
+            for arg in args:
+                limits.width(arg)
+
+
+def _steps(values: Any) -> Iterator[Any]:
+    """Iterate a loop's sequence, one step per iteration."""
+    for value in values:
+        limits.tick()
+        yield value
+
+
+@pass_eval_context
+def _concat(eval_ctx: EvalContext, parts: list[Any]) -> str:
+    """The `~` operator, refused before joining when the result would be too long."""
+    limits.tick()
+    limits.predict_join(parts)
+    return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
+
+
+def _predict_str_method(name: str, text: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Check a growing str method before it runs; return its (possibly materialised) arguments."""
+    if name == "replace" and len(args) >= 2:
+        limits.predict_replace(text, str(args[0]), str(args[1]))
+    elif name == "join" and args:
+        parts = limits.bounded_list(args[0])
+        limits.predict_join(parts, text)
+        return (parts, *args[1:])
+    elif name == "expandtabs":
+        for arg in args:
+            limits.width(arg)
+            limits.fail_value(len(text) + text.count("\t") * (arg if isinstance(arg, int) else 8))
+    elif name == "translate":
+        table = args[0] if args else None
+        longest = max((len(v) for v in getattr(table, "values", list)() if isinstance(v, str)), default=1)
+        limits.fail_value(len(text) * max(longest, 1))
+    else:
+        for arg in args:
+            limits.width(arg)
+    return args
+
+
+def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that spends a step, checks predictable growth first and the size of its result after."""
+    offset = 1 if hasattr(func, "jinja_pass_arg") else 0
+
+    @functools.wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        limits.tick()
+        value, rest = args[offset] if len(args) > offset else None, list(args[offset + 1 :])
+        if name in _WIDTH_FILTERS:
+            for arg in (*rest, *kwargs.values()):
+                limits.width(arg)
+        if name == "join":
+            parts = limits.bounded_list(value or ())
+            limits.predict_join(parts, str((rest or [kwargs.get("d", "")])[0]))
+            args = (*args[:offset], parts, *rest)
+        elif name == "replace" and len(rest) >= 2 and isinstance(value, str):
+            limits.predict_replace(value, str(rest[0]), str(rest[1]))
+        elif name == "indent" and isinstance(value, str):
+            indent = (rest or [kwargs.get("width", 4)])[0]
+            per_line = len(indent) if isinstance(indent, str) else int(indent)
+            limits.fail_value(len(value) + (value.count("\n") + 1) * per_line)
+        elif name == "wordwrap" and isinstance(value, str):
+            wrap = kwargs.get("wrapstring") or (rest[2] if len(rest) > 2 else None) or "\n"
+            limits.fail_value(len(value) * (1 + len(str(wrap))))
+        elif name == "format" and isinstance(value, str):
+            _printf_widths(value, tuple(rest))
+        elif name in _MATERIALISING and isinstance(value, Iterable) and not isinstance(value, str):
+            value = limits.bounded_list(value)
+            if name == "sum":
+                limits.fail_value(sum(limits.seq_len(v) or 0 for v in value))
+            args = (*args[:offset], value, *rest)
+        return limits.checked(func(*args, **kwargs))
+
+    return bounded
+
+
+class _Instrument(NodeTransformer):
+    """Routes every loop and every `~` of a parsed template through the budgeted filters."""
+
+    def __init__(self, name: str | None) -> None:
+        self.name = name
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        """Count iterations; refuse recursive loops, whose inner iterations would escape the count."""
+        if node.recursive:
+            raise TemplateSyntaxError("recursive loops are not available", node.lineno, self.name)
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, _LOOP, [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        """Check the length of a `~` before building it."""
+        self.generic_visit(node)
+        return nodes.Filter(
+            nodes.List(node.nodes, lineno=node.lineno), _CONCAT, [], [], None, None, lineno=node.lineno
+        )
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox where every operation spends the render's budget and sizes are capped.
+
+    Render its templates only through sandbox.render(), which opens the budget; outside one, nothing runs.
+    """
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: _bounded_filter(name, func) for name, func in self.filters.items()}
+        self.filters[_LOOP] = _steps
+        self.filters[_CONCAT] = _concat
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        tree = _Instrument(name).visit(tree)
+        tree.set_environment(self)
+        return tree
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """Check the size of `*`, `**`, `%` and `+` before computing them."""
+        limits.tick()
+        if operator == "*":
+            limits.predict_repeat(left, right)
+        elif operator == "**":
+            limits.predict_power(left, right)
+        elif operator == "%" and isinstance(left, str):
+            _printf_widths(left, right)
+        elif operator == "+":
+            left_len, right_len = limits.seq_len(left), limits.seq_len(right)
+            if left_len is not None and right_len is not None:
+                grow = limits.fail_value if isinstance(left, str | bytes) else limits.fail_items
+                grow(left_len + right_len)
+        return limits.checked(super().call_binop(context, operator, left, right))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Attribute lookup, one step."""
+        limits.tick()
+        if attribute in _MUTATING and isinstance(obj, Mapping | tuple):
+            return self.undefined(f"contact data is read-only ({attribute!r})", obj=obj, exc=SecurityError)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        """Item lookup, one step."""
+        limits.tick()
+        return super().getitem(obj, argument)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """str.format / format_map, refused before formatting when a width is huge."""
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+        fmt: str = value.__self__
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            mapping = args[0] if value.__name__ == "format_map" and args else kwargs
+            _format_widths(fmt, (*args, *getattr(mapping, "values", list)()))
+            result: str = limits.checked(wrapper(*args, **kwargs))
+            return result
+
+        return bounded
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A call from a template: one step, nesting depth for macros, growth checks for str methods."""
+        budget = limits.tick()
+        name = getattr(__obj, "__name__", "")
+        if isinstance(getattr(__obj, "__self__", None), str) and name in _GROWING_METHODS:
+            args = _predict_str_method(name, __obj.__self__, args)
+        if not isinstance(__obj, Macro | LoopContext):
+            return limits.checked(super().call(__context, __obj, *args, **kwargs))
+        budget.depth += 1
+        try:
+            if budget.depth > limits.DEPTH_LIMIT:
+                budget.fail(f"macro calls nested more than {limits.DEPTH_LIMIT} deep (limit)")
+            return limits.checked(super().call(__context, __obj, *args, **kwargs))
+        finally:
+            budget.depth -= 1
+
+
+def render_bounded(template: Template, context: dict[str, Any]) -> str:
+    """Render a template of a BoundedSandbox within a fresh budget, stopping as soon as the output is too long."""
+    budget, token = limits.start()
+    try:
+        chunks: list[str] = []
+        size = 0
+        try:
+            for chunk in template.root_render_func(template.new_context(context)):
+                size += len(chunk)
+                if size > limits.OUTPUT_LIMIT:
+                    budget.fail(f"renders to more than {limits.OUTPUT_LIMIT:,} characters (limit)")
+                chunks.append(chunk)
+            budget.check_clocks()
+            if budget.exceeded:  # spent inside a construct that swallowed the error
+                raise limits.RenderLimitExceeded(budget.exceeded)
+        except Exception:
+            # Rewrites the traceback to point at template lines, as Template.render() does.
+            template.environment.handle_exception()
+        return "".join(chunks)
+    finally:
+        limits.finish(token)
