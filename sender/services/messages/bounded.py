@@ -28,7 +28,7 @@ _GROWING_METHODS = frozenset(
 # Filters with a padding width or a count among their arguments.
 _WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
 # Filters that turn their input into a list: counted while materialised, not after.
-_MATERIALISING = frozenset({"list", "sum", "unique", "sort", "reverse", "dictsort"})
+_MATERIALISING = frozenset({"list", "sum", "unique", "sort", "reverse"})
 # What a template might try on contact data, which is read-only (it would only fail obscurely otherwise).
 _MUTATING = frozenset(
     {"update", "pop", "popitem", "setdefault", "clear", "append", "extend", "insert", "remove"}

@@ -100,6 +100,12 @@ class BoundedTemplate:
         return render_bounded(self.template, context)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
@@ -115,6 +121,8 @@ def _environment(*, html: bool, strict: bool) -> BoundedSandbox:
     env.globals.clear()
     # Contact data (imports, sign-up forms) must never become markup.
     env.filters.pop("safe", None)
+    # |tojson reads the read-only copies as the objects they were.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _json_default}
     return env
 
 
