@@ -93,6 +93,17 @@ def refused(api: Api, body: dict[str, Any]) -> dict[str, str]:
             "{{ ('x ' * 100000).split() }}",
             "line 1: builds a list of more than 10,000 items (limit)",
         ),
+        (
+            "body_html",
+            "{% if contact.country %}" * 11 + "x" + "{% endif %}" * 11,
+            "line 1: blocks ({% for %}, {% if %}…) nested more than 10 deep (limit)",
+        ),
+        ("subject", "{{ " + "-" * 60 + "1 }}", "line 1: expression nested more than 50 deep (limit)"),
+        (
+            "body_text",
+            "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+            "line 1: the template is nested too deeply to read (limit)",
+        ),
     ],
 )
 def test_templates_over_a_render_limit_are_refused_with_the_limit(

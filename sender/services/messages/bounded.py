@@ -131,6 +131,40 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return bounded
 
 
+# Statements with a body: each one nests what it contains one level deeper.
+_BLOCKS = (
+    nodes.For,
+    nodes.If,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.FilterBlock,
+    nodes.With,
+    nodes.AssignBlock,
+    nodes.Scope,
+    nodes.ScopedEvalContextModifier,
+    nodes.Block,
+)
+
+
+def _check_nesting(tree: nodes.Template, name: str | None) -> None:
+    """Refuse statements or expressions nested beyond the limits (walked without recursion)."""
+    stack: list[tuple[nodes.Node, int, int]] = [(tree, 0, 0)]
+    while stack:
+        node, blocks, exprs = stack.pop()
+        blocks += isinstance(node, _BLOCKS)
+        exprs += isinstance(node, nodes.Expr)
+        if blocks > limits.BLOCK_NESTING_LIMIT:
+            message = f"blocks ({{% for %}}, {{% if %}}…) nested more than {limits.BLOCK_NESTING_LIMIT} deep (limit)"
+            raise TemplateSyntaxError(message, node.lineno, name)
+        if exprs > limits.EXPRESSION_NESTING_LIMIT:
+            message = f"expression nested more than {limits.EXPRESSION_NESTING_LIMIT} deep (limit)"
+            raise TemplateSyntaxError(message, node.lineno, name)
+        # An {% elif %} is a branch of its {% if %}, not a level inside it.
+        branches = node.elif_ if isinstance(node, nodes.If) else []
+        for child in node.iter_child_nodes():
+            stack.append((child, blocks - any(child is b for b in branches), exprs))
+
+
 class _Instrument(NodeTransformer):
     """Routes every loop and every `~` of a parsed template through the budgeted filters."""
 
@@ -168,8 +202,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters[_CONCAT] = _concat
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        tree = super()._parse(source, name, filename)
-        tree = _Instrument(name).visit(tree)
+        try:
+            tree = super()._parse(source, name, filename)
+            _check_nesting(tree, name)
+            tree = _Instrument(name).visit(tree)
+        except RecursionError:
+            raise TemplateSyntaxError("the template is nested too deeply to read (limit)", 1, name) from None
         tree.set_environment(self)
         return tree
 

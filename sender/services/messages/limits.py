@@ -8,6 +8,7 @@ join, powers), so a template can neither spin nor build a huge value, even once.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
@@ -28,6 +29,9 @@ VALUE_LIMIT = 1_000_000
 ITEM_LIMIT = 10_000
 INT_BITS_LIMIT = 4_096
 DEPTH_LIMIT = 20
+# Checked when a template is parsed: deeper ones overflow the parser or Python's own compiler.
+BLOCK_NESTING_LIMIT = 10
+EXPRESSION_NESTING_LIMIT = 50
 
 
 class RenderLimitExceeded(ValueError):
@@ -47,6 +51,7 @@ class Budget:
     steps: int = 0
     depth: int = 0
     exceeded: str | None = None
+    gc_started: tuple[float, float] | None = None
 
     def fail(self, message: str) -> NoReturn:
         """Stop the render; the budget stays spent, so a template that swallows the error still fails."""
@@ -74,6 +79,24 @@ class Budget:
 
 
 _current: ContextVar[Budget | None] = ContextVar("render_budget", default=None)
+
+
+def _exclude_gc_pauses(phase: str, _info: dict[str, int]) -> None:
+    """Give a render back the time the garbage collector took in its thread."""
+    # A full collection of a large process can take longer than the limit, and is no cost of the template.
+    budget = _current.get()
+    if budget is None:
+        return
+    if phase == "start":
+        budget.gc_started = (time.thread_time(), time.monotonic())
+    elif budget.gc_started is not None:
+        cpu, wall = budget.gc_started
+        budget.cpu_deadline += time.thread_time() - cpu
+        budget.wall_deadline += time.monotonic() - wall
+        budget.gc_started = None
+
+
+gc.callbacks.append(_exclude_gc_pauses)
 
 
 def start() -> tuple[Budget, Any]:
