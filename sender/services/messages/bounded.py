@@ -23,7 +23,7 @@ _CONCAT = "sender_concat"
 _PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 # Built-in str methods whose result can outgrow their arguments, with the check to run first.
 _GROWING_METHODS = frozenset(
-    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate"}
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate", "split", "rsplit"}
 )
 # Filters with a padding width or a count among their arguments.
 _WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
@@ -85,6 +85,13 @@ def _predict_str_method(name: str, text: str, args: tuple[Any, ...]) -> tuple[An
         for arg in args:
             limits.width(arg)
             limits.fail_value(len(text) + text.count("\t") * (arg if isinstance(arg, int) else 8))
+    elif name in ("split", "rsplit"):
+        sep = args[0] if args else None
+        # At most ITEM_LIMIT + 1 pieces are built to find out: never a list of a million.
+        pieces = (
+            text.count(sep) + 1 if isinstance(sep, str) and sep else len(text.split(None, limits.ITEM_LIMIT))
+        )
+        limits.fail_items(pieces)
     elif name == "translate":
         table = args[0] if args else None
         longest = max((len(v) for v in getattr(table, "values", list)() if isinstance(v, str)), default=1)
@@ -117,8 +124,10 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             per_line = len(indent) if isinstance(indent, str) else int(indent)
             limits.fail_value(len(value) + (value.count("\n") + 1) * per_line)
         elif name == "wordwrap" and isinstance(value, str):
+            line = (rest or [kwargs.get("width", 79)])[0]
             wrap = kwargs.get("wrapstring") or (rest[2] if len(rest) > 2 else None) or "\n"
-            limits.fail_value(len(value) * (1 + len(str(wrap))))
+            lines = len(value) // max(line if isinstance(line, int) else 1, 1) + 1
+            limits.fail_value(len(value) + lines * len(str(wrap)))
         elif name == "format" and isinstance(value, str):
             _printf_widths(value, tuple(rest))
         elif name in _MATERIALISING and isinstance(value, Iterable) and not isinstance(value, str):
