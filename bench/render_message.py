@@ -21,7 +21,12 @@ from jinja2.sandbox import SandboxedEnvironment
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sender.services.errors import ValidationFailed
-from sender.services.messages.sandbox import TemplateContact, compile_template, compose_html, validate_content
+from sender.services.messages.sandbox import (
+    TemplateContact,
+    compile_template,
+    insert_footer,
+    validate_content,
+)
 
 NEWSLETTER = (
     "<h1>Bonjour {{ contact.first_name }} !</h1>"
@@ -76,7 +81,7 @@ def main() -> None:
     def full_render() -> None:
         bounded[0].render(contact=contact)
         bounded[1].render(contact=contact)
-        compose_html(bounded[2].render(contact=contact), FOOTER)
+        insert_footer(bounded[2].render(contact=contact), FOOTER)
 
     print(f"newsletter: {html_size:,} characters of HTML, {count:,} messages")
     print(f"{'stock Jinja2 sandbox':<45} {_per_message(stock_render, count):8.0f} µs/message")

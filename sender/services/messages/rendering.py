@@ -28,7 +28,7 @@ from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
     check_exits,
     compile_template,
-    compose_html,
+    insert_footer,
     template_contact,
     validate_content,
 )
@@ -177,7 +177,7 @@ class EmailRenderer:
             text += "\n"
         # The footer is added after the marketer's template has run and its HTML has been sanitised (closed),
         # so no template can remove or hide it; the check is a last guard.
-        text, html = text + footer_text, compose_html(html, footer_html)
+        text, html = text + footer_text, insert_footer(html, footer_html)
         check_exits(text, html, exits)
         data = b"".join(
             (

@@ -1,7 +1,7 @@
 """Marketer-authored templates: a bounded Jinja2 sandbox exposing only a read-only `contact`, and the save checks.
 
 Every render (save-time sample and each message) runs within the limits of limits.py and raises
-RenderLimitExceeded past one; the HTML part is sanitised per message by compose_html() (sanitise.py).
+RenderLimitExceeded past one; the HTML part is sanitised per message by insert_footer() (sanitise.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sender.models import Contact
 from sender.services.errors import ValidationFailed
 from sender.services.messages.bounded import BoundedSandbox, render_bounded
 from sender.services.messages.limits import RenderLimitExceeded
-from sender.services.messages.sanitise import ExitLinksMissing, check_exits, compose_html
+from sender.services.messages.sanitise import ExitLinksMissing, check_exits, insert_footer
 
 __all__ = [
     "SAMPLE_CONTACT",
@@ -30,7 +30,7 @@ __all__ = [
     "TemplateContact",
     "check_exits",
     "compile_template",
-    "compose_html",
+    "insert_footer",
     "template_contact",
     "validate_content",
 ]
@@ -188,7 +188,7 @@ class _MarkerFinder(HTMLParser):
             self.inert -= 1
 
 
-def insert_footer(html: str, footer: str) -> str:
+def _with_marker(html: str, footer: str) -> str:
     """Put the footer before the last </body>, or at the end when there is none."""
     at = html.lower().rfind("</body")
     if at < 0:
@@ -199,7 +199,7 @@ def insert_footer(html: str, footer: str) -> str:
 def footer_stays_visible(rendered_html: str) -> bool:
     """False when markup left open (comment, <style>, <script>, a tag...) would swallow the footer."""
     parser = _MarkerFinder()
-    parser.feed(insert_footer(rendered_html, FOOTER_MARKER))
+    parser.feed(_with_marker(rendered_html, FOOTER_MARKER))
     parser.close()
     return parser.found
 

@@ -81,8 +81,8 @@ def sanitise_html(html: str) -> str:
     )
 
 
-def compose_html(rendered_body: str, footer_html: str) -> str:
-    """The HTML part: sanitised body, then the system footer, outside anything the body opened."""
+def insert_footer(rendered_body: str, footer_html: str) -> str:
+    """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it."""
     return f"{DOCUMENT_HEAD}{sanitise_html(rendered_body)}\n{footer_html}{DOCUMENT_TAIL}"
 
 
