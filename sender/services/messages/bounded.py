@@ -23,7 +23,8 @@ _CONCAT = "sender_concat"
 _PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 # Built-in str methods whose result can outgrow their arguments, with the check to run first.
 _GROWING_METHODS = frozenset(
-    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate", "split", "rsplit"}
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate"}
+    | {"split", "rsplit", "splitlines"}
 )
 # Filters with a padding width or a count among their arguments.
 _WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
@@ -92,6 +93,9 @@ def _predict_str_method(name: str, text: str, args: tuple[Any, ...]) -> tuple[An
             text.count(sep) + 1 if isinstance(sep, str) and sep else len(text.split(None, limits.ITEM_LIMIT))
         )
         limits.fail_items(pieces)
+    elif name == "splitlines":
+        breaks = sum(text.count(c) for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029") - text.count("\r\n")
+        limits.fail_items(breaks + 1)
     elif name == "translate":
         table = args[0] if args else None
         longest = max((len(v) for v in getattr(table, "values", list)() if isinstance(v, str)), default=1)
@@ -199,7 +203,7 @@ class _Instrument(NodeTransformer):
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """Jinja2's immutable sandbox where every operation spends the render's budget and sizes are capped.
 
-    Render its templates only through sandbox.render(), which opens the budget; outside one, nothing runs.
+    Render its templates only through render_bounded(), which opens the budget; outside one, nothing runs.
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
@@ -269,6 +273,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         name = getattr(__obj, "__name__", "")
         if isinstance(getattr(__obj, "__self__", None), str) and name in _GROWING_METHODS:
             args = _predict_str_method(name, __obj.__self__, args)
+        elif name == "fromkeys" and args:  # {}.fromkeys(…) builds one entry per item
+            args = (limits.bounded_list(args[0]), *args[1:])
         if not isinstance(__obj, Macro | LoopContext):
             return limits.checked(super().call(__context, __obj, *args, **kwargs))
         budget.depth += 1
