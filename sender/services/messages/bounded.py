@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import re
-import string
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, nodes, pass_eval_context
@@ -15,48 +13,15 @@ from jinja2.runtime import LoopContext, Macro, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-from sender.services.messages import limits
+from sender.services.messages import growth, limits
 
 # Private filters the parser wraps around every loop and every `~`; never written by hand.
 _LOOP = "sender_steps"
 _CONCAT = "sender_concat"
-_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-# Built-in str methods whose result can outgrow their arguments, with the check to run first.
-_GROWING_METHODS = frozenset(
-    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate"}
-    | {"split", "rsplit", "splitlines"}
-)
-# Filters with a padding width or a count among their arguments.
-_WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
-# Filters that turn their input into a list: counted while materialised, not after.
-_MATERIALISING = frozenset({"list", "sum", "unique", "sort", "reverse"})
 # What a template might try on contact data, which is read-only (it would only fail obscurely otherwise).
 _MUTATING = frozenset(
     {"update", "pop", "popitem", "setdefault", "clear", "append", "extend", "insert", "remove"}
 )
-
-
-def _printf_widths(fmt: str, args: Any) -> None:
-    """Refuse `%` formatting that asks for a huge width or precision."""
-    for spec in _PRINTF.finditer(fmt):
-        for number in spec.groups():
-            if number == "*":
-                for arg in args if isinstance(args, tuple) else (args,):
-                    limits.width(arg)
-            elif number:
-                limits.width(int(number))
-
-
-def _format_widths(fmt: str, args: Iterable[Any]) -> None:
-    """Refuse str.format() that asks for a huge width or precision (literal, or nested from an argument)."""
-    for _, _, spec, _ in string.Formatter().parse(fmt):
-        if not spec:
-            continue
-        for number in re.findall(r"\d+", spec):
-            limits.width(int(number))
-        if "{" in spec:
-            for arg in args:
-                limits.width(arg)
 
 
 def _steps(values: Any) -> Iterator[Any]:
@@ -70,40 +35,8 @@ def _steps(values: Any) -> Iterator[Any]:
 def _concat(eval_ctx: EvalContext, parts: list[Any]) -> str:
     """The `~` operator, refused before joining when the result would be too long."""
     limits.tick()
-    limits.predict_join(parts)
+    growth.predict_join(parts)
     return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
-
-
-def _predict_str_method(name: str, text: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Check a growing str method before it runs; return its (possibly materialised) arguments."""
-    if name == "replace" and len(args) >= 2:
-        limits.predict_replace(text, str(args[0]), str(args[1]))
-    elif name == "join" and args:
-        parts = limits.bounded_list(args[0])
-        limits.predict_join(parts, text)
-        return (parts, *args[1:])
-    elif name == "expandtabs":
-        for arg in args:
-            limits.width(arg)
-            limits.fail_value(len(text) + text.count("\t") * (arg if isinstance(arg, int) else 8))
-    elif name in ("split", "rsplit"):
-        sep = args[0] if args else None
-        # At most ITEM_LIMIT + 1 pieces are built to find out: never a list of a million.
-        pieces = (
-            text.count(sep) + 1 if isinstance(sep, str) and sep else len(text.split(None, limits.ITEM_LIMIT))
-        )
-        limits.fail_items(pieces)
-    elif name == "splitlines":
-        breaks = sum(text.count(c) for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029") - text.count("\r\n")
-        limits.fail_items(breaks + 1)
-    elif name == "translate":
-        table = args[0] if args else None
-        longest = max((len(v) for v in getattr(table, "values", list)() if isinstance(v, str)), default=1)
-        limits.fail_value(len(text) * max(longest, 1))
-    else:
-        for arg in args:
-            limits.width(arg)
-    return args
 
 
 def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -113,32 +46,11 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         limits.tick()
-        value, rest = args[offset] if len(args) > offset else None, list(args[offset + 1 :])
-        if name in _WIDTH_FILTERS:
-            for arg in (*rest, *kwargs.values()):
-                limits.width(arg)
-        if name == "join":
-            parts = limits.bounded_list(value or ())
-            limits.predict_join(parts, str((rest or [kwargs.get("d", "")])[0]))
-            args = (*args[:offset], parts, *rest)
-        elif name == "replace" and len(rest) >= 2 and isinstance(value, str):
-            limits.predict_replace(value, str(rest[0]), str(rest[1]))
-        elif name == "indent" and isinstance(value, str):
-            indent = (rest or [kwargs.get("width", 4)])[0]
-            per_line = len(indent) if isinstance(indent, str) else int(indent)
-            limits.fail_value(len(value) + (value.count("\n") + 1) * per_line)
-        elif name == "wordwrap" and isinstance(value, str):
-            line = (rest or [kwargs.get("width", 79)])[0]
-            wrap = kwargs.get("wrapstring") or (rest[2] if len(rest) > 2 else None) or "\n"
-            lines = len(value) // max(line if isinstance(line, int) else 1, 1) + 1
-            limits.fail_value(len(value) + lines * len(str(wrap)))
-        elif name == "format" and isinstance(value, str):
-            _printf_widths(value, tuple(rest))
-        elif name in _MATERIALISING and isinstance(value, Iterable) and not isinstance(value, str):
-            value = limits.bounded_list(value)
-            if name == "sum":
-                limits.fail_value(sum(limits.seq_len(v) or 0 for v in value))
-            args = (*args[:offset], value, *rest)
+        if len(args) > offset:
+            value = args[offset]
+            counted = growth.before_filter(name, value, list(args[offset + 1 :]), kwargs)
+            if counted is not value:
+                args = (*args[:offset], counted, *args[offset + 1 :])
         return limits.checked(func(*args, **kwargs))
 
     return bounded
@@ -228,11 +140,11 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         """Check the size of `*`, `**`, `%` and `+` before computing them."""
         limits.tick()
         if operator == "*":
-            limits.predict_repeat(left, right)
+            growth.predict_repeat(left, right)
         elif operator == "**":
-            limits.predict_power(left, right)
+            growth.predict_power(left, right)
         elif operator == "%" and isinstance(left, str):
-            _printf_widths(left, right)
+            growth.printf_widths(left, right)
         elif operator == "+":
             left_len, right_len = limits.seq_len(left), limits.seq_len(right)
             if left_len is not None and right_len is not None:
@@ -261,7 +173,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
         def bounded(*args: Any, **kwargs: Any) -> str:
             mapping = args[0] if value.__name__ == "format_map" and args else kwargs
-            _format_widths(fmt, (*args, *getattr(mapping, "values", list)()))
+            growth.format_widths(fmt, (*args, *getattr(mapping, "values", list)()))
             result: str = limits.checked(wrapper(*args, **kwargs))
             return result
 
@@ -271,8 +183,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         """A call from a template: one step, nesting depth for macros, growth checks for str methods."""
         budget = limits.tick()
         name = getattr(__obj, "__name__", "")
-        if isinstance(getattr(__obj, "__self__", None), str) and name in _GROWING_METHODS:
-            args = _predict_str_method(name, __obj.__self__, args)
+        if isinstance(getattr(__obj, "__self__", None), str) and name in growth.GROWING_METHODS:
+            args = growth.before_str_method(name, __obj.__self__, args)
         elif name == "fromkeys" and args:  # {}.fromkeys(…) builds one entry per item
             args = (limits.bounded_list(args[0]), *args[1:])
         if not isinstance(__obj, Macro | LoopContext):

@@ -2,8 +2,8 @@
 
 Every render runs against a Budget held in a context variable. The bounded sandbox (services/messages/bounded.py)
 spends one step per loop iteration, call, filter, operator and attribute lookup, and checks the size an operation
-would produce *before* running it where the size can be predicted (repetition, concatenation, padding, replace,
-join, powers), so a template can neither spin nor build a huge value, even once.
+would produce *before* running it where the size can be predicted (growth.py: repetition, concatenation, padding,
+replace, join, split, powers), so a template can neither spin nor build a huge value, even once.
 """
 
 from __future__ import annotations
@@ -177,35 +177,3 @@ def bounded_list(values: Iterable[Any]) -> list[Any]:
 def seq_len(value: Any) -> int | None:
     """Length of a string, bytes, list or tuple (whose repetition or concatenation is predictable), else None."""
     return len(value) if isinstance(value, str | bytes | list | tuple) else None
-
-
-def predict_repeat(left: Any, right: Any) -> None:
-    """Before `left * right`: refuse a repetition or a product that would be too large."""
-    for seq, count in ((left, right), (right, left)):
-        size = seq_len(seq)
-        if size is not None and isinstance(count, int):
-            total = size * max(count, 0)
-            if isinstance(seq, str | bytes):
-                fail_value(total)
-            else:
-                fail_items(total)
-            return
-    if isinstance(left, int) and isinstance(right, int):
-        fail_bits(left.bit_length() + right.bit_length())
-
-
-def predict_power(base: Any, exponent: Any) -> None:
-    """Before `base ** exponent`: refuse an integer result that would be too large."""
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
-        fail_bits(max(base.bit_length() - 1, 1) * exponent if abs(base) > 1 else 1)
-
-
-def predict_join(parts: list[Any], separator: str = "") -> None:
-    """Before joining: refuse a result that would be too long."""
-    fail_value(sum(len(str(p)) for p in parts) + len(separator) * max(len(parts) - 1, 0))
-
-
-def predict_replace(text: str, old: str, new: str) -> None:
-    """Before `text.replace(old, new)`: refuse a result that would be too long."""
-    hits = text.count(old) if old else len(text) + 1
-    fail_value(len(text) + hits * len(new))
