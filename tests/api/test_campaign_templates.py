@@ -149,14 +149,10 @@ def test_templates_cannot_grow_values_in_place(
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("body_text", "Hello\x00", "must not contain a NUL character (position 6)"),
-        ("subject", "News \ud800", "must not contain a lone surrogate (position 6); send valid UTF-8 text"),
-        (
-            "body_html",
-            "<p>\udfff</p>",
-            "must not contain a lone surrogate (position 4); send valid UTF-8 text",
-        ),
-        ("name", "Dec\x00", "must not contain a NUL character (position 4)"),
+        ("body_text", "Hello\x00", "must not contain NUL characters"),
+        ("subject", "News \ud800", "must not contain lone surrogates (invalid Unicode)"),
+        ("body_html", "<p>\udfff</p>", "must not contain lone surrogates (invalid Unicode)"),
+        ("name", "Dec\x00", "must not contain NUL characters"),
     ],
 )
 def test_content_that_cannot_be_stored_is_refused(

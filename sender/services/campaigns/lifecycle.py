@@ -66,13 +66,13 @@ def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str]
 
 
 def _unstorable(value: str) -> str | None:
-    """Why text cannot be stored or sent as UTF-8 (NUL, lone surrogate), with its position, or None."""
-    if (at := value.find("\x00")) >= 0:
-        return f"must not contain a NUL character (position {at + 1})"
+    """Why text cannot be stored (NUL on PostgreSQL) or sent as UTF-8 (lone surrogate), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return f"must not contain a lone surrogate (position {exc.start + 1}); send valid UTF-8 text"
+    except UnicodeEncodeError:
+        return "must not contain lone surrogates (invalid Unicode)"
     return None
 
 
