@@ -63,11 +63,28 @@ def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str]
         errors[name] = "is required"
     elif len(value) > limit:
         errors[name] = f"must be at most {limit} characters"
+    elif problem := _unstorable(value):
+        errors[name] = problem
     return value
 
 
+def _unstorable(value: str) -> str | None:
+    """Why text cannot be stored (NUL on PostgreSQL) or sent as UTF-8 (lone surrogate), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain lone surrogates (invalid Unicode)"
+    return None
+
+
 def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
-    """Create a draft campaign after checking every field and compiling its templates."""
+    """Create a draft campaign after checking every field and compiling its templates.
+
+    The templates are checked first, before the session is used: a render may take up to its time limit,
+    and no transaction (on SQLite, the write lock) may be held meanwhile.
+    """
     errors: dict[str, str] = {}
     name = _text(data, "name", 200, errors, required=True)
     channel = data.get("channel", Channel.EMAIL)
@@ -79,6 +96,14 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
         errors["subject" if subject else "body_html"] = "an SMS campaign has only body_text"
     if channel not in SUPPORTED_CHANNELS:
         errors["channel"] = f"must be one of {', '.join(SUPPORTED_CHANNELS)}"
+    if not any(k in errors for k in ("subject", "body_html", "body_text")):
+        try:
+            if channel == Channel.SMS:
+                sms.validate_sms_body(body_text)
+            else:
+                rendering.validate_content(subject, body_html, body_text)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     kind = data.get("kind", CampaignKind.MARKETING)
     if kind not in CHOSEN_KINDS:
         errors["kind"] = "must be marketing or legal_notice"
@@ -100,14 +125,6 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
             scheduled_at = _parse_time(data["scheduled_at"])
         except ValueError as exc:
             errors["scheduled_at"] = str(exc)
-    if not any(k in errors for k in ("subject", "body_html", "body_text")):
-        try:
-            if channel == "sms":
-                sms.validate_sms_body(body_text)
-            else:
-                rendering.validate_content(subject, body_html, body_text)
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     assert purpose is not None and kind in CAMPAIGN_KINDS

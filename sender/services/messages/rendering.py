@@ -18,6 +18,8 @@ from sender.models import Campaign, Contact, Purpose
 from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
+    RenderLimitExceeded,
+    check_exits,
     compile_template,
     insert_footer,
     template_contact,
@@ -85,6 +87,9 @@ class MessageRenderer:
             content = self.content(contact)
         except RenderFailed:
             raise
+        except RenderLimitExceeded as exc:
+            # Its message names the limit that was hit, never the template's output or the person's data.
+            raise RenderFailed(str(exc)) from None
         except Exception as exc:
             # A template or a contact's data broke this message only; the type says what, never the data.
             raise RenderFailed(f"template error: {type(exc).__name__}") from None
@@ -114,11 +119,16 @@ class MessageRenderer:
             footer_html = footer_html.replace(_UNSUBSCRIBE_SLOT, str(escape(unsubscribe)))
         if text and not text.endswith("\n"):
             text += "\n"
-        # The footer is added after the marketer's template has run, so no template can remove it.
+        # The footer is added after the marketer's template has run and its HTML has been sanitised
+        # (every element closed), so no template can remove or hide it; the check is a last guard.
+        text += footer_text
+        html = insert_footer(html, footer_html) if self._html is not None else ""
+        if self._html is not None:
+            check_exits(text, html, [url for url in (portal, unsubscribe) if url])
         return Content(
             subject=subject,
-            text=text + footer_text,
-            html=insert_footer(html, footer_html) if self._html is not None else "",
+            text=text,
+            html=html,
             unsubscribe_url=unsubscribe,
             portal_url=portal,
         )

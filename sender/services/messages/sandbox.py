@@ -1,26 +1,45 @@
-"""Marketer-authored templates: a Jinja2 sandbox exposing only `contact`, and the checks run when saving."""
+"""Marketer-authored templates: a bounded Jinja2 sandbox exposing only a read-only `contact`, and the save checks.
+
+Every render (save-time sample and each message) runs within the limits of limits.py and raises
+RenderLimitExceeded past one; the HTML part is sanitised per message by insert_footer() (sanitise.py).
+"""
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from types import MappingProxyType
 from typing import Any
 
 from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.exceptions import TemplateError
 
 from sender.models import Contact
 from sender.services.errors import ValidationFailed
+from sender.services.messages.bounded import BoundedSandbox, render_bounded
+from sender.services.messages.limits import RenderLimitExceeded
+from sender.services.messages.sanitise import ExitLinksMissing, check_exits, insert_footer
+
+__all__ = [
+    "SAMPLE_CONTACT",
+    "BoundedTemplate",
+    "ExitLinksMissing",
+    "RenderLimitExceeded",
+    "TemplateContact",
+    "check_exits",
+    "compile_template",
+    "insert_footer",
+    "template_contact",
+    "validate_content",
+]
 
 ALLOWED_NAMES = frozenset({"contact"})
 CONTACT_FIELDS = ("first_name", "last_name", "locale", "country", "attributes")
 TEMPLATE_NAME = "<template>"
 # Where the system footer goes in the HTML part; validation checks that a browser would still show it.
 FOOTER_MARKER = '<span data-sender-footer=""></span>'
-_MAX_REPEAT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,49 +53,65 @@ class TemplateContact:
     attributes: Mapping[str, Any]
 
 
+def frozen(value: Any) -> Any:
+    """A read-only copy of JSON data: objects become mapping proxies, arrays tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
 def template_contact(contact: Contact) -> TemplateContact:
-    """The template view of a contact (missing values are empty strings)."""
+    """The template view of a contact: read-only copies, so a template cannot change the person's data."""
     return TemplateContact(
         contact.first_name or "",
         contact.last_name or "",
         contact.locale or "",
         contact.country or "",
-        contact.attributes or {},
+        frozen(contact.attributes or {}),
     )
 
 
-class _AnyAttributes(dict[str, Any]):
-    """Sample attributes for validation: every key exists, since each contact has its own."""
+class _AnyAttributes(Mapping[str, Any]):
+    """Sample attributes for validation: every key exists (each contact has its own), and none can be set."""
 
-    def __missing__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> str:
         return ""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 SAMPLE_CONTACT = TemplateContact("Camille", "Martin", "fr", "FR", _AnyAttributes())
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The stock sandbox, plus a cap on `*` and `**` so a template cannot exhaust the worker's memory."""
+@dataclass(frozen=True, slots=True)
+class BoundedTemplate:
+    """A compiled marketer template; render() runs it within the render limits."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    template: Template
 
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        """Refuse repetitions and powers whose result would be huge."""
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 100:
-            raise SecurityError("exponent too large")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int) and count > _MAX_REPEAT:
-                    raise SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
+    def render(self, **context: Any) -> str:
+        """Render, or raise RenderLimitExceeded (or the template's own error)."""
+        return render_bounded(self.template, context)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _environment(*, html: bool, strict: bool) -> SandboxedEnvironment:
-    env = _Sandbox(
+def _environment(*, html: bool, strict: bool) -> BoundedSandbox:
+    env = BoundedSandbox(
         autoescape=html,
         undefined=StrictUndefined if strict else ChainableUndefined,
         finalize=_finalize,
@@ -86,6 +121,8 @@ def _environment(*, html: bool, strict: bool) -> SandboxedEnvironment:
     env.globals.clear()
     # Contact data (imports, sign-up forms) must never become markup.
     env.filters.pop("safe", None)
+    # |tojson reads the read-only copies as the objects they were.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _json_default}
     return env
 
 
@@ -96,15 +133,15 @@ _STRICT_HTML_ENV = _environment(html=True, strict=True)
 _STRICT_TEXT_ENV = _environment(html=False, strict=True)
 
 
-def compile_template(source: str, *, html: bool) -> Template:
+def compile_template(source: str, *, html: bool) -> BoundedTemplate:
     """Compile a validated template for rendering."""
-    return (HTML_ENV if html else TEXT_ENV).from_string(source)
+    return BoundedTemplate((HTML_ENV if html else TEXT_ENV).from_string(source))
 
 
-def _template_line(exc: BaseException) -> int:
+def _template_line(exc: BaseException) -> int | None:
     """Line in the template where a render error happened (Jinja rewrites tracebacks to point there)."""
     lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == TEMPLATE_NAME]
-    return lines[-1] if lines and lines[-1] else 1
+    return lines[-1] if lines and lines[-1] else None
 
 
 def _unknown_names(ast: nodes.Template) -> str | None:
@@ -151,7 +188,7 @@ class _MarkerFinder(HTMLParser):
             self.inert -= 1
 
 
-def insert_footer(html: str, footer: str) -> str:
+def _with_marker(html: str, footer: str) -> str:
     """Put the footer before the last </body>, or at the end when there is none."""
     at = html.lower().rfind("</body")
     if at < 0:
@@ -162,7 +199,7 @@ def insert_footer(html: str, footer: str) -> str:
 def footer_stays_visible(rendered_html: str) -> bool:
     """False when markup left open (comment, <style>, <script>, a tag...) would swallow the footer."""
     parser = _MarkerFinder()
-    parser.feed(insert_footer(rendered_html, FOOTER_MARKER))
+    parser.feed(_with_marker(rendered_html, FOOTER_MARKER))
     parser.close()
     return parser.found
 
@@ -181,14 +218,17 @@ def _check(field: str, source: str, *, html: bool) -> str | None:
     if field == "subject" and "\n" in source.strip():
         return "line 2: the subject must fit on one line"
     try:
-        rendered = env.from_string(source).render(contact=SAMPLE_CONTACT)
+        rendered = render_bounded(env.from_string(source), {"contact": SAMPLE_CONTACT})
+    except RenderLimitExceeded as exc:
+        line = _template_line(exc)
+        return f"line {line}: {exc}" if line else str(exc)
     except TemplateError as exc:
         message = (exc.message or type(exc).__name__).replace(
             f"{TemplateContact.__module__}.TemplateContact object", "contact"
         )
-        return f"line {_template_line(exc)}: {message}"
+        return f"line {_template_line(exc) or 1}: {message}"
     except Exception as exc:  # e.g. a division by zero or a bad filter argument in the template
-        return f"line {_template_line(exc)}: {type(exc).__name__}: {exc}"
+        return f"line {_template_line(exc) or 1}: {type(exc).__name__}: {exc}"
     if html and not footer_stays_visible(rendered):
         return (
             "markup left open at the end (comment, <style>, <script>, <title> or a tag) would hide the footer"

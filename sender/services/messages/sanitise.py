@@ -1,0 +1,95 @@
+"""Marketer HTML made safe to send: an nh3 allow-list per message, then the footer where no markup can reach it.
+
+The rendered body (template and contact data together) is sanitised for every message, so neither a template
+nor a contact attribute can hide the footer or put a script URL in a link. nh3 returns a fragment whose
+elements are all closed; the system footer follows it inside our own document skeleton.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import nh3
+from markupsafe import escape
+
+# Layout and text tags for email; nothing that hides or collapses content (<details>, <template>, <style>).
+ALLOWED_TAGS = frozenset(
+    {
+        *("a", "abbr", "b", "blockquote", "br", "caption", "center", "cite", "code", "col", "colgroup"),
+        *("div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q"),
+        *("s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead"),
+        *("tr", "u", "ul"),
+    }
+)
+_CELL = {"colspan", "rowspan", "width", "valign"}
+ALLOWED_ATTRIBUTES = {
+    "*": {"style", "align", "dir", "lang", "title"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "table": {"width", "border", "cellpadding", "cellspacing"},
+    "td": _CELL,
+    "th": _CELL,
+    "col": {"span", "width"},
+}
+# Presentation only: nothing that hides (display, visibility, opacity), moves (position, margin, transform)
+# or clips (height, overflow) an element, and no url() (background).
+ALLOWED_STYLE_PROPERTIES = frozenset(
+    {
+        *("color", "background-color", "font-family", "font-size", "font-style", "font-weight"),
+        *("text-align", "text-decoration", "text-transform", "line-height", "letter-spacing"),
+        *("vertical-align", "width", "max-width", "border-collapse", "border-radius"),
+        *("padding", "padding-top", "padding-right", "padding-bottom", "padding-left"),
+        *("border", "border-top", "border-right", "border-bottom", "border-left"),
+        *("border-color", "border-style", "border-width"),
+    }
+)
+# Dropped with their content: browsers never show it as text.
+_DROPPED_WITH_CONTENT = frozenset(
+    {"script", "style", "title", "template", "textarea", "noscript", "xmp", "iframe", "noembed", "noframes"}
+)
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+_IMAGE_SCHEMES = ("http://", "https://")
+
+DOCUMENT_HEAD = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
+DOCUMENT_TAIL = "</body></html>\n"
+
+
+class ExitLinksMissing(ValueError):
+    """A message about to be sent lacks its unsubscribe or portal link in a part (never by construction)."""
+
+
+def _urls_only(tag: str, attribute: str, value: str) -> str | None:
+    """Keep absolute http(s) and mailto links and http(s) images; drop relative and every other scheme."""
+    if attribute == "href":
+        return value if value.strip().lower().startswith(LINK_SCHEMES) else None
+    if attribute == "src":
+        return value if value.strip().lower().startswith(_IMAGE_SCHEMES) else None
+    return value
+
+
+def sanitise_html(html: str) -> str:
+    """The allowed subset of a rendered body, as a fragment whose elements are all closed; comments removed."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_urls_only,
+        strip_comments=True,
+        url_schemes={"http", "https", "mailto"},
+        filter_style_properties=set(ALLOWED_STYLE_PROPERTIES),
+    )
+
+
+def insert_footer(rendered_body: str, footer_html: str) -> str:
+    """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it."""
+    return f"{DOCUMENT_HEAD}{sanitise_html(rendered_body)}\n{footer_html}{DOCUMENT_TAIL}"
+
+
+def check_exits(text: str, html: str, urls: Iterable[str]) -> None:
+    """Refuse a message whose text or HTML part lacks one of its exit links (a last check before sending)."""
+    for url in urls:
+        if url not in text:
+            raise ExitLinksMissing("an exit link is missing from the text part")
+        if f'href="{escape(url)}"' not in html:
+            raise ExitLinksMissing("an exit link is missing from the HTML part")
