@@ -156,13 +156,13 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def api_user(db_session: Session) -> Any:
-    """A marketer user."""
-    return users.create_user(db_session, "marketer@exemple.org", "marketer", "correct horse battery")
+    """An admin user: every API call is open to it (tests/api/test_permissions.py walks the other roles)."""
+    return users.create_user(db_session, "admin@exemple.org", "admin", "correct horse battery")
 
 
 @pytest.fixture
 def api_headers(db_session: Session, api_user: Any) -> dict[str, str]:
-    """Authorization headers of a marketer's API token."""
+    """Authorization headers of the admin's API token."""
     issued = users.issue_token(db_session, api_user)
     db_session.commit()
     return {"Authorization": f"Bearer {issued.value}"}

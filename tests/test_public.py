@@ -276,6 +276,9 @@ def test_portal_stop_all(client: FlaskClient, db_session: Session, world: World)
     "form",
     [
         {"action": "withdraw", "purpose": "999999", "channel": "email"},
+        # Larger than any id column: a 4xx, not a database error.
+        {"action": "withdraw", "purpose": "99999999999999999999", "channel": "email"},
+        {"action": "withdraw", "purpose": "-1", "channel": "email"},
         {"action": "withdraw", "purpose": "x", "channel": "email"},
         {"action": "withdraw", "channel": "pigeon"},
         {},

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
+from sender.cli import access as access_cli
 from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
 from sender.cli.serve import serve as run_serve
 from sender.config import ConfigError, Settings, load_settings
@@ -146,6 +147,12 @@ def tokens_create(email: str, name: str) -> None:
         issued = user_service.issue_token(session, user_service.find_user(session, email), name, actor="cli")
     click.echo("Store this token now; it cannot be shown again.", err=True)
     click.echo(issued.value)
+
+
+for command in (access_cli.tokens_list, access_cli.tokens_revoke):
+    tokens.add_command(command)
+for command in (access_cli.users_deactivate, access_cli.users_activate):
+    users.add_command(command)
 
 
 # --- processes --------------------------------------------------------------------------------

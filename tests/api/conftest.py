@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from sender.models.users import ROLES
 from sender.services.accounts import users
 from tests.api.helpers import PREFIX, Api
 
@@ -24,7 +25,7 @@ def openapi_doc(client: FlaskClient) -> dict[str, Any]:
 
 @pytest.fixture
 def api(app: Flask, client: FlaskClient, api_headers: dict[str, str], openapi_doc: dict[str, Any]) -> Api:
-    """The API as a marketer."""
+    """The API as an admin."""
     return Api(app, client, api_headers, openapi_doc)
 
 
@@ -35,3 +36,14 @@ def dpo_headers(db_session: Session) -> dict[str, str]:
     issued = users.issue_token(db_session, user)
     db_session.commit()
     return {"Authorization": f"Bearer {issued.value}"}
+
+
+@pytest.fixture
+def role_headers(db_session: Session) -> dict[str, dict[str, str]]:
+    """Authorization headers of one token per role."""
+    headers = {}
+    for role in ROLES:
+        user = users.create_user(db_session, f"{role}-role@exemple.org", role, "correct horse battery")
+        headers[role] = {"Authorization": f"Bearer {users.issue_token(db_session, user).value}"}
+    db_session.commit()
+    return headers

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.models import ApiToken, Purpose
+from sender.models import ApiToken, ContactList, Purpose
 from tests.api.helpers import NEWSLETTER, PREFIX, Api
 
 
@@ -34,13 +34,14 @@ def test_revoked_token_is_401(api: Api, db_session: Session) -> None:
     api.get("/purposes", 401)
 
 
-def test_dpo_reads_but_cannot_write(api: Api, dpo_headers: dict[str, str], db_session: Session) -> None:
-    body = api.post("/purposes", NEWSLETTER, 403, headers=dpo_headers)
+def test_dpo_reads_but_cannot_change_the_audience(
+    api: Api, dpo_headers: dict[str, str], db_session: Session
+) -> None:
+    body = api.post("/lists", {"name": "VIP"}, 403, headers=dpo_headers)
     assert body["error"] == "forbidden"
-    assert db_session.scalar(select(func.count()).select_from(Purpose)) == 0
-    api.post("/lists", {"name": "VIP"}, 403, headers=dpo_headers)
     api.post("/contacts", {"email": "a@example.org"}, 403, headers=dpo_headers)
-    assert api.get("/purposes", headers=dpo_headers) == {"items": []}
+    assert db_session.scalar(select(func.count()).select_from(ContactList)) == 0
+    assert api.get("/lists", headers=dpo_headers) == {"items": []}
     assert api.get("/contacts", headers=dpo_headers)["items"] == []
 
 

@@ -30,7 +30,9 @@ FIELDS = (
 )
 LIST_FIELDS = ("data_categories", "processors", "transfers")
 MAX_ITEM = 200
+MAX_NAME = 200
 MAX_NOTICE_VERSION = 64
+MAX_DAYS = 36500
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int | None, errors: dict[str, str]) -> None:
@@ -46,8 +48,9 @@ def _days(data: Mapping[str, Any], name: str, nullable: bool, errors: dict[str, 
         return
     value = data[name]
     # bool is an int in Python; `true` is not a number of days.
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 36500:
-        errors[name] = "must be a whole number of days between 1 and 36500" + (" or null" if nullable else "")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+        suffix = " or null" if nullable else ""
+        errors[name] = f"must be a whole number of days between 1 and {MAX_DAYS}{suffix}"
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, str]:
@@ -55,7 +58,7 @@ def _validate(data: Mapping[str, Any]) -> dict[str, str]:
     slug = data.get("slug")
     if not isinstance(slug, str) or not SLUG.match(slug):
         errors["slug"] = "must be 1-64 lowercase letters, digits or hyphens, not starting or ending with '-'"
-    _text(data, "name", 200, errors)
+    _text(data, "name", MAX_NAME, errors)
     # The description is what people are shown when asked to consent: it cannot be empty.
     _text(data, "description", None, errors)
     if data.get("legal_basis", "consent") not in LEGAL_BASES:

@@ -1,22 +1,76 @@
-"""JSON API v1: bearer-token authentication, JSON errors, one module per resource."""
+"""JSON API v1: bearer-token authentication, permissions, JSON errors, one module per resource."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, g, jsonify, make_response, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
-from sender.services.accounts import users
+from sender.services.accounts import permissions, users
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.web.api.schemas.base import Input, json_object
+from sender.web.bounds import MAX_ID, digits_up_to
 from sender.web.session import get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# Roles allowed to change data through the API; the DPO role reads only.
-WRITE_ROLES = frozenset({"admin", "marketer"})
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Input)
+
+
+KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+
+
+class IdConverter(BaseConverter):
+    """A record id in a path: 1 to 2^31-1, so a larger number is a 404, not a database error."""
+
+    regex = digits_up_to(MAX_ID)
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        """The id as an int."""
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        """The id as text."""
+        return str(int(value))
+
+
+class TokenConverter(BaseConverter):
+    """A slug or a public id in a path: URL-safe characters only, so NUL or odd text is a 404."""
+
+    regex = KEY_PATTERN
+
+
+# Converters must exist before the blueprint's rules are added to the app's url_map.
+bp.record_once(lambda state: state.app.url_map.converters.update(id=IdConverter, key=TokenConverter))
+
+
+def requires(action: str) -> Callable[[F], F]:
+    """Mark a view with the action of the permission table it performs (reads need no mark)."""
+
+    def mark(view: F) -> F:
+        view.permission = action  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def permission_of(endpoint: str | None, method: str) -> str | None:
+    """The action a request performs: the view's mark, 'read' for reads, None (refused) otherwise."""
+    view = current_app.view_functions.get(endpoint or "")
+    action: str | None = getattr(view, "permission", None)
+    if action is None and method in READ_METHODS:
+        return "read"
+    return action
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
@@ -36,21 +90,29 @@ def _authenticate() -> ResponseReturnValue | None:
     session = get_session()
     user = users.authenticate_token(session, value.strip())
     if user is None:
-        return error(401, "unauthorized", "unknown or revoked token")
+        return error(401, "unauthorized", "unknown or revoked token, or deactivated user")
     session.commit()  # keeps last_used_at
     g.api_user = user
     g.actor = f"user:{user.id}"
-    if request.method not in ("GET", "HEAD", "OPTIONS") and user.role not in WRITE_ROLES:
-        return error(403, "forbidden", f"role {user.role!r} may not change data")
+    action = permission_of(request.endpoint, request.method)
+    if action is None or not permissions.allowed(user.role, action):
+        return error(403, "forbidden", f"role {user.role!r} may not do this ({action or 'unknown action'})")
     return None
 
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 422 naming what is wrong with it."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": "must be a JSON object (Content-Type: application/json)"})
-    return data
+    return json_object(request.get_data(cache=True), request.is_json)
+
+
+def parse_body(model: type[M]) -> M:
+    """The request's JSON body validated by an input model, or a 422 naming each bad field."""
+    return model.parse(json_body())
+
+
+def parse_query(model: type[M]) -> M:
+    """The query string validated by an input model, or a 422 naming each bad parameter."""
+    return model.parse(request.args.to_dict())
 
 
 @bp.errorhandler(ValidationFailed)
@@ -68,22 +130,19 @@ def _conflict(exc: Conflict) -> ResponseReturnValue:
     return error(409, "conflict", exc.message)
 
 
+@bp.errorhandler(IntegrityError)
+def _integrity(_exc: IntegrityError) -> ResponseReturnValue:
+    # A concurrent request stored the same unique value first (e.g. 20 parallel creations of one email).
+    # The constraint's details name personal data: they are neither shown nor logged.
+    get_session().rollback()
+    return error(
+        409, "conflict", "the record clashes with one stored meanwhile (duplicate); nothing was changed"
+    )
+
+
 @bp.errorhandler(HTTPException)
 def _http(exc: HTTPException) -> ResponseReturnValue:
     return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
-
-
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
-def _api_routing_error(exc: HTTPException) -> ResponseReturnValue:
-    # Unknown paths and methods fail in routing, before any blueprint is chosen, so the handlers above
-    # never see them: answer in JSON under the API prefix and leave every other path to Flask's default.
-    if not (request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/")):
-        return exc
-    response = make_response(_http(exc))
-    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    return response
 
 
 def _register_resources() -> None:

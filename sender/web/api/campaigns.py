@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,23 +14,24 @@ from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
-from sender.services.errors import ValidationFailed
-from sender.web.api import bp, json_body
+from sender.web.api import bp, parse_body, parse_query, requires
 from sender.web.api.openapi import (
-    PAGE_PARAMS,
+    ID,
     TIMESTAMP,
     WRITE_ERRORS,
+    input_schemas,
     items_of,
     nullable,
     obj,
     operation,
     page_of,
     path_param,
-    query_param,
+    query_params,
     ref,
 )
-from sender.web.api.paging import page_args, page_body
+from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
+from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery
 from sender.web.session import get_session, runtime
 
 
@@ -59,10 +60,12 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
 
 
 @bp.post("/campaigns")
+@requires("campaigns.manage")
 def create_campaign() -> ResponseReturnValue:
     """Create a draft campaign; template errors are reported now, with their line."""
+    data = parse_body(CampaignInput).model_dump(mode="json", exclude_unset=True)
     session = get_session()
-    campaign = lifecycle.create(session, json_body(), g.actor)
+    campaign = lifecycle.create(session, data, g.actor)
     session.commit()
     return jsonify(present(campaign)), 201
 
@@ -77,13 +80,14 @@ def list_campaigns() -> ResponseReturnValue:
     return jsonify({"items": [present(c, reports[c.id]) for c in rows]})
 
 
-@bp.get("/campaigns/<int:campaign_id>")
+@bp.get("/campaigns/<id:campaign_id>")
 def get_campaign(campaign_id: int) -> ResponseReturnValue:
     """One campaign with counts by delivery status and by skip reason."""
     return jsonify(present(lifecycle.get(get_session(), campaign_id)))
 
 
-@bp.post("/campaigns/<int:campaign_id>/audience-preview")
+@bp.post("/campaigns/<id:campaign_id>/audience-preview")
+@requires("campaigns.preview")
 def preview_audience(campaign_id: int) -> ResponseReturnValue:
     """How many would be queued and how many refused, by reason; writes nothing."""
     session = get_session()
@@ -91,7 +95,8 @@ def preview_audience(campaign_id: int) -> ResponseReturnValue:
     return jsonify({"queued": result.queued, "skipped": result.skipped})
 
 
-@bp.post("/campaigns/<int:campaign_id>/send")
+@bp.post("/campaigns/<id:campaign_id>/send")
+@requires("campaigns.send")
 def send_campaign(campaign_id: int) -> ResponseReturnValue:
     """Launch now, or schedule when the campaign has a future scheduled_at."""
     session = get_session()
@@ -112,34 +117,37 @@ def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> Res
     return jsonify(present(campaign))
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause")
+@bp.post("/campaigns/<id:campaign_id>/pause")
+@requires("campaigns.send")
 def pause_campaign(campaign_id: int) -> ResponseReturnValue:
     """Stop claiming deliveries until resumed."""
     return _act(campaign_id, lambda session, c: lifecycle.pause(session, c, g.actor))
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume")
+@bp.post("/campaigns/<id:campaign_id>/resume")
+@requires("campaigns.send")
 def resume_campaign(campaign_id: int) -> ResponseReturnValue:
     """Resume a paused campaign and re-enqueue its unfinished batches."""
     return _act(campaign_id, lambda session, c: launch.resume(runtime(), session, c, g.actor))
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel")
+@bp.post("/campaigns/<id:campaign_id>/cancel")
+@requires("campaigns.send")
 def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
     """Cancel the campaign and its unsent deliveries."""
     return _act(campaign_id, lambda session, c: lifecycle.cancel(session, c, g.actor))
 
 
-@bp.get("/campaigns/<int:campaign_id>/deliveries")
+@bp.get("/campaigns/<id:campaign_id>/deliveries")
 def list_deliveries(campaign_id: int) -> ResponseReturnValue:
     """Deliveries of a campaign, paged by id, optionally filtered by status."""
     session = get_session()
     lifecycle.get(session, campaign_id)
-    status = request.args.get("status")
-    if status is not None and status not in DELIVERY_STATUSES:
-        raise ValidationFailed({"status": f"must be one of {', '.join(DELIVERY_STATUSES)}"})
-    after, limit = page_args()
-    rows = launch.deliveries_page(session, campaign_id, status, after or 0, limit + 1)
+    query = parse_query(DeliveriesQuery)
+    limit = query.limit
+    rows = launch.deliveries_page(
+        session, campaign_id, query.status, decode_cursor(query.cursor) or 0, limit + 1
+    )
     public_ids = _public_ids(rows[:limit])
     return jsonify(
         page_body(rows[:limit], len(rows) > limit, lambda d: d.id, lambda d: _delivery(d, public_ids))
@@ -170,25 +178,11 @@ def _delivery(d: Delivery, public_ids: dict[int, str]) -> dict[str, Any]:
 _STR = {"type": "string"}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
 _INPUT: dict[str, Any] = {
-    "name": {"type": "string", "maxLength": 200},
-    "purpose": {
-        "type": "string",
-        "description": "Slug of the purpose; only contacts consenting to it receive.",
-    },
-    "channel": {"type": "string", "enum": ["email"], "default": "email"},
-    "kind": {"type": "string", "enum": ["marketing", "legal_notice"], "default": "marketing"},
-    "lists": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
-    "subject": {
-        "type": "string",
-        "maxLength": 255,
-        "description": "Jinja2 (sandboxed); `contact` is exposed.",
-    },
-    "body_html": {"type": "string", "description": "Jinja2 (sandboxed, autoescaped)."},
-    "body_text": {"type": "string", "description": "Jinja2 (sandboxed)."},
-    "scheduled_at": nullable({"type": "string", "format": "date-time"}),
+    name: {k: v for k, v in prop.items() if k not in ("default", "title")}
+    for name, prop in CampaignInput.model_json_schema()["properties"].items()
 }
 SCHEMAS: dict[str, Any] = {
-    "CampaignInput": obj(_INPUT, ["name", "purpose", "lists", "subject", "body_text"]),
+    **input_schemas(CampaignInput),
     "Campaign": obj(
         {
             "id": {"type": "integer"},
@@ -225,7 +219,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "DeliveryPage": page_of("Delivery"),
 }
-CAMPAIGN_ID = path_param("campaign_id", "The campaign's id.", {"type": "integer"})
+CAMPAIGN_ID = path_param("campaign_id", "The campaign's id.", ID)
 
 
 def _action(op_id: str, summary: str, ok: tuple[int, str, dict[str, Any]]) -> dict[str, Any]:
@@ -299,13 +293,7 @@ PATHS: dict[str, Any] = {
             "listDeliveries",
             "List deliveries, in pages",
             tag="campaigns",
-            params=[
-                CAMPAIGN_ID,
-                query_param(
-                    "status", "Only this status.", {"type": "string", "enum": list(DELIVERY_STATUSES)}
-                ),
-                *PAGE_PARAMS,
-            ],
+            params=[CAMPAIGN_ID, *query_params(DeliveriesQuery)],
             ok=(200, "One page", ref("DeliveryPage")),
             errors=(401, 404, 422),
         )

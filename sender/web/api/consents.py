@@ -7,29 +7,31 @@ from typing import Any
 
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.models import Purpose
 from sender.models.consent import ConsentEvent
 from sender.services.audience import contacts
 from sender.services.consent import gate, ledger, purposes
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
-from sender.web.api import bp, json_body
+from sender.web.api import bp, json_body, parse_query, requires
 from sender.web.api import present as show
 from sender.web.api.contacts import CONTACT_ID
-from sender.web.api.openapi import TIMESTAMP, WRITE_ERRORS, nullable, obj, operation, query_param, ref
+from sender.web.api.openapi import (
+    TIMESTAMP,
+    WRITE_ERRORS,
+    input_schemas,
+    nullable,
+    obj,
+    operation,
+    query_params,
+    ref,
+)
+from sender.web.api.schemas.consents import ConsentInput, EligibilityQuery
 from sender.web.session import get_session
 
-FIELDS = (
-    "purpose",
-    "channel",
-    "action",
-    "source",
-    "mechanism",
-    "wording_version",
-    "collection_point",
-    "evidence",
-)
 USER_AGENT_CHARS = 200
 
 
@@ -40,12 +42,8 @@ def truncate_ip(raw: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-def _evidence(given: Any) -> Any:
+def _evidence(given: dict[str, str]) -> dict[str, str]:
     """Evidence from the body, completed with minimal request metadata; never a full IP address."""
-    if given is None:
-        given = {}
-    if not isinstance(given, dict):
-        return given  # ledger.record names the error
     evidence = dict(given)
     ip = evidence.get("ip") or request.remote_addr
     if ip:
@@ -59,48 +57,47 @@ def _evidence(given: Any) -> Any:
     return evidence
 
 
-def _parse(data: dict[str, Any]) -> dict[str, Any]:
-    """Check the types of a consent request; the consent service checks the values."""
-    errors = {name: "unknown field" for name in sorted(set(data) - set(FIELDS))}
-    for name in ("channel", "action", "mechanism"):
-        if not isinstance(data.get(name), str):
-            errors[name] = "is required and must be a string"
-    if not isinstance(data.get("source", "api"), str):
-        errors["source"] = "must be a string"
-    version = data.get("wording_version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        errors["wording_version"] = "must be an integer"
-    point = data.get("collection_point")
-    if point is not None and (not isinstance(point, str) or len(point) > 255):
-        errors["collection_point"] = "must be a string of at most 255 characters"
-    return errors
+def _parse_consent(session: Session) -> tuple[ConsentInput, Purpose]:
+    """The typed request and its purpose; a bad purpose is named together with every other bad field."""
+    data = json_body()
+    errors: dict[str, str] = {}
+    parsed = None
+    try:
+        parsed = ConsentInput.parse(data)
+    except ValidationFailed as exc:
+        errors = exc.errors
+    purpose = None
+    if "purpose" not in errors:
+        try:
+            purpose = purposes.resolve(session, data.get("purpose"))
+        except ValidationFailed as exc:
+            errors = {**errors, **exc.errors}
+    if errors:
+        raise ValidationFailed(errors)
+    assert parsed is not None and purpose is not None
+    return parsed, purpose
 
 
-@bp.post("/contacts/<public_id>/consents")
+@bp.post("/contacts/<key:public_id>/consents")
+@requires("contacts.manage")
 def record_consent(public_id: str) -> ResponseReturnValue:
     """Record a grant or a withdrawal with its proof."""
     session = get_session()
     contact = contacts.get_by_public_id(session, public_id)
-    data = json_body()
-    errors = _parse(data)
-    try:
-        purpose = purposes.resolve(session, data.get("purpose"))
-    except ValidationFailed as exc:
-        raise ValidationFailed({**errors, **exc.errors}) from None
-    if errors:
-        raise ValidationFailed(errors)
+    data, purpose = _parse_consent(session)
+    given = data.evidence.model_dump(exclude_none=True) if data.evidence else {}
     event = ledger.record(
         session,
         contact,
         purpose,
-        channel=data["channel"],
-        action=data["action"],
-        source=data.get("source", "api"),
-        mechanism=data["mechanism"],
+        channel=data.channel,
+        action=data.action,
+        source=data.source,
+        mechanism=data.mechanism,
         actor=g.actor,
-        wording_version=data.get("wording_version"),
-        collection_point=data.get("collection_point") or "api",
-        evidence=_evidence(data.get("evidence")),
+        wording_version=data.wording_version,
+        collection_point=data.collection_point or "api",
+        evidence=_evidence(given),
     )
     audit.record(
         session,
@@ -115,7 +112,7 @@ def record_consent(public_id: str) -> ResponseReturnValue:
     return jsonify(show.consent_event(event, purpose.slug, wording)), 201
 
 
-@bp.get("/contacts/<public_id>/consents")
+@bp.get("/contacts/<key:public_id>/consents")
 def list_consents(public_id: str) -> ResponseReturnValue:
     """The current state per purpose and channel, and the full history with its proof."""
     session = get_session()
@@ -136,53 +133,33 @@ def list_consents(public_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.get("/contacts/<public_id>/eligibility")
+@bp.get("/contacts/<key:public_id>/eligibility")
 def eligibility(public_id: str) -> ResponseReturnValue:
     """Whether the gate lets this contact be messaged now for a purpose on a channel, and why not."""
     session = get_session()
     contact = contacts.get_by_public_id(session, public_id)
-    channel = request.args.get("channel")
     errors: dict[str, str] = {}
-    if channel not in ledger.CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(ledger.CHANNELS)}"
+    query = None
     try:
-        purpose = purposes.resolve(session, request.args.get("purpose"))
+        query = parse_query(EligibilityQuery)
     except ValidationFailed as exc:
-        errors.update(exc.errors)
+        errors = exc.errors
+    purpose = None
+    if "purpose" not in errors:
+        try:
+            purpose = purposes.resolve(session, request.args.get("purpose"))
+        except ValidationFailed as exc:
+            errors = {**errors, **exc.errors}
     if errors:
         raise ValidationFailed(errors)
-    answer = gate.check(session, contact.id, purpose.id, str(channel))
+    assert query is not None and purpose is not None
+    answer = gate.check(session, contact.id, purpose.id, query.channel)
     return jsonify({"eligible": answer.eligible, "reason": answer.reason})
 
 
 _CHANNEL = {"type": "string", "enum": list(ledger.CHANNELS)}
-_EVIDENCE = {
-    "type": "object",
-    "properties": {key: {"type": "string", "maxLength": size} for key, size in ledger.EVIDENCE_KEYS.items()},
-    "additionalProperties": False,
-    "description": "Minimal proof; an IP address is stored truncated (IPv4 /24, IPv6 /48). "
-    "Missing ip and user_agent are taken from the request.",
-}
 SCHEMAS: dict[str, Any] = {
-    "ConsentInput": obj(
-        {
-            "purpose": {"type": "string", "description": "Purpose slug."},
-            "channel": _CHANNEL,
-            "action": {"type": "string", "enum": list(ledger.ACTIONS)},
-            "source": {"type": "string", "enum": sorted(ledger.SOURCES), "default": "api"},
-            "mechanism": {
-                "type": "string",
-                "enum": sorted(ledger.GRANT_MECHANISMS | ledger.WITHDRAW_MECHANISMS),
-                "description": "How the person acted. Non-affirmative mechanisms (pre_ticked, "
-                "terms_acceptance, silence...) are refused with 422.",
-            },
-            "wording_version": {"type": "integer", "description": "Required for a grant."},
-            "collection_point": {"type": "string", "maxLength": 255, "default": "api"},
-            "evidence": _EVIDENCE,
-        },
-        ["purpose", "channel", "action", "mechanism"],
-        additionalProperties=False,
-    ),
+    **input_schemas(ConsentInput),
     "ConsentEvent": obj(
         {
             "purpose": {"type": "string"},
@@ -272,11 +249,7 @@ PATHS: dict[str, Any] = {
             "checkEligibility",
             "Ask the consent gate whether the contact may be messaged now",
             tag="consents",
-            params=[
-                CONTACT_ID,
-                {**query_param("purpose", "Purpose slug."), "required": True},
-                {**query_param("channel", "Channel.", _CHANNEL), "required": True},
-            ],
+            params=[CONTACT_ID, *query_params(EligibilityQuery)],
             ok=(200, "The gate's answer", ref("Eligibility")),
             errors=(401, 404, 422),
         ),

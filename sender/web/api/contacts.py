@@ -5,50 +5,37 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from sender.models.contacts import CONTACT_STATUSES
 from sender.services.audience import contacts, directory
-from sender.services.errors import ValidationFailed
-from sender.web.api import bp, json_body
+from sender.web.api import bp, parse_body, parse_query, requires
 from sender.web.api import present as show
 from sender.web.api.openapi import (
-    PAGE_PARAMS,
     TIMESTAMP,
     WRITE_ERRORS,
+    input_schemas,
     nullable,
     obj,
     operation,
     page_of,
     path_param,
-    query_param,
+    query_params,
     ref,
 )
-from sender.web.api.paging import page_args, page_body
+from sender.web.api.paging import decode_cursor, page_body
+from sender.web.api.schemas.contacts import ContactInput, ContactPatch, ContactSearch
 from sender.web.session import get_session, runtime
-
-CREATE_ONLY = ("source", "source_detail", "is_legacy")
-
-
-def _create_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """Refuse unknown fields and wrong types the contacts service does not look at."""
-    errors = {name: "unknown field" for name in sorted(set(data) - {*contacts.EDITABLE, *CREATE_ONLY})}
-    detail = data.get("source_detail")
-    if detail is not None and (not isinstance(detail, str) or len(detail) > 255):
-        errors["source_detail"] = "must be a string of at most 255 characters"
-    if not isinstance(data.get("is_legacy", False), bool):
-        errors["is_legacy"] = "must be true or false"
-    if errors:
-        raise ValidationFailed(errors)
-    return data
 
 
 @bp.post("/contacts")
+@requires("contacts.manage")
 def create_contact() -> ResponseReturnValue:
     """Create a contact; a suppressed or already known address is a 409 and nothing is stored."""
+    data = parse_body(ContactInput).model_dump(exclude_unset=True)
     session = get_session()
-    contact = contacts.create(session, runtime().settings, _create_fields(json_body()), g.actor)
+    contact = contacts.create(session, runtime().settings, data, g.actor)
     session.commit()
     location = url_for("api.get_contact", public_id=contact.public_id)
     return jsonify(show.contact(contact)), 201, {"Location": location}
@@ -57,48 +44,40 @@ def create_contact() -> ResponseReturnValue:
 @bp.get("/contacts")
 def list_contacts() -> ResponseReturnValue:
     """Contacts in a stable order, a page at a time; `email` or `phone` find one by exact address."""
-    after, limit = page_args()
+    query = parse_query(ContactSearch)
     page = directory.contacts_page(
         get_session(),
         runtime().settings,
-        after_id=after,
-        limit=limit,
-        email=request.args.get("email"),
-        phone=request.args.get("phone"),
+        after_id=decode_cursor(query.cursor),
+        limit=query.limit,
+        email=query.email,
+        phone=query.phone,
     )
     return jsonify(page_body(page.items, page.has_more, attrgetter("id"), show.contact))
 
 
-@bp.get("/contacts/<public_id>")
+@bp.get("/contacts/<key:public_id>")
 def get_contact(public_id: str) -> ResponseReturnValue:
     """One contact."""
     return jsonify(show.contact(contacts.get_by_public_id(get_session(), public_id)))
 
 
-@bp.patch("/contacts/<public_id>")
+@bp.patch("/contacts/<key:public_id>")
+@requires("contacts.manage")
 def update_contact(public_id: str) -> ResponseReturnValue:
     """Change some fields of a contact; new addresses are normalised and checked as on create."""
+    data = parse_body(ContactPatch).model_dump(exclude_unset=True)
     session = get_session()
     contact = contacts.get_by_public_id(session, public_id)
-    contacts.update(session, runtime().settings, contact, json_body(), g.actor)
+    contacts.update(session, runtime().settings, contact, data, g.actor)
     session.commit()
     return jsonify(show.contact(contact))
 
 
 _STR = {"type": "string"}
 _EDITABLE: dict[str, Any] = {
-    "email": nullable(
-        {"type": "string", "format": "email", "description": "Normalised (lower case) on save."}
-    ),
-    "phone": nullable({"type": "string", "description": "E.164, or national in the default region."}),
-    "first_name": nullable({"type": "string", "maxLength": 100}),
-    "last_name": nullable({"type": "string", "maxLength": 100}),
-    "locale": nullable({"type": "string", "maxLength": 16}),
-    "country": nullable(
-        {"type": "string", "minLength": 2, "maxLength": 2, "description": "ISO 3166 alpha-2"}
-    ),
-    "timezone": nullable({"type": "string", "maxLength": 64}),
-    "attributes": {"type": "object"},
+    name: {k: v for k, v in prop.items() if k not in ("default", "title")}
+    for name, prop in ContactPatch.model_json_schema()["properties"].items()
 }
 _CONTACT: dict[str, Any] = {
     "id": {"type": "string", "description": "Opaque public id."},
@@ -120,17 +99,7 @@ SCHEMAS: dict[str, Any] = {
         list(_CONTACT),
         description="An erased contact keeps only its id, status and dates; personal fields are null.",
     ),
-    "ContactInput": obj(
-        {
-            **_EDITABLE,
-            "source": {"type": "string", "maxLength": 64, "default": "api"},
-            "source_detail": {"type": "string", "maxLength": 255},
-            "is_legacy": {"type": "boolean", "default": False},
-        },
-        description="An email or a phone number is required.",
-        additionalProperties=False,
-    ),
-    "ContactPatch": obj(_EDITABLE, additionalProperties=False),
+    **input_schemas(ContactInput, ContactPatch),
     "ContactPage": page_of("Contact"),
 }
 CONTACT_ID = path_param("public_id", "The contact's public id.")
@@ -151,11 +120,7 @@ PATHS: dict[str, Any] = {
             "listContacts",
             "List or search contacts, in pages",
             tag="contacts",
-            params=[
-                *PAGE_PARAMS,
-                query_param("email", "Exact match on the normalised email."),
-                query_param("phone", "Exact match on the normalised (E.164) phone number."),
-            ],
+            params=query_params(ContactSearch),
             ok=(200, "One page", ref("ContactPage")),
             errors=(401, 422),
         ),

@@ -9,27 +9,33 @@ from flask import g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
 from sender.services.audience import directory, lists
-from sender.web.api import bp, json_body
+from sender.web.api import bp, parse_body, parse_query, requires
 from sender.web.api import present as show
 from sender.web.api.openapi import (
+    ID,
     PAGE_PARAMS,
     TIMESTAMP,
     WRITE_ERRORS,
+    input_schemas,
     items_of,
     obj,
     operation,
     path_param,
     ref,
 )
-from sender.web.api.paging import page_args, page_body
+from sender.web.api.paging import decode_cursor, page_body
+from sender.web.api.schemas.lists import ListInput, MemberIds
+from sender.web.api.schemas.paging import PageQuery
 from sender.web.session import get_session, runtime
 
 
 @bp.post("/lists")
+@requires("lists.manage")
 def create_list() -> ResponseReturnValue:
     """Create a list."""
+    data = parse_body(ListInput).model_dump(exclude_unset=True)
     session = get_session()
-    created = lists.create(session, json_body(), g.actor)
+    created = lists.create(session, data, g.actor)
     session.commit()
     location = url_for("api.get_list", list_id=created.id)
     return jsonify(show.contact_list(lists.ListSummary(created, 0))), 201, {"Location": location}
@@ -41,17 +47,18 @@ def list_lists() -> ResponseReturnValue:
     return jsonify({"items": [show.contact_list(s) for s in lists.summaries(get_session())]})
 
 
-@bp.get("/lists/<int:list_id>")
+@bp.get("/lists/<id:list_id>")
 def get_list(list_id: int) -> ResponseReturnValue:
     """One list with its member count."""
     return jsonify(show.contact_list(lists.summary(get_session(), list_id)))
 
 
-def _contact_ids() -> Any:
-    return json_body().get("contact_ids")
+def _contact_ids() -> list[str]:
+    return parse_body(MemberIds).contact_ids
 
 
-@bp.post("/lists/<int:list_id>/members")
+@bp.post("/lists/<id:list_id>/members")
+@requires("lists.manage")
 def add_members(list_id: int) -> ResponseReturnValue:
     """Add up to 10,000 contacts at once; unknown ids fail the whole call and nothing is written."""
     session = get_session()
@@ -60,7 +67,8 @@ def add_members(list_id: int) -> ResponseReturnValue:
     return jsonify(show.membership_change(change, "added", "already_members"))
 
 
-@bp.delete("/lists/<int:list_id>/members")
+@bp.delete("/lists/<id:list_id>/members")
+@requires("lists.manage")
 def remove_members(list_id: int) -> ResponseReturnValue:
     """Remove up to 10,000 contacts at once; unknown ids fail the whole call and nothing is written."""
     session = get_session()
@@ -69,42 +77,29 @@ def remove_members(list_id: int) -> ResponseReturnValue:
     return jsonify(show.membership_change(change, "removed", "not_members"))
 
 
-@bp.get("/lists/<int:list_id>/members")
+@bp.get("/lists/<id:list_id>/members")
 def list_members(list_id: int) -> ResponseReturnValue:
     """The contacts of a list, a page at a time."""
     session = get_session()
     lists.get(session, list_id)
-    after, limit = page_args()
-    page = directory.contacts_page(session, runtime().settings, after_id=after, limit=limit, list_id=list_id)
+    query = parse_query(PageQuery)
+    page = directory.contacts_page(
+        session, runtime().settings, after_id=decode_cursor(query.cursor), limit=query.limit, list_id=list_id
+    )
     return jsonify(page_body(page.items, page.has_more, attrgetter("id"), show.contact))
 
 
-_LIST_FIELDS: dict[str, Any] = {
-    "name": {"type": "string", "minLength": 1, "maxLength": lists.MAX_NAME},
-    "description": {"type": "string", "default": ""},
-}
 SCHEMAS: dict[str, Any] = {
-    "ListInput": obj(_LIST_FIELDS, ["name"], additionalProperties=False),
+    **input_schemas(ListInput, MemberIds),
     "List": obj(
         {
             "id": {"type": "integer"},
-            **_LIST_FIELDS,
+            "name": {"type": "string"},
+            "description": {"type": "string"},
             "member_count": {"type": "integer", "minimum": 0},
             "created_at": TIMESTAMP,
         },
         ["id", "name", "description", "member_count", "created_at"],
-    ),
-    "MemberIds": obj(
-        {
-            "contact_ids": {
-                "type": "array",
-                "items": {"type": "string"},
-                "minItems": 1,
-                "maxItems": lists.MAX_IDS_PER_CALL,
-                "description": "Contact public ids.",
-            }
-        },
-        ["contact_ids"],
     ),
     "MembersAdded": obj(
         {
@@ -123,7 +118,7 @@ SCHEMAS: dict[str, Any] = {
         ["requested", "removed", "not_members"],
     ),
 }
-LIST_ID = path_param("list_id", "The list's id.", {"type": "integer"})
+LIST_ID = path_param("list_id", "The list's id.", ID)
 _BULK = "Up to 10,000 ids per call. Unknown ids give 422 naming some of them, and nothing is written."
 
 PATHS: dict[str, Any] = {

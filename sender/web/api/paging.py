@@ -1,4 +1,4 @@
-"""Cursor paging of the API: an opaque `cursor`, a bounded `limit`, and `next_cursor` null at the end."""
+"""Cursor paging of the API: an opaque `cursor`, a bounded `limit` (schemas.paging), `next_cursor` null at the end."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from flask import request
-
 from sender.services.errors import ValidationFailed
+from sender.web.api.schemas.base import MAX_ID
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
 _PREFIX = "c1:"
 
 T = TypeVar("T")
@@ -23,30 +20,20 @@ def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"{_PREFIX}{last_id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str) -> int:
-    """The row id a cursor points after, or a ValidationFailed on `cursor`."""
+def decode_cursor(raw: str | None) -> int | None:
+    """The row id a cursor points after (None without a cursor), or a ValidationFailed on `cursor`."""
+    if not raw:
+        return None
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         if text.startswith(_PREFIX):
-            value = int(text[len(_PREFIX) :])
-            if value >= 0:
-                return value
+            digits = text[len(_PREFIX) :]
+            # No row id is larger than MAX_ID; a longer number would only reach the database as an error.
+            if digits.isdigit() and len(digits) <= len(str(MAX_ID)) and int(digits) <= MAX_ID:
+                return int(digits)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise ValidationFailed({"cursor": "is not a cursor returned by this API"})
-
-
-def page_args() -> tuple[int | None, int]:
-    """(after_id, limit) from the query string."""
-    raw_limit = request.args.get("limit")
-    limit = DEFAULT_LIMIT
-    if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise ValidationFailed({"limit": f"must be a whole number from 1 to {MAX_LIMIT}"})
-        limit = int(raw_limit)
-    raw_cursor = request.args.get("cursor")
-    after = decode_cursor(raw_cursor) if raw_cursor else None
-    return after, limit
 
 
 def page_body(

@@ -7,13 +7,13 @@ from typing import Any
 from flask import g, jsonify, url_for
 from flask.typing import ResponseReturnValue
 
-from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes
-from sender.web.api import bp, json_body
+from sender.web.api import bp, parse_body, requires
 from sender.web.api import present as show
 from sender.web.api.openapi import (
     TIMESTAMP,
     WRITE_ERRORS,
+    input_schemas,
     items_of,
     nullable,
     obj,
@@ -21,14 +21,17 @@ from sender.web.api.openapi import (
     path_param,
     ref,
 )
+from sender.web.api.schemas.purposes import PurposeInput, WordingInput
 from sender.web.session import get_session
 
 
 @bp.post("/purposes")
+@requires("purposes.manage")
 def create_purpose() -> ResponseReturnValue:
     """Add a purpose to the register."""
+    data = parse_body(PurposeInput).model_dump(exclude_unset=True)
     session = get_session()
-    purpose = purposes.create(session, json_body(), g.actor)
+    purpose = purposes.create(session, data, g.actor)
     session.commit()
     location = url_for("api.get_purpose", slug=purpose.slug)
     return jsonify(show.purpose(purpose)), 201, {"Location": location}
@@ -40,22 +43,24 @@ def list_purposes() -> ResponseReturnValue:
     return jsonify({"items": [show.purpose(p) for p in purposes.all_purposes(get_session())]})
 
 
-@bp.get("/purposes/<slug>")
+@bp.get("/purposes/<key:slug>")
 def get_purpose(slug: str) -> ResponseReturnValue:
     """One purpose."""
     return jsonify(show.purpose(purposes.get(get_session(), slug)))
 
 
-@bp.post("/purposes/<slug>/wordings")
+@bp.post("/purposes/<key:slug>/wordings")
+@requires("purposes.manage")
 def add_wording(slug: str) -> ResponseReturnValue:
     """Append a new wording version; versions are numbered by the server and never change."""
+    data = parse_body(WordingInput).model_dump(exclude_unset=True)
     session = get_session()
-    purpose, wording = purposes.add_wording(session, slug, json_body(), g.actor)
+    purpose, wording = purposes.add_wording(session, slug, data, g.actor)
     session.commit()
     return jsonify(show.wording(wording, purpose.slug)), 201
 
 
-@bp.get("/purposes/<slug>/wordings")
+@bp.get("/purposes/<key:slug>/wordings")
 def list_wordings(slug: str) -> ResponseReturnValue:
     """Every wording version of a purpose, oldest first."""
     session = get_session()
@@ -63,45 +68,15 @@ def list_wordings(slug: str) -> ResponseReturnValue:
     return jsonify({"items": [show.wording(w, purpose.slug) for w in purposes.wordings(session, purpose)]})
 
 
-_STRINGS: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
-_DAYS = {"type": "integer", "minimum": 1, "maximum": 36500}
-_PURPOSE_FIELDS: dict[str, Any] = {
-    "slug": {"type": "string", "pattern": purposes.SLUG.pattern, "maxLength": 64},
-    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": {
-        "type": "string",
-        "minLength": 1,
-        "description": "Shown to people when asked to consent.",
-    },
-    "legal_basis": {"type": "string", "enum": list(LEGAL_BASES), "default": "consent"},
-    "retention_days": {**_DAYS, "default": 1095},
-    "consent_validity_days": {
-        **nullable(_DAYS),
-        "default": 1095,
-        "description": "How long a grant stays valid; null: until withdrawn.",
-    },
-    "requires_double_opt_in": {
-        "type": "boolean",
-        "default": False,
-        "description": "A grant only counts once confirmed with mechanism double_opt_in.",
-    },
-    "data_categories": _STRINGS,
-    "processors": _STRINGS,
-    "transfers": {**_STRINGS, "description": "Transfers outside the EEA and their safeguards."},
+_OUTPUT_FIELDS: dict[str, Any] = {
+    name: {k: v for k, v in prop.items() if k not in ("default", "title")}
+    for name, prop in PurposeInput.model_json_schema()["properties"].items()
 }
 _SLUG = path_param("slug", "The purpose's slug.")
 
 SCHEMAS: dict[str, Any] = {
-    "PurposeInput": obj(_PURPOSE_FIELDS, ["slug", "name", "description"], additionalProperties=False),
-    "Purpose": obj({**_PURPOSE_FIELDS, "created_at": TIMESTAMP}, [*_PURPOSE_FIELDS, "created_at"]),
-    "WordingInput": obj(
-        {
-            "text": {"type": "string", "minLength": 1, "description": "The exact text shown to people."},
-            "privacy_notice_version": {"type": "string", "minLength": 1, "maxLength": 64},
-        },
-        ["text"],
-        additionalProperties=False,
-    ),
+    **input_schemas(PurposeInput, WordingInput),
+    "Purpose": obj({**_OUTPUT_FIELDS, "created_at": TIMESTAMP}, [*_OUTPUT_FIELDS, "created_at"]),
     "Wording": obj(
         {
             "purpose": {"type": "string"},

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from sender.services.consent import links, withdrawal
 from sender.services.consent.withdrawal import LinkInvalid, UnsubscribeTarget
 from sender.services.errors import ValidationFailed
+from sender.web.bounds import record_id
 from sender.web.session import get_session, runtime
 
 bp = Blueprint("public", __name__)
@@ -142,7 +143,7 @@ def portal_post(token: str) -> ResponseReturnValue:
             withdrawal.portal_withdraw(
                 session,
                 contact,
-                request.form.get("purpose", type=int),
+                record_id(request.form.get("purpose", type=int)),
                 request.form.get("channel"),
                 _evidence(),
             )
