@@ -81,6 +81,12 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
     smtp_connections: int = 10
     smtp_max_rate: tuple[Rate, ...] = ()
+    requalification_deadline_days: int = 30
+    requalification_silence: str = "erase"
+    requalification_separate_approval: bool = True
+    automated_click_seconds: int = 10
+    delivery_log_days: int = 365
+    signup_ttl_days: int = 7
 
     @property
     def outbox_path(self) -> Path:
@@ -209,4 +215,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
+        requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
+        requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
+        requalification_separate_approval=_choice(env, "REQUALIFICATION_SEPARATE_APPROVAL", ("1", "0"))
+        == "1",
+        automated_click_seconds=_int(env, "AUTOMATED_CLICK_SECONDS", 10, minimum=0),
+        delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
+        signup_ttl_days=_int(env, "SIGNUP_TTL_DAYS", 7),
     )
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first is the default); anything else fails at start-up."""
+    value = (env.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value

@@ -24,6 +24,9 @@ KINDS: dict[str, LinkKind] = {
     "portal": LinkKind("portal-v1", None),
     "confirm": LinkKind("confirm-optin-v1", 30 * 24 * 3600),
     "access": LinkKind("access-v1", 72 * 3600),
+    # Requalification answers: their own salts; the cycle's deadline, not the token, decides when they end.
+    "requalify-confirm": LinkKind("requalify-confirm-v1", None),
+    "requalify-decline": LinkKind("requalify-decline-v1", None),
 }
 
 

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from sender.cli import access as access_cli
+from sender.cli import requalify as requalify_cli
 from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
 from sender.cli.serve import serve as run_serve
 from sender.config import ConfigError, Settings, load_settings
@@ -234,6 +235,10 @@ def web(host: str, port: int, parent_pid: int | None) -> None:
     if parent_pid is not None:
         stop_with_parent(parent_pid)
     run_web(host, port)
+
+
+cli.add_command(requalify_cli.requalify_group)
+cli.add_command(requalify_cli.retention_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

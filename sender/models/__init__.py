@@ -4,6 +4,7 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.users import ApiToken, User
 
 __all__ = [
@@ -15,9 +16,12 @@ __all__ = [
     "ConsentWording",
     "Contact",
     "ContactList",
+    "CronLock",
     "Delivery",
     "ListMember",
     "Purpose",
+    "Requalification",
+    "RequalificationAsk",
     "Suppression",
     "User",
     "campaign_lists",

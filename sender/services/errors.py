@@ -25,3 +25,7 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The request clashes with existing state (duplicate, suppressed address, wrong status)."""
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this to this record (e.g. approve their own campaign)."""

@@ -46,6 +46,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "resumeCampaign": WRITERS,
     "cancelCampaign": WRITERS,
     "listDeliveries": ALL,
+    "createRequalification": WRITERS,
+    "listRequalifications": ALL,
+    "getRequalification": ALL,
+    "approveCampaign": REGISTER,
+    "recordInteraction": WRITERS,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sender.db import utcnow
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
-from sender.services.campaigns import delivery, lifecycle, planning
+from sender.services.campaigns import delivery, lifecycle, planning, requalify
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.campaigns.outlet import Outlet
@@ -39,6 +39,11 @@ class SweepReport:
 
 def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
     """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
+    if campaign.kind == requalify.KIND:
+        # Its audience is whoever is due when `sender requalify run` comes: starting only opens the cycle.
+        requalify.start(session, campaign, actor)
+        session.commit()
+        return LaunchResult(0, {}, 0)
     lifecycle.begin_launch(session, runtime.settings, campaign, actor)
     session.commit()
     return plan_and_enqueue(runtime, session, campaign, actor, after=0, first_batch=0)
@@ -102,7 +107,11 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
         if campaign is None:
             return BatchReport(stopped="deleted")
         renderer = MessageRenderer(
-            runtime.settings, runtime.tokens, campaign, delivery.purpose_of(session, campaign)
+            runtime.settings,
+            runtime.tokens,
+            campaign,
+            delivery.purpose_of(session, campaign),
+            requalify.message_context(session, campaign),
         )
         # The shared rate limit needs Redis; without a configured rate the outlet never touches it.
         with Outlet(renderer.channel, runtime.settings, runtime.redis) as outlet:
@@ -127,6 +136,8 @@ def sweep(runtime: Runtime, lease_seconds: int | None = None) -> SweepReport:
                 Campaign.status.in_(("sending", "paused")),
                 Campaign.planned_at.is_(None),
                 Campaign.launched_at <= cutoff,
+                # Requalification cycles are planned by `sender requalify run`, never from lists.
+                Campaign.kind != requalify.KIND,
             )
         ).all()
         for campaign in unplanned:

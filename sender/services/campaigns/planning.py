@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, case, func, insert, literal, selec
 from sqlalchemy.orm import Session
 
 from sender.models import Campaign, Contact, Delivery, ListMember
-from sender.services.consent.gate import gated_audience
+from sender.services.consent.gate import gated_audience, rule_for
 
 SKIPPED_BATCH = -1
 
@@ -20,7 +20,7 @@ def audience(
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
     """Distinct members of the campaign's lists with the gate's reason (NULL = eligible)."""
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
-    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
+    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at, rule_for(campaign.kind))
     # IN (subquery) deduplicates contacts who are on several lists.
     return stmt.where(Contact.id.in_(members)), reason
 

@@ -8,6 +8,8 @@ then hands the result to the channel (email: MIME bytes, see channels/email/rend
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -18,6 +20,7 @@ from sender.config import Settings
 from sender.models import Campaign, Contact, Purpose
 from sender.paths import resource_dir
 from sender.services.consent.links import portal_url, unsubscribe_url
+from sender.services.consent.requalify_links import AskLink, answer_url
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
     compile_template,
@@ -31,6 +34,24 @@ __all__ = ["EmailRenderer", "MessageRenderer", "check_sender_identity", "validat
 
 _UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
 _PORTAL_SLOT = "@@SENDER-PORTAL-URL@@"
+_CONFIRM_SLOT = "@@SENDER-CONFIRM-URL@@"
+_DECLINE_SLOT = "@@SENDER-DECLINE-URL@@"
+# Variables a requalification template may use besides `contact`, with the sample values it is checked with.
+ASK_VARIABLES = {
+    "confirm_url": "https://example.invalid/requalify/confirm/x",
+    "decline_url": "https://example.invalid/requalify/decline/x",
+    "deadline": "2030-01-01 00:00 UTC",
+    "wording_version": "1",
+}
+
+
+@dataclass(frozen=True)
+class AskContext:
+    """What a requalification message states: until when, and which consent wording it asks for."""
+
+    deadline: datetime
+    wording_version: int
+    wording_text: str
 
 
 def check_sender_identity(settings: Settings, channel: str = "email") -> None:
@@ -60,9 +81,21 @@ class MessageRenderer:
     """
 
     def __init__(
-        self, settings: Settings, tokens: TokenService, campaign: Campaign, purpose: Purpose
+        self,
+        settings: Settings,
+        tokens: TokenService,
+        campaign: Campaign,
+        purpose: Purpose,
+        ask: AskContext | None = None,
     ) -> None:
-        validate_content(campaign.subject, campaign.body_html, campaign.body_text)
+        if campaign.kind == "requalification" and ask is None:
+            raise ValidationFailed(
+                {"campaign": "a requalification message needs its cycle (deadline, wording)"}
+            )
+        self.ask = ask if campaign.kind == "requalification" else None
+        validate_content(
+            campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None
+        )
         self.settings, self.tokens = settings, tokens
         self.channel: Channel = get_channel(campaign.channel)
         self.campaign_id, self.purpose_id = campaign.id, purpose.id
@@ -89,6 +122,29 @@ class MessageRenderer:
         self._footer_html = (
             env.get_template(f"{name}/footer.html").render(context) if self._html is not None else ""
         )
+        self._variables: dict[str, str] = {}
+        self._ask_text = self._ask_html = ""
+        if self.ask is not None:
+            # The links are variables for the template, and the system adds them again in its own block:
+            # a template cannot drop them.
+            self._variables = {
+                "confirm_url": _CONFIRM_SLOT,
+                "decline_url": _DECLINE_SLOT,
+                "deadline": f"{self.ask.deadline:%Y-%m-%d %H:%M} UTC",
+                "wording_version": str(self.ask.wording_version),
+            }
+            ask_context = {
+                **context,
+                **self._variables,
+                "wording_text": self.ask.wording_text,
+                "silence": settings.requalification_silence,
+            }
+            self._ask_text = env.get_template(f"{name}/requalification.txt").render(ask_context)
+            self._ask_html = (
+                env.get_template(f"{name}/requalification.html").render(ask_context)
+                if self._html is not None
+                else ""
+            )
         self._assembler = self.channel.assembler(settings, campaign, purpose)
 
     def render(self, contact: Contact, delivery_id: int) -> Any:
@@ -108,12 +164,15 @@ class MessageRenderer:
     def content(self, contact: Contact) -> Content:
         """The rendered subject, text and HTML of one contact, system footer and signed links in place."""
         view = template_contact(contact)
-        subject = self._subject.render(contact=view) if self._subject is not None else ""
-        text = self._text.render(contact=view) if self._text is not None else ""
-        html = self._html.render(contact=view) if self._html is not None else ""
+        variables = self._variables
+        subject = self._subject.render(contact=view, **variables) if self._subject is not None else ""
+        text = self._text.render(contact=view, **variables) if self._text is not None else ""
+        html = self._html.render(contact=view, **variables) if self._html is not None else ""
         portal = portal_url(self.settings, self.tokens, contact.public_id)
         footer_text = self._footer_text.replace(_PORTAL_SLOT, portal)
         footer_html = self._footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
+        if self.ask is not None:
+            text, html = self._with_answers(contact, text, html)
         unsubscribe = None
         if self.subscription:
             unsubscribe = unsubscribe_url(
@@ -136,6 +195,19 @@ class MessageRenderer:
             unsubscribe_url=unsubscribe,
             portal_url=portal,
         )
+
+    def _with_answers(self, contact: Contact, text: str, html: str) -> tuple[str, str]:
+        """Add the system's answer block and put this person's signed confirm and decline links in place."""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += self._ask_text
+        if self._html is not None:
+            html = insert_footer(html, self._ask_html)
+        link = AskLink(contact.public_id, self.campaign_id, self.purpose_id)
+        for slot, answer in ((_CONFIRM_SLOT, "confirm"), (_DECLINE_SLOT, "decline")):
+            url = answer_url(self.settings, self.tokens, answer, link)
+            text, html = text.replace(slot, url), html.replace(slot, str(escape(url)))
+        return text, html
 
 
 # The campaigns of the first channel were email only; callers that build one by that name keep working.

@@ -1,0 +1,102 @@
+"""Erasure (GDPR Art. 17, R43, R51): the person's data leaves every table and Redis; only keyed hashes stay.
+
+The same function, name and signature as the privacy-portal branch's erasure, which also emails the person
+a confirmation when `notify` is set; in this branch nothing is sent (retention and requalification call it
+with notify=False). What remains: a contact stub without personal data (so delivery counts and the audit
+trail keep their ids), the append-only consent ledger of that stub, and the keyed-hash suppressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import rowcount, utcnow
+from sender.models import ConsentState, Contact, Delivery, ListMember
+from sender.services.audience.contacts import suppress
+from sender.services.errors import Conflict
+from sender.services.records import audit
+
+# Deliveries not yet handed to a transport: the worker's claim would skip them anyway (the gate refuses an
+# erased contact); marking them now makes the campaign's counts say why.
+PENDING = ("queued",)
+PERSONAL_FIELDS = (
+    "email", "email_hash", "phone", "phone_hash", "first_name", "last_name",
+    "locale", "country", "timezone", "source_detail", "last_interaction_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What erasure did: whether a confirmation went out, and how many rows and Redis keys it touched."""
+
+    confirmation: str
+    deliveries_skipped: int
+    redis_keys_removed: int
+
+
+def scrub_redis(redis: Redis, needles: list[str]) -> int:
+    """Delete every RQ job record that mentions one of the needles (addresses in provider errors)."""
+    wanted = [n.encode() for n in needles if n]
+    removed = 0
+    if not wanted:
+        return 0
+    for key in redis.scan_iter(match=b"rq:job:*", count=500):
+        if redis.type(key) != b"hash":
+            continue
+        values = redis.hgetall(key).values()
+        if any(needle in value for value in values for needle in wanted):
+            removed += int(redis.delete(key))
+    return removed
+
+
+def erase(
+    session: Session,
+    settings: Settings,
+    contact: Contact,
+    *,
+    actor: str,
+    redis: Redis | None = None,
+    notify: bool = True,
+) -> ErasureResult:
+    """Erase one contact; the caller commits. The keyed hashes stay on the suppression list (R11)."""
+    if contact.status == "erased":
+        raise Conflict("the contact is already erased")
+    needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
+    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
+        if digest:
+            suppress(session, digest, channel, "erasure")
+    skipped = rowcount(
+        session.execute(
+            update(Delivery)
+            .where(Delivery.contact_id == contact.id, Delivery.status.in_(PENDING))
+            .values(status="skipped", reason="erased")
+        )
+    )
+    # Provider answers can quote the address ("550 <jeanne@…> unknown"): they go with it.
+    session.execute(
+        update(Delivery).where(Delivery.contact_id == contact.id).values(last_error=None, provider_id=None)
+    )
+    session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
+    session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
+    for field in PERSONAL_FIELDS:
+        setattr(contact, field, None)
+    contact.attributes = {}
+    contact.status = "erased"
+    contact.erased_at = utcnow()
+    session.flush()
+    removed = scrub_redis(redis, needles) if redis is not None else 0
+    confirmation = "not requested"
+    audit.record(
+        session,
+        actor,
+        "rights.erase",
+        "contact",
+        contact.public_id,
+        {"confirmation": confirmation, "deliveries_skipped": skipped, "redis_keys_removed": removed},
+    )
+    return ErasureResult(confirmation, skipped, removed)
