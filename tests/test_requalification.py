@@ -1,4 +1,4 @@
-"""Requalification (R47–R51) with an injected clock: who is due, one ask per cycle, answers, the deadline."""
+"""Requalification (R47 to R51) with an injected clock: who is due, one ask per cycle, answers, the deadline."""
 
 from __future__ import annotations
 
