@@ -294,6 +294,7 @@ def test_confirm_get_changes_nothing_post_grants_with_proof_of_the_message(
     page = client.get(path)
     assert page.status_code == 200
     assert "Oui, je donne mon accord" in page.get_data(as_text=True)
+    assert (page.headers["Referrer-Policy"], page.headers["Cache-Control"]) == ("no-referrer", "no-store")
     assert db_session.scalar(select(func.count()).select_from(ConsentEvent)) == 0
 
     done = client.post(path)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.cli.main import cli
+from sender.config import ConfigError, load_settings
 from sender.db import utcnow
 from sender.models import AuditEvent, Campaign, Contact, Delivery, Suppression
 from sender.runtime import Runtime
@@ -125,3 +128,23 @@ def test_the_commands_print_their_counts(committed: Runtime, base_env: dict[str,
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions == ["retention.run", "requalify.run"]
         assert session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_the_settings_are_checked_at_start_up(tmp_path: Path) -> None:
+    base = {"INSTANCE_PATH": str(tmp_path)}
+    defaults = load_settings(base)
+    assert (defaults.requalification_silence, defaults.requalification_deadline_days) == ("erase", 30)
+    assert defaults.requalification_separate_approval and defaults.automated_click_seconds == 10
+    chosen = load_settings(
+        {
+            **base,
+            "REQUALIFICATION_SILENCE": "Archive",
+            "REQUALIFICATION_SEPARATE_APPROVAL": "0",
+            "DELIVERY_LOG_DAYS": "90",
+        }
+    )
+    assert chosen.requalification_silence == "archive" and not chosen.requalification_separate_approval
+    assert chosen.delivery_log_days == 90
+    for name, value in (("REQUALIFICATION_SILENCE", "forget"), ("REQUALIFICATION_SEPARATE_APPROVAL", "yes")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({**base, name: value})

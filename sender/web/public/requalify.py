@@ -11,11 +11,32 @@ from flask.typing import ResponseReturnValue
 
 from sender.services.consent import requalify_answers
 from sender.services.consent.requalify_answers import AnswerLinkInvalid, Question
-from sender.web.public.pages import _SECURITY_HEADERS, INVALID_STATUS, _organisation
 from sender.web.session import get_session, runtime
 
 bp = Blueprint("requalify", __name__)
 ANSWERS = ("confirm", "decline")
+INVALID_STATUS = 404
+# The same headers as the other pages reached from messages: the token in the URL must not leak (R38).
+_SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _organisation() -> dict[str, str]:
+    settings = runtime().settings
+    return {
+        "name": settings.org_name,
+        "address": settings.org_address,
+        "contact_email": settings.org_contact_email,
+        "dpo": settings.dpo_contact,
+    }
 
 
 @bp.after_request
