@@ -102,6 +102,9 @@ def test_who_is_due_on_both_sides_of_the_three_year_boundary(
     assert fresh.id not in due and not_legacy_never_asked.id not in due
     for refused in (legacy_withdrawn, legacy_suppressed, legacy_archived):
         assert refused.id not in due
+    # The audience preview the DPO sees before approving: who would be asked, who is refused and why.
+    preview = lifecycle.preview(db_session, campaign, now)
+    assert (preview.queued, preview.skipped) == (2, {"restricted": 1, "suppressed": 1, "withdrawn": 1})
     # A day later the fresh one crosses the boundary too.
     assert fresh.id in requalify_cycle.due_ids(db_session, campaign, purpose, now + timedelta(days=2), 100)
 

@@ -12,12 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import utcnow
-from sender.models import Campaign, ConsentWording, Purpose, Requalification, RequalificationAsk
+from sender.models import (
+    Campaign,
+    ConsentState,
+    ConsentWording,
+    Contact,
+    Purpose,
+    Requalification,
+    RequalificationAsk,
+)
+from sender.services.consent import gate
 from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sender.services.messages import promotion
 from sender.services.messages.rendering import ASK_VARIABLES, AskContext
@@ -208,6 +217,40 @@ def cycles(session: Session, limit: int = 500) -> list[tuple[Campaign, Requalifi
         .limit(limit)
     ).all()
     return [(row.Campaign, row.Requalification) for row in rows]
+
+
+def due_condition(state: type[ConsentState], purpose: Purpose, at: datetime) -> ColumnElement[bool]:
+    """SQL: the contact is due for requalification for this purpose (`state` outer-joined for it)."""
+    clock = func.coalesce(Contact.last_interaction_at, Contact.created_at)
+    granted = state.status == "granted"
+    return or_(
+        # Imported without proof of consent, and never granted since.
+        and_(Contact.is_legacy.is_(True), or_(state.status.is_(None), ~granted)),
+        # Consent past its validity.
+        and_(granted, state.expires_at.is_not(None), state.expires_at <= at),
+        # Nothing from the person for longer than the purpose's retention (opens and sends never count).
+        and_(granted, clock <= at - timedelta(days=purpose.retention_days)),
+    )
+
+
+def preview(session: Session, campaign: Campaign, at: datetime) -> dict[str | None, int]:
+    """Who is due and not yet asked in this cycle, by the "may be asked" rule's refusal (None = would be asked)."""
+    purpose = session.get(Purpose, campaign.purpose_id)
+    assert purpose is not None
+    state = gate.state_alias()
+    reason = gate.ask_reason_expression(state, campaign.channel).label("reason")
+    asked = exists().where(
+        RequalificationAsk.campaign_id == campaign.id, RequalificationAsk.contact_id == Contact.id
+    )
+    due = (
+        select(reason)
+        .select_from(Contact)
+        .outerjoin(state, gate.state_join(state, purpose.id, campaign.channel))
+        .where(Contact.status != "erased", due_condition(state, purpose, at), ~asked)
+        .subquery()
+    )
+    rows = session.execute(select(due.c.reason, func.count()).group_by(due.c.reason)).all()
+    return {row[0]: row[1] for row in rows}
 
 
 def message_context(session: Session, campaign: Campaign) -> AskContext | None:

@@ -15,15 +15,14 @@ each step is committed as it is done, so a crashed run resumes on the next one:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import (
     Campaign,
-    ConsentState,
     Contact,
     Delivery,
     Purpose,
@@ -31,7 +30,7 @@ from sender.models import (
     RequalificationAsk,
 )
 from sender.runtime import Runtime
-from sender.services.campaigns import delivery, lifecycle
+from sender.services.campaigns import delivery, lifecycle, requalify
 from sender.services.consent import gate
 from sender.services.records import audit, cron_lock
 from sender.services.rights.erasure import erase
@@ -67,20 +66,6 @@ class RunReport:
         }
 
 
-def due_condition(state: type[ConsentState], purpose: Purpose, at: datetime) -> ColumnElement[bool]:
-    """SQL: the contact is due for requalification for this purpose (`state` outer-joined for it)."""
-    clock = func.coalesce(Contact.last_interaction_at, Contact.created_at)
-    granted = state.status == "granted"
-    return or_(
-        # Imported without proof of consent, and never granted since.
-        and_(Contact.is_legacy.is_(True), or_(state.status.is_(None), ~granted)),
-        # Consent past its validity.
-        and_(granted, state.expires_at.is_not(None), state.expires_at <= at),
-        # Nothing from the person for longer than the purpose's retention (opens and sends never count).
-        and_(granted, clock <= at - timedelta(days=purpose.retention_days)),
-    )
-
-
 def due_ids(session: Session, campaign: Campaign, purpose: Purpose, at: datetime, limit: int) -> list[int]:
     """The next contacts due and askable for this cycle's purpose, not yet asked in it, by id."""
     state = gate.state_alias()
@@ -92,7 +77,7 @@ def due_ids(session: Session, campaign: Campaign, purpose: Purpose, at: datetime
         select(Contact.id)
         .select_from(Contact)
         .outerjoin(state, gate.state_join(state, purpose.id, campaign.channel))
-        .where(due_condition(state, purpose, at), reason.is_(None), ~asked)
+        .where(requalify.due_condition(state, purpose, at), reason.is_(None), ~asked)
         .order_by(Contact.id)
         .limit(limit)
     )
