@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from sender.cli.main import cli
 from sender.config import ConfigError, load_settings
 from sender.db import utcnow
-from sender.models import AuditEvent, Campaign, Contact, Delivery, Suppression
+from sender.models import (
+    AuditEvent,
+    Campaign,
+    Contact,
+    Delivery,
+    Requalification,
+    RequalificationAsk,
+    Suppression,
+)
 from sender.runtime import Runtime
 from sender.services.records import cron_lock
 from sender.services.rights import retention
@@ -148,3 +156,27 @@ def test_the_settings_are_checked_at_start_up(tmp_path: Path) -> None:
     for name, value in (("REQUALIFICATION_SILENCE", "forget"), ("REQUALIFICATION_SEPARATE_APPROVAL", "yes")):
         with pytest.raises(ConfigError, match=name):
             load_settings({**base, name: value})
+
+
+def test_an_open_question_waits_for_its_deadline_unless_the_cycle_was_cancelled(
+    db_session: Session, runtime: Runtime, redis_conn: Any
+) -> None:
+    now = utcnow()
+    purpose = PurposeFactory()
+    waiting, orphan = (ContactFactory(created_at=now - YEARS_3 - timedelta(days=1)) for _ in range(2))
+    for status, contact in (("sending", waiting), ("cancelled", orphan)):
+        campaign = Campaign(
+            name="r", purpose_id=purpose.id, channel="email", kind="requalification", subject="s", body_text="t",
+            status=status,
+        )  # fmt: skip
+        db_session.add(campaign)
+        db_session.flush()
+        db_session.add(
+            Requalification(campaign_id=campaign.id, deadline=now + timedelta(days=3), wording_version=1)
+        )
+        db_session.add(
+            RequalificationAsk(campaign_id=campaign.id, contact_id=contact.id, purpose_id=purpose.id)
+        )
+    db_session.commit()
+    assert retention.run(runtime, now=now).erased == 1
+    assert (_status(db_session, waiting.id), _status(db_session, orphan.id)) == ("active", "erased")

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from sender.db import utcnow
+from sender.db import rowcount, utcnow
 from sender.models import (
     Campaign,
     Contact,
@@ -33,7 +33,7 @@ from sender.runtime import Runtime
 from sender.services.campaigns import delivery, lifecycle, requalify
 from sender.services.consent import gate
 from sender.services.records import audit, cron_lock
-from sender.services.rights.erasure import erase
+from sender.services.rights.erasure import erase, scrub_redis
 from sender.tasks.dispatch import enqueue_batches
 
 LOCK = "requalify"
@@ -163,7 +163,14 @@ def ask_due(
     delivery.finish_if_done(session, campaign.id)
 
 
-def _close_one(runtime: Runtime, session: Session, ask: RequalificationAsk, at: datetime) -> str:
+def _close_one(
+    runtime: Runtime,
+    session: Session,
+    ask: RequalificationAsk,
+    channel: str,
+    at: datetime,
+    needles: list[str],
+) -> str:
     """Close one silent ask: erased, archived, or excluded when the question never reached a person who may be asked."""
     contact = session.get(Contact, ask.contact_id)
     outcome = session.scalar(
@@ -171,7 +178,7 @@ def _close_one(runtime: Runtime, session: Session, ask: RequalificationAsk, at: 
             Delivery.campaign_id == ask.campaign_id, Delivery.contact_id == ask.contact_id
         )
     )
-    reason = gate.check(session, ask.contact_id, ask.purpose_id, "email", at, rule="ask").reason
+    reason = gate.check(session, ask.contact_id, ask.purpose_id, channel, at, rule="ask").reason
     if contact is None or reason is not None or outcome not in REACHED:
         return "excluded"
     if runtime.settings.requalification_silence == "archive":
@@ -186,8 +193,14 @@ def _close_one(runtime: Runtime, session: Session, ask: RequalificationAsk, at: 
             {"campaign": ask.campaign_id},
         )
         return "archived"
-    erase(session, runtime.settings, contact, actor="requalification", redis=runtime.redis, notify=False)
+    needles.extend(personal_values(contact))
+    erase(session, runtime.settings, contact, actor="requalification", notify=False)
     return "erased"
+
+
+def personal_values(contact: Contact) -> list[str]:
+    """The values Redis job records may quote (provider answers), to scrub once per chunk of erasures."""
+    return [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
 
 
 def close(
@@ -200,12 +213,13 @@ def close(
     report: RunReport,
 ) -> None:
     """Past the deadline: cancel what was not sent, close every silent ask, then the cycle."""
-    cancelled = session.execute(
-        update(Delivery)
-        .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
-        .values(status="cancelled", reason="deadline_passed")
+    report.cancelled += rowcount(
+        session.execute(
+            update(Delivery)
+            .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
+            .values(status="cancelled", reason="deadline_passed")
+        )
     )
-    report.cancelled += int(cancelled.rowcount or 0)  # type: ignore[attr-defined]
     session.commit()
     while True:
         ids = list(
@@ -218,16 +232,19 @@ def close(
         )
         if not ids:
             break
+        needles: list[str] = []
         for ask_id in ids:
             # Locked, so an answer arriving now either lands first (and is kept) or waits and finds it closed.
             ask = session.get(RequalificationAsk, ask_id, with_for_update=True, populate_existing=True)
             if ask is None or ask.status != "asked":
                 continue
-            ask.status = _close_one(runtime, session, ask, at)
+            ask.status = _close_one(runtime, session, ask, campaign.channel, at, needles)
             ask.answered_at = at
             report.closed[ask.status] = report.closed.get(ask.status, 0) + 1
             # One transaction per person: a crash leaves each ask either closed with its effect, or open.
             session.commit()
+        # One pass over the job records for the whole chunk: a scan per person would not scale.
+        scrub_redis(runtime.redis, needles)
         if not lease.renew(at):
             return
     cycle.closed_at = at

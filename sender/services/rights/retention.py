@@ -20,11 +20,20 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, up
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount, utcnow
-from sender.models import ConsentState, Contact, Delivery, Purpose, Requalification, RequalificationAsk
+from sender.models import (
+    Campaign,
+    ConsentState,
+    Contact,
+    Delivery,
+    Purpose,
+    Requalification,
+    RequalificationAsk,
+)
 from sender.runtime import Runtime
+from sender.services.campaigns.requalify_cycle import ACTIVE, personal_values
 from sender.services.consent.signup import purge_unconfirmed
 from sender.services.records import audit, cron_lock
-from sender.services.rights.erasure import erase
+from sender.services.rights.erasure import erase, scrub_redis
 
 LOCK = "retention"
 CHUNK = 200
@@ -69,8 +78,11 @@ def expired_ids(session: Session, at: datetime, limit: int) -> list[int]:
     waiting = exists().where(
         RequalificationAsk.contact_id == Contact.id,
         RequalificationAsk.status == "asked",
+        # Only a cycle that will close (not a cancelled one) keeps its question open.
         RequalificationAsk.campaign_id.in_(
-            select(Requalification.campaign_id).where(Requalification.closed_at.is_(None))
+            select(Requalification.campaign_id)
+            .join(Campaign, Campaign.id == Requalification.campaign_id)
+            .where(Requalification.closed_at.is_(None), Campaign.status.in_(ACTIVE))
         ),
     )
     stmt = (
@@ -118,6 +130,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             return report
         try:
             while ids := expired_ids(session, at, CHUNK):
+                needles: list[str] = []
                 for contact_id in ids:
                     contact = session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
                     if contact is None or contact.status != "active":
@@ -127,11 +140,11 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
                         audit.record(session, "retention", "contact.archive", "contact", contact.public_id)
                         report.archived += 1
                     else:
-                        erase(
-                            session, settings, contact, actor="retention", redis=runtime.redis, notify=False
-                        )
+                        needles.extend(personal_values(contact))
+                        erase(session, settings, contact, actor="retention", notify=False)
                         report.erased += 1
                     session.commit()
+                scrub_redis(runtime.redis, needles)
                 if not lease.renew(at):
                     break
             report.signups_purged = purge_unconfirmed(session, settings)
