@@ -92,6 +92,7 @@ def test_who_is_due_on_both_sides_of_the_three_year_boundary(
         Suppression(address_hash=legacy_suppressed.email_hash, channel="email", reason="complaint")
     )
     legacy_archived = ContactFactory(is_legacy=True, status="restricted")
+    legacy_erased = ContactFactory(is_legacy=True, status="erased", email=None, email_hash=None)
     not_legacy_never_asked = ContactFactory()
     db_session.flush()
 
@@ -100,7 +101,7 @@ def test_who_is_due_on_both_sides_of_the_three_year_boundary(
 
     assert due == sorted([stale.id, legacy.id])
     assert fresh.id not in due and not_legacy_never_asked.id not in due
-    for refused in (legacy_withdrawn, legacy_suppressed, legacy_archived):
+    for refused in (legacy_withdrawn, legacy_suppressed, legacy_archived, legacy_erased):
         assert refused.id not in due
     # The audience preview the DPO sees before approving: who would be asked, who is refused and why.
     preview = lifecycle.preview(db_session, campaign, now)
@@ -443,3 +444,28 @@ def test_the_message_carries_the_links_even_if_the_template_drops_them(
         assert "/requalify/confirm/" in part and "/requalify/decline/" in part
         assert "version 1" in part
     assert "@" not in content.text.split("/requalify/confirm/")[1].split()[0]
+
+
+def test_a_withdrawal_after_planning_wins_at_the_claim_and_is_not_silence(
+    db_session: Session, runtime: Runtime, purpose: Purpose, redis_conn: Any
+) -> None:
+    stays, withdraws = ContactFactory(is_legacy=True), ContactFactory(is_legacy=True)
+    campaign = open_cycle(db_session, runtime, purpose)
+    assert requalify_cycle.run(runtime).asked == 2
+    ledger.record(
+        db_session, withdraws, purpose, channel="email", action="withdraw",
+        source="portal", mechanism="form", actor="test",
+    )  # fmt: skip
+    db_session.commit()
+    send_all(runtime, db_session, campaign.id)
+    db_session.expire_all()
+    outcomes = dict(
+        db_session.execute(
+            select(Delivery.contact_id, Delivery.reason).where(Delivery.campaign_id == campaign.id)
+        ).all()
+    )
+    assert outcomes == {stays.id: None, withdraws.id: "withdrawn"}
+    cycle = db_session.get(Requalification, campaign.id)
+    assert cycle is not None
+    assert requalify_cycle.run(runtime, now=cycle.deadline).closed == {"erased": 1, "excluded": 1}
+    assert asks(db_session, campaign.id) == {stays.id: "erased", withdraws.id: "excluded"}
