@@ -94,6 +94,11 @@ class Settings:
     smtp_connections: int = 10
     smtp_max_rate: tuple[Rate, ...] = ()
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
+    requalification_deadline_days: int = 30
+    requalification_silence: str = "erase"
+    requalification_separate_approval: bool = True
+    automated_click_seconds: int = 10
+    delivery_log_days: int = 365
 
     @property
     def outbox_path(self) -> Path:
@@ -294,6 +299,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
         sms=_load_sms(env),
+        requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
+        requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
+        requalification_separate_approval=_choice(env, "REQUALIFICATION_SEPARATE_APPROVAL", ("1", "0"))
+        == "1",
+        automated_click_seconds=_int(env, "AUTOMATED_CLICK_SECONDS", 10, minimum=0),
+        delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
     )
 
 
@@ -321,3 +332,11 @@ def _load_sms(env: Mapping[str, str]) -> SmsSettings:
     from sender.config_sms import load_sms_settings
 
     return load_sms_settings(env, env.get("ORG_NAME", ""))
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first is the default); anything else fails at start-up."""
+    value = (env.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sender.cli import access as access_cli
+from sender.cli import requalify as requalify_cli
 from sender.cli.contacts import contacts
 from sender.cli.rights import requests_group, signups_group
 from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
@@ -264,6 +265,8 @@ def web(host: str, port: int, parent_pid: int | None) -> None:
 cli.add_command(requests_group)
 cli.add_command(signups_group)
 cli.add_command(contacts)
+cli.add_command(requalify_cli.requalify_group)
+cli.add_command(requalify_cli.retention_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -5,6 +5,7 @@ from sender.models.compliance import AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
+from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.rights import RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
@@ -21,6 +22,7 @@ __all__ = [
     "Contact",
     "ContactList",
     "ContactTag",
+    "CronLock",
     "Delivery",
     "ImportBatch",
     "ImportFileChunk",
@@ -29,6 +31,8 @@ __all__ = [
     "ListMember",
     "OrganisationSettings",
     "Purpose",
+    "Requalification",
+    "RequalificationAsk",
     "RightsRequest",
     "Segment",
     "SignInThrottle",

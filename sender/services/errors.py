@@ -29,3 +29,7 @@ class Conflict(ServiceError):
 
 class QueueUnavailable(ServiceError):
     """The work is recorded in the database, but the queue (Redis) is unreachable; it is picked up later."""
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this to this record (e.g. approve their own campaign)."""

@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     from sender.web.api import bp as api_bp
     from sender.web.health import bp as health_bp
     from sender.web.public import bp as public_bp
+    from sender.web.public.requalify import bp as requalify_bp
     from sender.web.webhooks.twilio import bp as twilio_bp
 
     runtime = app.extensions["sender"]
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
     i18n.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(requalify_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_bp)
     admin.register(app)

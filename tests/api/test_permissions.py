@@ -59,6 +59,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "getRightsRequest": ALL,
     "extendRightsRequest": REGISTER,
     "closeRightsRequest": REGISTER,
+    "createRequalification": WRITERS,
+    "listRequalifications": ALL,
+    "getRequalification": ALL,
+    "approveCampaign": REGISTER,
+    "recordInteraction": WRITERS,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}

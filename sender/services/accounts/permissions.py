@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns.manage": frozenset({"admin", "marketer"}),
     "campaigns.preview": frozenset({"admin", "marketer", "dpo"}),
     "campaigns.send": frozenset({"admin", "marketer"}),
+    # Sending to legacy contacts needs the DPO's sign-off, recorded on the campaign (R50).
+    "campaigns.approve": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

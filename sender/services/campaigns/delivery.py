@@ -27,7 +27,7 @@ from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.audience.contacts import suppress
 from sender.services.campaigns import deferral
 from sender.services.campaigns.outlet import Attempt, Outlet
-from sender.services.consent.gate import gated_audience
+from sender.services.consent.gate import gated_audience, rule_for
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,9 @@ class BatchReport:
     resume_at: datetime | None = None
 
 
-def _recheck_reason(purpose_id: int, channel: str, at: Any) -> ScalarSelect[str | None]:
+def _recheck_reason(purpose_id: int, channel: str, at: Any, rule: str) -> ScalarSelect[str | None]:
     """Correlated scalar subquery: the gate's reason for the delivery's contact (NULL = eligible)."""
-    stmt, reason = gated_audience(purpose_id, channel, at)
+    stmt, reason = gated_audience(purpose_id, channel, at, rule)
     return (
         stmt.with_only_columns(reason)
         .where(Contact.id == Delivery.contact_id)
@@ -59,7 +59,9 @@ def _recheck_reason(purpose_id: int, channel: str, at: Any) -> ScalarSelect[str 
 
 
 @functools.lru_cache(maxsize=256)
-def _claim_statement(dialect: str, campaign_id: int, purpose_id: int, channel: str, batch_no: int) -> Any:
+def _claim_statement(
+    dialect: str, campaign_id: int, purpose_id: int, channel: str, batch_no: int, rule: str = "consent"
+) -> Any:
     """The claim UPDATE of one batch, built once and run with token, now and limit as parameters."""
     now = bindparam("now", type_=DateTime)
     token = bindparam("token", type_=String)
@@ -81,7 +83,7 @@ def _claim_statement(dialect: str, campaign_id: int, purpose_id: int, channel: s
         # Two runs of the same batch (duplicate enqueue) share the work instead of waiting on row locks.
         pick = pick.with_for_update(skip_locked=True)
     picked = pick.cte("picked")
-    reason = _recheck_reason(purpose_id, channel, now)
+    reason = _recheck_reason(purpose_id, channel, now, rule)
     # One statement picks the rows, re-checks consent and claims them: nothing can slip in between.
     return (
         update(Delivery)
@@ -104,7 +106,12 @@ def claim(
 ) -> tuple[list[tuple[int, Contact]], dict[str, int]]:
     """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement; commit."""
     stmt = _claim_statement(
-        session.get_bind().dialect.name, campaign.id, campaign.purpose_id, campaign.channel, batch_no
+        session.get_bind().dialect.name,
+        campaign.id,
+        campaign.purpose_id,
+        campaign.channel,
+        batch_no,
+        rule_for(campaign.kind),
     )
     rows = session.execute(stmt, {"now": utcnow(), "token": token, "limit": limit}).all()
     if not rows:

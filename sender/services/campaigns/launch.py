@@ -17,7 +17,7 @@ from sender.models import Campaign, Delivery
 from sender.models.contacts import CHANNELS
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
-from sender.services.campaigns import deferral, delivery, lifecycle, planning
+from sender.services.campaigns import deferral, delivery, lifecycle, planning, requalify
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.campaigns.outlet import Outlet
@@ -59,6 +59,11 @@ class SweepReport:
 
 def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
     """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
+    if campaign.kind == requalify.KIND:
+        # Its audience is whoever is due when `sender requalify run` comes: starting only opens the cycle.
+        requalify.start(session, campaign, actor)
+        session.commit()
+        return LaunchResult(0, {}, 0)
     # The organisation's identity as set on its settings page, env variables winning: no restart needed.
     lifecycle.begin_launch(
         session, organisation.effective_settings(session, runtime.settings), campaign, actor
@@ -149,6 +154,7 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
             runtime.tokens,
             campaign,
             delivery.purpose_of(session, campaign),
+            requalify.message_context(session, campaign),
         )
         # The shared rate limit needs Redis; without a configured rate the outlet never touches it.
         with Outlet(renderer.channel, runtime.settings, runtime.redis) as outlet:
@@ -202,6 +208,8 @@ def sweep(
                 Campaign.status.in_(("sending", "paused")),
                 Campaign.planned_at.is_(None),
                 Campaign.launched_at <= cutoff,
+                # Requalification cycles are planned by `sender requalify run`, never from lists.
+                Campaign.kind != requalify.KIND,
             )
         ).all()
         for campaign in unplanned:

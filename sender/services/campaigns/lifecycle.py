@@ -16,7 +16,7 @@ from sender.enums import CampaignKind, CampaignStatus, Channel, DeliveryStatus
 from sender.i18n import LOCALES
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
-from sender.services.campaigns import planning
+from sender.services.campaigns import planning, requalify
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.messages import rendering, sms
 from sender.services.records import audit
@@ -169,7 +169,11 @@ def get(session: Session, campaign_id: int) -> Campaign:
 
 def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> LaunchResult:
     """What launching now would do, without writing anything."""
-    counts = planning.preview(session, campaign, [lst.id for lst in campaign.lists], at or utcnow())
+    if campaign.kind == requalify.KIND:
+        # A requalification cycle's audience is who is due, not lists: who the next run would ask.
+        counts = requalify.preview(session, campaign, at or utcnow())
+    else:
+        counts = planning.preview(session, campaign, [lst.id for lst in campaign.lists], at or utcnow())
     queued = counts.pop(None, 0)
     return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())}, 0)
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sender.enums import DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, ListMember
 from sender.services.audience import segments
-from sender.services.consent.gate import gated_audience
+from sender.services.consent.gate import gated_audience, rule_for
 
 SKIPPED_BATCH = -1
 
@@ -22,7 +22,7 @@ def audience(
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
     """Distinct members of the campaign's lists and segments with the gate's reason (NULL = eligible)."""
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
-    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at)
+    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at, rule_for(campaign.kind))
     segment_ids = segments.of_campaign(session, campaign.id)
     if segment_ids:
         # Segments are evaluated now, in the same statement: IN (...) OR IN (...) deduplicates.

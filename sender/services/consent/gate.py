@@ -3,6 +3,11 @@
 The rule is written once, as a SQL CASE expression, so that planning can filter a whole audience in one
 query and the worker can re-check inside the statement that claims a delivery. `check()` evaluates the
 same expression for one contact.
+
+A second rule, "may be asked", serves requalification (R49, R50): a legacy contact has no valid consent,
+so the consent rule would refuse everyone; the request for consent may go to a contact who is active, has
+an address, is not suppressed, and has not withdrawn or objected for the purpose. Campaigns name their
+rule with `rule_for(kind)`; planning and the worker's claim use the same one.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ REASONS = (
     "withdrawn",
     "expired",
 )
+
+
+# The refusals of the "may be asked" rule, in the order it tests them.
+ASK_REASONS = ("erased", "restricted", "no_address", "suppressed", "withdrawn")
+RULES = ("consent", "ask")
+
+
+def rule_for(kind: str) -> str:
+    """The gate rule a campaign of this kind is planned and claimed under."""
+    return "ask" if kind == "requalification" else "consent"
 
 
 @dataclass(frozen=True)
@@ -80,12 +95,35 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     )
 
 
+def ask_reason_expression(state: type[ConsentState], channel: str) -> ColumnElement[str | None]:
+    """The "may be asked" rule: NULL when a request for consent may be sent, else the refusal reason."""
+    if channel not in tuple(Channel):
+        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
+    address, address_hash = contact_address(channel).columns()
+    suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
+    return case(
+        (Contact.status == ContactStatus.ERASED, literal("erased")),
+        # Archived (restricted) contacts and unconfirmed sign-ups are reached by no campaign.
+        (Contact.status != ContactStatus.ACTIVE, literal("restricted")),
+        (or_(address.is_(None), address_hash.is_(None)), literal("no_address")),
+        (suppressed, literal("suppressed")),
+        # A withdrawal or an objection for the purpose is an answer already: never asked again (R50).
+        (state.status == ConsentStatus.WITHDRAWN, literal("withdrawn")),
+        else_=literal(None),
+    )
+
+
 def gated_audience(
-    purpose_id: int, channel: str, at: datetime
+    purpose_id: int, channel: str, at: datetime, rule: str = "consent"
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
-    """SELECT contact id and refusal reason over all contacts; callers add their own WHERE."""
+    """SELECT contact id and refusal reason over all contacts under a rule; callers add their own WHERE."""
+    if rule not in RULES:
+        raise ValueError(f"unknown gate rule {rule!r}; expected one of {', '.join(RULES)}")
     state = state_alias()
-    reason = reason_expression(state, channel, at).label("reason")
+    expression = (
+        reason_expression(state, channel, at) if rule == "consent" else ask_reason_expression(state, channel)
+    )
+    reason = expression.label("reason")
     stmt = (
         select(Contact.id, reason)
         .select_from(Contact)
@@ -95,10 +133,15 @@ def gated_audience(
 
 
 def check(
-    session: Session, contact_id: int, purpose_id: int, channel: str, at: datetime | None = None
+    session: Session,
+    contact_id: int,
+    purpose_id: int,
+    channel: str,
+    at: datetime | None = None,
+    rule: str = "consent",
 ) -> Eligibility:
-    """Answer the gate for one contact, purpose and channel at a moment (default: now)."""
-    stmt, _ = gated_audience(purpose_id, channel, at or utcnow())
+    """Answer the gate (or the "may be asked" rule) for one contact, purpose and channel at a moment."""
+    stmt, _ = gated_audience(purpose_id, channel, at or utcnow(), rule)
     row = session.execute(stmt.where(Contact.id == contact_id)).one_or_none()
     if row is None:
         return Eligibility(False, "erased")

@@ -7,6 +7,8 @@ then hands the result to the channel (email: MIME bytes, see channels/email/rend
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from markupsafe import escape
@@ -16,6 +18,7 @@ from sender.config import Settings
 from sender.i18n import email_env, pick_locale
 from sender.models import Campaign, Contact, Purpose
 from sender.services.consent.links import portal_url, unsubscribe_url
+from sender.services.consent.requalify_links import AskLink, answer_url
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
     RenderLimitExceeded,
@@ -31,6 +34,24 @@ __all__ = ["EmailRenderer", "MessageRenderer", "check_sender_identity", "validat
 
 _UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
 _PORTAL_SLOT = "@@SENDER-PORTAL-URL@@"
+_CONFIRM_SLOT = "@@SENDER-CONFIRM-URL@@"
+_DECLINE_SLOT = "@@SENDER-DECLINE-URL@@"
+# Variables a requalification template may use besides `contact`, with the sample values it is checked with.
+ASK_VARIABLES = {
+    "confirm_url": "https://example.invalid/requalify/confirm/x",
+    "decline_url": "https://example.invalid/requalify/decline/x",
+    "deadline": "2030-01-01 00:00 UTC",
+    "wording_version": "1",
+}
+
+
+@dataclass(frozen=True)
+class AskContext:
+    """What a requalification message states: until when, and which consent wording it asks for."""
+
+    deadline: datetime
+    wording_version: int
+    wording_text: str
 
 
 def check_sender_identity(settings: Settings, channel: str = "email") -> None:
@@ -48,9 +69,21 @@ class MessageRenderer:
     """
 
     def __init__(
-        self, settings: Settings, tokens: TokenService, campaign: Campaign, purpose: Purpose
+        self,
+        settings: Settings,
+        tokens: TokenService,
+        campaign: Campaign,
+        purpose: Purpose,
+        ask: AskContext | None = None,
     ) -> None:
-        validate_content(campaign.subject, campaign.body_html, campaign.body_text)
+        if campaign.kind == "requalification" and ask is None:
+            raise ValidationFailed(
+                {"campaign": "a requalification message needs its cycle (deadline, wording)"}
+            )
+        self.ask = ask if campaign.kind == "requalification" else None
+        validate_content(
+            campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None
+        )
         self.settings, self.tokens = settings, tokens
         self.channel: Channel = get_channel(campaign.channel)
         self.campaign_id, self.purpose_id = campaign.id, purpose.id
@@ -76,6 +109,21 @@ class MessageRenderer:
         self._footer_context = context
         self._footers: dict[str, tuple[str, str]] = {}
         self.locale = campaign.locale
+        self._variables: dict[str, str] = {}
+        if self.ask is not None:
+            # The links are variables for the template, and the system adds them again in its own block
+            # beside the footer: a template cannot drop them.
+            self._variables = {
+                "confirm_url": _CONFIRM_SLOT,
+                "decline_url": _DECLINE_SLOT,
+                "deadline": f"{self.ask.deadline:%Y-%m-%d %H:%M} UTC",
+                "wording_version": str(self.ask.wording_version),
+            }
+            self._footer_context.update(
+                self._variables,
+                wording_text=self.ask.wording_text,
+                silence=settings.requalification_silence,
+            )
         self._assembler = self.channel.assembler(settings, campaign, purpose)
 
     def render(self, contact: Contact, delivery_id: int) -> Any:
@@ -98,13 +146,21 @@ class MessageRenderer:
     def content(self, contact: Contact) -> Content:
         """The rendered subject, text and HTML of one contact, system footer and signed links in place."""
         view = template_contact(contact)
-        subject = self._subject.render(contact=view) if self._subject is not None else ""
-        text = self._text.render(contact=view) if self._text is not None else ""
-        html = self._html.render(contact=view) if self._html is not None else ""
+        variables = self._variables
+        subject = self._subject.render(contact=view, **variables) if self._subject is not None else ""
+        text = self._text.render(contact=view, **variables) if self._text is not None else ""
+        html = self._html.render(contact=view, **variables) if self._html is not None else ""
         portal = portal_url(self.settings, self.tokens, contact.public_id)
         footer_text, footer_html = self._footer(contact.locale)
         footer_text = footer_text.replace(_PORTAL_SLOT, portal)
         footer_html = footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
+        if self.ask is not None:
+            link = AskLink(contact.public_id, self.campaign_id, self.purpose_id)
+            for slot, answer in ((_CONFIRM_SLOT, "confirm"), (_DECLINE_SLOT, "decline")):
+                url = answer_url(self.settings, self.tokens, answer, link)
+                safe = str(escape(url))
+                text, footer_text = text.replace(slot, url), footer_text.replace(slot, url)
+                html, footer_html = html.replace(slot, safe), footer_html.replace(slot, safe)
         unsubscribe = None
         if self.subscription:
             unsubscribe = unsubscribe_url(
@@ -142,9 +198,19 @@ class MessageRenderer:
                 {**self._footer_context, "locale": locale},
                 self.channel.name,
             )
-            html = env.get_template(f"{name}/footer.html").render(context) if self._html is not None else ""
+            # A requalification message carries the system's answer block (both links, the wording, the
+            # deadline) just before the footer, where the template's markup cannot reach it.
+            blocks = (
+                [f"{name}/requalification", f"{name}/footer"] if self.ask is not None else [f"{name}/footer"]
+            )
+            text = "".join(env.get_template(f"{block}.txt").render(context) for block in blocks)
+            html = (
+                "".join(env.get_template(f"{block}.html").render(context) for block in blocks)
+                if self._html is not None
+                else ""
+            )
             # Threads of one batch may both render a language first: the results are equal.
-            self._footers[locale] = (env.get_template(f"{name}/footer.txt").render(context), html)
+            self._footers[locale] = (text, html)
         return self._footers[locale]
 
 

@@ -144,15 +144,19 @@ def _template_line(exc: BaseException) -> int | None:
     return lines[-1] if lines and lines[-1] else None
 
 
-def _unknown_names(ast: nodes.Template) -> str | None:
-    unknown = meta.find_undeclared_variables(ast) - ALLOWED_NAMES
+def _unknown_names(ast: nodes.Template, extra: Mapping[str, str]) -> str | None:
+    allowed = ALLOWED_NAMES | set(extra)
+    unknown = meta.find_undeclared_variables(ast) - allowed
     if not unknown:
         return None
     first = min(
         (n for n in ast.find_all(nodes.Name) if n.name in unknown and n.ctx == "load"),
         key=lambda n: n.lineno,
     )
-    return f"line {first.lineno}: unknown name {first.name!r}; only 'contact' is available"
+    if not extra:
+        return f"line {first.lineno}: unknown name {first.name!r}; only 'contact' is available"
+    names = ", ".join(repr(name) for name in sorted(allowed))
+    return f"line {first.lineno}: unknown name {first.name!r}; available: {names}"
 
 
 def _autoescape_switch(ast: nodes.Template) -> str | None:
@@ -204,13 +208,13 @@ def footer_stays_visible(rendered_html: str) -> bool:
     return parser.found
 
 
-def _check(field: str, source: str, *, html: bool) -> str | None:
+def _check(field: str, source: str, *, html: bool, extra: Mapping[str, str]) -> str | None:
     """First problem in one template as 'line N: message', or None."""
     env = _STRICT_HTML_ENV if html else _STRICT_TEXT_ENV
     try:
         ast = env.parse(source, name=TEMPLATE_NAME)
         # Analysing names runs the compiler, which also reports unknown filters and tests.
-        problem = _unknown_names(ast) or (_autoescape_switch(ast) if html else None)
+        problem = _unknown_names(ast, extra) or (_autoescape_switch(ast) if html else None)
     except TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}"
     if problem:
@@ -218,7 +222,7 @@ def _check(field: str, source: str, *, html: bool) -> str | None:
     if field == "subject" and "\n" in source.strip():
         return "line 2: the subject must fit on one line"
     try:
-        rendered = render_bounded(env.from_string(source), {"contact": SAMPLE_CONTACT})
+        rendered = render_bounded(env.from_string(source), {"contact": SAMPLE_CONTACT, **extra})
     except RenderLimitExceeded as exc:
         line = _template_line(exc)
         return f"line {line}: {exc}" if line else str(exc)
@@ -236,15 +240,21 @@ def _check(field: str, source: str, *, html: bool) -> str | None:
     return None
 
 
-def validate_content(subject: str, body_html: str, body_text: str) -> None:
-    """Check the three templates of an email; raise ValidationFailed({field: 'line N: message'})."""
+def validate_content(
+    subject: str, body_html: str, body_text: str, extra: Mapping[str, str] | None = None
+) -> None:
+    """Check the three templates of an email; raise ValidationFailed({field: 'line N: message'}).
+
+    `extra` names the variables a campaign kind adds beside `contact` (requalification: its links), with
+    sample values.
+    """
     errors: dict[str, str] = {}
     for field, source, html in (
         ("subject", subject, False),
         ("body_html", body_html, True),
         ("body_text", body_text, False),
     ):
-        problem = _check(field, source or "", html=html)
+        problem = _check(field, source or "", html=html, extra=extra or {})
         if problem:
             errors[field] = problem
     if errors:

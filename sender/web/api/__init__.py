@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from sender.services.accounts import permissions, users
-from sender.services.errors import Conflict, NotFound, QueueUnavailable, ValidationFailed
+from sender.services.errors import Conflict, Forbidden, NotFound, QueueUnavailable, ValidationFailed
 from sender.web.api.schemas.base import Input, json_object
 from sender.web.bounds import MAX_ID, digits_up_to
 from sender.web.session import get_session
@@ -125,6 +125,11 @@ def _not_found(exc: NotFound) -> ResponseReturnValue:
     return error(404, "not_found", exc.message)
 
 
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden) -> ResponseReturnValue:
+    return error(403, "forbidden", exc.message)
+
+
 @bp.errorhandler(Conflict)
 def _conflict(exc: Conflict) -> ResponseReturnValue:
     return error(409, "conflict", exc.message)
@@ -160,6 +165,7 @@ def _register_resources() -> None:
         lists,
         openapi,
         purposes,
+        requalifications,
         requests,
         sms,
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
-from sender.models.campaigns import DELIVERY_STATUSES
+from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
 from sender.services.messages import sms
 from sender.web.api import bp, parse_body, parse_query, requires
@@ -196,6 +196,9 @@ SCHEMAS: dict[str, Any] = {
         {
             "id": {"type": "integer"},
             **{k: v for k, v in _INPUT.items() if k != "scheduled_at"},
+            # Requalification campaigns are created through /requalifications but listed here too.
+            "kind": {"type": "string", "enum": list(CAMPAIGN_KINDS)},
+            "lists": {"type": "array", "items": ID, "description": "Empty for a requalification campaign."},
             "purpose": nullable(_STR),
             "status": {
                 "type": "string",

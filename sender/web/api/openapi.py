@@ -26,7 +26,17 @@ from sender.web.api.schemas.paging import PageQuery
 API_PREFIX = bp.url_prefix or ""
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 # Modules of sender.web.api whose PATHS/SCHEMAS are merged into the document, in this order.
-RESOURCE_MODULES = ("purposes", "contacts", "consents", "lists", "campaigns", "imports", "requests", "sms")
+RESOURCE_MODULES = (
+    "purposes",
+    "contacts",
+    "consents",
+    "lists",
+    "campaigns",
+    "imports",
+    "requests",
+    "sms",
+    "requalifications",
+)
 
 ERROR_TEXT = {
     401: ("Unauthorized", "Missing, unknown or revoked bearer token."),

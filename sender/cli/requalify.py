@@ -1,0 +1,58 @@
+"""`sender requalify run` and `sender retention run`: the cron side of requalification and retention.
+
+Both are idempotent and safe every minute or once a day; a second run while one is going prints
+"another run holds the lock" and exits 0. Their counts go to the audit log and to stdout.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sender.config import load_settings
+from sender.runtime import build_runtime
+
+
+def _print(counts: dict[str, object]) -> None:
+    click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
+
+
+@click.group("requalify")
+def requalify_group() -> None:
+    """Requalification of legacy contacts (cron)."""
+
+
+@requalify_group.command("run")
+def requalify_run() -> None:
+    """Ask who is due in each open cycle (once per cycle), close the cycles past their deadline."""
+    from sender.services.campaigns import requalify_cycle
+
+    runtime = build_runtime(load_settings(), pool=False)
+    try:
+        report = requalify_cycle.run(runtime)
+    finally:
+        runtime.engine.dispose()
+    if report.locked:
+        click.echo("another run holds the lock; nothing done")
+        return
+    _print(report.counts())
+
+
+@click.group("retention")
+def retention_group() -> None:
+    """Retention of personal data (cron)."""
+
+
+@retention_group.command("run")
+def retention_run() -> None:
+    """Erase or archive what no purpose's retention justifies, purge unconfirmed sign-ups, age delivery logs."""
+    from sender.services.rights import retention
+
+    runtime = build_runtime(load_settings(), pool=False)
+    try:
+        report = retention.run(runtime)
+    finally:
+        runtime.engine.dispose()
+    if report.locked:
+        click.echo("another run holds the lock; nothing done")
+        return
+    _print(dict(report.counts()))

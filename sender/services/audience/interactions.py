@@ -1,0 +1,60 @@
+"""Interactions that come from the person, and the retention clock they move (R47, R48).
+
+Clicks on our links, replies, form submissions, portal visits, orders and log-ins move the contact's
+`last_interaction_at`. Opens, deliveries and sends never do (CNIL: opening is not a contact from the
+person). A click that comes within AUTOMATED_CLICK_SECONDS of its message's delivery looks like a mail
+scanner following every link, and does not count either.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import utcnow
+from sender.models import Contact, Delivery
+from sender.services.errors import Conflict, ValidationFailed
+
+COUNTED = ("click", "reply", "form", "portal_visit", "order", "login")
+NOT_COUNTED = ("open", "delivery", "send")
+KINDS = COUNTED + NOT_COUNTED
+
+
+def record(
+    session: Session,
+    settings: Settings,
+    contact: Contact,
+    kind: str,
+    *,
+    at: datetime | None = None,
+    delivery_id: int | None = None,
+) -> str | None:
+    """Move the clock for an interaction from the person; return why it did not count, or None if it did."""
+    if kind not in KINDS:
+        raise ValidationFailed({"kind": f"must be one of {', '.join(KINDS)}"})
+    if contact.status == "erased":
+        raise Conflict("the contact is erased")
+    at = at or utcnow()
+    if kind in NOT_COUNTED:
+        return "not_from_the_person"
+    if kind == "click" and delivery_id is not None:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.contact_id != contact.id:
+            raise ValidationFailed({"delivery_id": "no such delivery for this contact"})
+        sent = delivery.sent_at
+        if sent is not None and timedelta(0) <= at - sent < timedelta(
+            seconds=settings.automated_click_seconds
+        ):
+            return "automated"
+    # Only forward: a late report of an old interaction must not rewind the clock.
+    if contact.last_interaction_at is None or at > contact.last_interaction_at:
+        contact.last_interaction_at = at
+        session.flush()
+    return None
+
+
+def clock(contact: Contact) -> datetime:
+    """When the retention clock started: the last interaction from the person, else collection."""
+    return contact.last_interaction_at or contact.created_at

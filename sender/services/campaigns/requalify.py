@@ -1,0 +1,266 @@
+"""Requalification campaigns (R49, R50): a request for consent with a deadline, checked, and approved by the DPO.
+
+A requalification campaign is a campaign of kind `requalification` plus its cycle row: the deadline chosen
+by the marketer, the consent wording version the message asks for, and the DPO approval (who, when, note)
+without which it cannot start. Its content carries no promotion (services/messages/promotion.py) and gets
+the confirm and decline links from the system. `sender requalify run` plans and closes it
+(services/campaigns/requalify_cycle.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from sender.config import Settings
+from sender.db import utcnow
+from sender.models import (
+    Campaign,
+    ConsentState,
+    ConsentWording,
+    Contact,
+    Purpose,
+    Requalification,
+    RequalificationAsk,
+)
+from sender.services.consent import gate
+from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sender.services.messages import promotion
+from sender.services.messages.rendering import ASK_VARIABLES, AskContext
+from sender.services.messages.sandbox import validate_content
+from sender.services.records import audit
+
+KIND = "requalification"
+OPEN = ("draft", "scheduled", "sending", "paused", "sent")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A requalification campaign to create."""
+
+    name: str
+    purpose: str
+    subject: str
+    body_text: str
+    body_html: str = ""
+    deadline: datetime | None = None  # naive UTC; None: REQUALIFICATION_DEADLINE_DAYS from now
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """What a cycle produced: asked, and what became of each question."""
+
+    asked: int
+    waiting: int
+    confirmed: int
+    declined: int
+    erased: int
+    archived: int
+    excluded: int
+
+
+def _latest_wording(session: Session, purpose: Purpose) -> ConsentWording | None:
+    return session.scalar(
+        select(ConsentWording)
+        .where(ConsentWording.purpose_id == purpose.id)
+        .order_by(ConsentWording.version.desc())
+        .limit(1)
+    )
+
+
+def create(
+    session: Session, settings: Settings, draft: Draft, actor: str, now: datetime | None = None
+) -> Campaign:
+    """Create a draft requalification campaign; 422 per field for a past deadline or promotional content."""
+    now = now or utcnow()
+    errors: dict[str, str] = {}
+    purpose = session.scalar(select(Purpose).where(Purpose.slug == draft.purpose))
+    wording = None
+    if purpose is None:
+        errors["purpose"] = f"no purpose {draft.purpose!r}"
+    elif purpose.legal_basis != "consent":
+        errors["purpose"] = "requalification asks for consent: the purpose must rest on consent"
+    else:
+        wording = _latest_wording(session, purpose)
+        if wording is None:
+            errors["purpose"] = "the purpose has no consent wording to ask for; add one first"
+    deadline = draft.deadline or now + timedelta(days=settings.requalification_deadline_days)
+    if deadline <= now:
+        errors["deadline"] = f"must be in the future (now is {now.isoformat(timespec='seconds')}Z)"
+    try:
+        validate_content(draft.subject, draft.body_html, draft.body_text, ASK_VARIABLES)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    for field, problem in promotion.problems(draft.subject, draft.body_html, draft.body_text).items():
+        errors.setdefault(field, problem)
+    if errors:
+        raise ValidationFailed(errors)
+    assert purpose is not None and wording is not None
+    if _open_cycle(session, purpose.id) is not None:
+        raise Conflict(
+            "this purpose already has an open requalification cycle; one message per person and cycle"
+        )
+    campaign = Campaign(
+        name=draft.name,
+        purpose_id=purpose.id,
+        channel="email",
+        kind=KIND,
+        subject=draft.subject,
+        body_html=draft.body_html,
+        body_text=draft.body_text,
+        created_by=actor,
+    )
+    session.add(campaign)
+    session.flush()
+    session.add(Requalification(campaign_id=campaign.id, deadline=deadline, wording_version=wording.version))
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "requalification.create",
+        "campaign",
+        campaign.id,
+        {"purpose": purpose.slug, "deadline": deadline.isoformat(), "wording_version": wording.version},
+    )
+    return campaign
+
+
+def _open_cycle(session: Session, purpose_id: int) -> int | None:
+    return session.scalar(
+        select(Campaign.id)
+        .join(Requalification, Requalification.campaign_id == Campaign.id)
+        .where(
+            Campaign.purpose_id == purpose_id,
+            Campaign.status.in_(OPEN),
+            Requalification.closed_at.is_(None),
+        )
+        .limit(1)
+    )
+
+
+def cycle_of(session: Session, campaign: Campaign) -> Requalification:
+    """The cycle row of a requalification campaign; Conflict for any other kind."""
+    cycle = session.get(Requalification, campaign.id) if campaign.kind == KIND else None
+    if cycle is None:
+        raise Conflict(f"campaign {campaign.id} is not a requalification campaign")
+    return cycle
+
+
+def approve(
+    session: Session, settings: Settings, campaign_id: int, actor: str, note: str, now: datetime | None = None
+) -> Requalification:
+    """Record the DPO's approval (who, when, note); the author may not approve their own when so configured."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("no such campaign")
+    cycle = cycle_of(session, campaign)
+    if cycle.approved_at is not None:
+        raise Conflict(f"already approved by {cycle.approved_by} at {cycle.approved_at.isoformat()}Z")
+    if campaign.status != "draft":
+        raise Conflict(f"campaign is {campaign.status}; only a draft can be approved")
+    if settings.requalification_separate_approval and campaign.created_by == actor:
+        raise Forbidden(
+            "the campaign's author may not approve it (REQUALIFICATION_SEPARATE_APPROVAL): another DPO must"
+        )
+    cycle.approved_by, cycle.approved_at, cycle.approval_note = actor, now or utcnow(), note
+    session.flush()
+    audit.record(session, actor, "requalification.approve", "campaign", campaign.id, {"note": note[:300]})
+    return cycle
+
+
+def start(session: Session, campaign: Campaign, actor: str, now: datetime | None = None) -> None:
+    """Open the cycle: the campaign becomes sending and the next `requalify run` asks; the caller commits."""
+    now = now or utcnow()
+    cycle = cycle_of(session, campaign)
+    errors: dict[str, str] = {}
+    if cycle.approved_at is None:
+        errors["approval"] = "a requalification campaign cannot start without the DPO's approval (R50)"
+    if cycle.deadline <= now:
+        errors["deadline"] = f"the deadline {cycle.deadline.isoformat()}Z has passed"
+    if errors:
+        raise ValidationFailed(errors)
+    if campaign.status != "draft":
+        raise Conflict(f"campaign is {campaign.status}; only a draft can be started")
+    campaign.status, campaign.launched_at = "sending", now
+    audit.record(session, actor, "requalification.start", "campaign", campaign.id)
+
+
+def funnel(session: Session, campaign_id: int) -> Funnel:
+    """The funnel of one cycle, counted from its asks."""
+    rows = dict(
+        session.execute(
+            select(RequalificationAsk.status, func.count())
+            .where(RequalificationAsk.campaign_id == campaign_id)
+            .group_by(RequalificationAsk.status)
+        ).all()
+    )
+    return Funnel(
+        asked=sum(rows.values()),
+        waiting=rows.get("asked", 0),
+        confirmed=rows.get("confirmed", 0),
+        declined=rows.get("declined", 0),
+        erased=rows.get("erased", 0),
+        archived=rows.get("archived", 0),
+        excluded=rows.get("excluded", 0),
+    )
+
+
+def cycles(session: Session, limit: int = 500) -> list[tuple[Campaign, Requalification]]:
+    """Requalification campaigns with their cycle rows, newest first."""
+    rows = session.execute(
+        select(Campaign, Requalification)
+        .join(Requalification, Requalification.campaign_id == Campaign.id)
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+    ).all()
+    return [(row.Campaign, row.Requalification) for row in rows]
+
+
+def due_condition(state: type[ConsentState], purpose: Purpose, at: datetime) -> ColumnElement[bool]:
+    """SQL: the contact is due for requalification for this purpose (`state` outer-joined for it)."""
+    clock = func.coalesce(Contact.last_interaction_at, Contact.created_at)
+    granted = state.status == "granted"
+    return or_(
+        # Imported without proof of consent, and never granted since.
+        and_(Contact.is_legacy.is_(True), or_(state.status.is_(None), ~granted)),
+        # Consent past its validity.
+        and_(granted, state.expires_at.is_not(None), state.expires_at <= at),
+        # Nothing from the person for longer than the purpose's retention (opens and sends never count).
+        and_(granted, clock <= at - timedelta(days=purpose.retention_days)),
+    )
+
+
+def preview(session: Session, campaign: Campaign, at: datetime) -> dict[str | None, int]:
+    """Who is due and not yet asked in this cycle, by the "may be asked" rule's refusal (None = would be asked)."""
+    purpose = session.get(Purpose, campaign.purpose_id)
+    assert purpose is not None
+    state = gate.state_alias()
+    reason = gate.ask_reason_expression(state, campaign.channel).label("reason")
+    asked = exists().where(
+        RequalificationAsk.campaign_id == campaign.id, RequalificationAsk.contact_id == Contact.id
+    )
+    due = (
+        select(reason)
+        .select_from(Contact)
+        .outerjoin(state, gate.state_join(state, purpose.id, campaign.channel))
+        .where(Contact.status != "erased", due_condition(state, purpose, at), ~asked)
+        .subquery()
+    )
+    rows = session.execute(select(due.c.reason, func.count()).group_by(due.c.reason)).all()
+    return {row[0]: row[1] for row in rows}
+
+
+def message_context(session: Session, campaign: Campaign) -> AskContext | None:
+    """What the renderer states in a requalification message (None for other kinds)."""
+    if campaign.kind != KIND:
+        return None
+    cycle = cycle_of(session, campaign)
+    wording = session.scalar(
+        select(ConsentWording).where(
+            ConsentWording.purpose_id == campaign.purpose_id, ConsentWording.version == cycle.wording_version
+        )
+    )
+    return AskContext(cycle.deadline, cycle.wording_version, wording.text if wording else "")

@@ -1,0 +1,69 @@
+"""The requalification linter: a request for consent must carry no promotion (R50).
+
+Requests to "update your preferences" that also sell are marketing in their own right (ICO, Flybe and
+Honda, 2017). The linter refuses offer, price and discount wording, promotional blocks or classes, and any
+link other than the confirm and decline links the system provides; each refusal names the field, the
+line and the text found.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sender.services.errors import ValidationFailed
+
+# Offer, price and discount wording (French and English), amounts of money and percentages.
+_PROMOTION = re.compile(
+    r"\b(?:promo(?:tion)?s?|offres?|offers?|discounts?|remises?|r[ée]ductions?|soldes?|sales?|coupons?|"
+    r"rabais|gratuite?s?|free|bons? plans?|deals?|prix|prices?|pricing|tarifs?|achetez|buy|shop now)\b"
+    r"|\d+(?:[.,]\d+)?\s?(?:€|eur\b|euros?\b|\$|usd\b|£)|[€$£]\s?\d|\d+\s?%",
+    re.IGNORECASE,
+)
+# Template blocks and HTML classes or ids that mark promotional sections.
+_BLOCK = re.compile(
+    r"{%-?\s*block\s+\w*(?:offer|price|discount|promo|deal|sale)\w*"
+    r"|\b(?:class|id)\s*=\s*[\"'][^\"']*(?:offer|price|discount|promo|deal|sale)",
+    re.IGNORECASE,
+)
+# Links written into the template: only the system's {{ confirm_url }} and {{ decline_url }} may appear.
+_LINK = re.compile(
+    r"https?://|www\.|\bhref\s*=\s*[\"'](?!\s*{{\s*(?:confirm_url|decline_url)\s*}})", re.IGNORECASE
+)
+
+
+def _first(pattern: re.Pattern[str], source: str) -> tuple[int, str] | None:
+    match = pattern.search(source)
+    if match is None:
+        return None
+    return source.count("\n", 0, match.start()) + 1, match.group(0).strip()
+
+
+def problems(subject: str, body_html: str, body_text: str) -> dict[str, str]:
+    """The first promotional element of each template, as {field: 'line N: …'}; empty when clean."""
+    errors: dict[str, str] = {}
+    for field, source in (("subject", subject), ("body_html", body_html), ("body_text", body_text)):
+        block = _first(_BLOCK, source)
+        link = _first(_LINK, source)
+        wording = _first(_PROMOTION, source)
+        if block is not None:
+            errors[field] = (
+                f"line {block[0]}: promotional block {block[1]!r} is not allowed in a request for consent"
+            )
+        elif link is not None:
+            errors[field] = (
+                f"line {link[0]}: marketing link {link[1]!r}; only {{{{ confirm_url }}}} and "
+                "{{ decline_url }} may be linked"
+            )
+        elif wording is not None:
+            errors[field] = (
+                f"line {wording[0]}: promotional wording {wording[1]!r} (offer, price or discount) "
+                "is not allowed in a request for consent"
+            )
+    return errors
+
+
+def check(subject: str, body_html: str, body_text: str) -> None:
+    """Raise ValidationFailed naming each template that carries promotion."""
+    errors = problems(subject, body_html, body_text)
+    if errors:
+        raise ValidationFailed(errors)

@@ -1,0 +1,87 @@
+"""Public pages of requalification answers (no login): the question on GET, the answer on POST.
+
+GET never changes anything (mail scanners follow links); the buttons POST, authorised by the signed token
+alone. After the deadline, or once the contact is erased, the page offers to sign up again.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template
+from flask.typing import ResponseReturnValue
+
+from sender.services.consent import requalify_answers
+from sender.services.consent.requalify_answers import AnswerLinkInvalid, Question
+from sender.web.session import get_session, runtime
+
+bp = Blueprint("requalify", __name__)
+ANSWERS = ("confirm", "decline")
+INVALID_STATUS = 404
+# The same headers as the other pages reached from messages: the token in the URL must not leak (R38).
+_SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _organisation() -> dict[str, str]:
+    settings = runtime().settings
+    return {
+        "name": settings.org_name,
+        "address": settings.org_address,
+        "contact_email": settings.org_contact_email,
+        "dpo": settings.dpo_contact,
+    }
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    response.headers.update(_SECURITY_HEADERS)
+    return response
+
+
+def _page(answer: str, question: Question, answered: bool) -> ResponseReturnValue:
+    return render_template(
+        "public/requalify.html",
+        org=_organisation(),
+        answer=answer,
+        question=question,
+        answered=answered,
+        signup_url=f"{runtime().settings.public_base_url}/signup",
+    )
+
+
+def _invalid() -> ResponseReturnValue:
+    return render_template("public/invalid_link.html", org=_organisation()), INVALID_STATUS
+
+
+@bp.get("/requalify/<answer>/<token>")
+def show(answer: str, token: str) -> ResponseReturnValue:
+    """The question and one button; nothing is recorded."""
+    if answer not in ANSWERS:
+        abort(404)
+    try:
+        question = requalify_answers.look(get_session(), runtime().tokens, answer, token)
+    except AnswerLinkInvalid:
+        return _invalid()
+    return _page(answer, question, answered=False)
+
+
+@bp.post("/requalify/<answer>/<token>")
+def respond(answer: str, token: str) -> ResponseReturnValue:
+    """Record the answer while the cycle is open; otherwise say it has ended."""
+    if answer not in ANSWERS:
+        abort(404)
+    session = get_session()
+    try:
+        question = requalify_answers.respond(session, runtime().tokens, answer, token)
+    except AnswerLinkInvalid:
+        session.rollback()
+        return _invalid()
+    session.commit()
+    return _page(answer, question, answered=True)
