@@ -69,7 +69,8 @@ def init_app(app: Flask) -> None:
     _compile_missing(folder)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", folder)
     Babel(app, locale_selector=select_locale, default_locale=runtime_default(app))
-    app.jinja_env.globals.update(current_locale=current_locale)
+    # Every page's templates (staff, public, requalification answers) can ask for the language.
+    app.jinja_env.globals.update(current_locale=current_locale, get_locale=current_locale)
 
 
 def runtime_default(app: Flask) -> str:
