@@ -14,12 +14,12 @@ from flask.typing import ResponseReturnValue
 from sender.db import utcnow
 from sender.models import Contact, RightsRequest
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
-from sender.services.errors import ValidationFailed
 from sender.services.rights import requests
-from sender.web.api import bp, json_body, parse_query, requires
+from sender.web.api import bp, parse_body, parse_query, requires
 from sender.web.api.openapi import (
     TIMESTAMP,
     WRITE_ERRORS,
+    input_schemas,
     nullable,
     obj,
     operation,
@@ -27,12 +27,23 @@ from sender.web.api.openapi import (
     query_params,
     ref,
 )
-from sender.web.api.schemas.requests import RequestsQuery
+from sender.web.api.schemas.base import Input
+from sender.web.api.schemas.requests import (
+    RequestsQuery,
+    RightsRequestClose,
+    RightsRequestExtension,
+    RightsRequestInput,
+)
 from sender.web.session import get_session
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() + "Z" if value is not None else None
+
+
+def _dump(model: Input) -> dict[str, Any]:
+    """The fields the caller sent, as plain JSON values for the register's service."""
+    return model.model_dump(mode="json", exclude_unset=True)
 
 
 def present(item: RightsRequest, contact_public_id: str | None) -> dict[str, Any]:
@@ -64,7 +75,7 @@ def _show(item: RightsRequest) -> dict[str, Any]:
 def rights_request_create() -> ResponseReturnValue:
     """Register a request received by post, email, phone or in person."""
     session = get_session()
-    item = requests.create_from(session, json_body(), g.actor)
+    item = requests.create_from(session, _dump(parse_body(RightsRequestInput)), g.actor)
     session.commit()
     location = url_for("api.rights_request_get", public_id=item.public_id)
     return jsonify(_show(item)), 201, {"Location": location}
@@ -89,7 +100,8 @@ def rights_request_get(public_id: str) -> ResponseReturnValue:
 def rights_request_extend(public_id: str) -> ResponseReturnValue:
     """Extend the deadline by one or two months, with the reasons told to the person in the first month."""
     session = get_session()
-    item = requests.extend(session, requests.get(session, public_id), json_body(), g.actor)
+    data = _dump(parse_body(RightsRequestExtension))
+    item = requests.extend(session, requests.get(session, public_id), data, g.actor)
     session.commit()
     return jsonify(_show(item))
 
@@ -99,32 +111,15 @@ def rights_request_extend(public_id: str) -> ResponseReturnValue:
 def rights_request_close(public_id: str) -> ResponseReturnValue:
     """Record the answer: completed or refused, with the outcome."""
     session = get_session()
-    data = json_body()
-    unknown = sorted(set(data) - {"status", "outcome"})
-    if unknown:
-        raise ValidationFailed({name: "unknown field" for name in unknown})
-    item = requests.close(
-        session, requests.get(session, public_id), data.get("status"), data.get("outcome"), g.actor
-    )
+    data = parse_body(RightsRequestClose)
+    item = requests.close(session, requests.get(session, public_id), data.status, data.outcome, g.actor)
     session.commit()
     return jsonify(_show(item))
 
 
 _ID = path_param("public_id", "The request's id.")
 SCHEMAS: dict[str, Any] = {
-    "RightsRequestInput": obj(
-        {
-            "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
-            "received_via": {"type": "string", "enum": list(REQUEST_CHANNELS)},
-            "received_at": {
-                **TIMESTAMP,
-                "description": "When it reached us; default now. Never in the future.",
-            },
-            "contact_id": nullable({"type": "string", "description": "The contact's public id, if known."}),
-        },
-        ["kind", "received_via"],
-        additionalProperties=False,
-    ),
+    **input_schemas(RightsRequestInput, RightsRequestExtension, RightsRequestClose),
     "RightsRequest": obj(
         {
             "id": {"type": "string"},
@@ -142,23 +137,6 @@ SCHEMAS: dict[str, Any] = {
             "overdue": {"type": "boolean"},
         },
         ["id", "kind", "received_via", "received_at", "due_at", "status", "overdue"],
-    ),
-    "RightsRequestExtension": obj(
-        {
-            "months": {"type": "integer", "minimum": 1, "maximum": requests.MAX_EXTENSION_MONTHS},
-            "reason": {"type": "string", "minLength": 1, "maxLength": requests.MAX_TEXT},
-            "notified_at": {**TIMESTAMP, "description": "When the person was told; within the first month."},
-        },
-        ["months", "reason", "notified_at"],
-        additionalProperties=False,
-    ),
-    "RightsRequestClose": obj(
-        {
-            "status": {"type": "string", "enum": ["completed", "refused"]},
-            "outcome": {"type": "string", "minLength": 1, "maxLength": requests.MAX_TEXT},
-        },
-        ["status", "outcome"],
-        additionalProperties=False,
     ),
 }
 PATHS: dict[str, Any] = {
