@@ -48,7 +48,8 @@ def sms_stack(
     runtime = build_runtime(tuned)
     session = runtime.Session()
     factories.bind(session)
-    user = users.create_user(session, "ops@exemple.org", "marketer", "correct horse battery")
+    # An admin: the purpose (an Art. 30 register entry) is created through the API too.
+    user = users.create_user(session, "ops@exemple.org", "admin", "correct horse battery")
     token = users.issue_token(session, user).value
     session.commit()
     env = {
