@@ -14,8 +14,17 @@ from sender.runtime import Runtime
 from sender.tasks.queue import QUEUES
 
 EMAIL_QUEUE = "email"
-BATCH_TIMEOUT = 3600
+# A batch job's time limit grows with its size: each message's templates stop within their render limits
+# (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared
+# by the pool's connections, so a stuck or hostile batch frees its worker in minutes, not an hour.
+BATCH_BASE_SECONDS = 120
+BATCH_SECONDS_PER_MESSAGE = 2
 ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def batch_timeout(batch_size: int) -> int:
+    """Seconds a batch job of `batch_size` deliveries may run before RQ stops it."""
+    return BATCH_BASE_SECONDS + BATCH_SECONDS_PER_MESSAGE * batch_size
 
 
 def batch_job_id(campaign_id: int, batch_no: int) -> str:
@@ -59,7 +68,7 @@ def enqueue_batches(
             campaign_id,
             batch_no,
             job_id=job_id,
-            job_timeout=BATCH_TIMEOUT,
+            job_timeout=batch_timeout(runtime.settings.send_batch_size),
             retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
             description=f"campaign {campaign_id} batch {batch_no}",
         )
