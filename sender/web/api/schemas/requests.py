@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
 from sender.services.rights.requests import MAX_EXTENSION_MONTHS, MAX_TEXT
 from sender.web.api.schemas.base import Input, NonBlank, OneOf, Query, Text
+from sender.web.api.schemas.campaigns import in_utc
 
 
 class RequestsQuery(Query):
@@ -20,8 +21,12 @@ class RequestsQuery(Query):
     overdue: Annotated[bool, Field(description="Only open requests past their deadline.")] = False
 
 
-# Dates stay text here: the register's service reads them (an offset is required) and names the field.
-_WHEN = Annotated[Text, Field(max_length=64, description="Date and time with an offset (RFC 3339).")]
+# A moment with its offset (RFC 3339), read here so that every bad field is named in one answer.
+_WHEN = Annotated[
+    AwareDatetime,
+    Field(strict=False, description="Date and time with an offset (RFC 3339)."),
+    AfterValidator(in_utc),
+]
 
 
 class RightsRequestInput(Input):
