@@ -17,11 +17,13 @@ RUN groupadd --system --gid 10001 sender \
     && useradd --system --uid 10001 --gid sender --home-dir /app --shell /usr/sbin/nologin sender \
     && install -d -o sender -g sender -m 0700 /var/lib/sender
 
-# Build from a throw-away copy: the wheel carries templates/ and migrations/ inside the package.
+# Build from a throw-away copy: the wheel carries templates/, translations/, static/ and migrations/ inside
+# the package.
 COPY pyproject.toml README.md /tmp/src/
 COPY sender /tmp/src/sender
 COPY templates /tmp/src/templates
 COPY translations /tmp/src/translations
+COPY static /tmp/src/static
 COPY migrations /tmp/src/migrations
 RUN cd /tmp/src && pip install . && cd / && rm -rf /tmp/src
 
