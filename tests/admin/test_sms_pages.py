@@ -56,7 +56,7 @@ def test_composing_an_sms_campaign_creates_it_without_subject_and_shows_its_text
     assert (campaign.channel, campaign.subject, campaign.body_html) == ("sms", "", "")
     assert campaign.body_text == "Soldes -50 % ce week-end"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"<pre class=\"source sms-text\">Soldes -50 % ce week-end{MENTIONS}</pre>" in page
+    assert f'<pre class="source sms-text">Soldes -50 % ce week-end{MENTIONS}</pre>' in page
     assert "GSM-7" in page
     # No email preview frame nor email test send for an SMS.
     assert "message.html" not in page
@@ -65,6 +65,8 @@ def test_composing_an_sms_campaign_creates_it_without_subject_and_shows_its_text
     assert '<option selected value="sms">sms</option>' in edit
     assert '<strong id="sms-characters">36</strong>' in edit
     assert '<strong id="sms-segments">1</strong>' in edit
+    assert '<div class="email-only" hidden>' in edit
+    assert '<div class="sms-only">' in edit
 
 
 def test_an_sms_body_that_is_empty_is_refused_at_its_field(client_as: ClientAs, db_session: Session) -> None:
