@@ -109,6 +109,13 @@ ACTIONS = [
         {"purpose": "{purpose}", "subject": "Hi", "body_text": "Hello"},
     ),
     Action(
+        "sms segments",
+        "POST",
+        "/admin/campaigns/sms-segments",
+        "campaigns.edit",
+        {"kind": "marketing", "body_text": "Hello"},
+    ),
+    Action(
         "test send",
         "POST",
         "/admin/campaigns/{campaign}/test",

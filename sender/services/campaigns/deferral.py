@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Table, bindparam, select, update
+from sqlalchemy import DateTime, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
@@ -79,3 +79,14 @@ def release_due(session: Session, campaign_id: int | None = None, at: datetime |
         .execution_options(synchronize_session=False)
     ).all()
     return {row.campaign_id for row in rows}
+
+
+def slots(session: Session, campaign_id: int) -> list[tuple[datetime, int]]:
+    """A campaign's deferred deliveries counted by the slot they wait for (naive UTC), earliest first."""
+    rows = session.execute(
+        select(Delivery.not_before, func.count())
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == "deferred")
+        .group_by(Delivery.not_before)
+        .order_by(Delivery.not_before)
+    ).all()
+    return [(row[0], row[1]) for row in rows if row[0] is not None]

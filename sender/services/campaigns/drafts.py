@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
 from sender.services.errors import Conflict, ValidationFailed
-from sender.services.messages import rendering
+from sender.services.messages import rendering, sms
 from sender.services.records import audit
 
 KINDS = ("marketing", "legal_notice")
+CHANNELS = ("email", "sms")
 LIMITS = {"name": 200, "subject": 255, "body_text": 500_000, "body_html": 500_000}
 
 
@@ -30,9 +31,16 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     if campaign is not None and campaign.status != "draft":
         raise Conflict(f"campaign is {campaign.status}; only a draft can be edited")
     errors: dict[str, str] = {}
+    channel = data.get("channel") or "email"
+    if channel not in CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(CHANNELS)}"
     values = {name: str(data.get(name) or "") for name in LIMITS}
+    if channel == "sms":
+        # An SMS is only its text: a subject or HTML left in the form from an email draft is dropped.
+        values["subject"] = values["body_html"] = ""
     for name, limit in LIMITS.items():
-        if name != "body_html" and not values[name].strip():
+        optional = name == "body_html" or (name == "subject" and channel == "sms")
+        if not optional and not values[name].strip():
             errors[name] = "is required"
         elif len(values[name]) > limit:
             errors[name] = f"must be at most {limit} characters"
@@ -48,13 +56,17 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
         errors["lists"] = "choose at least one list or segment"
     if not any(k in errors for k in ("subject", "body_html", "body_text")):
         try:
-            rendering.validate_content(values["subject"], values["body_html"], values["body_text"])
+            if channel == "sms":
+                sms.validate_sms_body(values["body_text"])
+            else:
+                rendering.validate_content(values["subject"], values["body_html"], values["body_text"])
         except ValidationFailed as exc:
             errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     assert purpose is not None
-    target = campaign or Campaign(channel="email", status="draft", created_by=actor)
+    target = campaign or Campaign(status="draft", created_by=actor)
+    target.channel = channel
     target.name, target.subject = values["name"].strip(), values["subject"]
     target.body_text, target.body_html = values["body_text"], values["body_html"]
     target.kind, target.purpose_id, target.lists = kind, purpose.id, lists

@@ -28,6 +28,11 @@ class SmsPreview:
     encoding: str
     segments: int
 
+    @property
+    def characters(self) -> int:
+        """Characters of every SMS together, mentions included."""
+        return sum(len(part) for part in self.parts)
+
     def as_dict(self) -> dict[str, object]:
         """JSON form for the API."""
         return {

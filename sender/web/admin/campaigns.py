@@ -1,4 +1,5 @@
-"""Campaigns: compose with a live preview, test send, audience preview, schedule, send, control, report."""
+"""Campaigns: compose (email, or SMS with a segment counter) with a live preview, test send, audience
+preview, schedule, send, control, report."""
 
 from __future__ import annotations
 
@@ -31,10 +32,10 @@ from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import drafts, export, launch, lifecycle
+from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
 from sender.services.consent import purposes
 from sender.services.errors import Conflict, NotFound, ValidationFailed
-from sender.services.messages import preview
+from sender.services.messages import preview, sms
 from sender.services.records import csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
@@ -50,9 +51,10 @@ MESSAGE_CSP = (
 
 
 class CampaignForm(Form):
-    """An email campaign: purpose, audience (lists and segments) and the three templates."""
+    """A campaign: channel, purpose, audience (lists and segments) and its templates (SMS: the text only)."""
 
     name = StringField(_l("Name (internal)"), validators=[DataRequired()])
+    channel = SelectField(_l("Channel"), choices=choices(drafts.CHANNELS), default="email")
     purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
     kind = SelectField(
         _l("Kind"), choices=choices([("marketing", "marketing"), ("legal_notice", "legal notice")])
@@ -90,6 +92,7 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
         purpose = db.get(Purpose, campaign.purpose_id)
         data = {
             "name": campaign.name,
+            "channel": campaign.channel,
             "purpose": purpose.slug if purpose else "",
             "kind": campaign.kind,
             "lists": [lst.id for lst in campaign.lists],
@@ -148,9 +151,26 @@ def _compose(campaign: Campaign | None) -> ResponseReturnValue:
         for name in ("subject", "body_text", "body_html")
         for error in form[name].errors[:1]
     }
+    counter = _sms_counter(form.kind.data, form.body_text.data) if form.channel.data == "sms" else None
     return render_template(
-        "admin/campaigns/compose.html", form=form, campaign=campaign, excerpts=excerpts
+        "admin/campaigns/compose.html", form=form, campaign=campaign, excerpts=excerpts, counter=counter
     ), status
+
+
+def _sms_count(kind: str, body_text: str) -> sms.SmsPreview:
+    """The SMS a text makes, mentions included, as the API previews it; ValidationFailed for a bad template."""
+    if body_text.strip():
+        # Checked as when saved: the preview renders only templates that compile and fit.
+        sms.validate_sms_body(body_text)
+    return sms.preview(runtime().settings, Campaign(channel="sms", kind=kind, body_text=body_text))
+
+
+def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | None:
+    """The counter shown without JavaScript; None when the text does not render (its error is shown)."""
+    try:
+        return _sms_count(kind or "marketing", body_text or "")
+    except ValidationFailed:
+        return None
 
 
 @bp.get("/campaigns", endpoint="campaigns")
@@ -232,6 +252,20 @@ def campaign_live_preview() -> ResponseReturnValue:
     )
 
 
+@bp.post("/campaigns/sms-segments", endpoint="campaign_sms_segments")
+@requires("campaigns.edit")
+def campaign_sms_segments() -> ResponseReturnValue:
+    """Characters, encoding and segments of the SMS text as posted (mentions included); JSON."""
+    kind = request.form.get("kind") or "marketing"
+    if kind not in drafts.KINDS:
+        return jsonify({"errors": {"kind": f"must be one of {', '.join(drafts.KINDS)}"}}), 422
+    try:
+        counted = _sms_count(kind, request.form.get("body_text", ""))
+    except ValidationFailed as exc:
+        return jsonify({"errors": exc.errors}), 422
+    return jsonify({**counted.as_dict(), "characters": counted.characters})
+
+
 @bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
 @requires("view")
 def campaign_page(campaign_id: int) -> ResponseReturnValue:
@@ -239,9 +273,12 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
     db = get_session()
     campaign = _campaign(campaign_id)
     sample = preview.sample_contact(db, campaign, request.args.get("sample"))
-    rendered, render_error = None, None
+    rendered, render_error, sms_preview = None, None, None
     try:
-        rendered = preview.render(runtime(), db, campaign, sample)
+        if campaign.channel == "sms":
+            sms_preview = sms.preview(runtime().settings, campaign)
+        else:
+            rendered = preview.render(runtime(), db, campaign, sample)
     except ValidationFailed as exc:
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
@@ -256,6 +293,8 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
         report=report,
         rendered=rendered,
         render_error=render_error,
+        sms_preview=sms_preview,
+        deferred=deferral.slots(db, campaign.id),
         sample=sample,
         org=org,
         local=lambda moment: _local(moment, org),

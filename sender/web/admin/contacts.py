@@ -14,7 +14,7 @@ from sender.models import Contact
 from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.audience import contacts as contact_service
 from sender.services.audience import profile, search
-from sender.services.consent import ledger, purposes
+from sender.services.consent import ledger, purposes, sms_replies
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.rights import erasure, restriction
 from sender.web.admin.auth import actor, requires
@@ -131,13 +131,14 @@ def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 2
         tags=search.tags_of(db, contact.id),
         channels=CHANNELS,
         consent_form=consent_form,
+        replies=sms_replies.replies(db, contact_id=contact.id),
     ), status
 
 
 @bp.get("/contacts/<public_id>", endpoint="contact")
 @requires("view")
 def contact_page(public_id: str) -> ResponseReturnValue:
-    """Consent per purpose and channel, the full proof history and the deliveries."""
+    """Consent per purpose and channel, the full proof history, the SMS keyword replies and the deliveries."""
     return _render_contact(_contact(public_id), _consent_form())
 
 
