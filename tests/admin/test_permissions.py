@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from sender.models import Segment, User
+from sender.runtime import Runtime
 from sender.services.accounts import users
+from sender.services.campaigns import requalify
 from sender.web.admin.auth import PERMISSIONS
 from tests.admin.conftest import post
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
@@ -135,6 +137,28 @@ ACTIONS = [
     Action("cancel", "POST", "/admin/campaigns/{campaign}/cancel", "campaigns.send"),
     Action("delete draft", "POST", "/admin/campaigns/{campaign}/delete", "campaigns.edit"),
     Action("export", "GET", "/admin/campaigns/{campaign}/deliveries.csv", "view"),
+    Action("requalification", "GET", "/admin/requalification", "view"),
+    Action("requalification cycle", "GET", "/admin/requalification/{cycle}", "view"),
+    Action("requalification new", "GET", "/admin/requalification/new", "campaigns.edit"),
+    Action(
+        "requalification create",
+        "POST",
+        "/admin/requalification/new",
+        "campaigns.edit",
+        {
+            "name": "Again",
+            "purpose": "{purpose}",
+            "subject": "Still in?",
+            "body_text": "{{{{ confirm_url }}}}",
+        },
+    ),
+    Action(
+        "requalification approve",
+        "POST",
+        "/admin/requalification/{cycle}/approval",
+        "campaigns.approve",
+        {"note": "Legacy list, DPO file 7."},
+    ),
     Action("staff", "GET", "/admin/staff", "users.manage"),
     Action(
         "user create",
@@ -156,7 +180,7 @@ ACTIONS = [
 
 
 @pytest.fixture
-def world(db_session: Session, staff: dict[str, Any], redis_conn: Any) -> dict[str, str]:
+def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: Runtime) -> dict[str, str]:
     """One of everything the actions name."""
     purpose = PurposeFactory(slug="news")
     WordingFactory(purpose=purpose)
@@ -171,6 +195,11 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any) -> dict[s
     db_session.add(other)
     db_session.flush()
     token = users.issue_token(db_session, other)
+    # A requalification cycle of another purpose, written by someone else (so any allowed role may approve it).
+    legacy = PurposeFactory(slug="legacy")
+    WordingFactory(purpose=legacy)
+    draft = requalify.Draft("Again", legacy.slug, "Still in?", "{{ confirm_url }}")
+    cycle = requalify.create(db_session, runtime.settings, draft, f"user:{other.id}")
     db_session.commit()
     return {
         "purpose": purpose.slug,
@@ -181,6 +210,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any) -> dict[s
         "segment": str(segment.id),
         "other_user": str(other.id),
         "token": str(token.record.id),
+        "cycle": str(cycle.id),
     }
 
 
@@ -215,6 +245,7 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<int:wording_id>": "{wording}",
         "<int:user_id>": "{other_user}",
         "<int:token_id>": "{token}",
+        "<int:cycle_id>": "{cycle}",
     }
     public = {
         "/admin/signin",

@@ -190,22 +190,32 @@ def start(session: Session, campaign: Campaign, actor: str, now: datetime | None
 
 def funnel(session: Session, campaign_id: int) -> Funnel:
     """The funnel of one cycle, counted from its asks."""
-    rows = dict(
-        session.execute(
-            select(RequalificationAsk.status, func.count())
-            .where(RequalificationAsk.campaign_id == campaign_id)
-            .group_by(RequalificationAsk.status)
+    return funnels(session, [campaign_id])[campaign_id]
+
+
+def funnels(session: Session, campaign_ids: list[int]) -> dict[int, Funnel]:
+    """The funnels of several cycles in one grouped count (the list page shows one per cycle)."""
+    counts: dict[int, dict[str, int]] = {cid: {} for cid in campaign_ids}
+    if campaign_ids:
+        rows = session.execute(
+            select(RequalificationAsk.campaign_id, RequalificationAsk.status, func.count())
+            .where(RequalificationAsk.campaign_id.in_(campaign_ids))
+            .group_by(RequalificationAsk.campaign_id, RequalificationAsk.status)
         ).all()
-    )
-    return Funnel(
-        asked=sum(rows.values()),
-        waiting=rows.get("asked", 0),
-        confirmed=rows.get("confirmed", 0),
-        declined=rows.get("declined", 0),
-        erased=rows.get("erased", 0),
-        archived=rows.get("archived", 0),
-        excluded=rows.get("excluded", 0),
-    )
+        for campaign_id, status, count in rows:
+            counts[campaign_id][status] = count
+    return {
+        cid: Funnel(
+            asked=sum(by_status.values()),
+            waiting=by_status.get("asked", 0),
+            confirmed=by_status.get("confirmed", 0),
+            declined=by_status.get("declined", 0),
+            erased=by_status.get("erased", 0),
+            archived=by_status.get("archived", 0),
+            excluded=by_status.get("excluded", 0),
+        )
+        for cid, by_status in counts.items()
+    }
 
 
 def cycles(session: Session, limit: int = 500) -> list[tuple[Campaign, Requalification]]:

@@ -43,6 +43,7 @@ PAGES = (
     "lists",
     "purposes",
     "campaigns",
+    "requalification",
     "staff",
     "imports",
 )

@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "lists.edit": frozenset({"admin", "marketer"}),
     "campaigns.edit": frozenset({"admin", "marketer"}),
     "campaigns.send": frozenset({"admin", "marketer"}),
+    "campaigns.approve": frozenset({"admin", "dpo"}),
     "purposes.edit": frozenset({"admin", "dpo"}),
     "organisation.edit": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
