@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
+
+from sender.services import errors
 
 API_PREFIX = "/api/"
 log = logging.getLogger(__name__)
@@ -50,6 +52,12 @@ def _not_found(exc: HTTPException) -> Response:
     return _answer(exc)
 
 
+def _missing_record(_exc: errors.NotFound) -> Response:
+    # A service found no such record: for every page the same 404 as an unknown address (the API's own
+    # handler answers first with its JSON message).
+    return _answer(NotFound())
+
+
 def _method_not_allowed(exc: HTTPException) -> Response:
     return _answer(exc)
 
@@ -60,7 +68,8 @@ def _internal(exc: InternalServerError) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Answer 404, 405 and 500 for the whole app."""
+    """Answer 404 (unknown address or record), 405 and 500 for the whole app."""
     app.register_error_handler(404, _not_found)
+    app.register_error_handler(errors.NotFound, _missing_record)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(500, _internal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -166,3 +167,21 @@ def test_erase_needs_confirmation_then_keeps_only_a_keyed_hash(
 
 def test_unknown_contact_is_404(client_as: ClientAs) -> None:
     assert client_as("admin").get("/admin/contacts/nope").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/contacts/nope",
+        "/admin/campaigns/999999",
+        "/admin/lists/999999",
+        "/admin/segments/999999",
+        "/admin/purposes/nope",
+        "/admin/imports/999999",
+    ],
+)
+def test_a_missing_record_gets_the_app_wide_404_page(client_as: ClientAs, path: str) -> None:
+    response = client_as("admin").get(path)
+    assert response.status_code == 404
+    # The page every unknown address gets, not a bare error.
+    assert "Page introuvable" in response.get_data(as_text=True)

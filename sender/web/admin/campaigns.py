@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import (
     Response,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -34,7 +33,7 @@ from sender.services.audience import lists as list_service
 from sender.services.audience import segments
 from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import csv_export
 from sender.services.records import dashboard as board
@@ -79,10 +78,7 @@ class ScheduleForm(Form):
 
 
 def _campaign(campaign_id: int) -> Campaign:
-    try:
-        return lifecycle.get(get_session(), campaign_id)
-    except NotFound:
-        abort(404)
+    return lifecycle.get(get_session(), campaign_id)
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:

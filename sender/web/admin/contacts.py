@@ -59,10 +59,7 @@ class EraseForm(Form):
 
 
 def _contact(public_id: str) -> Contact:
-    try:
-        return contact_service.get_by_public_id(get_session(), public_id)
-    except NotFound:
-        abort(404)
+    return contact_service.get_by_public_id(get_session(), public_id)
 
 
 def _consent_form() -> ConsentForm:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Response,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -31,7 +30,7 @@ from wtforms.validators import DataRequired, Optional
 from sender.models import ImportBatch, Purpose
 from sender.services.audience import import_mapping, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, ValidationFailed
 from sender.tasks.import_queue import read_progress
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.blueprint import bp
@@ -78,10 +77,7 @@ def _form() -> ImportForm:
 
 
 def _batch(batch_id: int) -> ImportBatch:
-    try:
-        return imports.get(get_session(), batch_id)
-    except NotFound:
-        abort(404)
+    return imports.get(get_session(), batch_id)
 
 
 def _index(form: ImportForm, errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:

@@ -17,7 +17,7 @@ from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, ValidationFailed
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, attach_errors, choices
@@ -140,10 +140,7 @@ def list_create() -> ResponseReturnValue:
 def list_detail(list_id: int) -> ResponseReturnValue:
     """A list's size and its latest members."""
     db = get_session()
-    try:
-        summary = list_service.summary(db, list_id)
-    except NotFound:
-        abort(404)
+    summary = list_service.summary(db, list_id)
     members = db.scalars(
         select(Contact)
         .join(ListMember, ListMember.contact_id == Contact.id)
@@ -180,8 +177,6 @@ def list_members(list_id: int) -> Response:
                 flash(_("%(n)d added.", n=change.changed), "success")
             if bad or unknown:
                 flash(_("Not added (invalid or unknown): %(rows)s", rows=", ".join(bad + unknown)), "error")
-    except NotFound:
-        abort(404)
     except ValidationFailed as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.list_detail", list_id=list_id))
@@ -197,10 +192,7 @@ def segment_page(segment_id: int | None = None) -> ResponseReturnValue:
     db = get_session()
     segment = None
     if segment_id is not None:
-        try:
-            segment = segments.get(db, segment_id)
-        except NotFound:
-            abort(404)
+        segment = segments.get(db, segment_id)
     form = _segment_form(segment)
     status = 200
     if request.method == "POST":
@@ -234,8 +226,6 @@ def segment_delete(segment_id: int) -> Response:
     db = get_session()
     try:
         segments.remove(db, segments.get(db, segment_id), actor())
-    except NotFound:
-        abort(404)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.segment", segment_id=segment_id))

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes, wordings
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, ValidationFailed
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, attach_errors, choices
@@ -73,10 +73,7 @@ def purposes_index() -> ResponseReturnValue:
 def purpose_page(slug: str) -> ResponseReturnValue:
     """A purpose and every wording version, marked when in use."""
     db = get_session()
-    try:
-        purpose = purposes.get(db, slug)
-    except NotFound:
-        abort(404)
+    purpose = purposes.get(db, slug)
     versions = purposes.wordings(db, purpose)
     return render_template(
         "admin/purposes/detail.html",
@@ -98,8 +95,6 @@ def wording_add(slug: str) -> Response:
         return redirect(url_for("admin.purpose", slug=slug))
     try:
         _purpose, wording = purposes.add_wording(db, slug, {"text": form.text.data}, actor())
-    except NotFound:
-        abort(404)
     except ValidationFailed as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.purpose", slug=slug))
@@ -113,10 +108,7 @@ def wording_add(slug: str) -> Response:
 def wording_change(wording_id: int) -> Response:
     """Edit or delete a version nobody has consented to yet."""
     db = get_session()
-    try:
-        wording = wordings.get(db, wording_id)
-    except NotFound:
-        abort(404)
+    wording = wordings.get(db, wording_id)
     slug = purposes.by_ids(db, [wording.purpose_id])[wording.purpose_id].slug
     try:
         if request.form.get("delete"):
