@@ -36,12 +36,12 @@ from typing import Any
 import psutil
 from redis import Redis
 from rq import Worker
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.seeding import reset_database, seed_audience
 from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.models import Campaign, Contact, Delivery, Purpose
@@ -83,77 +83,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def reset_database(url: str) -> None:
-    """Create the bench database if needed and empty its schema."""
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def seed(rt: Any, n: int) -> tuple[int, int]:
     """Insert n consenting contacts on one list, set-based; return (purpose id, list id)."""
-    with rt.engine.begin() as conn:
-        conn.execute(text("TRUNCATE contacts, lists, purposes RESTART IDENTITY CASCADE"))
-        purpose_id = conn.scalar(
-            text(
-                "INSERT INTO purposes (slug, name, description, legal_basis, retention_days, consent_validity_days,"
-                " requires_double_opt_in, data_categories, processors, transfers, created_at) VALUES ('newsletter',"
-                " 'Newsletter', 'Our monthly news.', 'consent', 1095, 1095, false, '[]', '[]', '[]', now())"
-                " RETURNING id"
-            )
-        )
-        wording_id = conn.scalar(
-            text(
-                "INSERT INTO consent_wordings (purpose_id, version, text, created_at)"
-                " VALUES (:p, 1, 'Yes, send me the newsletter.', now()) RETURNING id"
-            ),
-            {"p": purpose_id},
-        )
-        list_id = conn.scalar(
-            text("INSERT INTO lists (name, description, created_at) VALUES ('all', '', now()) RETURNING id")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO contacts (public_id, email, email_hash, first_name, last_name, locale, country,"
-                " attributes, source, status, is_legacy, created_at, updated_at)"
-                " SELECT md5('c' || i), 'person' || i || '@bench.example', encode(sha256(('e' || i)::bytea), 'hex'),"
-                " 'Camille', 'Martin', 'fr', 'FR', '{}', 'import', 'active', false, now(), now()"
-                " FROM generate_series(1, :n) AS i"
-            ),
-            {"n": n},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO consent_events (contact_id, purpose_id, channel, action, occurred_at, source, mechanism,"
-                " wording_id, actor, evidence, expires_at)"
-                " SELECT id, :p, 'email', 'grant', now(), 'form', 'checkbox', :w, 'bench', '{}',"
-                " now() + interval '3 years' FROM contacts"
-            ),
-            {"p": purpose_id, "w": wording_id},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO consent_states (contact_id, purpose_id, channel, status, since, expires_at, last_event_id)"
-                " SELECT contact_id, purpose_id, channel, 'granted', occurred_at, expires_at, id FROM consent_events"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO list_members (list_id, contact_id, added_at) SELECT :l, id, now() FROM contacts"
-            ),
-            {"l": list_id},
-        )
-    with rt.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-    return purpose_id, list_id
+    return seed_audience(rt, n, "email")
 
 
 def measure_planning(rt: Any, list_id: int, n: int) -> float:
@@ -190,8 +122,10 @@ def campaign_body(list_id: int) -> dict[str, Any]:
     }
 
 
-def api(base: str, token: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST (or GET without body) a JSON request to the web process."""
+def api(
+    base: str, token: str, path: str, body: dict[str, Any] | None = None, *, conflict_ok: bool = False
+) -> dict[str, Any]:
+    """POST a JSON request to the web process; `conflict_ok`: a 409 (nothing left to change) is fine."""
     data = json.dumps(body or {}).encode()
     request = urllib.request.Request(
         base + path,
@@ -199,8 +133,14 @@ def api(base: str, token: str, path: str, body: dict[str, Any] | None = None) ->
         method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        result: dict[str, Any] = json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            result: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if conflict_ok and exc.code == 409:
+            return {}
+        # Say what the API refused, not only its status.
+        raise SystemExit(f"{path}: {exc.code} {exc.read().decode(errors='replace')}") from None
     return result
 
 
@@ -286,8 +226,9 @@ def send_run(
             peaks["web"] = max(peaks.get("web", 0.0), tree_rss(web))
             time.sleep(0.05)
         if limit is not None:
-            # Stop the rest of the campaign: the rate is measured on what was counted so far.
-            api(base, token, f"/api/v1/campaigns/{campaign['id']}/cancel")
+            # Stop the rest of the campaign: the rate is measured on what was counted so far. A small
+            # campaign may already be sent in full, which the API answers with 409.
+            api(base, token, f"/api/v1/campaigns/{campaign['id']}/cancel", conflict_ok=True)
         time.sleep(0.5)  # let the last job process exit, so its CPU time is counted
         cpu = sum(cpu_seconds(psutil.Process(p.pid)) - before for p, before in zip(procs, idle, strict=True))
     finally:

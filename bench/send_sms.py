@@ -29,12 +29,11 @@ from typing import Any
 
 from redis import Redis
 from rq import Worker
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.seeding import reset_database, seed_audience
 from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.runtime import build_runtime
@@ -42,21 +41,6 @@ from sender.services.campaigns import launch, lifecycle
 from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 
 BODY = "Soldes d'hiver : -20% sur tout le magasin ce week-end, {{ contact.first_name }} !"
-
-
-def reset_database(url: str) -> None:
-    """Create the bench database if needed and empty its schema."""
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def zone_at_noon() -> str:
@@ -68,60 +52,7 @@ def zone_at_noon() -> str:
 
 def seed(rt: Any, n: int) -> int:
     """Insert n contacts with a French mobile number and SMS consent, on one list; return the list id."""
-    with rt.engine.begin() as conn:
-        conn.execute(text("TRUNCATE contacts, lists, purposes, campaigns RESTART IDENTITY CASCADE"))
-        purpose_id = conn.scalar(
-            text(
-                "INSERT INTO purposes (slug, name, description, legal_basis, retention_days, consent_validity_days,"
-                " requires_double_opt_in, data_categories, processors, transfers, created_at) VALUES ('promos',"
-                " 'Promotions', 'Our offers by SMS.', 'consent', 1095, 1095, false, '[]', '[]', '[]', now())"
-                " RETURNING id"
-            )
-        )
-        wording_id = conn.scalar(
-            text(
-                "INSERT INTO consent_wordings (purpose_id, version, text, created_at)"
-                " VALUES (:p, 1, 'Yes, text me offers.', now()) RETURNING id"
-            ),
-            {"p": purpose_id},
-        )
-        list_id = conn.scalar(
-            text("INSERT INTO lists (name, description, created_at) VALUES ('all', '', now()) RETURNING id")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO contacts (public_id, phone, phone_hash, first_name, last_name, locale, country, timezone,"
-                " attributes, source, status, is_legacy, created_at, updated_at)"
-                " SELECT md5('c' || i), '+336' || lpad(i::text, 8, '0'), encode(sha256(('p' || i)::bytea), 'hex'),"
-                " 'Camille', 'Martin', 'fr', 'FR', :zone, '{}', 'import', 'active', false, now(), now()"
-                " FROM generate_series(1, :n) AS i"
-            ),
-            {"n": n, "zone": zone_at_noon()},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO consent_events (contact_id, purpose_id, channel, action, occurred_at, source, mechanism,"
-                " wording_id, actor, evidence, expires_at)"
-                " SELECT id, :p, 'sms', 'grant', now(), 'form', 'checkbox', :w, 'bench', '{}',"
-                " now() + interval '3 years' FROM contacts"
-            ),
-            {"p": purpose_id, "w": wording_id},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO consent_states (contact_id, purpose_id, channel, status, since, expires_at, last_event_id)"
-                " SELECT contact_id, purpose_id, channel, 'granted', occurred_at, expires_at, id FROM consent_events"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO list_members (list_id, contact_id, added_at) SELECT :l, id, now() FROM contacts"
-            ),
-            {"l": list_id},
-        )
-    with rt.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-    return int(list_id)
+    return seed_audience(rt, n, "sms", zone_at_noon())[1]
 
 
 def stats(base: str, method: str = "GET") -> dict[str, Any]:

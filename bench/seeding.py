@@ -1,0 +1,95 @@
+"""What the send benchmarks share: an empty PostgreSQL schema, then n consenting contacts on one list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+# Per channel: the contacts' address columns and their values for contact i, and the purpose asked about.
+_CHANNELS = {
+    "email": (
+        "email, email_hash, timezone",
+        "'person' || i || '@bench.example', encode(sha256(('e' || i)::bytea), 'hex'), NULL",
+        ("newsletter", "Newsletter", "Our monthly news.", "Yes, send me the newsletter."),
+    ),
+    "sms": (
+        "phone, phone_hash, timezone",
+        "'+336' || lpad(i::text, 8, '0'), encode(sha256(('p' || i)::bytea), 'hex'), :zone",
+        ("promos", "Promotions", "Our offers by SMS.", "Yes, text me offers."),
+    ),
+}
+
+
+def reset_database(url: str) -> None:
+    """Create the bench database if needed and empty its schema."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}):
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def seed_audience(rt: Any, n: int, channel: str, zone: str | None = None) -> tuple[int, int]:
+    """Insert n contacts consenting on `channel` to one purpose, on one list, set-based; (purpose id, list id)."""
+    columns, values, (slug, name, description, wording) = _CHANNELS[channel]
+    with rt.engine.begin() as conn:
+        conn.execute(text("TRUNCATE contacts, lists, purposes, campaigns RESTART IDENTITY CASCADE"))
+        purpose_id = conn.scalar(
+            text(
+                "INSERT INTO purposes (slug, name, description, legal_basis, retention_days, consent_validity_days,"
+                " requires_double_opt_in, data_categories, processors, transfers, created_at) VALUES (:slug,"
+                " :name, :description, 'consent', 1095, 1095, false, '[]', '[]', '[]', now()) RETURNING id"
+            ),
+            {"slug": slug, "name": name, "description": description},
+        )
+        wording_id = conn.scalar(
+            text(
+                "INSERT INTO consent_wordings (purpose_id, version, text, created_at)"
+                " VALUES (:p, 1, :text, now()) RETURNING id"
+            ),
+            {"p": purpose_id, "text": wording},
+        )
+        list_id = conn.scalar(
+            text("INSERT INTO lists (name, description, created_at) VALUES ('all', '', now()) RETURNING id")
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO contacts (public_id, {columns}, first_name, last_name, locale, country,"  # noqa: S608
+                " attributes, source, status, is_legacy, created_at, updated_at)"
+                f" SELECT md5('c' || i), {values}, 'Camille', 'Martin', 'fr', 'FR', '{{}}', 'import', 'active',"
+                " false, now(), now() FROM generate_series(1, :n) AS i"
+            ),
+            {"n": n, "zone": zone},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO consent_events (contact_id, purpose_id, channel, action, occurred_at, source, mechanism,"
+                " wording_id, actor, evidence, expires_at)"
+                " SELECT id, :p, :channel, 'grant', now(), 'form', 'checkbox', :w, 'bench', '{}',"
+                " now() + interval '3 years' FROM contacts"
+            ),
+            {"p": purpose_id, "w": wording_id, "channel": channel},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO consent_states (contact_id, purpose_id, channel, status, since, expires_at, last_event_id)"
+                " SELECT contact_id, purpose_id, channel, 'granted', occurred_at, expires_at, id FROM consent_events"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO list_members (list_id, contact_id, added_at) SELECT :l, id, now() FROM contacts"
+            ),
+            {"l": list_id},
+        )
+    with rt.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    return int(purpose_id), int(list_id)
