@@ -24,7 +24,9 @@ def create_app(
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
     settings = runtime.settings
-    app = Flask(
+    from sender.web.session import App
+
+    app = App(
         __name__,
         instance_path=str(settings.instance_path),
         template_folder=str(resource_dir("templates")),

@@ -9,6 +9,9 @@ from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, ev
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+# The execution option of work.reading's sessions (kept here: db.py is below every other module).
+READ_ONLY_OPTION = "sender_read_only"
+
 # Stable constraint names, so Alembic migrations name the same things on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -45,8 +48,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking. A read-only
+        # unit (work.reading: exports, reports) begins deferred and never holds the write lock, so a slow or
+        # abandoned download cannot stall the writers.
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool: bool = True) -> Engine:

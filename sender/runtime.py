@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sender.config import Settings
 from sender.db import make_engine, make_sessionmaker
-from sender.tasks.queue import connect_redis, get_queue
+from sender.tasks.queue import RQJobPort, connect_redis, get_queue
 from sender.tokens import TokenService
+from sender.work import bind_port
 
 
 @dataclass
@@ -24,6 +25,10 @@ class Runtime:
     Session: sessionmaker[Session]
     tokens: TokenService
     _redis: Redis | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Jobs recorded in this runtime's sessions go to its Redis once their unit of work commits.
+        bind_port(self.Session, RQJobPort(self.settings, lambda: self.redis))
 
     @property
     def redis(self) -> Redis:

@@ -114,8 +114,8 @@ def session_factory(connection: Any) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for arranging and asserting; factories write through it."""
+def db_session(session_factory: sessionmaker[Session], runtime: Runtime) -> Iterator[Session]:
+    """A session for arranging and asserting; factories write through it (jobs go through the runtime's port)."""
     session = session_factory()
     factories.bind(session)
     yield session

