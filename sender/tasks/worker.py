@@ -168,6 +168,7 @@ def run(
     with app.app_context():
         while True:
             started = time.monotonic()
+            worker: SenderWorker | None = None
             try:
                 worker = build_worker(app, queue_names)
                 worked = worker.work(
@@ -177,9 +178,9 @@ def run(
                 if burst:
                     raise
                 log.warning("Redis is unreachable (%s)", exc)
-            else:
-                if burst or worker.signalled:
-                    break
+            # A stop asked for during an outage ends in a RedisError (the teardown cannot reach Redis): stop.
+            if burst or (worker is not None and worker.signalled):
+                break
             failures = 0 if time.monotonic() - started > 60 else failures + 1
             pause = RESTART_BACKOFF_SECONDS[min(failures, len(RESTART_BACKOFF_SECONDS) - 1)]
             log.warning("worker loop ended unexpectedly; starting again in %ss", pause)
