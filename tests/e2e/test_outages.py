@@ -199,7 +199,9 @@ def test_worker_and_sweeper_survive_a_redis_outage(outage, redis_server, tmp_pat
         _until(lambda: "stale batches" in sweeper_log.read_text(), "swept", sweeper_log)
         redis_server.stop()
         _until(lambda: "sweep failed" in sweeper_log.read_text(), "noticed the outage", sweeper_log)
-        time.sleep(3)
+        _until(
+            lambda: "could not connect to Redis" in worker_log.read_text(), "noticed the outage", worker_log
+        )
         redis_server.start()
         assert worker.poll() is None and sweeper.poll() is None
         swept_before = sweeper_log.read_text().count("stale batches")
@@ -216,3 +218,16 @@ def test_worker_and_sweeper_survive_a_redis_outage(outage, redis_server, tmp_pat
         _stop(sweeper, sweeper_log)
         _stop(worker, worker_log)
     _no_addresses(worker_log.read_text() + sweeper_log.read_text())
+
+
+def test_a_worker_stopped_while_redis_is_down_stops(outage, redis_server, tmp_path):
+    log = tmp_path / "worker.log"
+    worker = _start(outage, ["worker.py"], log)
+    try:
+        _until(lambda: "Listening on" in log.read_text(), "started", log)
+        redis_server.stop()
+        _until(lambda: "could not connect to Redis" in log.read_text(), "noticed the outage", log)
+    finally:
+        # Its teardown cannot tell Redis it stops: it says so and exits all the same.
+        _stop(worker, log)
+    assert "Redis is unreachable" in log.read_text() and "starting again" not in log.read_text()

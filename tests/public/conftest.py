@@ -25,10 +25,15 @@ from sender.models import ConsentWording, Contact, Purpose
 from sender.runtime import Runtime
 from sender.services.consent import ledger
 from sender.services.consent.links import portal_token
+from sender.tasks.worker import PromptCommandListenerStop
 from sender.tokens import TokenService
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
 TOKEN_FIELD = re.compile(r'name="token" value="([^"]+)"')
+
+
+class InProcessWorker(PromptCommandListenerStop, SimpleWorker):
+    """RQ's in-process worker, whose teardown stops its command listener at once, as sender's worker does."""
 
 
 @pytest.fixture
@@ -53,7 +58,7 @@ def run_jobs(app: Flask, runtime: Runtime) -> int:
     queue = runtime.queue("default")
     count = queue.count
     with app.app_context():
-        SimpleWorker([queue], connection=runtime.redis, serializer=JSONSerializer).work(burst=True)
+        InProcessWorker([queue], connection=runtime.redis, serializer=JSONSerializer).work(burst=True)
     return count
 
 
