@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sender.models import ConsentEvent, Contact, ImportBatch
 from sender.runtime import Runtime
 from sender.services.audience import imports
-from sender.tasks.import_queue import read_progress
+from sender.tasks.queue import read_progress
 from tests import factories
 from tests.import_helpers import csv_bytes, newsletter
 

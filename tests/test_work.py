@@ -138,6 +138,25 @@ def test_a_queue_down_after_commit_keeps_the_data_and_says_so(runtime: Runtime, 
     session.close()
 
 
+def test_an_after_commit_action_runs_once_committed_never_after_a_rollback(
+    runtime: Runtime, connection: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+    session = runtime.Session()
+    work.after_commit(session, "dropped", lambda: ran.append("after a rollback"))
+    session.rollback()
+    session.add(ContactList(name="written before the notice"))
+    work.after_commit(session, "notice", lambda: ran.append(f"open: {connection.in_nested_transaction()}"))
+    work.after_commit(session, "broken notice", lambda: 1 / 0)
+
+    assert ran == []
+    work.commit(session, "test")  # the broken one is logged, not raised: the data is committed
+
+    assert ran == ["open: False"]  # the unit's transaction (here a savepoint) was over
+    assert "broken notice after commit failed: ZeroDivisionError" in caplog.text
+    session.close()
+
+
 def test_a_session_without_a_port_refuses_a_job_before_any_commit(runtime: Runtime) -> None:
     bare = Session(bind=runtime.engine)
     with pytest.raises(RuntimeError, match="no job port"):

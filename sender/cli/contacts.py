@@ -10,6 +10,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.config import load_settings
 from sender.models import ImportBatch, ImportReportLine
 from sender.runtime import Runtime, build_runtime
@@ -124,11 +125,11 @@ def import_contacts(
         "partner": partner,
         "partner_named_sender": partner_named_sender,
     }
-    with _runtime() as runtime, runtime.Session() as session:
+    with _runtime() as runtime, work.unit(runtime.Session, "contacts import") as session:
         mapping = import_mapping.parse_overrides(maps)
         with file.open("rb") as stream:
             batch = imports.create(session, runtime.settings, stream, file.name, data, "cli", mapping)
-        session.commit()
+        # The run's first step commits the stored batch with its start.
         imports.run(session, runtime.settings, batch, "analyse" if dry_run else "commit")
         if batch.status == "failed":
             click.echo(f"error: {batch.error}", err=True)

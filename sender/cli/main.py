@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.cli import access as access_cli
 from sender.cli import requalify as requalify_cli
 from sender.cli.contacts import contacts
@@ -57,24 +58,20 @@ def _settings() -> Settings:
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    """A session on the configured database, committed on success; service errors exit 1."""
+    """The command's unit of work on the configured database: committed on success; service errors exit 1."""
     runtime = build_runtime(_settings(), pool=False)
-    session = runtime.Session()
     try:
-        yield session
-        session.commit()
+        with work.unit(runtime.Session, click.get_current_context().command_path) as session:
+            yield session
     except ValidationFailed as exc:
-        session.rollback()
         click.echo("error: invalid input", err=True)
         for field, reason in exc.errors.items():
             click.echo(f"  {field}: {reason}", err=True)
         raise click.exceptions.Exit(1) from None
     except ServiceError as exc:
-        session.rollback()
         click.echo(f"error: {exc.message}", err=True)
         raise click.exceptions.Exit(1) from None
     finally:
-        session.close()
         runtime.engine.dispose()
 
 

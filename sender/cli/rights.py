@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from sender import work
 from sender.config import load_settings
 from sender.db import utcnow
 from sender.runtime import build_runtime
@@ -22,7 +23,7 @@ def requests_overdue() -> None:
     """List open requests past their deadline; exit 1 when there is any (for monitoring)."""
     runtime = build_runtime(load_settings(), pool=False)
     try:
-        with runtime.Session() as session:
+        with work.reading(runtime.Session) as session:
             late = rights_requests.listing(session, overdue=True)
             now = utcnow()
             for item in late:
@@ -50,10 +51,9 @@ def signups_purge() -> None:
     settings = load_settings()
     runtime = build_runtime(settings, pool=False)
     try:
-        with runtime.Session() as session:
+        with work.unit(runtime.Session, "signups purge") as session:
             deleted = signup.purge_unconfirmed(session, settings)
             forgotten = links.forget_spent(session, settings)
-            session.commit()
     finally:
         runtime.engine.dispose()
     click.echo(f"{deleted} unconfirmed sign-up(s) deleted")

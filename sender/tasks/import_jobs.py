@@ -6,15 +6,16 @@ from typing import Any
 
 from flask import current_app
 
+from sender import work
 from sender.runtime import Runtime
 from sender.services.audience import imports
-from sender.tasks.import_queue import publish_progress
+from sender.tasks.queue import publish_progress
 
 
 def run_import(batch_id: int) -> dict[str, Any]:
     """Run the dry run or the commit that was started for this batch; a finished batch is left alone."""
     runtime: Runtime = current_app.extensions["sender"]
-    with runtime.Session() as session:
+    with work.unit(runtime.Session, "import run") as session:
         batch = imports.get(session, batch_id)
         if batch.status not in ("analysing", "committing"):
             return {"skipped": f"batch is {batch.status}"}

@@ -1,4 +1,7 @@
-"""RQ jobs sending system emails for the public pages: ids in, nothing personal in the payload."""
+"""RQ jobs sending system emails for the public pages: ids in, nothing personal in the payload.
+
+Each reads what it needs in a read-only session (no write lock), then sends with no transaction open.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from sender import work
 from sender.i18n import pick_locale
 from sender.models import Contact
 from sender.runtime import Runtime
@@ -24,7 +28,7 @@ def _runtime() -> Runtime:
 def send_portal_link(contact_id: int) -> dict[str, Any]:
     """Email a fresh privacy-portal link to the contact's own address (R36)."""
     runtime = _runtime()
-    with runtime.Session() as session:
+    with work.reading(runtime.Session) as session:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.status not in PORTAL_STATUSES or not contact.email:
             return {"skipped": "not reachable"}
@@ -40,7 +44,7 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
 def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[str, Any]:
     """Email the double opt-in confirmation link of a sign-up (no advertising, R53)."""
     runtime = _runtime()
-    with runtime.Session() as session:
+    with work.reading(runtime.Session) as session:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.status == "erased" or not contact.email:
             return {"skipped": "not reachable"}

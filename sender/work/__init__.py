@@ -4,6 +4,8 @@ Every write goes through a session handed out here (or by the web layer's reques
 same functions). Code records the jobs it wants with `enqueue` / `schedule_at`; nothing reaches the queue
 until the unit commits, and a rollback sends nothing. Long orchestrations (a launch, an import commit, a cron
 run) call `commit_step` between named, idempotent steps, each followed by the sending of its own jobs.
+A message that cannot be a job (it goes to an address the same unit erases) is sent with `after_commit`, in
+this process, once the write transaction is over.
 
 The queue itself sits behind `JobPort` (implemented by `sender.tasks.queue`, the only module that knows RQ);
 this module and the services that record jobs never import it.
@@ -12,7 +14,7 @@ this module and the services that record jobs never import it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 PORT_KEY = "sender.job_port"
 _PENDING_KEY = "sender.pending_jobs"
 _FAILED_KEY = "sender.unsent_jobs"
+_AFTER_KEY = "sender.after_commit"
 
 
 class JobState(StrEnum):
@@ -139,6 +142,18 @@ def schedule_at(session: Session, job: Job, when: datetime) -> None:
     _record(session, Pending(job, when))
 
 
+def after_commit(session: Session, name: str, action: Callable[[], object]) -> None:
+    """Run `action` in this process once the unit commits, never if it rolls back.
+
+    For a network call that cannot wait for a worker nor run inside the write transaction: the erasure
+    notice, whose address is gone from the database once the unit commits. A failure is logged (by `name`,
+    which must say nothing personal), never raised: the data is committed.
+    """
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_AFTER_KEY, []).append((name, action))
+
+
 def state(session: Session, job: Job) -> JobState | None:
     """The job's state on the queue now (a read; raises the queue's error if it is unavailable)."""
     return _port(session).state(job)
@@ -151,6 +166,15 @@ def pending(session: Session) -> list[Job]:
 
 @event.listens_for(Session, "after_commit")
 def _send_after_commit(session: Session) -> None:
+    _send_jobs(session)
+    for name, action in session.info.pop(_AFTER_KEY, []):
+        try:
+            action()
+        except Exception as exc:  # the data is committed: say what failed, go on
+            log.warning("%s after commit failed: %s", name, type(exc).__name__)
+
+
+def _send_jobs(session: Session) -> None:
     jobs: list[Pending] = session.info.pop(_PENDING_KEY, [])
     if not jobs:
         return
@@ -168,6 +192,7 @@ def _drop_after_rollback(session: Session, previous: SessionTransaction) -> None
     # Only the outermost transaction's end drops the unit's jobs; a savepoint's rollback keeps them.
     if previous.parent is None:
         session.info.pop(_PENDING_KEY, None)
+        session.info.pop(_AFTER_KEY, None)
 
 
 def commit(session: Session, step: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,8 @@ from sender.config import Settings
 from sender.models import Contact, ImportBatch
 from sender.runtime import Runtime
 from sender.services.audience import contacts
-from sender.tasks.import_queue import import_job_id, publish_progress
+from sender.tasks.queue import publish_progress
+from sender.work.jobs import RunImport
 from tests.api.helpers import PREFIX, Api, create_purpose
 from tests.import_helpers import csv_bytes
 
@@ -35,6 +37,11 @@ PROOF = {
     "wording_version": "1",
     "collected_on": "2026-03-14",
 }
+
+
+def import_job_id(batch_id: int, mode: str) -> str:
+    """The queue's id of a batch's run."""
+    return RunImport(batch_id=batch_id, mode=mode).job_id
 
 
 def upload(api: Api, content: bytes, status: int, **form: Any) -> Any:
@@ -185,6 +192,27 @@ def test_a_large_file_is_dry_run_by_a_job_and_reports_progress(
     publish_progress(redis_conn, batch["id"], 0.25)
     assert api.get(f"/imports/{batch['id']}")["progress"] == 0.25
     api.post(f"/imports/{batch['id']}/commit", None, 409)  # the dry run is still running
+
+
+def test_a_large_file_whose_job_cannot_be_queued_fails_and_says_so(
+    api: Api, runtime: Runtime, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "settings", runtime.settings.with_overrides(import_inline_bytes=10))
+    # Nothing listens on port 1: the start of the run is committed, then its job cannot be sent.
+    monkeypatch.setattr(runtime, "_redis", Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5))
+
+    response = api.client.post(
+        f"{PREFIX}/imports",
+        data={"file": (io.BytesIO(FILE), "salon.csv"), "source": "x", "legal_basis": "unknown"},
+        headers=api.headers,
+        content_type="multipart/form-data",
+    )
+
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "queue_unavailable"
+    batch = db_session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).first()
+    assert batch is not None and batch.status == "failed"
+    assert batch.error == "the job queue (Redis) is unavailable; nothing was written, try again"
 
 
 def test_a_dpo_reads_imports_but_cannot_upload(

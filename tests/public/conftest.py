@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
@@ -60,6 +60,20 @@ def run_jobs(app: Flask, runtime: Runtime) -> int:
     with app.app_context():
         InProcessWorker([queue], connection=runtime.redis, serializer=JSONSerializer).work(burst=True)
     return count
+
+
+class CommitFailed(Exception):
+    """The database refused a commit (a stand-in for a lost connection or a serialization failure)."""
+
+
+def fail_commits(runtime: Runtime) -> None:
+    """Make every later commit of the runtime's sessions fail, as a database that refuses it would."""
+
+    def refuse(session: Session) -> None:
+        if not session.in_nested_transaction():  # a savepoint (a spent token, say) is not the unit's commit
+            raise CommitFailed()
+
+    event.listen(runtime.Session, "before_commit", refuse)
 
 
 def outbox(runtime: Runtime) -> list[EmailMessage]:

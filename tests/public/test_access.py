@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -10,7 +11,16 @@ from sender import create_app
 from sender.runtime import Runtime
 from sender.services.consent.links import unsubscribe_token
 from tests.factories import ContactFactory
-from tests.public.conftest import Portal, World, link_in, outbox, private, run_jobs
+from tests.public.conftest import (
+    CommitFailed,
+    Portal,
+    World,
+    fail_commits,
+    link_in,
+    outbox,
+    private,
+    run_jobs,
+)
 
 
 def test_known_and_unknown_addresses_get_identical_answers(
@@ -48,6 +58,19 @@ def test_erased_pending_and_bot_requests_send_nothing(
         response = client.post("/access", data=form)
         assert response.status_code == 200 and response.get_data() == reference
     assert run_jobs(app, runtime) == 0
+
+
+def test_a_request_whose_commit_fails_sends_no_link(
+    app: Flask, client: FlaskClient, runtime: Runtime, world: World
+) -> None:
+    # The link's job belongs to the request's unit of work: it leaves only once that is committed.
+    fail_commits(runtime)
+
+    with pytest.raises(CommitFailed):
+        client.post("/access", data={"email": "camille.martin@example.org"})
+
+    assert run_jobs(app, runtime) == 0
+    assert outbox(runtime) == []
 
 
 def test_a_malformed_address_gets_a_precise_400(client: FlaskClient) -> None:

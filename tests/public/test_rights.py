@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
@@ -16,9 +18,10 @@ from sender.models import AuditEvent, Contact, Delivery, RightsRequest, Suppress
 from sender.runtime import Runtime
 from sender.services.consent import gate
 from sender.services.consent.links import portal_token
+from sender.services.messages import system_email
 from sender.services.rights.export import SCHEMA
 from tests.factories import CampaignFactory, ContactFactory
-from tests.public.conftest import Portal, World, body_of, outbox
+from tests.public.conftest import CommitFailed, Portal, World, body_of, fail_commits, outbox
 
 
 def _requests(session: Session, contact: Contact) -> list[tuple[str, str, str]]:
@@ -192,6 +195,50 @@ def test_erasure_leaves_only_the_keyed_hash(
     assert (
         db_session.scalar(select(RightsRequest.kind).where(RightsRequest.contact_id == contact.id))
         == "erasure"
+    )
+
+
+def test_the_erasure_confirmation_leaves_once_the_erasure_is_committed(
+    portal: Portal,
+    runtime: Runtime,
+    connection: Any,
+    db_session: Session,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[Any, ...]] = []
+    send = system_email.send
+
+    def watched(settings: Any, message: Any) -> Any:
+        # While the message goes out: is the request's transaction (here a savepoint) still open, and what
+        # does the database hold?
+        still_open = connection.in_nested_transaction()
+        email = db_session.scalar(select(Contact.email).where(Contact.id == world.contact.id))
+        seen.append((still_open, email))
+        return send(settings, message)
+
+    monkeypatch.setattr(system_email, "send", watched)
+
+    assert portal.act("erase", confirm="yes").status_code == 200
+
+    # The request's transaction was over and the address already gone from the database.
+    assert seen == [(False, None)]
+    (confirmation,) = outbox(runtime)
+    assert confirmation["To"] == "camille.martin@example.org"
+
+
+def test_an_erasure_whose_commit_fails_erases_nothing_and_sends_nothing(
+    portal: Portal, runtime: Runtime, db_session: Session, world: World
+) -> None:
+    fail_commits(runtime)
+
+    with pytest.raises(CommitFailed):
+        portal.act("erase", confirm="yes")
+
+    assert outbox(runtime) == []
+    db_session.expire_all()
+    assert db_session.scalar(select(Contact.email).where(Contact.id == world.contact.id)) == (
+        "camille.martin@example.org"
     )
 
 

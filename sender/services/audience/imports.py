@@ -1,8 +1,10 @@
 """CSV imports with provenance (R58, R59): create a batch from a file, dry-run it, commit it, report on it.
 
-One code path for the API, the admin page, the CLI and the job. A run (dry run or commit) is one
-transaction: a commit that fails leaves no contact or consent behind, only the batch marked failed with
-its reason. The file's SHA-256 makes a second commit of the same file a Conflict.
+One code path for the API, the admin page, the CLI and the job. An import is an orchestration of named
+steps of the caller's unit of work, each committed: the start of a run (with the job that runs a large file,
+sent once the start is committed), the run itself (dry run or commit: one step, so a commit that fails
+leaves no contact or consent behind), or the batch marked failed with its reason. The file's SHA-256 makes a
+second commit of the same file a Conflict.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from datetime import datetime, time, timedelta
 from pathlib import PurePath
 from typing import IO, Any
 
-from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.config import Settings
 from sender.db import utcnow
 from sender.models import ImportBatch, ImportReportLine, Purpose
@@ -25,9 +27,9 @@ from sender.runtime import Runtime
 from sender.services.audience import csvfile, import_mapping, import_provenance
 from sender.services.audience.import_rows import ParsedRow, RowReader
 from sender.services.audience.import_run import ImportPass, Proof
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, NotFound, QueueUnavailable, ValidationFailed
 from sender.services.records import audit
-from sender.tasks.import_queue import enqueue_import, import_job_alive
+from sender.work.jobs import RunImport
 
 IMPORT_LEGAL_BASES = import_provenance.IMPORT_LEGAL_BASES
 MODES = ("analyse", "commit")
@@ -45,7 +47,7 @@ def create(
     actor: str,
     mapping: Mapping[str, str] | None = None,
 ) -> ImportBatch:
-    """Store a file as a new pending batch with its declared provenance; the caller commits."""
+    """Store a file as a new pending batch with its declared provenance; the caller's unit (or begin) commits."""
     fields = import_provenance.validate(session, data)
     name = PurePath(file_name or "import.csv").name[:255] or "import.csv"
     batch = ImportBatch(
@@ -81,8 +83,12 @@ def get(session: Session, batch_id: int) -> ImportBatch:
     return batch
 
 
-def begin(session: Session, batch: ImportBatch, mode: str) -> None:
-    """Mark a run as started and commit, so that a second request for it is refused (Conflict)."""
+def begin(session: Session, batch: ImportBatch, mode: str, *, queued: bool = False) -> None:
+    """Mark a run as started and commit that step, so that a second request for it is refused (Conflict).
+
+    With `queued`, the job that runs the batch is recorded with the start: it is sent once the start is
+    committed (QueueDown if the queue is unreachable then), never for a start that is refused.
+    """
     if mode not in MODES:
         raise ValidationFailed({"mode": f"must be one of {', '.join(MODES)}"})
     if batch.status in ("analysing", "committing"):
@@ -91,11 +97,12 @@ def begin(session: Session, batch: ImportBatch, mode: str) -> None:
         raise Conflict("the batch is already committed")
     if mode == "analyse":
         batch.status = "analysing"
-        session.commit()
-        return
-    batch.status, batch.commit_key = "committing", batch.file_sha256
+    else:
+        batch.status, batch.commit_key = "committing", batch.file_sha256
+    if queued:
+        work.enqueue(session, RunImport(batch_id=batch.id, mode=mode))
     try:
-        session.commit()
+        work.commit(session, f"import {mode}: start")
     except IntegrityError:
         session.rollback()
         raise Conflict("this file is already being imported or was imported by another batch") from None
@@ -109,7 +116,7 @@ def execute(
     *,
     reraise: bool = False,
 ) -> ImportBatch:
-    """Run the started pass of a batch in one transaction and commit; a bad file ends as `failed` with why.
+    """Run the started pass of a batch as one committed step; a bad file ends as `failed` with why.
 
     With `reraise`, a bad file's ValidationFailed is raised again once the failure is recorded.
     """
@@ -138,7 +145,7 @@ def execute(
         batch.status, batch.analysed_at = "analysed", now
     batch.error = None
     audit.record(session, batch.created_by, f"import.{mode}", "import_batch", batch.id, _counts(batch))
-    session.commit()
+    work.commit(session, f"import {mode}: run")
     return batch
 
 
@@ -151,35 +158,39 @@ def run(
 
 
 def submit(runtime: Runtime, session: Session, batch: ImportBatch, mode: str) -> bool:
-    """Start a run: here for a small file, else as a job queued after the start is committed; True if queued."""
-    if batch.status in ("analysing", "committing") and _abandoned(runtime, batch):
+    """Start a run: here for a small file, else as a job sent once the start is committed; True if queued."""
+    if batch.status in ("analysing", "committing") and _abandoned(session, batch):
         _fail(
             session,
             batch,
             "the previous run stopped without finishing (its worker was lost); nothing was written",
         )
-    begin(session, batch, mode)
-    if batch.file_size <= runtime.settings.import_inline_bytes:
-        execute(session, runtime.settings, batch, reraise=True)
-        return False
+    queued = batch.file_size > runtime.settings.import_inline_bytes
     try:
-        enqueue_import(runtime, batch.id, mode)
-    except RedisError:
+        begin(session, batch, mode, queued=queued)
+    except work.QueueDown as exc:
         _fail(session, batch, "the job queue (Redis) is unavailable; nothing was written, try again")
-        raise
-    return True
+        raise QueueUnavailable(
+            "the job queue (Redis) is unavailable: the import did not start; try again"
+        ) from exc
+    if not queued:
+        execute(session, runtime.settings, batch, reraise=True)
+    return queued
 
 
-def _abandoned(runtime: Runtime, batch: ImportBatch) -> bool:
+def _abandoned(session: Session, batch: ImportBatch) -> bool:
     """A run whose job is gone from the queue (worker killed, timed out) long after it started."""
-    # A run is one transaction, so a lost one wrote nothing: it may simply start again.
+    # A run is one step, so a lost one wrote nothing: it may simply start again.
     started = batch.updated_at or batch.created_at
-    return utcnow() - started > ABANDONED_AFTER and not import_job_alive(runtime, batch.id)
+    if utcnow() - started <= ABANDONED_AFTER:
+        return False
+    states = (work.state(session, RunImport(batch_id=batch.id, mode=mode)) for mode in MODES)
+    return not any(state is not None and state.alive for state in states)
 
 
 def _fail(session: Session, batch: ImportBatch, message: str) -> None:
     batch.status, batch.error, batch.commit_key = "failed", message[:2000], None
-    session.commit()
+    work.commit(session, "import: failed")
 
 
 def _counts(batch: ImportBatch) -> dict[str, int]:

@@ -8,8 +8,9 @@
   after a consent recorded with its own proof (R65).
 - HELP / INFO / CONTACT answer with the organisation's identity and contact (R68).
 
-Everything is written in the caller's transaction, which commits before Twilio gets its answer.
-The same message SID handled twice changes nothing the second time (Twilio retries webhooks).
+Everything is written in the caller's unit of work, which commits before Twilio gets its answer (the
+answer is the webhook's response: nothing here calls Twilio). The same message SID handled twice changes
+nothing the second time (Twilio retries webhooks), even when both arrive at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, address_hash, normalize_phone
@@ -124,6 +126,18 @@ def handle_reply(
     session: Session, settings: Settings, *, message_sid: str, sender: str, to: str, body: str
 ) -> ReplyOutcome:
     """Apply one incoming SMS; the caller commits."""
+    try:
+        with session.begin_nested():
+            return _apply(session, settings, message_sid=message_sid, sender=sender, to=to, body=body)
+    except IntegrityError:
+        # A concurrent request wrote Twilio's retry of this very message (or another reply from the number)
+        # meanwhile: only this reply's writes are undone, and applied again it answers as that one did.
+        return _apply(session, settings, message_sid=message_sid, sender=sender, to=to, body=body)
+
+
+def _apply(
+    session: Session, settings: Settings, *, message_sid: str, sender: str, to: str, body: str
+) -> ReplyOutcome:
     known = session.scalar(select(InboundSms).where(InboundSms.message_sid == message_sid))
     if known is not None:
         return ReplyOutcome(

@@ -5,6 +5,7 @@ They are not subscription mail: no List-Unsubscribe, nothing promotional, only t
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -12,11 +13,16 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from sender import work
 from sender.channels.base import OutgoingEmail, SendResult
 from sender.channels.email.render import sender_domain
 from sender.channels.email.transport import email_transport
 from sender.config import Settings
 from sender.i18n import email_env
+
+log = logging.getLogger(__name__)
 
 # Kinds of system email and their templates (templates/email/system/<kind>.subject.txt and .txt).
 KINDS = ("portal_link", "signup_confirm", "erasure_done", "restriction_lift")
@@ -53,3 +59,18 @@ def send(settings: Settings, message: OutgoingEmail) -> SendResult:
     """Send one system email now through the configured transport (SMTP, else the outbox)."""
     with email_transport(settings) as transport:
         return transport.send(message)
+
+
+def send_after_commit(session: Session, settings: Settings, kind: str, message: OutgoingEmail) -> None:
+    """Send one system email once the session's unit of work commits, outside its write transaction.
+
+    For a message that cannot be a job: its address is gone from the database once the unit commits
+    (erasure). Nothing is sent if the unit rolls back; a refusal is logged by kind, never by address.
+    """
+
+    def deliver() -> None:
+        outcome = send(settings, message).outcome
+        if outcome != "sent":
+            log.warning("system email %s not sent: %s", kind, outcome)
+
+    work.after_commit(session, f"system email {kind}", deliver)

@@ -3,6 +3,8 @@
 A row per name, taken by one UPDATE guarded on "free or expired", works the same on PostgreSQL and SQLite.
 A run that crashes leaves its lease; the next run takes it over once it has expired (each chunk of work
 renews it), and resumes where the crashed one stopped because every step is recorded as it is done.
+Taking, renewing and releasing a lease are named steps of the run's unit of work: each commits what the run
+did so far.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import Table, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.db import rowcount, utcnow
 from sender.models import CronLock
 
@@ -36,7 +39,7 @@ class Lease:
                 .values(expires_at=(now or utcnow()) + timedelta(seconds=self.seconds))
             )
         )
-        self.session.commit()
+        work.commit(self.session, f"{self.name}: lease renewed")
         return done == 1
 
     def release(self) -> None:
@@ -47,7 +50,7 @@ class Lease:
             .where(CronLock.name == self.name, CronLock.holder == self.token)
             .values(holder=None, expires_at=None)
         )
-        self.session.commit()
+        work.commit(self.session, f"{self.name}: lease released")
 
 
 def acquire(
@@ -67,5 +70,5 @@ def acquire(
             .values(holder=token, expires_at=now + timedelta(seconds=seconds))
         )
     )
-    session.commit()
+    work.commit(session, f"{name}: lease taken")
     return Lease(session, name, token, seconds) if taken == 1 else None

@@ -29,21 +29,26 @@ PENDING = ("queued",)
 
 @dataclass(frozen=True)
 class ErasureResult:
-    """What erasure did: whether the confirmation went out, and how many rows and Redis keys it touched."""
+    """What erasure did: whether a confirmation goes out, and how many rows and Redis keys it touched."""
 
-    confirmation: str  # sent / failed: <reason> / no email address
+    confirmation: str  # sent after commit / no email address / not requested
     deliveries_skipped: int
     redis_keys_removed: int
 
 
-def _confirm(settings: Settings, contact: Contact) -> str:
-    """Tell the person their data is being erased, while we still know where to write (R43)."""
+def _confirm(session: Session, settings: Settings, contact: Contact) -> str:
+    """Tell the person their data is erased (R43): written while we still know the address, sent once committed.
+
+    The message is built now and sent by this process after the unit of work commits (the address is gone
+    from the database by then, so it cannot be a job): never from inside the write transaction, never for an
+    erasure that rolls back.
+    """
     if not contact.email:
         return "no email address"
     locale = pick_locale(contact.locale, default=settings.default_locale)
     message = system_email.build(settings, "erasure_done", contact.email, locale)
-    result = system_email.send(settings, message)
-    return "sent" if result.outcome == "sent" else f"failed: {result.outcome}"
+    system_email.send_after_commit(session, settings, "erasure_done", message)
+    return "sent after commit"
 
 
 def scrub_redis(redis: Redis, needles: list[str]) -> int:
@@ -73,7 +78,7 @@ def erase(
     """Erase one contact; the caller commits. The keyed hashes stay on the suppression list (R11)."""
     if contact.status == "erased":
         raise Conflict("the contact is already erased")
-    confirmation = _confirm(settings, contact) if notify else "not requested"
+    confirmation = _confirm(session, settings, contact) if notify else "not requested"
     needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
     for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
         if digest:

@@ -1,7 +1,8 @@
 """Restriction of processing (GDPR Art. 18, R44): the data is only stored; no sends, no profiling.
 
 The consent gate refuses any contact that is not active, so a restricted one is out of every audience and
-every claim. Lifting it tells the person first (Art. 18(3)) and is recorded.
+every claim. Lifting it tells the person (Art. 18(3)): the notice is recorded with the lift and sent as soon
+as the lift is committed.
 """
 
 from __future__ import annotations
@@ -26,16 +27,19 @@ def restrict(session: Session, contact: Contact, actor: str) -> None:
 
 
 def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> str:
-    """Lift a restriction, telling the person before it takes effect; returns how the notice went."""
+    """Lift a restriction, with the notice to the person; returns whether a notice goes out; the caller commits.
+
+    The notice is recorded before the lift and sent as soon as the lift is committed (never from inside the
+    write transaction, never for a lift that rolls back).
+    """
     if contact.status != "restricted":
         raise Conflict(f"the contact is {contact.status}")
     notice = "no email address"
     if contact.email:
         locale = pick_locale(contact.locale, default=settings.default_locale)
-        result = system_email.send(
-            settings, system_email.build(settings, "restriction_lift", contact.email, locale)
-        )
-        notice = "sent" if result.outcome == "sent" else f"failed: {result.outcome}"
+        message = system_email.build(settings, "restriction_lift", contact.email, locale)
+        system_email.send_after_commit(session, settings, "restriction_lift", message)
+        notice = "sent after commit"
     audit.record(
         session, actor, "rights.restriction_notice", "contact", contact.public_id, {"notice": notice}
     )

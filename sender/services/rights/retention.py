@@ -8,7 +8,8 @@
 - Delivery logs older than DELIVERY_LOG_DAYS lose their provider answers (which can quote an address);
   the rows stay, so campaign counts do not change.
 
-Safe to run at any frequency: one run at a time (a lease), one transaction per contact.
+Safe to run at any frequency: one run at a time (a lease), one named step (one commit) per contact, then
+one for the purges and the report.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.db import rowcount, utcnow
 from sender.models import (
     Campaign,
@@ -123,7 +125,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
     at = now or utcnow()
     report = RetentionReport()
     settings = runtime.settings
-    with runtime.Session() as session:
+    with work.unit(runtime.Session, "retention run") as session:
         lease = cron_lock.acquire(session, LOCK, now=at)
         if lease is None:
             report.locked = True
@@ -143,14 +145,14 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
                         needles.extend(personal_values(contact))
                         erase(session, settings, contact, actor="retention", notify=False)
                         report.erased += 1
-                    session.commit()
+                    work.commit(session, "retention: one contact")
                 scrub_redis(runtime.redis, needles)
                 if not lease.renew(at):
                     break
             report.signups_purged = purge_unconfirmed(session, settings)
             report.delivery_logs_aged = age_delivery_logs(session, settings.delivery_log_days, at)
             audit.record(session, "cron", "retention.run", "cron", LOCK, dict(report.counts()))
-            session.commit()
+            work.commit(session, "retention: purges and report")
         finally:
             lease.release()
     return report

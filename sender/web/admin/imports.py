@@ -31,7 +31,7 @@ from sender.models import ImportBatch, Purpose
 from sender.services.audience import import_mapping, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
-from sender.tasks.import_queue import read_progress
+from sender.tasks.queue import read_progress
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, attach_errors, choices

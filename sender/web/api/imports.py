@@ -15,7 +15,7 @@ from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
 from sender.services.audience import import_report, imports
 from sender.services.audience.import_mapping import FIELDS
 from sender.services.errors import ValidationFailed
-from sender.tasks.import_queue import read_progress
+from sender.tasks.queue import read_progress
 from sender.web.api import bp, parse_query, requires
 from sender.web.api.openapi import (
     ID,

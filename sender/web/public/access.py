@@ -1,7 +1,8 @@
 """The public "access my data" form: it always answers the same way and mails a link to that address only.
 
 Whether or not the address is on file, the page, its status and its headers are identical (R36); the link
-goes out through a job, so the answer does not wait on a mail server for known addresses either.
+goes out through a job, sent once the request's work is committed, so the answer does not wait on a mail
+server for known addresses either.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from sender import work
 from sender.addresses import AddressError, normalize_email
 from sender.models import Contact
 from sender.web.public import bp
 from sender.web.public.common import may_send_to, page
-from sender.web.session import get_session, runtime
+from sender.web.session import get_session
+from sender.work.jobs import SendPortalLink
 
 HONEYPOT = "website"
 REACHABLE = ("active", "restricted")
@@ -41,5 +44,5 @@ def access_request() -> ResponseReturnValue:
     )
     # Over the limit the answer is the same, so it says nothing about the address.
     if contact_id is not None and may_send_to(email):
-        runtime().queue("default").enqueue("sender.tasks.rights_jobs.send_portal_link", contact_id)
+        work.enqueue(get_session(), SendPortalLink(contact_id=contact_id))
     return page("public/access_sent.html")

@@ -2,7 +2,8 @@
 
 GET /p/<token> shows only a button (no data: mail scanners fetch links). Each page then carries one fresh
 token per form, posted in the body to /portal, never in a URL. Every bad, expired, spent or wrong-kind
-token gets the same page, which offers a new link.
+token gets the same page, which offers a new link. The token is spent in the request's unit of work, with
+the action it authorises: both commit together, or neither does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from flask import Response, request
 from flask.typing import ResponseReturnValue
 
+from sender import work
 from sender.models import Contact
 from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
@@ -24,7 +26,8 @@ from sender.services.rights.links import LinkRefused, peek, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
 from sender.web.public.common import evidence, page, speak_to
-from sender.web.session import get_session, runtime
+from sender.web.session import discard, get_session, runtime
+from sender.work.jobs import SendSignupConfirmation
 
 REFUSED_STATUS = 410
 OPEN_STATUSES = ("active", "restricted")
@@ -98,9 +101,8 @@ def _change(contact: Contact, action: str) -> str | None:
             evidence(),
         )
         if event.action == "request" and event.channel == "email" and event.wording_id is not None:
-            session.commit()
-            rt.queue("default").enqueue(
-                "sender.tasks.rights_jobs.send_signup_confirmation", contact.id, [event.wording_id]
+            work.enqueue(
+                session, SendSignupConfirmation(contact_id=contact.id, wording_ids=(event.wording_id,))
             )
             return "grant_pending"
     elif action == "stop_all":
@@ -145,12 +147,10 @@ def portal_act() -> ResponseReturnValue:
     try:
         if action in CHANGES:
             done = _change(contact, action)
-            session.commit()
             return _portal(contact, done=done)
         if action == "report":
             requests.record_completed(session, contact, "access", "report shown in the portal", actor)
             report = access.report(session, rt.settings, contact)
-            session.commit()
             return page("public/report.html", report=report, token=_minter(contact))
         if action in ("export_json", "export_csv"):
             requests.record_completed(
@@ -161,19 +161,18 @@ def portal_act() -> ResponseReturnValue:
                 result = _download(body, "application/json", "my-data.json")
             else:
                 result = _download(export.as_csv(session, contact), "text/csv", "my-data.csv")
-            session.commit()
             return result
         if action == "erase":
             if request.form.get("confirm") != "yes":
                 raise ValidationFailed({"confirm": "tick the box to confirm the erasure"})
             requests.record_completed(session, contact, "erasure", "erased from the portal", actor)
+            # The confirmation is sent once the erasure is committed, to the address it held.
             erasure.erase(session, rt.settings, contact, actor=actor, redis=rt.redis)
-            session.commit()
             return page("public/erased.html")
         raise ValidationFailed({"action": "choose an action"})
     except (ValidationFailed, Conflict) as exc:
         # The token is given back with the rollback: nothing happened, so nothing was spent.
-        session.rollback()
+        discard()
         errors = exc.errors if isinstance(exc, ValidationFailed) else {"request": exc.message}
         status = 400 if isinstance(exc, ValidationFailed) else 409
         return _portal(contact, status, errors=errors)

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from sender.services.consent import requalify_answers
 from sender.services.consent.requalify_answers import AnswerLinkInvalid, Question
-from sender.web.session import get_session, runtime
+from sender.web.session import discard, get_session, runtime
 
 bp = Blueprint("requalify", __name__)
 ANSWERS = ("confirm", "decline")
@@ -81,7 +81,6 @@ def respond(answer: str, token: str) -> ResponseReturnValue:
     try:
         question = requalify_answers.respond(session, runtime().tokens, answer, token)
     except AnswerLinkInvalid:
-        session.rollback()
+        discard()
         return _invalid()
-    session.commit()
     return _page(answer, question, answered=True)

@@ -12,6 +12,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from sender import work
 from sender.addresses import normalize_email
 from sender.models import Purpose
 from sender.services.consent import signup
@@ -21,7 +22,8 @@ from sender.services.rights.links import peek, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
 from sender.web.public.common import evidence, may_send_to, page, speak_to
-from sender.web.session import get_session, runtime
+from sender.web.session import discard, get_session, runtime
+from sender.work.jobs import SendSignupConfirmation
 
 HONEYPOT = "website"
 CONFIRMABLE = ("pending", "active", "restricted")
@@ -46,10 +48,10 @@ def _form_choices() -> list[dict[str, Any]]:
 
 
 def _enqueue(result: signup.SignupResult, email: str) -> None:
+    # The job is sent once the sign-up is committed; a request that rolls back sends nothing.
     if result.contact_id is not None and may_send_to(email):
-        runtime().queue("default").enqueue(
-            "sender.tasks.rights_jobs.send_signup_confirmation", result.contact_id, result.wording_ids
-        )
+        job = SendSignupConfirmation(contact_id=result.contact_id, wording_ids=tuple(result.wording_ids))
+        work.enqueue(get_session(), job)
 
 
 @bp.get("/signup")
@@ -89,11 +91,10 @@ def signup_submit() -> ResponseReturnValue:
             session, runtime().settings, email, choices, locale=locale, evidence=evidence()
         )
     except ValidationFailed as exc:
-        session.rollback()
+        discard()
         if as_json:
             return jsonify({"error": "validation_failed", "message": exc.message, "fields": exc.errors}), 422
         return page("public/signup.html", 400, offers=_offers(), errors=exc.errors, action="/signup")
-    session.commit()
     _enqueue(result, normalize_email(str(email)))
     return _accepted(as_json)
 
@@ -120,5 +121,4 @@ def signup_confirm(token: str) -> ResponseReturnValue:
     contact, link = spend(session, rt.tokens, rt.settings, "signup", token, CONFIRMABLE)
     speak_to(contact)
     signup.confirm(session, contact, link)
-    session.commit()
     return page("public/signup_confirmed.html")

@@ -69,7 +69,6 @@ def unsubscribe_post(token: str) -> ResponseReturnValue:
     else:
         withdrawal.page_unsubscribe(session, target, evidence())
         done = "unsubscribe"
-    session.commit()
     return page(
         "public/unsubscribed.html",
         done=done,

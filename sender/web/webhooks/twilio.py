@@ -12,7 +12,6 @@ import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -59,25 +58,17 @@ def _twiml(text: str | None) -> Response:
 
 @bp.post(INBOUND_PATH)
 def inbound() -> ResponseReturnValue:
-    """An SMS a person sent us: keywords act at once; the answer is TwiML."""
+    """An SMS a person sent us: keywords act at once; the answer is TwiML (no call to Twilio from here).
+
+    The request's work is committed before Twilio hears back: a withdrawal never waits on anything else.
+    """
     form = request.form
     sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
     if not sid or not sender:
         return jsonify({"error": "bad_request", "message": "MessageSid and From are required"}), 400
-    session = get_session()
-    for last_try in (False, True):
-        outcome = sms_replies.handle_reply(
-            session, runtime().settings, message_sid=sid, sender=sender, to=form.get("To", ""), body=body
-        )
-        try:
-            # Committed before Twilio hears back: a withdrawal never waits on anything else.
-            session.commit()
-            break
-        except IntegrityError:
-            # Twilio's retry of this very message was applied meanwhile: answer as that one did.
-            session.rollback()
-            if last_try:
-                raise
+    outcome = sms_replies.handle_reply(
+        get_session(), runtime().settings, message_sid=sid, sender=sender, to=form.get("To", ""), body=body
+    )
     return _twiml(outcome.answer)
 
 
@@ -97,5 +88,4 @@ def status() -> ResponseReturnValue:
         status=new_status,
         error_code=form.get("ErrorCode") or None,
     )
-    session.commit()
     return Response(status=204)
