@@ -15,7 +15,7 @@ from sender.services.accounts import permissions, users
 from sender.services.errors import Conflict, Forbidden, NotFound, QueueUnavailable, ValidationFailed
 from sender.web.api.schemas.base import Input, json_object
 from sender.web.bounds import MAX_ID, digits_up_to
-from sender.web.session import get_session
+from sender.web.session import discard, get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -139,7 +139,7 @@ def _conflict(exc: Conflict) -> ResponseReturnValue:
 def _integrity(_exc: IntegrityError) -> ResponseReturnValue:
     # A concurrent request stored the same unique value first (e.g. 20 parallel creations of one email).
     # The constraint's details name personal data: they are neither shown nor logged.
-    get_session().rollback()
+    discard()
     return error(
         409, "conflict", "the record clashes with one stored meanwhile (duplicate); nothing was changed"
     )

@@ -68,9 +68,7 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
 def create_campaign() -> ResponseReturnValue:
     """Create a draft campaign; template errors are reported now, with their line."""
     data = parse_body(CampaignInput).model_dump(mode="json", exclude_unset=True)
-    session = get_session()
-    campaign = lifecycle.create(session, data, g.actor)
-    session.commit()
+    campaign = lifecycle.create(get_session(), data, g.actor)
     return jsonify(present(campaign)), 201
 
 
@@ -115,11 +113,10 @@ def send_campaign(campaign_id: int) -> ResponseReturnValue:
 
 
 def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
-    """Apply a lifecycle change, commit it, and answer with the campaign."""
+    """Apply a lifecycle change and answer with the campaign (the request's unit of work commits it)."""
     session = get_session()
     campaign = lifecycle.get(session, campaign_id)
     action(session, campaign)
-    session.commit()
     return jsonify(present(campaign))
 
 

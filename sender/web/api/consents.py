@@ -107,7 +107,6 @@ def record_consent(public_id: str) -> ResponseReturnValue:
         contact.public_id,
         {"purpose": purpose.slug, "channel": event.channel, "event_id": event.id},
     )
-    session.commit()
     wording = purposes.wordings_by_ids(session, [event.wording_id]).get(event.wording_id or 0)
     return jsonify(show.consent_event(event, purpose.slug, wording)), 201
 

@@ -34,9 +34,7 @@ from sender.web.session import get_session, runtime
 def create_contact() -> ResponseReturnValue:
     """Create a contact; a suppressed or already known address is a 409 and nothing is stored."""
     data = parse_body(ContactInput).model_dump(exclude_unset=True)
-    session = get_session()
-    contact = contacts.create(session, runtime().settings, data, g.actor)
-    session.commit()
+    contact = contacts.create(get_session(), runtime().settings, data, g.actor)
     location = url_for("api.get_contact", public_id=contact.public_id)
     return jsonify(show.contact(contact)), 201, {"Location": location}
 
@@ -70,7 +68,6 @@ def update_contact(public_id: str) -> ResponseReturnValue:
     session = get_session()
     contact = contacts.get_by_public_id(session, public_id)
     contacts.update(session, runtime().settings, contact, data, g.actor)
-    session.commit()
     return jsonify(show.contact(contact))
 
 

@@ -140,7 +140,7 @@ def create_import() -> ResponseReturnValue:
         g.actor,
         _mapping(request.form.get("mapping")),
     )
-    session.commit()
+    # No commit here: starting the run commits the batch (imports.submit) before a job can look for it.
     queued = imports.submit(runtime(), session, batch, "analyse")
     return _answer(batch, 202 if queued else 201)
 

@@ -34,9 +34,7 @@ from sender.web.session import get_session, runtime
 def create_list() -> ResponseReturnValue:
     """Create a list."""
     data = parse_body(ListInput).model_dump(exclude_unset=True)
-    session = get_session()
-    created = lists.create(session, data, g.actor)
-    session.commit()
+    created = lists.create(get_session(), data, g.actor)
     location = url_for("api.get_list", list_id=created.id)
     return jsonify(show.contact_list(lists.ListSummary(created, 0))), 201, {"Location": location}
 
@@ -61,9 +59,7 @@ def _contact_ids() -> list[str]:
 @requires("lists.manage")
 def add_members(list_id: int) -> ResponseReturnValue:
     """Add up to 10,000 contacts at once; unknown ids fail the whole call and nothing is written."""
-    session = get_session()
-    change = lists.add_members(session, list_id, _contact_ids(), g.actor)
-    session.commit()
+    change = lists.add_members(get_session(), list_id, _contact_ids(), g.actor)
     return jsonify(show.membership_change(change, "added", "already_members"))
 
 
@@ -71,9 +67,7 @@ def add_members(list_id: int) -> ResponseReturnValue:
 @requires("lists.manage")
 def remove_members(list_id: int) -> ResponseReturnValue:
     """Remove up to 10,000 contacts at once; unknown ids fail the whole call and nothing is written."""
-    session = get_session()
-    change = lists.remove_members(session, list_id, _contact_ids(), g.actor)
-    session.commit()
+    change = lists.remove_members(get_session(), list_id, _contact_ids(), g.actor)
     return jsonify(show.membership_change(change, "removed", "not_members"))
 
 

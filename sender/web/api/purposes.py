@@ -30,9 +30,7 @@ from sender.web.session import get_session
 def create_purpose() -> ResponseReturnValue:
     """Add a purpose to the register."""
     data = parse_body(PurposeInput).model_dump(exclude_unset=True)
-    session = get_session()
-    purpose = purposes.create(session, data, g.actor)
-    session.commit()
+    purpose = purposes.create(get_session(), data, g.actor)
     location = url_for("api.get_purpose", slug=purpose.slug)
     return jsonify(show.purpose(purpose)), 201, {"Location": location}
 
@@ -54,9 +52,7 @@ def get_purpose(slug: str) -> ResponseReturnValue:
 def add_wording(slug: str) -> ResponseReturnValue:
     """Append a new wording version; versions are numbered by the server and never change."""
     data = parse_body(WordingInput).model_dump(exclude_unset=True)
-    session = get_session()
-    purpose, wording = purposes.add_wording(session, slug, data, g.actor)
-    session.commit()
+    purpose, wording = purposes.add_wording(get_session(), slug, data, g.actor)
     return jsonify(show.wording(wording, purpose.slug)), 201
 
 

@@ -79,7 +79,6 @@ def create_requalification() -> ResponseReturnValue:
         deadline=body.deadline.replace(tzinfo=None) if body.deadline else None,
     )
     campaign = requalify.create(session, runtime().settings, draft, g.actor)
-    session.commit()
     return jsonify(present(*_cycle(campaign.id))), 201
 
 
@@ -100,9 +99,7 @@ def get_requalification(campaign_id: int) -> ResponseReturnValue:
 def approve_campaign(campaign_id: int) -> ResponseReturnValue:
     """Record the DPO's approval of a requalification campaign (who, when, note)."""
     body = parse_body(ApprovalInput)
-    session = get_session()
-    requalify.approve(session, runtime().settings, campaign_id, g.actor, body.note)
-    session.commit()
+    requalify.approve(get_session(), runtime().settings, campaign_id, g.actor, body.note)
     return jsonify(present(*_cycle(campaign_id)))
 
 
@@ -121,7 +118,6 @@ def record_interaction(public_id: str) -> ResponseReturnValue:
         at=body.occurred_at.replace(tzinfo=None) if body.occurred_at else None,
         delivery_id=body.delivery_id,
     )
-    session.commit()
     return jsonify(
         {
             "counted": refused is None,

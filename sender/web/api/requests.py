@@ -74,9 +74,7 @@ def _show(item: RightsRequest) -> dict[str, Any]:
 @requires("requests.manage")
 def rights_request_create() -> ResponseReturnValue:
     """Register a request received by post, email, phone or in person."""
-    session = get_session()
-    item = requests.create_from(session, _dump(parse_body(RightsRequestInput)), g.actor)
-    session.commit()
+    item = requests.create_from(get_session(), _dump(parse_body(RightsRequestInput)), g.actor)
     location = url_for("api.rights_request_get", public_id=item.public_id)
     return jsonify(_show(item)), 201, {"Location": location}
 
@@ -102,7 +100,6 @@ def rights_request_extend(public_id: str) -> ResponseReturnValue:
     session = get_session()
     data = _dump(parse_body(RightsRequestExtension))
     item = requests.extend(session, requests.get(session, public_id), data, g.actor)
-    session.commit()
     return jsonify(_show(item))
 
 
@@ -113,7 +110,6 @@ def rights_request_close(public_id: str) -> ResponseReturnValue:
     session = get_session()
     data = parse_body(RightsRequestClose)
     item = requests.close(session, requests.get(session, public_id), data.status, data.outcome, g.actor)
-    session.commit()
     return jsonify(_show(item))
 
 

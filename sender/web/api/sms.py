@@ -72,7 +72,6 @@ def review_reply(reply_id: int) -> ResponseReturnValue:
     session = get_session()
     decision = parse_body(ReviewDecision).decision
     row = sms_replies.review(session, reply_id, decision, g.actor)
-    session.commit()
     return jsonify(present(row, _public_ids([row])))
 
 
