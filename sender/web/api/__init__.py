@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -11,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from sender import work
 from sender.services.accounts import permissions, users
 from sender.services.errors import Conflict, Forbidden, NotFound, QueueUnavailable, ValidationFailed
 from sender.web.api.schemas.base import Input, json_object
 from sender.web.bounds import MAX_ID, digits_up_to
-from sender.web.session import discard, get_session
+from sender.web.session import discard, runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -79,6 +81,27 @@ def error(status: int, code: str, message: str, **extra: Any) -> ResponseReturnV
     return jsonify(body), status
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who calls, as far as the checks and the audit trail need it."""
+
+    user_id: int
+    role: str
+
+
+def _caller(token: str) -> Caller | None:
+    """The token's active user, or None; the token's use is recorded in a unit of work of its own.
+
+    `last_used_at` tells which tokens are still in use, so it is kept whatever the call answers: a 403
+    from this check answers before any view, where the request's unit commits nothing (not even with
+    keep_on_error), and a view's 4xx rolls its unit back. Committed at once, it also never holds the
+    token's row for a whole request (parallel calls with one token would queue behind each other).
+    """
+    with work.unit(runtime().Session, "api.token_use") as session:
+        user = users.authenticate_token(session, token)
+        return None if user is None else Caller(user.id, user.role)
+
+
 @bp.before_request
 def _authenticate() -> ResponseReturnValue | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -87,16 +110,13 @@ def _authenticate() -> ResponseReturnValue | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value:
         return error(401, "unauthorized", "send Authorization: Bearer <token>")
-    session = get_session()
-    user = users.authenticate_token(session, value.strip())
-    if user is None:
+    caller = _caller(value.strip())
+    if caller is None:
         return error(401, "unauthorized", "unknown or revoked token, or deactivated user")
-    session.commit()  # keeps last_used_at
-    g.api_user = user
-    g.actor = f"user:{user.id}"
+    g.actor = f"user:{caller.user_id}"
     action = permission_of(request.endpoint, request.method)
-    if action is None or not permissions.allowed(user.role, action):
-        return error(403, "forbidden", f"role {user.role!r} may not do this ({action or 'unknown action'})")
+    if action is None or not permissions.allowed(caller.role, action):
+        return error(403, "forbidden", f"role {caller.role!r} may not do this ({action or 'unknown action'})")
     return None
 
 
