@@ -12,8 +12,7 @@ from sender.web.errors import register_error_handlers
 
 def register(app: Flask) -> None:
     """Attach every blueprint, the app-wide error pages, the per-request session, languages and rate limits."""
-    from sender.web import admin
-    from sender.web.api import bp as api_bp
+    from sender.web import admin, api
     from sender.web.health import bp as health_bp
     from sender.web.public import bp as public_bp
     from sender.web.public.requalify import bp as requalify_bp
@@ -27,7 +26,7 @@ def register(app: Flask) -> None:
     web_session.init_app(app)
     register_error_handlers(app)
     i18n.init_app(app)
-    app.register_blueprint(api_bp)
+    api.register(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(requalify_bp)
     app.register_blueprint(health_bp)

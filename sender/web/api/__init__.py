@@ -1,174 +1,29 @@
-"""JSON API v1: bearer-token authentication, permissions, JSON errors, one module per resource."""
+"""JSON API v1 under /api/v1: bearer tokens, the role's permission per route, JSON errors, OpenAPI.
+
+Every route is declared once, in the table of sender.web.api.routes (rule, view, permission and what the
+OpenAPI document says of it); `register` adds the table to the app. A resource module holds views and
+the JSON shapes they answer with, and registers nothing itself. Views never commit: the request's unit
+of work does (sender.web.session).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from flask import Blueprint, Flask
 
-from flask import Blueprint, current_app, g, jsonify, request
-from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter
+from sender.web.api.auth import token_check
+from sender.web.api.errors import register_error_handlers
+from sender.web.api.routes import ROUTES
+from sender.web.api.routing import CONVERTERS, PREFIX, add_routes
 
-from sender.services.accounts import permissions, users
-from sender.services.errors import Conflict, Forbidden, NotFound, QueueUnavailable, ValidationFailed
-from sender.web.api.schemas.base import Input, json_object
-from sender.web.bounds import MAX_ID, digits_up_to
-from sender.web.session import get_session
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-F = TypeVar("F", bound=Callable[..., Any])
-M = TypeVar("M", bound=Input)
+NAME = "api"
 
 
-KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
-
-
-class IdConverter(BaseConverter):
-    """A record id in a path: 1 to 2^31-1, so a larger number is a 404, not a database error."""
-
-    regex = digits_up_to(MAX_ID)
-    weight = 50
-
-    def to_python(self, value: str) -> int:
-        """The id as an int."""
-        return int(value)
-
-    def to_url(self, value: Any) -> str:
-        """The id as text."""
-        return str(int(value))
-
-
-class TokenConverter(BaseConverter):
-    """A slug or a public id in a path: URL-safe characters only, so NUL or odd text is a 404."""
-
-    regex = KEY_PATTERN
-
-
-# Converters must exist before the blueprint's rules are added to the app's url_map.
-bp.record_once(lambda state: state.app.url_map.converters.update(id=IdConverter, key=TokenConverter))
-
-
-def requires(action: str) -> Callable[[F], F]:
-    """Mark a view with the action of the permission table it performs (reads need no mark)."""
-
-    def mark(view: F) -> F:
-        view.permission = action  # type: ignore[attr-defined]
-        return view
-
-    return mark
-
-
-def permission_of(endpoint: str | None, method: str) -> str | None:
-    """The action a request performs: the view's mark, 'read' for reads, None (refused) otherwise."""
-    view = current_app.view_functions.get(endpoint or "")
-    action: str | None = getattr(view, "permission", None)
-    if action is None and method in READ_METHODS:
-        return "read"
-    return action
-
-
-def error(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
-    """A JSON error body with a stable code and a human message."""
-    body = {"error": code, "message": message, **extra}
-    return jsonify(body), status
-
-
-@bp.before_request
-def _authenticate() -> ResponseReturnValue | None:
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value:
-        return error(401, "unauthorized", "send Authorization: Bearer <token>")
-    session = get_session()
-    user = users.authenticate_token(session, value.strip())
-    if user is None:
-        return error(401, "unauthorized", "unknown or revoked token, or deactivated user")
-    session.commit()  # keeps last_used_at
-    g.api_user = user
-    g.actor = f"user:{user.id}"
-    action = permission_of(request.endpoint, request.method)
-    if action is None or not permissions.allowed(user.role, action):
-        return error(403, "forbidden", f"role {user.role!r} may not do this ({action or 'unknown action'})")
-    return None
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 422 naming what is wrong with it."""
-    return json_object(request.get_data(cache=True), request.is_json)
-
-
-def parse_body(model: type[M]) -> M:
-    """The request's JSON body validated by an input model, or a 422 naming each bad field."""
-    return model.parse(json_body())
-
-
-def parse_query(model: type[M]) -> M:
-    """The query string validated by an input model, or a 422 naming each bad parameter."""
-    return model.parse(request.args.to_dict())
-
-
-@bp.errorhandler(ValidationFailed)
-def _validation(exc: ValidationFailed) -> ResponseReturnValue:
-    return error(422, "validation_failed", exc.message, fields=exc.errors)
-
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound) -> ResponseReturnValue:
-    return error(404, "not_found", exc.message)
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden) -> ResponseReturnValue:
-    return error(403, "forbidden", exc.message)
-
-
-@bp.errorhandler(Conflict)
-def _conflict(exc: Conflict) -> ResponseReturnValue:
-    return error(409, "conflict", exc.message)
-
-
-@bp.errorhandler(IntegrityError)
-def _integrity(_exc: IntegrityError) -> ResponseReturnValue:
-    # A concurrent request stored the same unique value first (e.g. 20 parallel creations of one email).
-    # The constraint's details name personal data: they are neither shown nor logged.
-    get_session().rollback()
-    return error(
-        409, "conflict", "the record clashes with one stored meanwhile (duplicate); nothing was changed"
-    )
-
-
-@bp.errorhandler(QueueUnavailable)
-def _queue_unavailable(exc: QueueUnavailable) -> ResponseReturnValue:
-    return error(503, "queue_unavailable", exc.message)
-
-
-@bp.errorhandler(HTTPException)
-def _http(exc: HTTPException) -> ResponseReturnValue:
-    return error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
-
-
-def _register_resources() -> None:
-    # Imported for their route registrations on `bp`.
-    from sender.web.api import (  # noqa: F401
-        campaigns,
-        consents,
-        contacts,
-        imports,
-        lists,
-        openapi,
-        purposes,
-        requalifications,
-        requests,
-        sms,
-    )
-
-
-_register_resources()
+def register(app: Flask) -> None:
+    """Attach API v1 to the app: the routes of the table, the token check and the JSON errors."""
+    # The converters must be known before the blueprint's rules are added to the app's url_map.
+    app.url_map.converters.update(CONVERTERS)
+    bp = Blueprint(NAME, __name__, url_prefix=PREFIX)
+    add_routes(bp, ROUTES)
+    bp.before_request(token_check(ROUTES, NAME))
+    register_error_handlers(bp)
+    app.register_blueprint(bp)

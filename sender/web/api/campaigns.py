@@ -15,24 +15,11 @@ from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
 from sender.services.messages import sms
-from sender.web.api import bp, parse_body, parse_query, requires
-from sender.web.api.openapi import (
-    ID,
-    TIMESTAMP,
-    WRITE_ERRORS,
-    input_schemas,
-    items_of,
-    nullable,
-    obj,
-    operation,
-    page_of,
-    path_param,
-    query_params,
-    ref,
-)
+from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
 from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
+from sender.web.api.spec import ID, TIMESTAMP, Component, fields_of, nullable, obj, page_of
 from sender.web.session import get_session, runtime
 
 
@@ -63,18 +50,13 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
     }
 
 
-@bp.post("/campaigns")
-@requires("campaigns.manage")
 def create_campaign() -> ResponseReturnValue:
     """Create a draft campaign; template errors are reported now, with their line."""
     data = parse_body(CampaignInput).model_dump(mode="json", exclude_unset=True)
-    session = get_session()
-    campaign = lifecycle.create(session, data, g.actor)
-    session.commit()
+    campaign = lifecycle.create(get_session(), data, g.actor)
     return jsonify(present(campaign)), 201
 
 
-@bp.get("/campaigns")
 def list_campaigns() -> ResponseReturnValue:
     """Campaigns, newest first."""
     session = get_session()
@@ -84,14 +66,11 @@ def list_campaigns() -> ResponseReturnValue:
     return jsonify({"items": [present(c, reports[c.id]) for c in rows]})
 
 
-@bp.get("/campaigns/<id:campaign_id>")
 def get_campaign(campaign_id: int) -> ResponseReturnValue:
     """One campaign with counts by delivery status and by skip reason."""
     return jsonify(present(lifecycle.get(get_session(), campaign_id)))
 
 
-@bp.post("/campaigns/<id:campaign_id>/audience-preview")
-@requires("campaigns.preview")
 def preview_audience(campaign_id: int) -> ResponseReturnValue:
     """How many would be queued and how many refused, by reason; writes nothing."""
     session = get_session()
@@ -99,8 +78,6 @@ def preview_audience(campaign_id: int) -> ResponseReturnValue:
     return jsonify({"queued": result.queued, "skipped": result.skipped})
 
 
-@bp.post("/campaigns/<id:campaign_id>/send")
-@requires("campaigns.send")
 def send_campaign(campaign_id: int) -> ResponseReturnValue:
     """Launch now, or schedule when the campaign has a future scheduled_at; `{"now": true}` forces now."""
     options = parse_body(SendInput) if request.get_data(cache=True) else SendInput()
@@ -115,36 +92,28 @@ def send_campaign(campaign_id: int) -> ResponseReturnValue:
 
 
 def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
-    """Apply a lifecycle change, commit it, and answer with the campaign."""
+    """Apply a lifecycle change and answer with the campaign (the request's unit of work commits it)."""
     session = get_session()
     campaign = lifecycle.get(session, campaign_id)
     action(session, campaign)
-    session.commit()
     return jsonify(present(campaign))
 
 
-@bp.post("/campaigns/<id:campaign_id>/pause")
-@requires("campaigns.send")
 def pause_campaign(campaign_id: int) -> ResponseReturnValue:
     """Stop claiming deliveries until resumed."""
     return _act(campaign_id, lambda session, c: lifecycle.pause(session, c, g.actor))
 
 
-@bp.post("/campaigns/<id:campaign_id>/resume")
-@requires("campaigns.send")
 def resume_campaign(campaign_id: int) -> ResponseReturnValue:
     """Resume a paused campaign and re-enqueue its unfinished batches."""
     return _act(campaign_id, lambda session, c: launch.resume(runtime(), session, c, g.actor))
 
 
-@bp.post("/campaigns/<id:campaign_id>/cancel")
-@requires("campaigns.send")
 def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
     """Cancel the campaign and its unsent deliveries."""
     return _act(campaign_id, lambda session, c: lifecycle.cancel(session, c, g.actor))
 
 
-@bp.get("/campaigns/<id:campaign_id>/deliveries")
 def list_deliveries(campaign_id: int) -> ResponseReturnValue:
     """Deliveries of a campaign, paged by id, optionally filtered by status."""
     session = get_session()
@@ -186,16 +155,12 @@ def _delivery(d: Delivery, public_ids: dict[int, str]) -> dict[str, Any]:
 
 _STR = {"type": "string"}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
-_INPUT: dict[str, Any] = {
-    name: {k: v for k, v in prop.items() if k not in ("default", "title")}
-    for name, prop in CampaignInput.model_json_schema()["properties"].items()
-}
-SCHEMAS: dict[str, Any] = {
-    **input_schemas(CampaignInput, SendInput),
-    "Campaign": obj(
+CAMPAIGN = Component(
+    "Campaign",
+    obj(
         {
             "id": {"type": "integer"},
-            **{k: v for k, v in _INPUT.items() if k != "scheduled_at"},
+            **{k: v for k, v in fields_of(CampaignInput).items() if k != "scheduled_at"},
             # Requalification campaigns are created through /requalifications but listed here too.
             "kind": {"type": "string", "enum": list(CAMPAIGN_KINDS)},
             "lists": {"type": "array", "items": ID, "description": "Empty for a requalification campaign."},
@@ -226,11 +191,17 @@ SCHEMAS: dict[str, Any] = {
         },
         ["id", "name", "purpose", "channel", "kind", "status", "lists", "counts"],
     ),
-    "AudiencePreview": obj({"queued": {"type": "integer"}, "skipped": _COUNTS}, ["queued", "skipped"]),
-    "SendResult": obj(
-        {"status": _STR, "queued": {"type": "integer"}, "skipped": _COUNTS}, ["status", "queued", "skipped"]
-    ),
-    "Delivery": obj(
+)
+AUDIENCE_PREVIEW = Component(
+    "AudiencePreview", obj({"queued": {"type": "integer"}, "skipped": _COUNTS}, ["queued", "skipped"])
+)
+SEND_RESULT = Component(
+    "SendResult",
+    obj({"status": _STR, "queued": {"type": "integer"}, "skipped": _COUNTS}, ["status", "queued", "skipped"]),
+)
+DELIVERY = Component(
+    "Delivery",
+    obj(
         {
             "id": {"type": "integer"},
             "contact": nullable(_STR),
@@ -245,90 +216,5 @@ SCHEMAS: dict[str, Any] = {
         },
         ["id", "contact", "status", "reason", "attempts"],
     ),
-    "DeliveryPage": page_of("Delivery"),
-}
-CAMPAIGN_ID = path_param("campaign_id", "The campaign's id.", ID)
-
-
-def _action(op_id: str, summary: str, ok: tuple[int, str, dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "post": operation(
-            op_id, summary, tag="campaigns", params=[CAMPAIGN_ID], ok=ok, errors=(401, 403, 404, 409)
-        )
-    }
-
-
-PATHS: dict[str, Any] = {
-    "/campaigns": {
-        "post": operation(
-            "createCampaign",
-            "Create a draft campaign",
-            tag="campaigns",
-            body=ref("CampaignInput"),
-            ok=(201, "Created", ref("Campaign")),
-            errors=WRITE_ERRORS,
-            description="Template syntax errors and unknown names are reported per field with their line.",
-        ),
-        "get": operation(
-            "listCampaigns",
-            "List campaigns, newest first",
-            tag="campaigns",
-            ok=(200, "Campaigns", items_of("Campaign")),
-        ),
-    },
-    "/campaigns/{campaign_id}": {
-        "get": operation(
-            "getCampaign",
-            "Get a campaign with counts by status and skip reason",
-            tag="campaigns",
-            params=[CAMPAIGN_ID],
-            ok=(200, "The campaign", ref("Campaign")),
-            errors=(401, 404),
-        )
-    },
-    "/campaigns/{campaign_id}/audience-preview": {
-        "post": operation(
-            "previewAudience",
-            "Count who would receive and who is refused, by reason",
-            tag="campaigns",
-            params=[CAMPAIGN_ID],
-            ok=(200, "Counts; nothing is written", ref("AudiencePreview")),
-            errors=(401, 403, 404),
-        )
-    },
-    "/campaigns/{campaign_id}/send": {
-        "post": operation(
-            "sendCampaign",
-            "Plan and send now, or schedule when scheduled_at is in the future",
-            tag="campaigns",
-            params=[CAMPAIGN_ID],
-            body=ref("SendInput"),
-            ok=(202, "Planned", ref("SendResult")),
-            errors=(401, 403, 404, 409, 413, 422, 503),
-            description=(
-                "422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not configured. "
-                'A scheduled campaign answers 409 unless the body is {"now": true}. 503: Redis is '
-                "unreachable; the launch is recorded and its messages leave once Redis is back."
-            ),
-        )
-    },
-    "/campaigns/{campaign_id}/pause": _action(
-        "pauseCampaign", "Pause sending", (200, "Paused", ref("Campaign"))
-    ),
-    "/campaigns/{campaign_id}/resume": _action(
-        "resumeCampaign", "Resume a paused campaign", (200, "Sending again", ref("Campaign"))
-    ),
-    "/campaigns/{campaign_id}/cancel": _action(
-        "cancelCampaign", "Cancel and drop unsent deliveries", (200, "Cancelled", ref("Campaign"))
-    ),
-    "/campaigns/{campaign_id}/deliveries": {
-        "get": operation(
-            "listDeliveries",
-            "List deliveries, in pages",
-            tag="campaigns",
-            params=[CAMPAIGN_ID, *query_params(DeliveriesQuery)],
-            ok=(200, "One page", ref("DeliveryPage")),
-            errors=(401, 404, 422),
-        )
-    },
-}
+)
+DELIVERY_PAGE = Component("DeliveryPage", page_of(DELIVERY))

@@ -16,20 +16,10 @@ from sender.services.audience import contacts
 from sender.services.consent import gate, ledger, purposes
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
-from sender.web.api import bp, json_body, parse_query, requires
 from sender.web.api import present as show
-from sender.web.api.contacts import CONTACT_ID
-from sender.web.api.openapi import (
-    TIMESTAMP,
-    WRITE_ERRORS,
-    input_schemas,
-    nullable,
-    obj,
-    operation,
-    query_params,
-    ref,
-)
+from sender.web.api.inputs import json_body, parse_query
 from sender.web.api.schemas.consents import ConsentInput, EligibilityQuery
+from sender.web.api.spec import TIMESTAMP, Component, nullable, obj
 from sender.web.session import get_session
 
 USER_AGENT_CHARS = 200
@@ -78,8 +68,6 @@ def _parse_consent(session: Session) -> tuple[ConsentInput, Purpose]:
     return parsed, purpose
 
 
-@bp.post("/contacts/<key:public_id>/consents")
-@requires("contacts.manage")
 def record_consent(public_id: str) -> ResponseReturnValue:
     """Record a grant or a withdrawal with its proof."""
     session = get_session()
@@ -107,12 +95,10 @@ def record_consent(public_id: str) -> ResponseReturnValue:
         contact.public_id,
         {"purpose": purpose.slug, "channel": event.channel, "event_id": event.id},
     )
-    session.commit()
     wording = purposes.wordings_by_ids(session, [event.wording_id]).get(event.wording_id or 0)
     return jsonify(show.consent_event(event, purpose.slug, wording)), 201
 
 
-@bp.get("/contacts/<key:public_id>/consents")
 def list_consents(public_id: str) -> ResponseReturnValue:
     """The current state per purpose and channel, and the full history with its proof."""
     session = get_session()
@@ -133,7 +119,6 @@ def list_consents(public_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.get("/contacts/<key:public_id>/eligibility")
 def eligibility(public_id: str) -> ResponseReturnValue:
     """Whether the gate lets this contact be messaged now for a purpose on a channel, and why not."""
     session = get_session()
@@ -158,45 +143,29 @@ def eligibility(public_id: str) -> ResponseReturnValue:
 
 
 _CHANNEL = {"type": "string", "enum": list(ledger.CHANNELS)}
-SCHEMAS: dict[str, Any] = {
-    **input_schemas(ConsentInput),
-    "ConsentEvent": obj(
-        {
-            "purpose": {"type": "string"},
-            "channel": _CHANNEL,
-            "action": {
-                "type": "string",
-                "enum": ["grant", "withdraw", "request"],
-                "description": "request: a grant awaiting double opt-in confirmation.",
-            },
-            "occurred_at": TIMESTAMP,
-            "source": {"type": "string"},
-            "mechanism": {"type": "string"},
-            "wording_version": nullable({"type": "integer"}),
-            "wording_text": nullable({"type": "string"}),
-            "privacy_notice_version": nullable({"type": "string"}),
-            "collection_point": nullable({"type": "string"}),
-            "actor": {"type": "string"},
-            "evidence": {"type": "object", "additionalProperties": {"type": "string"}},
-            "expires_at": nullable(TIMESTAMP),
-        },
-        [
-            "purpose",
-            "channel",
-            "action",
-            "occurred_at",
-            "source",
-            "mechanism",
-            "wording_version",
-            "wording_text",
-            "privacy_notice_version",
-            "collection_point",
-            "actor",
-            "evidence",
-            "expires_at",
-        ],
-    ),
-    "ConsentState": obj(
+_EVENT: dict[str, Any] = {
+    "purpose": {"type": "string"},
+    "channel": _CHANNEL,
+    "action": {
+        "type": "string",
+        "enum": ["grant", "withdraw", "request"],
+        "description": "request: a grant awaiting double opt-in confirmation.",
+    },
+    "occurred_at": TIMESTAMP,
+    "source": {"type": "string"},
+    "mechanism": {"type": "string"},
+    "wording_version": nullable({"type": "integer"}),
+    "wording_text": nullable({"type": "string"}),
+    "privacy_notice_version": nullable({"type": "string"}),
+    "collection_point": nullable({"type": "string"}),
+    "actor": {"type": "string"},
+    "evidence": {"type": "object", "additionalProperties": {"type": "string"}},
+    "expires_at": nullable(TIMESTAMP),
+}
+CONSENT_EVENT = Component("ConsentEvent", obj(_EVENT, list(_EVENT)))
+CONSENT_STATE = Component(
+    "ConsentState",
+    obj(
         {
             "purpose": {"type": "string"},
             "channel": _CHANNEL,
@@ -206,52 +175,24 @@ SCHEMAS: dict[str, Any] = {
         },
         ["purpose", "channel", "status", "since", "expires_at"],
     ),
-    "Consents": obj(
+)
+CONSENTS = Component(
+    "Consents",
+    obj(
         {
-            "current": {"type": "array", "items": ref("ConsentState")},
-            "history": {"type": "array", "items": ref("ConsentEvent"), "description": "Oldest first."},
+            "current": {"type": "array", "items": CONSENT_STATE},
+            "history": {"type": "array", "items": CONSENT_EVENT, "description": "Oldest first."},
         },
         ["current", "history"],
     ),
-    "Eligibility": obj(
+)
+ELIGIBILITY = Component(
+    "Eligibility",
+    obj(
         {
             "eligible": {"type": "boolean"},
             "reason": nullable({"type": "string", "enum": list(gate.REASONS)}),
         },
         ["eligible", "reason"],
     ),
-}
-
-PATHS: dict[str, Any] = {
-    "/contacts/{public_id}/consents": {
-        "post": operation(
-            "recordConsent",
-            "Record a consent grant or withdrawal with its proof",
-            tag="consents",
-            params=[CONTACT_ID],
-            body=ref("ConsentInput"),
-            ok=(201, "The recorded event", ref("ConsentEvent")),
-            errors=(*WRITE_ERRORS, 404),
-            description="For a purpose that requires double opt-in, a grant by any mechanism other than "
-            "double_opt_in is stored as a request (pending confirmation).",
-        ),
-        "get": operation(
-            "listConsents",
-            "Current consent states and full history",
-            tag="consents",
-            params=[CONTACT_ID],
-            ok=(200, "States and proof", ref("Consents")),
-            errors=(401, 404),
-        ),
-    },
-    "/contacts/{public_id}/eligibility": {
-        "get": operation(
-            "checkEligibility",
-            "Ask the consent gate whether the contact may be messaged now",
-            tag="consents",
-            params=[CONTACT_ID, *query_params(EligibilityQuery)],
-            ok=(200, "The gate's answer", ref("Eligibility")),
-            errors=(401, 404, 422),
-        ),
-    },
-}
+)

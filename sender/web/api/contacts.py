@@ -10,38 +10,22 @@ from flask.typing import ResponseReturnValue
 
 from sender.models.contacts import CONTACT_STATUSES
 from sender.services.audience import contacts, directory
-from sender.web.api import bp, parse_body, parse_query, requires
 from sender.web.api import present as show
-from sender.web.api.openapi import (
-    TIMESTAMP,
-    WRITE_ERRORS,
-    input_schemas,
-    nullable,
-    obj,
-    operation,
-    page_of,
-    path_param,
-    query_params,
-    ref,
-)
+from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.schemas.contacts import ContactInput, ContactPatch, ContactSearch
+from sender.web.api.spec import TIMESTAMP, Component, fields_of, nullable, obj, page_of
 from sender.web.session import get_session, runtime
 
 
-@bp.post("/contacts")
-@requires("contacts.manage")
 def create_contact() -> ResponseReturnValue:
     """Create a contact; a suppressed or already known address is a 409 and nothing is stored."""
     data = parse_body(ContactInput).model_dump(exclude_unset=True)
-    session = get_session()
-    contact = contacts.create(session, runtime().settings, data, g.actor)
-    session.commit()
+    contact = contacts.create(get_session(), runtime().settings, data, g.actor)
     location = url_for("api.get_contact", public_id=contact.public_id)
     return jsonify(show.contact(contact)), 201, {"Location": location}
 
 
-@bp.get("/contacts")
 def list_contacts() -> ResponseReturnValue:
     """Contacts in a stable order, a page at a time; `email` or `phone` find one by exact address."""
     query = parse_query(ContactSearch)
@@ -56,33 +40,25 @@ def list_contacts() -> ResponseReturnValue:
     return jsonify(page_body(page.items, page.has_more, attrgetter("id"), show.contact))
 
 
-@bp.get("/contacts/<key:public_id>")
 def get_contact(public_id: str) -> ResponseReturnValue:
     """One contact."""
     return jsonify(show.contact(contacts.get_by_public_id(get_session(), public_id)))
 
 
-@bp.patch("/contacts/<key:public_id>")
-@requires("contacts.manage")
 def update_contact(public_id: str) -> ResponseReturnValue:
     """Change some fields of a contact; new addresses are normalised and checked as on create."""
     data = parse_body(ContactPatch).model_dump(exclude_unset=True)
     session = get_session()
     contact = contacts.get_by_public_id(session, public_id)
     contacts.update(session, runtime().settings, contact, data, g.actor)
-    session.commit()
     return jsonify(show.contact(contact))
 
 
 _STR = {"type": "string"}
-_EDITABLE: dict[str, Any] = {
-    name: {k: v for k, v in prop.items() if k not in ("default", "title")}
-    for name, prop in ContactPatch.model_json_schema()["properties"].items()
-}
 _CONTACT: dict[str, Any] = {
     "id": {"type": "string", "description": "Opaque public id."},
     "status": {"type": "string", "enum": list(CONTACT_STATUSES)},
-    **_EDITABLE,
+    **fields_of(ContactPatch),
     "email": nullable(_STR),
     "phone": nullable(_STR),
     "source": _STR,
@@ -93,55 +69,12 @@ _CONTACT: dict[str, Any] = {
     "updated_at": TIMESTAMP,
     "erased_at": nullable(TIMESTAMP),
 }
-SCHEMAS: dict[str, Any] = {
-    "Contact": obj(
+CONTACT = Component(
+    "Contact",
+    obj(
         _CONTACT,
         list(_CONTACT),
         description="An erased contact keeps only its id, status and dates; personal fields are null.",
     ),
-    **input_schemas(ContactInput, ContactPatch),
-    "ContactPage": page_of("Contact"),
-}
-CONTACT_ID = path_param("public_id", "The contact's public id.")
-
-PATHS: dict[str, Any] = {
-    "/contacts": {
-        "post": operation(
-            "createContact",
-            "Create a contact",
-            tag="contacts",
-            body=ref("ContactInput"),
-            ok=(201, "Created", ref("Contact")),
-            errors=(*WRITE_ERRORS, 409),
-            description="409 when the address belongs to another contact or is on the suppression list; "
-            "nothing is stored then.",
-        ),
-        "get": operation(
-            "listContacts",
-            "List or search contacts, in pages",
-            tag="contacts",
-            params=query_params(ContactSearch),
-            ok=(200, "One page", ref("ContactPage")),
-            errors=(401, 422),
-        ),
-    },
-    "/contacts/{public_id}": {
-        "get": operation(
-            "getContact",
-            "Get a contact",
-            tag="contacts",
-            params=[CONTACT_ID],
-            ok=(200, "The contact", ref("Contact")),
-            errors=(401, 404),
-        ),
-        "patch": operation(
-            "updateContact",
-            "Change fields of a contact",
-            tag="contacts",
-            params=[CONTACT_ID],
-            body=ref("ContactPatch"),
-            ok=(200, "The changed contact", ref("Contact")),
-            errors=(*WRITE_ERRORS, 404, 409),
-        ),
-    },
-}
+)
+CONTACT_PAGE = Component("ContactPage", page_of(CONTACT))

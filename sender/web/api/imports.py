@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, g, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from sender import work
 from sender.models import ImportBatch, Purpose
 from sender.models.contacts import CHANNELS
 from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
@@ -16,22 +19,12 @@ from sender.services.audience import import_report, imports
 from sender.services.audience.import_mapping import FIELDS
 from sender.services.errors import ValidationFailed
 from sender.tasks.queue import read_progress
-from sender.web.api import bp, parse_query, requires
-from sender.web.api.openapi import (
-    ID,
-    TIMESTAMP,
-    nullable,
-    obj,
-    operation,
-    page_of,
-    path_param,
-    query_params,
-    ref,
-)
+from sender.web.api.inputs import parse_query
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
 from sender.web.api.schemas.imports import ReportQuery
 from sender.web.api.schemas.paging import PageQuery
+from sender.web.api.spec import TIMESTAMP, Component, nullable, obj, page_of
 from sender.web.session import get_session, runtime
 
 FORM_FIELDS = (
@@ -114,8 +107,6 @@ def _answer(batch: ImportBatch, status: int) -> ResponseReturnValue:
     return jsonify(present(batch)), status, {"Location": location}
 
 
-@bp.post("/imports")
-@requires("imports.manage")
 def create_import() -> ResponseReturnValue:
     """Upload a CSV file with its provenance and dry-run it (as a job when the file is large)."""
     settings = runtime().settings
@@ -140,12 +131,11 @@ def create_import() -> ResponseReturnValue:
         g.actor,
         _mapping(request.form.get("mapping")),
     )
-    session.commit()
+    # No commit here: starting the run commits the batch (imports.submit) before a job can look for it.
     queued = imports.submit(runtime(), session, batch, "analyse")
     return _answer(batch, 202 if queued else 201)
 
 
-@bp.get("/imports")
 def list_imports() -> ResponseReturnValue:
     """Import batches, oldest first, a page at a time."""
     query = parse_query(PageQuery)
@@ -157,14 +147,11 @@ def list_imports() -> ResponseReturnValue:
     return jsonify(page_body(rows[:limit], len(rows) > limit, lambda b: b.id, present))
 
 
-@bp.get("/imports/<id:batch_id>")
 def get_import(batch_id: int) -> ResponseReturnValue:
     """One batch: status, progress (poll this while it runs), counts and provenance."""
     return jsonify(present(imports.get(get_session(), batch_id)))
 
 
-@bp.post("/imports/<id:batch_id>/commit")
-@requires("imports.manage")
 def commit_import(batch_id: int) -> ResponseReturnValue:
     """Apply a dry-run batch: contacts, merges and consent events (as a job when the file is large)."""
     session = get_session()
@@ -173,7 +160,6 @@ def commit_import(batch_id: int) -> ResponseReturnValue:
     return _answer(batch, 202 if queued else 200)
 
 
-@bp.get("/imports/<id:batch_id>/report")
 def import_report_lines(batch_id: int) -> ResponseReturnValue:
     """The row report of the batch's latest run, in row order, a page at a time."""
     session = get_session()
@@ -198,14 +184,19 @@ def import_report_lines(batch_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/imports/<id:batch_id>/report.csv")
+def _report_rows(factory: sessionmaker[Session], batch_id: int) -> Iterator[str]:
+    # The download outlives the request and its session: it reads in a lock-free session of its own.
+    with work.reading(factory) as session:
+        yield from import_report.csv_chunks(session, batch_id)
+
+
 def import_report_csv(batch_id: int) -> ResponseReturnValue:
     """The whole row report as a CSV download (cells that a spreadsheet would run as formulas are quoted)."""
     session = get_session()
     batch = imports.get(session, batch_id)
     filename = f"import-{batch.id}-report.csv"
     return Response(
-        import_report.csv_download(runtime().Session, batch.id),
+        _report_rows(runtime().Session, batch.id),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -253,7 +244,7 @@ _BATCH: dict[str, Any] = {
     "committed_at": nullable(TIMESTAMP),
     "report_csv": {"type": "string", "description": "Where to download the row report as CSV."},
 }
-_UPLOAD: dict[str, Any] = obj(
+UPLOAD_FORM: dict[str, Any] = obj(
     {
         "file": {
             "type": "string",
@@ -280,10 +271,11 @@ _UPLOAD: dict[str, Any] = obj(
     },
     ["file", "source", "legal_basis"],
 )
-SCHEMAS: dict[str, Any] = {
-    "ImportBatch": obj(_BATCH, list(_BATCH)),
-    "ImportBatchPage": page_of("ImportBatch"),
-    "ImportReportLine": obj(
+IMPORT_BATCH = Component("ImportBatch", obj(_BATCH, list(_BATCH)))
+IMPORT_BATCH_PAGE = Component("ImportBatchPage", page_of(IMPORT_BATCH))
+REPORT_LINE = Component(
+    "ImportReportLine",
+    obj(
         {
             "row": {"type": "integer", "description": "Row number as a spreadsheet shows it (header = 1)."},
             "outcome": {"type": "string", "enum": list(ROW_OUTCOMES)},
@@ -295,87 +287,5 @@ SCHEMAS: dict[str, Any] = {
         },
         ["row", "outcome", "column", "reason"],
     ),
-    "ImportReportPage": page_of("ImportReportLine"),
-}
-BATCH_ID = path_param("batch_id", "The batch id.", ID)
-_UPLOAD_OP = operation(
-    "createImport",
-    "Upload a CSV file with its provenance, and dry-run it",
-    tag="imports",
-    ok=(201, "Stored and dry-run; the report is ready", ref("ImportBatch")),
-    errors=(401, 403, 409, 413, 422),
-    description="A file above IMPORT_INLINE_BYTES answers 202 and is dry-run by a job: poll the batch. "
-    "409 when the same file (SHA-256) was already committed. 422 names the bad field, or the row and line "
-    "of a malformed file.",
 )
-_UPLOAD_OP["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": _UPLOAD}}}
-_UPLOAD_OP["responses"]["202"] = {
-    "description": "Stored; the dry run is queued",
-    "content": {"application/json": {"schema": ref("ImportBatch")}},
-}
-_COMMIT_OP = operation(
-    "commitImport",
-    "Commit a batch: create and merge contacts, record consent",
-    tag="imports",
-    params=[BATCH_ID],
-    ok=(200, "Committed", ref("ImportBatch")),
-    errors=(401, 403, 404, 409, 422),
-    description="Large files answer 202 and commit in a job: poll the batch. 409 when it runs, is "
-    "committed, or the same file was committed by another batch.",
-)
-_COMMIT_OP["responses"]["202"] = {
-    "description": "The commit is queued",
-    "content": {"application/json": {"schema": ref("ImportBatch")}},
-}
-PATHS: dict[str, Any] = {
-    "/imports": {
-        "post": _UPLOAD_OP,
-        "get": operation(
-            "listImports",
-            "List import batches, in pages",
-            tag="imports",
-            params=query_params(PageQuery),
-            ok=(200, "One page", ref("ImportBatchPage")),
-            errors=(401, 422),
-        ),
-    },
-    "/imports/{batch_id}": {
-        "get": operation(
-            "getImport",
-            "Get a batch, with its progress while it runs",
-            tag="imports",
-            params=[BATCH_ID],
-            ok=(200, "The batch", ref("ImportBatch")),
-            errors=(401, 404),
-        )
-    },
-    "/imports/{batch_id}/commit": {"post": _COMMIT_OP},
-    "/imports/{batch_id}/report": {
-        "get": operation(
-            "getImportReport",
-            "The row report of the latest run, in pages",
-            tag="imports",
-            params=[
-                BATCH_ID,
-                *query_params(ReportQuery),
-            ],
-            ok=(200, "One page", ref("ImportReportPage")),
-            errors=(401, 404, 422),
-        )
-    },
-    "/imports/{batch_id}/report.csv": {
-        "get": {
-            **operation(
-                "getImportReportCsv",
-                "The row report as CSV",
-                tag="imports",
-                params=[BATCH_ID],
-                ok=(200, "CSV with columns row, outcome, column, reason", None),
-                errors=(401, 404),
-            ),
-        }
-    },
-}
-PATHS["/imports/{batch_id}/report.csv"]["get"]["responses"]["200"]["content"] = {
-    "text/csv": {"schema": {"type": "string"}}
-}
+REPORT_PAGE = Component("ImportReportPage", page_of(REPORT_LINE))

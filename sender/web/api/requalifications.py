@@ -11,21 +11,10 @@ from sender.models import Campaign, Purpose, Requalification
 from sender.services.audience import interactions
 from sender.services.audience.contacts import get_by_public_id
 from sender.services.campaigns import lifecycle, requalify
-from sender.web.api import bp, parse_body, requires
-from sender.web.api.openapi import (
-    ID,
-    TIMESTAMP,
-    WRITE_ERRORS,
-    input_schemas,
-    items_of,
-    nullable,
-    obj,
-    operation,
-    path_param,
-    ref,
-)
+from sender.web.api.inputs import parse_body
 from sender.web.api.present import ts
 from sender.web.api.schemas.requalifications import ApprovalInput, InteractionInput, RequalificationInput
+from sender.web.api.spec import ID, TIMESTAMP, Component, nullable, obj
 from sender.web.session import get_session, runtime
 
 
@@ -64,8 +53,6 @@ def _cycle(campaign_id: int) -> tuple[Campaign, Requalification]:
     return campaign, requalify.cycle_of(session, campaign)
 
 
-@bp.post("/requalifications")
-@requires("campaigns.manage")
 def create_requalification() -> ResponseReturnValue:
     """Create a draft requalification campaign; promotion and past deadlines are refused per field."""
     body = parse_body(RequalificationInput)
@@ -79,35 +66,26 @@ def create_requalification() -> ResponseReturnValue:
         deadline=body.deadline.replace(tzinfo=None) if body.deadline else None,
     )
     campaign = requalify.create(session, runtime().settings, draft, g.actor)
-    session.commit()
     return jsonify(present(*_cycle(campaign.id))), 201
 
 
-@bp.get("/requalifications")
 def list_requalifications() -> ResponseReturnValue:
     """Requalification cycles with their funnels, newest first."""
     return jsonify({"items": [present(c, r) for c, r in requalify.cycles(get_session())]})
 
 
-@bp.get("/requalifications/<id:campaign_id>")
 def get_requalification(campaign_id: int) -> ResponseReturnValue:
     """One cycle: deadline, approval and funnel (asked, confirmed, declined, expired → erased or archived)."""
     return jsonify(present(*_cycle(campaign_id)))
 
 
-@bp.post("/campaigns/<id:campaign_id>/approval")
-@requires("campaigns.approve")
 def approve_campaign(campaign_id: int) -> ResponseReturnValue:
     """Record the DPO's approval of a requalification campaign (who, when, note)."""
     body = parse_body(ApprovalInput)
-    session = get_session()
-    requalify.approve(session, runtime().settings, campaign_id, g.actor, body.note)
-    session.commit()
+    requalify.approve(get_session(), runtime().settings, campaign_id, g.actor, body.note)
     return jsonify(present(*_cycle(campaign_id)))
 
 
-@bp.post("/contacts/<key:public_id>/interactions")
-@requires("contacts.manage")
 def record_interaction(public_id: str) -> ResponseReturnValue:
     """Report something the person did; says whether it moved the retention clock."""
     body = parse_body(InteractionInput)
@@ -121,7 +99,6 @@ def record_interaction(public_id: str) -> ResponseReturnValue:
         at=body.occurred_at.replace(tzinfo=None) if body.occurred_at else None,
         delivery_id=body.delivery_id,
     )
-    session.commit()
     return jsonify(
         {
             "counted": refused is None,
@@ -133,9 +110,9 @@ def record_interaction(public_id: str) -> ResponseReturnValue:
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
-SCHEMAS: dict[str, Any] = {
-    **input_schemas(RequalificationInput, ApprovalInput, InteractionInput),
-    "Requalification": obj(
+REQUALIFICATION = Component(
+    "Requalification",
+    obj(
         {
             "campaign_id": ID,
             "name": _STR,
@@ -158,7 +135,10 @@ SCHEMAS: dict[str, Any] = {
         },
         ["campaign_id", "deadline", "approval", "funnel"],
     ),
-    "InteractionResult": obj(
+)
+INTERACTION_RESULT = Component(
+    "InteractionResult",
+    obj(
         {
             "counted": {"type": "boolean"},
             "reason": nullable(_STR),
@@ -166,61 +146,4 @@ SCHEMAS: dict[str, Any] = {
         },
         ["counted", "reason"],
     ),
-}
-CAMPAIGN_ID = path_param("campaign_id", "The requalification campaign's id.", ID)
-
-PATHS: dict[str, Any] = {
-    "/requalifications": {
-        "post": operation(
-            "createRequalification",
-            "Create a requalification campaign (draft) with its deadline",
-            tag="requalification",
-            body=ref("RequalificationInput"),
-            ok=(201, "Created", ref("Requalification")),
-            errors=(*WRITE_ERRORS, 409),
-            description="422 names the field: a deadline in the past, promotional wording, blocks or links "
-            "(with the line), a purpose without a consent wording. 409: the purpose has an open cycle. "
-            "Start it with POST /campaigns/{id}/send once approved; `sender requalify run` asks and closes.",
-        ),
-        "get": operation(
-            "listRequalifications",
-            "List requalification cycles with their funnels",
-            tag="requalification",
-            ok=(200, "Cycles", items_of("Requalification")),
-        ),
-    },
-    "/requalifications/{campaign_id}": {
-        "get": operation(
-            "getRequalification",
-            "One cycle's deadline, approval and funnel",
-            tag="requalification",
-            params=[CAMPAIGN_ID],
-            ok=(200, "The cycle", ref("Requalification")),
-            errors=(401, 404, 409),
-        )
-    },
-    "/campaigns/{campaign_id}/approval": {
-        "post": operation(
-            "approveCampaign",
-            "Record the DPO's approval of a requalification campaign",
-            tag="requalification",
-            params=[CAMPAIGN_ID],
-            body=ref("ApprovalInput"),
-            ok=(200, "Approved", ref("Requalification")),
-            errors=(401, 403, 404, 409, 413, 422),
-            description="403 when the approver wrote the campaign (REQUALIFICATION_SEPARATE_APPROVAL); "
-            "409 when already approved, not a draft, or not a requalification campaign.",
-        )
-    },
-    "/contacts/{public_id}/interactions": {
-        "post": operation(
-            "recordInteraction",
-            "Report an interaction from the person (moves the retention clock when it counts)",
-            tag="contacts",
-            params=[path_param("public_id", "The contact's public id.")],
-            body=ref("InteractionInput"),
-            ok=(200, "Whether it counted", ref("InteractionResult")),
-            errors=(401, 403, 404, 409, 413, 422),
-        )
-    },
-}
+)

@@ -15,18 +15,7 @@ from sender.db import utcnow
 from sender.models import Contact, RightsRequest
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
 from sender.services.rights import requests
-from sender.web.api import bp, parse_body, parse_query, requires
-from sender.web.api.openapi import (
-    TIMESTAMP,
-    WRITE_ERRORS,
-    input_schemas,
-    nullable,
-    obj,
-    operation,
-    path_param,
-    query_params,
-    ref,
-)
+from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.schemas.base import Input
 from sender.web.api.schemas.requests import (
     RequestsQuery,
@@ -34,6 +23,7 @@ from sender.web.api.schemas.requests import (
     RightsRequestExtension,
     RightsRequestInput,
 )
+from sender.web.api.spec import TIMESTAMP, Component, nullable, obj
 from sender.web.session import get_session
 
 
@@ -70,18 +60,13 @@ def _show(item: RightsRequest) -> dict[str, Any]:
     return present(item, contact.public_id if contact is not None else None)
 
 
-@bp.post("/requests")
-@requires("requests.manage")
 def rights_request_create() -> ResponseReturnValue:
     """Register a request received by post, email, phone or in person."""
-    session = get_session()
-    item = requests.create_from(session, _dump(parse_body(RightsRequestInput)), g.actor)
-    session.commit()
+    item = requests.create_from(get_session(), _dump(parse_body(RightsRequestInput)), g.actor)
     location = url_for("api.rights_request_get", public_id=item.public_id)
     return jsonify(_show(item)), 201, {"Location": location}
 
 
-@bp.get("/requests")
 def rights_request_list() -> ResponseReturnValue:
     """The register, earliest deadline first; ?status= and ?overdue=true filter it."""
     query = parse_query(RequestsQuery)
@@ -89,38 +74,30 @@ def rights_request_list() -> ResponseReturnValue:
     return jsonify({"items": [_show(i) for i in items], "as_of": _iso(utcnow())})
 
 
-@bp.get("/requests/<key:public_id>")
 def rights_request_get(public_id: str) -> ResponseReturnValue:
     """One request."""
     return jsonify(_show(requests.get(get_session(), public_id)))
 
 
-@bp.post("/requests/<key:public_id>/extension")
-@requires("requests.manage")
 def rights_request_extend(public_id: str) -> ResponseReturnValue:
     """Extend the deadline by one or two months, with the reasons told to the person in the first month."""
     session = get_session()
     data = _dump(parse_body(RightsRequestExtension))
     item = requests.extend(session, requests.get(session, public_id), data, g.actor)
-    session.commit()
     return jsonify(_show(item))
 
 
-@bp.post("/requests/<key:public_id>/close")
-@requires("requests.manage")
 def rights_request_close(public_id: str) -> ResponseReturnValue:
     """Record the answer: completed or refused, with the outcome."""
     session = get_session()
     data = parse_body(RightsRequestClose)
     item = requests.close(session, requests.get(session, public_id), data.status, data.outcome, g.actor)
-    session.commit()
     return jsonify(_show(item))
 
 
-_ID = path_param("public_id", "The request's id.")
-SCHEMAS: dict[str, Any] = {
-    **input_schemas(RightsRequestInput, RightsRequestExtension, RightsRequestClose),
-    "RightsRequest": obj(
+RIGHTS_REQUEST = Component(
+    "RightsRequest",
+    obj(
         {
             "id": {"type": "string"},
             "contact_id": nullable({"type": "string"}),
@@ -138,63 +115,5 @@ SCHEMAS: dict[str, Any] = {
         },
         ["id", "kind", "received_via", "received_at", "due_at", "status", "overdue"],
     ),
-}
-PATHS: dict[str, Any] = {
-    "/requests": {
-        "post": operation(
-            "createRightsRequest",
-            "Register a rights request (DPO, admin)",
-            tag="requests",
-            body=ref("RightsRequestInput"),
-            ok=(201, "Registered", ref("RightsRequest")),
-            errors=WRITE_ERRORS,
-        ),
-        "get": operation(
-            "listRightsRequests",
-            "The register, earliest deadline first",
-            tag="requests",
-            params=query_params(RequestsQuery),
-            ok=(
-                200,
-                "Requests",
-                obj(
-                    {"items": {"type": "array", "items": ref("RightsRequest")}, "as_of": TIMESTAMP},
-                    ["items", "as_of"],
-                ),
-            ),
-            errors=(401, 422),
-        ),
-    },
-    "/requests/{public_id}": {
-        "get": operation(
-            "getRightsRequest",
-            "One request",
-            tag="requests",
-            params=[_ID],
-            ok=(200, "The request", ref("RightsRequest")),
-            errors=(401, 404),
-        ),
-    },
-    "/requests/{public_id}/extension": {
-        "post": operation(
-            "extendRightsRequest",
-            "Extend the deadline (Art. 12(3))",
-            tag="requests",
-            params=[_ID],
-            body=ref("RightsRequestExtension"),
-            ok=(200, "Extended", ref("RightsRequest")),
-            errors=(*WRITE_ERRORS, 404, 409),
-        ),
-    },
-    "/requests/{public_id}/close": {
-        "post": operation(
-            "closeRightsRequest",
-            "Record the answer",
-            tag="requests",
-            params=[_ID],
-            body=ref("RightsRequestClose"),
-            ok=(200, "Closed", ref("RightsRequest")),
-            errors=(*WRITE_ERRORS, 404, 409),
-        ),
-    },
-}
+)
+REGISTER = obj({"items": {"type": "array", "items": RIGHTS_REQUEST}, "as_of": TIMESTAMP}, ["items", "as_of"])

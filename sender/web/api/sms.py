@@ -12,22 +12,10 @@ from sender.models import Contact, InboundSms
 from sender.models.sms import INBOUND_ACTIONS, INBOUND_KINDS
 from sender.services.audience import contacts
 from sender.services.consent import sms_replies
-from sender.web.api import bp, parse_body, parse_query, requires
-from sender.web.api.openapi import (
-    ID,
-    TIMESTAMP,
-    WRITE_ERRORS,
-    input_schemas,
-    items_of,
-    nullable,
-    obj,
-    operation,
-    path_param,
-    query_params,
-    ref,
-)
+from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.present import ts
 from sender.web.api.schemas.sms import RepliesQuery, ReviewDecision
+from sender.web.api.spec import TIMESTAMP, Component, nullable, obj
 from sender.web.session import get_session
 
 
@@ -54,7 +42,6 @@ def _public_ids(rows: list[InboundSms]) -> dict[int, str]:
     return {row.id: row.public_id for row in found}
 
 
-@bp.get("/sms/replies")
 def list_replies() -> ResponseReturnValue:
     """Incoming SMS, newest first; `action=flagged` lists those waiting for a person's decision."""
     session = get_session()
@@ -65,21 +52,18 @@ def list_replies() -> ResponseReturnValue:
     return jsonify({"items": [present(r, public_ids) for r in rows]})
 
 
-@bp.post("/sms/replies/<id:reply_id>/review")
-@requires("contacts.manage")
 def review_reply(reply_id: int) -> ResponseReturnValue:
     """Decide on a reply flagged for review: `withdraw` (as for STOP) or `dismiss`."""
     session = get_session()
     decision = parse_body(ReviewDecision).decision
     row = sms_replies.review(session, reply_id, decision, g.actor)
-    session.commit()
     return jsonify(present(row, _public_ids([row])))
 
 
-REPLY_ID = path_param("reply_id", "The reply's id.", ID)
 _STR = {"type": "string"}
-SCHEMAS: dict[str, Any] = {
-    "SmsReply": obj(
+SMS_REPLY = Component(
+    "SmsReply",
+    obj(
         {
             "id": {"type": "integer"},
             "contact": nullable(
@@ -97,28 +81,4 @@ SCHEMAS: dict[str, Any] = {
         },
         ["id", "contact", "kind", "action", "keyword", "body", "message_sid", "received_at", "reviewed_at"],
     ),
-    **input_schemas(ReviewDecision),
-}
-PATHS: dict[str, Any] = {
-    "/sms/replies": {
-        "get": operation(
-            "listSmsReplies",
-            "List incoming SMS replies (keyword history), newest first",
-            tag="sms",
-            params=query_params(RepliesQuery),
-            ok=(200, "Up to 200 replies", items_of("SmsReply")),
-            errors=(401, 404, 422),
-        )
-    },
-    "/sms/replies/{reply_id}/review": {
-        "post": operation(
-            "reviewSmsReply",
-            "Decide on a reply flagged for review",
-            tag="sms",
-            params=[REPLY_ID],
-            body=ref("ReviewDecision"),
-            ok=(200, "The reply, decided", ref("SmsReply")),
-            errors=(*WRITE_ERRORS, 404, 409),
-        )
-    },
-}
+)

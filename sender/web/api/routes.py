@@ -1,0 +1,523 @@
+"""Every route of API v1, once: rule, view, permission and OpenAPI text (see routing.Route).
+
+`sender.web.api.register` adds these routes to the blueprint, the token check reads their permissions,
+and /openapi.json is written from them. To add an operation, write its view and add a Route here.
+"""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from sender.web.api import (
+    campaigns,
+    consents,
+    contacts,
+    imports,
+    lists,
+    purposes,
+    requalifications,
+    requests,
+    sms,
+)
+from sender.web.api.openapi import document
+from sender.web.api.routing import Answer, Form, Route, tagged
+from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
+from sender.web.api.schemas.consents import ConsentInput, EligibilityQuery
+from sender.web.api.schemas.contacts import ContactInput, ContactPatch, ContactSearch
+from sender.web.api.schemas.imports import ReportQuery
+from sender.web.api.schemas.lists import ListInput, MemberIds
+from sender.web.api.schemas.paging import PageQuery
+from sender.web.api.schemas.purposes import PurposeInput, WordingInput
+from sender.web.api.schemas.requalifications import ApprovalInput, InteractionInput, RequalificationInput
+from sender.web.api.schemas.requests import (
+    RequestsQuery,
+    RightsRequestClose,
+    RightsRequestExtension,
+    RightsRequestInput,
+)
+from sender.web.api.schemas.sms import RepliesQuery, ReviewDecision
+from sender.web.api.spec import items_of
+
+
+def openapi() -> ResponseReturnValue:
+    """Serve the OpenAPI document (public)."""
+    return jsonify(document(ROUTES))
+
+
+BULK = "Up to 10,000 ids per call. Unknown ids give 422 naming some of them, and nothing is written."
+
+PURPOSES = tagged(
+    "purposes",
+    {"slug": "The purpose's slug."},
+    Route(
+        "POST /purposes",
+        purposes.create_purpose,
+        "createPurpose",
+        "Add a purpose (an entry of the Art. 30 register)",
+        Answer(201, "Created", purposes.PURPOSE),
+        body=PurposeInput,
+        errors=(409,),
+        permission="purposes.manage",
+    ),
+    Route(
+        "GET /purposes",
+        purposes.list_purposes,
+        "listPurposes",
+        "List purposes",
+        Answer(200, "All purposes", items_of(purposes.PURPOSE)),
+    ),
+    Route(
+        "GET /purposes/<key:slug>",
+        purposes.get_purpose,
+        "getPurpose",
+        "Get a purpose",
+        Answer(200, "The purpose", purposes.PURPOSE),
+    ),
+    Route(
+        "POST /purposes/<key:slug>/wordings",
+        purposes.add_wording,
+        "addWording",
+        "Add the next consent wording version",
+        Answer(201, "Created; the server assigns version = latest + 1", purposes.WORDING),
+        body=WordingInput,
+        permission="purposes.manage",
+    ),
+    Route(
+        "GET /purposes/<key:slug>/wordings",
+        purposes.list_wordings,
+        "listWordings",
+        "List wording versions, oldest first",
+        Answer(200, "All versions", items_of(purposes.WORDING)),
+    ),
+)
+
+CONTACTS = tagged(
+    "contacts",
+    {"public_id": "The contact's public id."},
+    Route(
+        "POST /contacts",
+        contacts.create_contact,
+        "createContact",
+        "Create a contact",
+        Answer(201, "Created", contacts.CONTACT),
+        body=ContactInput,
+        errors=(409,),
+        permission="contacts.manage",
+        description="409 when the address belongs to another contact or is on the suppression list; "
+        "nothing is stored then.",
+    ),
+    Route(
+        "GET /contacts",
+        contacts.list_contacts,
+        "listContacts",
+        "List or search contacts, in pages",
+        Answer(200, "One page", contacts.CONTACT_PAGE),
+        query=ContactSearch,
+    ),
+    Route(
+        "GET /contacts/<key:public_id>",
+        contacts.get_contact,
+        "getContact",
+        "Get a contact",
+        Answer(200, "The contact", contacts.CONTACT),
+    ),
+    Route(
+        "PATCH /contacts/<key:public_id>",
+        contacts.update_contact,
+        "updateContact",
+        "Change fields of a contact",
+        Answer(200, "The changed contact", contacts.CONTACT),
+        body=ContactPatch,
+        errors=(409,),
+        permission="contacts.manage",
+    ),
+    Route(
+        "POST /contacts/<key:public_id>/interactions",
+        requalifications.record_interaction,
+        "recordInteraction",
+        "Report an interaction from the person (moves the retention clock when it counts)",
+        Answer(200, "Whether it counted", requalifications.INTERACTION_RESULT),
+        body=InteractionInput,
+        errors=(409,),
+        permission="contacts.manage",
+    ),
+)
+
+CONSENTS = tagged(
+    "consents",
+    {"public_id": "The contact's public id."},
+    Route(
+        "POST /contacts/<key:public_id>/consents",
+        consents.record_consent,
+        "recordConsent",
+        "Record a consent grant or withdrawal with its proof",
+        Answer(201, "The recorded event", consents.CONSENT_EVENT),
+        body=ConsentInput,
+        permission="contacts.manage",
+        description="For a purpose that requires double opt-in, a grant by any mechanism other than "
+        "double_opt_in is stored as a request (pending confirmation).",
+    ),
+    Route(
+        "GET /contacts/<key:public_id>/consents",
+        consents.list_consents,
+        "listConsents",
+        "Current consent states and full history",
+        Answer(200, "States and proof", consents.CONSENTS),
+    ),
+    Route(
+        "GET /contacts/<key:public_id>/eligibility",
+        consents.eligibility,
+        "checkEligibility",
+        "Ask the consent gate whether the contact may be messaged now",
+        Answer(200, "The gate's answer", consents.ELIGIBILITY),
+        query=EligibilityQuery,
+    ),
+)
+
+LISTS = tagged(
+    "lists",
+    {"list_id": "The list's id."},
+    Route(
+        "POST /lists",
+        lists.create_list,
+        "createList",
+        "Create a list",
+        Answer(201, "Created", lists.LIST),
+        body=ListInput,
+        errors=(409,),
+        permission="lists.manage",
+    ),
+    Route(
+        "GET /lists",
+        lists.list_lists,
+        "listLists",
+        "List lists with member counts",
+        Answer(200, "All lists", items_of(lists.LIST)),
+    ),
+    Route(
+        "GET /lists/<id:list_id>",
+        lists.get_list,
+        "getList",
+        "Get a list",
+        Answer(200, "The list", lists.LIST),
+    ),
+    Route(
+        "POST /lists/<id:list_id>/members",
+        lists.add_members,
+        "addMembers",
+        "Add contacts to a list",
+        Answer(200, "Counts; existing members are left as they are", lists.MEMBERS_ADDED),
+        body=MemberIds,
+        permission="lists.manage",
+        description=BULK,
+    ),
+    Route(
+        "DELETE /lists/<id:list_id>/members",
+        lists.remove_members,
+        "removeMembers",
+        "Remove contacts from a list",
+        Answer(200, "Counts", lists.MEMBERS_REMOVED),
+        body=MemberIds,
+        permission="lists.manage",
+        description=BULK,
+    ),
+    Route(
+        "GET /lists/<id:list_id>/members",
+        lists.list_members,
+        "listMembers",
+        "List the members of a list, in pages",
+        Answer(200, "One page", contacts.CONTACT_PAGE),
+        query=PageQuery,
+    ),
+)
+
+CAMPAIGNS = tagged(
+    "campaigns",
+    {"campaign_id": "The campaign's id."},
+    Route(
+        "POST /campaigns",
+        campaigns.create_campaign,
+        "createCampaign",
+        "Create a draft campaign",
+        Answer(201, "Created", campaigns.CAMPAIGN),
+        body=CampaignInput,
+        permission="campaigns.manage",
+        description="Template syntax errors and unknown names are reported per field with their line.",
+    ),
+    Route(
+        "GET /campaigns",
+        campaigns.list_campaigns,
+        "listCampaigns",
+        "List campaigns, newest first",
+        Answer(200, "Campaigns", items_of(campaigns.CAMPAIGN)),
+    ),
+    Route(
+        "GET /campaigns/<id:campaign_id>",
+        campaigns.get_campaign,
+        "getCampaign",
+        "Get a campaign with counts by status and skip reason",
+        Answer(200, "The campaign", campaigns.CAMPAIGN),
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/audience-preview",
+        campaigns.preview_audience,
+        "previewAudience",
+        "Count who would receive and who is refused, by reason",
+        Answer(200, "Counts; nothing is written", campaigns.AUDIENCE_PREVIEW),
+        permission="campaigns.preview",
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/send",
+        campaigns.send_campaign,
+        "sendCampaign",
+        "Plan and send now, or schedule when scheduled_at is in the future",
+        Answer(202, "Planned", campaigns.SEND_RESULT),
+        body=SendInput,
+        errors=(409, 503),
+        permission="campaigns.send",
+        description="422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not "
+        'configured. A scheduled campaign answers 409 unless the body is {"now": true}. 503: Redis is '
+        "unreachable; the launch is recorded and its messages leave once Redis is back.",
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/pause",
+        campaigns.pause_campaign,
+        "pauseCampaign",
+        "Pause sending",
+        Answer(200, "Paused", campaigns.CAMPAIGN),
+        errors=(409,),
+        permission="campaigns.send",
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/resume",
+        campaigns.resume_campaign,
+        "resumeCampaign",
+        "Resume a paused campaign",
+        Answer(200, "Sending again", campaigns.CAMPAIGN),
+        errors=(409,),
+        permission="campaigns.send",
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/cancel",
+        campaigns.cancel_campaign,
+        "cancelCampaign",
+        "Cancel and drop unsent deliveries",
+        Answer(200, "Cancelled", campaigns.CAMPAIGN),
+        errors=(409,),
+        permission="campaigns.send",
+    ),
+    Route(
+        "GET /campaigns/<id:campaign_id>/deliveries",
+        campaigns.list_deliveries,
+        "listDeliveries",
+        "List deliveries, in pages",
+        Answer(200, "One page", campaigns.DELIVERY_PAGE),
+        query=DeliveriesQuery,
+    ),
+)
+
+IMPORTS = tagged(
+    "imports",
+    {"batch_id": "The batch id."},
+    Route(
+        "POST /imports",
+        imports.create_import,
+        "createImport",
+        "Upload a CSV file with its provenance, and dry-run it",
+        Answer(201, "Stored and dry-run; the report is ready", imports.IMPORT_BATCH),
+        also=(Answer(202, "Stored; the dry run is queued", imports.IMPORT_BATCH),),
+        body=Form(imports.UPLOAD_FORM),
+        errors=(409,),
+        permission="imports.manage",
+        description="A file above IMPORT_INLINE_BYTES answers 202 and is dry-run by a job: poll the batch. "
+        "409 when the same file (SHA-256) was already committed. 422 names the bad field, or the row and "
+        "line of a malformed file.",
+    ),
+    Route(
+        "GET /imports",
+        imports.list_imports,
+        "listImports",
+        "List import batches, in pages",
+        Answer(200, "One page", imports.IMPORT_BATCH_PAGE),
+        query=PageQuery,
+    ),
+    Route(
+        "GET /imports/<id:batch_id>",
+        imports.get_import,
+        "getImport",
+        "Get a batch, with its progress while it runs",
+        Answer(200, "The batch", imports.IMPORT_BATCH),
+    ),
+    Route(
+        "POST /imports/<id:batch_id>/commit",
+        imports.commit_import,
+        "commitImport",
+        "Commit a batch: create and merge contacts, record consent",
+        Answer(200, "Committed", imports.IMPORT_BATCH),
+        also=(Answer(202, "The commit is queued", imports.IMPORT_BATCH),),
+        errors=(409, 422),
+        permission="imports.manage",
+        description="Large files answer 202 and commit in a job: poll the batch. 409 when it runs, is "
+        "committed, or the same file was committed by another batch.",
+    ),
+    Route(
+        "GET /imports/<id:batch_id>/report",
+        imports.import_report_lines,
+        "getImportReport",
+        "The row report of the latest run, in pages",
+        Answer(200, "One page", imports.REPORT_PAGE),
+        query=ReportQuery,
+    ),
+    Route(
+        "GET /imports/<id:batch_id>/report.csv",
+        imports.import_report_csv,
+        "getImportReportCsv",
+        "The row report as CSV",
+        Answer(200, "CSV with columns row, outcome, column, reason", {"type": "string"}, "text/csv"),
+    ),
+)
+
+REQUESTS = tagged(
+    "requests",
+    {"public_id": "The request's id."},
+    Route(
+        "POST /requests",
+        requests.rights_request_create,
+        "createRightsRequest",
+        "Register a rights request (DPO, admin)",
+        Answer(201, "Registered", requests.RIGHTS_REQUEST),
+        body=RightsRequestInput,
+        permission="requests.manage",
+    ),
+    Route(
+        "GET /requests",
+        requests.rights_request_list,
+        "listRightsRequests",
+        "The register, earliest deadline first",
+        Answer(200, "Requests", requests.REGISTER),
+        query=RequestsQuery,
+    ),
+    Route(
+        "GET /requests/<key:public_id>",
+        requests.rights_request_get,
+        "getRightsRequest",
+        "One request",
+        Answer(200, "The request", requests.RIGHTS_REQUEST),
+    ),
+    Route(
+        "POST /requests/<key:public_id>/extension",
+        requests.rights_request_extend,
+        "extendRightsRequest",
+        "Extend the deadline (Art. 12(3))",
+        Answer(200, "Extended", requests.RIGHTS_REQUEST),
+        body=RightsRequestExtension,
+        errors=(409,),
+        permission="requests.manage",
+    ),
+    Route(
+        "POST /requests/<key:public_id>/close",
+        requests.rights_request_close,
+        "closeRightsRequest",
+        "Record the answer",
+        Answer(200, "Closed", requests.RIGHTS_REQUEST),
+        body=RightsRequestClose,
+        errors=(409,),
+        permission="requests.manage",
+    ),
+)
+
+SMS = tagged(
+    "sms",
+    {"reply_id": "The reply's id."},
+    Route(
+        "GET /sms/replies",
+        sms.list_replies,
+        "listSmsReplies",
+        "List incoming SMS replies (keyword history), newest first",
+        Answer(200, "Up to 200 replies", items_of(sms.SMS_REPLY)),
+        query=RepliesQuery,
+        errors=(404,),
+    ),
+    Route(
+        "POST /sms/replies/<id:reply_id>/review",
+        sms.review_reply,
+        "reviewSmsReply",
+        "Decide on a reply flagged for review",
+        Answer(200, "The reply, decided", sms.SMS_REPLY),
+        body=ReviewDecision,
+        errors=(409,),
+        permission="contacts.manage",
+    ),
+)
+
+REQUALIFICATIONS = tagged(
+    "requalification",
+    {"campaign_id": "The requalification campaign's id."},
+    Route(
+        "POST /requalifications",
+        requalifications.create_requalification,
+        "createRequalification",
+        "Create a requalification campaign (draft) with its deadline",
+        Answer(201, "Created", requalifications.REQUALIFICATION),
+        body=RequalificationInput,
+        errors=(409,),
+        permission="campaigns.manage",
+        description="422 names the field: a deadline in the past, promotional wording, blocks or links "
+        "(with the line), a purpose without a consent wording. 409: the purpose has an open cycle. "
+        "Start it with POST /campaigns/{id}/send once approved; `sender requalify run` asks and closes.",
+    ),
+    Route(
+        "GET /requalifications",
+        requalifications.list_requalifications,
+        "listRequalifications",
+        "List requalification cycles with their funnels",
+        Answer(200, "Cycles", items_of(requalifications.REQUALIFICATION)),
+    ),
+    Route(
+        "GET /requalifications/<id:campaign_id>",
+        requalifications.get_requalification,
+        "getRequalification",
+        "One cycle's deadline, approval and funnel",
+        Answer(200, "The cycle", requalifications.REQUALIFICATION),
+        errors=(409,),
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/approval",
+        requalifications.approve_campaign,
+        "approveCampaign",
+        "Record the DPO's approval of a requalification campaign",
+        Answer(200, "Approved", requalifications.REQUALIFICATION),
+        body=ApprovalInput,
+        errors=(409,),
+        permission="campaigns.approve",
+        description="403 when the approver wrote the campaign (REQUALIFICATION_SEPARATE_APPROVAL); "
+        "409 when already approved, not a draft, or not a requalification campaign.",
+    ),
+)
+
+META = tagged(
+    "meta",
+    {},
+    Route(
+        "GET /openapi.json",
+        openapi,
+        "getOpenApi",
+        "This document",
+        Answer(200, "OpenAPI 3.1 document"),
+        public=True,
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (
+    *PURPOSES,
+    *CONTACTS,
+    *CONSENTS,
+    *LISTS,
+    *CAMPAIGNS,
+    *IMPORTS,
+    *REQUESTS,
+    *SMS,
+    *REQUALIFICATIONS,
+    *META,
+)
