@@ -12,9 +12,12 @@ How a feature page plugs in:
   to the blueprint is CSRF-checked anyway, including hand-written forms (add
   `<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`). Field errors are shown next to
   their field with the `field` macro of `admin/_forms.html`.
-- Flash with `flash(message, "success")` or `flash(message, "error")`; the base layout shows them.
-- Service errors: `ValidationFailed` → re-render the form with `errors`; `NotFound` → 404; `Conflict` →
-  flash an error. The current user's audit name is `auth.actor()`.
+- A form or button acts through `run_action` of `sender.web.admin.forms`: it calls the service, flashes
+  the success and redirects, or discards what the call wrote and shows the refusal (`ValidationFailed`
+  next to the fields of a page rendered again, `Conflict` / `Forbidden` flashed or on a named field);
+  `NotFound` is the app-wide 404. Views never commit: the request's unit of work does, once the view
+  has answered below 400 (`sender.web.session`). Other flashes: `flash(message, "success" | "error")`.
+  The current user's audit name is `auth.actor()`.
 - No inline script or style (the CSP forbids them): put JS in `static/admin/*.js`, loaded with
   `<script src="{{ url_for('admin.static', filename='admin/x.js') }}">` in the `scripts` block.
 - Text is translated with Flask-Babel: `{{ _("...") }}` in templates, `gettext as _` in views and

@@ -33,13 +33,13 @@ from sender.services.audience import lists as list_service
 from sender.services.audience import segments
 from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 _LINE = re.compile(r"^line (\d+):")
@@ -126,22 +126,18 @@ def _compose(campaign: Campaign | None) -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if form.validate():
-            db = get_session()
-            try:
-                saved = drafts.save(db, campaign, _form_data(form), actor())
-            except ValidationFailed as exc:
-                for orphan in attach_errors(form, exc):
-                    flash(orphan, "error")
-                status = 422
-            except Conflict as exc:
-                flash(exc.message, "error")
-                status = 409
-            else:
-                db.commit()
-                flash(_("Draft saved."), "success")
-                return redirect(url_for("admin.campaign", campaign_id=saved.id))
-        else:
-            status = 400
+            return run_action(
+                lambda: drafts.save(get_session(), campaign, _form_data(form), actor()),
+                success=_("Draft saved."),
+                redirect_to=lambda saved: url_for("admin.campaign", campaign_id=saved.id),
+                refused=lambda refusal: _compose_page(form, campaign, refusal),
+                form=form,
+            )
+        status = 400
+    return _compose_page(form, campaign, status)
+
+
+def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) -> ResponseReturnValue:
     excerpts = {
         name: excerpt(form[name].data or "", error)
         for name in ("subject", "body_text", "body_html")
@@ -337,38 +333,30 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
     if not form.validate():
         flash(_("Type the address to send the test to."), "error")
         return redirect(url_for("admin.campaign", campaign_id=campaign_id))
-    try:
-        preview.test_send(
+    return run_action(
+        lambda: preview.test_send(
             runtime(),
             db,
             campaign,
             preview.sample_contact(db, campaign, None),
             form.address.data or "",
             actor(),
-        )
-    except ValidationFailed as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
-    db.commit()
-    flash(_("Test message sent."), "success")
-    return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+        ),
+        success=_("Test message sent."),
+        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+    )
 
 
 def _control(
     campaign_id: int, action: Callable[[Session, Campaign], object], done: str
 ) -> ResponseReturnValue:
-    db = get_session()
     campaign = _campaign(campaign_id)
-    try:
-        action(db, campaign)
-        db.commit()
-    except (Conflict, ValidationFailed) as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
-    flash(done, "success")
-    return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+    return run_action(
+        lambda: action(get_session(), campaign),
+        success=done,
+        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+        code=303,
+    )
 
 
 @bp.post("/campaigns/<int:campaign_id>/send", endpoint="campaign_send")
@@ -425,15 +413,13 @@ def campaign_cancel(campaign_id: int) -> ResponseReturnValue:
 @requires("campaigns.edit")
 def campaign_delete(campaign_id: int) -> ResponseReturnValue:
     """Delete a draft."""
-    db = get_session()
-    try:
-        drafts.delete(db, _campaign(campaign_id), actor())
-    except Conflict as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
-    db.commit()
-    flash(_("Draft deleted."), "success")
-    return redirect(url_for("admin.campaigns")), 303
+    return run_action(
+        lambda: drafts.delete(get_session(), _campaign(campaign_id), actor()),
+        success=_("Draft deleted."),
+        redirect_to=url_for("admin.campaigns"),
+        refused=url_for("admin.campaign", campaign_id=campaign_id),
+        code=303,
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/deliveries.csv", endpoint="campaign_export")

@@ -34,7 +34,7 @@ from sender.services.errors import Conflict, ValidationFailed
 from sender.tasks.import_queue import read_progress
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 BATCHES_SHOWN = 50
@@ -80,14 +80,13 @@ def _batch(batch_id: int) -> ImportBatch:
     return imports.get(get_session(), batch_id)
 
 
-def _index(form: ImportForm, errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+def _index(form: ImportForm, status: int = 200) -> ResponseReturnValue:
     batches = get_session().scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(BATCHES_SHOWN))
     return (
         render_template(
             "admin/imports/index.html",
             form=form,
             batches=list(batches),
-            errors=errors or [],
             fields=import_mapping.FIELDS,
         ),
         status,
@@ -120,28 +119,30 @@ def import_create() -> ResponseReturnValue:
         "partner": form.partner.data,
         "partner_named_sender": form.partner_named_sender.data,
     }
-    session = get_session()
-    try:
+
+    def create_and_analyse() -> ImportBatch:
         mapping = import_mapping.parse_overrides(
             [line for line in (form.mapping.data or "").splitlines() if line.strip()]
         )
         upload = form.file.data
         batch = imports.create(
-            session, runtime().settings, upload.stream, upload.filename or "", data, actor(), mapping
+            get_session(), runtime().settings, upload.stream, upload.filename or "", data, actor(), mapping
         )
-        session.commit()
-    except ValidationFailed as exc:
-        session.rollback()
-        return _index(form, attach_errors(form, exc), status=422)
-    except Conflict as exc:
-        session.rollback()
-        flash(exc.message, "error")
-        return _index(form, status=409)
-    _submit(batch, "analyse")
-    return redirect(url_for("admin.import_detail", batch_id=batch.id))
+        # The dry run commits the stored batch as its first step; its own refusals are shown on the report.
+        _submit(batch, "analyse")
+        return batch
+
+    return run_action(
+        create_and_analyse,
+        success=None,
+        redirect_to=lambda batch: url_for("admin.import_detail", batch_id=batch.id),
+        refused=lambda status: _index(form, status=status),
+        form=form,
+    )
 
 
 def _submit(batch: ImportBatch, mode: str) -> None:
+    # No discard here: a run that fails records why on its batch, which the report page shows.
     try:
         imports.submit(runtime(), get_session(), batch, mode)
     except ValidationFailed:
