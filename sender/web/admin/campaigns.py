@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -39,6 +38,7 @@ from sender.services.records import csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.blueprint import bp
+from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
@@ -426,10 +426,11 @@ def campaign_delete(campaign_id: int) -> ResponseReturnValue:
 @requires("view")
 def campaign_export(campaign_id: int) -> ResponseReturnValue:
     """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""
-    campaign = _campaign(campaign_id)
+    found = _campaign(campaign_id).id
     with_addresses = can("exports.addresses")
-    rows = export.rows(get_session(), campaign.id, with_addresses)
-    body = stream_with_context(csv_export.stream(export.header(with_addresses), rows))
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-deliveries.csv"'
-    return response
+    return csv_attachment(
+        f"campaign-{found}-deliveries.csv",
+        lambda session: csv_export.stream(
+            export.header(with_addresses), export.rows(session, found, with_addresses)
+        ),
+    )

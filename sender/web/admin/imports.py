@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     flash,
     jsonify,
     redirect,
@@ -34,6 +33,7 @@ from sender.services.errors import Conflict, ValidationFailed
 from sender.tasks.import_queue import read_progress
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.blueprint import bp
+from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
@@ -202,9 +202,7 @@ def import_progress(batch_id: int) -> ResponseReturnValue:
 @requires("view")
 def import_report_csv(batch_id: int) -> ResponseReturnValue:
     """The whole row report as CSV (formulas neutralised)."""
-    batch = _batch(batch_id)
-    return Response(
-        import_report.csv_download(runtime().Session, batch.id),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="import-{batch.id}-report.csv"'},
+    found = _batch(batch_id).id
+    return csv_attachment(
+        f"import-{found}-report.csv", lambda session: import_report.csv_chunks(session, found)
     )
