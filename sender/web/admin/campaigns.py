@@ -37,7 +37,6 @@ from sender.services.messages import preview, sms
 from sender.services.records import csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -165,7 +164,6 @@ def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | No
         return None
 
 
-@bp.get("/campaigns", endpoint="campaigns")
 @requires("view")
 def campaigns_index() -> ResponseReturnValue:
     """Every campaign, newest first, with its progress."""
@@ -186,14 +184,12 @@ def _local(moment: datetime | None, org: organisation.Organisation) -> str:
     return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-@bp.route("/campaigns/new", methods=["GET", "POST"], endpoint="campaign_new")
 @requires("campaigns.edit")
 def campaign_new() -> ResponseReturnValue:
     """Compose a new draft."""
     return _compose(None)
 
 
-@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"], endpoint="campaign_edit")
 @requires("campaigns.edit")
 def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     """Edit a draft."""
@@ -204,7 +200,6 @@ def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     return _compose(campaign)
 
 
-@bp.post("/campaigns/preview", endpoint="campaign_live_preview")
 @requires("campaigns.edit")
 def campaign_live_preview() -> ResponseReturnValue:
     """Render the form as posted (not saved) for the compose page's live preview; JSON."""
@@ -244,7 +239,6 @@ def campaign_live_preview() -> ResponseReturnValue:
     )
 
 
-@bp.post("/campaigns/sms-segments", endpoint="campaign_sms_segments")
 @requires("campaigns.edit")
 def campaign_sms_segments() -> ResponseReturnValue:
     """Characters, encoding and segments of the SMS text as posted (mentions included); JSON."""
@@ -258,7 +252,6 @@ def campaign_sms_segments() -> ResponseReturnValue:
     return jsonify({**counted.as_dict(), "characters": counted.characters})
 
 
-@bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
 @requires("view")
 def campaign_page(campaign_id: int) -> ResponseReturnValue:
     """Status, progress, report, the rendered message and the actions the campaign's state allows."""
@@ -296,7 +289,6 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>/message.html", endpoint="campaign_message")
 @requires("view")
 def campaign_message(campaign_id: int) -> ResponseReturnValue:
     """The rendered HTML part alone, for the preview frame."""
@@ -314,7 +306,6 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     return response
 
 
-@bp.get("/campaigns/<int:campaign_id>/audience", endpoint="campaign_audience")
 @requires("view")
 def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     """Who launching now would reach, and how many would be skipped, by reason (writes nothing)."""
@@ -323,7 +314,6 @@ def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     return render_template("admin/campaigns/audience.html", campaign=campaign, result=result)
 
 
-@bp.post("/campaigns/<int:campaign_id>/test", endpoint="campaign_test")
 @requires("campaigns.edit")
 def campaign_test(campaign_id: int) -> ResponseReturnValue:
     """Send one message marked as a test to a typed address; nobody's consent changes."""
@@ -359,7 +349,6 @@ def _control(
     )
 
 
-@bp.post("/campaigns/<int:campaign_id>/send", endpoint="campaign_send")
 @requires("campaigns.send")
 def campaign_send(campaign_id: int) -> ResponseReturnValue:
     """Launch now."""
@@ -368,7 +357,6 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/campaigns/<int:campaign_id>/schedule", endpoint="campaign_schedule")
 @requires("campaigns.send")
 def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     """Schedule the launch at a local time of the organisation."""
@@ -388,28 +376,24 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause", endpoint="campaign_pause")
 @requires("campaigns.send")
 def campaign_pause(campaign_id: int) -> ResponseReturnValue:
     """Stop claiming new deliveries."""
     return _control(campaign_id, lambda db, c: lifecycle.pause(db, c, actor()), _("Paused."))
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume", endpoint="campaign_resume")
 @requires("campaigns.send")
 def campaign_resume(campaign_id: int) -> ResponseReturnValue:
     """Resume sending."""
     return _control(campaign_id, lambda db, c: launch.resume(runtime(), db, c, actor()), _("Resumed."))
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel", endpoint="campaign_cancel")
 @requires("campaigns.send")
 def campaign_cancel(campaign_id: int) -> ResponseReturnValue:
     """Cancel the campaign and its unsent deliveries."""
     return _control(campaign_id, lambda db, c: lifecycle.cancel(db, c, actor()), _("Cancelled."))
 
 
-@bp.post("/campaigns/<int:campaign_id>/delete", endpoint="campaign_delete")
 @requires("campaigns.edit")
 def campaign_delete(campaign_id: int) -> ResponseReturnValue:
     """Delete a draft."""
@@ -422,7 +406,6 @@ def campaign_delete(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>/deliveries.csv", endpoint="campaign_export")
 @requires("view")
 def campaign_export(campaign_id: int) -> ResponseReturnValue:
     """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""

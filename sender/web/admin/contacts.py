@@ -17,7 +17,6 @@ from sender.services.consent import ledger, purposes, sms_replies
 from sender.services.errors import NotFound
 from sender.services.rights import erasure, restriction
 from sender.web.admin.auth import actor, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
@@ -67,7 +66,6 @@ def _consent_form() -> ConsentForm:
     return form
 
 
-@bp.get("/contacts", endpoint="contacts")
 @requires("view")
 def contact_search() -> ResponseReturnValue:
     """Search by email, phone, name or #tag; keyset pages, newest first."""
@@ -91,7 +89,6 @@ def contact_search() -> ResponseReturnValue:
     )
 
 
-@bp.route("/contacts/new", methods=["GET", "POST"], endpoint="contact_new")
 @requires("contacts.edit")
 def contact_new() -> ResponseReturnValue:
     """Create one contact."""
@@ -131,14 +128,12 @@ def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 2
     ), status
 
 
-@bp.get("/contacts/<public_id>", endpoint="contact")
 @requires("view")
 def contact_page(public_id: str) -> ResponseReturnValue:
     """Consent per purpose and channel, the full proof history, the SMS keyword replies and the deliveries."""
     return _render_contact(_contact(public_id), _consent_form())
 
 
-@bp.post("/contacts/<public_id>/consents", endpoint="contact_consent")
 @requires("contacts.edit")
 def record_consent(public_id: str) -> ResponseReturnValue:
     """Record a consent event on the person's behalf, with its proof."""
@@ -175,7 +170,6 @@ def record_consent(public_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/contacts/<public_id>/tags", endpoint="contact_tags")
 @requires("contacts.edit")
 def contact_tags(public_id: str) -> ResponseReturnValue:
     """Replace the contact's tags."""
@@ -187,7 +181,6 @@ def contact_tags(public_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/contacts/<public_id>/restrict", endpoint="contact_restrict")
 @requires("contacts.restrict")
 def contact_restrict(public_id: str) -> ResponseReturnValue:
     """Restrict processing (Art. 18), or lift the restriction."""
@@ -207,7 +200,6 @@ def contact_restrict(public_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/contacts/<public_id>/erase", methods=["GET", "POST"], endpoint="contact_erase")
 @requires("contacts.erase")
 def contact_erase(public_id: str) -> ResponseReturnValue:
     """Confirm, then erase: personal data nulled, keyed hashes kept on the suppression list."""

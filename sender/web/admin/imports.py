@@ -32,7 +32,6 @@ from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
 from sender.tasks.import_queue import read_progress
 from sender.web.admin.auth import actor, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -93,14 +92,12 @@ def _index(form: ImportForm, status: int = 200) -> ResponseReturnValue:
     )
 
 
-@bp.get("/imports", endpoint="imports")
 @requires("view")
 def index() -> ResponseReturnValue:
     """Recent batches, and the upload form."""
     return _index(_form())
 
 
-@bp.post("/imports")
 @requires("imports")
 def import_create() -> ResponseReturnValue:
     """Store the file with its provenance and dry-run it; the report opens next."""
@@ -151,7 +148,6 @@ def _submit(batch: ImportBatch, mode: str) -> None:
         flash(exc.message, "error")
 
 
-@bp.get("/imports/<int:batch_id>")
 @requires("view")
 def import_detail(batch_id: int) -> ResponseReturnValue:
     """Provenance, counts and the row report; a running batch shows a live progress bar."""
@@ -171,7 +167,6 @@ def import_detail(batch_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/imports/<int:batch_id>/commit")
 @requires("imports")
 def import_commit(batch_id: int) -> ResponseReturnValue:
     """Write the batch: contacts, merges and consent events."""
@@ -190,7 +185,6 @@ def _percent(batch: ImportBatch) -> int:
     return 0
 
 
-@bp.get("/imports/<int:batch_id>/progress")
 @requires("view")
 def import_progress(batch_id: int) -> ResponseReturnValue:
     """Status and progress of a batch as JSON (polled by static/admin/imports.js)."""
@@ -198,7 +192,6 @@ def import_progress(batch_id: int) -> ResponseReturnValue:
     return jsonify({"status": batch.status, "percent": _percent(batch)})
 
 
-@bp.get("/imports/<int:batch_id>/report.csv")
 @requires("view")
 def import_report_csv(batch_id: int) -> ResponseReturnValue:
     """The whole row report as CSV (formulas neutralised)."""

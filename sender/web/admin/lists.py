@@ -18,7 +18,6 @@ from sender.services.audience import segments
 from sender.services.consent import purposes
 from sender.services.errors import Conflict
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
 
@@ -93,7 +92,6 @@ def _rules(form: SegmentForm) -> dict[str, object]:
     return rules
 
 
-@bp.get("/lists", endpoint="lists")
 @requires("view")
 def lists_index() -> ResponseReturnValue:
     """Every list with its size, every segment with its current size."""
@@ -106,7 +104,6 @@ def lists_index() -> ResponseReturnValue:
     )
 
 
-@bp.post("/lists", endpoint="list_create")
 @requires("lists.edit")
 def list_create() -> ResponseReturnValue:
     """Create a static list."""
@@ -136,7 +133,6 @@ def list_create() -> ResponseReturnValue:
     )
 
 
-@bp.get("/lists/<int:list_id>", endpoint="list_detail")
 @requires("view")
 def list_detail(list_id: int) -> ResponseReturnValue:
     """A list's size and its latest members."""
@@ -152,7 +148,6 @@ def list_detail(list_id: int) -> ResponseReturnValue:
     return render_template("admin/lists/detail.html", summary=summary, members=members, shown=MEMBERS_SHOWN)
 
 
-@bp.post("/lists/<int:list_id>/members", endpoint="list_members")
 @requires("lists.edit")
 def list_members(list_id: int) -> ResponseReturnValue:
     """Add contacts by email address (one per line), or remove one contact."""
@@ -183,8 +178,6 @@ def list_members(list_id: int) -> ResponseReturnValue:
     return run_action(change, success=None, redirect_to=url_for("admin.list_detail", list_id=list_id))
 
 
-@bp.route("/segments/new", methods=["GET", "POST"], endpoint="segment_new")
-@bp.route("/segments/<int:segment_id>", methods=["GET", "POST"], endpoint="segment")
 @requires("view")
 def segment_page(segment_id: int | None = None) -> ResponseReturnValue:
     """Create or edit a segment; shows how many contacts match now."""
@@ -216,7 +209,6 @@ def _segment_page(form: SegmentForm, segment: Segment | None, status: int) -> Re
     return render_template("admin/lists/segment.html", form=form, segment=segment, size=size), status
 
 
-@bp.post("/segments/<int:segment_id>/delete", endpoint="segment_delete")
 @requires("lists.edit")
 def segment_delete(segment_id: int) -> ResponseReturnValue:
     """Delete a segment no campaign uses."""

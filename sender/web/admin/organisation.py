@@ -10,7 +10,6 @@ from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from sender.services.accounts import organisation
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
@@ -38,7 +37,6 @@ class OrganisationForm(Form):
     timezone = StringField(_l("Time zone"))
 
 
-@bp.route("/organisation", methods=["GET", "POST"], endpoint="organisation")
 @requires("view")
 def organisation_page() -> ResponseReturnValue:
     """Show the effective settings; admins change the stored ones (environment variables still win)."""

@@ -13,7 +13,6 @@ from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes, wordings
 from sender.services.errors import Conflict
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
 
@@ -38,7 +37,6 @@ class WordingForm(Form):
     text = TextAreaField(_l("Wording text"), validators=[DataRequired()])
 
 
-@bp.route("/purposes", methods=["GET", "POST"], endpoint="purposes")
 @requires("view")
 def purposes_index() -> ResponseReturnValue:
     """The register; DPO and admin add purposes."""
@@ -67,7 +65,6 @@ def _index(form: PurposeForm, status: int) -> ResponseReturnValue:
     return render_template("admin/purposes/index.html", purposes=all_purposes, form=form), status
 
 
-@bp.get("/purposes/<slug>", endpoint="purpose")
 @requires("view")
 def purpose_page(slug: str) -> ResponseReturnValue:
     """A purpose and every wording version, marked when in use."""
@@ -83,7 +80,6 @@ def purpose_page(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/purposes/<slug>/wordings", endpoint="wording_add")
 @requires("purposes.edit")
 def wording_add(slug: str) -> ResponseReturnValue:
     """Append the next wording version."""
@@ -99,7 +95,6 @@ def wording_add(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/wordings/<int:wording_id>", endpoint="wording_change")
 @requires("purposes.edit")
 def wording_change(wording_id: int) -> ResponseReturnValue:
     """Edit or delete a version nobody has consented to yet."""

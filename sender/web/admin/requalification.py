@@ -21,7 +21,6 @@ from sender.services.campaigns import lifecycle, requalify
 from sender.services.consent import purposes
 from sender.services.errors import Conflict, NotFound
 from sender.web.admin.auth import actor, requires
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
@@ -67,7 +66,6 @@ def _staff_name(who: str | None) -> str:
     return user.email if user is not None else who
 
 
-@bp.get("/requalification", endpoint="requalification")
 @requires("view")
 def requalification_index() -> ResponseReturnValue:
     """Every cycle, newest first, with its funnel and deadline."""
@@ -104,14 +102,12 @@ def _cycle_page(
     ), status
 
 
-@bp.get("/requalification/<int:cycle_id>", endpoint="requalification_cycle")
 @requires("view")
 def requalification_cycle(cycle_id: int) -> ResponseReturnValue:
     """One cycle: funnel, deadline in the organisation's time zone, approval, and the form to approve."""
     return _cycle_page(*_cycle(cycle_id), ApprovalForm())
 
 
-@bp.post("/requalification/<int:cycle_id>/approval", endpoint="requalification_approve")
 @requires("campaigns.approve")
 def requalification_approve(cycle_id: int) -> ResponseReturnValue:
     """Record the DPO's approval through the API's service; a refusal is shown next to the form."""
@@ -132,7 +128,6 @@ def requalification_approve(cycle_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/requalification/new", methods=["GET", "POST"], endpoint="requalification_new")
 @requires("campaigns.edit")
 def requalification_new() -> ResponseReturnValue:
     """Write a cycle: purpose, deadline in the organisation's time zone, subject and bodies (no promotion)."""

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, EqualTo
 
 from sender.services.accounts import firstrun, users
 from sender.web.admin.auth import StaffUser
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, run_action
 from sender.web.session import get_session, runtime
 
@@ -46,7 +45,6 @@ class SetupForm(Form):
     )
 
 
-@bp.route("/setup", methods=["GET", "POST"])
 def setup() -> ResponseReturnValue:
     """Create the first admin, then go to the organisation settings."""
     if not needs_setup():

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired
 
 from sender.services.accounts import signin
 from sender.web.admin.auth import StaffUser
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form
 from sender.web.session import get_session, keep_on_error, runtime
 
@@ -35,7 +34,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.dashboard")
 
 
-@bp.route("/signin", methods=["GET", "POST"], endpoint="signin")
 def signin_page() -> ResponseReturnValue:
     """The sign-in form; a failure never says whether the account exists."""
     form = SignInForm()
@@ -64,7 +62,6 @@ def signin_page() -> ResponseReturnValue:
     return render_template("admin/signin.html", form=form), status
 
 
-@bp.post("/signout")
 def signout() -> ResponseReturnValue:
     """End the session (POST with a CSRF token: a link cannot sign anyone out)."""
     logout_user()

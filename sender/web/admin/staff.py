@@ -17,7 +17,6 @@ from sender.services.accounts import users
 from sender.services.errors import Conflict
 from sender.services.records import audit
 from sender.web.admin.auth import actor, requires, user
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
 
@@ -62,14 +61,12 @@ def _token_form() -> TokenForm:
     return form
 
 
-@bp.get("/staff", endpoint="staff")
 @requires("users.manage")
 def staff_page() -> ResponseReturnValue:
     """Users and tokens."""
     return _page(UserForm(), _token_form())
 
 
-@bp.post("/staff/users", endpoint="staff_user_create")
 @requires("users.manage")
 def user_create() -> ResponseReturnValue:
     """Create a staff user."""
@@ -90,7 +87,6 @@ def user_create() -> ResponseReturnValue:
     )
 
 
-@bp.post("/staff/users/<int:user_id>/active", endpoint="staff_user_active")
 @requires("users.manage")
 def user_active(user_id: int) -> ResponseReturnValue:
     """Disable or re-enable a user (never yourself)."""
@@ -111,7 +107,6 @@ def user_active(user_id: int) -> ResponseReturnValue:
     return run_action(switch, success=_("User updated."), redirect_to=url_for("admin.staff"))
 
 
-@bp.post("/staff/tokens", endpoint="staff_token_create")
 @requires("tokens.manage")
 def token_create() -> ResponseReturnValue:
     """Issue a token; its value is shown once, on this answer only."""
@@ -127,7 +122,6 @@ def token_create() -> ResponseReturnValue:
     return _page(UserForm(), _token_form(), issued=issued.value)
 
 
-@bp.post("/staff/tokens/<int:token_id>/revoke", endpoint="staff_token_revoke")
 @requires("tokens.manage")
 def token_revoke(token_id: int) -> ResponseReturnValue:
     """Revoke a token at once."""
