@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sender.models import ImportReportLine
 from sender.models.imports import ROW_OUTCOMES
 from sender.services.errors import ValidationFailed
+from sender.work import reading
 
 CSV_HEADER = ("row", "outcome", "column", "reason")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,9 +62,10 @@ def csv_chunks(session: Session, batch_id: int, page: int = 2000) -> Iterator[st
 
 
 def csv_download(session_factory: sessionmaker[Session], batch_id: int) -> Iterator[str]:
-    """csv_chunks in a session of its own, closed when the download ends or is dropped.
+    """csv_chunks in a read-only session of its own, closed when the download ends or is dropped.
 
-    A streamed response outlives its request's session, so it must not borrow it.
+    A streamed response outlives its request's session, so it must not borrow it; and a plain session
+    would hold SQLite's write lock for as long as the client reads (work.reading never takes it).
     """
-    with session_factory() as session:
+    with reading(session_factory) as session:
         yield from csv_chunks(session, batch_id)

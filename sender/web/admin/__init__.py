@@ -1,9 +1,9 @@
 """Staff pages (server-rendered, signed in): the `admin` blueprint under /admin, plus `/` and first-run setup.
 
 How a feature page plugs in:
-- Write `sender/web/admin/<feature>.py` and attach views to the shared blueprint
-  (`from sender.web.admin.blueprint import bp`), so endpoints read `admin.<view>` (for example
-  `admin.imports`); then add the module name to `PAGES` below (one line).
+- Write `sender/web/admin/<feature>.py` with plain view functions, and add one `Route` per URL to the
+  table `ROUTES` of `sender/web/admin/routes.py` (path under /admin, endpoint name, view, methods);
+  endpoints read `admin.<name>` (for example `admin.imports`). Nothing is registered by importing a module.
 - Every view of the blueprint requires a signed-in user (checked in a `before_request`); guard each view
   with `@requires("<permission>")` from `sender.web.admin.auth` (the matrix is `PERMISSIONS` there; add
   your permission to it). A refused permission answers 403.
@@ -12,9 +12,12 @@ How a feature page plugs in:
   to the blueprint is CSRF-checked anyway, including hand-written forms (add
   `<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`). Field errors are shown next to
   their field with the `field` macro of `admin/_forms.html`.
-- Flash with `flash(message, "success")` or `flash(message, "error")`; the base layout shows them.
-- Service errors: `ValidationFailed` → re-render the form with `errors`; `NotFound` → 404; `Conflict` →
-  flash an error. The current user's audit name is `auth.actor()`.
+- A form or button acts through `run_action` of `sender.web.admin.forms`: it calls the service, flashes
+  the success and redirects, or discards what the call wrote and shows the refusal (`ValidationFailed`
+  next to the fields of a page rendered again, `Conflict` / `Forbidden` flashed or on a named field);
+  `NotFound` is the app-wide 404. Views never commit: the request's unit of work does, once the view
+  has answered below 400 (`sender.web.session`). Other flashes: `flash(message, "success" | "error")`.
+  The current user's audit name is `auth.actor()`.
 - No inline script or style (the CSP forbids them): put JS in `static/admin/*.js`, loaded with
   `<script src="{{ url_for('admin.static', filename='admin/x.js') }}">` in the `scripts` block.
 - Text is translated with Flask-Babel: `{{ _("...") }}` in templates, `gettext as _` in views and
@@ -25,35 +28,15 @@ How a feature page plugs in:
 
 from __future__ import annotations
 
-import importlib
-
 from flask import Flask
 
 from sender.web.admin import auth, security
-from sender.web.admin.blueprint import bp, root
-
-# Feature modules whose views are attached to `bp`; imported once, before the first registration.
-
-PAGES = (
-    "signin",
-    "setup",
-    "dashboard",
-    "organisation",
-    "contacts",
-    "lists",
-    "purposes",
-    "campaigns",
-    "requalification",
-    "staff",
-    "imports",
-)
 
 
 def register(app: Flask) -> None:
-    """Attach the staff pages, sign-in, CSRF, translations and security headers to the app."""
-    for name in PAGES:
-        importlib.import_module(f"sender.web.admin.{name}")
+    """Attach the staff pages (the route table), sign-in, CSRF, translations and security headers to the app."""
+    from sender.web.admin import routes
+
     auth.init_app(app)
     security.init_app(app)
-    app.register_blueprint(root)
-    app.register_blueprint(bp)
+    routes.register(app)

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 
 from sender.models import User
-from sender.web.admin.blueprint import bp
 from sender.web.session import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,8 +104,8 @@ def requires(permission: str) -> Callable[[F], F]:
 PUBLIC_ENDPOINTS = frozenset({"admin.signin", "admin.setup", "admin.static"})
 
 
-@bp.before_request
-def _require_sign_in() -> ResponseReturnValue | None:
+def require_sign_in() -> ResponseReturnValue | None:
+    """Send a signed-out visitor of a staff page to the sign-in form (a hook of the `admin` blueprint)."""
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
     return redirect(url_for("admin.signin", next=request.full_path.rstrip("?")))

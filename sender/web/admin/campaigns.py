@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -33,13 +32,13 @@ from sender.services.audience import lists as list_service
 from sender.services.audience import segments
 from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.downloads import csv_attachment
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 _LINE = re.compile(r"^line (\d+):")
@@ -126,22 +125,18 @@ def _compose(campaign: Campaign | None) -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if form.validate():
-            db = get_session()
-            try:
-                saved = drafts.save(db, campaign, _form_data(form), actor())
-            except ValidationFailed as exc:
-                for orphan in attach_errors(form, exc):
-                    flash(orphan, "error")
-                status = 422
-            except Conflict as exc:
-                flash(exc.message, "error")
-                status = 409
-            else:
-                db.commit()
-                flash(_("Draft saved."), "success")
-                return redirect(url_for("admin.campaign", campaign_id=saved.id))
-        else:
-            status = 400
+            return run_action(
+                lambda: drafts.save(get_session(), campaign, _form_data(form), actor()),
+                success=_("Draft saved."),
+                redirect_to=lambda saved: url_for("admin.campaign", campaign_id=saved.id),
+                refused=lambda refusal: _compose_page(form, campaign, refusal),
+                form=form,
+            )
+        status = 400
+    return _compose_page(form, campaign, status)
+
+
+def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) -> ResponseReturnValue:
     excerpts = {
         name: excerpt(form[name].data or "", error)
         for name in ("subject", "body_text", "body_html")
@@ -169,7 +164,6 @@ def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | No
         return None
 
 
-@bp.get("/campaigns", endpoint="campaigns")
 @requires("view")
 def campaigns_index() -> ResponseReturnValue:
     """Every campaign, newest first, with its progress."""
@@ -190,14 +184,12 @@ def _local(moment: datetime | None, org: organisation.Organisation) -> str:
     return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-@bp.route("/campaigns/new", methods=["GET", "POST"], endpoint="campaign_new")
 @requires("campaigns.edit")
 def campaign_new() -> ResponseReturnValue:
     """Compose a new draft."""
     return _compose(None)
 
 
-@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"], endpoint="campaign_edit")
 @requires("campaigns.edit")
 def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     """Edit a draft."""
@@ -208,7 +200,6 @@ def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     return _compose(campaign)
 
 
-@bp.post("/campaigns/preview", endpoint="campaign_live_preview")
 @requires("campaigns.edit")
 def campaign_live_preview() -> ResponseReturnValue:
     """Render the form as posted (not saved) for the compose page's live preview; JSON."""
@@ -248,7 +239,6 @@ def campaign_live_preview() -> ResponseReturnValue:
     )
 
 
-@bp.post("/campaigns/sms-segments", endpoint="campaign_sms_segments")
 @requires("campaigns.edit")
 def campaign_sms_segments() -> ResponseReturnValue:
     """Characters, encoding and segments of the SMS text as posted (mentions included); JSON."""
@@ -262,7 +252,6 @@ def campaign_sms_segments() -> ResponseReturnValue:
     return jsonify({**counted.as_dict(), "characters": counted.characters})
 
 
-@bp.get("/campaigns/<int:campaign_id>", endpoint="campaign")
 @requires("view")
 def campaign_page(campaign_id: int) -> ResponseReturnValue:
     """Status, progress, report, the rendered message and the actions the campaign's state allows."""
@@ -300,7 +289,6 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>/message.html", endpoint="campaign_message")
 @requires("view")
 def campaign_message(campaign_id: int) -> ResponseReturnValue:
     """The rendered HTML part alone, for the preview frame."""
@@ -318,7 +306,6 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     return response
 
 
-@bp.get("/campaigns/<int:campaign_id>/audience", endpoint="campaign_audience")
 @requires("view")
 def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     """Who launching now would reach, and how many would be skipped, by reason (writes nothing)."""
@@ -327,7 +314,6 @@ def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     return render_template("admin/campaigns/audience.html", campaign=campaign, result=result)
 
 
-@bp.post("/campaigns/<int:campaign_id>/test", endpoint="campaign_test")
 @requires("campaigns.edit")
 def campaign_test(campaign_id: int) -> ResponseReturnValue:
     """Send one message marked as a test to a typed address; nobody's consent changes."""
@@ -337,41 +323,32 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
     if not form.validate():
         flash(_("Type the address to send the test to."), "error")
         return redirect(url_for("admin.campaign", campaign_id=campaign_id))
-    try:
-        preview.test_send(
+    return run_action(
+        lambda: preview.test_send(
             runtime(),
             db,
             campaign,
             preview.sample_contact(db, campaign, None),
             form.address.data or "",
             actor(),
-        )
-    except ValidationFailed as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
-    db.commit()
-    flash(_("Test message sent."), "success")
-    return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+        ),
+        success=_("Test message sent."),
+        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+    )
 
 
 def _control(
     campaign_id: int, action: Callable[[Session, Campaign], object], done: str
 ) -> ResponseReturnValue:
-    db = get_session()
     campaign = _campaign(campaign_id)
-    try:
-        action(db, campaign)
-        db.commit()
-    except (Conflict, ValidationFailed) as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
-    flash(done, "success")
-    return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
+    return run_action(
+        lambda: action(get_session(), campaign),
+        success=done,
+        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+        code=303,
+    )
 
 
-@bp.post("/campaigns/<int:campaign_id>/send", endpoint="campaign_send")
 @requires("campaigns.send")
 def campaign_send(campaign_id: int) -> ResponseReturnValue:
     """Launch now."""
@@ -380,7 +357,6 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/campaigns/<int:campaign_id>/schedule", endpoint="campaign_schedule")
 @requires("campaigns.send")
 def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     """Schedule the launch at a local time of the organisation."""
@@ -400,50 +376,44 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/campaigns/<int:campaign_id>/pause", endpoint="campaign_pause")
 @requires("campaigns.send")
 def campaign_pause(campaign_id: int) -> ResponseReturnValue:
     """Stop claiming new deliveries."""
     return _control(campaign_id, lambda db, c: lifecycle.pause(db, c, actor()), _("Paused."))
 
 
-@bp.post("/campaigns/<int:campaign_id>/resume", endpoint="campaign_resume")
 @requires("campaigns.send")
 def campaign_resume(campaign_id: int) -> ResponseReturnValue:
     """Resume sending."""
     return _control(campaign_id, lambda db, c: launch.resume(runtime(), db, c, actor()), _("Resumed."))
 
 
-@bp.post("/campaigns/<int:campaign_id>/cancel", endpoint="campaign_cancel")
 @requires("campaigns.send")
 def campaign_cancel(campaign_id: int) -> ResponseReturnValue:
     """Cancel the campaign and its unsent deliveries."""
     return _control(campaign_id, lambda db, c: lifecycle.cancel(db, c, actor()), _("Cancelled."))
 
 
-@bp.post("/campaigns/<int:campaign_id>/delete", endpoint="campaign_delete")
 @requires("campaigns.edit")
 def campaign_delete(campaign_id: int) -> ResponseReturnValue:
     """Delete a draft."""
-    db = get_session()
-    try:
-        drafts.delete(db, _campaign(campaign_id), actor())
-    except Conflict as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
-    db.commit()
-    flash(_("Draft deleted."), "success")
-    return redirect(url_for("admin.campaigns")), 303
+    return run_action(
+        lambda: drafts.delete(get_session(), _campaign(campaign_id), actor()),
+        success=_("Draft deleted."),
+        redirect_to=url_for("admin.campaigns"),
+        refused=url_for("admin.campaign", campaign_id=campaign_id),
+        code=303,
+    )
 
 
-@bp.get("/campaigns/<int:campaign_id>/deliveries.csv", endpoint="campaign_export")
 @requires("view")
 def campaign_export(campaign_id: int) -> ResponseReturnValue:
     """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""
-    campaign = _campaign(campaign_id)
+    found = _campaign(campaign_id).id
     with_addresses = can("exports.addresses")
-    rows = export.rows(get_session(), campaign.id, with_addresses)
-    body = stream_with_context(csv_export.stream(export.header(with_addresses), rows))
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="campaign-{campaign.id}-deliveries.csv"'
-    return response
+    return csv_attachment(
+        f"campaign-{found}-deliveries.csv",
+        lambda session: csv_export.stream(
+            export.header(with_addresses), export.rows(session, found, with_addresses)
+        ),
+    )

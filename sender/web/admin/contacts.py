@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
@@ -15,11 +14,10 @@ from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.audience import contacts as contact_service
 from sender.services.audience import profile, search
 from sender.services.consent import ledger, purposes, sms_replies
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import NotFound
 from sender.services.rights import erasure, restriction
 from sender.web.admin.auth import actor, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 PAGE_SIZE = 50
@@ -68,7 +66,6 @@ def _consent_form() -> ConsentForm:
     return form
 
 
-@bp.get("/contacts", endpoint="contacts")
 @requires("view")
 def contact_search() -> ResponseReturnValue:
     """Search by email, phone, name or #tag; keyset pages, newest first."""
@@ -92,32 +89,31 @@ def contact_search() -> ResponseReturnValue:
     )
 
 
-@bp.route("/contacts/new", methods=["GET", "POST"], endpoint="contact_new")
 @requires("contacts.edit")
 def contact_new() -> ResponseReturnValue:
     """Create one contact."""
     form = ContactForm()
-    status = 200
+
+    def page(status: int) -> ResponseReturnValue:
+        return render_template("admin/contacts/new.html", form=form), status
+
     if form.validate_on_submit():
         db = get_session()
         data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "tags") and v}
-        try:
+
+        def create() -> Contact:
             contact = contact_service.create(db, runtime().settings, {**data, "source": "admin"}, actor())
             search.set_tags(db, contact, (form.tags.data or "").split(","))
-        except ValidationFailed as exc:
-            for orphan in attach_errors(form, exc):
-                flash(orphan, "error")
-            status = 422
-        except Conflict as exc:
-            flash(exc.message, "error")
-            status = 409
-        else:
-            db.commit()
-            flash(_("Contact created."), "success")
-            return redirect(url_for("admin.contact", public_id=contact.public_id))
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/contacts/new.html", form=form), status
+            return contact
+
+        return run_action(
+            create,
+            success=_("Contact created."),
+            redirect_to=lambda contact: url_for("admin.contact", public_id=contact.public_id),
+            refused=page,
+            form=form,
+        )
+    return page(400 if request.method == "POST" else 200)
 
 
 def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 200) -> ResponseReturnValue:
@@ -132,14 +128,12 @@ def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 2
     ), status
 
 
-@bp.get("/contacts/<public_id>", endpoint="contact")
 @requires("view")
 def contact_page(public_id: str) -> ResponseReturnValue:
     """Consent per purpose and channel, the full proof history, the SMS keyword replies and the deliveries."""
     return _render_contact(_contact(public_id), _consent_form())
 
 
-@bp.post("/contacts/<public_id>/consents", endpoint="contact_consent")
 @requires("contacts.edit")
 def record_consent(public_id: str) -> ResponseReturnValue:
     """Record a consent event on the person's behalf, with its proof."""
@@ -148,12 +142,12 @@ def record_consent(public_id: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_contact(contact, form, 400)
     db = get_session()
-    try:
-        purpose = purposes.get(db, form.purpose.data or "")
+
+    def record() -> None:
         ledger.record(
             db,
             contact,
-            purpose,
+            purposes.get(db, form.purpose.data or ""),
             channel=form.channel.data or "",
             action=form.action.data or "",
             source="admin",
@@ -163,65 +157,61 @@ def record_consent(public_id: str) -> ResponseReturnValue:
             collection_point=form.collection_point.data or None,
             evidence={"note": form.note.data} if form.note.data else None,
         )
-    except (ValidationFailed, NotFound) as exc:
-        db.rollback()
-        if isinstance(exc, ValidationFailed):
-            for orphan in attach_errors(form, exc):
-                flash(orphan, "error")
-        else:
-            form.purpose.errors = [exc.message]
-        return _render_contact(_contact(public_id), form, 422)
-    db.commit()
-    flash(_("Consent event recorded."), "success")
-    return redirect(url_for("admin.contact", public_id=public_id, _anchor="history"))
+
+    return run_action(
+        record,
+        success=_("Consent event recorded."),
+        redirect_to=url_for("admin.contact", public_id=public_id, _anchor="history"),
+        refused=lambda status: _render_contact(_contact(public_id), form, status),
+        form=form,
+        # A purpose removed since the form was shown is the form's error, not a missing page.
+        fields={NotFound: "purpose"},
+        status=422,
+    )
 
 
-@bp.post("/contacts/<public_id>/tags", endpoint="contact_tags")
 @requires("contacts.edit")
-def contact_tags(public_id: str) -> Response:
+def contact_tags(public_id: str) -> ResponseReturnValue:
     """Replace the contact's tags."""
     contact = _contact(public_id)
-    db = get_session()
-    search.set_tags(db, contact, request.form.get("tags", "").split(","))
-    db.commit()
-    flash(_("Tags saved."), "success")
-    return redirect(url_for("admin.contact", public_id=public_id))
+    return run_action(
+        lambda: search.set_tags(get_session(), contact, request.form.get("tags", "").split(",")),
+        success=_("Tags saved."),
+        redirect_to=url_for("admin.contact", public_id=public_id),
+    )
 
 
-@bp.post("/contacts/<public_id>/restrict", endpoint="contact_restrict")
 @requires("contacts.restrict")
-def contact_restrict(public_id: str) -> Response:
+def contact_restrict(public_id: str) -> ResponseReturnValue:
     """Restrict processing (Art. 18), or lift the restriction."""
     contact = _contact(public_id)
-    db = get_session()
-    try:
-        if request.form.get("lift"):
+    db, lift = get_session(), bool(request.form.get("lift"))
+
+    def change() -> None:
+        if lift:
             restriction.lift(db, runtime().settings, contact, actor())
         else:
             restriction.restrict(db, contact, actor())
-    except Conflict as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.contact", public_id=public_id))
-    db.commit()
-    flash(_("Restriction lifted.") if request.form.get("lift") else _("Processing restricted."), "success")
-    return redirect(url_for("admin.contact", public_id=public_id))
+
+    return run_action(
+        change,
+        success=_("Restriction lifted.") if lift else _("Processing restricted."),
+        redirect_to=url_for("admin.contact", public_id=public_id),
+    )
 
 
-@bp.route("/contacts/<public_id>/erase", methods=["GET", "POST"], endpoint="contact_erase")
 @requires("contacts.erase")
 def contact_erase(public_id: str) -> ResponseReturnValue:
     """Confirm, then erase: personal data nulled, keyed hashes kept on the suppression list."""
     contact = _contact(public_id)
     form = EraseForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            erasure.erase(db, runtime().settings, contact, actor=actor(), redis=runtime().redis)
-        except Conflict as exc:
-            flash(exc.message, "error")
-            return redirect(url_for("admin.contact", public_id=public_id))
-        db.commit()
-        flash(_("The contact is erased; only a keyed hash of the address remains."), "success")
-        return redirect(url_for("admin.contact", public_id=public_id))
+        return run_action(
+            lambda: erasure.erase(
+                get_session(), runtime().settings, contact, actor=actor(), redis=runtime().redis
+            ),
+            success=_("The contact is erased; only a keyed hash of the address remains."),
+            redirect_to=url_for("admin.contact", public_id=public_id),
+        )
     status = 400 if request.method == "POST" else 200
     return render_template("admin/contacts/erase.html", contact=contact, form=form), status

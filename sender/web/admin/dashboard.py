@@ -1,22 +1,31 @@
-"""The dashboard, and the small JSON answer its script polls for live progress."""
+"""The dashboard, the small JSON answer its script polls for live progress, and where `/` leads."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import jsonify, render_template
+from flask import jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from sender.db import utcnow
 from sender.services.campaigns import lifecycle
 from sender.services.errors import NotFound
 from sender.services.records import dashboard as board
+from sender.web.admin import setup
 from sender.web.admin.auth import requires
-from sender.web.admin.blueprint import bp
 from sender.web.session import get_session, runtime
 
 
-@bp.get("/", endpoint="dashboard")
+def index() -> ResponseReturnValue:
+    """`/`: first run leads to setup; otherwise the dashboard (which asks to sign in first)."""
+    if setup.needs_setup():
+        return redirect(url_for("admin.setup"))
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.dashboard"))
+    return redirect(url_for("admin.signin"))
+
+
 @requires("view")
 def dashboard() -> ResponseReturnValue:
     """Campaigns in progress, consents of the last 7 days, delivery outcomes, overdue work."""
@@ -30,7 +39,6 @@ def dashboard() -> ResponseReturnValue:
     )
 
 
-@bp.get("/campaigns/<int:campaign_id>/progress")
 @requires("view")
 def campaign_progress(campaign_id: int) -> ResponseReturnValue:
     """Progress of one campaign as JSON (polled by static/admin/progress.js)."""

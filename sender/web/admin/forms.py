@@ -1,13 +1,29 @@
-"""The base form of staff pages (Flask-WTF: CSRF token included) and helpers to show service errors."""
+"""The base form of staff pages (Flask-WTF: CSRF token included) and the one way a form or button acts.
+
+A staff action calls one service through `run_action` and never commits: the request's unit of work
+commits once the view has answered below 400 (sender.web.session). A refusal rolls back what the call
+wrote (`discard`, so that a redirect after it commits nothing) and is shown: next to the form's fields
+when the page is rendered again, else flashed where the browser is sent.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
+from flask import flash, redirect
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from sender.services.errors import ValidationFailed
+from sender.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from sender.web.session import discard
+
+T = TypeVar("T")
+
+# What a service may refuse, and the status of a form page shown again for it. NotFound is not here: it
+# is the app-wide 404, unless a view names a field for it (a choice that no longer exists).
+REFUSALS: dict[type[ServiceError], int] = {ValidationFailed: 422, Conflict: 409, Forbidden: 403}
 
 
 class Form(FlaskForm):
@@ -32,3 +48,55 @@ def choices(pairs: Iterable[tuple[str, str]] | Iterable[str]) -> list[SelectChoi
         SelectChoice(item, item) if isinstance(item, str) else SelectChoice(item[0], item[1])
         for item in pairs
     ]
+
+
+def _show(
+    exc: ServiceError, form: FlaskForm | None, fields: Mapping[type[ServiceError], str], category: str
+) -> None:
+    """Field errors next to their fields; what has no field is flashed."""
+    if isinstance(exc, ValidationFailed) and form is not None:
+        for orphan in attach_errors(form, exc):
+            flash(orphan, category)
+        return
+    name = next((name for kind, name in fields.items() if isinstance(exc, kind)), None)
+    if form is not None and name is not None:
+        form[name].errors = [exc.message]
+    else:
+        flash(exc.message, category)
+
+
+def run_action(
+    call: Callable[[], T],
+    *,
+    success: str | Callable[[T], str] | None,
+    redirect_to: str | Callable[[T], str],
+    refused: str | Callable[[int], ResponseReturnValue] | None = None,
+    form: FlaskForm | None = None,
+    fields: Mapping[type[ServiceError], str] | None = None,
+    status: int | None = None,
+    category: str = "error",
+    code: int = 302,
+) -> ResponseReturnValue:
+    """Call the service; flash `success` and redirect, or discard what it wrote and show its refusal.
+
+    `refused` says where a refusal goes: a URL (its message is flashed there; default `redirect_to`), or a
+    function that renders the form's page again with a status (`status`, else 422 / 409 / 403 by kind)
+    after the refusal is put next to `form`'s fields; `fields` names the field of other kinds of refusal
+    (a NotFound listed there is caught too).
+    """
+    named = fields or {}
+    try:
+        result = call()
+    except (*REFUSALS, *named) as exc:
+        discard()
+        if callable(refused):
+            _show(exc, form, named, category)
+            return refused(status or next((s for k, s in REFUSALS.items() if isinstance(exc, k)), 422))
+        target = refused or redirect_to
+        if callable(target):
+            raise TypeError("run_action: a refusal needs a URL to go to") from exc
+        flash(exc.message, category)
+        return redirect(target, code)
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return redirect(redirect_to(result) if callable(redirect_to) else redirect_to, code)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     flash,
     jsonify,
     redirect,
@@ -33,8 +32,8 @@ from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
 from sender.tasks.queue import read_progress
 from sender.web.admin.auth import actor, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.downloads import csv_attachment
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 BATCHES_SHOWN = 50
@@ -80,28 +79,25 @@ def _batch(batch_id: int) -> ImportBatch:
     return imports.get(get_session(), batch_id)
 
 
-def _index(form: ImportForm, errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
+def _index(form: ImportForm, status: int = 200) -> ResponseReturnValue:
     batches = get_session().scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(BATCHES_SHOWN))
     return (
         render_template(
             "admin/imports/index.html",
             form=form,
             batches=list(batches),
-            errors=errors or [],
             fields=import_mapping.FIELDS,
         ),
         status,
     )
 
 
-@bp.get("/imports", endpoint="imports")
 @requires("view")
 def index() -> ResponseReturnValue:
     """Recent batches, and the upload form."""
     return _index(_form())
 
 
-@bp.post("/imports")
 @requires("imports")
 def import_create() -> ResponseReturnValue:
     """Store the file with its provenance and dry-run it; the report opens next."""
@@ -120,28 +116,30 @@ def import_create() -> ResponseReturnValue:
         "partner": form.partner.data,
         "partner_named_sender": form.partner_named_sender.data,
     }
-    session = get_session()
-    try:
+
+    def create_and_analyse() -> ImportBatch:
         mapping = import_mapping.parse_overrides(
             [line for line in (form.mapping.data or "").splitlines() if line.strip()]
         )
         upload = form.file.data
         batch = imports.create(
-            session, runtime().settings, upload.stream, upload.filename or "", data, actor(), mapping
+            get_session(), runtime().settings, upload.stream, upload.filename or "", data, actor(), mapping
         )
-        session.commit()
-    except ValidationFailed as exc:
-        session.rollback()
-        return _index(form, attach_errors(form, exc), status=422)
-    except Conflict as exc:
-        session.rollback()
-        flash(exc.message, "error")
-        return _index(form, status=409)
-    _submit(batch, "analyse")
-    return redirect(url_for("admin.import_detail", batch_id=batch.id))
+        # The dry run commits the stored batch as its first step; its own refusals are shown on the report.
+        _submit(batch, "analyse")
+        return batch
+
+    return run_action(
+        create_and_analyse,
+        success=None,
+        redirect_to=lambda batch: url_for("admin.import_detail", batch_id=batch.id),
+        refused=lambda status: _index(form, status=status),
+        form=form,
+    )
 
 
 def _submit(batch: ImportBatch, mode: str) -> None:
+    # No discard here: a run that fails records why on its batch, which the report page shows.
     try:
         imports.submit(runtime(), get_session(), batch, mode)
     except ValidationFailed:
@@ -150,7 +148,6 @@ def _submit(batch: ImportBatch, mode: str) -> None:
         flash(exc.message, "error")
 
 
-@bp.get("/imports/<int:batch_id>")
 @requires("view")
 def import_detail(batch_id: int) -> ResponseReturnValue:
     """Provenance, counts and the row report; a running batch shows a live progress bar."""
@@ -170,7 +167,6 @@ def import_detail(batch_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/imports/<int:batch_id>/commit")
 @requires("imports")
 def import_commit(batch_id: int) -> ResponseReturnValue:
     """Write the batch: contacts, merges and consent events."""
@@ -189,7 +185,6 @@ def _percent(batch: ImportBatch) -> int:
     return 0
 
 
-@bp.get("/imports/<int:batch_id>/progress")
 @requires("view")
 def import_progress(batch_id: int) -> ResponseReturnValue:
     """Status and progress of a batch as JSON (polled by static/admin/imports.js)."""
@@ -197,13 +192,10 @@ def import_progress(batch_id: int) -> ResponseReturnValue:
     return jsonify({"status": batch.status, "percent": _percent(batch)})
 
 
-@bp.get("/imports/<int:batch_id>/report.csv")
 @requires("view")
 def import_report_csv(batch_id: int) -> ResponseReturnValue:
     """The whole row report as CSV (formulas neutralised)."""
-    batch = _batch(batch_id)
-    return Response(
-        import_report.csv_download(runtime().Session, batch.id),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="import-{batch.id}-report.csv"'},
+    found = _batch(batch_id).id
+    return csv_attachment(
+        f"import-{found}-report.csv", lambda session: import_report.csv_chunks(session, found)
     )

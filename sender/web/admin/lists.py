@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
@@ -17,10 +16,9 @@ from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import Conflict
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
 
 MEMBERS_SHOWN = 100
@@ -94,7 +92,6 @@ def _rules(form: SegmentForm) -> dict[str, object]:
     return rules
 
 
-@bp.get("/lists", endpoint="lists")
 @requires("view")
 def lists_index() -> ResponseReturnValue:
     """Every list with its size, every segment with its current size."""
@@ -107,35 +104,35 @@ def lists_index() -> ResponseReturnValue:
     )
 
 
-@bp.post("/lists", endpoint="list_create")
 @requires("lists.edit")
 def list_create() -> ResponseReturnValue:
     """Create a static list."""
     form = ListForm()
     db = get_session()
-    if form.validate():
-        try:
-            created = list_service.create(
-                db, {"name": form.name.data or "", "description": form.description.data or ""}, actor()
-            )
-        except ValidationFailed as exc:
-            attach_errors(form, exc)
-        except Conflict as exc:
-            form.name.errors = [exc.message]
-        else:
-            db.commit()
-            flash(_("List created."), "success")
-            return redirect(url_for("admin.list_detail", list_id=created.id))
-    db.rollback()
-    return render_template(
-        "admin/lists/index.html",
-        lists=list_service.summaries(db),
-        segments=[(s, segments.count(db, s)) for s in segments.all_segments(db)],
+
+    def page(status: int) -> ResponseReturnValue:
+        return render_template(
+            "admin/lists/index.html",
+            lists=list_service.summaries(db),
+            segments=[(s, segments.count(db, s)) for s in segments.all_segments(db)],
+            form=form,
+        ), status
+
+    if not form.validate():
+        return page(422)
+    return run_action(
+        lambda: list_service.create(
+            db, {"name": form.name.data or "", "description": form.description.data or ""}, actor()
+        ),
+        success=_("List created."),
+        redirect_to=lambda created: url_for("admin.list_detail", list_id=created.id),
+        refused=page,
         form=form,
-    ), 422
+        fields={Conflict: "name"},
+        status=422,
+    )
 
 
-@bp.get("/lists/<int:list_id>", endpoint="list_detail")
 @requires("view")
 def list_detail(list_id: int) -> ResponseReturnValue:
     """A list's size and its latest members."""
@@ -151,41 +148,36 @@ def list_detail(list_id: int) -> ResponseReturnValue:
     return render_template("admin/lists/detail.html", summary=summary, members=members, shown=MEMBERS_SHOWN)
 
 
-@bp.post("/lists/<int:list_id>/members", endpoint="list_members")
 @requires("lists.edit")
-def list_members(list_id: int) -> Response:
+def list_members(list_id: int) -> ResponseReturnValue:
     """Add contacts by email address (one per line), or remove one contact."""
     db = get_session()
-    try:
+
+    def change() -> None:
         if request.form.get("remove"):
             list_service.remove_members(db, list_id, [request.form["remove"]], actor())
             flash(_("Removed from the list."), "success")
-        else:
-            emails, bad = [], []
-            for line in request.form.get("emails", "").splitlines():
-                if line.strip():
-                    try:
-                        emails.append(normalize_email(line.strip()))
-                    except AddressError:
-                        bad.append(line.strip())
-            found = dict(
-                db.execute(select(Contact.email, Contact.public_id).where(Contact.email.in_(emails))).all()
-            )
-            unknown = [e for e in emails if e not in found]
-            if found:
-                change = list_service.add_members(db, list_id, list(found.values()), actor())
-                flash(_("%(n)d added.", n=change.changed), "success")
-            if bad or unknown:
-                flash(_("Not added (invalid or unknown): %(rows)s", rows=", ".join(bad + unknown)), "error")
-    except ValidationFailed as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.list_detail", list_id=list_id))
-    db.commit()
-    return redirect(url_for("admin.list_detail", list_id=list_id))
+            return
+        emails, bad = [], []
+        for line in request.form.get("emails", "").splitlines():
+            if line.strip():
+                try:
+                    emails.append(normalize_email(line.strip()))
+                except AddressError:
+                    bad.append(line.strip())
+        found = dict(
+            db.execute(select(Contact.email, Contact.public_id).where(Contact.email.in_(emails))).all()
+        )
+        unknown = [e for e in emails if e not in found]
+        if found:
+            added = list_service.add_members(db, list_id, list(found.values()), actor())
+            flash(_("%(n)d added.", n=added.changed), "success")
+        if bad or unknown:
+            flash(_("Not added (invalid or unknown): %(rows)s", rows=", ".join(bad + unknown)), "error")
+
+    return run_action(change, success=None, redirect_to=url_for("admin.list_detail", list_id=list_id))
 
 
-@bp.route("/segments/new", methods=["GET", "POST"], endpoint="segment_new")
-@bp.route("/segments/<int:segment_id>", methods=["GET", "POST"], endpoint="segment")
 @requires("view")
 def segment_page(segment_id: int | None = None) -> ResponseReturnValue:
     """Create or edit a segment; shows how many contacts match now."""
@@ -200,35 +192,30 @@ def segment_page(segment_id: int | None = None) -> ResponseReturnValue:
             abort(403)
         if form.validate():
             data = {"name": form.name.data, "description": form.description.data, "rules": _rules(form)}
-            try:
-                saved = segments.save(db, segment, data, actor())
-            except ValidationFailed as exc:
-                for orphan in attach_errors(form, exc):
-                    flash(orphan, "error")
-                status = 422
-            except Conflict as exc:
-                form.name.errors = [exc.message]
-                status = 409
-            else:
-                db.commit()
-                flash(_("Segment saved."), "success")
-                return redirect(url_for("admin.segment", segment_id=saved.id))
-        else:
-            status = 400
-    size = segments.count(db, segment) if segment is not None else None
+            return run_action(
+                lambda: segments.save(db, segment, data, actor()),
+                success=_("Segment saved."),
+                redirect_to=lambda saved: url_for("admin.segment", segment_id=saved.id),
+                refused=lambda status: _segment_page(form, segment, status),
+                form=form,
+                fields={Conflict: "name"},
+            )
+        status = 400
+    return _segment_page(form, segment, status)
+
+
+def _segment_page(form: SegmentForm, segment: Segment | None, status: int) -> ResponseReturnValue:
+    size = segments.count(get_session(), segment) if segment is not None else None
     return render_template("admin/lists/segment.html", form=form, segment=segment, size=size), status
 
 
-@bp.post("/segments/<int:segment_id>/delete", endpoint="segment_delete")
 @requires("lists.edit")
-def segment_delete(segment_id: int) -> Response:
+def segment_delete(segment_id: int) -> ResponseReturnValue:
     """Delete a segment no campaign uses."""
     db = get_session()
-    try:
-        segments.remove(db, segments.get(db, segment_id), actor())
-    except Conflict as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.segment", segment_id=segment_id))
-    db.commit()
-    flash(_("Segment deleted."), "success")
-    return redirect(url_for("admin.lists"))
+    return run_action(
+        lambda: segments.remove(db, segments.get(db, segment_id), actor()),
+        success=_("Segment deleted."),
+        redirect_to=url_for("admin.lists"),
+        refused=url_for("admin.segment", segment_id=segment_id),
+    )

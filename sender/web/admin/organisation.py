@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from sender.services.accounts import organisation
-from sender.services.errors import ValidationFailed
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 # Environment variable that overrides each field (README: configuration).
@@ -39,7 +37,6 @@ class OrganisationForm(Form):
     timezone = StringField(_l("Time zone"))
 
 
-@bp.route("/organisation", methods=["GET", "POST"], endpoint="organisation")
 @requires("view")
 def organisation_page() -> ResponseReturnValue:
     """Show the effective settings; admins change the stored ones (environment variables still win)."""
@@ -51,17 +48,20 @@ def organisation_page() -> ResponseReturnValue:
         if not can("organisation.edit"):
             abort(403)
         if form.validate():
-            try:
-                organisation.update(db, {name: (form[name].data or "") for name in form.data}, actor())
-            except ValidationFailed as exc:
-                attach_errors(form, exc)
-                status = 422
-            else:
-                db.commit()
-                flash(_("Organisation settings saved. They apply to the next message sent."), "success")
-                return redirect(url_for("admin.organisation"))
-        else:
-            status = 400
+            return run_action(
+                lambda: organisation.update(
+                    db, {name: (form[name].data or "") for name in form.data}, actor()
+                ),
+                success=_("Organisation settings saved. They apply to the next message sent."),
+                redirect_to=url_for("admin.organisation"),
+                refused=lambda refusal: _page(form, effective, refusal),
+                form=form,
+            )
+        status = 400
+    return _page(form, effective, status)
+
+
+def _page(form: OrganisationForm, effective: organisation.Organisation, status: int) -> ResponseReturnValue:
     return render_template(
         "admin/organisation.html", form=form, effective=effective, env_names=ENV_NAMES
     ), status

@@ -6,16 +6,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.wrappers import Response
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes, wordings
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import Conflict
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
 
 
@@ -39,7 +37,6 @@ class WordingForm(Form):
     text = TextAreaField(_l("Wording text"), validators=[DataRequired()])
 
 
-@bp.route("/purposes", methods=["GET", "POST"], endpoint="purposes")
 @requires("view")
 def purposes_index() -> ResponseReturnValue:
     """The register; DPO and admin add purposes."""
@@ -51,24 +48,23 @@ def purposes_index() -> ResponseReturnValue:
             abort(403)
         if form.validate():
             data = {k: v for k, v in form.data.items() if k != "csrf_token"}
-            try:
-                created = purposes.create(db, data, actor())
-            except ValidationFailed as exc:
-                attach_errors(form, exc)
-                status = 422
-            except Conflict as exc:
-                form.slug.errors = [exc.message]
-                status = 409
-            else:
-                db.commit()
-                flash(_("Purpose added to the register."), "success")
-                return redirect(url_for("admin.purpose", slug=created.slug))
-        else:
-            status = 400
-    return render_template("admin/purposes/index.html", purposes=purposes.all_purposes(db), form=form), status
+            return run_action(
+                lambda: purposes.create(db, data, actor()),
+                success=_("Purpose added to the register."),
+                redirect_to=lambda created: url_for("admin.purpose", slug=created.slug),
+                refused=lambda refusal: _index(form, refusal),
+                form=form,
+                fields={Conflict: "slug"},
+            )
+        status = 400
+    return _index(form, status)
 
 
-@bp.get("/purposes/<slug>", endpoint="purpose")
+def _index(form: PurposeForm, status: int) -> ResponseReturnValue:
+    all_purposes = purposes.all_purposes(get_session())
+    return render_template("admin/purposes/index.html", purposes=all_purposes, form=form), status
+
+
 @requires("view")
 def purpose_page(slug: str) -> ResponseReturnValue:
     """A purpose and every wording version, marked when in use."""
@@ -84,41 +80,37 @@ def purpose_page(slug: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/purposes/<slug>/wordings", endpoint="wording_add")
 @requires("purposes.edit")
-def wording_add(slug: str) -> Response:
+def wording_add(slug: str) -> ResponseReturnValue:
     """Append the next wording version."""
     db = get_session()
     form = WordingForm()
     if not form.validate():
         flash(_("The wording text is required."), "error")
         return redirect(url_for("admin.purpose", slug=slug))
-    try:
-        _purpose, wording = purposes.add_wording(db, slug, {"text": form.text.data}, actor())
-    except ValidationFailed as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.purpose", slug=slug))
-    db.commit()
-    flash(_("Wording version %(v)d added.", v=wording.version), "success")
-    return redirect(url_for("admin.purpose", slug=slug))
+    return run_action(
+        lambda: purposes.add_wording(db, slug, {"text": form.text.data}, actor()),
+        success=lambda added: _("Wording version %(v)d added.", v=added[1].version),
+        redirect_to=url_for("admin.purpose", slug=slug),
+    )
 
 
-@bp.post("/wordings/<int:wording_id>", endpoint="wording_change")
 @requires("purposes.edit")
-def wording_change(wording_id: int) -> Response:
+def wording_change(wording_id: int) -> ResponseReturnValue:
     """Edit or delete a version nobody has consented to yet."""
     db = get_session()
     wording = wordings.get(db, wording_id)
     slug = purposes.by_ids(db, [wording.purpose_id])[wording.purpose_id].slug
-    try:
-        if request.form.get("delete"):
+    delete = bool(request.form.get("delete"))
+
+    def change() -> None:
+        if delete:
             wordings.remove(db, wording, actor())
         else:
             wordings.edit(db, wording, request.form.get("text", ""), actor())
-    except (Conflict, ValidationFailed) as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.purpose", slug=slug))
-    db.commit()
-    flash(_("Wording deleted.") if request.form.get("delete") else _("Wording updated."), "success")
-    return redirect(url_for("admin.purpose", slug=slug))
+
+    return run_action(
+        change,
+        success=_("Wording deleted.") if delete else _("Wording updated."),
+        redirect_to=url_for("admin.purpose", slug=slug),
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,10 +19,9 @@ from sender.models import Campaign, Purpose, Requalification, User
 from sender.services.accounts import organisation
 from sender.services.campaigns import lifecycle, requalify
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from sender.services.errors import Conflict, NotFound
 from sender.web.admin.auth import actor, requires
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 
@@ -67,7 +66,6 @@ def _staff_name(who: str | None) -> str:
     return user.email if user is not None else who
 
 
-@bp.get("/requalification", endpoint="requalification")
 @requires("view")
 def requalification_index() -> ResponseReturnValue:
     """Every cycle, newest first, with its funnel and deadline."""
@@ -104,14 +102,12 @@ def _cycle_page(
     ), status
 
 
-@bp.get("/requalification/<int:cycle_id>", endpoint="requalification_cycle")
 @requires("view")
 def requalification_cycle(cycle_id: int) -> ResponseReturnValue:
     """One cycle: funnel, deadline in the organisation's time zone, approval, and the form to approve."""
     return _cycle_page(*_cycle(cycle_id), ApprovalForm())
 
 
-@bp.post("/requalification/<int:cycle_id>/approval", endpoint="requalification_approve")
 @requires("campaigns.approve")
 def requalification_approve(cycle_id: int) -> ResponseReturnValue:
     """Record the DPO's approval through the API's service; a refusal is shown next to the form."""
@@ -119,20 +115,19 @@ def requalification_approve(cycle_id: int) -> ResponseReturnValue:
     form = ApprovalForm()
     if not form.validate():
         return _cycle_page(campaign, cycle, form, 400)
-    db = get_session()
-    try:
-        requalify.approve(db, runtime().settings, campaign.id, actor(), form.note.data or "")
-    except (Forbidden, Conflict) as exc:
-        db.rollback()
+    return run_action(
+        lambda: requalify.approve(
+            get_session(), runtime().settings, campaign.id, actor(), form.note.data or ""
+        ),
+        success=_("Approval recorded: the cycle may start."),
+        redirect_to=url_for("admin.requalification_cycle", cycle_id=cycle_id),
         # Shown in the approval section (category "approval"); the page is re-rendered so the note stays.
-        flash(exc.message, "approval")
-        return _cycle_page(*_cycle(cycle_id), form, 403 if isinstance(exc, Forbidden) else 409)
-    db.commit()
-    flash(_("Approval recorded: the cycle may start."), "success")
-    return redirect(url_for("admin.requalification_cycle", cycle_id=cycle_id)), 303
+        refused=lambda status: _cycle_page(*_cycle(cycle_id), form, status),
+        category="approval",
+        code=303,
+    )
 
 
-@bp.route("/requalification/new", methods=["GET", "POST"], endpoint="requalification_new")
 @requires("campaigns.edit")
 def requalification_new() -> ResponseReturnValue:
     """Write a cycle: purpose, deadline in the organisation's time zone, subject and bodies (no promotion)."""
@@ -156,26 +151,22 @@ def requalification_new() -> ResponseReturnValue:
                 if local
                 else None,
             )
-            try:
-                campaign = requalify.create(db, settings, draft, actor())
-            except ValidationFailed as exc:
-                db.rollback()
-                for orphan in attach_errors(form, exc):
-                    flash(orphan, "error")
-                status = 422
-            except Conflict as exc:
-                db.rollback()
-                flash(exc.message, "error")
-                status = 409
-            else:
-                db.commit()
-                flash(_("Cycle created. It starts once the DPO has approved it."), "success")
-                return redirect(url_for("admin.requalification_cycle", cycle_id=campaign.id)), 303
-        else:
-            status = 400
+            return run_action(
+                lambda: requalify.create(db, settings, draft, actor()),
+                success=_("Cycle created. It starts once the DPO has approved it."),
+                redirect_to=lambda campaign: url_for("admin.requalification_cycle", cycle_id=campaign.id),
+                refused=lambda refusal: _new_page(form, org, refusal),
+                form=form,
+                code=303,
+            )
+        status = 400
+    return _new_page(form, org, status)
+
+
+def _new_page(form: CycleForm, org: organisation.Organisation, status: int) -> ResponseReturnValue:
     return render_template(
         "admin/requalification/new.html",
         form=form,
         org=org,
-        default_days=settings.requalification_deadline_days,
+        default_days=runtime().settings.requalification_deadline_days,
     ), status

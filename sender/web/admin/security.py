@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
-from sender.web.admin.blueprint import bp, root
-
 csrf = CSRFProtect()
 
 # No inline script or style anywhere in staff pages; nothing may frame them (clickjacking).
@@ -23,17 +21,16 @@ HEADERS = {
 }
 
 
-@bp.before_request
-def _check_csrf() -> None:
+def check_csrf() -> None:
+    """Refuse a staff POST without a valid CSRF token (a hook of the `admin` blueprint)."""
     # The JSON API (bearer tokens) and the public one-click pages (RFC 8058) carry no session, so CSRF is
     # enforced here, for the staff blueprint only, instead of app-wide.
     if request.method not in ("GET", "HEAD", "OPTIONS") and not current_app.config.get("WTF_CSRF_DISABLED"):
         csrf.protect()
 
 
-@bp.after_request
-@root.after_request
-def _headers(response: Response) -> Response:
+def add_headers(response: Response) -> Response:
+    """The security headers of every staff answer (a hook of both staff blueprints)."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if request.endpoint == "admin.static":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,10 +13,8 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
 from sender.services.accounts import firstrun, users
-from sender.services.errors import ValidationFailed
 from sender.web.admin.auth import StaffUser
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors
+from sender.web.admin.forms import Form, run_action
 from sender.web.session import get_session, runtime
 
 
@@ -47,7 +45,6 @@ class SetupForm(Form):
     )
 
 
-@bp.route("/setup", methods=["GET", "POST"])
 def setup() -> ResponseReturnValue:
     """Create the first admin, then go to the organisation settings."""
     if not needs_setup():
@@ -59,19 +56,21 @@ def setup() -> ResponseReturnValue:
         if not local and not firstrun.code_matches(runtime().settings, form.code.data or ""):
             form.code.errors = [_("Wrong setup code.")]
             return render_template("admin/setup.html", form=form, local=local), 403
-        db = get_session()
-        try:
+
+        def create_admin() -> None:
             user = users.create_user(
-                db, form.email.data or "", "admin", form.password.data or "", actor="setup"
+                get_session(), form.email.data or "", "admin", form.password.data or "", actor="setup"
             )
-        except ValidationFailed as exc:
-            attach_errors(form, exc)
-            return render_template("admin/setup.html", form=form, local=local), 422
-        db.commit()
-        session.clear()
-        login_user(StaffUser(user))
-        flash(_("Your admin account is ready. Now tell us who sends the messages."), "success")
-        return redirect(url_for("admin.organisation"))
+            session.clear()
+            login_user(StaffUser(user))
+
+        return run_action(
+            create_admin,
+            success=_("Your admin account is ready. Now tell us who sends the messages."),
+            redirect_to=url_for("admin.organisation"),
+            refused=lambda status: (render_template("admin/setup.html", form=form, local=local), status),
+            form=form,
+        )
     if request.method == "POST":
         status = 400
     return render_template("admin/setup.html", form=form, local=local), status

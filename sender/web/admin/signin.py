@@ -14,9 +14,8 @@ from wtforms.validators import DataRequired
 
 from sender.services.accounts import signin
 from sender.web.admin.auth import StaffUser
-from sender.web.admin.blueprint import bp
 from sender.web.admin.forms import Form
-from sender.web.session import get_session, runtime
+from sender.web.session import get_session, keep_on_error, runtime
 
 
 class SignInForm(Form):
@@ -35,7 +34,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.dashboard")
 
 
-@bp.route("/signin", methods=["GET", "POST"], endpoint="signin")
 def signin_page() -> ResponseReturnValue:
     """The sign-in form; a failure never says whether the account exists."""
     form = SignInForm()
@@ -48,14 +46,15 @@ def signin_page() -> ResponseReturnValue:
         try:
             user = signin.authenticate(db, keys, form.email.data or "", form.password.data or "")
         except signin.SignInLocked:
-            db.rollback()
+            # Nothing was counted: the 429 answer rolls the request back.
             flash(_("Too many failed attempts. Try again in 15 minutes."), "error")
             return render_template("admin/signin.html", form=form), 429
-        db.commit()
         if user is not None:
             session.clear()  # a fresh session on sign-in (no fixation)
             login_user(StaffUser(user))
             return redirect(_safe_next(request.args.get("next")))
+        # The failure counts toward the lock-out: it must be saved although the answer is a 401.
+        keep_on_error()
         flash(_("Wrong email or password."), "error")
         status = 401
     elif request.method == "POST":
@@ -63,7 +62,6 @@ def signin_page() -> ResponseReturnValue:
     return render_template("admin/signin.html", form=form), status
 
 
-@bp.post("/signout")
 def signout() -> ResponseReturnValue:
     """End the session (POST with a CSRF token: a link cannot sign anyone out)."""
     logout_user()

@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired
 
@@ -15,11 +14,10 @@ from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
 from sender.services.accounts import users
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import Conflict
 from sender.services.records import audit
 from sender.web.admin.auth import actor, requires, user
-from sender.web.admin.blueprint import bp
-from sender.web.admin.forms import Form, attach_errors, choices
+from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
 
 
@@ -63,39 +61,34 @@ def _token_form() -> TokenForm:
     return form
 
 
-@bp.get("/staff", endpoint="staff")
 @requires("users.manage")
 def staff_page() -> ResponseReturnValue:
     """Users and tokens."""
     return _page(UserForm(), _token_form())
 
 
-@bp.post("/staff/users", endpoint="staff_user_create")
 @requires("users.manage")
 def user_create() -> ResponseReturnValue:
     """Create a staff user."""
     form = UserForm()
     db = get_session()
-    if form.validate():
-        try:
-            users.create_user(
-                db, form.email.data or "", form.role.data or "", form.password.data or "", actor()
-            )
-        except ValidationFailed as exc:
-            attach_errors(form, exc)
-        except Conflict as exc:
-            form.email.errors = [exc.message]
-        else:
-            db.commit()
-            flash(_("User created."), "success")
-            return redirect(url_for("admin.staff"))
-    db.rollback()
-    return _page(form, _token_form(), status=422)
+    if not form.validate():
+        return _page(form, _token_form(), status=422)
+    return run_action(
+        lambda: users.create_user(
+            db, form.email.data or "", form.role.data or "", form.password.data or "", actor()
+        ),
+        success=_("User created."),
+        redirect_to=url_for("admin.staff"),
+        refused=lambda status: _page(form, _token_form(), status=status),
+        form=form,
+        fields={Conflict: "email"},
+        status=422,
+    )
 
 
-@bp.post("/staff/users/<int:user_id>/active", endpoint="staff_user_active")
 @requires("users.manage")
-def user_active(user_id: int) -> Response:
+def user_active(user_id: int) -> ResponseReturnValue:
     """Disable or re-enable a user (never yourself)."""
     db = get_session()
     target = db.get(User, user_id)
@@ -104,14 +97,16 @@ def user_active(user_id: int) -> Response:
     if target.id == user().user_id:
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.staff"))
-    target.is_active = request.form.get("active") == "1"
-    audit.record(db, actor(), "user.enable" if target.is_active else "user.disable", "user", target.id, {})
-    db.commit()
-    flash(_("User updated."), "success")
-    return redirect(url_for("admin.staff"))
+
+    def switch() -> None:
+        target.is_active = request.form.get("active") == "1"
+        audit.record(
+            db, actor(), "user.enable" if target.is_active else "user.disable", "user", target.id, {}
+        )
+
+    return run_action(switch, success=_("User updated."), redirect_to=url_for("admin.staff"))
 
 
-@bp.post("/staff/tokens", endpoint="staff_token_create")
 @requires("tokens.manage")
 def token_create() -> ResponseReturnValue:
     """Issue a token; its value is shown once, on this answer only."""
@@ -123,21 +118,21 @@ def token_create() -> ResponseReturnValue:
     if owner is None:
         abort(404)
     issued = users.issue_token(db, owner, form.name.data or "api", actor())
-    db.commit()
+    # Shown once, on this answer: the request's unit commits the token before the page leaves.
     return _page(UserForm(), _token_form(), issued=issued.value)
 
 
-@bp.post("/staff/tokens/<int:token_id>/revoke", endpoint="staff_token_revoke")
 @requires("tokens.manage")
-def token_revoke(token_id: int) -> Response:
+def token_revoke(token_id: int) -> ResponseReturnValue:
     """Revoke a token at once."""
     db = get_session()
     token = db.get(ApiToken, token_id)
     if token is None:
         abort(404)
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        audit.record(db, actor(), "token.revoke", "api_token", token.id, {})
-        db.commit()
-    flash(_("Token revoked."), "success")
-    return redirect(url_for("admin.staff"))
+
+    def revoke() -> None:
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            audit.record(db, actor(), "token.revoke", "api_token", token.id, {})
+
+    return run_action(revoke, success=_("Token revoked."), redirect_to=url_for("admin.staff"))
