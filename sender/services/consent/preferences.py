@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sender.db import utcnow
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose, Suppression
 from sender.services.consent import ledger
+from sender.services.consent.expiry import shown_status
 from sender.services.consent.withdrawal import actor, withdraw
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -62,9 +63,7 @@ def channels_of(contact: Contact) -> list[str]:
 def _label(state: ConsentState | None, at: datetime) -> str:
     if state is None:
         return "none"
-    if state.status == "granted" and state.expires_at is not None and state.expires_at <= at:
-        return "expired"
-    return state.status
+    return shown_status(state.status, state.expires_at, at)
 
 
 def latest_wordings(session: Session) -> dict[int, ConsentWording]:

@@ -21,6 +21,7 @@ from sender.i18n import normalise
 from sender.models import ConsentState, ConsentWording, Contact, Purpose
 from sender.services.audience.contacts import normalise_addresses, suppressed_channels
 from sender.services.consent import ledger
+from sender.services.consent.expiry import is_live_grant
 from sender.services.consent.links import OneTimeLink
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -99,11 +100,7 @@ def submit(
     asked = []
     for wording in wordings:
         state = session.get(ConsentState, (contact.id, wording.purpose_id, "email"))
-        if (
-            state is not None
-            and state.status == "granted"
-            and (state.expires_at is None or state.expires_at > utcnow())
-        ):
+        if state is not None and is_live_grant(state.status, state.expires_at, utcnow()):
             continue  # already confirmed: never downgraded to a request
         purpose = session.get(Purpose, wording.purpose_id)
         assert purpose is not None
