@@ -92,7 +92,7 @@ class ConsentSource(StrEnum):
 
 
 class SkipReason(StrEnum):
-    """Why the consent gate refuses a contact: a skipped delivery's reason, listed as counts are shown."""
+    """Why the consent gate refuses a contact (a skipped delivery's reason), in the order the gate tests them."""
 
     ERASED = "erased"
     RESTRICTED = "restricted"
