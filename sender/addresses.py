@@ -1,4 +1,8 @@
-"""Normalising and hashing email addresses and phone numbers."""
+"""Email addresses and phone numbers: normalising, hashing, and every reading of a phone number.
+
+Phone numbers are parsed, recognised in free text and formatted here only, with phonenumbers' own data
+(country codes, lengths, time zones) rather than a pattern of our own.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,63 @@ def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     if not phonenumbers.is_valid_number(number):
         raise AddressError(field, "not a valid phone number for its country")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_phone_region(code: str) -> bool:
+    """Whether `code` is a region phonenumbers can read national numbers in (ISO 3166 alpha-2)."""
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
+def is_possible_phone(raw: str, region: str = phonenumbers.UNKNOWN_REGION) -> bool:
+    """Whether `raw` has the length of a number in its country (international, or national in `region`)."""
+    return phonenumbers.is_possible_number_string(raw, region)
+
+
+def phone_origin(e164: str) -> tuple[str, tuple[str, ...]]:
+    """The region and the time-zone names of an E.164 number ("" and none when it tells nothing)."""
+    # The time-zone data is large; only the SMS quiet hours need it, so it is loaded on first use.
+    from phonenumbers import timezone
+
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return "", ()
+    names = tuple(n for n in timezone.time_zones_for_number(number) if n != timezone.UNKNOWN_TIMEZONE)
+    return phonenumbers.region_code_for_number(number) or "", names
+
+
+# phonenumbers reads this full-width sign as a plus too.
+_WIDE_PLUS = "\uff0b"
+
+
+def find_phones(text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of the international phone numbers written in free text."""
+    # Without a region every number found starts with a plus sign: the matcher's slower scan starts at the
+    # first one, and most text (every log record) has none at all.
+    starts = [at for at in (text.find("+"), text.find(_WIDE_PLUS)) if at >= 0]
+    if not starts:
+        return []
+    first = min(starts)
+    # POSSIBLE, the loosest leniency: a number nobody owns yet, or mistyped within its length, is found too.
+    found = phonenumbers.PhoneNumberMatcher(text[first:], None, leniency=phonenumbers.Leniency.POSSIBLE)
+    return [(first + match.start, first + match.end) for match in found]
+
+
+def has_phone(text: str) -> bool:
+    """Whether free text holds an international phone number."""
+    return bool(find_phones(text))
+
+
+def mask_phones(text: str, mask: str = "<phone>") -> str:
+    """Free text with each international phone number in it replaced by `mask`."""
+    spans = find_phones(text)
+    if not spans:
+        return text
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], mask]
+        last = end
+    return "".join([*parts, text[last:]])
 
 
 def address_hash(key: str, normalized: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-import phonenumbers
+from sender.addresses import is_phone_region
 
 if TYPE_CHECKING:
     from sender.config_sms import SmsSettings
@@ -262,7 +262,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     base_url = _url(env, "PUBLIC_BASE_URL", ("http", "https")) or "http://localhost:5000"
     region = (env.get("DEFAULT_PHONE_REGION") or "FR").upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
+    if not is_phone_region(region):
         raise ConfigError(f"DEFAULT_PHONE_REGION must be an ISO 3166 region code, got {region!r}")
     email_from = env.get("EMAIL_FROM") or env.get("ORG_CONTACT_EMAIL") or ""
     log_level = (env.get("LOG_LEVEL") or "INFO").upper()

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from urllib.parse import urlsplit
 
-import phonenumbers
-
+from sender.addresses import is_possible_phone
 from sender.config import ConfigError, Rate, parse_rates
 
 TWILIO_API = "https://api.twilio.com"
@@ -133,11 +132,7 @@ def _sender(env: Mapping[str, str]) -> tuple[str, str]:
     if service and not (_SID.match(service) and service.startswith("MG")):
         raise ConfigError("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hexadecimal digits")
     if number.startswith("+"):
-        try:
-            parsed = phonenumbers.parse(number)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_possible_number(parsed):
+        if not is_possible_phone(number):
             raise ConfigError(
                 f"TWILIO_FROM must be an E.164 number, a short code or a sender ID, got {number!r}"
             )

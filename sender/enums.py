@@ -2,6 +2,7 @@
 
 Each is a `StrEnum`, so members compare equal to the plain strings stored in rows and JSON. The migration
 that adds the matching CHECK constraints spells the same values out (migrations never import app code).
+The reasons (skip, delivery and suppression) are stored too, in columns without a CHECK constraint.
 """
 
 from __future__ import annotations
@@ -88,6 +89,44 @@ class ConsentSource(StrEnum):
     SMS_KEYWORD = "sms_keyword"
     ONE_CLICK = "one_click"
     UNSUBSCRIBE_PAGE = "unsubscribe_page"
+
+
+class SkipReason(StrEnum):
+    """Why the consent gate refuses a contact (a skipped delivery's reason), in the order the gate tests them."""
+
+    ERASED = "erased"
+    RESTRICTED = "restricted"
+    NO_ADDRESS = "no_address"
+    SUPPRESSED = "suppressed"
+    NO_CONSENT = "no_consent"
+    PENDING_CONFIRMATION = "pending_confirmation"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class DeliveryReason(StrEnum):
+    """Why a delivery the gate let through failed, was deferred, cancelled, or has an unknown outcome."""
+
+    RENDER_FAILED = "render_failed"
+    INVALID_ADDRESS = "invalid_address"
+    REJECTED = "rejected"
+    OPTED_OUT = "opted_out"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    NOT_SENT = "not_sent"
+    QUIET_HOURS = "quiet_hours"
+    CAMPAIGN_CANCELLED = "campaign_cancelled"
+    DEADLINE_PASSED = "deadline_passed"
+
+
+class SuppressionReason(StrEnum):
+    """Why an address's keyed hash is on the suppression list of a channel."""
+
+    ERASURE = "erasure"
+    OBJECTION = "objection"
+    SMS_STOP = "sms_stop"
+    CARRIER_OPT_OUT = "carrier_opt_out"
+    HARD_BOUNCE = "hard_bounce"
+    INVALID_NUMBER = "invalid_number"
 
 
 class Role(StrEnum):

@@ -12,9 +12,10 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from sender.addresses import mask_phones
+
 # Addresses as mail servers and libraries echo them (no TLD needed: `user@localhost` is one too).
 _EMAIL = re.compile(r"[^\s<>()\[\],;:\"'@=/]+@[^\s<>()\[\],;:\"'@/]+")
-_PHONE = re.compile(r"\+\d[\d .-]{6,18}\d")
 # Signed tokens are long runs of URL-safe characters with digits or capitals; ids and words are shorter,
 # and long Python names (lower case, in tracebacks) are not tokens.
 _TOKEN = re.compile(r"(?<![A-Za-z0-9_\-.])(?=[A-Za-z0-9_\-.]*[A-Z0-9])[A-Za-z0-9_\-.]{40,}")
@@ -42,7 +43,7 @@ def scrub(text: str) -> str:
     text = _QUERY.sub(f"?{REDACTED}", text)
     text = _TOKEN_PATH.sub(rf"\g<1>{REDACTED}", text)
     text = _TOKEN.sub(REDACTED, text)
-    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+    return mask_phones(_EMAIL.sub("<email>", text))
 
 
 def _trusted(name: str) -> bool:

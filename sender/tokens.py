@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from sender.addresses import has_phone
 
 
 @dataclass(frozen=True)
@@ -33,18 +34,15 @@ KINDS: dict[str, LinkKind] = {
 
 
 # Signed is not encrypted: anyone holding a link can read its payload, so it must hold no address (R34).
-_E164 = re.compile(r"\+\d{6,15}")
-
-
 def _refuse_addresses(value: Any) -> None:
-    """Raise ValueError if a payload value looks like an email address or an E.164 phone number."""
+    """Raise ValueError if a payload value looks like an email address or holds a phone number."""
     if isinstance(value, dict):
         for item in value.values():
             _refuse_addresses(item)
     elif isinstance(value, list | tuple):
         for item in value:
             _refuse_addresses(item)
-    elif isinstance(value, str) and ("@" in value or _E164.search(value)):
+    elif isinstance(value, str) and ("@" in value or has_phone(value)):
         raise ValueError("link tokens carry opaque ids only, never an email address or phone number")
 
 

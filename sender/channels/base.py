@@ -31,6 +31,7 @@ from email.policy import SMTP, default
 from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
+from sender.enums import DeliveryReason, SuppressionReason
 from sender.models import Contact
 
 if TYPE_CHECKING:
@@ -73,16 +74,16 @@ class Verdict:
     throttled: bool = False
 
 
-def default_verdict(result: SendResult, *, suppress: str = "hard_bounce") -> Verdict:
+def default_verdict(result: SendResult, *, suppress: str = SuppressionReason.HARD_BOUNCE) -> Verdict:
     """The mapping most providers share: unknown wins, an invalid address fails and is suppressed."""
     if result.outcome_unknown:
-        return Verdict("unknown", "outcome_unknown")
+        return Verdict("unknown", DeliveryReason.OUTCOME_UNKNOWN)
     if result.outcome == "sent":
         return Verdict("sent")
     if result.outcome == "permanent":
         if result.address_invalid:
-            return Verdict("failed", "invalid_address", suppress=suppress)
-        return Verdict("failed", "rejected")
+            return Verdict("failed", DeliveryReason.INVALID_ADDRESS, suppress=suppress)
+        return Verdict("failed", DeliveryReason.REJECTED)
     return Verdict("retry")
 
 
@@ -92,7 +93,7 @@ class RenderFailed(Exception):
     `detail` names the kind of error only (never template output or contact data: it is stored and logged).
     """
 
-    def __init__(self, detail: str, reason: str = "render_failed") -> None:
+    def __init__(self, detail: str, reason: str = DeliveryReason.RENDER_FAILED) -> None:
         super().__init__(detail)
         self.detail, self.reason = detail, reason
 

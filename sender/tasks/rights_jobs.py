@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 
 from sender import work
+from sender.enums import ContactStatus
 from sender.i18n import pick_locale
 from sender.models import Contact
 from sender.runtime import Runtime
@@ -17,7 +18,7 @@ from sender.services.consent.links import portal_token, signup_token
 from sender.services.messages import system_email
 
 # Statuses a portal link may be sent to: an erased (or vanished) contact is skipped.
-PORTAL_STATUSES = ("active", "restricted")
+PORTAL_STATUSES = (ContactStatus.ACTIVE, ContactStatus.RESTRICTED)
 
 
 def _runtime() -> Runtime:
@@ -46,7 +47,7 @@ def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[st
     runtime = _runtime()
     with work.reading(runtime.Session) as session:
         contact = session.get(Contact, contact_id)
-        if contact is None or contact.status == "erased" or not contact.email:
+        if contact is None or contact.status == ContactStatus.ERASED or not contact.email:
             return {"skipped": "not reachable"}
         token = signup_token(runtime.tokens, contact.public_id, [int(w) for w in wording_ids])
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)

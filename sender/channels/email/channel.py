@@ -17,6 +17,7 @@ from sender.channels.base import (
 from sender.channels.email.render import MimeAssembler, missing_identity
 from sender.channels.email.transport import email_transport
 from sender.config import Rate, Settings
+from sender.enums import SuppressionReason
 from sender.models import Campaign, Purpose
 
 # RFC 3463 X.7.x is "security or policy": relays answer rate limits with 4.7.0 / 4.7.1 (421, 450, 451, 454).
@@ -51,7 +52,7 @@ class EmailChannel:
         """Shared mapping, plus throttling for 4.7.x temporary replies (not counted as an attempt)."""
         if is_throttle(result) and not result.outcome_unknown:
             return Verdict("retry", throttled=True)
-        return default_verdict(result, suppress="hard_bounce")
+        return default_verdict(result, suppress=SuppressionReason.HARD_BOUNCE)
 
     def connections(self, settings: Settings) -> int:
         """SMTP_CONNECTIONS persistent connections per worker; the outbox writes files one at a time."""

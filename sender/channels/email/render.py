@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sender.channels.base import Content, OutgoingEmail, RenderFailed
 from sender.channels.email.mime import fold, part_head, qp, subject_line
 from sender.config import Settings
+from sender.enums import CampaignKind
 from sender.models import Campaign, Purpose
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -60,7 +61,7 @@ class MimeAssembler:
     def __init__(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> None:
         self.campaign_id = campaign.id
         # A legal notice is not subscription mail: no list headers (R30).
-        subscription = campaign.kind != "legal_notice"
+        subscription = campaign.kind != CampaignKind.LEGAL_NOTICE
         self._domain = sender_domain(settings)
         _, self.envelope_from = parseaddr(settings.email_from)
         # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body.

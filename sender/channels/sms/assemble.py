@@ -16,6 +16,7 @@ from sender.channels.sms.content import compose, mentions
 from sender.channels.sms.quiet_hours import place_of, window
 from sender.channels.sms.twilio import OutgoingSms
 from sender.config import Settings
+from sender.enums import CampaignKind, DeliveryReason
 from sender.models import Campaign
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
@@ -28,7 +29,7 @@ class SmsAssembler:
     def __init__(self, settings: Settings, campaign: Campaign) -> None:
         self.settings = settings
         # A legal notice is not marketing: it names its sender but offers no STOP, and quiet hours do not apply.
-        self.marketing = campaign.kind != "legal_notice"
+        self.marketing = campaign.kind != CampaignKind.LEGAL_NOTICE
         self.status_callback = f"{settings.public_base_url}{STATUS_CALLBACK_PATH}"
 
     def mention_text(self, portal_url: str | None) -> str:
@@ -45,7 +46,7 @@ class SmsAssembler:
         now = window(self.settings.sms, place, at)
         if not now.allowed:
             # The send path defers such deliveries before rendering; reaching here means the window just shut.
-            raise RenderFailed("the recipient's quiet hours began", reason="quiet_hours")
+            raise RenderFailed("the recipient's quiet hours began", reason=DeliveryReason.QUIET_HOURS)
         return now.validity_period(at)
 
     def assemble(self, address: str, content: Content, delivery_id: int) -> OutgoingSms:

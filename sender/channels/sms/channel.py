@@ -10,6 +10,7 @@ from sender.channels.sms.assemble import SmsAssembler
 from sender.channels.sms.quiet_hours import place_of, window
 from sender.channels.sms.twilio import BACK_OFF, OPTED_OUT, TwilioTransport, shared_client
 from sender.config import Rate, Settings
+from sender.enums import CampaignKind, DeliveryReason, SuppressionReason
 from sender.models import Campaign, Contact, Purpose
 
 # A window closing sooner than this is treated as closed: the message could not arrive before it shuts.
@@ -75,12 +76,12 @@ class SmsChannel:
     def verdict(self, result: SendResult) -> Verdict:
         """21610: the person opted out (suppress, never retry); 429 / queue overflow: slow down."""
         if result.outcome_unknown:
-            return Verdict("unknown", "outcome_unknown")
+            return Verdict("unknown", DeliveryReason.OUTCOME_UNKNOWN)
         if result.code == OPTED_OUT:
-            return Verdict("failed", "opted_out", suppress="carrier_opt_out")
+            return Verdict("failed", DeliveryReason.OPTED_OUT, suppress=SuppressionReason.CARRIER_OPT_OUT)
         if result.outcome == "temporary" and result.code in BACK_OFF:
             return Verdict("retry", throttled=True)
-        return default_verdict(result, suppress="invalid_number")
+        return default_verdict(result, suppress=SuppressionReason.INVALID_NUMBER)
 
     def connections(self, settings: Settings) -> int:
         """SMS_CONCURRENCY calls in flight per worker."""
@@ -94,7 +95,7 @@ class SmsChannel:
         self, settings: Settings, campaign: Campaign, contact: Contact, at: datetime
     ) -> datetime | None:
         """When a marketing SMS outside the recipient's quiet-hours window may go (None: now) (R14)."""
-        if campaign.kind == "legal_notice" or not contact.phone:
+        if campaign.kind == CampaignKind.LEGAL_NOTICE or not contact.phone:
             return None
         place = place_of(contact.phone, contact.timezone, contact.country)
         now = window(settings.sms, place, at)

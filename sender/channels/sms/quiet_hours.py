@@ -13,9 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-import phonenumbers
-from phonenumbers import timezone as phone_timezones
 
+from sender.addresses import phone_origin
 from sender.config_sms import QuietRule, SmsSettings
 
 # Twilio keeps a message queued at most 10 hours (ValidityPeriod 1..36000 s).
@@ -65,12 +64,7 @@ def _zone(name: str | None) -> ZoneInfo | None:
 @functools.lru_cache(maxsize=4096)
 def place_of(phone: str, timezone: str | None = None, country: str | None = None) -> Place:
     """Region and time zone(s) of a recipient: the contact's own values first, then the number's."""
-    try:
-        number = phonenumbers.parse(phone)
-        region = phonenumbers.region_code_for_number(number) or ""
-        names = [n for n in phone_timezones.time_zones_for_number(number) if n != "Etc/Unknown"]
-    except phonenumbers.NumberParseException:
-        region, names = "", []
+    region, names = phone_origin(phone)
     region = (country or region or "").upper()
     own = _zone(timezone)
     zones = (own,) if own else tuple(z for z in map(_zone, names) if z is not None)

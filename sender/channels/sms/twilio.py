@@ -9,7 +9,6 @@ SDK's calls to another host (a proxy, or the local stand-in the tests use) throu
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from sender.addresses import mask_phones
 from sender.channels.base import SendResult
 from sender.config_sms import TWILIO_API, SmsSettings
 
@@ -33,7 +33,6 @@ INVALID_NUMBER = frozenset({21211, 21614, 21612, 21408})  # not a number, not a 
 # Too many requests, queue overflow, 10-hour queue limit, account-wide MPS: slow down and try again (R67).
 BACK_OFF = frozenset({20429, 30001, 21611, 63017, 429})
 TIMEOUT = 15.0
-_PHONE = re.compile(r"\+?\d[\d .()-]{5,}\d")
 
 _clients: dict[tuple[str, str, str], Client] = {}
 _clients_lock = threading.Lock()
@@ -131,7 +130,7 @@ class TwilioTransport:
 
 def _failure(exc: TwilioRestException, sids: list[str]) -> SendResult:
     # Twilio's messages may quote the number ("The 'To' number +336… is not valid"): it is stored and logged.
-    detail = _PHONE.sub("<phone>", f"twilio: {exc.msg}")[:300]
+    detail = mask_phones(f"twilio: {exc.msg}")[:300]
     code = exc.code if isinstance(exc.code, int) else None
     if sids:
         # The first SMS left, the mentions' SMS did not: never resend the first one blindly.

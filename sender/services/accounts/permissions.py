@@ -7,24 +7,25 @@ reads everything and may run the read-only audience preview, but never sends nor
 
 from __future__ import annotations
 
+from sender.enums import Role
 from sender.models.users import ROLES
 
 # Action -> roles allowed to perform it.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": frozenset({"admin", "marketer", "dpo"}),
-    "purposes.manage": frozenset({"admin", "dpo"}),
+    "read": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
+    "purposes.manage": frozenset({Role.ADMIN, Role.DPO}),
     # The register of rights requests (R39) is the DPO's to keep.
-    "requests.manage": frozenset({"admin", "dpo"}),
-    "contacts.manage": frozenset({"admin", "marketer"}),
-    "imports.manage": frozenset({"admin", "marketer"}),
-    "lists.manage": frozenset({"admin", "marketer"}),
-    "campaigns.manage": frozenset({"admin", "marketer"}),
-    "campaigns.preview": frozenset({"admin", "marketer", "dpo"}),
-    "campaigns.send": frozenset({"admin", "marketer"}),
+    "requests.manage": frozenset({Role.ADMIN, Role.DPO}),
+    "contacts.manage": frozenset({Role.ADMIN, Role.MARKETER}),
+    "imports.manage": frozenset({Role.ADMIN, Role.MARKETER}),
+    "lists.manage": frozenset({Role.ADMIN, Role.MARKETER}),
+    "campaigns.manage": frozenset({Role.ADMIN, Role.MARKETER}),
+    "campaigns.preview": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
+    "campaigns.send": frozenset({Role.ADMIN, Role.MARKETER}),
     # Sending to legacy contacts needs the DPO's sign-off, recorded on the campaign (R50).
-    "campaigns.approve": frozenset({"admin", "dpo"}),
-    "users.manage": frozenset({"admin"}),
-    "tokens.manage": frozenset({"admin"}),
+    "campaigns.approve": frozenset({Role.ADMIN, Role.DPO}),
+    "users.manage": frozenset({Role.ADMIN}),
+    "tokens.manage": frozenset({Role.ADMIN}),
 }
 assert all(roles <= set(ROLES) for roles in PERMISSIONS.values())
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
 from sender.config import Settings
+from sender.enums import Channel, ContactStatus
 from sender.models import Contact, Suppression
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
@@ -55,8 +56,8 @@ def normalise_addresses(settings: Settings, email: str | None, phone: str | None
 
 def suppressed_channels(session: Session, addresses: Addresses) -> list[str]:
     """Channels on which these addresses are on the suppression list."""
-    found = []
-    for channel, digest in (("email", addresses.email_hash), ("sms", addresses.phone_hash)):
+    found: list[str] = []
+    for channel, digest in ((Channel.EMAIL, addresses.email_hash), (Channel.SMS, addresses.phone_hash)):
         if digest and session.scalar(
             select(Suppression.id).where(Suppression.address_hash == digest, Suppression.channel == channel)
         ):
@@ -133,7 +134,7 @@ def update(
     session: Session, settings: Settings, contact: Contact, data: Mapping[str, Any], actor: str
 ) -> Contact:
     """Change editable fields; new addresses are normalised and checked like on create."""
-    if contact.status == "erased":
+    if contact.status == ContactStatus.ERASED:
         raise Conflict("the contact is erased")
     unknown = sorted(set(data) - set(EDITABLE))
     errors = {name: "cannot be changed" for name in unknown}

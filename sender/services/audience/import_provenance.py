@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel
 from sender.models import ConsentWording, Purpose
 from sender.models.consent import LEGAL_BASES
 from sender.models.contacts import CHANNELS
@@ -45,7 +46,7 @@ def _collected_on(raw: Any, errors: dict[str, str]) -> date | None:
 
 def _channels(raw: Any, errors: dict[str, str]) -> list[str]:
     if raw is None or raw == "" or raw == []:
-        return ["email"]
+        return [Channel.EMAIL]
     values = raw.split(",") if isinstance(raw, str) else raw
     if not isinstance(values, list) or not values or any(v not in CHANNELS for v in values):
         errors["channels"] = f"must name channels among {', '.join(CHANNELS)}"

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session
 
+from sender.enums import Channel, ContactStatus
 from sender.models import Contact, ImportReportLine, Suppression
 from sender.services.audience.import_rows import ParsedRow
 from sender.services.audience.import_write import PLAIN_FIELDS, Chunk, ChunkWriter, Proof
@@ -138,7 +139,11 @@ class ImportPass:
             for column, _, reason in address_problems or [("", "", "no email or phone number")]:
                 chunk.line(row.row_no, "refused", column, reason)
             return
-        for kind, digest, channel in (("email", row.email_hash, "email"), ("phone", row.phone_hash, "sms")):
+        addresses: tuple[tuple[str, str | None, str], ...] = (
+            ("email", row.email_hash, Channel.EMAIL),
+            ("phone", row.phone_hash, Channel.SMS),
+        )
+        for kind, digest, channel in addresses:
             if digest and (digest, channel) in suppressed:
                 self.counts.refused += 1
                 reason = SUPPRESSED.format(reason=suppressed[(digest, channel)])
@@ -155,7 +160,7 @@ class ImportPass:
             target = by_phone
         if target is not None and target < 0:
             snap = self._snapshot(chunk, target)
-            if snap is None or snap.status != "active":
+            if snap is None or snap.status != ContactStatus.ACTIVE:
                 status = snap.status if snap is not None else "changed during the import"
                 self.counts.refused += 1
                 chunk.line(row.row_no, "refused", "", f"the matching contact is {status}: left unchanged")
@@ -192,7 +197,7 @@ class ImportPass:
         self._stage(chunk, row, label)
         if self.proof is not None:
             for channel in self.proof.channels:
-                if (row.email if channel == "email" else row.phone) is not None:
+                if (row.email if channel == Channel.EMAIL else row.phone) is not None:
                     chunk.grants.append((label, row.row_no, channel, outcome))
 
     def _merge_note(self, row: ParsedRow, target: int, by_email: int | None) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel, ContactStatus
 from sender.models import Contact, Purpose
 from sender.models.contacts import new_public_id
 from sender.services.consent import ledger
@@ -164,7 +165,7 @@ class ChunkWriter:
 
 
 def _grant_key(label: int, channel: str) -> int:
-    return label * 2 + (channel == "sms")
+    return label * 2 + (channel == Channel.SMS)
 
 
 def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:
@@ -176,7 +177,7 @@ def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: 
         attributes=values["attributes"],
         source="import",
         source_detail=f"import batch {batch_id}",
-        status="active",
+        status=ContactStatus.ACTIVE,
         is_legacy=legacy,
         created_at=now,
         updated_at=now,

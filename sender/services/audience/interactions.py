@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import utcnow
+from sender.enums import ContactStatus
 from sender.models import Contact, Delivery
 from sender.services.errors import Conflict, ValidationFailed
 
@@ -34,7 +35,7 @@ def record(
     """Move the clock for an interaction from the person; return why it did not count, or None if it did."""
     if kind not in KINDS:
         raise ValidationFailed({"kind": f"must be one of {', '.join(KINDS)}"})
-    if contact.status == "erased":
+    if contact.status == ContactStatus.ERASED:
         raise Conflict("the contact is erased")
     at = at or utcnow()
     if kind in NOT_COUNTED:

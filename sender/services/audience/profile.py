@@ -12,6 +12,7 @@ from sender.db import utcnow
 from sender.models import Campaign, ConsentEvent, ConsentState, Contact, Delivery, Purpose
 from sender.models.contacts import CHANNELS
 from sender.services.consent import ledger, purposes
+from sender.services.consent.expiry import shown_status
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,7 @@ class Profile:
 def _cell(state: ConsentState | None, now: datetime) -> Cell:
     if state is None:
         return Cell("none", None, None)
-    if state.status == "granted" and state.expires_at is not None and state.expires_at <= now:
-        return Cell("expired", state.since, state.expires_at)
-    return Cell(state.status, state.since, state.expires_at)
+    return Cell(shown_status(state.status, state.expires_at, now), state.since, state.expires_at)
 
 
 def build(session: Session, contact: Contact, deliveries_limit: int = 50) -> Profile:

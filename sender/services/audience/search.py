@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from sender.addresses import AddressError, normalize_email, normalize_phone
+from sender.addresses import AddressError, is_possible_phone, normalize_email, normalize_phone
 from sender.config import Settings
 from sender.models import Contact, ContactTag
 
 KINDS = ("auto", "email", "phone", "name", "tag")
-_PHONE_LIKE = re.compile(r"^[+()\d\s.-]{6,}$")
 
 
 @dataclass(frozen=True)
@@ -25,13 +23,13 @@ class Results:
     next_before: int | None
 
 
-def guess_kind(query: str) -> str:
-    """What a search box entry most likely is: a tag (#tag), an email, a phone number or a name."""
+def guess_kind(query: str, region: str) -> str:
+    """A search entry's likely kind: a #tag, an email, a phone number (national in `region`) or a name."""
     if query.startswith("#"):
         return "tag"
     if "@" in query:
         return "email"
-    if _PHONE_LIKE.match(query):
+    if is_possible_phone(query, region):
         return "phone"
     return "name"
 
@@ -86,7 +84,8 @@ def search(
     if status:
         stmt = stmt.where(Contact.status == status)
     if query:
-        stmt = _filter(stmt, settings, query, guess_kind(query) if kind == "auto" else kind)
+        region = settings.default_phone_region
+        stmt = _filter(stmt, settings, query, guess_kind(query, region) if kind == "auto" else kind)
     rows = list(session.scalars(stmt))
     more = len(rows) > limit
     items = rows[:limit]

@@ -14,12 +14,14 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sender.enums import ConsentStatus
 from sender.models import ConsentState, Contact, ContactTag, Purpose, Segment, campaign_segments
 from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
 
-CONSENT_STATES = ("granted", "pending", "withdrawn", "none")
+# A segment may also select the contacts without any consent state for the purpose and channel.
+CONSENT_STATES = (*ConsentStatus, "none")
 RULE_KEYS = ("tags", "status", "country", "locale", "legacy", "created_after", "consent")
 
 

@@ -27,6 +27,7 @@ from sender.models import (
     RequalificationAsk,
 )
 from sender.services.consent import gate
+from sender.services.consent.expiry import lapsed_clause
 from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sender.services.messages import promotion
 from sender.services.messages.rendering import ASK_VARIABLES, AskContext
@@ -237,7 +238,7 @@ def due_condition(state: type[ConsentState], purpose: Purpose, at: datetime) -> 
         # Imported without proof of consent, and never granted since.
         and_(Contact.is_legacy.is_(True), or_(state.status.is_(None), ~granted)),
         # Consent past its validity.
-        and_(granted, state.expires_at.is_not(None), state.expires_at <= at),
+        and_(granted, lapsed_clause(state.expires_at, at)),
         # Nothing from the person for longer than the purpose's retention (opens and sends never count).
         and_(granted, clock <= at - timedelta(days=purpose.retention_days)),
     )

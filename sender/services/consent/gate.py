@@ -20,31 +20,28 @@ from sqlalchemy.orm import Session, aliased
 
 from sender.channels.base import contact_address
 from sender.db import utcnow
-from sender.enums import Channel, ConsentStatus, ContactStatus
+from sender.enums import CampaignKind, Channel, ConsentStatus, ContactStatus, SkipReason
 from sender.models import ConsentState, Contact, Suppression
 from sender.services.consent.expiry import lapsed_clause
 
 # In the order the gate tests them: the first that applies is the reason given.
-REASONS = (
-    "erased",
-    "restricted",
-    "no_address",
-    "suppressed",
-    "no_consent",
-    "pending_confirmation",
-    "withdrawn",
-    "expired",
-)
+REASONS = tuple(SkipReason)
 
 
 # The refusals of the "may be asked" rule, in the order it tests them.
-ASK_REASONS = ("erased", "restricted", "no_address", "suppressed", "withdrawn")
+ASK_REASONS = (
+    SkipReason.ERASED,
+    SkipReason.RESTRICTED,
+    SkipReason.NO_ADDRESS,
+    SkipReason.SUPPRESSED,
+    SkipReason.WITHDRAWN,
+)
 RULES = ("consent", "ask")
 
 
 def rule_for(kind: str) -> str:
     """The gate rule a campaign of this kind is planned and claimed under."""
-    return "ask" if kind == "requalification" else "consent"
+    return "ask" if kind == CampaignKind.REQUALIFICATION else "consent"
 
 
 @dataclass(frozen=True)
@@ -69,6 +66,11 @@ def state_join(state: type[ConsentState], purpose_id: int, channel: str) -> Colu
     )
 
 
+def _refusal(reason: SkipReason) -> ColumnElement[str]:
+    # The plain string, not the member: a literal of a str type keeps the CASE typed as text everywhere.
+    return literal(reason.value)
+
+
 def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> ColumnElement[str | None]:
     """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
     if channel not in tuple(Channel):
@@ -79,18 +81,18 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.
     return case(
-        (Contact.status == ContactStatus.ERASED, literal("erased")),
+        (Contact.status == ContactStatus.ERASED, _refusal(SkipReason.ERASED)),
         # A sign-up nobody confirmed yet (R53): not targetable by anything.
-        (Contact.status == ContactStatus.PENDING, literal("pending_confirmation")),
-        (Contact.status != ContactStatus.ACTIVE, literal("restricted")),
+        (Contact.status == ContactStatus.PENDING, _refusal(SkipReason.PENDING_CONFIRMATION)),
+        (Contact.status != ContactStatus.ACTIVE, _refusal(SkipReason.RESTRICTED)),
         # Without its keyed hash the suppression list cannot be consulted: the address is unusable.
-        (or_(address.is_(None), address_hash.is_(None)), literal("no_address")),
-        (suppressed, literal("suppressed")),
-        (state.status.is_(None), literal("no_consent")),
-        (state.status == ConsentStatus.PENDING, literal("pending_confirmation")),
-        (state.status == ConsentStatus.WITHDRAWN, literal("withdrawn")),
-        (state.status != ConsentStatus.GRANTED, literal("no_consent")),
-        (lapsed_clause(state.expires_at, at), literal("expired")),
+        (or_(address.is_(None), address_hash.is_(None)), _refusal(SkipReason.NO_ADDRESS)),
+        (suppressed, _refusal(SkipReason.SUPPRESSED)),
+        (state.status.is_(None), _refusal(SkipReason.NO_CONSENT)),
+        (state.status == ConsentStatus.PENDING, _refusal(SkipReason.PENDING_CONFIRMATION)),
+        (state.status == ConsentStatus.WITHDRAWN, _refusal(SkipReason.WITHDRAWN)),
+        (state.status != ConsentStatus.GRANTED, _refusal(SkipReason.NO_CONSENT)),
+        (lapsed_clause(state.expires_at, at), _refusal(SkipReason.EXPIRED)),
         else_=literal(None),
     )
 
@@ -102,13 +104,13 @@ def ask_reason_expression(state: type[ConsentState], channel: str) -> ColumnElem
     address, address_hash = contact_address(channel).columns()
     suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
     return case(
-        (Contact.status == ContactStatus.ERASED, literal("erased")),
+        (Contact.status == ContactStatus.ERASED, _refusal(SkipReason.ERASED)),
         # Archived (restricted) contacts and unconfirmed sign-ups are reached by no campaign.
-        (Contact.status != ContactStatus.ACTIVE, literal("restricted")),
-        (or_(address.is_(None), address_hash.is_(None)), literal("no_address")),
-        (suppressed, literal("suppressed")),
+        (Contact.status != ContactStatus.ACTIVE, _refusal(SkipReason.RESTRICTED)),
+        (or_(address.is_(None), address_hash.is_(None)), _refusal(SkipReason.NO_ADDRESS)),
+        (suppressed, _refusal(SkipReason.SUPPRESSED)),
         # A withdrawal or an objection for the purpose is an answer already: never asked again (R50).
-        (state.status == ConsentStatus.WITHDRAWN, literal("withdrawn")),
+        (state.status == ConsentStatus.WITHDRAWN, _refusal(SkipReason.WITHDRAWN)),
         else_=literal(None),
     )
 
@@ -144,6 +146,6 @@ def check(
     stmt, _ = gated_audience(purpose_id, channel, at or utcnow(), rule)
     row = session.execute(stmt.where(Contact.id == contact_id)).one_or_none()
     if row is None:
-        return Eligibility(False, "erased")
+        return Eligibility(False, SkipReason.ERASED)
     reason = row.reason
     return Eligibility(reason is None, reason)

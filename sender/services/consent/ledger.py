@@ -284,8 +284,10 @@ def withdraw_everywhere(
     return events
 
 
-def _stored_action(purpose: Purpose, mechanism: str) -> str:
-    return "request" if purpose.requires_double_opt_in and mechanism != "double_opt_in" else "grant"
+def _stored_action(purpose: Purpose, mechanism: str) -> ConsentAction:
+    if purpose.requires_double_opt_in and mechanism != "double_opt_in":
+        return ConsentAction.REQUEST
+    return ConsentAction.GRANT
 
 
 def import_refusals(
@@ -311,9 +313,9 @@ def import_refusals(
     action = _stored_action(purpose, mechanism)
     refusals = {}
     for contact_id, status in session.execute(stmt):
-        if status == "withdrawn":
+        if status == ConsentStatus.WITHDRAWN:
             refusals[contact_id] = "the contact withdrew this consent; an import never lifts a withdrawal"
-        elif status == "granted" and action == "request":
+        elif status == ConsentStatus.GRANTED and action == ConsentAction.REQUEST:
             refusals[contact_id] = "consent already granted; a confirmation request would lower it"
     return refusals
 
@@ -332,7 +334,7 @@ def record_imported_grants(
     evidence: dict[str, Any],
 ) -> dict[int, str]:
     """Record the grants of an import batch set-based, with record()'s rules; returns the contacts left alone."""
-    errors = _validate("grant", channel, "import", mechanism)
+    errors = _validate(ConsentAction.GRANT, channel, ConsentSource.IMPORT, mechanism)
     wording = _wording(session, purpose, wording_version)
     if wording is None:
         errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {wording_version}"
@@ -345,15 +347,16 @@ def record_imported_grants(
         return refusals
     action = _stored_action(purpose, mechanism)
     expires_at = None
-    if action == "grant" and purpose.consent_validity_days:
+    if action == ConsentAction.GRANT and purpose.consent_validity_days:
         expires_at = occurred_at + timedelta(days=purpose.consent_validity_days)
     # One INSERT .. SELECT for the whole set: constants bound once, the contacts named by an IN list.
     constants = {
         "purpose_id": literal(purpose.id),
         "channel": literal(channel),
-        "action": literal(action),
+        # Plain strings, not members: a literal of a str type is bound as text on every backend.
+        "action": literal(action.value),
         "occurred_at": literal(occurred_at, DateTime()),
-        "source": literal("import"),
+        "source": literal(ConsentSource.IMPORT.value),
         "mechanism": literal(mechanism),
         "wording_id": literal(wording.id if wording else None, Integer()),
         "collection_point": literal(collection_point),
@@ -398,7 +401,7 @@ def _fold_many(
             "last_event_id": stmt.excluded.last_event_id,
         },
         # The latest event decides, and a withdrawal that slipped in meanwhile is never lifted.
-        where=and_(stmt.excluded.since >= table.c.since, table.c.status != "withdrawn"),
+        where=and_(stmt.excluded.since >= table.c.since, table.c.status != ConsentStatus.WITHDRAWN),
     )
     rows = [
         {

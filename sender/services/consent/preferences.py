@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose, Suppression
 from sender.services.consent import ledger
+from sender.services.consent.expiry import shown_status
 from sender.services.consent.withdrawal import actor, withdraw
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -37,7 +39,7 @@ class Choice:
     @property
     def can_withdraw(self) -> bool:
         """Whether there is something to withdraw (or object to)."""
-        return self.state in ("granted", "pending")
+        return self.state in (ConsentStatus.GRANTED, ConsentStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,13 @@ class PurposeRow:
 
 def channels_of(contact: Contact) -> list[str]:
     """The channels the person has an address for."""
-    return [ch for ch, address in (("email", contact.email), ("sms", contact.phone)) if address]
+    return [ch for ch, address in ((Channel.EMAIL, contact.email), (Channel.SMS, contact.phone)) if address]
 
 
 def _label(state: ConsentState | None, at: datetime) -> str:
     if state is None:
         return "none"
-    if state.status == "granted" and state.expires_at is not None and state.expires_at <= at:
-        return "expired"
-    return state.status
+    return shown_status(state.status, state.expires_at, at)
 
 
 def latest_wordings(session: Session) -> dict[int, ConsentWording]:
@@ -170,8 +170,8 @@ def grant(
         contact,
         purpose,
         channel=channel,
-        action="grant",
-        source="portal",
+        action=ConsentAction.GRANT,
+        source=ConsentSource.PORTAL,
         mechanism="button",
         actor=actor(contact),
         wording_version=wording_version,
@@ -184,7 +184,7 @@ def grant(
         f"consent.{event.action}",
         "contact",
         contact.public_id,
-        {"purpose_id": purpose.id, "channel": channel, "source": "portal"},
+        {"purpose_id": purpose.id, "channel": channel, "source": ConsentSource.PORTAL},
     )
     return event
 
@@ -196,5 +196,11 @@ def withdraw_one(
     purpose, channel = _resolve(session, contact, purpose_id, channel)
     mechanism = "form" if purpose.legal_basis == "consent" else OBJECTION
     return withdraw(
-        session, contact, purpose, channel, source="portal", mechanism=mechanism, evidence=evidence
+        session,
+        contact,
+        purpose,
+        channel,
+        source=ConsentSource.PORTAL,
+        mechanism=mechanism,
+        evidence=evidence,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import ConsentAction, ConsentSource, ContactStatus
 from sender.models import (
     Campaign,
     ConsentWording,
@@ -83,7 +84,7 @@ def _question(session: Session, found: _Found, now: datetime) -> Question:
             ConsentWording.version == found.cycle.wording_version,
         )
     )
-    if found.contact is None or found.contact.status == "erased":
+    if found.contact is None or found.contact.status == ContactStatus.ERASED:
         state = "gone"
     elif found.ask.status in CLOSED or found.cycle.deadline <= now or found.cycle.closed_at is not None:
         state = "expired"
@@ -124,16 +125,17 @@ def respond(
     )
     if answer == "confirm":
         # The link was mailed to the address: using it is a closed-loop confirmation.
-        action, mechanism = "grant", ("double_opt_in" if purpose.requires_double_opt_in else "button")
+        action = ConsentAction.GRANT
+        mechanism = "double_opt_in" if purpose.requires_double_opt_in else "button"
     else:
-        action, mechanism = "withdraw", "link"
+        action, mechanism = ConsentAction.WITHDRAW, "link"
     ledger.record(
         session,
         contact,
         purpose,
         channel=campaign.channel,
         action=action,
-        source="requalification",
+        source=ConsentSource.REQUALIFICATION,
         mechanism=mechanism,
         actor=f"contact:{contact.public_id}",
         wording_version=found.cycle.wording_version,

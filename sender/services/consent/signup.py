@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import rowcount, utcnow
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
 from sender.i18n import normalise
 from sender.models import ConsentState, ConsentWording, Contact, Purpose
 from sender.services.audience.contacts import normalise_addresses, suppressed_channels
 from sender.services.consent import ledger
+from sender.services.consent.expiry import is_live_grant
 from sender.services.consent.links import OneTimeLink
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -89,21 +91,17 @@ def submit(
             locale=normalise(locale),
             source="form",
             source_detail="sign-up form",
-            status="pending",
+            status=ContactStatus.PENDING,
         )
         session.add(contact)
         session.flush()
         audit.record(session, ACTOR, "contact.signup", "contact", contact.public_id)
-    elif contact.status == "erased":
+    elif contact.status == ContactStatus.ERASED:
         return SignupResult(None, [])
     asked = []
     for wording in wordings:
-        state = session.get(ConsentState, (contact.id, wording.purpose_id, "email"))
-        if (
-            state is not None
-            and state.status == "granted"
-            and (state.expires_at is None or state.expires_at > utcnow())
-        ):
+        state = session.get(ConsentState, (contact.id, wording.purpose_id, Channel.EMAIL))
+        if state is not None and is_live_grant(state.status, state.expires_at, utcnow()):
             continue  # already confirmed: never downgraded to a request
         purpose = session.get(Purpose, wording.purpose_id)
         assert purpose is not None
@@ -111,9 +109,9 @@ def submit(
             session,
             contact,
             purpose,
-            channel="email",
-            action="grant",
-            source="form",
+            channel=Channel.EMAIL,
+            action=ConsentAction.GRANT,
+            source=ConsentSource.FORM,
             mechanism="checkbox",
             actor=ACTOR,
             wording_version=wording.version,
@@ -129,9 +127,9 @@ def confirm(session: Session, contact: Contact, link: OneTimeLink) -> int:
     """Turn the requests named by a spent confirmation link into grants; returns how many were granted."""
     granted = 0
     for wording in session.scalars(select(ConsentWording).where(ConsentWording.id.in_(link.wording_ids))):
-        state = session.get(ConsentState, (contact.id, wording.purpose_id, "email"))
+        state = session.get(ConsentState, (contact.id, wording.purpose_id, Channel.EMAIL))
         # Only a request still waiting is confirmed: a withdrawal made since then wins.
-        if state is None or state.status != "pending":
+        if state is None or state.status != ConsentStatus.PENDING:
             continue
         purpose = session.get(Purpose, wording.purpose_id)
         assert purpose is not None
@@ -139,17 +137,17 @@ def confirm(session: Session, contact: Contact, link: OneTimeLink) -> int:
             session,
             contact,
             purpose,
-            channel="email",
-            action="grant",
-            source="double_opt_in",
+            channel=Channel.EMAIL,
+            action=ConsentAction.GRANT,
+            source=ConsentSource.DOUBLE_OPT_IN,
             mechanism="double_opt_in",
             actor=f"contact:{contact.public_id}",
             wording_version=wording.version,
             collection_point="signup-confirmation",
         )
         granted += 1
-    if contact.status == "pending":
-        contact.status = "active"
+    if contact.status == ContactStatus.PENDING:
+        contact.status = ContactStatus.ACTIVE
     session.flush()
     audit.record(
         session,
@@ -166,7 +164,9 @@ def purge_unconfirmed(session: Session, settings: Settings) -> int:
     """Delete sign-ups never confirmed within SIGNUP_TTL_DAYS (with their requests); the caller commits."""
     cutoff = utcnow() - timedelta(days=settings.signup_ttl_days)
     ids = list(
-        session.scalars(select(Contact.id).where(Contact.status == "pending", Contact.created_at < cutoff))
+        session.scalars(
+            select(Contact.id).where(Contact.status == ContactStatus.PENDING, Contact.created_at < cutoff)
+        )
     )
     if not ids:
         return 0

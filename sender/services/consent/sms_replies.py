@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sender.addresses import AddressError, address_hash, normalize_phone
 from sender.config import Settings
 from sender.db import utcnow
+from sender.enums import Channel, ConsentAction, ConsentSource, ContactStatus, SuppressionReason
 from sender.models import Contact, InboundSms, Purpose, Suppression
 from sender.services.audience.contacts import suppress
 from sender.services.consent import ledger
@@ -39,7 +40,7 @@ NEAR_MISS_WORDS = frozenset(
     {"STOP", "STOPALL", "ARRET", "ARRETE", "ARRETER", "DESABONNER", "DESINSCRIRE", "UNSUBSCRIBE", "OPTOUT"}
 )
 # Suppressions that mirror the carrier's block: START lifts them; erasure and bounces stay.
-CARRIER_BLOCK_REASONS = ("sms_stop", "carrier_opt_out")
+CARRIER_BLOCK_REASONS = (SuppressionReason.SMS_STOP, SuppressionReason.CARRIER_OPT_OUT)
 ACTOR = "sms_keyword"
 REVIEW_DECISIONS = ("withdraw", "dismiss")
 
@@ -105,21 +106,21 @@ def _withdraw(
 ) -> None:
     """Withdraw SMS consent for every purpose and suppress the number, whichever contact holds it."""
     evidence = {"request_id": sid, "note": note}
-    if contact is not None and contact.status != "erased":
+    if contact is not None and contact.status != ContactStatus.ERASED:
         for purpose in session.scalars(select(Purpose).order_by(Purpose.id)):
             ledger.record(
                 session,
                 contact,
                 purpose,
-                channel="sms",
-                action="withdraw",
-                source="sms_keyword",
+                channel=Channel.SMS,
+                action=ConsentAction.WITHDRAW,
+                source=ConsentSource.SMS_KEYWORD,
                 mechanism="sms_keyword",
                 actor=actor,
                 evidence=evidence,
             )
     # The number itself is blocked too: a later import cannot bring it back (R11, R62).
-    suppress(session, digest, "sms", "sms_stop")
+    suppress(session, digest, Channel.SMS, SuppressionReason.SMS_STOP)
 
 
 def handle_reply(
@@ -161,7 +162,7 @@ def _apply(
         session.execute(
             delete(Suppression).where(
                 Suppression.address_hash == digest,
-                Suppression.channel == "sms",
+                Suppression.channel == Channel.SMS,
                 Suppression.reason.in_(CARRIER_BLOCK_REASONS),
             )
         )

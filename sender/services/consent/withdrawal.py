@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.enums import ConsentAction, ContactStatus
+from sender.enums import (
+    Channel,
+    ConsentAction,
+    ConsentSource,
+    ConsentStatus,
+    ContactStatus,
+    SuppressionReason,
+)
 from sender.models import ConsentState, Contact, Purpose
 from sender.services.audience.contacts import suppress
 from sender.services.consent import ledger
@@ -79,7 +86,7 @@ def withdraw(
     state = session.get(
         ConsentState, (contact.id, purpose.id, channel), with_for_update=True, populate_existing=True
     )
-    if state is not None and state.status == "withdrawn":
+    if state is not None and state.status == ConsentStatus.WITHDRAWN:
         return False
     ledger.record(
         session,
@@ -111,7 +118,7 @@ def one_click(session: Session, target: UnsubscribeTarget, evidence: dict[str, A
         target.contact,
         target.purpose,
         target.channel,
-        source="one_click",
+        source=ConsentSource.ONE_CLICK,
         mechanism="one_click",
         campaign_id=target.campaign_id,
         evidence=evidence,
@@ -127,7 +134,7 @@ def page_unsubscribe(
         target.contact,
         target.purpose,
         target.channel,
-        source="unsubscribe_page",
+        source=ConsentSource.UNSUBSCRIBE_PAGE,
         mechanism="link",
         campaign_id=target.campaign_id,
         evidence=evidence,
@@ -142,9 +149,9 @@ def stop_all(
         session, contact, source=source, mechanism="objection", actor=actor(contact), evidence=evidence
     )
     # The objection outlives the contact (R11, R45): its keyed hashes go on the suppression list.
-    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
+    for channel, digest in ((Channel.EMAIL, contact.email_hash), (Channel.SMS, contact.phone_hash)):
         if digest:
-            suppress(session, digest, channel, "objection")
+            suppress(session, digest, channel, SuppressionReason.OBJECTION)
     audit.record(
         session, actor(contact), "consent.objection", "contact", contact.public_id, {"source": source}
     )

@@ -15,6 +15,7 @@ from markupsafe import escape
 
 from sender.channels.base import Channel, Content, RenderFailed, get_channel
 from sender.config import Settings
+from sender.enums import CampaignKind, SkipReason
 from sender.i18n import email_env, pick_locale
 from sender.models import Campaign, Contact, Purpose
 from sender.services.consent.links import portal_url, unsubscribe_url
@@ -76,11 +77,11 @@ class MessageRenderer:
         purpose: Purpose,
         ask: AskContext | None = None,
     ) -> None:
-        if campaign.kind == "requalification" and ask is None:
+        if campaign.kind == CampaignKind.REQUALIFICATION and ask is None:
             raise ValidationFailed(
                 {"campaign": "a requalification message needs its cycle (deadline, wording)"}
             )
-        self.ask = ask if campaign.kind == "requalification" else None
+        self.ask = ask if campaign.kind == CampaignKind.REQUALIFICATION else None
         validate_content(
             campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None
         )
@@ -93,7 +94,7 @@ class MessageRenderer:
         self._html = compile_template(campaign.body_html or "", html=True) if "html" in parts else None
         # A legal notice is not subscription mail: no unsubscribe exit (R30),
         # but it still identifies the sender and leads to the privacy portal.
-        self.subscription = campaign.kind != "legal_notice"
+        self.subscription = campaign.kind != CampaignKind.LEGAL_NOTICE
         context: dict[str, Any] = {
             "org_name": settings.org_name,
             "org_address": settings.org_address,
@@ -130,7 +131,9 @@ class MessageRenderer:
         """The channel's complete message for one contact; RenderFailed if it cannot be made."""
         address = self.channel.address.of(contact)
         if not address:
-            raise RenderFailed(f"the contact has no {self.channel.name} address", reason="no_address")
+            raise RenderFailed(
+                f"the contact has no {self.channel.name} address", reason=SkipReason.NO_ADDRESS
+            )
         try:
             content = self.content(contact)
         except RenderFailed:

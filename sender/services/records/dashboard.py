@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sender.enums import CampaignStatus, DeliveryStatus
 from sender.models import Campaign, ConsentEvent, Delivery, Purpose
 from sender.services.campaigns import lifecycle
 
-IN_PROGRESS = ("sending", "paused")
+IN_PROGRESS = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
 # A scheduled campaign this late was missed by the scheduler (stopped worker, lost queue).
 SCHEDULE_GRACE = timedelta(minutes=5)
 
@@ -31,7 +32,7 @@ class Progress:
     def percent(self) -> int:
         """Whole percent settled; 100 only when everything is."""
         if not self.total:
-            return 100 if self.status == "sent" else 0
+            return 100 if self.status == CampaignStatus.SENT else 0
         return (self.done * 100) // self.total
 
 
@@ -45,7 +46,7 @@ class Overdue:
     since: datetime
 
 
-PENDING = ("queued", "sending")
+PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 
 
 def progress(session: Session, campaign: Campaign) -> Progress:
@@ -99,13 +100,13 @@ def overdue(session: Session, now: datetime, lease: timedelta) -> list[Overdue]:
     """Scheduled campaigns past their time, and sending ones holding claims older than the lease."""
     late = session.execute(
         select(Campaign.id, Campaign.name, Campaign.scheduled_at).where(
-            Campaign.status == "scheduled", Campaign.scheduled_at < now - SCHEDULE_GRACE
+            Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at < now - SCHEDULE_GRACE
         )
     ).all()
     stuck = session.execute(
         select(Campaign.id, Campaign.name, func.min(Delivery.claimed_at))
         .join(Delivery, Delivery.campaign_id == Campaign.id)
-        .where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - lease)
         .group_by(Campaign.id, Campaign.name)
     ).all()
     return [Overdue("schedule_missed", cid, name, at or now) for cid, name, at in late] + [

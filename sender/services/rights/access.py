@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
+from sender.enums import Channel
 from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
 from sender.models.contacts import ContactList
 from sender.services.rights import requests
@@ -24,13 +25,13 @@ CNIL = {
 RIGHTS = ("access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent")
 # The processors the software itself hands data to, by channel (R40: the relay and Twilio, with countries).
 CHANNEL_PROCESSORS = {
-    "email": {
+    Channel.EMAIL: {
         "name": "email relay (SMTP_URL) or local outbox",
         "role": "delivers email",
         "country": "as declared in the register of the purpose",
         "safeguards": "processing agreement (GDPR Art. 28)",
     },
-    "sms": {
+    Channel.SMS: {
         "name": "Twilio Inc.",
         "role": "delivers SMS",
         "country": "United States",
@@ -110,7 +111,9 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "identification and contact details (email address, phone number, name)",
         "consent records",
     ]
-    channels = [ch for ch, address in (("email", contact.email), ("sms", contact.phone)) if address]
+    channels = [
+        ch for ch, address in ((Channel.EMAIL, contact.email), (Channel.SMS, contact.phone)) if address
+    ]
     return {
         "controller": {
             "name": settings.org_name,
@@ -123,13 +126,13 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "consents": consent_history(session, contact),
         "purposes": purpose_rows,
         "data_categories": categories,
-        "recipients": [CHANNEL_PROCESSORS[ch] for ch in channels or ["email"]]
+        "recipients": [CHANNEL_PROCESSORS[ch] for ch in channels or [Channel.EMAIL]]
         + [{"name": r, "role": "declared in the register"} for p in purpose_rows for r in p["recipients"]],
         "transfers": {
             "outside_eea": sorted({t for p in purpose_rows for t in p["transfers_outside_eea"]})
-            + (["Twilio Inc., United States"] if "sms" in channels else []),
-            "safeguards": CHANNEL_PROCESSORS["sms"]["safeguards"]
-            if "sms" in channels
+            + (["Twilio Inc., United States"] if Channel.SMS in channels else []),
+            "safeguards": CHANNEL_PROCESSORS[Channel.SMS]["safeguards"]
+            if Channel.SMS in channels
             else "none needed: no transfer outside the EEA is declared",
         },
         "retention": {

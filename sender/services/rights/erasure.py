@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import rowcount, utcnow
+from sender.enums import Channel, ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
 from sender.i18n import pick_locale
 from sender.models import ConsentState, Contact, Delivery, ListMember
 from sender.services.audience.contacts import suppress
@@ -24,7 +25,7 @@ from sender.services.records import audit
 
 # Deliveries not yet handed to a transport: the worker's claim would skip them anyway (the gate refuses an
 # erased contact); marking them now makes the campaign's counts say why.
-PENDING = ("queued",)
+PENDING = (DeliveryStatus.QUEUED,)
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,18 @@ def erase(
     notify: bool = True,
 ) -> ErasureResult:
     """Erase one contact; the caller commits. The keyed hashes stay on the suppression list (R11)."""
-    if contact.status == "erased":
+    if contact.status == ContactStatus.ERASED:
         raise Conflict("the contact is already erased")
     confirmation = _confirm(session, settings, contact) if notify else "not requested"
     needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
-    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
+    for channel, digest in ((Channel.EMAIL, contact.email_hash), (Channel.SMS, contact.phone_hash)):
         if digest:
-            suppress(session, digest, channel, "erasure")
+            suppress(session, digest, channel, SuppressionReason.ERASURE)
     skipped = rowcount(
         session.execute(
             update(Delivery)
             .where(Delivery.contact_id == contact.id, Delivery.status.in_(PENDING))
-            .values(status="skipped", reason="erased")
+            .values(status=DeliveryStatus.SKIPPED, reason=SkipReason.ERASED)
         )
     )
     # Provider answers can quote the address ("550 <jeanne@…> unknown"): they go with it.
@@ -102,7 +103,7 @@ def erase(
     ):  # fmt: skip
         setattr(contact, field, None)
     contact.attributes = {}
-    contact.status = "erased"
+    contact.status = ContactStatus.ERASED
     contact.erased_at = utcnow()
     session.flush()
     removed = scrub_redis(redis, needles) if redis is not None else 0

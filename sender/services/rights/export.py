@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel, ConsentAction
 from sender.models import Contact
 from sender.services.rights.access import consent_history, personal_data
 
@@ -50,8 +51,8 @@ SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "properties": {
                     "purpose": {"type": "string"},
-                    "channel": {"enum": ["email", "sms"]},
-                    "action": {"enum": ["grant", "withdraw", "request"]},
+                    "channel": {"enum": list(Channel)},
+                    "action": {"enum": list(ConsentAction)},
                     "occurred_at": {"type": "string", "format": "date-time"},
                     "source": {"type": "string"},
                     "mechanism": {"type": "string"},

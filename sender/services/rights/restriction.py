@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
+from sender.enums import ContactStatus
 from sender.i18n import pick_locale
 from sender.models import Contact
 from sender.services.errors import Conflict
@@ -19,9 +20,9 @@ from sender.services.records import audit
 
 def restrict(session: Session, contact: Contact, actor: str) -> None:
     """Restrict processing of an active contact; the caller commits."""
-    if contact.status != "active":
+    if contact.status != ContactStatus.ACTIVE:
         raise Conflict(f"the contact is {contact.status}")
-    contact.status = "restricted"
+    contact.status = ContactStatus.RESTRICTED
     session.flush()
     audit.record(session, actor, "rights.restrict", "contact", contact.public_id)
 
@@ -32,7 +33,7 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
     The notice is recorded before the lift and sent as soon as the lift is committed (never from inside the
     write transaction, never for a lift that rolls back).
     """
-    if contact.status != "restricted":
+    if contact.status != ContactStatus.RESTRICTED:
         raise Conflict(f"the contact is {contact.status}")
     notice = "no email address"
     if contact.email:
@@ -43,7 +44,7 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
     audit.record(
         session, actor, "rights.restriction_notice", "contact", contact.public_id, {"notice": notice}
     )
-    contact.status = "active"
+    contact.status = ContactStatus.ACTIVE
     session.flush()
     audit.record(session, actor, "rights.restriction_lift", "contact", contact.public_id)
     return notice

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.db import rowcount, utcnow
+from sender.enums import ContactStatus
 from sender.models import (
     Campaign,
     ConsentState,
@@ -90,7 +91,7 @@ def expired_ids(session: Session, at: datetime, limit: int) -> list[int]:
     stmt = (
         select(Contact.id)
         .where(
-            Contact.status == "active",
+            Contact.status == ContactStatus.ACTIVE,
             or_(
                 and_(has_state, ~_kept(purposes, at)), and_(~has_state, clock <= at - timedelta(days=longest))
             ),
@@ -135,10 +136,10 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
                 needles: list[str] = []
                 for contact_id in ids:
                     contact = session.get(Contact, contact_id, with_for_update=True, populate_existing=True)
-                    if contact is None or contact.status != "active":
+                    if contact is None or contact.status != ContactStatus.ACTIVE:
                         continue
                     if settings.requalification_silence == "archive":
-                        contact.status = "restricted"
+                        contact.status = ContactStatus.RESTRICTED
                         audit.record(session, "retention", "contact.archive", "contact", contact.public_id)
                         report.archived += 1
                     else:
