@@ -30,6 +30,7 @@ from sender.runtime import build_runtime
 from sender.scrub import install_log_scrubber, scrub
 from sender.services.accounts import users as user_service
 from sender.services.errors import ServiceError, ValidationFailed
+from sender.tasks.queue import QUEUES
 
 
 class SenderGroup(click.Group):
@@ -178,7 +179,7 @@ def _queue_names(value: str) -> list[str]:
 
 @cli.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty (tests, one-off runs).")
-@click.option("--queues", default="email,default", show_default=True, help="Queues in priority order.")
+@click.option("--queues", default=",".join(QUEUES), show_default=True, help="Queues in priority order.")
 @click.option(
     "--with-scheduler/--without-scheduler",
     default=True,
