@@ -95,7 +95,7 @@ def run(env: dict[str, str], stand_in: str, list_id: int, n: int, workers: int, 
                 "bench",
             )
             session.commit()
-            queued = launch.launch_now(rt, session, campaign, "bench").queued
+            queued = launch.send(session, rt.settings, campaign.id, "bench", now=True).queued
         deadline = time.time() + 1800
         while time.time() < deadline and stats(stand_in)["accepted"] < queued:
             time.sleep(0.2)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sender.db import utcnow
 from sender.models import Campaign, Contact, ContactList, ListMember, Purpose, Suppression
 from sender.services.consent import ledger
-from sender.tasks.dispatch import EMAIL_QUEUE, launch_job_id
+from sender.work.jobs import LaunchCampaign
 from tests.factories import ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 
@@ -91,8 +91,9 @@ def let_time_pass_until_due(stack: Any, campaign_id: int, overdue_by: int = 0) -
     due = utcnow() - timedelta(seconds=overdue_by + 1)
     stack.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(scheduled_at=due))
     stack.session.commit()
-    queue = stack.runtime.queue(EMAIL_QUEUE)
-    job_id = launch_job_id(campaign_id)
+    launch = LaunchCampaign(campaign_id, "email")
+    queue = stack.runtime.queue(launch.queue)
+    job_id = launch.job_id
     if job_id in queue.scheduled_job_registry:  # absent when Redis was down at scheduling time
         job = Job.fetch(job_id, connection=stack.runtime.redis, serializer=queue.serializer)
         queue.scheduled_job_registry.schedule(job, due.replace(tzinfo=UTC))

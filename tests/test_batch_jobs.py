@@ -6,26 +6,31 @@ from typing import Any
 
 from rq.job import Job
 
+from sender import work
 from sender.runtime import Runtime
-from sender.tasks.dispatch import EMAIL_QUEUE, batch_job_id, batch_timeout, enqueue_batches
+from sender.services.campaigns import launch
+from sender.tasks.queue import RQJobPort, batch_timeout
+from sender.work.jobs import SendBatch
 
 
 def test_a_batch_job_gets_a_time_limit_proportionate_to_its_size(runtime: Runtime, redis_conn: Any) -> None:
-    small = Runtime(**{**vars(runtime), "settings": runtime.settings.with_overrides(send_batch_size=10)})
-    large = Runtime(**{**vars(runtime), "settings": runtime.settings.with_overrides(send_batch_size=1000)})
+    small = RQJobPort(runtime.settings.with_overrides(send_batch_size=10), lambda: runtime.redis)
+    large = RQJobPort(runtime.settings.with_overrides(send_batch_size=1000), lambda: runtime.redis)
 
-    enqueue_batches(small, 1, [0])
-    enqueue_batches(large, 2, [0])
+    small.send(SendBatch(1, 0, "email"))
+    large.send(SendBatch(2, 0, "email"))
 
-    serializer = runtime.queue(EMAIL_QUEUE).serializer
-    small_job = Job.fetch(batch_job_id(1, 0), connection=redis_conn, serializer=serializer)
-    large_job = Job.fetch(batch_job_id(2, 0), connection=redis_conn, serializer=serializer)
+    serializer = runtime.queue("email").serializer
+    small_job = Job.fetch(SendBatch(1, 0, "email").job_id, connection=redis_conn, serializer=serializer)
+    large_job = Job.fetch(SendBatch(2, 0, "email").job_id, connection=redis_conn, serializer=serializer)
     assert small_job.timeout == batch_timeout(10) < large_job.timeout == batch_timeout(1000)
     # Far below the hour a single stuck batch used to hold a worker for.
     assert batch_timeout(500) < 3600
 
 
 def test_enqueueing_a_waiting_batch_again_adds_no_job(runtime: Runtime, redis_conn: Any) -> None:
-    assert enqueue_batches(runtime, 3, [0, 1]) == [batch_job_id(3, 0), batch_job_id(3, 1)]
-    assert enqueue_batches(runtime, 3, [0, 1]) == []
-    assert runtime.queue(EMAIL_QUEUE).count == 2
+    with work.unit(runtime.Session, "test") as session:
+        assert launch.requeue(session, 3, "email", [0, 1]) == 2
+    with work.unit(runtime.Session, "test") as session:
+        assert launch.requeue(session, 3, "email", [0, 1]) == 0
+    assert runtime.queue("email").count == 2

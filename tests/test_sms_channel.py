@@ -19,7 +19,6 @@ from sender.db import utcnow
 from sender.models import Campaign, Delivery, ListMember, Suppression
 from sender.runtime import Runtime
 from sender.services.campaigns import deferral, launch, lifecycle, planning
-from sender.tasks.dispatch import EMAIL_QUEUE
 from sender.tokens import TokenService
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
@@ -235,7 +234,7 @@ def test_outside_the_window_a_delivery_is_deferred_to_the_next_slot_then_release
     assert (report.deferred, report.resume_at) == (1, slot)
     # Never dropped: the campaign stays open, and a release job waits for the slot.
     assert db_session.get(Campaign, campaign.id, populate_existing=True).status == "sending"
-    scheduled = ScheduledJobRegistry(queue=sms_runtime.queue(EMAIL_QUEUE)).get_job_ids()
+    scheduled = ScheduledJobRegistry(queue=sms_runtime.queue("sms")).get_job_ids()
     assert scheduled == [f"campaign-{campaign.id}-release-{int(slot.replace(tzinfo=UTC).timestamp())}"]
 
     assert deferral.release_due(db_session, at=slot - timedelta(seconds=1)) == set()

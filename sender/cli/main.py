@@ -29,8 +29,9 @@ from sender.models.users import ROLES
 from sender.runtime import build_runtime
 from sender.scrub import install_log_scrubber, scrub
 from sender.services.accounts import users as user_service
-from sender.services.errors import ServiceError, ValidationFailed
+from sender.services.errors import QueueUnavailable, ServiceError, ValidationFailed
 from sender.tasks.queue import QUEUES
+from sender.work import QueueDown
 
 
 class SenderGroup(click.Group):
@@ -222,7 +223,7 @@ def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None
     while True:
         try:
             report = sweep(runtime, lease)
-        except (RedisError, SQLAlchemyError) as exc:
+        except (RedisError, QueueDown, QueueUnavailable, SQLAlchemyError) as exc:
             # Redis or the database is away for a moment: say so, back off and try again (once, under cron).
             failures += 1
             click.echo(f"sweep failed: {type(exc).__name__}: {scrub(str(exc))}", err=True)

@@ -1,4 +1,4 @@
-"""RQ entry points: ids in, a service call, a small JSON-able result out. No top-level side effects."""
+"""RQ entry points: ids in, a service call (one unit of work), a small JSON-able result out."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from typing import Any
 
 from flask import current_app
 
-from sender.enums import CampaignStatus
 from sender.runtime import Runtime
-from sender.services.campaigns import launch, lifecycle
-from sender.services.errors import Conflict
+from sender.services.campaigns import launch
 
 
 def _runtime() -> Runtime:
@@ -34,17 +32,10 @@ def release_deferred(campaign_id: int) -> dict[str, Any]:
 
 def launch_campaign(campaign_id: int) -> dict[str, Any]:
     """Launch a scheduled campaign now (planned against the audience of this moment)."""
-    runtime = _runtime()
-    with runtime.Session() as session:
-        campaign = lifecycle.get(session, campaign_id)
-        if campaign.status != CampaignStatus.SCHEDULED:
-            return {"skipped": f"campaign is {campaign.status}"}
-        try:
-            result = launch.launch_now(runtime, session, campaign, actor="scheduler")
-        except Conflict as exc:
-            # The scheduler and the sweep may both hand over the same due launch; the first one wins.
-            return {"skipped": exc.message}
-    return {"queued": result.queued, "skipped": result.skipped, "batches": result.batches}
+    result = launch.launch_scheduled(_runtime(), campaign_id)
+    if isinstance(result, str):
+        return {"skipped": result}
+    return {"queued": result.queued, "skipped": result.skipped}
 
 
 def sweep() -> dict[str, Any]:

@@ -4,7 +4,7 @@ and the unit of work's job port that puts typed jobs on them after commit."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
@@ -129,6 +129,15 @@ class RQJobPort:
             queue.enqueue_at(at.replace(tzinfo=UTC), TASKS[type(job)], *job.args, **options)
         else:
             queue.enqueue(TASKS[type(job)], *job.args, **options)
+
+    def overdue(self, margin_seconds: int) -> int:
+        """Delayed jobs of every queue due more than `margin_seconds` ago: no scheduler is moving them."""
+        cutoff = int((datetime.now(UTC) - timedelta(seconds=margin_seconds)).timestamp())
+        connection = self._redis()
+        return sum(
+            len(get_queue(connection, name).scheduled_job_registry.get_jobs_to_schedule(cutoff))
+            for name in QUEUES
+        )
 
     def _wanted(self, job: Job, queue: Queue) -> bool:
         if isinstance(job, SendBatch) and job.restart is None:

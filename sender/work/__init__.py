@@ -101,6 +101,11 @@ class JobPort(Protocol):
         """The job's state on the queue, or None when the queue does not know it."""
         ...
 
+    def overdue(self, margin_seconds: int) -> int:
+        """How many delayed jobs (retries, launches) were due more than `margin_seconds` ago: no scheduler
+        is moving them."""
+        ...
+
 
 class QueueDown(Exception):
     """Jobs of a committed unit could not be sent: the data is saved, the sweep sends what it can redo."""
@@ -157,6 +162,11 @@ def after_commit(session: Session, name: str, action: Callable[[], object]) -> N
 def state(session: Session, job: Job) -> JobState | None:
     """The job's state on the queue now (a read; raises the queue's error if it is unavailable)."""
     return _port(session).state(job)
+
+
+def overdue(session: Session, margin_seconds: int) -> int:
+    """Delayed jobs due more than `margin_seconds` ago (a read; raises the queue's error if it is unavailable)."""
+    return _port(session).overdue(margin_seconds)
 
 
 def pending(session: Session) -> list[Job]:

@@ -14,10 +14,11 @@ import psutil
 import pytest
 from sqlalchemy import select, update
 
+from sender import work
+from sender.db import utcnow
 from sender.models import Campaign, ConsentEvent, Delivery, ListMember, Suppression
-from sender.services.campaigns import launch, lifecycle, planning
+from sender.services.campaigns import launch, planning, states
 from sender.services.consent import gate, ledger
-from sender.tasks.dispatch import enqueue_batches
 from tests.campaign_helpers import build_audience, grant, let_time_pass_until_due
 from tests.e2e.conftest import ROOT
 from tests.factories import ContactFactory
@@ -66,7 +67,7 @@ def _withdraw(stack, contact, purpose):
 def _launch_first_chunk(stack, audience, limit):
     """Start a launch and plan only its first `limit` contacts, committed and enqueued, as a launch does."""
     campaign = stack.session.get(Campaign, _create(stack, audience))
-    lifecycle.begin_launch(stack.session, stack.runtime.settings, campaign, "test")
+    states.move(stack.session, campaign, states.LAUNCH, launched_at=utcnow())
     stack.session.commit()
     first = planning.plan_chunk(
         stack.session,
@@ -78,8 +79,8 @@ def _launch_first_chunk(stack, audience, limit):
         limit=limit,
         first_batch=0,
     )
-    stack.session.commit()
-    enqueue_batches(stack.runtime, campaign.id, first.batches)
+    launch.requeue(stack.session, campaign.id, campaign.channel, first.batches)
+    work.commit(stack.session, "first chunk")
     return campaign, first
 
 
@@ -183,7 +184,8 @@ def test_duplicate_enqueue_sends_nothing_twice(stack):
     campaign_id = _create(stack, audience)
     stack.api("POST", f"/campaigns/{campaign_id}/send")
     # The same batches once more under other job ids, as a second launcher or a replayed queue would.
-    assert len(enqueue_batches(stack.runtime, campaign_id, [0, 1], force=True)) == 2
+    assert launch.requeue(stack.session, campaign_id, "email", [0, 1], dead={0, 1}) == 2
+    work.commit(stack.session, "replay")
 
     stack.worker()
 
@@ -386,8 +388,8 @@ def test_campaign_sent_entirely_while_still_planning_is_closed_when_planning_end
     stack.worker()  # everything is sent before planning has looked for more contacts
 
     result = launch.plan_and_enqueue(
-        stack.runtime,
         stack.session,
+        stack.runtime.settings,
         campaign,
         "test",
         after=first.last_contact_id,

@@ -3,8 +3,8 @@
 After the claim, a channel that has a `hold_until(settings, campaign, contact, at)` says for each claimed
 contact whether the message may go now or from when. Held deliveries become `deferred` (reason
 `quiet_hours`, `not_before` = the slot), the attempt is given back, and the claim is released; at the slot
-a scheduled job (and, as a safety net, every sweep) puts them back in the queue, where the next claim
-re-checks consent as for any other delivery.
+a job scheduled in the same step (and, as a safety net, every sweep) puts them back in the queue, where the
+next claim re-checks consent as for any other delivery.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.config import Settings
 from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery
+from sender.work.jobs import ReleaseDeferred
 
 REASON = "quiet_hours"
 
@@ -31,7 +33,8 @@ def hold(
     token: str,
     claimed: Sequence[tuple[int, Contact]],
 ) -> dict[int, datetime]:
-    """Defer the claimed deliveries the channel holds back; commit; return {delivery id: slot}."""
+    """Defer the claimed deliveries the channel holds back, with a release job at each slot; return
+    {delivery id: slot}. The caller commits (the jobs leave after it)."""
     hold_until = getattr(channel, "hold_until", None)
     if hold_until is None or not claimed:
         return {}
@@ -57,7 +60,8 @@ def hold(
             ),
             [{"d_id": d, "d_until": until} for d, until in held.items()],
         )
-        session.commit()
+        for slot in sorted(set(held.values())):
+            work.schedule_at(session, ReleaseDeferred(campaign.id, campaign.channel, slot), slot)
     return held
 
 

@@ -17,19 +17,36 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Integer, ScalarSelect, String, Table, bindparam, case, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    ScalarSelect,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
+from sender import work
 from sender.channels.base import Channel, SendResult, Verdict
 from sender.config import Settings
-from sender.db import rowcount, utcnow
+from sender.db import utcnow
+from sender.enums import DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.audience.contacts import suppress
-from sender.services.campaigns import deferral
+from sender.services.campaigns import deferral, states
 from sender.services.campaigns.outlet import Attempt, Outlet
 from sender.services.consent.gate import gated_audience, rule_for
 
 log = logging.getLogger(__name__)
+
+# A campaign is not done while one of its deliveries waits in the queue, is in flight, or waits for its slot.
+BUSY = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
 
 
 @dataclass
@@ -104,7 +121,11 @@ def _claim_statement(
 def claim(
     session: Session, campaign: Campaign, batch_no: int, token: str, limit: int
 ) -> tuple[list[tuple[int, Contact]], dict[str, int]]:
-    """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement; commit."""
+    """Claim up to `limit` queued deliveries of a batch, re-checking consent in the same statement.
+
+    The caller commits before any message leaves: no transaction (on SQLite, no write lock) is held while
+    sending.
+    """
     stmt = _claim_statement(
         session.get_bind().dialect.name,
         campaign.id,
@@ -115,7 +136,6 @@ def claim(
     )
     rows = session.execute(stmt, {"now": utcnow(), "token": token, "limit": limit}).all()
     if not rows:
-        session.commit()
         return [], {}
     skipped: dict[str, int] = {}
     to_send = {row.contact_id: row.id for row in rows if row.status == "sending"}
@@ -123,8 +143,6 @@ def claim(
         if row.status == "skipped":
             skipped[row.reason] = skipped.get(row.reason, 0) + 1
     contacts = session.scalars(select(Contact).where(Contact.id.in_(to_send))).all()
-    # Commit before any message leaves: no transaction (on SQLite, no write lock) is held while sending.
-    session.commit()
     claimed = sorted(((to_send[c.id], c) for c in contacts), key=lambda pair: pair[0])
     return claimed, skipped
 
@@ -257,6 +275,7 @@ def send_batch(
                 report.skipped += count
                 report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
             held = deferral.hold(session, settings, channel, campaign, token, claimed)
+            _commit(session, "claim")
             if held:
                 claimed = [(d, c) for d, c in claimed if d not in held]
                 report.deferred += len(held)
@@ -279,7 +298,7 @@ def send_batch(
         pending += finished
         record_outcomes(session, settings, token, pending, report, channel)
         release_unsent(session, settings, token, [*unsent, *failed])
-        session.commit()
+        _commit(session, "record outcomes")
     if error is not None or late_error is not None:
         raise error or late_error  # type: ignore[misc]
     log.info(
@@ -292,6 +311,15 @@ def send_batch(
         report.retry,
     )
     return report
+
+
+def _commit(session: Session, step: str) -> None:
+    """Commit a step of the batch; a queue that is down must not stop it (it only loses release jobs)."""
+    try:
+        work.commit(session, step)
+    except work.QueueDown:
+        # The deferrals are saved: the sweep puts them back in the queue once their slot has come.
+        log.warning("%s: the release jobs of deferred deliveries wait for the sweep", step)
 
 
 def release_unsent(session: Session, settings: Settings, token: str, delivery_ids: Sequence[int]) -> None:
@@ -329,30 +357,21 @@ def warm_up(session: Session, settings: Settings, channel: Channel) -> None:
 
 
 def finish_if_done(session: Session, campaign_id: int) -> bool:
-    """Mark a sending campaign sent once no delivery is queued or in flight; commit."""
-    busy = (
-        select(Delivery.id)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending", "deferred")))
-        .exists()
+    """Mark a sending campaign sent once it is planned and no delivery is queued, in flight or deferred."""
+    busy = select(Delivery.id).where(Delivery.campaign_id == campaign_id, Delivery.status.in_(BUSY)).exists()
+    return states.advance(
+        session,
+        campaign_id,
+        states.FINISH,
+        provided=and_(Campaign.planned_at.is_not(None), ~busy),
+        finished_at=utcnow(),
     )
-    done = rowcount(
-        session.execute(
-            update(Campaign)
-            .where(
-                Campaign.id == campaign_id,
-                Campaign.status == "sending",
-                Campaign.planned_at.is_not(None),
-                ~busy,
-            )
-            .values(status="sent", finished_at=utcnow())
-        )
-    )
-    session.commit()
-    return bool(done)
 
 
 def mark_stale_unknown(session: Session, lease_seconds: int) -> set[tuple[int, int]]:
-    """Claims older than the lease were never resolved: mark them unknown; return their (campaign, batch)."""
+    """Claims older than the lease were never resolved: mark them unknown; return their (campaign, batch).
+
+    The caller commits."""
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     rows = session.execute(
         update(Delivery)
@@ -360,7 +379,6 @@ def mark_stale_unknown(session: Session, lease_seconds: int) -> set[tuple[int, i
         .values(status="unknown", reason="outcome_unknown")
         .returning(Delivery.campaign_id, Delivery.batch_no)
     ).all()
-    session.commit()
     return {(row.campaign_id, row.batch_no) for row in rows}
 
 

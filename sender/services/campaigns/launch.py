@@ -1,35 +1,41 @@
-"""Campaign flows that span the database and the queue: commit first, then enqueue."""
+"""Campaign flows that span the database and the queue: send (launch or schedule), resume, run a batch,
+release deferred deliveries, sweep.
+
+Each is one unit of work (sender.work): the jobs it records leave only after its commit. A launch commits
+in named, idempotent steps: the claim of the campaign, then each chunk of its audience with the batch jobs
+that send it, so a fast worker always finds its rows and the first messages leave while the rest of a large
+audience is planned. With the queue down, the rows are the memory: planning goes on, and the sweep enqueues
+the batches once Redis is back.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from collections.abc import Container, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.channels.base import get_channel
+from sender.config import Settings
 from sender.db import utcnow
-from sender.enums import CampaignStatus
+from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
 from sender.models import Campaign, Delivery
 from sender.models.contacts import CHANNELS
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
-from sender.services.campaigns import deferral, delivery, lifecycle, planning, requalify
+from sender.services.campaigns import deferral, delivery, lifecycle, planning, requalify, states
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.campaigns.outlet import Outlet
-from sender.services.errors import QueueUnavailable
-from sender.services.messages.rendering import MessageRenderer
-from sender.tasks.dispatch import (
-    enqueue_batches,
-    enqueue_launch,
-    overdue_scheduled_jobs,
-    schedule_launch,
-    schedule_release,
-)
+from sender.services.errors import Conflict, QueueUnavailable
+from sender.services.messages.rendering import MessageRenderer, check_sender_identity
+from sender.services.records import audit
+from sender.work.jobs import LaunchCampaign, SendBatch
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,15 @@ class RetryLater(Exception):
 
 
 @dataclass(frozen=True)
+class Sent:
+    """What a send call did: the campaign's status after it, and what planning queued and skipped."""
+
+    status: str
+    queued: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SweepReport:
     """What a sweep found and did."""
 
@@ -57,95 +72,137 @@ class SweepReport:
     overdue_jobs: int = 0
 
 
-def launch_now(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> LaunchResult:
-    """Mark the campaign sending, then plan and enqueue its audience chunk by chunk."""
-    if campaign.kind == requalify.KIND:
+def send(
+    session: Session,
+    settings: Settings,
+    campaign_id: int,
+    actor: str,
+    *,
+    now: bool = False,
+    at: datetime | None = None,
+) -> Sent:
+    """Launch the campaign now (plan, record, enqueue), or schedule its launch for `at` (by default its own
+    future `scheduled_at`).
+
+    A campaign already scheduled is launched early only when the caller says so (`now`): a retried send
+    call must not turn next week's campaign into one sent at once.
+    """
+    campaign = lifecycle.get(session, campaign_id)
+    if at is None and not now:
+        if campaign.status == CampaignStatus.SCHEDULED:
+            when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"
+            raise Conflict(f'campaign is scheduled for {when}Z; send {{"now": true}} to launch it now')
+        later = campaign.scheduled_at
+        if campaign.status == CampaignStatus.DRAFT and later is not None and later > utcnow():
+            at = later
+    if at is None and campaign.kind != CampaignKind.REQUALIFICATION:
+        # The organisation's identity as set on its settings page, env variables winning: no restart needed.
+        check_sender_identity(organisation.effective_settings(session, settings), campaign.channel)
+        states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
+        work.commit(session, "launch")
+        result = plan_and_enqueue(session, settings, campaign, actor, after=0, first_batch=0)
+        return Sent(campaign.status, result.queued, result.skipped)
+    if at is None:
         # Its audience is whoever is due when `sender requalify run` comes: starting only opens the cycle.
         requalify.start(session, campaign, actor)
-        session.commit()
-        return LaunchResult(0, {}, 0)
-    # The organisation's identity as set on its settings page, env variables winning: no restart needed.
-    lifecycle.begin_launch(
-        session, organisation.effective_settings(session, runtime.settings), campaign, actor
-    )
-    session.commit()
-    return plan_and_enqueue(runtime, session, campaign, actor, after=0, first_batch=0)
+        return Sent(campaign.status)
+    states.move(session, campaign, states.SCHEDULE, scheduled_at=at)
+    audit.record(session, actor, "campaign.schedule", "campaign", campaign.id, {"at": at.isoformat()})
+    work.schedule_at(session, LaunchCampaign(campaign.id, campaign.channel), at)
+    try:
+        work.commit(session, "schedule")
+    except work.QueueDown:
+        # The database holds the launch time: the sweep launches it once it is overdue.
+        raise QueueUnavailable(
+            f"campaign scheduled, but {QUEUE_DOWN}: it is launched once Redis is back"
+        ) from None
+    return Sent(campaign.status)
+
+
+def launch_scheduled(runtime: Runtime, campaign_id: int) -> Sent | str:
+    """The scheduler's launch of a campaign now due; the reason it was skipped, if it was."""
+    with work.unit(runtime.Session, f"launch campaign {campaign_id}") as session:
+        campaign = lifecycle.get(session, campaign_id)
+        if campaign.status != CampaignStatus.SCHEDULED:
+            return f"campaign is {campaign.status}"
+        try:
+            return send(session, runtime.settings, campaign_id, "scheduler", now=True)
+        except Conflict as exc:
+            # The scheduler and the sweep may both hand over the same due launch; the first one wins.
+            return exc.message
 
 
 def plan_and_enqueue(
-    runtime: Runtime, session: Session, campaign: Campaign, actor: str, *, after: int, first_batch: int
+    session: Session, settings: Settings, campaign: Campaign, actor: str, *, after: int, first_batch: int
 ) -> LaunchResult:
-    """Plan from contact `after` on; each chunk is committed, then its batches enqueued at once.
+    """Plan from contact `after` on, a chunk per step: its rows and its batch jobs, committed, then sent.
 
     A small first chunk puts the first messages on the wire while the rest of a large audience is planned.
+    Then the campaign is marked planned, and closed if nothing is left to send. With the queue down the
+    rows are the memory: planning goes on, and QueueUnavailable says so once it is done.
     """
     list_ids = [lst.id for lst in campaign.lists]
     limit = FIRST_CHUNK
-    queue_up = True
+    down: work.QueueDown | None = None
     while True:
         session.refresh(campaign)
-        if campaign.status == "cancelled":
+        if campaign.status == CampaignStatus.CANCELLED:
             break
         chunk = planning.plan_chunk(
             session,
             campaign,
             list_ids,
             utcnow(),
-            runtime.settings.send_batch_size,
+            settings.send_batch_size,
             after=after,
             limit=limit,
             first_batch=first_batch,
         )
-        session.commit()
-        # Only after the commit: a fast worker must find every row it is given. The rows are the memory:
-        # with Redis down, planning goes on and the sweep enqueues the batches once it is back.
-        queue_up = queue_up and _enqueue(runtime, campaign.id, chunk.batches)
+        for batch_no in chunk.batches if down is None else ():  # a queue known down is not waited for again
+            work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
+        try:
+            work.commit(session, "plan chunk")
+        except work.QueueDown as exc:
+            log.warning("campaign %s: %s; the sweep will enqueue its batches", campaign.id, QUEUE_DOWN)
+            down = exc
         if chunk.last_contact_id is None:
             break
         after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
-    result = lifecycle.finish_planning(session, campaign, actor)
-    session.commit()
-    # Workers may have sent everything while later chunks were planned; none of them could close it then.
+    report = lifecycle.report_for(session, campaign.id)
+    # Workers start on the first chunks while later ones are planned: count every planned send.
+    planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
+    campaign.planned_at = utcnow()
+    session.flush()
+    # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)
-    if not queue_up:
-        session.commit()  # end the read above: the error leaves with its traceback, not with a transaction
-        raise QueueUnavailable(f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back")
-    return result
-
-
-def _enqueue(runtime: Runtime, campaign_id: int, batches: range) -> bool:
-    try:
-        enqueue_batches(runtime, campaign_id, batches)
-    except RedisError as exc:
-        log.warning("campaign %s: %s (%s); the sweep will enqueue its batches", campaign_id, QUEUE_DOWN, exc)
-        return False
-    return True
-
-
-def schedule(runtime: Runtime, session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
-    """Schedule the launch for later; planning happens then, against the audience of that moment."""
-    lifecycle.schedule(session, campaign, when, actor)
-    session.commit()
-    try:
-        schedule_launch(runtime, campaign.id, when)
-    except RedisError:
-        # The database holds the launch time: the sweep launches it once it is overdue.
+    audit.record(
+        session,
+        actor,
+        "campaign.launch",
+        "campaign",
+        campaign.id,
+        {"queued": planned, "skipped": report.skipped},
+    )
+    work.commit(session, "planned")
+    if down is not None:
         raise QueueUnavailable(
-            f"campaign scheduled, but {QUEUE_DOWN}: it is launched once Redis is back"
-        ) from None
+            f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back"
+        ) from down
+    return LaunchResult(planned, report.skipped)
 
 
-def resume(runtime: Runtime, session: Session, campaign: Campaign, actor: str) -> None:
-    """Resume a paused campaign and re-enqueue its unfinished batches."""
-    batches = lifecycle.resume(session, campaign, actor)
-    session.commit()
-    enqueue_batches(runtime, campaign.id, batches)
+def resume(session: Session, campaign: Campaign, actor: str) -> None:
+    """Resume a paused campaign and enqueue its unfinished batches (sent once the caller's unit commits)."""
+    states.move(session, campaign, states.RESUME)
+    audit.record(session, actor, "campaign.sending", "campaign", campaign.id)
+    for batch_no in lifecycle.pending_batches(session, campaign.id):
+        work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
 
 
 def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
     """Send one batch over the channel's pool of connections; raise RetryLater when some must be retried."""
-    with runtime.Session() as session:
+    with work.unit(runtime.Session, f"campaign {campaign_id} batch {batch_no}") as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return BatchReport(stopped="deleted")
@@ -162,21 +219,40 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
                 session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
         delivery.finish_if_done(session, campaign_id)
-    if report.resume_at is not None:
-        # Deferred by quiet hours: look again when the earliest window opens.
-        schedule_release(runtime, campaign_id, report.resume_at)
     if report.retry:
         raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} temporary failures")
     return report
 
 
+def requeue(
+    session: Session, campaign_id: int, channel: str, batches: Iterable[int], *, dead: Container[int] = ()
+) -> int:
+    """Ask again for batches that still hold queued deliveries, unless their job waits or runs; how many.
+
+    A batch in `dead` lost its worker (its claim expired): it gets a fresh job, whatever RQ says of the old.
+    """
+    asked = 0
+    for batch_no in batches:
+        job = SendBatch(campaign_id, batch_no, channel, uuid.uuid4().hex[:8] if batch_no in dead else None)
+        if job.restart is None:
+            state = work.state(session, job)
+            if state is not None and state.alive:
+                continue
+        work.enqueue(session, job)
+        asked += 1
+    return asked
+
+
 def release_deferred(runtime: Runtime, campaign_id: int) -> int:
     """Queue again a campaign's deferred deliveries whose slot has come, and enqueue their batches."""
-    with runtime.Session() as session:
-        released = deferral.release_due(session, campaign_id)
-        session.commit()
-        batches = lifecycle.pending_batches(session, campaign_id) if released else []
-    return len(enqueue_batches(runtime, campaign_id, batches))
+    with work.unit(runtime.Session, f"release deferred deliveries of campaign {campaign_id}") as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or not deferral.release_due(session, campaign_id):
+            return 0
+        batches = lifecycle.pending_batches(session, campaign_id)
+        for batch_no in batches:
+            work.enqueue(session, SendBatch(campaign_id, batch_no, campaign.channel))
+    return len(batches)
 
 
 def warm_up(runtime: Runtime) -> None:
@@ -196,67 +272,72 @@ def sweep(
     """Finish interrupted planning, mark stale claims unknown, re-enqueue unfinished batches, close campaigns.
 
     The database says what must run and when; RQ only delivers it: overdue launches are enqueued again.
+    With the queue unreachable, the database work is saved and QueueDown (or QueueUnavailable) is raised.
     """
     lease = runtime.settings.send_lease_seconds if lease_seconds is None else lease_seconds
-    with runtime.Session() as session:
-        overdue, late_jobs = _launch_overdue(runtime, session, margin_seconds)
+    with work.unit(runtime.Session, "sweep") as session:
+        overdue, late_jobs = _launch_overdue(session, margin_seconds)
         stale = delivery.mark_stale_unknown(session, lease)
+        work.commit(session, "stale claims")
         cutoff = utcnow() - timedelta(seconds=lease)
         # A launch whose request died mid-planning: plan the rest of its audience.
         unplanned = session.scalars(
             select(Campaign).where(
-                Campaign.status.in_(("sending", "paused")),
+                Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED)),
                 Campaign.planned_at.is_(None),
                 Campaign.launched_at <= cutoff,
                 # Requalification cycles are planned by `sender requalify run`, never from lists.
-                Campaign.kind != requalify.KIND,
+                Campaign.kind != CampaignKind.REQUALIFICATION,
             )
         ).all()
         for campaign in unplanned:
             after, first_batch = planning.resume_point(session, campaign.id)
-            plan_and_enqueue(runtime, session, campaign, "sweep", after=after, first_batch=first_batch)
+            plan_and_enqueue(
+                session, runtime.settings, campaign, "sweep", after=after, first_batch=first_batch
+            )
         # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
         deferral.release_due(session)
-        session.commit()
-        sending = list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
-        requeued = finished = 0
-        for campaign_id in sending:
-            if delivery.finish_if_done(session, campaign_id):
-                finished += 1
-                continue
-            batches = lifecycle.pending_batches(session, campaign_id)
-            # A batch with an expired claim lost its worker, whatever RQ still says about its job.
-            dead = [b for b in batches if (campaign_id, b) in stale]
-            others = [b for b in batches if (campaign_id, b) not in stale]
-            requeued += len(enqueue_batches(runtime, campaign_id, dead, force=True))
-            requeued += len(enqueue_batches(runtime, campaign_id, others))
-    return SweepReport(len(stale), requeued, finished, len(unplanned), len(overdue), late_jobs)
+        sending = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SENDING)).all()
+        finished = {c.id for c in sending if delivery.finish_if_done(session, c.id)}
+        pending = {c.id: lifecycle.pending_batches(session, c.id) for c in sending if c.id not in finished}
+        # Reads done: no transaction is held while the queue is asked about each batch.
+        work.commit(session, "finished campaigns")
+        requeued = sum(
+            requeue(
+                session,
+                campaign.id,
+                campaign.channel,
+                pending.get(campaign.id, ()),
+                dead={batch for cid, batch in stale if cid == campaign.id},
+            )
+            for campaign in sending
+        )
+    return SweepReport(len(stale), requeued, len(finished), len(unplanned), len(overdue), late_jobs)
 
 
-def _launch_overdue(runtime: Runtime, session: Session, margin_seconds: int) -> tuple[list[int], int]:
+def _launch_overdue(session: Session, margin_seconds: int) -> tuple[list[int], int]:
     """Enqueue the launches the database says are overdue; count delayed jobs no scheduler moved; log both."""
     cutoff = utcnow() - timedelta(seconds=margin_seconds)
-    overdue = list(
-        session.scalars(
-            select(Campaign.id).where(
-                Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= cutoff
-            )
+    overdue = session.execute(
+        select(Campaign.id, Campaign.channel).where(
+            Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= cutoff
         )
-    )
-    session.commit()  # end the read before talking to Redis (on SQLite it holds the write lock)
-    for campaign_id in overdue:
-        enqueue_launch(runtime, campaign_id)
-    late_jobs = overdue_scheduled_jobs(runtime, margin_seconds)
-    if overdue or late_jobs:
+    ).all()
+    for campaign_id, channel in overdue:
+        work.enqueue(session, LaunchCampaign(campaign_id, channel))
+    work.commit(session, "overdue launches")
+    late_jobs = work.overdue(session, margin_seconds)
+    ids = [row.id for row in overdue]
+    if ids or late_jobs:
         log.warning(
             "overdue by more than %ss: %s scheduled launches (campaigns %s), %s delayed jobs; "
             "is a worker running with the scheduler?",
             margin_seconds,
-            len(overdue),
-            overdue[:20],
+            len(ids),
+            ids[:20],
             late_jobs,
         )
-    return overdue, late_jobs
+    return ids, late_jobs
 
 
 def deliveries_page(

@@ -1,4 +1,7 @@
-"""Campaign lifecycle: create (content checked at save time), preview, launch, pause, resume, cancel."""
+"""Campaign lifecycle: create (content checked at save time), preview, pause, cancel, progress reports.
+
+Launching, scheduling and resuming are in launch.py (they enqueue work); every status change goes through
+states.py."""
 
 from __future__ import annotations
 
@@ -10,29 +13,26 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sender.config import Settings
 from sender.db import rowcount, utcnow
-from sender.enums import CampaignKind, CampaignStatus, Channel, DeliveryStatus
+from sender.enums import CampaignKind, Channel, DeliveryStatus
 from sender.i18n import LOCALES
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
-from sender.services.campaigns import planning, requalify
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.campaigns import planning, requalify, states
+from sender.services.errors import NotFound, ValidationFailed
 from sender.services.messages import rendering, sms
 from sender.services.records import audit
 
 SUPPORTED_CHANNELS = (Channel.EMAIL, Channel.SMS)
-LAUNCHABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 CHOSEN_KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
 
 
 @dataclass(frozen=True)
 class LaunchResult:
-    """What planning produced: queued count, skipped counts by reason, and batches to enqueue."""
+    """What planning produced (or would): queued count, and skipped counts by reason."""
 
     queued: int
     skipped: dict[str, int]
-    batches: int
 
 
 @dataclass(frozen=True)
@@ -175,104 +175,19 @@ def preview(session: Session, campaign: Campaign, at: datetime | None = None) ->
     else:
         counts = planning.preview(session, campaign, [lst.id for lst in campaign.lists], at or utcnow())
     queued = counts.pop(None, 0)
-    return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())}, 0)
-
-
-def begin_launch(session: Session, settings: Settings, campaign: Campaign, actor: str) -> None:
-    """Mark a draft or scheduled campaign sending; planning follows. The caller commits."""
-    rendering.check_sender_identity(settings, campaign.channel)
-    claimed = rowcount(
-        session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign.id, Campaign.status.in_(LAUNCHABLE))
-            .values(status=CampaignStatus.SENDING, launched_at=utcnow())
-        )
-    )
-    session.refresh(campaign)
-    if claimed != 1:
-        # Another request launched it first, or it is not in a launchable state.
-        raise Conflict(f"campaign is {campaign.status}; only draft or scheduled campaigns can be sent")
-
-
-def finish_planning(session: Session, campaign: Campaign, actor: str) -> LaunchResult:
-    """Record that every audience member has its delivery; the caller commits."""
-    report = report_for(session, campaign.id)
-    # Workers start on the first chunks while later ones are planned: count every planned send.
-    planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
-    campaign.planned_at = utcnow()
-    if campaign.status == CampaignStatus.SENDING and not planned:
-        campaign.status, campaign.finished_at = CampaignStatus.SENT, utcnow()
-    audit.record(
-        session,
-        actor,
-        "campaign.launch",
-        "campaign",
-        campaign.id,
-        {"queued": planned, "skipped": report.skipped},
-    )
-    return LaunchResult(planned, report.skipped, 0)
-
-
-def wants_schedule(campaign: Campaign, now: bool, at: datetime) -> bool:
-    """Whether a send call schedules the campaign (True) or launches it now (False).
-
-    A campaign already scheduled is launched early only when the caller says so: a retried send call must
-    not turn next week's campaign into one sent at once.
-    """
-    if campaign.status == CampaignStatus.SCHEDULED and not now:
-        when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"
-        raise Conflict(f'campaign is scheduled for {when}Z; send {{"now": true}} to launch it now')
-    return (
-        not now
-        and campaign.status == CampaignStatus.DRAFT
-        and bool(campaign.scheduled_at and campaign.scheduled_at > at)
-    )
-
-
-def schedule(session: Session, campaign: Campaign, when: datetime, actor: str) -> None:
-    """Mark a draft campaign scheduled for `when` (UTC); the caller enqueues the launch job."""
-    if campaign.status != CampaignStatus.DRAFT:
-        raise Conflict(f"campaign is {campaign.status}; only a draft can be scheduled")
-    campaign.status, campaign.scheduled_at = CampaignStatus.SCHEDULED, when
-    audit.record(session, actor, "campaign.schedule", "campaign", campaign.id, {"at": when.isoformat()})
-
-
-def _transition(
-    session: Session, campaign: Campaign, allowed: tuple[str, ...], target: str, actor: str
-) -> None:
-    done = rowcount(
-        session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign.id, Campaign.status.in_(allowed))
-            .values(status=target)
-        )
-    )
-    session.refresh(campaign)
-    if done != 1:
-        raise Conflict(f"campaign is {campaign.status}; cannot go to {target}")
-    audit.record(session, actor, f"campaign.{target}", "campaign", campaign.id)
+    return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())})
 
 
 def pause(session: Session, campaign: Campaign, actor: str) -> None:
     """Stop claiming new deliveries; messages already handed to the transport finish."""
-    _transition(session, campaign, (CampaignStatus.SENDING,), CampaignStatus.PAUSED, actor)
-
-
-def resume(session: Session, campaign: Campaign, actor: str) -> list[int]:
-    """Resume a paused campaign; return the batches that still hold queued deliveries."""
-    _transition(session, campaign, (CampaignStatus.PAUSED,), CampaignStatus.SENDING, actor)
-    return pending_batches(session, campaign.id)
+    states.move(session, campaign, states.PAUSE)
+    audit.record(session, actor, "campaign.paused", "campaign", campaign.id)
 
 
 def cancel(session: Session, campaign: Campaign, actor: str) -> int:
     """Cancel the campaign and every delivery not yet claimed; return how many were cancelled."""
-    _transition(
-        session,
-        campaign,
-        (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED),
-        CampaignStatus.CANCELLED,
-        actor,
-    )
+    states.move(session, campaign, states.CANCEL)
+    audit.record(session, actor, "campaign.cancelled", "campaign", campaign.id)
     return rowcount(
         session.execute(
             update(Delivery)

@@ -26,6 +26,7 @@ from sender.models import (
     Requalification,
     RequalificationAsk,
 )
+from sender.services.campaigns import states
 from sender.services.consent import gate
 from sender.services.consent.expiry import lapsed_clause
 from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -173,7 +174,8 @@ def approve(
 
 
 def start(session: Session, campaign: Campaign, actor: str, now: datetime | None = None) -> None:
-    """Open the cycle: the campaign becomes sending and the next `requalify run` asks; the caller commits."""
+    """Open the cycle once the DPO approved it, before its deadline: the campaign becomes sending and the
+    next `requalify run` asks; the caller commits."""
     now = now or utcnow()
     cycle = cycle_of(session, campaign)
     errors: dict[str, str] = {}
@@ -183,9 +185,7 @@ def start(session: Session, campaign: Campaign, actor: str, now: datetime | None
         errors["deadline"] = f"the deadline {cycle.deadline.isoformat()}Z has passed"
     if errors:
         raise ValidationFailed(errors)
-    if campaign.status != "draft":
-        raise Conflict(f"campaign is {campaign.status}; only a draft can be started")
-    campaign.status, campaign.launched_at = "sending", now
+    states.move(session, campaign, states.OPEN, launched_at=now)
     audit.record(session, actor, "requalification.start", "campaign", campaign.id)
 
 

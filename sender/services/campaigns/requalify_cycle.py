@@ -6,8 +6,8 @@ each step is committed as it is done, so a crashed run resumes on the next one:
 - who is due for a purpose: a legacy contact without a grant for it, a grant past its validity, or a grant
   whose retention clock (the person's last interaction, else collection) ran past the purpose's retention;
   and who may be asked (the gate's "may be asked" rule); and who was not asked in this cycle yet;
-- each chunk of new asks and their delivery rows is one transaction, then its batches are enqueued; the
-  worker re-checks the same rule when it claims, and sends over the channel-neutral send path;
+- each chunk of new asks, their delivery rows and their batch jobs is one step (the jobs leave after its
+  commit); the worker re-checks the same rule when it claims, and sends over the channel-neutral send path;
 - at the deadline, unsent deliveries are cancelled and every silent ask is closed: the contact is erased
   (keyed-hash suppression kept) or archived as restricted, per REQUALIFICATION_SILENCE.
 """
@@ -20,7 +20,9 @@ from datetime import datetime
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from sender import work
 from sender.db import rowcount, utcnow
+from sender.enums import CampaignStatus
 from sender.models import (
     Campaign,
     Contact,
@@ -30,11 +32,11 @@ from sender.models import (
     RequalificationAsk,
 )
 from sender.runtime import Runtime
-from sender.services.campaigns import delivery, lifecycle, requalify
+from sender.services.campaigns import delivery, launch, lifecycle, requalify, states
 from sender.services.consent import gate
 from sender.services.records import audit, cron_lock
 from sender.services.rights.erasure import erase, scrub_redis
-from sender.tasks.dispatch import enqueue_batches
+from sender.work.jobs import SendBatch
 
 LOCK = "requalify"
 CHUNK = 1_000
@@ -85,7 +87,9 @@ def due_ids(session: Session, campaign: Campaign, purpose: Purpose, at: datetime
 
 
 def plan_chunk(session: Session, batch_size: int, campaign: Campaign, at: datetime) -> tuple[int, range]:
-    """Ask the next chunk of due contacts: asks and queued deliveries in one transaction; (asked, batches)."""
+    """Ask the next chunk of due contacts: asks, queued deliveries and their batch jobs; (asked, batches).
+
+    The caller commits; the jobs leave after it."""
     purpose = session.get(Purpose, campaign.purpose_id)
     assert purpose is not None
     ids = due_ids(session, campaign, purpose, at, CHUNK)
@@ -121,13 +125,12 @@ def plan_chunk(session: Session, batch_size: int, campaign: Campaign, at: dateti
         ],
     )
     # A cycle whose earlier asks were all sent is open again for the newly due.
-    session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status == "sent")
-        .values(status="sending", finished_at=None)
-    )
+    states.advance(session, campaign.id, states.REOPEN, finished_at=None)
     session.execute(update(Campaign).where(Campaign.id == campaign.id).values(planned_at=None))
-    return len(ids), range(first, first + (len(ids) - 1) // batch_size + 1)
+    batches = range(first, first + (len(ids) - 1) // batch_size + 1)
+    for batch_no in batches:
+        work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
+    return len(ids), batches
 
 
 def ask_due(
@@ -138,29 +141,29 @@ def ask_due(
     at: datetime,
     report: RunReport,
 ) -> None:
-    """Ask everyone due in this cycle, chunk by chunk (commit, then enqueue); resume unsent batches."""
+    """Ask everyone due in this cycle, one step per chunk (jobs sent after its commit); resume unsent batches."""
     while True:
         asked, batches = plan_chunk(session, runtime.settings.send_batch_size, campaign, at)
-        session.commit()
+        work.commit(session, "ask chunk")
         if not asked:
             break
         report.asked += asked
-        report.batches += len(enqueue_batches(runtime, campaign.id, batches))
+        report.batches += len(batches)
         if not lease.renew(at):
             return
-    # After a crash between a commit and its enqueue, the queued batches are still waiting: enqueue them.
     session.refresh(campaign)
-    if campaign.status == "sending":
-        report.batches += len(
-            enqueue_batches(runtime, campaign.id, lifecycle.pending_batches(session, campaign.id))
-        )
+    pending = (
+        lifecycle.pending_batches(session, campaign.id) if campaign.status == CampaignStatus.SENDING else []
+    )
     session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.planned_at.is_(None))
         .values(planned_at=at)
     )
-    session.commit()
     delivery.finish_if_done(session, campaign.id)
+    work.commit(session, "asked")
+    # After a crash between a commit and its jobs, queued batches may have no job: ask for those again.
+    report.batches += launch.requeue(session, campaign.id, campaign.channel, pending)
 
 
 def _close_one(
@@ -220,7 +223,7 @@ def close(
             .values(status="cancelled", reason="deadline_passed")
         )
     )
-    session.commit()
+    work.commit(session, "cancel unsent")
     while True:
         ids = list(
             session.scalars(
@@ -241,17 +244,15 @@ def close(
             ask.status = _close_one(runtime, session, ask, campaign.channel, at, needles)
             ask.answered_at = at
             report.closed[ask.status] = report.closed.get(ask.status, 0) + 1
-            # One transaction per person: a crash leaves each ask either closed with its effect, or open.
-            session.commit()
+            # One step per person: a crash leaves each ask either closed with its effect, or open.
+            work.commit(session, "close ask")
         # One pass over the job records for the whole chunk: a scan per person would not scale.
         scrub_redis(runtime.redis, needles)
         if not lease.renew(at):
             return
     cycle.closed_at = at
-    session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.status.in_(ACTIVE))
-        .values(status="sent", finished_at=at, planned_at=func.coalesce(Campaign.planned_at, at))
+    states.advance(
+        session, campaign.id, states.CLOSE, finished_at=at, planned_at=func.coalesce(Campaign.planned_at, at)
     )
     audit.record(
         session,
@@ -261,7 +262,7 @@ def close(
         campaign.id,
         requalify_funnel(session, campaign.id),
     )
-    session.commit()
+    work.commit(session, "close cycle")
 
 
 def requalify_funnel(session: Session, campaign_id: int) -> dict[str, int]:
@@ -278,7 +279,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RunReport:
     """One cron run: close the cycles past their deadline, ask the due in the open ones; counts to the audit log."""
     at = now or utcnow()
     report = RunReport()
-    with runtime.Session() as session:
+    with work.unit(runtime.Session, "requalify run") as session:
         lease = cron_lock.acquire(session, LOCK, now=at)
         if lease is None:
             report.locked = True
@@ -297,7 +298,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RunReport:
                 elif campaign.status != "paused":
                     ask_due(runtime, session, lease, campaign, at, report)
             audit.record(session, "cron", "requalify.run", "cron", LOCK, report.counts())
-            session.commit()
+            work.commit(session, "requalify run")
         finally:
             lease.release()
     return report

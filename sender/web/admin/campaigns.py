@@ -353,7 +353,9 @@ def _control(
 def campaign_send(campaign_id: int) -> ResponseReturnValue:
     """Launch now."""
     return _control(
-        campaign_id, lambda db, c: launch.launch_now(runtime(), db, c, actor()), _("Sending started.")
+        campaign_id,
+        lambda db, c: launch.send(db, runtime().settings, c.id, actor(), now=True),
+        _("Sending started."),
     )
 
 
@@ -371,7 +373,7 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
         return redirect(url_for("admin.campaign", campaign_id=campaign_id)), 303
     return _control(
         campaign_id,
-        lambda db, c: launch.schedule(runtime(), db, c, when, actor()),
+        lambda db, c: launch.send(db, runtime().settings, c.id, actor(), at=when),
         _("Launch scheduled for %(when)s.", when=_local(when, org)),
     )
 
@@ -385,7 +387,7 @@ def campaign_pause(campaign_id: int) -> ResponseReturnValue:
 @requires("campaigns.send")
 def campaign_resume(campaign_id: int) -> ResponseReturnValue:
     """Resume sending."""
-    return _control(campaign_id, lambda db, c: launch.resume(runtime(), db, c, actor()), _("Resumed."))
+    return _control(campaign_id, lambda db, c: launch.resume(db, c, actor()), _("Resumed."))
 
 
 @requires("campaigns.send")

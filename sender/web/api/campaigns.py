@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.db import utcnow
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
@@ -81,14 +80,8 @@ def preview_audience(campaign_id: int) -> ResponseReturnValue:
 def send_campaign(campaign_id: int) -> ResponseReturnValue:
     """Launch now, or schedule when the campaign has a future scheduled_at; `{"now": true}` forces now."""
     options = parse_body(SendInput) if request.get_data(cache=True) else SendInput()
-    session = get_session()
-    campaign = lifecycle.get(session, campaign_id)
-    if lifecycle.wants_schedule(campaign, options.now, utcnow()):
-        assert campaign.scheduled_at is not None
-        launch.schedule(runtime(), session, campaign, campaign.scheduled_at, g.actor)
-        return jsonify({"status": "scheduled", "queued": 0, "skipped": {}}), 202
-    result = launch.launch_now(runtime(), session, campaign, g.actor)
-    return jsonify({"status": campaign.status, "queued": result.queued, "skipped": result.skipped}), 202
+    sent = launch.send(get_session(), runtime().settings, campaign_id, g.actor, now=options.now)
+    return jsonify({"status": sent.status, "queued": sent.queued, "skipped": sent.skipped}), 202
 
 
 def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
@@ -106,7 +99,7 @@ def pause_campaign(campaign_id: int) -> ResponseReturnValue:
 
 def resume_campaign(campaign_id: int) -> ResponseReturnValue:
     """Resume a paused campaign and re-enqueue its unfinished batches."""
-    return _act(campaign_id, lambda session, c: launch.resume(runtime(), session, c, g.actor))
+    return _act(campaign_id, lambda session, c: launch.resume(session, c, g.actor))
 
 
 def cancel_campaign(campaign_id: int) -> ResponseReturnValue:
