@@ -37,6 +37,7 @@ from sender.models import ConsentWording, Contact, Delivery, Purpose, Requalific
 from sender.runtime import build_runtime
 from sender.services.campaigns import requalify, requalify_cycle
 from sender.services.rights import retention
+from sender.tasks.queue import bind_queue
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/requal_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -83,7 +84,7 @@ def run(size: int) -> None:
     Redis.from_url(REDIS_URL).flushdb()
     instance = tempfile.mkdtemp(prefix="requal-bench-")
     env = {"INSTANCE_PATH": instance, "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL, "HASH_KEY": HASH_KEY}
-    runtime = build_runtime(load_settings(env))
+    runtime = bind_queue(build_runtime(load_settings(env)))
     with runtime.Session() as session:
         purpose = Purpose(slug="news", name="News", description="Monthly news.", consent_validity_days=None)
         session.add(purpose)

@@ -49,6 +49,7 @@ from sender.runtime import build_runtime
 from sender.services.accounts import users
 from sender.services.campaigns import lifecycle, planning
 from sender.services.messages.rendering import MessageRenderer
+from sender.tasks.queue import bind_queue
 
 PARAGRAPH = (
     "Bonjour {{ contact.first_name }}, voici les nouvelles du mois : nos ateliers reprennent en janvier, "
@@ -326,7 +327,7 @@ def main() -> None:
     redis.flushdb()
     settings = load_settings(env)
     upgrade(settings.database_url)
-    rt = build_runtime(settings)
+    rt = bind_queue(build_runtime(settings))
     with rt.Session() as session:
         user = users.create_user(session, "bench@exemple.example", "marketer", "bench-password-123")
         token = users.issue_token(session, user).value

@@ -38,6 +38,7 @@ from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.runtime import build_runtime
 from sender.services.campaigns import launch, lifecycle
+from sender.tasks.queue import bind_queue
 from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 
 BODY = "Soldes d'hiver : -20% sur tout le magasin ce week-end, {{ contact.first_name }} !"
@@ -68,7 +69,7 @@ def run(env: dict[str, str], stand_in: str, list_id: int, n: int, workers: int, 
     """Send a fresh campaign with `workers` worker processes; return the stand-in's arrival times."""
     stats(stand_in, "DELETE")
     settings = load_settings(env)
-    rt = build_runtime(settings)
+    rt = bind_queue(build_runtime(settings))
     procs = [
         subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py")],
@@ -168,7 +169,7 @@ def main() -> None:
     redis.flushdb()
     settings = load_settings(env)
     upgrade(settings.database_url)
-    rt = build_runtime(settings)
+    rt = bind_queue(build_runtime(settings))
     rows = []
     try:
         list_id = seed(rt, args.n)

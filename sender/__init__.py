@@ -24,7 +24,11 @@ def create_app(
     if runtime is None:
         runtime = build_runtime(settings or load_settings())
     settings = runtime.settings
+    from sender.tasks.queue import bind_queue
     from sender.web.session import App
+
+    # The app is the top of its process: the jobs its requests record leave through RQ.
+    bind_queue(runtime)
 
     app = App(
         __name__,

@@ -1,19 +1,21 @@
-"""What the web app, the CLI and the worker share: settings, database, Redis, signed-link service."""
+"""What the web app, the CLI and the worker share: settings, database, Redis, signed-link service.
+
+The runtime knows no queue library: whoever builds it at the top binds the job port of its sessions
+(sender.tasks.queue.bind_queue, called by the app factory and the CLI).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from redis import Redis
-from rq import Queue
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sender.config import Settings
 from sender.db import make_engine, make_sessionmaker
-from sender.tasks.queue import RQJobPort, connect_redis, get_queue
+from sender.redis_client import connect_redis
 from sender.tokens import TokenService
-from sender.work import bind_port
 
 
 @dataclass
@@ -26,20 +28,12 @@ class Runtime:
     tokens: TokenService
     _redis: Redis | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        # Jobs recorded in this runtime's sessions go to its Redis once their unit of work commits.
-        bind_port(self.Session, RQJobPort(self.settings, lambda: self.redis))
-
     @property
     def redis(self) -> Redis:
         """The Redis connection, opened (and the embedded server started) on first use."""
         if self._redis is None:
             self._redis = connect_redis(self.settings)
         return self._redis
-
-    def queue(self, name: str = "default") -> Queue:
-        """An RQ queue on this runtime's Redis."""
-        return get_queue(self.redis, name)
 
 
 def build_runtime(settings: Settings, *, pool: bool = True) -> Runtime:

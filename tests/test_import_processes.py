@@ -17,6 +17,7 @@ from sender.services.audience import imports
 from sender.tasks.queue import read_progress
 from tests import factories
 from tests.import_helpers import csv_bytes, newsletter
+from tests.queues import QueuedRuntime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,7 +120,7 @@ def test_sender_contacts_import_names_bad_input(
 def test_a_large_import_runs_in_a_worker_with_progress(committed: Runtime, base_env: dict[str, str]) -> None:
     rows = [f"person{i}@example.org;Person {i}" for i in range(3000)]
     content = csv_bytes("email;first_name", *rows, rows[10], sep=";")
-    runtime = Runtime(
+    runtime = QueuedRuntime(
         settings=committed.settings.with_overrides(import_inline_bytes=1024),
         engine=committed.engine,
         Session=committed.Session,

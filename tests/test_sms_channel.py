@@ -22,6 +22,7 @@ from sender.services.campaigns import deferral, launch, lifecycle, planning
 from sender.tokens import TokenService
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
+from tests.queues import QueuedRuntime
 from tests.sms_fixtures import ALL_WEEK, STOP_TEXT, twilio, with_sms, zone_at_local_hour
 from tests.twilio_server import TwilioTestServer
 
@@ -34,7 +35,7 @@ def sms_runtime(
 ) -> Runtime:
     """A runtime on the stand-in, with every day open from 08:00 to 21:30."""
     tuned = with_sms(settings, twilio, **ALL_WEEK).with_overrides(send_claim_size=5)
-    return Runtime(
+    return QueuedRuntime(
         settings=tuned, engine=engine, Session=session_factory, tokens=TokenService(tuned.secret_keys)
     )
 

@@ -16,6 +16,7 @@ from sender.models import ImportBatch, ImportReportLine
 from sender.runtime import Runtime, build_runtime
 from sender.services.audience import import_mapping, import_report, imports
 from sender.services.errors import ServiceError, ValidationFailed
+from sender.tasks.queue import bind_queue
 
 SHOWN_LINES = 20
 
@@ -27,7 +28,7 @@ def contacts() -> None:
 
 @contextmanager
 def _runtime() -> Iterator[Runtime]:
-    runtime = build_runtime(load_settings(), pool=False)
+    runtime = bind_queue(build_runtime(load_settings(), pool=False))
     try:
         yield runtime
     except ValidationFailed as exc:

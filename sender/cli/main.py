@@ -30,7 +30,7 @@ from sender.runtime import build_runtime
 from sender.scrub import install_log_scrubber, scrub
 from sender.services.accounts import users as user_service
 from sender.services.errors import QueueUnavailable, ServiceError, ValidationFailed
-from sender.tasks.queue import QUEUES
+from sender.tasks.queue import QUEUES, bind_queue
 from sender.work import QueueDown
 
 
@@ -61,7 +61,7 @@ def _settings() -> Settings:
 @contextmanager
 def _session() -> Iterator[Session]:
     """The command's unit of work on the configured database: committed on success; service errors exit 1."""
-    runtime = build_runtime(_settings(), pool=False)
+    runtime = bind_queue(build_runtime(_settings(), pool=False))
     try:
         with work.unit(runtime.Session, click.get_current_context().command_path) as session:
             yield session
@@ -217,7 +217,7 @@ def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None
 
     if parent_pid is not None:
         stop_with_parent(parent_pid)
-    runtime = build_runtime(_settings(), pool=False)
+    runtime = bind_queue(build_runtime(_settings(), pool=False))
     stop = install_stop_handlers()
     failures = 0
     while True:

@@ -10,6 +10,7 @@ import click
 
 from sender.config import load_settings
 from sender.runtime import build_runtime
+from sender.tasks.queue import bind_queue
 
 
 def _print(counts: dict[str, object]) -> None:
@@ -26,7 +27,7 @@ def requalify_run() -> None:
     """Ask who is due in each open cycle (once per cycle), close the cycles past their deadline."""
     from sender.services.campaigns import requalify_cycle
 
-    runtime = build_runtime(load_settings(), pool=False)
+    runtime = bind_queue(build_runtime(load_settings(), pool=False))
     try:
         report = requalify_cycle.run(runtime)
     finally:
@@ -47,7 +48,7 @@ def retention_run() -> None:
     """Erase or archive what no purpose's retention justifies, purge unconfirmed sign-ups, age delivery logs."""
     from sender.services.rights import retention
 
-    runtime = build_runtime(load_settings(), pool=False)
+    runtime = bind_queue(build_runtime(load_settings(), pool=False))
     try:
         report = retention.run(runtime)
     finally:

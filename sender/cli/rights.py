@@ -11,6 +11,7 @@ from sender.runtime import build_runtime
 from sender.services.consent import signup
 from sender.services.rights import links
 from sender.services.rights import requests as rights_requests
+from sender.tasks.queue import bind_queue
 
 
 @click.group("requests")
@@ -21,7 +22,7 @@ def requests_group() -> None:
 @requests_group.command("overdue")
 def requests_overdue() -> None:
     """List open requests past their deadline; exit 1 when there is any (for monitoring)."""
-    runtime = build_runtime(load_settings(), pool=False)
+    runtime = bind_queue(build_runtime(load_settings(), pool=False))
     try:
         with work.reading(runtime.Session) as session:
             late = rights_requests.listing(session, overdue=True)
@@ -49,7 +50,7 @@ def signups_group() -> None:
 def signups_purge() -> None:
     """Delete sign-ups not confirmed within SIGNUP_TTL_DAYS, and ids of spent links now expired (daily cron)."""
     settings = load_settings()
-    runtime = build_runtime(settings, pool=False)
+    runtime = bind_queue(build_runtime(settings, pool=False))
     try:
         with work.unit(runtime.Session, "signups purge") as session:
             deleted = signup.purge_unconfirmed(session, settings)

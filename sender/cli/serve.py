@@ -25,8 +25,9 @@ from sender.config import Settings, load_settings, safe_url
 from sender.db import make_engine
 from sender.migrate import upgrade
 from sender.paths import restrict_instance_files
+from sender.redis_client import embedded_redis_url, stop_embedded_redis
 from sender.services.accounts import firstrun
-from sender.tasks.queue import QUEUES, embedded_redis_url, stop_embedded_redis
+from sender.tasks.queue import QUEUES
 from sender.web.access_log import RedactingRequestHandler
 
 # A worker finishing a send batch gets this long after SIGTERM before its process tree is killed.

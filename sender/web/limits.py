@@ -14,7 +14,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from sender.config import Settings
-from sender.tasks.queue import embedded_redis_url
+from sender.redis_client import embedded_redis_url
 
 PER_LINK_ENDPOINTS = frozenset({"public.unsubscribe_confirm", "public.unsubscribe_post"})
 

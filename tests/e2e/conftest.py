@@ -19,6 +19,7 @@ from sender.config import Settings
 from sender.runtime import Runtime, build_runtime
 from sender.services.accounts import users
 from tests import factories
+from tests.queues import QueuedRuntime
 from tests.smtp_server import SmtpTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ def stack(
 ) -> Iterator[Stack]:
     """The app on a committing database, sending to `mail`, with small batches to exercise batching."""
     tuned = settings.with_overrides(smtp_url=mail.url, send_batch_size=10, send_claim_size=3)
-    runtime = build_runtime(tuned)
+    runtime = QueuedRuntime(**vars(build_runtime(tuned)))
     session = runtime.Session()
     factories.bind(session)
     user = users.create_user(session, "ops@exemple.org", "marketer", "correct horse battery")

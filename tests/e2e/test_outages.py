@@ -21,6 +21,7 @@ from sender.runtime import build_runtime
 from sender.services.campaigns.launch import OVERDUE_MARGIN_SECONDS
 from tests.campaign_helpers import build_audience, let_time_pass_until_due
 from tests.e2e.conftest import ROOT, Stack
+from tests.queues import QueuedRuntime
 from tests.redis_server import PrivateRedis
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +44,9 @@ def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
 @pytest.fixture
 def outage(stack: Stack, redis_server: PrivateRedis) -> Iterator[Stack]:
     """The end-to-end stack, on the private Redis."""
-    runtime = build_runtime(stack.runtime.settings.with_overrides(redis_url=redis_server.url))
+    runtime = QueuedRuntime(
+        **vars(build_runtime(stack.runtime.settings.with_overrides(redis_url=redis_server.url)))
+    )
     app = create_app({"TESTING": True}, runtime=runtime)
     env = {**stack.env, "REDIS_URL": redis_server.url}
     yield Stack(runtime, app.test_client(), stack.headers, stack.session, stack.mail, env)

@@ -17,6 +17,7 @@ from sender.runtime import Runtime, build_runtime
 from sender.services.accounts import users
 from tests import factories
 from tests.e2e.conftest import Stack
+from tests.queues import QueuedRuntime
 from tests.sms_fixtures import STOP_TEXT, sms_env, with_sms
 from tests.smtp_server import SmtpTestServer
 from tests.test_sms_channel import ALL_WEEK, zone_at_local_hour
@@ -45,7 +46,7 @@ def sms_stack(
 ) -> Iterator[Stack]:
     """The app and worker environment with Twilio pointed at the stand-in and every day open 08:00-21:30."""
     tuned = with_sms(settings, twilio, **ALL_WEEK).with_overrides(send_batch_size=10, send_claim_size=3)
-    runtime = build_runtime(tuned)
+    runtime = QueuedRuntime(**vars(build_runtime(tuned)))
     session = runtime.Session()
     factories.bind(session)
     # An admin: the purpose (an Art. 30 register entry) is created through the API too.

@@ -28,6 +28,7 @@ from sender.services.consent.links import portal_token
 from sender.tasks.worker import PromptCommandListenerStop
 from sender.tokens import TokenService
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
+from tests.queues import QueuedRuntime
 
 TOKEN_FIELD = re.compile(r'name="token" value="([^"]+)"')
 
@@ -45,7 +46,7 @@ def runtime(
     redis_conn: Any,
 ) -> Runtime:
     """The test runtime, with its own instance folder (outbox) and an emptied Redis (queues, rate limits)."""
-    return Runtime(
+    return QueuedRuntime(
         settings=settings.with_overrides(instance_path=tmp_path),
         engine=engine,
         Session=session_factory,
