@@ -116,6 +116,8 @@ class DeliveryReason(StrEnum):
     QUIET_HOURS = "quiet_hours"
     CAMPAIGN_CANCELLED = "campaign_cancelled"
     DEADLINE_PASSED = "deadline_passed"
+    # Temporary failures until the batch's attempts ran out.
+    TEMPORARY_FAILURE = "temporary_failure"
 
 
 class SuppressionReason(StrEnum):

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from sender import work
 from sender.config import Settings
 from sender.db import utcnow
+from sender.enums import CampaignStatus, DeliveryReason, DeliveryStatus
 from sender.models import Campaign, Contact, Delivery
 from sender.work.jobs import ReleaseDeferred
 
-REASON = "quiet_hours"
+REASON = DeliveryReason.QUIET_HOURS
 
 
 def hold(
@@ -51,7 +52,7 @@ def hold(
             update(table)
             .where(table.c.id == bindparam("d_id"), table.c.claim_token == token)
             .values(
-                status="deferred",
+                status=DeliveryStatus.DEFERRED,
                 reason=REASON,
                 not_before=bindparam("d_until", type_=DateTime),
                 # Waiting for a window is not a try: the claim's attempt is given back.
@@ -68,17 +69,17 @@ def hold(
 def release_due(session: Session, campaign_id: int | None = None, at: datetime | None = None) -> set[int]:
     """Put deferred deliveries whose slot has come back in the queue (sending campaigns); return their
     campaigns. The caller commits, then enqueues the campaigns' pending batches."""
-    sending = select(Campaign.id).where(Campaign.status == "sending")
+    sending = select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
     if campaign_id is not None:
         sending = sending.where(Campaign.id == campaign_id)
     rows = session.execute(
         update(Delivery)
         .where(
-            Delivery.status == "deferred",
+            Delivery.status == DeliveryStatus.DEFERRED,
             Delivery.not_before <= (at or utcnow()),
             Delivery.campaign_id.in_(sending),
         )
-        .values(status="queued", reason=None)
+        .values(status=DeliveryStatus.QUEUED, reason=None)
         .returning(Delivery.campaign_id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -89,7 +90,7 @@ def slots(session: Session, campaign_id: int) -> list[tuple[datetime, int]]:
     """A campaign's deferred deliveries counted by the slot they wait for (naive UTC), earliest first."""
     rows = session.execute(
         select(Delivery.not_before, func.count())
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == "deferred")
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.DEFERRED)
         .group_by(Delivery.not_before)
         .order_by(Delivery.not_before)
     ).all()

@@ -36,7 +36,7 @@ from sender import work
 from sender.channels.base import Channel, SendResult, Verdict
 from sender.config import Settings
 from sender.db import utcnow
-from sender.enums import DeliveryStatus
+from sender.enums import CampaignStatus, DeliveryReason, DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.audience.contacts import suppress
 from sender.services.campaigns import deferral, states
@@ -45,6 +45,10 @@ from sender.services.consent.gate import gated_audience, rule_for
 
 log = logging.getLogger(__name__)
 
+# What record_outcomes writes besides delivery statuses: a verdict's temporary failure, and a message handed
+# back unsent after repeated throttling (the provider never judged it).
+RETRY = "retry"
+THROTTLED = "throttled"
 # A campaign is not done while one of its deliveries waits in the queue, is in flight, or waits for its slot.
 BUSY = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
 
@@ -89,7 +93,7 @@ def _claim_statement(
         .where(
             candidate.campaign_id == campaign_id,
             candidate.batch_no == batch_no,
-            candidate.status == "queued",
+            candidate.status == DeliveryStatus.QUEUED,
             # A row this run already tried (temporary failure) waits for the next run's backoff.
             or_(candidate.claim_token.is_(None), candidate.claim_token != token),
         )
@@ -106,9 +110,9 @@ def _claim_statement(
         update(Delivery)
         # A CTE runs once; a plain IN (subquery … LIMIT … SKIP LOCKED) may be rescanned by PostgreSQL
         # and then claim more rows than the limit.
-        .where(Delivery.id.in_(select(picked.c.id)), Delivery.status == "queued")
+        .where(Delivery.id.in_(select(picked.c.id)), Delivery.status == DeliveryStatus.QUEUED)
         .values(
-            status=case((reason.is_(None), "sending"), else_="skipped"),
+            status=case((reason.is_(None), DeliveryStatus.SENDING), else_=DeliveryStatus.SKIPPED),
             reason=reason,
             claim_token=token,
             claimed_at=now,
@@ -138,9 +142,9 @@ def claim(
     if not rows:
         return [], {}
     skipped: dict[str, int] = {}
-    to_send = {row.contact_id: row.id for row in rows if row.status == "sending"}
+    to_send = {row.contact_id: row.id for row in rows if row.status == DeliveryStatus.SENDING}
     for row in rows:
-        if row.status == "skipped":
+        if row.status == DeliveryStatus.SKIPPED:
             skipped[row.reason] = skipped.get(row.reason, 0) + 1
     contacts = session.scalars(select(Contact).where(Contact.id.in_(to_send))).all()
     claimed = sorted(((to_send[c.id], c) for c in contacts), key=lambda pair: pair[0])
@@ -168,8 +172,8 @@ def record_outcomes(
         reason = verdict.reason
         if verdict.throttled:
             # Handed back after repeated throttling: the provider never judged the message, not an attempt.
-            status = "throttled"
-        elif status == "sent":
+            status = THROTTLED
+        elif status == DeliveryStatus.SENT:
             error = None
         if verdict.suppress:
             digest = channel.address.hash_of(contact)
@@ -184,9 +188,9 @@ def record_outcomes(
                 "b_provider": result.provider_id if result is not None else None,
             }
         )
-        if status == "sent":
+        if status == DeliveryStatus.SENT:
             report.sent += 1
-        elif status in ("retry", "throttled"):
+        elif status in (RETRY, THROTTLED):
             report.retry += 1
         else:
             report.failed += 1
@@ -195,24 +199,31 @@ def record_outcomes(
     table = cast(Table, Delivery.__table__)
     b_status = bindparam("b_status", type_=String)
     # A temporary failure goes back to the queue until its attempts run out; then it fails for good.
-    retry_status = case((table.c.attempts >= max_attempts, "failed"), else_="queued")
+    retry_status = case(
+        (table.c.attempts >= max_attempts, DeliveryStatus.FAILED), else_=DeliveryStatus.QUEUED
+    )
     session.execute(
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.claim_token == token)
         .values(
             status=case(
-                (b_status == "retry", retry_status), (b_status == "throttled", "queued"), else_=b_status
+                (b_status == RETRY, retry_status),
+                (b_status == THROTTLED, DeliveryStatus.QUEUED),
+                else_=b_status,
             ),
             reason=case(
-                (b_status == "retry", case((table.c.attempts >= max_attempts, "temporary_failure"))),
-                (b_status == "throttled", None),
+                (
+                    b_status == RETRY,
+                    case((table.c.attempts >= max_attempts, DeliveryReason.TEMPORARY_FAILURE)),
+                ),
+                (b_status == THROTTLED, None),
                 else_=bindparam("b_reason"),
             ),
             # The claim counted an attempt; a throttled try gives it back.
-            attempts=case((b_status == "throttled", table.c.attempts - 1), else_=table.c.attempts),
+            attempts=case((b_status == THROTTLED, table.c.attempts - 1), else_=table.c.attempts),
             last_error=bindparam("b_error"),
             provider_id=bindparam("b_provider"),
-            sent_at=case((b_status == "sent", now)),
+            sent_at=case((b_status == DeliveryStatus.SENT, now)),
         ),
         params,
         execution_options={"synchronize_session": False},
@@ -265,7 +276,7 @@ def send_batch(
     try:
         while error is None:
             campaign = session.get(Campaign, campaign_id, populate_existing=True)
-            if campaign is None or campaign.status != "sending":
+            if campaign is None or campaign.status != CampaignStatus.SENDING:
                 report.stopped = campaign.status if campaign else "deleted"
                 break
             record_outcomes(session, settings, token, pending, report, channel)
@@ -329,10 +340,16 @@ def release_unsent(session: Session, settings: Settings, token: str, delivery_id
     max_attempts = len(settings.send_retry_intervals) + 1
     session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.claim_token == token, Delivery.status == "sending")
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.claim_token == token,
+            Delivery.status == DeliveryStatus.SENDING,
+        )
         .values(
-            status=case((Delivery.attempts >= max_attempts, "failed"), else_="queued"),
-            reason=case((Delivery.attempts >= max_attempts, "not_sent")),
+            status=case(
+                (Delivery.attempts >= max_attempts, DeliveryStatus.FAILED), else_=DeliveryStatus.QUEUED
+            ),
+            reason=case((Delivery.attempts >= max_attempts, DeliveryReason.NOT_SENT)),
         )
     )
 
@@ -375,8 +392,8 @@ def mark_stale_unknown(session: Session, lease_seconds: int) -> set[tuple[int, i
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     rows = session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_at <= cutoff)
-        .values(status="unknown", reason="outcome_unknown")
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= cutoff)
+        .values(status=DeliveryStatus.UNKNOWN, reason=DeliveryReason.OUTCOME_UNKNOWN)
         .returning(Delivery.campaign_id, Delivery.batch_no)
     ).all()
     return {(row.campaign_id, row.batch_no) for row in rows}

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount
+from sender.enums import Channel, SuppressionReason
 from sender.models import Contact, Delivery
 from sender.services.audience.contacts import suppress
 
@@ -67,5 +68,5 @@ def record_status(
             select(Contact.phone_hash).join(Delivery, Delivery.contact_id == Contact.id).where(owner)
         )
         if digest:
-            suppress(session, digest, "sms", "carrier_opt_out")
+            suppress(session, digest, Channel.SMS, SuppressionReason.CARRIER_OPT_OUT)
     return bool(changed)

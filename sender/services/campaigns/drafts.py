@@ -8,14 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.enums import CampaignKind, CampaignStatus, Channel
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.messages import rendering, sms
 from sender.services.records import audit
 
-KINDS = ("marketing", "legal_notice")
-CHANNELS = ("email", "sms")
+KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
+CHANNELS = (Channel.EMAIL, Channel.SMS)
 LIMITS = {"name": 200, "subject": 255, "body_text": 500_000, "body_html": 500_000}
 
 
@@ -28,23 +29,23 @@ def _ids(session: Session, model: type[ContactList] | type[Segment], raw: Sequen
 
 def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], actor: str) -> Campaign:
     """Create a draft, or update one; the audience is lists and/or segments. The caller commits."""
-    if campaign is not None and campaign.status != "draft":
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign is {campaign.status}; only a draft can be edited")
     errors: dict[str, str] = {}
-    channel = data.get("channel") or "email"
+    channel = data.get("channel") or Channel.EMAIL
     if channel not in CHANNELS:
         errors["channel"] = f"must be one of {', '.join(CHANNELS)}"
     values = {name: str(data.get(name) or "") for name in LIMITS}
-    if channel == "sms":
+    if channel == Channel.SMS:
         # An SMS is only its text: a subject or HTML left in the form from an email draft is dropped.
         values["subject"] = values["body_html"] = ""
     for name, limit in LIMITS.items():
-        optional = name == "body_html" or (name == "subject" and channel == "sms")
+        optional = name == "body_html" or (name == "subject" and channel == Channel.SMS)
         if not optional and not values[name].strip():
             errors[name] = "is required"
         elif len(values[name]) > limit:
             errors[name] = f"must be at most {limit} characters"
-    kind = data.get("kind") or "marketing"
+    kind = data.get("kind") or CampaignKind.MARKETING
     if kind not in KINDS:
         errors["kind"] = f"must be one of {', '.join(KINDS)}"
     purpose = session.scalar(select(Purpose).where(Purpose.slug == (data.get("purpose") or "")))
@@ -56,7 +57,7 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
         errors["lists"] = "choose at least one list or segment"
     if not any(k in errors for k in ("subject", "body_html", "body_text")):
         try:
-            if channel == "sms":
+            if channel == Channel.SMS:
                 sms.validate_sms_body(values["body_text"])
             else:
                 rendering.validate_content(values["subject"], values["body_html"], values["body_text"])
@@ -65,7 +66,7 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     if errors:
         raise ValidationFailed(errors)
     assert purpose is not None
-    target = campaign or Campaign(status="draft", created_by=actor)
+    target = campaign or Campaign(status=CampaignStatus.DRAFT, created_by=actor)
     target.channel = channel
     target.name, target.subject = values["name"].strip(), values["subject"]
     target.body_text, target.body_html = values["body_text"], values["body_html"]
@@ -81,7 +82,7 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
 
 def delete(session: Session, campaign: Campaign, actor: str) -> None:
     """Delete a draft (nothing was planned or sent for it); the caller commits."""
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign is {campaign.status}; only a draft can be deleted")
     audit.record(session, actor, "campaign.delete", "campaign", campaign.id, {"name": campaign.name})
     session.delete(campaign)

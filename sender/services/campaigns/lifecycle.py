@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount, utcnow
-from sender.enums import CampaignKind, Channel, DeliveryStatus
+from sender.enums import CampaignKind, Channel, DeliveryReason, DeliveryStatus
 from sender.i18n import LOCALES
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS
@@ -89,7 +89,7 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
     name = _text(data, "name", 200, errors, required=True)
     channel = data.get("channel", Channel.EMAIL)
     # An SMS is only its text: no subject, no HTML.
-    subject = _text(data, "subject", 255, errors, required=channel != "sms")
+    subject = _text(data, "subject", 255, errors, required=channel != Channel.SMS)
     body_html = _text(data, "body_html", 500_000, errors, required=False)
     body_text = _text(data, "body_text", 500_000, errors, required=True)
     if channel == Channel.SMS and (subject or body_html):
@@ -169,7 +169,7 @@ def get(session: Session, campaign_id: int) -> Campaign:
 
 def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> LaunchResult:
     """What launching now would do, without writing anything."""
-    if campaign.kind == requalify.KIND:
+    if campaign.kind == CampaignKind.REQUALIFICATION:
         # A requalification cycle's audience is who is due, not lists: who the next run would ask.
         counts = requalify.preview(session, campaign, at or utcnow())
     else:
@@ -195,7 +195,7 @@ def cancel(session: Session, campaign: Campaign, actor: str) -> int:
                 Delivery.campaign_id == campaign.id,
                 Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED)),
             )
-            .values(status=DeliveryStatus.CANCELLED, reason="campaign_cancelled")
+            .values(status=DeliveryStatus.CANCELLED, reason=DeliveryReason.CAMPAIGN_CANCELLED)
         )
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import utcnow
+from sender.enums import CampaignKind, CampaignStatus, Channel, ConsentStatus, ContactStatus
 from sender.models import (
     Campaign,
     ConsentState,
@@ -35,8 +36,9 @@ from sender.services.messages.rendering import ASK_VARIABLES, AskContext
 from sender.services.messages.sandbox import validate_content
 from sender.services.records import audit
 
-KIND = "requalification"
-OPEN = ("draft", "scheduled", "sending", "paused", "sent")
+KIND = CampaignKind.REQUALIFICATION
+# A cycle is open until it is closed at its deadline (sent) or cancelled.
+OPEN = tuple(s for s in CampaignStatus if s != CampaignStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def create(
     campaign = Campaign(
         name=draft.name,
         purpose_id=purpose.id,
-        channel="email",
+        channel=Channel.EMAIL,
         kind=KIND,
         subject=draft.subject,
         body_html=draft.body_html,
@@ -161,7 +163,7 @@ def approve(
     cycle = cycle_of(session, campaign)
     if cycle.approved_at is not None:
         raise Conflict(f"already approved by {cycle.approved_by} at {cycle.approved_at.isoformat()}Z")
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign is {campaign.status}; only a draft can be approved")
     if settings.requalification_separate_approval and campaign.created_by == actor:
         raise Forbidden(
@@ -233,7 +235,7 @@ def cycles(session: Session, limit: int = 500) -> list[tuple[Campaign, Requalifi
 def due_condition(state: type[ConsentState], purpose: Purpose, at: datetime) -> ColumnElement[bool]:
     """SQL: the contact is due for requalification for this purpose (`state` outer-joined for it)."""
     clock = func.coalesce(Contact.last_interaction_at, Contact.created_at)
-    granted = state.status == "granted"
+    granted = state.status == ConsentStatus.GRANTED
     return or_(
         # Imported without proof of consent, and never granted since.
         and_(Contact.is_legacy.is_(True), or_(state.status.is_(None), ~granted)),
@@ -257,7 +259,7 @@ def preview(session: Session, campaign: Campaign, at: datetime) -> dict[str | No
         select(reason)
         .select_from(Contact)
         .outerjoin(state, gate.state_join(state, purpose.id, campaign.channel))
-        .where(Contact.status != "erased", due_condition(state, purpose, at), ~asked)
+        .where(Contact.status != ContactStatus.ERASED, due_condition(state, purpose, at), ~asked)
         .subquery()
     )
     rows = session.execute(select(due.c.reason, func.count()).group_by(due.c.reason)).all()

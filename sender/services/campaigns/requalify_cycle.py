@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.db import rowcount, utcnow
-from sender.enums import CampaignStatus
+from sender.enums import CampaignStatus, ContactStatus, DeliveryReason, DeliveryStatus
 from sender.models import (
     Campaign,
     Contact,
@@ -41,9 +41,9 @@ from sender.work.jobs import SendBatch
 LOCK = "requalify"
 CHUNK = 1_000
 CLOSE_CHUNK = 200
-ACTIVE = ("sending", "sent", "paused")
+ACTIVE = (CampaignStatus.SENDING, CampaignStatus.SENT, CampaignStatus.PAUSED)
 # Delivery outcomes after which the person may have read the question: their silence is an answer.
-REACHED = ("sent", "unknown")
+REACHED = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
 
 
 @dataclass
@@ -117,7 +117,7 @@ def plan_chunk(session: Session, batch_size: int, campaign: Campaign, at: dateti
                 "campaign_id": campaign.id,
                 "contact_id": cid,
                 "batch_no": first + i // batch_size,
-                "status": "queued",
+                "status": DeliveryStatus.QUEUED,
                 "attempts": 0,
                 "created_at": at,
             }
@@ -186,7 +186,7 @@ def _close_one(
         return "excluded"
     if runtime.settings.requalification_silence == "archive":
         # Restricted: kept for the organisation's legal needs, reached by no campaign (both gate rules refuse).
-        contact.status = "restricted"
+        contact.status = ContactStatus.RESTRICTED
         audit.record(
             session,
             "requalification",
@@ -219,8 +219,8 @@ def close(
     report.cancelled += rowcount(
         session.execute(
             update(Delivery)
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == "queued")
-            .values(status="cancelled", reason="deadline_passed")
+            .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.CANCELLED, reason=DeliveryReason.DEADLINE_PASSED)
         )
     )
     work.commit(session, "cancel unsent")
@@ -295,7 +295,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RunReport:
                 report.cycles += 1
                 if cycle.deadline <= at:
                     close(runtime, session, lease, campaign, cycle, at, report)
-                elif campaign.status != "paused":
+                elif campaign.status != CampaignStatus.PAUSED:
                     ask_due(runtime, session, lease, campaign, at, report)
             audit.record(session, "cron", "requalify.run", "cron", LOCK, report.counts())
             work.commit(session, "requalify run")
