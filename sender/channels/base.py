@@ -25,10 +25,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import SMTP, default
-from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from sender.models import Contact
@@ -225,35 +221,3 @@ def get_channel(name: str) -> Channel:
         return _registry[name]
     except KeyError:
         raise LookupError(f"no sending channel {name!r} is available") from None
-
-
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """A message ready for the wire: envelope addresses and the complete RFC 5322 bytes (CRLF line ends)."""
-
-    sender: str
-    recipient: str
-    message_id: str
-    data: bytes
-
-    @property
-    def needs_smtputf8(self) -> bool:
-        """True when an address is internationalised (RFC 6531)."""
-        return not (self.sender.isascii() and self.recipient.isascii())
-
-    def message(self) -> EmailMessage:
-        """The bytes parsed back with the email package (for inspection, the outbox and tests)."""
-        # (sender.channels.email.transport shadows the stdlib `email` name in this package, hence the direct import.)
-        parsed: EmailMessage = message_from_bytes(self.data, policy=default)
-        return parsed
-
-    @classmethod
-    def from_message(cls, message: EmailMessage) -> OutgoingEmail:
-        """Wrap a message built with the email package (system emails); envelope from From and To."""
-        (_, sender), *_ = getaddresses([str(message["From"])])
-        (_, recipient), *_ = getaddresses([str(message["To"])])
-        return cls(sender, recipient, str(message["Message-ID"] or ""), message.as_bytes(policy=SMTP))
-
-
-# The email channel's transports; kept here, beside OutgoingEmail, for their existing importers.
-EmailTransport = Transport[OutgoingEmail]

@@ -12,7 +12,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
-from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.base import SendResult
+from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.render import sender_domain
 from sender.channels.email.transport import email_transport
 from sender.config import Settings
