@@ -14,6 +14,7 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel
 from sender.models import Contact, Purpose
 from sender.models.contacts import new_public_id
 from sender.services.consent import ledger
@@ -164,7 +165,9 @@ class ChunkWriter:
 
 
 def _grant_key(label: int, channel: str) -> int:
-    return label * 2 + (channel == "sms")
+    # One key per (label, channel): the label times the number of channels, plus the channel's rank.
+    names = tuple(Channel)
+    return label * len(names) + names.index(Channel(channel))
 
 
 def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sender.enums import ConsentAction, ContactStatus
 from sender.models import ConsentState, Contact, Purpose
-from sender.services.audience.contacts import suppress
+from sender.services.audience.contacts import suppress_addresses
 from sender.services.consent import ledger
 from sender.services.consent.links import read_unsubscribe
 from sender.services.records import audit
@@ -142,9 +142,7 @@ def stop_all(
         session, contact, source=source, mechanism="objection", actor=actor(contact), evidence=evidence
     )
     # The objection outlives the contact (R11, R45): its keyed hashes go on the suppression list.
-    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
-        if digest:
-            suppress(session, digest, channel, "objection")
+    suppress_addresses(session, contact, "objection")
     audit.record(
         session, actor(contact), "consent.objection", "contact", contact.public_id, {"source": source}
     )

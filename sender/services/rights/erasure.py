@@ -13,11 +13,12 @@ from redis import Redis
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from sender.channels.base import address_columns
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.i18n import pick_locale
 from sender.models import ConsentState, Contact, Delivery, ListMember
-from sender.services.audience.contacts import suppress
+from sender.services.audience.contacts import suppress_addresses
 from sender.services.errors import Conflict, NotFound
 from sender.services.messages import system_email
 from sender.services.records import audit
@@ -75,9 +76,7 @@ def erase(
         raise Conflict("the contact is already erased")
     confirmation = _confirm(settings, contact) if notify else "not requested"
     needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
-    for channel, digest in (("email", contact.email_hash), ("sms", contact.phone_hash)):
-        if digest:
-            suppress(session, digest, channel, "erasure")
+    suppress_addresses(session, contact, "erasure")
     skipped = rowcount(
         session.execute(
             update(Delivery)
@@ -92,7 +91,7 @@ def erase(
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
     for field in (
-        "email", "email_hash", "phone", "phone_hash", "first_name", "last_name",
+        *address_columns(), "first_name", "last_name",
         "locale", "country", "timezone", "source_detail", "last_interaction_at",
     ):  # fmt: skip
         setattr(contact, field, None)

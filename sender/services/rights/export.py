@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import Channel
 from sender.models import Contact
 from sender.services.rights.access import consent_history, personal_data
 
@@ -50,7 +51,7 @@ SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "properties": {
                     "purpose": {"type": "string"},
-                    "channel": {"enum": ["email", "sms"]},
+                    "channel": {"enum": [channel.value for channel in Channel]},
                     "action": {"enum": ["grant", "withdraw", "request"]},
                     "occurred_at": {"type": "string", "format": "date-time"},
                     "source": {"type": "string"},
