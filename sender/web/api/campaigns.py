@@ -67,9 +67,9 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
 @requires("campaigns.manage")
 def create_campaign() -> ResponseReturnValue:
     """Create a draft campaign; template errors are reported now, with their line."""
-    data = parse_body(CampaignInput).model_dump(mode="json", exclude_unset=True)
+    draft = parse_body(CampaignInput)
     session = get_session()
-    campaign = lifecycle.create(session, data, g.actor)
+    campaign = lifecycle.create(session, draft, draft.lists, g.actor, scheduled_at=draft.scheduled_at)
     session.commit()
     return jsonify(present(campaign)), 201
 
