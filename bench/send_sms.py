@@ -38,6 +38,7 @@ from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.runtime import build_runtime
 from sender.services.campaigns import launch, lifecycle
+from sender.services.campaigns.schema import CampaignDraft
 from sender.tasks.queue import bind_queue
 from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 
@@ -84,17 +85,10 @@ def run(env: dict[str, str], stand_in: str, list_id: int, n: int, workers: int, 
         while len(Worker.all(connection=redis)) < workers:
             time.sleep(0.1)
         with rt.Session() as session:
-            campaign = lifecycle.create(
-                session,
-                {
-                    "name": f"bench {workers}w",
-                    "purpose": "promos",
-                    "channel": "sms",
-                    "lists": [list_id],
-                    "body_text": BODY,
-                },
-                "bench",
+            draft = CampaignDraft.parse(
+                {"name": f"bench {workers}w", "purpose": "promos", "channel": "sms", "body_text": BODY}
             )
+            campaign = lifecycle.create(session, draft, [list_id], "bench")
             session.commit()
             queued = launch.send(session, rt.settings, campaign.id, "bench", now=True).queued
         deadline = time.time() + 1800

@@ -17,6 +17,12 @@ from sender.paths import resource_dir
 LOCALES = ("fr", "en")
 
 
+# Named N_ because pybabel extracts that name by default, like _ and gettext.
+def N_(message: str) -> str:
+    """Mark a text for the catalogue where it is defined, outside any request; it is translated where shown."""
+    return message
+
+
 def normalise(value: str | None) -> str | None:
     """The supported language of a locale tag such as 'en-GB' or 'fr_FR', or None."""
     if not value:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.base import SendResult
+from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.outbox import OutboxTransport
 from sender.channels.email.smtp import SmtpTransport
 from sender.channels.email.transport import email_transport

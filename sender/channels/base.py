@@ -1,20 +1,28 @@
-"""The one interface every channel implements, and the registry the channel-neutral send path looks channels up in.
+"""The one interface every channel implements, and the registry everything channel-specific is found in.
 
 The send loop (services/campaigns/delivery.py) claims deliveries, renders, sends and records without knowing
-which channel it serves. Everything channel-specific comes from a `Channel`, found with `get_channel(name)`:
+which channel it serves; the consent gate, the composer, the rights and the imports do not either. Everything
+channel-specific comes from a `Channel`, found with `get_channel(name)` or listed by `channels()`:
 
 - `address`: which contact columns hold the channel's address and its keyed hash (the consent gate's
-  `no_address` rule and the suppression list read them);
-- `parts` and `assembler()`: which templates a campaign renders for the channel, and how the rendered
-  `Content` of one person becomes the message on the wire (email: MIME bytes);
+  `no_address` rule, the suppression list, erasure and objections read them), and `normalise()`, how an
+  address given for the channel is checked and written in its canonical form;
+- `label` (a catalogue text, translated where it is shown) and `processor`: who handles the messages for the
+  organisation and whether that takes the data outside the EEA (the access report, GDPR Art. 15);
+- `content`: which templates a campaign renders for the channel (`content.parts`), which are required, their
+  size limits and the check of one person's rendered text (SMS: segments), all applied when it is saved;
+- `assembler()`: how the rendered `Content` of one person becomes the message on the wire (email: MIME bytes);
 - `transport()`: one connection to the provider; the send path keeps `connections()` of them open;
 - `verdict()`: what a provider's answer means (sent / retry / failed / unknown, suppression, throttling);
 - `rate_limits()`: the provider's rate, enforced across every worker through Redis (channels/ratelimit.py);
+- `hold_until()`: when a claimed message may go (SMS quiet hours; None: now);
 - `missing_settings()`: what must be configured before a campaign may be launched on the channel.
 
-A new channel is a package under channels/ (say `channels/sms/`) whose `__init__` calls `register()` with
-an object satisfying `Channel`; `get_channel` imports `sender.channels.<name>` on first use. The campaign
-renderer (services/messages/rendering.py) renders the marketer's templates listed in `parts` in the sandbox,
+A channel is a member of `enums.Channel` (the CHECK constraints) and a package under channels/ (say
+`channels/sms/`) whose `__init__` calls `register()` with an object satisfying `Channel`; `get_channel` and
+`channels()` import `sender.channels.<name>` on first use. Importing a channel needs no settings: its address
+facts serve the consent gate before its transport is configured. The campaign renderer
+(services/messages/rendering.py) renders the marketer's templates listed in `content.parts` in the sandbox,
 appends the system footer `templates/<name>/footer.txt` (and `footer.html` when "html" is a part) with the
 signed links, and passes the resulting `Content` to the channel's assembler. Transports know providers,
 never consent; a raised RenderFailed fails that one delivery with its reason, never its neighbours.
@@ -23,14 +31,12 @@ never consent; a raised RenderFailed fails that one delivery with its reason, ne
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import SMTP, default
-from email.utils import getaddresses
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
+from sender.enums import Channel as ChannelName
 from sender.enums import DeliveryReason, SuppressionReason
 from sender.models import Contact
 
@@ -110,9 +116,9 @@ class ContactAddress:
         value: str | None = getattr(contact, self.column)
         return value
 
-    def hash_of(self, contact: Contact) -> str | None:
-        """The keyed hash of that address."""
-        value: str | None = getattr(contact, self.hash_column)
+    def hash_of(self, contact: Any) -> str | None:
+        """The keyed hash of that address, read from a contact or any record with the same attributes."""
+        value: str | None = getattr(contact, self.hash_column, None)
         return value
 
     def columns(self) -> tuple[Any, Any]:
@@ -120,20 +126,40 @@ class ContactAddress:
         return getattr(Contact, self.column), getattr(Contact, self.hash_column)
 
 
-# Where each channel's address lives on a contact: a fact of the contacts table, so it is known (and the
-# consent gate works) for every channel of models.contacts.CHANNELS, even before its sending side exists.
-ADDRESSES: Mapping[str, ContactAddress] = {
-    "email": ContactAddress("email", "email_hash"),
-    "sms": ContactAddress("phone", "phone_hash"),
-}
+@dataclass(frozen=True)
+class Processor:
+    """Who handles a channel's messages for the organisation (GDPR Art. 28), for the access report (Art. 15)."""
+
+    name: str
+    role: str
+    country: str
+    safeguards: str
+    # How the transfer outside the EEA is named in the report (e.g. "Twilio Inc., United States"); None: none.
+    transfer: str | None = None
+
+    def recipient(self) -> dict[str, str]:
+        """The processor as one recipient of the access report."""
+        return {"name": self.name, "role": self.role, "country": self.country, "safeguards": self.safeguards}
 
 
-def contact_address(channel: str) -> ContactAddress:
-    """Where `channel`'s address lives on a contact; ValueError for an unknown channel."""
-    try:
-        return ADDRESSES[channel]
-    except KeyError:
-        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(ADDRESSES)}") from None
+@dataclass(frozen=True)
+class ContentRules:
+    """What a campaign on a channel is made of, checked when it is saved.
+
+    `limits`: the templates rendered for the channel ("subject", "text", "html"), in order, with the most
+    characters each template may have; `required`: the parts that must not be blank; `check_text`: what is
+    wrong with one person's rendered text body (e.g. too many SMS segments), or None when it fits; absent
+    when any length fits, so the text is then compiled but not rendered at save time.
+    """
+
+    limits: Mapping[str, int]
+    required: frozenset[str]
+    check_text: Callable[[str], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The templates rendered for the channel, among "subject", "text" and "html"."""
+        return tuple(self.limits)
 
 
 @dataclass(frozen=True)
@@ -171,13 +197,20 @@ class Transport(Protocol[M_contra]):
         ...
 
 
+@runtime_checkable
 class Channel(Protocol):
     """One way of reaching a person. Implementations are stateless and shared; see the module docstring."""
 
     name: str
+    # English text marked for the catalogue (i18n.N_), translated where it is shown: "e-mail", "SMS".
+    label: str
     address: ContactAddress
-    # Which campaign templates are rendered for this channel, among "subject", "text" and "html".
-    parts: tuple[str, ...]
+    content: ContentRules
+    processor: Processor
+
+    def normalise(self, raw: str, settings: Settings) -> str:
+        """The address in its canonical form; AddressError (naming `address.column`) when it is not one."""
+        ...
 
     def missing_settings(self, settings: Settings) -> dict[str, str]:
         """Settings required to send on this channel that are unset or invalid: {VARIABLE: why}."""
@@ -201,6 +234,12 @@ class Channel(Protocol):
 
     def rate_limits(self, settings: Settings) -> tuple[Rate, ...]:
         """The provider's rate limits, shared by all workers (empty: unlimited)."""
+        ...
+
+    def hold_until(
+        self, settings: Settings, campaign: Campaign, contact: Contact, at: datetime
+    ) -> datetime | None:
+        """When a claimed message to `contact` may go, if not now (SMS quiet hours); None: send now."""
         ...
 
 
@@ -228,33 +267,11 @@ def get_channel(name: str) -> Channel:
         raise LookupError(f"no sending channel {name!r} is available") from None
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """A message ready for the wire: envelope addresses and the complete RFC 5322 bytes (CRLF line ends)."""
-
-    sender: str
-    recipient: str
-    message_id: str
-    data: bytes
-
-    @property
-    def needs_smtputf8(self) -> bool:
-        """True when an address is internationalised (RFC 6531)."""
-        return not (self.sender.isascii() and self.recipient.isascii())
-
-    def message(self) -> EmailMessage:
-        """The bytes parsed back with the email package (for inspection, the outbox and tests)."""
-        # (sender.channels.email.transport shadows the stdlib `email` name in this package, hence the direct import.)
-        parsed: EmailMessage = message_from_bytes(self.data, policy=default)
-        return parsed
-
-    @classmethod
-    def from_message(cls, message: EmailMessage) -> OutgoingEmail:
-        """Wrap a message built with the email package (system emails); envelope from From and To."""
-        (_, sender), *_ = getaddresses([str(message["From"])])
-        (_, recipient), *_ = getaddresses([str(message["To"])])
-        return cls(sender, recipient, str(message["Message-ID"] or ""), message.as_bytes(policy=SMTP))
+def channels() -> tuple[Channel, ...]:
+    """Every channel of enums.Channel, in its order; LookupError when one has no package under channels/."""
+    return tuple(get_channel(name) for name in ChannelName)
 
 
-# The email channel's transports; kept here, beside OutgoingEmail, for their existing importers.
-EmailTransport = Transport[OutgoingEmail]
+def address_columns() -> tuple[str, ...]:
+    """The contact columns holding every channel's address and keyed hash, each once (channels may share)."""
+    return tuple(dict.fromkeys(c for ch in channels() for c in (ch.address.column, ch.address.hash_column)))

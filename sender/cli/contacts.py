@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.config import load_settings
+from sender.enums import Channel
 from sender.models import ImportBatch, ImportReportLine
 from sender.runtime import Runtime, build_runtime
 from sender.services.audience import import_mapping, import_report, imports
@@ -81,7 +82,11 @@ def _summary(session: Session, batch: ImportBatch, committed: bool) -> None:
 @click.option("--wording-version", type=int, help="Version of the consent wording they were shown.")
 @click.option("--mechanism", help="How they consented (default checkbox).")
 @click.option(
-    "--channel", "channels", multiple=True, type=click.Choice(["email", "sms"]), help="Default: email."
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice([channel.value for channel in Channel]),
+    help="Default: email.",
 )
 @click.option("--partner", help="Partner the list comes from, if any.")
 @click.option("--partner-named-sender", is_flag=True, help="The partner's consent wording named us.")

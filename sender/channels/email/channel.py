@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
+from sender.addresses import normalize_email
 from sender.channels.base import (
-    ADDRESSES,
     Assembler,
     ContactAddress,
+    ContentRules,
+    Processor,
     SendResult,
     Transport,
     Verdict,
@@ -18,7 +21,8 @@ from sender.channels.email.render import MimeAssembler, missing_identity
 from sender.channels.email.transport import email_transport
 from sender.config import Rate, Settings
 from sender.enums import SuppressionReason
-from sender.models import Campaign, Purpose
+from sender.i18n import N_
+from sender.models import Campaign, Contact, Purpose
 
 # RFC 3463 X.7.x is "security or policy": relays answer rate limits with 4.7.0 / 4.7.1 (421, 450, 451, 454).
 _THROTTLE = re.compile(r"\b4\.7\.\d{1,3}\b")
@@ -33,8 +37,22 @@ class EmailChannel:
     """The email channel; stateless, registered once as "email"."""
 
     name = "email"
-    address: ContactAddress = ADDRESSES["email"]
-    parts: tuple[str, ...] = ("subject", "text", "html")
+    label = N_("e-mail")
+    address = ContactAddress("email", "email_hash")
+    # A subject line longer than 255 characters is cut or refused by mail clients and relays alike.
+    content = ContentRules(
+        {"subject": 255, "text": 500_000, "html": 500_000}, required=frozenset({"subject", "text"})
+    )
+    processor = Processor(
+        "email relay (SMTP_URL) or local outbox",
+        "delivers email",
+        "as declared in the register of the purpose",
+        "processing agreement (GDPR Art. 28)",
+    )
+
+    def normalise(self, raw: str, settings: Settings) -> str:
+        """The lower-case address, checked without any DNS lookup."""
+        return normalize_email(raw, self.address.column)
 
     def missing_settings(self, settings: Settings) -> dict[str, str]:
         """ORG_NAME, ORG_ADDRESS and EMAIL_FROM identify the sender in every message."""
@@ -61,3 +79,9 @@ class EmailChannel:
     def rate_limits(self, settings: Settings) -> tuple[Rate, ...]:
         """SMTP_MAX_RATE, shared by every worker."""
         return settings.smtp_max_rate if settings.smtp_url else ()
+
+    def hold_until(
+        self, settings: Settings, campaign: Campaign, contact: Contact, at: datetime
+    ) -> datetime | None:
+        """Email has no quiet hours: it waits in the inbox until it is read."""
+        return None

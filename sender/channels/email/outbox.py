@@ -9,7 +9,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.base import SendResult
+from sender.channels.email.message import OutgoingEmail
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 

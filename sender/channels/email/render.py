@@ -15,7 +15,8 @@ from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 from urllib.parse import urlsplit
 
-from sender.channels.base import Content, OutgoingEmail, RenderFailed
+from sender.channels.base import Content, RenderFailed
+from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.mime import fold, part_head, qp, subject_line
 from sender.config import Settings
 from sender.enums import CampaignKind

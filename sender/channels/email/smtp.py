@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.base import SendResult
+from sender.channels.email.message import OutgoingEmail
 from sender.scrub import scrub
 
 DEFAULT_TIMEOUT = 30.0

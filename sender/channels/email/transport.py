@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sender.channels.base import EmailTransport
+from sender.channels.email.message import EmailTransport
 from sender.channels.email.outbox import OutboxTransport
 from sender.channels.email.smtp import SmtpTransport
 from sender.config import Settings

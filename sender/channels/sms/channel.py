@@ -5,12 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sender.channels.base import ContactAddress, SendResult, Transport, Verdict, default_verdict
+from sender.addresses import normalize_phone
+from sender.channels.base import (
+    ContactAddress,
+    ContentRules,
+    Processor,
+    SendResult,
+    Transport,
+    Verdict,
+    default_verdict,
+)
 from sender.channels.sms.assemble import SmsAssembler
+from sender.channels.sms.content import too_long
 from sender.channels.sms.quiet_hours import place_of, window
 from sender.channels.sms.twilio import BACK_OFF, OPTED_OUT, TwilioTransport, shared_client
 from sender.config import Rate, Settings
 from sender.enums import CampaignKind, DeliveryReason, SuppressionReason
+from sender.i18n import N_
 from sender.models import Campaign, Contact, Purpose
 
 # A window closing sooner than this is treated as closed: the message could not arrive before it shuts.
@@ -58,8 +69,21 @@ class SmsChannel:
     """The SMS channel; stateless, registered once as "sms"."""
 
     name = "sms"
+    label = N_("SMS")
     address: ContactAddress = SmsAddress("phone", "phone_hash")
-    parts: tuple[str, ...] = ("text",)
+    # An SMS is only its text: the size that counts is the rendered text's, in segments (R21).
+    content = ContentRules({"text": 500_000}, required=frozenset({"text"}), check_text=too_long)
+    processor = Processor(
+        "Twilio Inc.",
+        "delivers SMS",
+        "United States",
+        "Binding Corporate Rules (processor) and Standard Contractual Clauses (GDPR Art. 46-47)",
+        transfer="Twilio Inc., United States",
+    )
+
+    def normalise(self, raw: str, settings: Settings) -> str:
+        """The number in E.164; a national number is read in DEFAULT_PHONE_REGION."""
+        return normalize_phone(raw, settings.default_phone_region, self.address.column)
 
     def missing_settings(self, settings: Settings) -> dict[str, str]:
         """Twilio account and sender, SMS_SENDER_NAME (or ORG_NAME) and SMS_STOP_TEXT."""

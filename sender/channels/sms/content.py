@@ -57,6 +57,14 @@ def measure(text: str) -> SmsSize:
     return SmsSize(encoding, len(units), _split(encoding, units))
 
 
+def too_long(text: str) -> str | None:
+    """Why one rendered SMS text does not fit in one message of at most MAX_SEGMENTS segments, or None."""
+    size = measure(text)
+    if size.segments > MAX_SEGMENTS:
+        return f"{size.segments} segments ({size.encoding}); one SMS carries at most {MAX_SEGMENTS}"
+    return None
+
+
 def mentions(sender_name: str, stop_text: str, portal_url: str | None = None) -> str:
     """The system mentions of a marketing SMS: who sends it and how to stop (and the portal, if set)."""
     parts = [sender_name.strip(), stop_text.strip()]

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
+from sender.addresses import AddressError, address_hash
+from sender.channels.base import address_columns, channels
 from sender.config import Settings
-from sender.enums import Channel, ContactStatus
+from sender.enums import ContactStatus
 from sender.models import Contact, Suppression
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
@@ -20,48 +21,50 @@ EDITABLE = ("email", "phone", "first_name", "last_name", "locale", "country", "t
 MAX_LENGTHS = {"first_name": 100, "last_name": 100, "locale": 16, "timezone": 64, "source": 64}
 
 
+def address_fields() -> tuple[str, ...]:
+    """The contact fields holding an address of some channel ("email", "phone"), each once."""
+    return tuple(dict.fromkeys(channel.address.column for channel in channels()))
+
+
 @dataclass(frozen=True)
 class Addresses:
-    """Normalised addresses and their keyed hashes."""
+    """Normalised addresses and their keyed hashes, by contact column; every channel's columns, None when absent."""
 
-    email: str | None
-    email_hash: str | None
-    phone: str | None
-    phone_hash: str | None
+    values: dict[str, str | None]
 
 
-def normalise_addresses(settings: Settings, email: str | None, phone: str | None) -> Addresses:
-    """Normalise both addresses, collecting one error per bad field."""
+def normalise_addresses(settings: Settings, given: Mapping[str, Any]) -> Addresses:
+    """Normalise the addresses among `given` (by contact field) with their channel's rule, one error per bad field."""
     errors: dict[str, str] = {}
-    norm_email = norm_phone = None
-    if email:
+    values: dict[str, str | None] = dict.fromkeys(address_columns())
+    for channel in channels():
+        column, raw = channel.address.column, given.get(channel.address.column)
+        # Channels sharing an address (the phone) share its normal form: it is computed once.
+        if not raw or values[column] is not None or column in errors:
+            continue
         try:
-            norm_email = normalize_email(email)
+            normalised = channel.normalise(raw, settings)
         except AddressError as exc:
             errors[exc.field] = exc.message
-    if phone:
-        try:
-            norm_phone = normalize_phone(phone, settings.default_phone_region)
-        except AddressError as exc:
-            errors[exc.field] = exc.message
+            continue
+        values[column] = normalised
+        values[channel.address.hash_column] = address_hash(settings.hash_key, normalised)
     if errors:
         raise ValidationFailed(errors)
-    return Addresses(
-        norm_email,
-        address_hash(settings.hash_key, norm_email) if norm_email else None,
-        norm_phone,
-        address_hash(settings.hash_key, norm_phone) if norm_phone else None,
-    )
+    return Addresses(values)
 
 
 def suppressed_channels(session: Session, addresses: Addresses) -> list[str]:
     """Channels on which these addresses are on the suppression list."""
     found: list[str] = []
-    for channel, digest in ((Channel.EMAIL, addresses.email_hash), (Channel.SMS, addresses.phone_hash)):
+    for channel in channels():
+        digest = addresses.values[channel.address.hash_column]
         if digest and session.scalar(
-            select(Suppression.id).where(Suppression.address_hash == digest, Suppression.channel == channel)
+            select(Suppression.id).where(
+                Suppression.address_hash == digest, Suppression.channel == channel.name
+            )
         ):
-            found.append(channel)
+            found.append(channel.name)
     return found
 
 
@@ -77,7 +80,7 @@ def _check_fields(data: Mapping[str, Any]) -> dict[str, str]:
     attributes = data.get("attributes")
     if attributes is not None and not isinstance(attributes, dict):
         errors["attributes"] = "must be an object"
-    for name in ("email", "phone"):
+    for name in address_fields():
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             errors[name] = "must be a string"
@@ -87,21 +90,18 @@ def _check_fields(data: Mapping[str, Any]) -> dict[str, str]:
 def create(session: Session, settings: Settings, data: Mapping[str, Any], actor: str) -> Contact:
     """Create a contact; refuse suppressed or duplicate addresses (409) and bad fields (422)."""
     errors = _check_fields(data)
-    if not data.get("email") and not data.get("phone"):
+    if not any(data.get(name) for name in address_fields()):
         errors["email"] = "an email or a phone number is required"
     if errors:
         raise ValidationFailed(errors)
-    addresses = normalise_addresses(settings, data.get("email"), data.get("phone"))
+    addresses = normalise_addresses(settings, data)
     blocked = suppressed_channels(session, addresses)
     if blocked:
         # An erased or opted-out person must not come back through a new record (R11).
         raise Conflict(f"address is on the suppression list ({', '.join(blocked)})")
     _refuse_duplicates(session, addresses, None)
     contact = Contact(
-        email=addresses.email,
-        email_hash=addresses.email_hash,
-        phone=addresses.phone,
-        phone_hash=addresses.phone_hash,
+        **addresses.values,
         first_name=data.get("first_name"),
         last_name=data.get("last_name"),
         locale=data.get("locale"),
@@ -119,13 +119,11 @@ def create(session: Session, settings: Settings, data: Mapping[str, Any], actor:
 
 
 def _refuse_duplicates(session: Session, addresses: Addresses, contact_id: int | None) -> None:
-    for column, value, name in (
-        (Contact.email, addresses.email, "email"),
-        (Contact.phone, addresses.phone, "phone"),
-    ):
+    for name in address_fields():
+        value = addresses.values[name]
         if value is None:
             continue
-        other = session.scalar(select(Contact.id).where(column == value))
+        other = session.scalar(select(Contact.id).where(getattr(Contact, name) == value))
         if other is not None and other != contact_id:
             raise Conflict(f"another contact already has this {name}")
 
@@ -141,18 +139,17 @@ def update(
     errors.update(_check_fields(data))
     if errors:
         raise ValidationFailed(errors)
-    if "email" in data or "phone" in data:
+    fields = address_fields()
+    if any(name in data for name in fields):
         addresses = normalise_addresses(
-            settings,
-            data.get("email", contact.email),
-            data.get("phone", contact.phone),
+            settings, {name: data.get(name, getattr(contact, name)) for name in fields}
         )
         blocked = suppressed_channels(session, addresses)
         if blocked:
             raise Conflict(f"address is on the suppression list ({', '.join(blocked)})")
         _refuse_duplicates(session, addresses, contact.id)
-        contact.email, contact.email_hash = addresses.email, addresses.email_hash
-        contact.phone, contact.phone_hash = addresses.phone, addresses.phone_hash
+        for column, value in addresses.values.items():
+            setattr(contact, column, value)
     for name in ("first_name", "last_name", "locale", "timezone", "attributes"):
         if name in data:
             setattr(contact, name, data[name])
@@ -169,6 +166,14 @@ def get_by_public_id(session: Session, public_id: str) -> Contact:
     if contact is None:
         raise NotFound("no such contact")
     return contact
+
+
+def suppress_addresses(session: Session, contact: Contact, reason: str) -> None:
+    """Put the keyed hash of each of the contact's addresses on the suppression list of its channels."""
+    for channel in channels():
+        digest = channel.address.hash_of(contact)
+        if digest:
+            suppress(session, digest, channel.name, reason)
 
 
 def suppress(session: Session, digest: str, channel: str, reason: str) -> None:

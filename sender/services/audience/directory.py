@@ -39,11 +39,11 @@ def contacts_page(
         blank = {name: "must not be empty" for name, v in (("email", email), ("phone", phone)) if v == ""}
         if blank:
             raise ValidationFailed(blank)
-        wanted = normalise_addresses(settings, email, phone)
+        wanted = normalise_addresses(settings, {"email": email, "phone": phone}).values
         if email is not None:
-            stmt = stmt.where(Contact.email == wanted.email)
+            stmt = stmt.where(Contact.email == wanted["email"])
         if phone is not None:
-            stmt = stmt.where(Contact.phone == wanted.phone)
+            stmt = stmt.where(Contact.phone == wanted["phone"])
     if list_id is not None:
         stmt = stmt.where(Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id == list_id)))
     rows = list(session.scalars(stmt))

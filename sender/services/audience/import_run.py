@@ -17,7 +17,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.orm import Session
 
-from sender.enums import Channel, ContactStatus
+from sender.channels.base import channels, get_channel
+from sender.enums import ContactStatus
 from sender.models import Contact, ImportReportLine, Suppression
 from sender.services.audience.import_rows import ParsedRow
 from sender.services.audience.import_write import PLAIN_FIELDS, Chunk, ChunkWriter, Proof
@@ -80,7 +81,7 @@ class ImportPass:
         return {getattr(row, column.key): row for row in rows}
 
     def _suppressed(self, rows: list[ParsedRow]) -> dict[tuple[str, str], str]:
-        hashes = {h for r in rows for h in (r.email_hash, r.phone_hash) if h}
+        hashes = {h for r in rows for ch in channels() if (h := ch.address.hash_of(r))}
         if not hashes:
             return {}
         found = self.session.execute(
@@ -139,14 +140,11 @@ class ImportPass:
             for column, _, reason in address_problems or [("", "", "no email or phone number")]:
                 chunk.line(row.row_no, "refused", column, reason)
             return
-        addresses: tuple[tuple[str, str | None, str], ...] = (
-            ("email", row.email_hash, Channel.EMAIL),
-            ("phone", row.phone_hash, Channel.SMS),
-        )
-        for kind, digest, channel in addresses:
-            if digest and (digest, channel) in suppressed:
+        for ch in channels():
+            digest, kind = ch.address.hash_of(row), ch.address.column
+            if digest and (digest, ch.name) in suppressed:
                 self.counts.refused += 1
-                reason = SUPPRESSED.format(reason=suppressed[(digest, channel)])
+                reason = SUPPRESSED.format(reason=suppressed[(digest, ch.name)])
                 chunk.line(row.row_no, "refused", self.columns.get(kind, kind), reason)
                 return
         by_email = self._owner("e", row.email, chunk.by_email)
@@ -197,7 +195,7 @@ class ImportPass:
         self._stage(chunk, row, label)
         if self.proof is not None:
             for channel in self.proof.channels:
-                if (row.email if channel == Channel.EMAIL else row.phone) is not None:
+                if getattr(row, get_channel(channel).address.column, None) is not None:
                     chunk.grants.append((label, row.row_no, channel, outcome))
 
     def _merge_note(self, row: ParsedRow, target: int, by_email: int | None) -> tuple[str, str]:

@@ -165,7 +165,9 @@ class ChunkWriter:
 
 
 def _grant_key(label: int, channel: str) -> int:
-    return label * 2 + (channel == Channel.SMS)
+    # One key per (label, channel): the label times the number of channels, plus the channel's rank.
+    names = tuple(Channel)
+    return label * len(names) + names.index(Channel(channel))
 
 
 def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:

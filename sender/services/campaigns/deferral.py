@@ -1,7 +1,7 @@
 """Deliveries a channel may not send yet (SMS quiet hours): deferred to their slot, never dropped (R14).
 
-After the claim, a channel that has a `hold_until(settings, campaign, contact, at)` says for each claimed
-contact whether the message may go now or from when. Held deliveries become `deferred` (reason
+After the claim, the channel's `hold_until(settings, campaign, contact, at)` says for each claimed contact
+whether the message may go now or from when (email: always now). Held deliveries become `deferred` (reason
 `quiet_hours`, `not_before` = the slot), the attempt is given back, and the claim is released; at the slot
 a job scheduled in the same step (and, as a safety net, every sweep) puts them back in the queue, where the
 next claim re-checks consent as for any other delivery.
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import DateTime, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from sender import work
+from sender.channels.base import Channel
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignStatus, DeliveryReason, DeliveryStatus
@@ -29,20 +30,19 @@ REASON = DeliveryReason.QUIET_HOURS
 def hold(
     session: Session,
     settings: Settings,
-    channel: Any,
+    channel: Channel,
     campaign: Campaign,
     token: str,
     claimed: Sequence[tuple[int, Contact]],
 ) -> dict[int, datetime]:
     """Defer the claimed deliveries the channel holds back, with a release job at each slot; return
     {delivery id: slot}. The caller commits (the jobs leave after it)."""
-    hold_until = getattr(channel, "hold_until", None)
-    if hold_until is None or not claimed:
+    if not claimed:
         return {}
     now = utcnow()
     held: dict[int, datetime] = {}
     for delivery_id, contact in claimed:
-        until = hold_until(settings, campaign, contact, now)
+        until = channel.hold_until(settings, campaign, contact, now)
         if until is not None:
             held[delivery_id] = until
     if held:

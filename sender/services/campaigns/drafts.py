@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.enums import CampaignKind, CampaignStatus, Channel
+from sender.enums import CampaignStatus
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
+from sender.services.campaigns.schema import PART_FIELDS, CampaignDraft, keep_parts_of_channel
 from sender.services.errors import Conflict, ValidationFailed
-from sender.services.messages import rendering, sms
 from sender.services.records import audit
 
-KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
-CHANNELS = (Channel.EMAIL, Channel.SMS)
-LIMITS = {"name": 200, "subject": 255, "body_text": 500_000, "body_html": 500_000}
+# The composer's fields that are the campaign's content; its templates default to empty.
+CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values())
+TEMPLATES = dict.fromkeys(PART_FIELDS.values(), "")
 
 
 def _ids(session: Session, model: type[ContactList] | type[Segment], raw: Sequence[int]) -> list[Any]:
@@ -28,26 +28,22 @@ def _ids(session: Session, model: type[ContactList] | type[Segment], raw: Sequen
 
 
 def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], actor: str) -> Campaign:
-    """Create a draft, or update one; the audience is lists and/or segments. The caller commits."""
+    """Create a draft, or update one; the audience is lists and/or segments. The caller commits.
+
+    The content is checked by the campaign schema, as the API's (before the session is used: a render may
+    take up to its time limit); the purpose and the audience are checked here.
+    """
     if campaign is not None and campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign is {campaign.status}; only a draft can be edited")
+    # A form sends every field, empty ones as "" or None: they mean "not given", and the schema's defaults apply.
+    given = {name: data.get(name) for name in CONTENT if data.get(name)}
     errors: dict[str, str] = {}
-    channel = data.get("channel") or Channel.EMAIL
-    if channel not in CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(CHANNELS)}"
-    values = {name: str(data.get(name) or "") for name in LIMITS}
-    if channel == Channel.SMS:
-        # An SMS is only its text: a subject or HTML left in the form from an email draft is dropped.
-        values["subject"] = values["body_html"] = ""
-    for name, limit in LIMITS.items():
-        optional = name == "body_html" or (name == "subject" and channel == Channel.SMS)
-        if not optional and not values[name].strip():
-            errors[name] = "is required"
-        elif len(values[name]) > limit:
-            errors[name] = f"must be at most {limit} characters"
-    kind = data.get("kind") or CampaignKind.MARKETING
-    if kind not in KINDS:
-        errors["kind"] = f"must be one of {', '.join(KINDS)}"
+    draft = None
+    try:
+        # A subject or HTML left in the form from an email draft is dropped when SMS is chosen.
+        draft = CampaignDraft.parse(keep_parts_of_channel({**TEMPLATES, **given}))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     purpose = session.scalar(select(Purpose).where(Purpose.slug == (data.get("purpose") or "")))
     if purpose is None:
         errors["purpose"] = "choose a purpose"
@@ -55,22 +51,14 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     chosen_segments = _ids(session, Segment, data.get("segments") or [])
     if not lists and not chosen_segments:
         errors["lists"] = "choose at least one list or segment"
-    if not any(k in errors for k in ("subject", "body_html", "body_text")):
-        try:
-            if channel == Channel.SMS:
-                sms.validate_sms_body(values["body_text"])
-            else:
-                rendering.validate_content(values["subject"], values["body_html"], values["body_text"])
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    assert purpose is not None
+    assert draft is not None and purpose is not None
     target = campaign or Campaign(status=CampaignStatus.DRAFT, created_by=actor)
-    target.channel = channel
-    target.name, target.subject = values["name"].strip(), values["subject"]
-    target.body_text, target.body_html = values["body_text"], values["body_html"]
-    target.kind, target.purpose_id, target.lists = kind, purpose.id, lists
+    target.channel = draft.channel
+    target.name, target.subject = draft.name.strip(), draft.subject
+    target.body_text, target.body_html = draft.body_text, draft.body_html
+    target.kind, target.purpose_id, target.lists = draft.kind, purpose.id, lists
     session.add(target)
     session.flush()
     segments.set_for_campaign(session, target.id, [s.id for s in chosen_segments])

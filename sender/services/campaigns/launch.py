@@ -20,12 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender import work
-from sender.channels.base import get_channel
+from sender.channels.base import channels
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
 from sender.models import Campaign, Delivery
-from sender.models.contacts import CHANNELS
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.campaigns import deferral, delivery, lifecycle, planning, requalify, states
@@ -258,11 +257,7 @@ def release_deferred(runtime: Runtime, campaign_id: int) -> int:
 def warm_up(runtime: Runtime) -> None:
     """Prepare a worker before it forks its first job: the send loop's SQL, compiled for every channel."""
     with runtime.Session() as session:
-        for name in CHANNELS:
-            try:
-                channel = get_channel(name)
-            except LookupError:
-                continue  # a channel with no sending side yet
+        for channel in channels():
             delivery.warm_up(session, runtime.settings, channel)
 
 

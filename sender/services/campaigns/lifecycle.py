@@ -5,26 +5,20 @@ states.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount, utcnow
-from sender.enums import CampaignKind, Channel, DeliveryReason, DeliveryStatus
-from sender.i18n import LOCALES
+from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus
 from sender.models import Campaign, ContactList, Delivery, Purpose
-from sender.models.campaigns import CAMPAIGN_KINDS
 from sender.services.campaigns import planning, requalify, states
+from sender.services.campaigns.schema import CampaignDraft
 from sender.services.errors import NotFound, ValidationFailed
-from sender.services.messages import rendering, sms
 from sender.services.records import audit
-
-SUPPORTED_CHANNELS = (Channel.EMAIL, Channel.SMS)
-CHOSEN_KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
 
 
 @dataclass(frozen=True)
@@ -43,103 +37,39 @@ class Report:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def _parse_time(raw: Any) -> datetime:
-    if not isinstance(raw, str):
-        raise ValueError("must be an ISO 8601 date-time string")
-    value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError("must include a time zone, e.g. 2026-12-01T09:00:00Z")
-    return value.astimezone(UTC).replace(tzinfo=None)
+def create(
+    session: Session,
+    draft: CampaignDraft,
+    lists: Sequence[int],
+    actor: str,
+    scheduled_at: datetime | None = None,
+) -> Campaign:
+    """Create a draft campaign from checked content (CampaignDraft.parse) for these lists.
 
-
-def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str], required: bool) -> str:
-    value = data.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[name] = "must be a string"
-        return ""
-    if required and not value.strip():
-        errors[name] = "is required"
-    elif len(value) > limit:
-        errors[name] = f"must be at most {limit} characters"
-    elif problem := _unstorable(value):
-        errors[name] = problem
-    return value
-
-
-def _unstorable(value: str) -> str | None:
-    """Why text cannot be stored (NUL on PostgreSQL) or sent as UTF-8 (lone surrogate), or None."""
-    if "\x00" in value:
-        return "must not contain NUL characters"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must not contain lone surrogates (invalid Unicode)"
-    return None
-
-
-def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
-    """Create a draft campaign after checking every field and compiling its templates.
-
-    The templates are checked first, before the session is used: a render may take up to its time limit,
-    and no transaction (on SQLite, the write lock) may be held meanwhile.
+    The draft's templates were checked when it was parsed, before the session was used: a render may take up
+    to its time limit, and no transaction (on SQLite, the write lock) may be held meanwhile.
     """
     errors: dict[str, str] = {}
-    name = _text(data, "name", 200, errors, required=True)
-    channel = data.get("channel", Channel.EMAIL)
-    # An SMS is only its text: no subject, no HTML.
-    subject = _text(data, "subject", 255, errors, required=channel != Channel.SMS)
-    body_html = _text(data, "body_html", 500_000, errors, required=False)
-    body_text = _text(data, "body_text", 500_000, errors, required=True)
-    if channel == Channel.SMS and (subject or body_html):
-        errors["subject" if subject else "body_html"] = "an SMS campaign has only body_text"
-    if channel not in SUPPORTED_CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(SUPPORTED_CHANNELS)}"
-    if not any(k in errors for k in ("subject", "body_html", "body_text")):
-        try:
-            if channel == Channel.SMS:
-                sms.validate_sms_body(body_text)
-            else:
-                rendering.validate_content(subject, body_html, body_text)
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
-    kind = data.get("kind", CampaignKind.MARKETING)
-    if kind not in CHOSEN_KINDS:
-        errors["kind"] = "must be marketing or legal_notice"
-    locale = data.get("locale")
-    if locale is not None and locale not in LOCALES:
-        errors["locale"] = f"must be one of {', '.join(LOCALES)} or null (the organisation's language)"
-    purpose = None
-    slug = data.get("purpose")
-    if not isinstance(slug, str) or not slug:
-        errors["purpose"] = "is required (a purpose slug)"
-    else:
-        purpose = session.scalar(select(Purpose).where(Purpose.slug == slug))
-        if purpose is None:
-            errors["purpose"] = f"no purpose {slug!r}"
-    lists = _lists(session, data.get("lists"), errors)
-    scheduled_at = None
-    if data.get("scheduled_at") is not None:
-        try:
-            scheduled_at = _parse_time(data["scheduled_at"])
-        except ValueError as exc:
-            errors["scheduled_at"] = str(exc)
+    purpose = session.scalar(select(Purpose).where(Purpose.slug == draft.purpose))
+    if purpose is None:
+        errors["purpose"] = f"no purpose {draft.purpose!r}"
+    chosen = _lists(session, lists, errors)
     if errors:
         raise ValidationFailed(errors)
-    assert purpose is not None and kind in CAMPAIGN_KINDS
+    assert purpose is not None
     campaign = Campaign(
-        name=name,
+        name=draft.name,
         purpose_id=purpose.id,
-        channel=channel,
-        kind=kind,
-        locale=locale,
-        subject=subject,
-        body_html=body_html,
-        body_text=body_text,
-        scheduled_at=scheduled_at,
+        channel=draft.channel,
+        kind=draft.kind,
+        locale=draft.locale,
+        subject=draft.subject,
+        body_html=draft.body_html,
+        body_text=draft.body_text,
+        # Stored as naive UTC, like every timestamp of the database.
+        scheduled_at=scheduled_at.astimezone(UTC).replace(tzinfo=None) if scheduled_at else None,
         created_by=actor,
-        lists=lists,
+        lists=chosen,
     )
     session.add(campaign)
     session.flush()
@@ -147,13 +77,13 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Campaign:
     return campaign
 
 
-def _lists(session: Session, raw: Any, errors: dict[str, str]) -> list[ContactList]:
-    if not isinstance(raw, list) or not raw or not all(isinstance(i, int) for i in raw):
+def _lists(session: Session, ids: Sequence[int], errors: dict[str, str]) -> list[ContactList]:
+    if not ids:
         errors["lists"] = "must be a non-empty array of list ids"
         return []
-    ids = sorted(set(raw))
-    found = list(session.scalars(select(ContactList).where(ContactList.id.in_(ids))))
-    missing = sorted(set(ids) - {lst.id for lst in found})
+    wanted = sorted(set(ids))
+    found = list(session.scalars(select(ContactList).where(ContactList.id.in_(wanted))))
+    missing = sorted(set(wanted) - {lst.id for lst in found})
     if missing:
         errors["lists"] = f"unknown list ids: {missing[:20]}"
     return found

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from sender.channels.base import contact_address
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import CampaignKind, Channel, ConsentStatus, ContactStatus, SkipReason
 from sender.models import ConsentState, Contact, Suppression
@@ -76,7 +76,7 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     if channel not in tuple(Channel):
         raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
     # The channel says which columns hold its address and that address's keyed hash.
-    address, address_hash = contact_address(channel).columns()
+    address, address_hash = get_channel(channel).address.columns()
     suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
     # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.
@@ -101,7 +101,7 @@ def ask_reason_expression(state: type[ConsentState], channel: str) -> ColumnElem
     """The "may be asked" rule: NULL when a request for consent may be sent, else the refusal reason."""
     if channel not in tuple(Channel):
         raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
-    address, address_hash = contact_address(channel).columns()
+    address, address_hash = get_channel(channel).address.columns()
     suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
     return case(
         (Contact.status == ContactStatus.ERASED, _refusal(SkipReason.ERASED)),

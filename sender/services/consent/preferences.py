@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import channels
 from sender.db import utcnow
-from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus
+from sender.enums import ConsentAction, ConsentSource, ConsentStatus
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose, Suppression
 from sender.services.consent import ledger
 from sender.services.consent.expiry import shown_status
@@ -58,7 +59,7 @@ class PurposeRow:
 
 def channels_of(contact: Contact) -> list[str]:
     """The channels the person has an address for."""
-    return [ch for ch, address in ((Channel.EMAIL, contact.email), (Channel.SMS, contact.phone)) if address]
+    return [channel.name for channel in channels() if channel.address.of(contact)]
 
 
 def _label(state: ConsentState | None, at: datetime) -> str:
@@ -109,9 +110,14 @@ def rows(session: Session, contact: Contact, at: datetime | None = None) -> list
     return result
 
 
+def _hashes(contact: Contact) -> list[str]:
+    """The keyed hashes of the person's addresses, each once (channels may share an address)."""
+    return [h for h in dict.fromkeys(channel.address.hash_of(contact) for channel in channels()) if h]
+
+
 def objected(session: Session, contact: Contact) -> bool:
     """Whether the person objected to all direct marketing (Art. 21(2)) and has not lifted it."""
-    hashes = [h for h in (contact.email_hash, contact.phone_hash) if h]
+    hashes = _hashes(contact)
     return bool(hashes) and (
         session.scalar(
             select(Suppression.id).where(
@@ -124,7 +130,7 @@ def objected(session: Session, contact: Contact) -> bool:
 
 def lift_objection(session: Session, contact: Contact) -> int:
     """The person lifts their own objection: the suppression goes, consent stays withdrawn until given again."""
-    hashes = [h for h in (contact.email_hash, contact.phone_hash) if h]
+    hashes = _hashes(contact)
     found = list(
         session.scalars(
             select(Suppression).where(Suppression.address_hash.in_(hashes), Suppression.reason == OBJECTION)

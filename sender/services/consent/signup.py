@@ -78,16 +78,17 @@ def submit(
     """Record a sign-up; the caller commits, then sends the confirmation to `contact_id` (if any)."""
     if not isinstance(email, str) or not email.strip():
         raise ValidationFailed({"email": "is required"})
-    addresses = normalise_addresses(settings, email, None)
+    addresses = normalise_addresses(settings, {"email": email})
     wordings = parse_choices(session, choices)
     if suppressed_channels(session, addresses):
         # Objected or erased: nothing happens, and the answer is the same as for anyone else (R36).
         return SignupResult(None, [])
-    contact = session.scalar(select(Contact).where(Contact.email == addresses.email).with_for_update())
+    contact = session.scalar(
+        select(Contact).where(Contact.email == addresses.values["email"]).with_for_update()
+    )
     if contact is None:
         contact = Contact(
-            email=addresses.email,
-            email_hash=addresses.email_hash,
+            **addresses.values,
             locale=normalise(locale),
             source="form",
             source_detail="sign-up form",

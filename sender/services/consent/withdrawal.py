@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.enums import (
-    Channel,
     ConsentAction,
     ConsentSource,
     ConsentStatus,
@@ -20,7 +19,7 @@ from sender.enums import (
     SuppressionReason,
 )
 from sender.models import ConsentState, Contact, Purpose
-from sender.services.audience.contacts import suppress
+from sender.services.audience.contacts import suppress_addresses
 from sender.services.consent import ledger
 from sender.services.consent.links import read_unsubscribe
 from sender.services.records import audit
@@ -149,9 +148,7 @@ def stop_all(
         session, contact, source=source, mechanism="objection", actor=actor(contact), evidence=evidence
     )
     # The objection outlives the contact (R11, R45): its keyed hashes go on the suppression list.
-    for channel, digest in ((Channel.EMAIL, contact.email_hash), (Channel.SMS, contact.phone_hash)):
-        if digest:
-            suppress(session, digest, channel, SuppressionReason.OBJECTION)
+    suppress_addresses(session, contact, SuppressionReason.OBJECTION)
     audit.record(
         session, actor(contact), "consent.objection", "contact", contact.public_id, {"source": source}
     )

@@ -22,6 +22,7 @@ from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.consent.requalify_links import AskLink, answer_url
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
+    SAMPLE_CONTACT,
     RenderLimitExceeded,
     check_exits,
     compile_template,
@@ -31,7 +32,7 @@ from sender.services.messages.sandbox import (
 )
 from sender.tokens import TokenService
 
-__all__ = ["EmailRenderer", "MessageRenderer", "check_sender_identity", "validate_content"]
+__all__ = ["EmailRenderer", "MessageRenderer", "check_sender_identity", "check_templates", "validate_content"]
 
 _UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
 _PORTAL_SLOT = "@@SENDER-PORTAL-URL@@"
@@ -62,6 +63,17 @@ def check_sender_identity(settings: Settings, channel: str = "email") -> None:
         raise ValidationFailed(errors)
 
 
+def check_templates(channel: Channel, subject: str, body_html: str, body_text: str) -> None:
+    """Check a campaign's templates for its channel: each compiles and renders for a sample contact, and
+    where the channel measures its text (SMS segments), the sample's text fits; else ValidationFailed."""
+    validate_content(subject, body_html, body_text)
+    check_text = channel.content.check_text
+    if check_text is not None and "text" in channel.content.parts:
+        problem = check_text(compile_template(body_text, html=False).render(contact=SAMPLE_CONTACT).strip())
+        if problem:
+            raise ValidationFailed({"body_text": problem})
+
+
 class MessageRenderer:
     """Renders one campaign for many contacts on its channel; build it once per batch, share it between threads.
 
@@ -88,7 +100,7 @@ class MessageRenderer:
         self.settings, self.tokens = settings, tokens
         self.channel: Channel = get_channel(campaign.channel)
         self.campaign_id, self.purpose_id = campaign.id, purpose.id
-        parts = self.channel.parts
+        parts = self.channel.content.parts
         self._subject = compile_template(campaign.subject or "", html=False) if "subject" in parts else None
         self._text = compile_template(campaign.body_text or "", html=False) if "text" in parts else None
         self._html = compile_template(campaign.body_html or "", html=True) if "html" in parts else None

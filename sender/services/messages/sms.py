@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sender.channels.base import get_channel
 from sender.channels.sms.assemble import SmsAssembler
-from sender.channels.sms.content import MAX_SEGMENTS, compose, measure, total_segments
+from sender.channels.sms.content import compose, measure, total_segments
 from sender.config import Settings
+from sender.enums import Channel
 from sender.models import Campaign
 from sender.services.errors import ValidationFailed
-from sender.services.messages.sandbox import SAMPLE_CONTACT, compile_template, validate_content
+from sender.services.messages.rendering import check_templates
+from sender.services.messages.sandbox import SAMPLE_CONTACT, compile_template
 
 # A portal link's length in the preview: scheme and host, /p/, then a signed token of a real link's size.
 _SAMPLE_TOKEN = "x" * 88
@@ -47,15 +50,7 @@ def validate_sms_body(body_text: str) -> None:
     """The SMS body: a valid template that alone fits in one message of at most MAX_SEGMENTS segments."""
     if not body_text.strip():
         raise ValidationFailed({"body_text": "is required"})
-    validate_content("", "", body_text)
-    rendered = compile_template(body_text, html=False).render(contact=SAMPLE_CONTACT)
-    size = measure(rendered.strip())
-    if size.segments > MAX_SEGMENTS:
-        raise ValidationFailed(
-            {
-                "body_text": f"{size.segments} segments ({size.encoding}); one SMS carries at most {MAX_SEGMENTS}"
-            }
-        )
+    check_templates(get_channel(Channel.SMS), "", "", body_text)
 
 
 def preview(settings: Settings, campaign: Campaign) -> SmsPreview:

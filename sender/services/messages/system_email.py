@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sender import work
-from sender.channels.base import OutgoingEmail, SendResult
+from sender.channels.base import SendResult
+from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.render import sender_domain
 from sender.channels.email.transport import email_transport
 from sender.config import Settings

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.enums import Channel
 from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
@@ -23,21 +24,6 @@ CNIL = {
     "url": "https://www.cnil.fr/fr/plaintes",
 }
 RIGHTS = ("access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent")
-# The processors the software itself hands data to, by channel (R40: the relay and Twilio, with countries).
-CHANNEL_PROCESSORS = {
-    Channel.EMAIL: {
-        "name": "email relay (SMTP_URL) or local outbox",
-        "role": "delivers email",
-        "country": "as declared in the register of the purpose",
-        "safeguards": "processing agreement (GDPR Art. 28)",
-    },
-    Channel.SMS: {
-        "name": "Twilio Inc.",
-        "role": "delivers SMS",
-        "country": "United States",
-        "safeguards": "Binding Corporate Rules (processor) and Standard Contractual Clauses (GDPR Art. 46-47)",
-    },
-}
 
 
 def personal_data(contact: Contact) -> dict[str, Any]:
@@ -111,9 +97,10 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "identification and contact details (email address, phone number, name)",
         "consent records",
     ]
-    channels = [
-        ch for ch, address in ((Channel.EMAIL, contact.email), (Channel.SMS, contact.phone)) if address
-    ]
+    # The processors the software itself hands the person's data to: those of the channels they have an
+    # address for (R40: the relay and Twilio, with countries); email's when none, so no section is empty.
+    reached = [ch for ch in channels() if ch.address.of(contact)] or [get_channel(Channel.EMAIL)]
+    transfers = [ch.processor for ch in reached if ch.processor.transfer]
     return {
         "controller": {
             "name": settings.org_name,
@@ -126,14 +113,13 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "consents": consent_history(session, contact),
         "purposes": purpose_rows,
         "data_categories": categories,
-        "recipients": [CHANNEL_PROCESSORS[ch] for ch in channels or [Channel.EMAIL]]
+        "recipients": [ch.processor.recipient() for ch in reached]
         + [{"name": r, "role": "declared in the register"} for p in purpose_rows for r in p["recipients"]],
         "transfers": {
             "outside_eea": sorted({t for p in purpose_rows for t in p["transfers_outside_eea"]})
-            + (["Twilio Inc., United States"] if Channel.SMS in channels else []),
-            "safeguards": CHANNEL_PROCESSORS[Channel.SMS]["safeguards"]
-            if Channel.SMS in channels
-            else "none needed: no transfer outside the EEA is declared",
+            + [str(p.transfer) for p in transfers],
+            "safeguards": "; ".join(dict.fromkeys(p.safeguards for p in transfers))
+            or "none needed: no transfer outside the EEA is declared",
         },
         "retention": {
             "rule": "kept while a purpose needs it, then erased; prospects are asked again after 3 years "

@@ -13,12 +13,13 @@ from redis import Redis
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from sender.channels.base import address_columns
 from sender.config import Settings
 from sender.db import rowcount, utcnow
-from sender.enums import Channel, ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
+from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
 from sender.i18n import pick_locale
 from sender.models import ConsentState, Contact, Delivery, ListMember
-from sender.services.audience.contacts import suppress
+from sender.services.audience.contacts import suppress_addresses
 from sender.services.errors import Conflict, NotFound
 from sender.services.messages import system_email
 from sender.services.records import audit
@@ -81,9 +82,7 @@ def erase(
         raise Conflict("the contact is already erased")
     confirmation = _confirm(session, settings, contact) if notify else "not requested"
     needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
-    for channel, digest in ((Channel.EMAIL, contact.email_hash), (Channel.SMS, contact.phone_hash)):
-        if digest:
-            suppress(session, digest, channel, SuppressionReason.ERASURE)
+    suppress_addresses(session, contact, SuppressionReason.ERASURE)
     skipped = rowcount(
         session.execute(
             update(Delivery)
@@ -98,7 +97,7 @@ def erase(
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
     for field in (
-        "email", "email_hash", "phone", "phone_hash", "first_name", "last_name",
+        *address_columns(), "first_name", "last_name",
         "locale", "country", "timezone", "source_detail", "last_interaction_at",
     ):  # fmt: skip
         setattr(contact, field, None)

@@ -25,12 +25,15 @@ from sqlalchemy.orm import Session
 from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
+from sender.channels.base import channels
 from sender.db import utcnow
+from sender.enums import Channel as ChannelName
 from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
 from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
+from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
@@ -52,7 +55,9 @@ class CampaignForm(Form):
     """A campaign: channel, purpose, audience (lists and segments) and its templates (SMS: the text only)."""
 
     name = StringField(_l("Name (internal)"), validators=[DataRequired()])
-    channel = SelectField(_l("Channel"), choices=choices(drafts.CHANNELS), default="email")
+    channel = SelectField(
+        _l("Channel"), choices=choices(ch.name for ch in channels()), default=ChannelName.EMAIL
+    )
     purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
     kind = SelectField(
         _l("Kind"), choices=choices([("marketing", "marketing"), ("legal_notice", "legal notice")])
@@ -243,8 +248,8 @@ def campaign_live_preview() -> ResponseReturnValue:
 def campaign_sms_segments() -> ResponseReturnValue:
     """Characters, encoding and segments of the SMS text as posted (mentions included); JSON."""
     kind = request.form.get("kind") or "marketing"
-    if kind not in drafts.KINDS:
-        return jsonify({"errors": {"kind": f"must be one of {', '.join(drafts.KINDS)}"}}), 422
+    if kind not in KINDS:
+        return jsonify({"errors": {"kind": f"must be one of {', '.join(KINDS)}"}}), 422
     try:
         counted = _sms_count(kind, request.form.get("body_text", ""))
     except ValidationFailed as exc:

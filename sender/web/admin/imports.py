@@ -26,6 +26,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
+from sender.channels.base import channels
+from sender.enums import Channel
 from sender.models import ImportBatch, Purpose
 from sender.services.audience import import_mapping, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
@@ -68,10 +70,10 @@ def _form() -> ImportForm:
     slugs = get_session().scalars(select(Purpose.slug).order_by(Purpose.slug)).all()
     form.purpose.choices = choices([("", _("(none)")), *((slug, slug) for slug in slugs)])
     form.mechanism.choices = choices(sorted(GRANT_MECHANISMS))
-    form.channels.choices = choices(["email", "sms"])
+    form.channels.choices = choices((ch.name, _(ch.label)) for ch in channels())
     if request.method == "GET":
         form.mechanism.data = "checkbox"
-        form.channels.data = ["email"]
+        form.channels.data = [Channel.EMAIL]
     return form
 
 

@@ -15,23 +15,29 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from sender.channels.base import get_channel
+from sender.enums import Channel
 from sender.models import Campaign, Purpose, Requalification, User
 from sender.services.accounts import organisation
 from sender.services.campaigns import lifecycle, requalify
+from sender.services.campaigns.schema import NAME_LIMIT
 from sender.services.consent import purposes
 from sender.services.errors import Conflict, NotFound
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
+# A request for consent goes by email: its subject has the email channel's limit.
+SUBJECT_LIMIT = get_channel(Channel.EMAIL).content.limits["subject"]
+
 
 class CycleForm(Form):
     """A request for consent to the legacy contacts of one purpose, with its deadline."""
 
-    name = StringField(_l("Name (internal)"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name (internal)"), validators=[DataRequired(), Length(max=NAME_LIMIT)])
     purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
     deadline = DateTimeLocalField(_l("Deadline"), validators=[Optional()])
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=255)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_LIMIT)])
     body_text = TextAreaField(_l("Text body"), validators=[DataRequired()])
     body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
 

@@ -51,8 +51,8 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
 
 def create_campaign() -> ResponseReturnValue:
     """Create a draft campaign; template errors are reported now, with their line."""
-    data = parse_body(CampaignInput).model_dump(mode="json", exclude_unset=True)
-    campaign = lifecycle.create(get_session(), data, g.actor)
+    draft = parse_body(CampaignInput)
+    campaign = lifecycle.create(get_session(), draft, draft.lists, g.actor, scheduled_at=draft.scheduled_at)
     return jsonify(present(campaign)), 201
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sender import work
+from sender.enums import Channel
 from sender.models import ImportBatch, Purpose
 from sender.models.contacts import CHANNELS
 from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
@@ -258,7 +259,11 @@ UPLOAD_FORM: dict[str, Any] = obj(
         "purpose": {"type": "string", "description": "Purpose slug; required to claim consent."},
         "wording_version": {"type": "integer", "minimum": 1, "description": "Required to claim consent."},
         "mechanism": {"type": "string", "default": "checkbox", "description": "How the person consented."},
-        "channels": {"type": "string", "default": "email", "description": "Comma-separated: email, sms."},
+        "channels": {
+            "type": "string",
+            "default": Channel.EMAIL.value,
+            "description": f"Comma-separated: {', '.join(CHANNELS)}.",
+        },
         "partner": {"type": "string", "maxLength": 200},
         "partner_named_sender": {
             "type": "boolean",

@@ -6,16 +6,16 @@ from typing import Any
 
 from flask import Response, current_app, g, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale, gettext, refresh
 from limits import parse
 
 from sender.addresses import address_hash
+from sender.channels.base import channels
 from sender.i18n import pick_locale
 from sender.models import Contact
 from sender.web.public import bp
 from sender.web.session import runtime
 
-CHANNEL_LABELS = {"email": "e-mail", "sms": "SMS"}
 EMAILS_PER_ADDRESS = parse("3 per hour")
 SECURITY_HEADERS = {
     # The token in the URL must not leak to other sites, caches or search engines (R38).
@@ -41,6 +41,11 @@ def _language() -> dict[str, Any]:
     return {"get_locale": lambda: str(get_locale() or runtime().settings.default_locale)}
 
 
+def channel_labels() -> dict[str, str]:
+    """Each channel's name as people read it, in the page's language."""
+    return {channel.name: gettext(channel.label) for channel in channels()}
+
+
 def speak_to(contact: Contact | None) -> None:
     """Answer in this person's language from now on (Accept-Language no longer counts)."""
     if contact is not None:
@@ -62,7 +67,7 @@ def organisation() -> dict[str, str]:
 def page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     """Render a public page with the organisation block."""
     return (
-        render_template(template, org=organisation(), channel_labels=CHANNEL_LABELS, **context),
+        render_template(template, org=organisation(), channel_labels=channel_labels(), **context),
         status,
     )
 

@@ -8,14 +8,11 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from sender.models.campaigns import DELIVERY_STATUSES
-from sender.services.campaigns.lifecycle import LOCALES, SUPPORTED_CHANNELS
-from sender.web.api.schemas.base import MAX_ID, Id, Input, NonBlank, OneOf, Text
+from sender.services.campaigns.schema import CampaignDraft
+from sender.web.api.schemas.base import MAX_ID, Id, Input, OneOf
 from sender.web.api.schemas.paging import PageQuery
 
-MAX_BODY = 500_000
 MAX_LISTS = 1_000
-# Requalification campaigns are not created through this call.
-KINDS = ("marketing", "legal_notice")
 
 
 def in_utc(value: datetime) -> datetime:
@@ -26,50 +23,12 @@ def in_utc(value: datetime) -> datetime:
         raise ValueError("is out of the supported range of dates") from None
 
 
-class CampaignInput(Input):
-    """A draft campaign; subject and bodies are sandboxed Jinja2 where `contact` is exposed."""
+class CampaignInput(CampaignDraft):
+    """A draft campaign for lists, maybe scheduled; its content is checked as in the staff composer."""
 
     messages = {"lists": f"must be a non-empty array of list ids (whole numbers from 1 to {MAX_ID})"}
 
-    name: Annotated[NonBlank, Field(max_length=200)]
-    purpose: Annotated[
-        Text,
-        Field(
-            min_length=1,
-            max_length=64,
-            description="Slug of the purpose; only contacts consenting to it receive.",
-        ),
-    ]
-    channel: Annotated[str, OneOf(SUPPORTED_CHANNELS)] = "email"
-    kind: Annotated[str, OneOf(KINDS)] = "marketing"
     lists: Annotated[list[Id], Field(min_length=1, max_length=MAX_LISTS)]
-    subject: Annotated[
-        Text,
-        Field(
-            max_length=255,
-            description="Jinja2 (sandboxed); `contact` is exposed. Required for email; SMS have none.",
-        ),
-    ] = ""
-    body_html: Annotated[Text, Field(max_length=MAX_BODY, description="Jinja2 (sandboxed, autoescaped).")] = (
-        ""
-    )
-    body_text: Annotated[
-        NonBlank,
-        Field(
-            max_length=MAX_BODY,
-            description="Jinja2 (sandboxed). For SMS, the whole body: the sender's name and STOP are added.",
-        ),
-    ]
-    locale: (
-        Annotated[
-            str,
-            OneOf(LOCALES),
-            Field(
-                description="Language of the system footer for contacts without one; null: the organisation's."
-            ),
-        ]
-        | None
-    ) = None
     scheduled_at: (
         Annotated[
             AwareDatetime,

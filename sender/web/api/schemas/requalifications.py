@@ -6,28 +6,36 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
+from sender.channels.base import get_channel
+from sender.enums import Channel
 from sender.services.audience import interactions
+from sender.services.campaigns.schema import NAME_LIMIT, SLUG_LIMIT
 from sender.web.api.schemas.base import Id, Input, NonBlank, OneOf, Text
-from sender.web.api.schemas.campaigns import MAX_BODY, in_utc
+from sender.web.api.schemas.campaigns import in_utc
+
+# A request for consent goes by email: its templates have the email channel's limits.
+LIMITS = get_channel(Channel.EMAIL).content.limits
 
 
 class RequalificationInput(Input):
     """A request for consent to the legacy contacts of one purpose, with its deadline; no promotion allowed."""
 
-    name: Annotated[NonBlank, Field(max_length=200)]
-    purpose: Annotated[Text, Field(min_length=1, max_length=64, description="Slug of the purpose asked for.")]
-    subject: Annotated[NonBlank, Field(max_length=255, description="Jinja2 (sandboxed).")]
+    name: Annotated[NonBlank, Field(max_length=NAME_LIMIT)]
+    purpose: Annotated[
+        Text, Field(min_length=1, max_length=SLUG_LIMIT, description="Slug of the purpose asked for.")
+    ]
+    subject: Annotated[NonBlank, Field(max_length=LIMITS["subject"], description="Jinja2 (sandboxed).")]
     body_text: Annotated[
         NonBlank,
         Field(
-            max_length=MAX_BODY,
+            max_length=LIMITS["text"],
             description="Jinja2 (sandboxed); `contact`, `confirm_url`, `decline_url`, `deadline` and "
             "`wording_version` are exposed; the system adds the links again after it.",
         ),
     ]
-    body_html: Annotated[Text, Field(max_length=MAX_BODY, description="Jinja2 (sandboxed, autoescaped).")] = (
-        ""
-    )
+    body_html: Annotated[
+        Text, Field(max_length=LIMITS["html"], description="Jinja2 (sandboxed, autoescaped).")
+    ] = ""
     deadline: (
         Annotated[
             AwareDatetime,

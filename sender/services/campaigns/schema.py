@@ -1,0 +1,127 @@
+"""The one input model of a campaign's content, whoever writes it: the API, the staff composer, a script.
+
+Field types and bounds are checked first; then the rules of the chosen channel (channels/base.py,
+`ContentRules`): the templates it does not carry must be empty, the ones it requires must not be blank, each
+fits its limit, and every template compiles in the sandbox (SMS: the text, rendered for a sample contact,
+fits in one message). The audience (API: lists; composer: lists and segments), the purpose's existence and
+the schedule belong to each use case and are checked by its service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
+
+from pydantic import Field
+
+from sender.channels.base import Channel, channels, get_channel
+from sender.enums import CampaignKind
+from sender.enums import Channel as ChannelName
+from sender.i18n import LOCALES
+from sender.services.errors import ValidationFailed
+from sender.services.input import Input, NonBlank, OneOf, Text
+from sender.services.messages import rendering
+
+NAME_LIMIT = 200
+SLUG_LIMIT = 64
+# Requalification campaigns are made by their cycle, never given as input.
+KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
+# The campaign field holding each template a channel may render (ContentRules.parts).
+PART_FIELDS = {"subject": "subject", "text": "body_text", "html": "body_html"}
+
+
+def _widest(part: str) -> int:
+    """The largest limit any channel sets on a part: the field's bound; each channel then applies its own."""
+    return max(channel.content.limits.get(part, 0) for channel in channels())
+
+
+class CampaignDraft(Input):
+    """A campaign's content; subject and bodies are sandboxed Jinja2 where `contact` is exposed."""
+
+    name: Annotated[NonBlank, Field(max_length=NAME_LIMIT)]
+    purpose: Annotated[
+        Text,
+        Field(
+            min_length=1,
+            max_length=SLUG_LIMIT,
+            description="Slug of the purpose; only contacts consenting to it receive.",
+        ),
+    ]
+    channel: Annotated[str, OneOf(ChannelName)] = ChannelName.EMAIL
+    kind: Annotated[str, OneOf(KINDS)] = CampaignKind.MARKETING
+    subject: Annotated[
+        Text,
+        Field(
+            max_length=_widest("subject"),
+            description="Jinja2 (sandboxed); `contact` is exposed. Required for email; SMS have none.",
+        ),
+    ] = ""
+    body_html: Annotated[
+        Text, Field(max_length=_widest("html"), description="Jinja2 (sandboxed, autoescaped).")
+    ] = ""
+    body_text: Annotated[
+        Text,
+        Field(
+            max_length=_widest("text"),
+            description="Jinja2 (sandboxed). For SMS, the whole body: the sender's name and STOP are added.",
+        ),
+    ]
+    locale: (
+        Annotated[
+            str,
+            OneOf(LOCALES),
+            Field(
+                description="Language of the system footer for contacts without one; null: the organisation's."
+            ),
+        ]
+        | None
+    ) = None
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """The validated draft, or ValidationFailed naming each bad field (types first, then the channel's rules)."""
+        draft = super().parse(data)
+        problems = draft.problems()
+        if problems:
+            raise ValidationFailed(problems)
+        return draft
+
+    def problems(self) -> dict[str, str]:
+        """What the channel refuses in the templates, by field; compiled only when their sizes are right."""
+        channel = get_channel(self.channel)
+        rules = channel.content
+        errors: dict[str, str] = {}
+        for part, name in PART_FIELDS.items():
+            value: str = getattr(self, name)
+            limit = rules.limits.get(part)
+            if limit is None:
+                if value:
+                    errors[name] = f"{channel.name} campaigns have only {', '.join(fields_of(channel))}"
+            elif part in rules.required and not value.strip():
+                errors[name] = "is required"
+            elif len(value) > limit:
+                errors[name] = f"must be at most {limit} characters"
+        if errors:
+            return errors
+        try:
+            # A render may take up to its time limit: callers parse before they open a transaction.
+            rendering.check_templates(channel, self.subject, self.body_html, self.body_text)
+        except ValidationFailed as exc:
+            return exc.errors
+        return {}
+
+
+def fields_of(channel: Channel) -> list[str]:
+    """The campaign fields holding the templates a channel renders."""
+    return [PART_FIELDS[part] for part in channel.content.parts]
+
+
+def keep_parts_of_channel(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The input without the templates its channel does not carry (a form keeps them while one switches)."""
+    values = dict(data)
+    if values.get("channel") in tuple(ChannelName):
+        carried = set(fields_of(get_channel(values["channel"])))
+        for name in PART_FIELDS.values():
+            if name not in carried:
+                values[name] = ""
+    return values
