@@ -65,3 +65,12 @@ def test_a_check_that_fails_is_an_error_of_the_caller_not_a_limit() -> None:
 
 def test_no_calls_start_no_child() -> None:
     assert run_isolated(work, [], LIMITS) == {}
+
+
+def test_the_wall_clock_limit_holds_for_all_the_calls_together() -> None:
+    start = time.monotonic()
+
+    results = run_isolated(work, [(n, ("sleep",)) for n in range(4)], HardLimits(wall_seconds=2))
+
+    assert set(results.values()) == {Stopped("checking it took more than 2 s (limit)")}
+    assert time.monotonic() - start < 6  # not 2 s for each of the four

@@ -97,7 +97,7 @@ def _stop_message(limits: HardLimits, exitcode: int | None, reason: str | None) 
 
 
 def _run_child(
-    check: Callable[..., R], calls: Sequence[tuple[K, tuple[Any, ...]]], limits: HardLimits
+    check: Callable[..., R], calls: Sequence[tuple[K, tuple[Any, ...]]], limits: HardLimits, deadline: float
 ) -> dict[K, R | Stopped]:
     """Run calls in one child until they are done or the child stops; the call it stopped in gets Stopped."""
     context = multiprocessing.get_context("forkserver")
@@ -112,7 +112,6 @@ def _run_child(
     current: K | None = None
     started = False
     reason: str | None = None
-    deadline = time.monotonic() + limits.wall_seconds
     try:
         while True:
             if not receive.poll(max(deadline - time.monotonic(), 0)):
@@ -154,12 +153,17 @@ def run_isolated(
     """check(*args) for each (key, args), in child processes under the hard limits: {key: result or Stopped}.
 
     `check` must be a module-level function, and its arguments and results picklable. When a limit stops a
-    call, the calls after it run in a new child, with limits of their own.
+    call, the calls after it run in a new child, with limits of their own but the same wall-clock deadline: the
+    caller never waits longer than the wall-clock limit in all.
     """
     limits = limits or HardLimits()
+    deadline = time.monotonic() + limits.wall_seconds
     results: dict[K, R | Stopped] = {}
     pending = list(calls)
     while pending:
-        results.update(_run_child(check, pending, limits))
+        if time.monotonic() >= deadline:
+            results.update((key, Stopped(_stop_message(limits, None, "wall"))) for key, _ in pending)
+            break
+        results.update(_run_child(check, pending, limits, deadline))
         pending = [(key, args) for key, args in pending if key not in results]
     return {key: results[key] for key, _ in calls}
