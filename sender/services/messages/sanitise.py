@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import nh3
 from markupsafe import escape
 
-from sender.services.messages.css import MAX_BOX_PX, bounded_style, size_attribute_fits
+from sender.services.messages.css import bounded_style, size_attribute_fits
 
 # Layout and text tags for email; nothing that hides or collapses content (<details>, <template>, <style>).
 ALLOWED_TAGS = frozenset(
@@ -53,11 +53,7 @@ LINK_SCHEMES = ("http://", "https://", "mailto:")
 _IMAGE_SCHEMES = ("http://", "https://")
 _SIZE_ATTRIBUTES = frozenset({"width", "height", "border", "cellpadding", "cellspacing"})
 
-# An image is no taller than this whatever its own size, which no sanitiser can know (it lives on a server).
-DOCUMENT_HEAD = (
-    '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-    f"<style>img{{max-height:{MAX_BOX_PX}px}}</style></head><body>\n"
-)
+DOCUMENT_HEAD = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
 DOCUMENT_TAIL = "</body></html>\n"
 
 
