@@ -97,17 +97,24 @@ def _stop_message(limits: HardLimits, exitcode: int | None, reason: str | None) 
 
 
 def _run_child(
-    check: Callable[..., R], calls: Sequence[tuple[K, tuple[Any, ...]]], limits: HardLimits, deadline: float
-) -> dict[K, R | Stopped]:
-    """Run calls in one child until they are done or the child stops; the call it stopped in gets Stopped."""
+    check: Callable[..., R],
+    calls: Sequence[tuple[K, tuple[Any, ...]]],
+    limits: HardLimits,
+    deadline: float | None,
+) -> tuple[dict[K, R | Stopped], float]:
+    """Run calls in one child until they are done, the child stops or the deadline passes (None: the wall-clock
+    limit from now); the call it stopped in gets Stopped. Returns the results and the deadline."""
     context = multiprocessing.get_context("forkserver")
     # Loaded once in the server, so a child starts without importing anything (the main module too: a
     # child would run it otherwise, and it must be importable without side effects, as multiprocessing asks).
     context.set_forkserver_preload(["__main__", check.__module__])
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(send, limits, check, calls), daemon=True)
+    # start() waits for the forkserver, which imports the check's module when it is new: not the check's time.
     process.start()
     send.close()
+    if deadline is None:
+        deadline = time.monotonic() + limits.wall_seconds
     results: dict[K, R | Stopped] = {}
     current: K | None = None
     started = False
@@ -138,11 +145,13 @@ def _run_child(
         if process.is_alive():
             process.kill()
             process.join()
-    if not started:
+    if not started and reason != "wall":
         raise RuntimeError(f"the isolated check could not start (exit code {process.exitcode})")
+    if current is None and not started:
+        current = calls[0][0]  # too slow to start at all (an overloaded host): the first call is stopped
     if current is not None:
         results[current] = Stopped(_stop_message(limits, process.exitcode, reason))
-    return results
+    return results, deadline
 
 
 def run_isolated(
@@ -153,17 +162,18 @@ def run_isolated(
     """check(*args) for each (key, args), in child processes under the hard limits: {key: result or Stopped}.
 
     `check` must be a module-level function, and its arguments and results picklable. When a limit stops a
-    call, the calls after it run in a new child, with limits of their own but the same wall-clock deadline: the
-    caller never waits longer than the wall-clock limit in all.
+    call, the calls after it run in a new child, with limits of their own but the same wall-clock deadline: once
+    the first child has started, the caller waits at most the wall-clock limit in all.
     """
     limits = limits or HardLimits()
-    deadline = time.monotonic() + limits.wall_seconds
+    deadline: float | None = None
     results: dict[K, R | Stopped] = {}
     pending = list(calls)
     while pending:
-        if time.monotonic() >= deadline:
+        if deadline is not None and time.monotonic() >= deadline:
             results.update((key, Stopped(_stop_message(limits, None, "wall"))) for key, _ in pending)
             break
-        results.update(_run_child(check, pending, limits, deadline))
+        done, deadline = _run_child(check, pending, limits, deadline)
+        results.update(done)
         pending = [(key, args) for key, args in pending if key not in results]
     return {key: results[key] for key, _ in calls}
