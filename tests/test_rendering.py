@@ -204,6 +204,7 @@ def test_an_idn_domain_is_written_as_idna_in_the_envelope_and_headers(
         ["camille@xn--exmple-cua.fr"],
     )
     head = received.data.split(b"\r\n\r\n")[0]
+    assert head.isascii()  # Message-ID and List-Id too: nothing here needs SMTPUTF8
     assert b"\r\nTo: camille@xn--exmple-cua.fr\r\n" in head
     assert received.message()["From"].addresses[0].addr_spec == "news@xn--exmple-cva.test"
 

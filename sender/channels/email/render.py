@@ -27,9 +27,11 @@ _NOT_SLUG = re.compile(r"[^a-z0-9-]+")
 
 
 def sender_domain(settings: Settings) -> str:
-    """Domain of EMAIL_FROM (for Message-ID), falling back to the public site's host."""
+    """Domain of EMAIL_FROM in IDNA (for Message-ID), falling back to the public site's host."""
     _, address = parseaddr(settings.email_from)
-    return address.rpartition("@")[2] or urlsplit(settings.public_base_url).hostname or "localhost"
+    return (
+        ascii_email(address).rpartition("@")[2] or urlsplit(settings.public_base_url).hostname or "localhost"
+    )
 
 
 def list_id(settings: Settings, purpose: Purpose) -> str:
