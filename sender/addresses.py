@@ -31,8 +31,10 @@ def normalize_email(raw: str, field: str = "email") -> str:
 
 
 def ascii_email(address: str) -> str:
-    """The address as any mail server takes it: an internationalised domain in IDNA (xn--…) when the local part
-    is ASCII; unchanged otherwise, as only SMTPUTF8 (RFC 6531) can carry a non-ASCII local part."""
+    """The address as any mail server takes it: its domain in IDNA (xn--…) when its local part is ASCII.
+
+    Otherwise unchanged: only SMTPUTF8 (RFC 6531) can carry a non-ASCII local part.
+    """
     if address.isascii():
         return address
     try:

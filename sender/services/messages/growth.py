@@ -76,8 +76,7 @@ def predict_join(parts: list[Any], separator: str = "") -> None:
 
 
 def predict_compare(value: Any) -> None:
-    """Before comparing a value (==, <, in…): refuse a collection whose items, nested ones included, would
-    take too long to compare one by one."""
+    """Before comparing a value (==, <, in…): refuse a collection too large to compare item by item."""
     if isinstance(value, _COMPARABLE):
         limits.fail_compared(text_size(value, quoted=True))
 
@@ -119,8 +118,7 @@ def predict_printf(fmt: str, args: Any) -> None:
 
 
 def predict_format(fmt: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
-    """Before str.format(): refuse a huge width or precision (literal, or nested from an argument), or a
-    result that would be too long."""
+    """Before str.format(): refuse a huge width or precision, or a result that would be too long."""
     total, automatic = 0, 0
     sizes: dict[int | str, int] = {}
     for literal, field, spec, _ in string.Formatter().parse(fmt):

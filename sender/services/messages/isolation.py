@@ -68,8 +68,7 @@ def _child(
     check: Callable[..., Any],
     calls: Sequence[tuple[Hashable, tuple[Any, ...]]],
 ) -> None:
-    """In the child: limit itself, then run each call, announcing it first, so the parent knows which one a
-    limit stopped."""
+    """In the child: limit itself, then run each call, announced first so the parent knows which one stopped."""
     _limit_self(limits)
     for key, args in calls:
         out.send(("start", key))
@@ -102,8 +101,10 @@ def _run_child(
     limits: HardLimits,
     deadline: float | None,
 ) -> tuple[dict[K, R | Stopped], float]:
-    """Run calls in one child until they are done, the child stops or the deadline passes (None: the wall-clock
-    limit from now); the call it stopped in gets Stopped. Returns the results and the deadline."""
+    """Run calls in one child until done, stopped or past the deadline; return the results and the deadline.
+
+    The call a limit stopped gets Stopped. A deadline of None is the wall-clock limit from the child's start.
+    """
     context = multiprocessing.get_context("forkserver")
     # Loaded once in the server, so a child starts without importing anything (the main module too: a
     # child would run it otherwise, and it must be importable without side effects, as multiprocessing asks).
