@@ -34,6 +34,23 @@ def normalize_email(raw: str, field: str = "email") -> str:
     return result.normalized.lower()
 
 
+def ascii_email(address: str) -> str:
+    """The address as any mail server takes it: its domain in IDNA (xn--…) when its local part is ASCII.
+
+    Otherwise unchanged: only SMTPUTF8 (RFC 6531) can carry a non-ASCII local part.
+    """
+    if address.isascii():
+        return address
+    try:
+        # The same IDNA rules as normalize_email(); any domain (EMAIL_FROM may be a test or local one).
+        result = validate_email(
+            address, check_deliverability=False, globally_deliverable=False, test_environment=True
+        )
+    except EmailNotValidError:
+        return address
+    return result.ascii_email or address
+
+
 def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     """Return a phone number in E.164, reading national numbers in the default region."""
     if not isinstance(raw, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -152,7 +153,13 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     raw = env.get(name) or None
     if raw is None:
         return None
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        # The parser's own message may repeat the URL, password included.
+        raise ConfigError(
+            f"{name} host is not valid: an IPv6 address goes whole in brackets, e.g. [::1]"
+        ) from None
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
         raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)}, got {parts.scheme!r}")
     return raw
@@ -160,6 +167,26 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
 
 SMTP_OPTIONS = ("starttls", "timeout", "helo")
 _FLAGS = ("0", "1", "true", "false", "yes", "no")
+_TRUE = ("1", "true", "yes")
+# One label of a host name: letters (any script), digits, hyphens inside, and underscores (container names).
+_HOST_LABEL = re.compile(r"(?!-)[\w-]{1,63}(?<!-)")
+# An SMTP address literal (RFC 5321 4.1.3): [192.0.2.1] or [IPv6:2001:db8::1].
+_ADDRESS_LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
+
+
+def _host_name(name: str) -> bool:
+    """True for a host name: dot-separated labels, at most 253 characters, a final dot allowed."""
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
+    return len(name) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
+def _address(text: str) -> bool:
+    """True for an IPv4 or IPv6 address."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def safe_url(url: str) -> str:
@@ -188,6 +215,12 @@ def _smtp_url(env: Mapping[str, str]) -> str | None:
     parts = urlsplit(raw)
     if not parts.hostname:
         raise ConfigError("SMTP_URL must name a host, e.g. smtp://user:pass@host:587 (percent-encode @ : /)")
+    bracketed = "[" in parts.netloc.rpartition("@")[2]
+    if not (_address(parts.hostname) if bracketed else _host_name(parts.hostname)):
+        raise ConfigError(
+            "SMTP_URL host must be a host name, an IPv4 address or an IPv6 address in brackets"
+            " (no spaces; percent-encode @ : / in the user and password)"
+        )
     if parts.path not in ("", "/"):
         raise ConfigError("SMTP_URL must have no path; percent-encode / @ : in the user and password")
     try:
@@ -212,6 +245,17 @@ def _smtp_url(env: Mapping[str, str]) -> str | None:
             raise ConfigError("SMTP_URL timeout must be a positive number of seconds")
     if "starttls" in query and query["starttls"][-1].lower() not in _FLAGS:
         raise ConfigError(f"SMTP_URL starttls must be one of {', '.join(_FLAGS)}")
+    if parts.scheme == "smtps" and query.get("starttls", ["0"])[-1].lower() in _TRUE:
+        raise ConfigError(
+            "SMTP_URL starttls cannot be on with smtps://, whose connection is TLS from the start;"
+            " for STARTTLS use smtp://…?starttls=1"
+        )
+    helo = query.get("helo", [""])[-1]
+    if helo:
+        literal = _ADDRESS_LITERAL.fullmatch(helo)
+        if not (_address(literal.group(1)) if literal else _host_name(helo)):
+            # A line break here would add commands to the SMTP session.
+            raise ConfigError("SMTP_URL helo must be a host name or an address literal such as [192.0.2.1]")
     return raw
 
 

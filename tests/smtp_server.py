@@ -21,7 +21,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -51,6 +51,7 @@ class Received:
     data: bytes
     reply: str = "250 OK"
     connection: int = 0
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -138,7 +139,11 @@ class _Handler:
     async def handle_DATA(self, server: _CountingSMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         received = Received(
-            str(envelope.mail_from), list(envelope.rcpt_tos), bytes(raw), connection=server.number
+            str(envelope.mail_from),
+            list(envelope.rcpt_tos),
+            bytes(raw),
+            connection=server.number,
+            mail_options=list(envelope.mail_options),
         )
         entry: Any = getattr(session, "scripted", None)
         if callable(entry):
@@ -162,6 +167,7 @@ class SmtpTestServer:
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         pipelining: bool = False,
+        smtputf8: bool = False,
     ) -> None:
         self.port = _free_port()
         self.pipelining = pipelining
@@ -174,7 +180,8 @@ class SmtpTestServer:
         self.logins: list[str] = []
         self._auth = auth
         self.implicit_tls = implicit_tls
-        kwargs: dict[str, Any] = {}
+        # Without SMTPUTF8 (aiosmtpd's default), as many relays still are.
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if auth is not None:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=tls_context is not None)
         if tls_context is not None and not implicit_tls:

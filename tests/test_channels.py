@@ -219,3 +219,28 @@ def test_factory_picks_smtp_when_configured(settings: Settings, smtp_server: Smt
     outbox = email_transport(settings.with_overrides(smtp_url=None))
     assert isinstance(outbox, OutboxTransport)
     assert outbox.folder == settings.outbox_path
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_an_idn_domain_goes_as_idna_to_a_server_without_smtputf8(pipelining: bool) -> None:
+    # Issue 15, item 17: this failed for good with "server does not support SMTPUTF8".
+    with SmtpTestServer(pipelining=pipelining) as server, SmtpTransport(server.url) as transport:
+        result = transport.send(make_message(1, to="camille@exämple.fr"))
+
+        assert result.outcome == "sent"
+        (received,) = server.messages
+    assert received.rcpt_tos == ["camille@xn--exmple-cua.fr"]
+    assert "SMTPUTF8" not in received.mail_options
+
+
+def test_a_non_ascii_local_part_alone_needs_smtputf8() -> None:
+    message = make_message(1, to="jürgen@exämple.fr")
+    with SmtpTestServer() as server, SmtpTransport(server.url) as transport:
+        result = transport.send(message)
+    assert result == SendResult("permanent", None, "server does not support SMTPUTF8")
+
+    with SmtpTestServer(smtputf8=True) as server, SmtpTransport(server.url) as transport:
+        assert transport.send(message).outcome == "sent"
+        (received,) = server.messages
+    assert received.rcpt_tos == ["jürgen@exämple.fr"]
+    assert "SMTPUTF8" in received.mail_options

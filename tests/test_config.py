@@ -121,3 +121,44 @@ def test_smtp_url_errors_and_shown_urls_never_carry_the_password(tmp_path: Path)
     assert safe_url(good) == "smtps://mail.example.org:465"
     assert safe_url("redis://:s3cret-pw@cache:6379/2") == "redis://cache:6379/2"
     assert safe_url("unix:///run/redis.sock") == "unix:///run/redis.sock"
+
+
+@pytest.mark.parametrize(
+    ("url", "part"),
+    [
+        # Issue 15, item 18: a traceback, then three URLs accepted that could never work or were unsafe.
+        ("smtp://user:s3cret-pw@[::1:25", "host"),
+        ("smtp://user:s3cret-pw@[mail.example.org]:25", "host"),
+        ("smtp://user:s3cret-pw@mail example.org:25", "host"),
+        ("smtp://user:s3cret-pw@-mail.example.org:25", "host"),
+        ("smtp://user:s3cret-pw@mail.example.org?helo=a%0d%0aRCPT", "helo"),
+        ("smtp://user:s3cret-pw@mail.example.org?helo=two%20words", "helo"),
+        ("smtp://user:s3cret-pw@mail.example.org?helo=%5Bnot-an-address%5D", "helo"),
+        ("smtps://user:s3cret-pw@mail.example.org:465?starttls=1", "starttls"),
+    ],
+)
+def test_a_bad_smtp_url_is_refused_naming_the_part_never_the_password(
+    tmp_path: Path, url: str, part: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"INSTANCE_PATH": str(tmp_path), "SMTP_URL": url})
+
+    assert str(caught.value).startswith(f"SMTP_URL {part} ")
+    assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp://[::1]:25",
+        "smtp://192.0.2.1:25",
+        "smtp://mail_relay:25",  # a container's name
+        "smtp://relais.exämple.fr:587?starttls=1",
+        "smtps://mail.example.org:465?starttls=0",
+        "smtp://mail.example.org?helo=%5B192.0.2.1%5D",
+        "smtp://mail.example.org?helo=%5BIPv6:2001:db8::1%5D",
+        "smtp://mail.example.org?helo=",
+    ],
+)
+def test_smtp_urls_with_valid_hosts_and_options_are_accepted(tmp_path: Path, url: str) -> None:
+    assert load_settings({"INSTANCE_PATH": str(tmp_path), "SMTP_URL": url}).smtp_url == url

@@ -133,3 +133,30 @@ def test_a_message_missing_an_exit_is_refused() -> None:
         check_exits("text", f'<a href="{url}">', [url])
     with pytest.raises(ExitLinksMissing, match="HTML part"):
         check_exits(f"text {url}", "<p>no link</p>", [url])
+
+
+@pytest.mark.parametrize(
+    ("html", "sanitised"),
+    [
+        # Issue 15, item 4: each length over its bound goes, its neighbours stay (the browser test measures).
+        ('<p style="padding-bottom:100000px;color:red">x</p>', '<p style="color:red">x</p>'),
+        (
+            '<img src="https://a.example/i.png" height="100000" width="600">',
+            '<img src="https://a.example/i.png" width="600">',
+        ),
+        ('<p style="line-height:100000;font-size:2em">x</p>', "<p>x</p>"),
+        ('<p style="padding-bottom:calc(1px * 100000);padding-top:1e5px">x</p>', "<p>x</p>"),
+        (
+            '<table cellpadding="100000" border="1"><tr><td>x</td></tr></table>',
+            '<table border="1"><tbody><tr><td>x</td></tr></tbody></table>',
+        ),
+        (
+            "<p style=\"font-family:'Helvetica Neue', Arial;border-top:1px solid #cccccc;padding:10px 20px;"
+            'line-height:1.5;font-size:14px;color:rgb(10, 20, 30)">x</p>',
+            '<p style="font-family:&quot;Helvetica Neue&quot; , Arial;border-top:1px solid #cccccc;'
+            'padding:10px 20px;line-height:1.5;font-size:14px;color:rgb(10, 20, 30)">x</p>',
+        ),
+    ],
+)
+def test_lengths_over_their_bound_are_dropped_and_everyday_styles_kept(html: str, sanitised: str) -> None:
+    assert sanitise_html(html) == sanitised

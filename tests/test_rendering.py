@@ -182,6 +182,33 @@ def test_headers_survive_smtp_intact(
     assert bodies(got)[0] == bodies(sent.message())[0]
 
 
+def test_an_idn_domain_is_written_as_idna_in_the_envelope_and_headers(
+    settings: Settings,
+    runtime: Runtime,
+    smtp_server: SmtpTestServer,
+    campaign: Campaign,
+    purpose: Purpose,
+    contact: Contact,
+) -> None:
+    # Issue 15, item 17: the test server has no SMTPUTF8, as many relays; an ASCII local part needs none.
+    contact.email = "camille@exämple.fr"
+    settings = settings.with_overrides(email_from="news@exémple.test")
+    sent = EmailRenderer(settings, runtime.tokens, campaign, purpose).render(contact, 9)
+
+    with SmtpTransport(smtp_server.url) as transport:
+        assert transport.send(sent).outcome == "sent"
+
+    (received,) = smtp_server.messages
+    assert (received.mail_from, received.rcpt_tos) == (
+        "news@xn--exmple-cva.test",
+        ["camille@xn--exmple-cua.fr"],
+    )
+    head = received.data.split(b"\r\n\r\n")[0]
+    assert head.isascii()  # Message-ID and List-Id too: nothing here needs SMTPUTF8
+    assert b"\r\nTo: camille@xn--exmple-cua.fr\r\n" in head
+    assert received.message()["From"].addresses[0].addr_spec == "news@xn--exmple-cva.test"
+
+
 def test_marketer_html_escapes_contact_fields_and_text_does_not(
     settings: Settings, runtime: Runtime, campaign: Campaign, purpose: Purpose, contact: Contact
 ) -> None:

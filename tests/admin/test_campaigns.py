@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import email
 import io
+import time
 from collections.abc import Callable
 from datetime import datetime
 from email.policy import default
@@ -92,6 +93,29 @@ def test_live_preview_renders_the_unsaved_form(client_as: ClientAs, db_session: 
     assert bad.status_code == 422
     assert bad.get_json()["errors"]["subject"].startswith("line 1:")
     assert db_session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_live_preview_refuses_a_hostile_template_quickly_naming_the_limit(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    # Issue 15, item 3: checked in a child process under hard limits, refused before anything is built.
+    PurposeFactory(slug="news")
+    lst = ListFactory()
+    client = client_as("marketer")
+    hostile = "{{ ['x' * 1000000] * 10000 }}"
+    start = time.monotonic()
+    response = post(
+        client,
+        "/admin/campaigns/preview",
+        _compose_data("news", lst.id, subject=hostile, body_html=hostile),
+        token_page="/admin/campaigns/new",
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "subject": "line 1: builds a value of more than 1,000,000 characters (limit)",
+        "body_html": "line 1: builds a value of more than 1,000,000 characters (limit)",
+    }
+    assert time.monotonic() - start < 15
 
 
 def test_edit_a_draft_with_a_segment_only(client_as: ClientAs, db_session: Session) -> None:

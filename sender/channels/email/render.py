@@ -15,6 +15,7 @@ from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 from urllib.parse import urlsplit
 
+from sender.addresses import ascii_email
 from sender.channels.base import Content, RenderFailed
 from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.mime import fold, part_head, qp, subject_line
@@ -28,9 +29,11 @@ _NOT_SLUG = re.compile(r"[^a-z0-9-]+")
 
 
 def sender_domain(settings: Settings) -> str:
-    """Domain of EMAIL_FROM (for Message-ID), falling back to the public site's host."""
+    """Domain of EMAIL_FROM in IDNA (for Message-ID), falling back to the public site's host."""
     _, address = parseaddr(settings.email_from)
-    return address.rpartition("@")[2] or urlsplit(settings.public_base_url).hostname or "localhost"
+    return (
+        ascii_email(address).rpartition("@")[2] or urlsplit(settings.public_base_url).hostname or "localhost"
+    )
 
 
 def list_id(settings: Settings, purpose: Purpose) -> str:
@@ -64,7 +67,8 @@ class MimeAssembler:
         # A legal notice is not subscription mail: no list headers (R30).
         subscription = campaign.kind != CampaignKind.LEGAL_NOTICE
         self._domain = sender_domain(settings)
-        _, self.envelope_from = parseaddr(settings.email_from)
+        # Addresses go out with their domain in IDNA, so a server without SMTPUTF8 takes them (transport too).
+        self.envelope_from = ascii_email(parseaddr(settings.email_from)[1])
         # "=_" never occurs in quoted-printable output, so this boundary cannot collide with a body.
         boundary = f"=_sender_{secrets.token_hex(12)}"
         head = [fold("From", Address(display_name=settings.org_name, addr_spec=self.envelope_from))]
@@ -94,10 +98,12 @@ class MimeAssembler:
     def assemble(self, address: str, content: Content, delivery_id: int) -> OutgoingEmail:
         """The complete message for one person; RenderFailed if its text cannot be encoded."""
         message_id = self.message_id(delivery_id)
+        address = ascii_email(address)
         # Whitespace is collapsed, so a value holding CR or LF cannot start a header of its own.
         subject = " ".join(content.subject.split())
         lines = [
-            fold("To", address) if not address.isascii() else f"To: {address}\r\n",
+            # A non-ASCII local part goes as UTF-8 (RFC 6532), sent with SMTPUTF8; never as an encoded-word.
+            f"To: {address}\r\n",
             subject_line(subject),
             f"Message-ID: {message_id}\r\n",
         ]

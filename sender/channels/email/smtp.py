@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sender.addresses import ascii_email
 from sender.channels.base import SendResult
 from sender.channels.email.message import OutgoingEmail
 from sender.scrub import scrub
@@ -213,7 +214,9 @@ class SmtpTransport:
 
     def send(self, message: OutgoingEmail) -> SendResult:
         """Send one message; never raises for SMTP or network failures."""
-        options = ["SMTPUTF8"] if message.needs_smtputf8 else []
+        # A domain travels as IDNA through any server; only a non-ASCII local part needs SMTPUTF8 (RFC 6531).
+        sender, recipient = ascii_email(message.sender), ascii_email(message.recipient)
+        options = [] if sender.isascii() and recipient.isascii() else ["SMTPUTF8"]
         # One retry, only on a connection that served earlier messages and may have gone stale meanwhile.
         for _attempt in range(2):
             conn = self._connection()
@@ -222,13 +225,13 @@ class SmtpTransport:
             reused, self._used = self._used, True
             conn.data_started = False
             if options and not conn.has_extn("smtputf8"):
-                # An internationalised address needs SMTPUTF8; without it, retrying will not help.
+                # A non-ASCII local part needs SMTPUTF8; without it, retrying will not help.
                 return SendResult("permanent", None, "server does not support SMTPUTF8")
             try:
                 if conn.has_extn("pipelining"):
-                    _pipelined_sendmail(conn, message.sender, message.recipient, message.data, options)
+                    _pipelined_sendmail(conn, sender, recipient, message.data, options)
                 else:
-                    conn.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
+                    conn.sendmail(sender, [recipient], message.data, mail_options=options)
                 return SendResult("sent", 250, provider_id=message.message_id or None)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reply = next(iter(exc.recipients.values()), (451, b"recipient refused"))

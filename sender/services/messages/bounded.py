@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, cast
 
 from jinja2 import Template, TemplateSyntaxError, nodes, pass_eval_context
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import EvalContext
 from jinja2.runtime import LoopContext, Macro, markup_join, str_join
@@ -15,9 +16,12 @@ from jinja2.visitor import NodeTransformer
 
 from sender.services.messages import growth, limits
 
-# Private filters the parser wraps around every loop and every `~`; never written by hand.
+# Private filters the parser wraps around every loop, every `~` and every comparison; never written by hand.
 _LOOP = "sender_steps"
 _CONCAT = "sender_concat"
+_COMPARED = "sender_compared"
+# The environment attribute that compiled templates call for a buffer.
+_BUFFER = "sender_buffer"
 # What a template might try on contact data, which is read-only (it would only fail obscurely otherwise).
 _MUTATING = frozenset(
     {"update", "pop", "popitem", "setdefault", "clear", "append", "extend", "insert", "remove"}
@@ -39,6 +43,26 @@ def _concat(eval_ctx: EvalContext, parts: list[Any]) -> str:
     return markup_join(parts) if eval_ctx.autoescape else str_join(parts)
 
 
+def _compared(value: Any) -> Any:
+    """An operand of a comparison, refused first when comparing it would walk too much."""
+    growth.predict_compare(value)
+    return value
+
+
+def _bounded_test(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A test that spends a step, and checks what it compares first (`is eq`, `is in`...)."""
+
+    @functools.wraps(func)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        limits.tick()
+        if name in growth.COMPARING_TESTS:
+            for arg in (*args, *kwargs.values()):
+                growth.predict_compare(arg)
+        return func(*args, **kwargs)
+
+    return bounded
+
+
 def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """A filter that spends a step, checks predictable growth first and the size of its result after."""
     offset = 1 if hasattr(func, "jinja_pass_arg") else 0
@@ -54,6 +78,44 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         return limits.checked(func(*args, **kwargs))
 
     return bounded
+
+
+class _Buffer(list[str]):
+    """The output of a block, a macro or a {% set %} body, refused as soon as it is longer than the output limit."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+    def append(self, chunk: str) -> None:
+        """Add one piece of output."""
+        self.size += len(chunk)
+        limits.fail_output(self.size)
+        super().append(chunk)
+
+    def extend(self, chunks: Iterable[str]) -> None:
+        """Add pieces of output."""
+        for chunk in chunks:
+            self.append(chunk)
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Compiles bodies whose output is kept (blocks, macros, {% set %}) into a _Buffer, one piece at a time."""
+
+    def buffer(self, frame: Frame) -> None:
+        """Start the frame's buffer as a _Buffer."""
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.{_BUFFER}()")
+
+    def visit_Output(self, node: nodes.Output, frame: Frame) -> None:
+        """Buffer each output expression on its own, so none is built before the ones before it are counted."""
+        if frame.buffer is None or len(node.nodes) < 2:
+            super().visit_Output(node, frame)
+            return
+        for child in node.nodes:
+            super().visit_Output(nodes.Output([child], lineno=child.lineno), frame)
 
 
 # Statements with a body: each one nests what it contains one level deeper.
@@ -104,6 +166,14 @@ class _Instrument(NodeTransformer):
         node.iter = nodes.Filter(node.iter, _LOOP, [], [], None, None, lineno=node.lineno)
         return node
 
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        """Check the size of both sides of a comparison: nested lists are compared item by item, in C."""
+        self.generic_visit(node)
+        node.expr = nodes.Filter(node.expr, _COMPARED, [], [], None, None, lineno=node.lineno)
+        for operand in node.ops:
+            operand.expr = nodes.Filter(operand.expr, _COMPARED, [], [], None, None, lineno=node.lineno)
+        return node
+
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         """Check the length of a `~` before building it."""
         self.generic_visit(node)
@@ -119,12 +189,26 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _BoundedCodeGenerator
+    sender_buffer = _Buffer
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.filters = {name: _bounded_filter(name, func) for name, func in self.filters.items()}
         self.filters[_LOOP] = _steps
         self.filters[_CONCAT] = _concat
+        self.filters[_COMPARED] = _compared
+        tests: dict[str, Callable[..., Any]] = cast(dict[str, Callable[..., Any]], self.tests)
+        self.tests = {name: _bounded_test(name, func) for name, func in tests.items()}
+        finalize = self.finalize
+
+        def written(value: Any) -> Any:
+            """Each {{ … }} value, refused before it is written out when its text would be too long."""
+            if not isinstance(value, str):
+                growth.predict_text(value)
+            return finalize(value) if finalize else value
+
+        self.finalize = written
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         try:
@@ -144,7 +228,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         elif operator == "**":
             growth.predict_power(left, right)
         elif operator == "%" and isinstance(left, str):
-            growth.printf_widths(left, right)
+            growth.predict_printf(left, right)
         elif operator == "+":
             left_len, right_len = limits.seq_len(left), limits.seq_len(right)
             if left_len is not None and right_len is not None:
@@ -172,8 +256,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         fmt: str = value.__self__
 
         def bounded(*args: Any, **kwargs: Any) -> str:
-            mapping = args[0] if value.__name__ == "format_map" and args else kwargs
-            growth.format_widths(fmt, (*args, *getattr(mapping, "values", list)()))
+            if value.__name__ == "format_map":
+                growth.predict_format(fmt, (), args[0] if args and isinstance(args[0], Mapping) else {})
+            else:
+                growth.predict_format(fmt, args, kwargs)
             result: str = limits.checked(wrapper(*args, **kwargs))
             return result
 

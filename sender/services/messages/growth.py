@@ -1,19 +1,23 @@
 """Predicting the size an operation would produce, to refuse it before it runs (limits.py holds the limits).
 
 Checking a result after the fact is too late for memory: `'x' * 10**9` has been built by then. Each check here
-costs at most a pass over the inputs.
+costs at most a pass over the inputs; how long a value's text would be comes from textsize.py.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sender.services.messages import limits
+from sender.services.messages.textsize import text_size
 
-_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+# A printf conversion: its mapping key, width and precision.
+_PRINTF = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+# What separates the argument a str.format() field names from the attribute or index it reads.
+_FIELD_PATH = re.compile(r"[.\[]")
 # Built-in str methods whose result can outgrow their arguments, with the check to run first.
 GROWING_METHODS = frozenset(
     {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "translate"}
@@ -22,7 +26,23 @@ GROWING_METHODS = frozenset(
 # Filters with a padding width or a count among their arguments.
 _WIDTH_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "batch", "slice"})
 # Filters that turn their input into a list: counted while materialised, not after.
-_MATERIALISING = frozenset({"list", "sum", "unique", "sort", "reverse"})
+_MATERIALISING = frozenset(
+    {"list", "sum", "unique", "sort", "reverse", "groupby", "min", "max", "batch", "slice", "random"}
+)
+# Filters that write their input as text (str(), repr(), JSON, or through a string method).
+_TEXT_FILTERS = frozenset(
+    {"capitalize", "center", "e", "escape", "forceescape", "indent", "lower", "upper", "title", "trim"}
+    | {"replace", "striptags", "string", "truncate", "urlencode", "urlize", "wordcount", "wordwrap"}
+    | {"xmlattr", "filesizeformat"}
+)
+# Filters that compare their items, some through a lowercase copy of each.
+_COMPARING = frozenset({"sort", "unique", "min", "max", "groupby", "dictsort"})
+# Tests that compare their value with their argument.
+COMPARING_TESTS = frozenset(
+    {"in", "==", "eq", "equalto", "!=", "ne", ">", "gt", "greaterthan", ">=", "ge", "<", "lt", "lessthan"}
+    | {"<=", "le"}
+)
+_COMPARABLE = (list, tuple, set, frozenset, Mapping)
 
 
 def predict_repeat(left: Any, right: Any) -> None:
@@ -47,8 +67,23 @@ def predict_power(base: Any, exponent: Any) -> None:
 
 
 def predict_join(parts: list[Any], separator: str = "") -> None:
-    """Before joining: refuse a result that would be too long."""
-    limits.fail_value(sum(len(str(p)) for p in parts) + len(separator) * max(len(parts) - 1, 0))
+    """Before joining: refuse a result that would be too long (each part as the text it would become)."""
+    total = len(separator) * max(len(parts) - 1, 0)
+    limits.fail_value(total)
+    for part in parts:
+        total += text_size(part)
+        limits.fail_value(total)
+
+
+def predict_compare(value: Any) -> None:
+    """Before comparing a value (==, <, in…): refuse a collection too large to compare item by item."""
+    if isinstance(value, _COMPARABLE):
+        limits.fail_compared(text_size(value, quoted=True))
+
+
+def predict_text(value: Any, *, quoted: bool = False, pretty: bool = False) -> None:
+    """Before writing a value as text (output, |string, |tojson, |pprint…): refuse one that would be too long."""
+    limits.fail_value(text_size(value, quoted=quoted, pretty=pretty))
 
 
 def predict_replace(text: str, old: str, new: str) -> None:
@@ -57,27 +92,55 @@ def predict_replace(text: str, old: str, new: str) -> None:
     limits.fail_value(len(text) + hits * len(new))
 
 
-def printf_widths(fmt: str, args: Any) -> None:
-    """Refuse `%` formatting that asks for a huge width or precision."""
+def predict_printf(fmt: str, args: Any) -> None:
+    """Before `fmt % args`: refuse a huge width or precision, or a result that would be too long."""
+    positional = args if isinstance(args, tuple) else (args,)
+    mapping = args if isinstance(args, Mapping) else None
+    # Each positional argument is written once; a mapping's value once per conversion that names it.
+    total = len(fmt) if mapping is not None else len(fmt) + sum(text_size(a) for a in positional)
+    limits.fail_value(total)
+    named: dict[str | None, int] = {}
     for spec in _PRINTF.finditer(fmt):
-        for number in spec.groups():
+        key, *numbers = spec.groups()
+        for number in numbers:
             if number == "*":
-                for arg in args if isinstance(args, tuple) else (args,):
+                for arg in positional:
                     limits.width(arg)
+                    total += arg if isinstance(arg, int) else 0
             elif number:
                 limits.width(int(number))
+                total += int(number)
+        if mapping is not None:
+            if key not in named:
+                named[key] = text_size(mapping if key is None else mapping.get(key))
+            total += named[key]
+        limits.fail_value(total)
 
 
-def format_widths(fmt: str, args: Iterable[Any]) -> None:
-    """Refuse str.format() that asks for a huge width or precision (literal, or nested from an argument)."""
-    for _, _, spec, _ in string.Formatter().parse(fmt):
-        if not spec:
-            continue
-        for number in re.findall(r"\d+", spec):
-            limits.width(int(number))
-        if "{" in spec:
-            for arg in args:
-                limits.width(arg)
+def predict_format(fmt: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Before str.format(): refuse a huge width or precision, or a result that would be too long."""
+    total, automatic = 0, 0
+    sizes: dict[int | str, int] = {}
+    for literal, field, spec, _ in string.Formatter().parse(fmt):
+        total += len(literal)
+        if spec:
+            for number in re.findall(r"\d+", spec):
+                limits.width(int(number))
+                total += int(number)
+            if "{" in spec:
+                for arg in (*args, *kwargs.values()):
+                    limits.width(arg)
+                    total += arg if isinstance(arg, int) else 0
+        if field is not None:
+            # An attribute or an item of an argument is written no longer than the argument itself.
+            root = _FIELD_PATH.split(field, maxsplit=1)[0]
+            key: int | str = int(root) if root.isdigit() else root or automatic
+            automatic += not root
+            if key not in sizes:
+                value = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(str(key))
+                sizes[key] = max(text_size(value), 100)
+            total += sizes[key]
+        limits.fail_value(total)
 
 
 def before_str_method(name: str, text: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -133,9 +196,15 @@ def before_filter(name: str, value: Any, rest: list[Any], kwargs: dict[str, Any]
         lines = len(value) // max(line if isinstance(line, int) else 1, 1) + 1
         limits.fail_value(len(value) + lines * len(str(wrap)))
     elif name == "format" and isinstance(value, str):
-        printf_widths(value, tuple(rest))
+        predict_printf(value, kwargs or tuple(rest))
+    elif name in ("tojson", "pprint"):
+        predict_text(value, quoted=True, pretty=name == "pprint")
+    elif name in _TEXT_FILTERS and not isinstance(value, str):
+        predict_text(value)
     elif name in _MATERIALISING and isinstance(value, Iterable) and not isinstance(value, str):
         value = limits.bounded_list(value)
         if name == "sum":
             limits.fail_value(sum(limits.seq_len(v) or 0 for v in value))
+    if name in _COMPARING and not isinstance(value, str):
+        limits.fail_compared(text_size(value, quoted=True))
     return value

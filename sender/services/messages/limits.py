@@ -138,6 +138,19 @@ def fail_items(items: int) -> None:
         current().fail(f"builds a list of more than {ITEM_LIMIT:,} items (limit)")
 
 
+def fail_output(chars: int) -> None:
+    """Refuse an output (the render's, or a block's or macro's) of `chars` characters when it is over the limit."""
+    if chars > OUTPUT_LIMIT:
+        current().fail(f"renders to more than {OUTPUT_LIMIT:,} characters (limit)")
+
+
+def fail_compared(chars: int) -> None:
+    """Refuse sorting or comparing items whose text is `chars` characters in all when it is over the limit."""
+    # Case-insensitive sorting builds a lowercase copy of every item, and comparing nested lists walks them.
+    if chars > VALUE_LIMIT:
+        current().fail(f"sorts or compares more than {VALUE_LIMIT:,} characters (limit)")
+
+
 def fail_bits(bits: int) -> None:
     """Refuse an integer of `bits` bits when it is over the limit."""
     if bits > INT_BITS_LIMIT:
@@ -162,15 +175,20 @@ def width(value: Any) -> None:
 
 
 def bounded_list(values: Iterable[Any]) -> list[Any]:
-    """Materialise an iterable, refusing it as soon as it has too many items."""
+    """Materialise an iterable, refusing it as soon as it has too many items or its new items grow too large."""
     if isinstance(values, str | list | tuple | dict | Mapping):
         fail_items(len(values))
         return list(values)
     out = []
+    # A generator (|map, |select…) may make each item anew: `|map('string')` of 10,000 lists builds 10,000
+    # strings, each within the limits, that together are not.
+    built = 0
     for value in values:
         out.append(value)
         if len(out) > ITEM_LIMIT:
             fail_items(len(out))
+        built += seq_len(value) or 0
+        fail_value(built)
     return out
 
 

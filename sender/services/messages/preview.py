@@ -19,7 +19,7 @@ from sender.models import Campaign, Contact, ListMember, Purpose
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
-from sender.services.messages.rendering import EmailRenderer
+from sender.services.messages.rendering import EmailRenderer, validate_content
 from sender.services.records import audit
 
 TEST_SUBJECT_PREFIX = "[TEST] "
@@ -79,7 +79,8 @@ def _renderer(runtime: Runtime, session: Session, campaign: Campaign) -> EmailRe
     purpose = session.get(Purpose, campaign.purpose_id)
     assert purpose is not None
     settings = organisation.effective_settings(session, runtime.settings)
-    return EmailRenderer(settings, runtime.tokens, campaign, purpose)
+    # Checked in a child process under hard limits: a preview must not let a template slow the web process.
+    return EmailRenderer(settings, runtime.tokens, campaign, purpose, check=validate_content)
 
 
 def _split(message: EmailMessage) -> Rendered:

@@ -7,6 +7,7 @@ then hands the result to the channel (email: MIME bytes, see channels/email/rend
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
     SAMPLE_CONTACT,
     RenderLimitExceeded,
+    check_content,
     check_exits,
     compile_template,
     insert_footer,
@@ -77,8 +79,9 @@ def check_templates(channel: Channel, subject: str, body_html: str, body_text: s
 class MessageRenderer:
     """Renders one campaign for many contacts on its channel; build it once per batch, share it between threads.
 
-    Raises ValidationFailed at construction if the campaign's templates do not pass validate_content().
-    render() raises RenderFailed when one person's message cannot be rendered or encoded.
+    Raises ValidationFailed at construction if the campaign's templates do not pass `check`: check_content()
+    in this process by default (the send loop's work horse), validate_content() for a preview in the web
+    process. render() raises RenderFailed when one person's message cannot be rendered or encoded.
     """
 
     def __init__(
@@ -88,15 +91,15 @@ class MessageRenderer:
         campaign: Campaign,
         purpose: Purpose,
         ask: AskContext | None = None,
+        *,
+        check: Callable[[str, str, str, Mapping[str, str] | None], None] = check_content,
     ) -> None:
         if campaign.kind == CampaignKind.REQUALIFICATION and ask is None:
             raise ValidationFailed(
                 {"campaign": "a requalification message needs its cycle (deadline, wording)"}
             )
         self.ask = ask if campaign.kind == CampaignKind.REQUALIFICATION else None
-        validate_content(
-            campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None
-        )
+        check(campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None)
         self.settings, self.tokens = settings, tokens
         self.channel: Channel = get_channel(campaign.channel)
         self.campaign_id, self.purpose_id = campaign.id, purpose.id

@@ -2,6 +2,8 @@
 
 Every render (save-time sample and each message) runs within the limits of limits.py and raises
 RenderLimitExceeded past one; the HTML part is sanitised per message by insert_footer() (sanitise.py).
+The save-time check also runs in a child process under hard limits (isolation.py), so that no template
+can slow or grow the web process, whatever the render limits miss.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from jinja2.exceptions import TemplateError
 
 from sender.models import Contact
 from sender.services.errors import ValidationFailed
+from sender.services.messages import isolation
 from sender.services.messages.bounded import BoundedSandbox, render_bounded
 from sender.services.messages.limits import RenderLimitExceeded
 from sender.services.messages.sanitise import ExitLinksMissing, check_exits, insert_footer
@@ -28,6 +31,7 @@ __all__ = [
     "ExitLinksMissing",
     "RenderLimitExceeded",
     "TemplateContact",
+    "check_content",
     "check_exits",
     "compile_template",
     "insert_footer",
@@ -226,6 +230,8 @@ def _check(field: str, source: str, *, html: bool, extra: Mapping[str, str]) -> 
     except RenderLimitExceeded as exc:
         line = _template_line(exc)
         return f"line {line}: {exc}" if line else str(exc)
+    except MemoryError:
+        raise  # not the template's fault alone: the caller (isolation.py) reports it as a limit
     except TemplateError as exc:
         message = (exc.message or type(exc).__name__).replace(
             f"{TemplateContact.__module__}.TemplateContact object", "contact"
@@ -240,22 +246,55 @@ def _check(field: str, source: str, *, html: bool, extra: Mapping[str, str]) -> 
     return None
 
 
-def validate_content(
+def _check_field(field: str, source: str, html: bool, extra: Mapping[str, str]) -> str | None:
+    """_check() with positional arguments, as a child process calls it."""
+    return _check(field, source, html=html, extra=extra)
+
+
+def _fields(subject: str, body_html: str, body_text: str) -> list[tuple[str, str, bool]]:
+    """The three templates of an email in the order their errors are reported: (field, source, is HTML)."""
+    return [
+        ("subject", subject or "", False),
+        ("body_html", body_html or "", True),
+        ("body_text", body_text or "", False),
+    ]
+
+
+def check_content(
     subject: str, body_html: str, body_text: str, extra: Mapping[str, str] | None = None
 ) -> None:
-    """Check the three templates of an email; raise ValidationFailed({field: 'line N: message'}).
+    """Check the three templates of an email in this process; raise ValidationFailed({field: 'line N: message'}).
 
+    For the send loop, whose work horse is disposable; the web process calls validate_content().
     `extra` names the variables a campaign kind adds beside `contact` (requalification: its links), with
     sample values.
     """
     errors: dict[str, str] = {}
-    for field, source, html in (
-        ("subject", subject, False),
-        ("body_html", body_html, True),
-        ("body_text", body_text, False),
-    ):
-        problem = _check(field, source or "", html=html, extra=extra or {})
+    for field, source, html in _fields(subject, body_html, body_text):
+        problem = _check(field, source, html=html, extra=extra or {})
         if problem:
             errors[field] = problem
     if errors:
         raise ValidationFailed(errors)
+
+
+def validate_content(
+    subject: str, body_html: str, body_text: str, extra: Mapping[str, str] | None = None
+) -> None:
+    """check_content() in a child process under hard limits (isolation.py); raise ValidationFailed.
+
+    A template the hard limits stop is refused on its field with the limit named (no line: the child ended).
+    """
+    calls: list[tuple[str, tuple[str, str, bool, dict[str, str]]]] = []
+    errors: dict[str, str | None] = {}
+    for field, source, html in _fields(subject, body_html, body_text):
+        if "{" in source:
+            calls.append((field, (field, source, html, dict(extra or {}))))
+        else:
+            # Without {{ }}, {% %} or {# #} it is text, not a program: checked here at the cost of reading it.
+            errors[field] = _check(field, source, html=html, extra=extra or {})
+    for checked, result in isolation.run_isolated(_check_field, calls).items():
+        errors[checked] = result.message if isinstance(result, isolation.Stopped) else result
+    problems = {field: problem for field, _, _ in _fields("", "", "") if (problem := errors.get(field))}
+    if problems:
+        raise ValidationFailed(problems)

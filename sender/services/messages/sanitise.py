@@ -12,6 +12,8 @@ from collections.abc import Iterable
 import nh3
 from markupsafe import escape
 
+from sender.services.messages.css import bounded_style, size_attribute_fits
+
 # Layout and text tags for email; nothing that hides or collapses content (<details>, <template>, <style>).
 ALLOWED_TAGS = frozenset(
     {
@@ -32,7 +34,7 @@ ALLOWED_ATTRIBUTES = {
     "col": {"span", "width"},
 }
 # Presentation only: nothing that hides (display, visibility, opacity), moves (position, margin, transform)
-# or clips (height, overflow) an element, and no url() (background).
+# or clips (height, overflow) an element, and no url() (background). Their lengths are bounded (css.py).
 ALLOWED_STYLE_PROPERTIES = frozenset(
     {
         *("color", "background-color", "font-family", "font-size", "font-style", "font-weight"),
@@ -49,6 +51,7 @@ _DROPPED_WITH_CONTENT = frozenset(
 )
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _IMAGE_SCHEMES = ("http://", "https://")
+_SIZE_ATTRIBUTES = frozenset({"width", "height", "border", "cellpadding", "cellspacing"})
 
 DOCUMENT_HEAD = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n'
 DOCUMENT_TAIL = "</body></html>\n"
@@ -58,12 +61,20 @@ class ExitLinksMissing(ValueError):
     """A message about to be sent lacks its unsubscribe or portal link in a part (never by construction)."""
 
 
-def _urls_only(tag: str, attribute: str, value: str) -> str | None:
-    """Keep absolute http(s) and mailto links and http(s) images; drop relative and every other scheme."""
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    """Keep absolute http(s) and mailto links and http(s) images; drop relative and every other scheme.
+
+    Styles keep only the declarations whose lengths are bounded, and a size attribute over its bound goes,
+    so nothing can push the footer out of sight (css.py).
+    """
     if attribute == "href":
         return value if value.strip().lower().startswith(LINK_SCHEMES) else None
     if attribute == "src":
         return value if value.strip().lower().startswith(_IMAGE_SCHEMES) else None
+    if attribute == "style":
+        return bounded_style(value, ALLOWED_STYLE_PROPERTIES) or None
+    if attribute in _SIZE_ATTRIBUTES:
+        return value if size_attribute_fits(attribute, value) else None
     return value
 
 
@@ -74,7 +85,7 @@ def sanitise_html(html: str) -> str:
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-        attribute_filter=_urls_only,
+        attribute_filter=_attribute_filter,
         strip_comments=True,
         url_schemes={"http", "https", "mailto"},
         filter_style_properties=set(ALLOWED_STYLE_PROPERTIES),

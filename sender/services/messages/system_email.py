@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sender import work
+from sender.addresses import ascii_email
 from sender.channels.base import SendResult
 from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.render import sender_domain
@@ -45,8 +46,9 @@ def build(settings: Settings, kind: str, recipient: str, locale: str, **context:
     body = env.get_template(f"email/system/{kind}.txt").render(values)
     _, from_address = parseaddr(settings.email_from)
     message = EmailMessage()
-    message["From"] = Address(display_name=settings.org_name, addr_spec=from_address)
-    message["To"] = recipient
+    # Domains in IDNA: the email package would write a non-ASCII one as an encoded-word no client reads.
+    message["From"] = Address(display_name=settings.org_name, addr_spec=ascii_email(from_address))
+    message["To"] = ascii_email(recipient)
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<sys.{kind}.{secrets.token_hex(8)}@{sender_domain(settings)}>"
