@@ -1,14 +1,17 @@
 """Restriction of processing (GDPR Art. 18, R44): the data is only stored; no sends, no profiling.
 
 The consent gate refuses any contact that is not active, so a restricted one is out of every audience and
-every claim. Lifting it tells the person (Art. 18(3)): the notice is recorded with the lift and sent as soon
-as the lift is committed.
+every claim. Lifting it tells the person first (Art. 18(3)): the notice leaves after the request's unit has
+committed, and the contact turns active again only once the notice is sent.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+import logging
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from sender import work
 from sender.config import Settings
 from sender.enums import ContactStatus
 from sender.i18n import pick_locale
@@ -16,6 +19,8 @@ from sender.models import Contact
 from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
+
+log = logging.getLogger(__name__)
 
 
 def restrict(session: Session, contact: Contact, actor: str) -> None:
@@ -28,23 +33,46 @@ def restrict(session: Session, contact: Contact, actor: str) -> None:
 
 
 def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> str:
-    """Lift a restriction, with the notice to the person; returns whether a notice goes out; the caller commits.
+    """Lift a restriction, telling the person first (Art. 18(3)); returns how the notice goes.
 
-    The notice is recorded before the lift and sent as soon as the lift is committed (never from inside the
-    write transaction, never for a lift that rolls back).
+    The notice is recorded in the caller's unit. Once that unit has committed, outside any write
+    transaction, the notice is sent; only when the relay has taken it is the contact made active again,
+    in a unit of its own. A notice that cannot be sent leaves the restriction in place (and is logged).
     """
     if contact.status != ContactStatus.RESTRICTED:
         raise Conflict(f"the contact is {contact.status}")
-    notice = "no email address"
-    if contact.email:
-        locale = pick_locale(contact.locale, default=settings.default_locale)
-        message = system_email.build(settings, "restriction_lift", contact.email, locale)
-        system_email.send_after_commit(session, settings, "restriction_lift", message)
-        notice = "sent after commit"
+    if not contact.email:
+        _notice(session, contact, actor, "no email address")
+        _make_active(session, contact, actor)
+        return "no email address"
+    locale = pick_locale(contact.locale, default=settings.default_locale)
+    message = system_email.build(settings, "restriction_lift", contact.email, locale)
+    _notice(session, contact, actor, "sent before the lift")
+    factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
+    contact_id = contact.id
+
+    def notify_then_lift() -> None:
+        outcome = system_email.send(settings, message).outcome
+        if outcome != "sent":
+            log.warning("restriction of contact %s kept: its notice was not sent (%s)", contact_id, outcome)
+            return
+        with work.unit(factory, "restriction lift") as lifting:
+            found = lifting.get(Contact, contact_id)
+            if found is not None and found.status == ContactStatus.RESTRICTED:
+                _make_active(lifting, found, actor)
+        session.expire(contact)
+
+    work.after_commit(session, "restriction lift", notify_then_lift)
+    return "sent before the lift"
+
+
+def _notice(session: Session, contact: Contact, actor: str, notice: str) -> None:
     audit.record(
         session, actor, "rights.restriction_notice", "contact", contact.public_id, {"notice": notice}
     )
+
+
+def _make_active(session: Session, contact: Contact, actor: str) -> None:
     contact.status = ContactStatus.ACTIVE
     session.flush()
     audit.record(session, actor, "rights.restriction_lift", "contact", contact.public_id)
-    return notice
