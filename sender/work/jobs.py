@@ -9,8 +9,19 @@ from typing import Any
 from sender.work import Job
 
 
+class OnChannelQueue:
+    """Campaign work runs on its channel's queue, so a slow provider never holds the others back."""
+
+    channel: str
+
+    @property
+    def queue(self) -> str:
+        """The channel's own queue."""
+        return self.channel
+
+
 @dataclass(frozen=True)
-class SendBatch(Job):
+class SendBatch(OnChannelQueue, Job):
     """Send one batch of a campaign's deliveries, on the campaign's channel queue.
 
     `restart` names a fresh run of a batch whose previous job is known dead (the queue may still list the
@@ -21,11 +32,6 @@ class SendBatch(Job):
     batch_no: int
     channel: str
     restart: str | None = None
-
-    @property
-    def queue(self) -> str:
-        """Each channel has its own queue, so a slow provider never holds the others back."""
-        return self.channel
 
     @property
     def job_id(self) -> str:
@@ -40,16 +46,11 @@ class SendBatch(Job):
 
 
 @dataclass(frozen=True)
-class LaunchCampaign(Job):
+class LaunchCampaign(OnChannelQueue, Job):
     """Launch a scheduled campaign (plan, record, enqueue its batches), on its channel's queue."""
 
     campaign_id: int
     channel: str
-
-    @property
-    def queue(self) -> str:
-        """The campaign's channel queue."""
-        return self.channel
 
     @property
     def job_id(self) -> str:
@@ -63,17 +64,12 @@ class LaunchCampaign(Job):
 
 
 @dataclass(frozen=True)
-class ReleaseDeferred(Job):
+class ReleaseDeferred(OnChannelQueue, Job):
     """Queue again a campaign's deliveries deferred (quiet hours) until `slot` (naive UTC)."""
 
     campaign_id: int
     channel: str
     slot: datetime
-
-    @property
-    def queue(self) -> str:
-        """The campaign's channel queue."""
-        return self.channel
 
     @property
     def job_id(self) -> str:
