@@ -3,7 +3,7 @@
 Every write goes through a session handed out here (or by the web layer's request session, built on the
 same functions). Code records the jobs it wants with `enqueue` / `schedule_at`; nothing reaches the queue
 until the unit commits, and a rollback sends nothing. Long orchestrations (a launch, an import commit, a cron
-run) call `commit_step` between named, idempotent steps, each followed by the sending of its own jobs.
+run) call `commit(session, step)` between named, idempotent steps, each followed by the sending of its own jobs.
 A message that cannot be a job (it goes to an address the same unit erases) is sent with `after_commit`, in
 this process, once the write transaction is over.
 
@@ -213,9 +213,6 @@ def commit(session: Session, step: str) -> None:
         jobs, exc = failed
         log.warning("%s: %s job(s) not sent: %s", step, len(jobs), type(exc).__name__)
         raise QueueDown(step, jobs, exc)
-
-
-commit_step = commit
 
 
 @contextmanager
