@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from sender.channels.base import SendResult
+from sender.channels.base import SendResult, get_channel
 from sender.channels.email import EMAIL
 from sender.channels.email.outbox import OutboxTransport
 from sender.db import utcnow
@@ -27,7 +27,15 @@ def _planned(db_session, eligible=2):
         purpose_id=audience.purpose.id, lists=[audience.lst], status="sending", planned_at=utcnow()
     )
     planning.plan_chunk(
-        db_session, campaign, [audience.lst.id], utcnow(), 500, after=0, limit=1000, first_batch=0
+        db_session,
+        campaign,
+        [audience.lst.id],
+        utcnow(),
+        500,
+        channel=get_channel(campaign.channel),
+        after=0,
+        limit=1000,
+        first_batch=0,
     )
     return audience, campaign
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.addresses import address_hash
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.models import ConsentState, Contact, Purpose, Suppression
 from sender.services.consent import gate, ledger
@@ -70,7 +71,7 @@ def audience(
     session: Session, purpose: Purpose, channel: str, at: datetime | None = None
 ) -> dict[int, str | None]:
     """The set form: every contact with its reason, as planning sees it."""
-    stmt, _ = gate.gated_audience(purpose.id, channel, at or utcnow())
+    stmt, _ = gate.gated_audience(purpose.id, get_channel(channel), at or utcnow())
     return {row.id: row.reason for row in session.execute(stmt)}
 
 

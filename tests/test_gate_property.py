@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.addresses import address_hash
+from sender.channels.base import get_channel
 from sender.models import ConsentEvent, ConsentState, Contact, Purpose, Suppression
 from sender.services.consent import gate, ledger
 from tests.factories import TEST_HASH_KEY, ContactFactory, PurposeFactory, WordingFactory
@@ -265,7 +266,7 @@ def test_gate_equals_replay_of_history(db_session: Session, scenario: Scenario) 
                     assert answer == gate.Eligibility(reason is None, reason), (c_index, p_index, channel)
                     if reason is None:
                         expected_eligible.add(contact_id)
-                stmt, reason_col = gate.gated_audience(purpose_id, channel, query_at)
+                stmt, reason_col = gate.gated_audience(purpose_id, get_channel(channel), query_at)
                 eligible = {row.id for row in db_session.execute(stmt.where(reason_col.is_(None)))}
                 assert eligible == expected_eligible, (p_index, channel)
         _assert_state_matches_ledger(db_session, contact_ids)

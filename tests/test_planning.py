@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.models import Delivery, ListMember
 from sender.services.campaigns import planning
@@ -16,7 +17,15 @@ def test_plan_queues_eligible_and_explains_every_refusal(db_session):
     campaign = CampaignFactory(purpose_id=audience.purpose.id, lists=[audience.lst])
 
     chunk = planning.plan_chunk(
-        db_session, campaign, [audience.lst.id], utcnow(), 2, after=0, limit=100, first_batch=0
+        db_session,
+        campaign,
+        [audience.lst.id],
+        utcnow(),
+        2,
+        channel=get_channel(campaign.channel),
+        after=0,
+        limit=100,
+        first_batch=0,
     )
 
     rows = {
@@ -45,7 +54,15 @@ def test_contact_on_two_lists_gets_one_delivery(db_session):
     campaign = CampaignFactory(purpose_id=audience.purpose.id, lists=[audience.lst, second])
 
     planning.plan_chunk(
-        db_session, campaign, [audience.lst.id, second.id], utcnow(), 500, after=0, limit=100, first_batch=0
+        db_session,
+        campaign,
+        [audience.lst.id, second.id],
+        utcnow(),
+        500,
+        channel=get_channel(campaign.channel),
+        after=0,
+        limit=100,
+        first_batch=0,
     )
 
     count = db_session.scalars(
@@ -70,7 +87,17 @@ def test_chunks_continue_where_the_previous_one_stopped(db_session):
     campaign = CampaignFactory(purpose_id=audience.purpose.id, lists=[audience.lst])
     list_ids = [audience.lst.id]
 
-    first = planning.plan_chunk(db_session, campaign, list_ids, utcnow(), 2, after=0, limit=3, first_batch=0)
+    first = planning.plan_chunk(
+        db_session,
+        campaign,
+        list_ids,
+        utcnow(),
+        2,
+        channel=get_channel(campaign.channel),
+        after=0,
+        limit=3,
+        first_batch=0,
+    )
     assert planning.resume_point(db_session, campaign.id) == (first.last_contact_id, first.batches.stop)
     second = planning.plan_chunk(
         db_session,
@@ -78,6 +105,7 @@ def test_chunks_continue_where_the_previous_one_stopped(db_session):
         list_ids,
         utcnow(),
         2,
+        channel=get_channel(campaign.channel),
         after=first.last_contact_id,
         limit=100,
         first_batch=first.batches.stop,
@@ -88,6 +116,7 @@ def test_chunks_continue_where_the_previous_one_stopped(db_session):
         list_ids,
         utcnow(),
         2,
+        channel=get_channel(campaign.channel),
         after=second.last_contact_id,
         limit=100,
         first_batch=second.batches.stop,

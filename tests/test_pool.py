@@ -7,6 +7,7 @@ import threading
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import get_channel
 from sender.channels.email import EMAIL
 from sender.channels.email.smtp import SmtpTransport
 from sender.config import Settings
@@ -101,7 +102,15 @@ def test_a_relay_that_keeps_throttling_gets_the_message_back_unsent_and_uncounte
         purpose_id=audience.purpose.id, lists=[audience.lst], status="sending", planned_at=utcnow()
     )
     planning.plan_chunk(
-        db_session, campaign, [audience.lst.id], utcnow(), 500, after=0, limit=10, first_batch=0
+        db_session,
+        campaign,
+        [audience.lst.id],
+        utcnow(),
+        500,
+        channel=get_channel(campaign.channel),
+        after=0,
+        limit=10,
+        first_batch=0,
     )
     smtp_server.script(["451 4.7.1 rate limited, slow down"] * MAX_THROTTLES)
     renderer = MessageRenderer(settings, TokenService(settings.secret_keys), campaign, audience.purpose)

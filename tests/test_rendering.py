@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import get_channel
 from sender.channels.email.smtp import SmtpTransport
 from sender.config import Settings
 from sender.models import Campaign, ConsentEvent, Contact, Purpose
@@ -257,9 +258,12 @@ def test_legal_notice_identifies_the_sender_without_unsubscribe_headers(
 
 
 def test_sender_identity_is_required(settings: Settings) -> None:
-    check_sender_identity(settings)
+    email = get_channel("email")
+    check_sender_identity(settings, email)
     with pytest.raises(ValidationFailed) as caught:
-        check_sender_identity(settings.with_overrides(org_name=" ", org_address="", email_from="nobody"))
+        check_sender_identity(
+            settings.with_overrides(org_name=" ", org_address="", email_from="nobody"), email
+        )
     assert set(caught.value.errors) == {"ORG_NAME", "ORG_ADDRESS", "EMAIL_FROM"}
 
 

@@ -63,7 +63,17 @@ def sms_campaign(
     campaign = CampaignFactory(
         purpose_id=purpose.id, lists=[lst], status="sending", planned_at=utcnow(), **fields
     )
-    planning.plan_chunk(db_session, campaign, [lst.id], utcnow(), 500, after=0, limit=1000, first_batch=0)
+    planning.plan_chunk(
+        db_session,
+        campaign,
+        [lst.id],
+        utcnow(),
+        500,
+        channel=get_channel(campaign.channel),
+        after=0,
+        limit=1000,
+        first_batch=0,
+    )
     db_session.commit()
     return campaign, contacts
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from sender import work
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.models import Campaign, ConsentEvent, Delivery, ListMember, Suppression
 from sender.services.campaigns import launch, planning, states
@@ -75,6 +76,7 @@ def _launch_first_chunk(stack, audience, limit):
         [audience.lst.id],
         campaign.launched_at,
         10,
+        channel=get_channel(campaign.channel),
         after=0,
         limit=limit,
         first_batch=0,
@@ -391,6 +393,7 @@ def test_campaign_sent_entirely_while_still_planning_is_closed_when_planning_end
         stack.session,
         stack.runtime.settings,
         campaign,
+        get_channel(campaign.channel),
         "test",
         after=first.last_contact_id,
         first_batch=first.batches.stop,

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from sender import work
-from sender.channels.base import Channel, SendResult, Verdict
+from sender.channels.base import Channel, SendResult, Verdict, get_channel
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignStatus, DeliveryReason, DeliveryStatus
@@ -70,7 +70,7 @@ class BatchReport:
 
 def _recheck_reason(purpose_id: int, channel: str, at: Any, rule: str) -> ScalarSelect[str | None]:
     """Correlated scalar subquery: the gate's reason for the delivery's contact (NULL = eligible)."""
-    stmt, reason = gated_audience(purpose_id, channel, at, rule)
+    stmt, reason = gated_audience(purpose_id, get_channel(channel), at, rule)
     return (
         stmt.with_only_columns(reason)
         .where(Contact.id == Delivery.contact_id)

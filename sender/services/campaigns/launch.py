@@ -20,30 +20,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender import work
-from sender.channels.base import channels
+from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.db import utcnow
-from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
+from sender.enums import CampaignKind, CampaignStatus
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.campaigns import deferral, delivery, lifecycle, planning, requalify, states
 from sender.services.campaigns.delivery import BatchReport
-from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.campaigns.outlet import Outlet
-from sender.services.errors import Conflict, QueueUnavailable
+from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
+from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit
 from sender.work.jobs import LaunchCampaign, SendBatch
 
 log = logging.getLogger(__name__)
 
-# Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
-FIRST_CHUNK = 1_000
-NEXT_CHUNK = 25_000
 # A launch or retry due longer ago than this was missed by the scheduler: the sweep reports and repairs it.
 OVERDUE_MARGIN_SECONDS = 60
-QUEUE_DOWN = "the queue (Redis) is unreachable"
 
 
 class RetryLater(Exception):
@@ -86,7 +82,9 @@ def send(
     A campaign already scheduled is launched early only when the caller says so (`now`): a retried send
     call must not turn next week's campaign into one sent at once.
     """
-    campaign = lifecycle.get(session, campaign_id)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("no such campaign")
     if at is None and not now:
         if campaign.status == CampaignStatus.SCHEDULED:
             when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"
@@ -96,10 +94,12 @@ def send(
             at = later
     if at is None and campaign.kind != CampaignKind.REQUALIFICATION:
         # The organisation's identity as set on its settings page, env variables winning: no restart needed.
-        check_sender_identity(organisation.effective_settings(session, settings), campaign.channel)
+        # The channel is resolved once for the whole launch: the identity check and planning share it.
+        channel = get_channel(campaign.channel)
+        check_sender_identity(organisation.effective_settings(session, settings), channel)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
-        result = plan_and_enqueue(session, settings, campaign, actor, after=0, first_batch=0)
+        result = plan_and_enqueue(session, settings, campaign, channel, actor, after=0, first_batch=0)
         return Sent(campaign.status, result.queued, result.skipped)
     if at is None:
         # Its audience is whoever is due when `sender requalify run` comes: starting only opens the cycle.
@@ -129,66 +129,6 @@ def launch_scheduled(runtime: Runtime, campaign_id: int) -> Sent | str:
         except Conflict as exc:
             # The scheduler and the sweep may both hand over the same due launch; the first one wins.
             return exc.message
-
-
-def plan_and_enqueue(
-    session: Session, settings: Settings, campaign: Campaign, actor: str, *, after: int, first_batch: int
-) -> LaunchResult:
-    """Plan from contact `after` on, a chunk per step: its rows and its batch jobs, committed, then sent.
-
-    A small first chunk puts the first messages on the wire while the rest of a large audience is planned.
-    Then the campaign is marked planned, and closed if nothing is left to send. With the queue down the
-    rows are the memory: planning goes on, and QueueUnavailable says so once it is done.
-    """
-    list_ids = [lst.id for lst in campaign.lists]
-    limit = FIRST_CHUNK
-    down: work.QueueDown | None = None
-    while True:
-        session.refresh(campaign)
-        if campaign.status == CampaignStatus.CANCELLED:
-            break
-        chunk = planning.plan_chunk(
-            session,
-            campaign,
-            list_ids,
-            utcnow(),
-            settings.send_batch_size,
-            after=after,
-            limit=limit,
-            first_batch=first_batch,
-        )
-        for batch_no in chunk.batches if down is None else ():  # a queue known down is not waited for again
-            work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
-        try:
-            work.commit(session, "plan chunk")
-        except work.QueueDown as exc:
-            log.warning("campaign %s: %s; the sweep will enqueue its batches", campaign.id, QUEUE_DOWN)
-            down = exc
-        if chunk.last_contact_id is None:
-            break
-        after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
-    report = lifecycle.report_for(session, campaign.id)
-    # Workers start on the first chunks while later ones are planned: count every planned send.
-    planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
-    campaign.planned_at = utcnow()
-    session.flush()
-    # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
-    delivery.finish_if_done(session, campaign.id)
-    session.refresh(campaign)
-    audit.record(
-        session,
-        actor,
-        "campaign.launch",
-        "campaign",
-        campaign.id,
-        {"queued": planned, "skipped": report.skipped},
-    )
-    work.commit(session, "planned")
-    if down is not None:
-        raise QueueUnavailable(
-            f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back"
-        ) from down
-    return LaunchResult(planned, report.skipped)
 
 
 def resume(session: Session, campaign: Campaign, actor: str) -> None:
@@ -287,8 +227,9 @@ def sweep(
         ).all()
         for campaign in unplanned:
             after, first_batch = planning.resume_point(session, campaign.id)
+            channel = get_channel(campaign.channel)
             plan_and_enqueue(
-                session, runtime.settings, campaign, "sweep", after=after, first_batch=first_batch
+                session, runtime.settings, campaign, channel, "sweep", after=after, first_batch=first_batch
             )
         # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
         deferral.release_due(session)

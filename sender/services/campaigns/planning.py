@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, case, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import Channel, get_channel
 from sender.enums import DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, ListMember
 from sender.services.audience import segments
@@ -18,11 +19,11 @@ SKIPPED_BATCH = -1
 
 
 def audience(
-    session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime
+    session: Session, campaign: Campaign, channel: Channel, list_ids: Sequence[int], at: datetime
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
     """Distinct members of the campaign's lists and segments with the gate's reason (NULL = eligible)."""
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
-    stmt, reason = gated_audience(campaign.purpose_id, campaign.channel, at, rule_for(campaign.kind))
+    stmt, reason = gated_audience(campaign.purpose_id, channel, at, rule_for(campaign.kind))
     segment_ids = segments.of_campaign(session, campaign.id)
     if segment_ids:
         # Segments are evaluated now, in the same statement: IN (...) OR IN (...) deduplicates.
@@ -36,7 +37,7 @@ def preview(
     session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime
 ) -> dict[str | None, int]:
     """Count the audience by refusal reason (None = would be queued); writes nothing."""
-    stmt, _ = audience(session, campaign, list_ids, at)
+    stmt, _ = audience(session, campaign, get_channel(campaign.channel), list_ids, at)
     planned = stmt.subquery()
     rows = session.execute(select(planned.c.reason, func.count()).group_by(planned.c.reason)).all()
     return {reason: count for reason, count in rows}
@@ -57,12 +58,15 @@ def plan_chunk(
     at: datetime,
     batch_size: int,
     *,
+    channel: Channel,
     after: int,
     limit: int,
     first_batch: int,
 ) -> Chunk:
-    """Insert the delivery rows of the next `limit` audience members (by contact id) in one INSERT … SELECT."""
-    stmt, _ = audience(session, campaign, list_ids, at)
+    """Insert the delivery rows of the next `limit` audience members (by contact id) in one INSERT … SELECT.
+
+    `channel` is the campaign's, resolved once by the caller for the whole launch."""
+    stmt, _ = audience(session, campaign, channel, list_ids, at)
     planned = stmt.where(Contact.id > after).order_by(Contact.id).limit(limit).subquery()
     eligible = planned.c.reason.is_(None)
     # Number eligible contacts 0..n-1 in contact order and cut them into batches of batch_size.

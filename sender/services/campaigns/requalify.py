@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import get_channel
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignKind, CampaignStatus, Channel, ConsentStatus, ContactStatus
@@ -251,14 +252,15 @@ def preview(session: Session, campaign: Campaign, at: datetime) -> dict[str | No
     purpose = session.get(Purpose, campaign.purpose_id)
     assert purpose is not None
     state = gate.state_alias()
-    reason = gate.ask_reason_expression(state, campaign.channel).label("reason")
+    channel = get_channel(campaign.channel)
+    reason = gate.ask_reason_expression(state, channel).label("reason")
     asked = exists().where(
         RequalificationAsk.campaign_id == campaign.id, RequalificationAsk.contact_id == Contact.id
     )
     due = (
         select(reason)
         .select_from(Contact)
-        .outerjoin(state, gate.state_join(state, purpose.id, campaign.channel))
+        .outerjoin(state, gate.state_join(state, purpose.id, channel))
         .where(Contact.status != ContactStatus.ERASED, due_condition(state, purpose, at), ~asked)
         .subquery()
     )

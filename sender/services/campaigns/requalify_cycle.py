@@ -21,6 +21,7 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sender import work
+from sender.channels.base import get_channel
 from sender.db import rowcount, utcnow
 from sender.enums import CampaignStatus, ContactStatus, DeliveryReason, DeliveryStatus
 from sender.models import (
@@ -71,14 +72,15 @@ class RunReport:
 def due_ids(session: Session, campaign: Campaign, purpose: Purpose, at: datetime, limit: int) -> list[int]:
     """The next contacts due and askable for this cycle's purpose, not yet asked in it, by id."""
     state = gate.state_alias()
-    reason = gate.ask_reason_expression(state, campaign.channel)
+    channel = get_channel(campaign.channel)
+    reason = gate.ask_reason_expression(state, channel)
     asked = exists().where(
         RequalificationAsk.campaign_id == campaign.id, RequalificationAsk.contact_id == Contact.id
     )
     stmt = (
         select(Contact.id)
         .select_from(Contact)
-        .outerjoin(state, gate.state_join(state, purpose.id, campaign.channel))
+        .outerjoin(state, gate.state_join(state, purpose.id, channel))
         .where(requalify.due_condition(state, purpose, at), reason.is_(None), ~asked)
         .order_by(Contact.id)
         .limit(limit)

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from sender.channels.base import Channel as ChannelKind
 from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import CampaignKind, Channel, ConsentStatus, ContactStatus, SkipReason
@@ -57,13 +58,19 @@ def state_alias() -> type[ConsentState]:
     return aliased(ConsentState)
 
 
-def state_join(state: type[ConsentState], purpose_id: int, channel: str) -> ColumnElement[bool]:
+def state_join(state: type[ConsentState], purpose_id: int, channel: ChannelKind) -> ColumnElement[bool]:
     """ON clause joining a contact to its consent state for one purpose and channel."""
     return and_(
         state.contact_id == Contact.id,
         state.purpose_id == purpose_id,
-        state.channel == channel,
+        state.channel == channel.name,
     )
+
+
+def _known(name: str) -> None:
+    """Refuse a channel the CHECK constraints of consent_states and suppressions would not accept."""
+    if name not in tuple(Channel):
+        raise ValueError(f"unknown channel {name!r}; expected one of {', '.join(Channel)}")
 
 
 def _refusal(reason: SkipReason) -> ColumnElement[str]:
@@ -71,13 +78,19 @@ def _refusal(reason: SkipReason) -> ColumnElement[str]:
     return literal(reason.value)
 
 
-def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> ColumnElement[str | None]:
+def _suppressed(channel: ChannelKind) -> ColumnElement[bool]:
+    """The contact's address on this channel is on the suppression list (matched by its keyed hash)."""
+    _, address_hash = channel.address.columns()
+    return exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel.name)
+
+
+def reason_expression(
+    state: type[ConsentState], channel: ChannelKind, at: datetime
+) -> ColumnElement[str | None]:
     """SQL giving NULL when eligible, else the refusal reason; needs `state` outer-joined via state_join."""
-    if channel not in tuple(Channel):
-        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
+    _known(channel.name)
     # The channel says which columns hold its address and that address's keyed hash.
-    address, address_hash = get_channel(channel).address.columns()
-    suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
+    address, address_hash = channel.address.columns()
     # Default deny: each test names what passes (active, hashed address, granted), so a value nobody
     # expected (a new contact status, a state row written by hand) refuses instead of slipping through.
     return case(
@@ -87,7 +100,7 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
         (Contact.status != ContactStatus.ACTIVE, _refusal(SkipReason.RESTRICTED)),
         # Without its keyed hash the suppression list cannot be consulted: the address is unusable.
         (or_(address.is_(None), address_hash.is_(None)), _refusal(SkipReason.NO_ADDRESS)),
-        (suppressed, _refusal(SkipReason.SUPPRESSED)),
+        (_suppressed(channel), _refusal(SkipReason.SUPPRESSED)),
         (state.status.is_(None), _refusal(SkipReason.NO_CONSENT)),
         (state.status == ConsentStatus.PENDING, _refusal(SkipReason.PENDING_CONFIRMATION)),
         (state.status == ConsentStatus.WITHDRAWN, _refusal(SkipReason.WITHDRAWN)),
@@ -97,18 +110,16 @@ def reason_expression(state: type[ConsentState], channel: str, at: datetime) -> 
     )
 
 
-def ask_reason_expression(state: type[ConsentState], channel: str) -> ColumnElement[str | None]:
+def ask_reason_expression(state: type[ConsentState], channel: ChannelKind) -> ColumnElement[str | None]:
     """The "may be asked" rule: NULL when a request for consent may be sent, else the refusal reason."""
-    if channel not in tuple(Channel):
-        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(Channel)}")
-    address, address_hash = get_channel(channel).address.columns()
-    suppressed = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel)
+    _known(channel.name)
+    address, address_hash = channel.address.columns()
     return case(
         (Contact.status == ContactStatus.ERASED, _refusal(SkipReason.ERASED)),
         # Archived (restricted) contacts and unconfirmed sign-ups are reached by no campaign.
         (Contact.status != ContactStatus.ACTIVE, _refusal(SkipReason.RESTRICTED)),
         (or_(address.is_(None), address_hash.is_(None)), _refusal(SkipReason.NO_ADDRESS)),
-        (suppressed, _refusal(SkipReason.SUPPRESSED)),
+        (_suppressed(channel), _refusal(SkipReason.SUPPRESSED)),
         # A withdrawal or an objection for the purpose is an answer already: never asked again (R50).
         (state.status == ConsentStatus.WITHDRAWN, _refusal(SkipReason.WITHDRAWN)),
         else_=literal(None),
@@ -116,9 +127,12 @@ def ask_reason_expression(state: type[ConsentState], channel: str) -> ColumnElem
 
 
 def gated_audience(
-    purpose_id: int, channel: str, at: datetime, rule: str = "consent"
+    purpose_id: int, channel: ChannelKind, at: datetime, rule: str = "consent"
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
-    """SELECT contact id and refusal reason over all contacts under a rule; callers add their own WHERE."""
+    """SELECT contact id and refusal reason over all contacts under a rule; callers add their own WHERE.
+
+    The caller resolves the channel once (channels.base.get_channel) and hands it down: the gate asks it
+    which columns hold the address, and never looks channels up by name itself."""
     if rule not in RULES:
         raise ValueError(f"unknown gate rule {rule!r}; expected one of {', '.join(RULES)}")
     state = state_alias()
@@ -143,7 +157,8 @@ def check(
     rule: str = "consent",
 ) -> Eligibility:
     """Answer the gate (or the "may be asked" rule) for one contact, purpose and channel at a moment."""
-    stmt, _ = gated_audience(purpose_id, channel, at or utcnow(), rule)
+    _known(channel)
+    stmt, _ = gated_audience(purpose_id, get_channel(channel), at or utcnow(), rule)
     row = session.execute(stmt.where(Contact.id == contact_id)).one_or_none()
     if row is None:
         return Eligibility(False, SkipReason.ERASED)

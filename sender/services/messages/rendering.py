@@ -58,9 +58,9 @@ class AskContext:
     wording_text: str
 
 
-def check_sender_identity(settings: Settings, channel: str = "email") -> None:
+def check_sender_identity(settings: Settings, channel: Channel) -> None:
     """A marketing message must identify the advertiser (R18): refuse to launch without what the channel needs."""
-    errors = get_channel(channel).missing_settings(settings)
+    errors = channel.missing_settings(settings)
     if errors:
         raise ValidationFailed(errors)
 

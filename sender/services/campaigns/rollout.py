@@ -1,0 +1,100 @@
+"""Rolling a launched campaign out: plan its audience a chunk per step, each chunk's rows and batch jobs
+committed together, then mark it planned (and sent, if nothing is left to send).
+
+A small first chunk puts the first messages on the wire within a second while the rest of a large audience
+is planned. With the queue down, the rows are the memory: planning goes on, and the sweep enqueues the
+batches once Redis is back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from sender import work
+from sender.channels.base import Channel
+from sender.config import Settings
+from sender.db import utcnow
+from sender.enums import CampaignStatus, DeliveryStatus
+from sender.models import Campaign
+from sender.services.campaigns import delivery, lifecycle, planning
+from sender.services.campaigns.lifecycle import LaunchResult
+from sender.services.errors import QueueUnavailable
+from sender.services.records import audit
+from sender.work.jobs import SendBatch
+
+log = logging.getLogger(__name__)
+
+# Contacts planned per INSERT: a small first step, so sending starts within a second on any audience.
+FIRST_CHUNK = 1_000
+NEXT_CHUNK = 25_000
+QUEUE_DOWN = "the queue (Redis) is unreachable"
+
+
+def plan_and_enqueue(
+    session: Session,
+    settings: Settings,
+    campaign: Campaign,
+    channel: Channel,
+    actor: str,
+    *,
+    after: int,
+    first_batch: int,
+) -> LaunchResult:
+    """Plan from contact `after` on, a chunk per step: its rows and its batch jobs, committed, then sent.
+
+    A small first chunk puts the first messages on the wire while the rest of a large audience is planned.
+    Then the campaign is marked planned, and closed if nothing is left to send. With the queue down the
+    rows are the memory: planning goes on, and QueueUnavailable says so once it is done.
+    """
+    list_ids = [lst.id for lst in campaign.lists]
+    limit = FIRST_CHUNK
+    down: work.QueueDown | None = None
+    while True:
+        session.refresh(campaign)
+        if campaign.status == CampaignStatus.CANCELLED:
+            break
+        chunk = planning.plan_chunk(
+            session,
+            campaign,
+            list_ids,
+            utcnow(),
+            settings.send_batch_size,
+            channel=channel,
+            after=after,
+            limit=limit,
+            first_batch=first_batch,
+        )
+        for batch_no in chunk.batches if down is None else ():  # a queue known down is not waited for again
+            work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
+        try:
+            work.commit(session, "plan chunk")
+        except work.QueueDown as exc:
+            log.warning("campaign %s: %s; the sweep will enqueue its batches", campaign.id, QUEUE_DOWN)
+            down = exc
+        if chunk.last_contact_id is None:
+            break
+        after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
+    report = lifecycle.report_for(session, campaign.id)
+    # Workers start on the first chunks while later ones are planned: count every planned send.
+    planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
+    campaign.planned_at = utcnow()
+    session.flush()
+    # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
+    delivery.finish_if_done(session, campaign.id)
+    session.refresh(campaign)
+    audit.record(
+        session,
+        actor,
+        "campaign.launch",
+        "campaign",
+        campaign.id,
+        {"queued": planned, "skipped": report.skipped},
+    )
+    work.commit(session, "planned")
+    if down is not None:
+        raise QueueUnavailable(
+            f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back"
+        ) from down
+    return LaunchResult(planned, report.skipped)
