@@ -1,7 +1,7 @@
 """All tables; importing this package completes Base.metadata for Alembic."""
 
 from sender.models.campaigns import Campaign, Delivery, campaign_lists
-from sender.models.compliance import AuditEvent
+from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
@@ -14,6 +14,7 @@ from sender.models.users import ApiToken, User
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "Campaign",
     "ConsentEvent",

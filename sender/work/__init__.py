@@ -148,7 +148,7 @@ def schedule_at(session: Session, job: Job, when: datetime) -> None:
 
 
 def after_commit(session: Session, name: str, action: Callable[[], object]) -> None:
-    """Run `action` in this process once the unit commits, never if it rolls back.
+    """Run `action` in this process once the unit commits through `commit`, never if it rolls back.
 
     For a network call that cannot wait for a worker nor run inside the write transaction: the erasure
     notice, whose address is gone from the database once the unit commits. A failure is logged (by `name`,
@@ -177,6 +177,11 @@ def pending(session: Session) -> list[Job]:
 @event.listens_for(Session, "after_commit")
 def _send_after_commit(session: Session) -> None:
     _send_jobs(session)
+
+
+def _run_after_commit(session: Session) -> None:
+    # Run once commit() has returned, so the session's connection is back in the pool: an action may use
+    # the database itself (the audit sealer) without holding a second connection per unit.
     for name, action in session.info.pop(_AFTER_KEY, []):
         try:
             action()
@@ -208,6 +213,7 @@ def _drop_after_rollback(session: Session, previous: SessionTransaction) -> None
 def commit(session: Session, step: str) -> None:
     """Commit the unit (or one named step of an orchestration), then send its jobs; QueueDown if they fail."""
     session.commit()
+    _run_after_commit(session)
     failed = session.info.pop(_FAILED_KEY, None)
     if failed is not None:
         jobs, exc = failed

@@ -213,6 +213,8 @@ def sweep(
     with work.unit(runtime.Session, "sweep") as session:
         overdue, late_jobs = _launch_overdue(session, margin_seconds)
         stale = delivery.mark_stale_unknown(session, lease)
+        # Audit events whose process ended before its sealer ran (a forked job) join the chain here.
+        audit.seal(session)
         work.commit(session, "stale claims")
         cutoff = utcnow() - timedelta(seconds=lease)
         # A launch whose request died mid-planning: plan the rest of its audience.

@@ -1,21 +1,44 @@
-"""The audit trail: append-only, hash-chained so that any edit or deletion shows."""
+"""The audit trail: append-only, hash-chained so that any edit, deletion, insertion or reordering shows.
+
+Appending takes no lock: `record` inserts the event unsealed, and once its transaction commits a sealer
+gives the waiting events their place in the chain (`seq`), the previous event's hash and their own hash.
+Only sealers run one at a time (an advisory lock on PostgreSQL; SQLite has one writer anyway), and one
+seal takes every event waiting, so audited transactions run side by side. Checkpoints record the
+chain's head under an HMAC of the signing key: a deleted tail shows against the last one, and the
+printed checkpoint can be kept outside the database too.
+
+Events carry ids and action names only, never personal data, so erasure leaves the chain verifiable.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
+from sender import work
 from sender.db import utcnow
-from sender.models import AuditEvent
+from sender.models import AuditCheckpoint, AuditEvent
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+# The advisory lock that makes sealers take turns on PostgreSQL.
+SEAL_LOCK = 7261
+SEAL_BATCH = 500
+_SEAL_PENDING = "audit.seal_pending"
 
 
-def _digest(prev_hash: str, row: AuditEvent) -> str:
+def _digest(prev_hash: str | None, row: AuditEvent) -> str:
     body = json.dumps(
         [
             prev_hash,
@@ -40,11 +63,7 @@ def record(
     subject_id: str | int,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an audit event (ids only, never addresses) chained to the previous one."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise writers of the chain so two transactions never link to the same predecessor.
-        session.execute(text("SELECT pg_advisory_xact_lock(7261)"))
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    """Append an audit event (ids only, never addresses); it is chained once its transaction commits."""
     row = AuditEvent(
         occurred_at=utcnow().replace(microsecond=0),
         actor=actor,
@@ -52,19 +71,175 @@ def record(
         subject_type=subject_type,
         subject_id=str(subject_id),
         details=details or {},
-        prev_hash=prev,
     )
-    row.hash = _digest(prev, row)
     session.add(row)
     session.flush()
+    if not session.info.get(_SEAL_PENDING):
+        session.info[_SEAL_PENDING] = True
+        work.after_commit(session, "seal the audit trail", lambda: _wake_sealer(session))
     return row
 
 
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_seal(session: Session, previous: SessionTransaction) -> None:
+    # A rolled-back unit sealed nothing and wrote nothing to seal: its next event asks for a seal again.
+    if previous.parent is None:
+        session.info.pop(_SEAL_PENDING, None)
+
+
+def _wake_sealer(session: Session) -> None:
+    """After a commit: wake this process's sealer, which seals in its own transaction, off the request."""
+    session.info.pop(_SEAL_PENDING, None)
+    bind = session.get_bind()
+    # A session bound to a connection (a test's transaction) is sealed by its owner, not in the background.
+    if isinstance(bind, Engine):
+        _Sealer.wake(bind)
+
+
+class _Sealer(threading.Thread):
+    """One background thread per engine and process: many commits, one seal (one transaction, one fsync).
+
+    It stops after a quiet while and is started again by the next commit, so no thread outlives its use;
+    a process that exits before its sealer ran (a forked job) leaves events that the next seal, the sweep
+    or `sender audit verify` takes."""
+
+    IDLE_SECONDS = 5.0
+    _lock = threading.Lock()
+    _running: dict[tuple[int, int], _Sealer] = {}
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(name="audit-sealer", daemon=True)
+        self.engine = engine
+        self.key = (id(engine), os.getpid())
+        self.pending = threading.Event()
+
+    @classmethod
+    def wake(cls, engine: Engine) -> None:
+        """Ask the engine's sealer to run, starting it if there is none in this process."""
+        with cls._lock:
+            sealer = cls._running.get((id(engine), os.getpid()))
+            if sealer is None:
+                sealer = cls._running[(id(engine), os.getpid())] = cls(engine)
+                sealer.start()
+            sealer.pending.set()
+
+    def run(self) -> None:
+        """Seal whenever woken; stop after IDLE_SECONDS without a wake-up."""
+        while True:
+            if not self.pending.wait(self.IDLE_SECONDS):
+                with self._lock:
+                    if not self.pending.is_set():
+                        del self._running[self.key]
+                        return
+            self.pending.clear()
+            try:
+                with Session(bind=self.engine) as session:
+                    seal(session)
+                    session.commit()
+            except Exception as exc:  # the events stay unsealed; the next seal takes them
+                log.warning("sealing the audit trail failed: %s", type(exc).__name__)
+
+
+def seal(session: Session, *, wait: bool = True) -> int:
+    """Chain every committed event not yet sealed, in id order after the current head; how many.
+
+    With `wait=False` it gives up at once when another sealer holds the turn. The caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        if wait:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK})
+        elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK}):
+            return 0
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    sealed = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(SEAL_BATCH)
+        ).all()
+        if not rows:
+            return sealed
+        for row in rows:
+            seq += 1
+            row.seq, row.prev_hash = seq, prev
+            row.hash = prev = _digest(prev, row)
+        session.flush()
+        sealed += len(rows)
+
+
 def verify_chain(session: Session) -> int | None:
-    """Return the id of the first event whose hash or link is wrong, or None if the chain holds."""
+    """Return the id of the first sealed event whose hash or link is wrong, or None if the chain holds."""
     prev = GENESIS
-    for row in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+    for row in session.scalars(
+        select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
+    ):
         if row.prev_hash != prev or _digest(prev, row) != row.hash:
             return row.id
         prev = row.hash
     return None
+
+
+def _mac(keys: Sequence[str], seq: int, head: str) -> list[str]:
+    """The checkpoint's HMAC under each signing key (the first is current; older ones still verify)."""
+    message = f"audit-checkpoint:{seq}:{head}".encode()
+    return [hmac.new(key.encode(), message, hashlib.sha256).hexdigest() for key in keys]
+
+
+def checkpoint(session: Session, keys: Sequence[str]) -> AuditCheckpoint:
+    """Seal what waits and record the chain's head (position, hash) under an HMAC; the caller commits."""
+    seal(session)
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, digest = (head.seq, head.hash) if head is not None and head.hash else (0, GENESIS)
+    point = AuditCheckpoint(created_at=utcnow(), seq=seq, hash=digest, mac=_mac(keys, seq, digest)[0])
+    session.add(point)
+    session.flush()
+    return point
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `verify` found: the events and checkpoints checked, and the first problem, if any."""
+
+    events: int
+    checkpoints: int
+    unsealed: int
+    broken_event: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain and every checkpoint hold."""
+        return self.problem is None
+
+
+def verify(session: Session, keys: Sequence[str]) -> Verification:
+    """Walk the chain, then hold every checkpoint against it: its HMAC, and the event at its position."""
+    events = session.query(AuditEvent).where(AuditEvent.seq.is_not(None)).count()
+    unsealed = session.query(AuditEvent).where(AuditEvent.seq.is_(None)).count()
+    points = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+    broken = verify_chain(session)
+    if broken is not None:
+        problem = f"audit event {broken} was edited, or an event before it was deleted, inserted or moved"
+        return Verification(events, len(points), unsealed, broken, problem)
+    for point in points:
+        if not any(hmac.compare_digest(point.mac, mac) for mac in _mac(keys, point.seq, point.hash)):
+            return Verification(events, len(points), unsealed, None, f"checkpoint {point.id} is forged")
+        if point.seq == 0:
+            continue
+        at = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == point.seq))
+        if at != point.hash:
+            problem = (
+                f"checkpoint {point.id} (position {point.seq}) no longer matches the chain: "
+                "events up to it were deleted or rewritten"
+            )
+            return Verification(events, len(points), unsealed, None, problem)
+    return Verification(events, len(points), unsealed)
