@@ -133,3 +133,37 @@ class SendSignupConfirmation(Job):
     def args(self) -> tuple[Any, ...]:
         """(contact id, wording ids)."""
         return (self.contact_id, list(self.wording_ids))
+
+
+@dataclass(frozen=True)
+class SendErasureConfirmation(Job):
+    """Send the link confirming an erasure asked in the portal, to the person's own address."""
+
+    contact_id: int
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: every request sends its own link."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(contact id,)."""
+        return (self.contact_id,)
+
+
+@dataclass(frozen=True)
+class SendAddressConfirmation(Job):
+    """Send the link confirming a corrected address, to that new address."""
+
+    change_id: int
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: every correction sends its own link."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(address change id,)."""
+        return (self.change_id,)
