@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 
 from sender import work
+from sender.channels.base import get_channel
 from sender.enums import ContactStatus
 from sender.i18n import pick_locale
 from sender.models import AddressChange, Contact
@@ -43,9 +44,13 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
     return {"outcome": system_email.send(runtime.settings, message).outcome}
 
 
-def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[str, Any]:
-    """Email the double opt-in confirmation link of a sign-up (no advertising, R53)."""
+def send_signup_confirmation(
+    contact_id: int, wording_ids: list[int], channel: str = "email"
+) -> dict[str, Any]:
+    """Send the double opt-in confirmation link of a sign-up (no advertising, R53), on its channel."""
     runtime = _runtime()
+    if channel != "email":
+        return _confirm_grant_elsewhere(runtime, contact_id, [int(w) for w in wording_ids], channel)
     with work.reading(runtime.Session) as session:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.status == ContactStatus.ERASED or not contact.email:
@@ -93,3 +98,20 @@ def send_address_confirmation(change_id: int) -> dict[str, Any]:
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
     outcome = confirmations.send(runtime.settings, channel, address, locale, "address", token)
     return {"outcome": outcome}
+
+
+def _confirm_grant_elsewhere(
+    runtime: Runtime, contact_id: int, wording_ids: list[int], channel: str
+) -> dict[str, Any]:
+    """Text the confirmation link of a portal grant on another channel than email (SMS) to that address."""
+    target = get_channel(channel)
+    with work.reading(runtime.Session) as session:
+        contact = session.get(Contact, contact_id)
+        address = target.address.of(contact) if contact is not None else None
+        if contact is None or contact.status == ContactStatus.ERASED or address is None:
+            return {"skipped": "not reachable"}
+        if not confirmations.usable(runtime.settings, target):
+            return {"skipped": "no channel"}
+        token = signup_token(runtime.tokens, contact.public_id, wording_ids, channel)
+        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+    return {"outcome": confirmations.send(runtime.settings, target, address, locale, "signup", token)}

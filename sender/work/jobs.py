@@ -119,10 +119,11 @@ class SendPortalLink(Job):
 
 @dataclass(frozen=True)
 class SendSignupConfirmation(Job):
-    """Email the double opt-in confirmation link of a sign-up."""
+    """Send the double opt-in confirmation link of a sign-up (or of a portal grant on `channel`)."""
 
     contact_id: int
     wording_ids: tuple[int, ...]
+    channel: str = "email"
 
     @property
     def job_id(self) -> str | None:
@@ -131,8 +132,8 @@ class SendSignupConfirmation(Job):
 
     @property
     def args(self) -> tuple[Any, ...]:
-        """(contact id, wording ids)."""
-        return (self.contact_id, list(self.wording_ids))
+        """(contact id, wording ids, channel)."""
+        return (self.contact_id, list(self.wording_ids), self.channel)
 
 
 @dataclass(frozen=True)

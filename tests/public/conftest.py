@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+from sender.addresses import address_hash
 from sender.config import Settings
 from sender.models import ConsentWording, Contact, Purpose
 from sender.runtime import Runtime
@@ -139,6 +140,12 @@ def private(response: TestResponse) -> None:
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
+
+
+def give_phone(session: Session, runtime: Runtime, contact: Contact, phone: str) -> None:
+    """Give a contact a phone number (and its keyed hash, as the contacts service would), committed."""
+    contact.phone, contact.phone_hash = phone, address_hash(runtime.settings.hash_key, phone)
+    session.commit()
 
 
 def confirm_erasure(app: Flask, client: FlaskClient, runtime: Runtime, to: str) -> TestResponse:

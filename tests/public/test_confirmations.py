@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from sender.models import AddressChange, Contact, RightsRequest
 from sender.runtime import Runtime
+from sender.services.consent import gate
 from sender.services.consent.links import portal_token
-from tests.public.conftest import Portal, World, body_of, link_in, outbox, run_jobs, send_campaign
+from tests.public.conftest import Portal, World, body_of, give_phone, link_in, outbox, run_jobs, send_campaign
 
 
 def _contact(session: Session, contact_id: int) -> Contact:
@@ -126,8 +127,7 @@ def test_a_newer_correction_voids_the_older_link(
 def test_a_new_phone_without_sms_configured_is_refused_at_the_field(
     client: FlaskClient, runtime: Runtime, db_session: Session, world: World
 ) -> None:
-    world.contact.phone = "+33612345678"
-    db_session.commit()
+    give_phone(db_session, runtime, world.contact, "+33612345678")
     person = Portal(client, f"/p/{portal_token(runtime.tokens, world.contact.public_id)}")
 
     refused = person.act("rectify", phone="+33698765432")
@@ -136,3 +136,15 @@ def test_a_new_phone_without_sms_configured_is_refused_at_the_field(
     assert "phone" in person.html and "write to us" in person.html
     assert _contact(db_session, world.contact.id).phone == "+33612345678"
     assert db_session.scalars(select(AddressChange)).all() == []
+
+
+def test_a_grant_by_sms_under_double_opt_in_is_refused_where_sms_is_not_configured(
+    client: FlaskClient, runtime: Runtime, db_session: Session, world: World
+) -> None:
+    give_phone(db_session, runtime, world.contact, "+33612345678")
+    person = Portal(client, f"/p/{portal_token(runtime.tokens, world.contact.public_id)}")
+
+    refused = person.act("grant", purpose=str(world.offers.id), channel="sms", wording_version="1")
+
+    assert refused.status_code == 400 and "channel" in person.html
+    assert gate.check(db_session, world.contact.id, world.offers.id, "sms").reason == "no_consent"

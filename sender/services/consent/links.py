@@ -54,12 +54,15 @@ class OneTimeLink:
     """What a portal, sign-up or confirmation token names: whose, its own id, and the wordings confirmed.
 
     `reusable` marks a message footer's portal link: it only opens the portal, and is never spent.
+    `channel` is the channel whose consent requests a sign-up link confirms (email unless a portal grant
+    on another channel asked for it).
     """
 
     contact_public_id: str
     jti: str
     wording_ids: tuple[int, ...] = ()
     reusable: bool = False
+    channel: str = Channel.EMAIL
 
 
 def new_jti() -> str:
@@ -82,18 +85,24 @@ def confirmation_token(
     return tokens.dumps(kind, {"c": contact_public_id, "j": jti or new_jti()})
 
 
-def signup_token(tokens: TokenService, contact_public_id: str, wording_ids: list[int]) -> str:
+def signup_token(
+    tokens: TokenService, contact_public_id: str, wording_ids: list[int], channel: str = Channel.EMAIL
+) -> str:
     """Token of a sign-up confirmation link: the consent wordings the person ticked (own salt, R33)."""
-    return tokens.dumps("signup", {"c": contact_public_id, "j": new_jti(), "w": sorted(wording_ids)})
+    payload: dict[str, Any] = {"c": contact_public_id, "j": new_jti(), "w": sorted(wording_ids)}
+    if channel != Channel.EMAIL:
+        payload["ch"] = channel
+    return tokens.dumps("signup", payload)
 
 
 def _one_time(payload: dict[str, Any]) -> OneTimeLink:
     contact, jti, wordings = payload.get("c"), payload.get("j"), payload.get("w", [])
     if not isinstance(contact, str) or not contact or not isinstance(jti, str) or not 8 <= len(jti) <= 32:
         raise TokenInvalid("payload")
-    if not isinstance(wordings, list):
+    channel = payload.get("ch", Channel.EMAIL)
+    if not isinstance(wordings, list) or channel not in CHANNELS:
         raise TokenInvalid("payload")
-    return OneTimeLink(contact, jti, tuple(_int(w) for w in wordings), payload.get("m") == 1)
+    return OneTimeLink(contact, jti, tuple(_int(w) for w in wordings), payload.get("m") == 1, channel)
 
 
 def portal_url(settings: Settings, tokens: TokenService, contact_public_id: str) -> str:

@@ -18,14 +18,19 @@ from sender.models import Contact
 from sender.services.messages import system_email
 
 # The system message of each kind of confirmation (templates/email/system/ and templates/sms/system/).
-MESSAGES = {"erase": "erasure_confirm", "address": "address_confirm"}
+MESSAGES = {"erase": "erasure_confirm", "address": "address_confirm", "signup": "signup_confirm"}
 # Where each kind of link is opened.
-PATHS = {"erase": "/erase/", "address": "/address/"}
+PATHS = {"erase": "/erase/", "address": "/address/", "signup": "/signup/confirm/"}
 
 
 def usable(settings: Settings, channel: Channel) -> bool:
     """Whether a system message can go out on this channel with the current settings."""
     return not channel.missing_settings(settings)
+
+
+def can_confirm(settings: Settings, channel_name: str) -> bool:
+    """Whether a confirmation link can be sent on the named channel now."""
+    return usable(settings, get_channel(channel_name))
 
 
 def channel_for(settings: Settings, field: str) -> Channel | None:
@@ -51,8 +56,9 @@ def url(settings: Settings, kind: str, token: str) -> str:
 
 def _by_email(settings: Settings, address: str, locale: str, kind: str, link: str) -> str:
     message = system_email.build(
-        settings, MESSAGES[kind], address, locale, confirm_url=link, hours=settings.portal_link_ttl // 3600
-    )
+        settings, MESSAGES[kind], address, locale, confirm_url=link,
+        hours=settings.portal_link_ttl // 3600, days=settings.signup_ttl_days,
+    )  # fmt: skip
     return system_email.send(settings, message).outcome
 
 
@@ -62,6 +68,7 @@ def _by_sms(settings: Settings, address: str, locale: str, kind: str, link: str)
         .get_template(f"sms/system/{MESSAGES[kind]}.txt")
         .render(org_name=settings.sms.sender_name or settings.org_name, confirm_url=link)
     )
+    # One line: the template's line breaks are for reading its source only.
     transport = get_channel(ChannelName.SMS).transport(settings)
     with transport:
         return transport.send(OutgoingSms(str(address), (" ".join(text.split()),))).outcome

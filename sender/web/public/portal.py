@@ -23,7 +23,15 @@ from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
 from sender.services.consent.withdrawal import stop_all
 from sender.services.errors import Conflict, ValidationFailed
-from sender.services.rights import access, erasure_request, export, rectification, requests, restriction
+from sender.services.rights import (
+    access,
+    confirmations,
+    erasure_request,
+    export,
+    rectification,
+    requests,
+    restriction,
+)
 from sender.services.rights.links import LinkRefused, peek, renewal_contact, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
@@ -130,11 +138,15 @@ def _change(contact: Contact, action: str) -> str | None:
             _int("wording_version"),
             evidence(),
         )
-        if event.action == "request" and event.channel == "email" and event.wording_id is not None:
-            work.enqueue(
-                session, SendSignupConfirmation(contact_id=contact.id, wording_ids=(event.wording_id,))
+        if event.action == "request" and event.wording_id is not None:
+            # Double opt-in: the grant counts once confirmed from the address of its own channel.
+            if not confirmations.can_confirm(rt.settings, event.channel):
+                raise ValidationFailed({"channel": "we cannot send the confirmation on this channel"})
+            job = SendSignupConfirmation(
+                contact_id=contact.id, wording_ids=(event.wording_id,), channel=event.channel
             )
-            return "grant_pending"
+            work.enqueue(session, job)
+            return "grant_pending" if event.channel == "email" else "grant_pending_elsewhere"
     elif action == "stop_all":
         stop_all(session, contact, source="portal", evidence=evidence())
     elif action == "lift_objection":
