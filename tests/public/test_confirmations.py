@@ -148,3 +148,18 @@ def test_a_grant_by_sms_under_double_opt_in_is_refused_where_sms_is_not_configur
 
     assert refused.status_code == 400 and "channel" in person.html
     assert gate.check(db_session, world.contact.id, world.offers.id, "sms").reason == "no_consent"
+
+
+def test_asking_again_sends_at_most_three_erasure_links_an_hour(
+    app: Flask, client: FlaskClient, portal: Portal, runtime: Runtime, db_session: Session, world: World
+) -> None:
+    for _ in range(5):
+        assert portal.act("erase", confirm="yes").status_code == 200
+
+    assert run_jobs(app, runtime) == 3
+    assert [m["To"] for m in outbox(runtime)] == ["camille.martin@example.org"] * 3
+    # One request in the register, however often it was asked.
+    registered = db_session.scalars(
+        select(RightsRequest.status).where(RightsRequest.contact_id == world.contact.id)
+    )
+    assert registered.all() == ["open"]

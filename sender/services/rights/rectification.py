@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
+from sender.db import rowcount, utcnow
 from sender.i18n import LOCALES
 from sender.models import AddressChange, Contact, Purpose
 from sender.services.audience import contacts
@@ -127,3 +129,9 @@ def confirm_address(
     session.flush()
     _notify_recipients(session, contact, [field], actor)
     return field
+
+
+def forget_unconfirmed(session: Session, settings: Settings) -> int:
+    """Delete new addresses whose confirmation link has expired (they are personal data); the caller commits."""
+    cutoff = utcnow() - timedelta(seconds=settings.portal_link_ttl + 60)
+    return rowcount(session.execute(delete(AddressChange).where(AddressChange.created_at < cutoff)))

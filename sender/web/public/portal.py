@@ -214,7 +214,8 @@ def portal_act() -> ResponseReturnValue:
                 raise ValidationFailed({"confirm": "tick the box to confirm the erasure"})
             # Nothing is erased yet: the person confirms from their own address (or the DPO answers).
             channel = erasure_request.ask(session, rt.settings, contact, actor)
-            if channel is not None:
+            # Counted like any system message, so repeated clicks cannot flood the person's address.
+            if channel is not None and may_send_to(str(channel.address.of(contact))):
                 work.enqueue(session, SendErasureConfirmation(contact_id=contact.id))
             return page("public/erase_asked.html", channel=channel.name if channel is not None else None)
         raise ValidationFailed({"action": "choose an action"})
