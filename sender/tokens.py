@@ -27,6 +27,9 @@ KINDS: dict[str, LinkKind] = {
     "confirm": LinkKind("confirm-optin-v1", 30 * 24 * 3600),
     "access": LinkKind("access-v1", 72 * 3600),
     "signup": LinkKind("signup-confirm-v1", 7 * 24 * 3600),
+    # Confirmations asked through the person's own address: an erasure, a corrected address (PORTAL_LINK_TTL).
+    "erase": LinkKind("erase-confirm-v1", 72 * 3600),
+    "address": LinkKind("address-confirm-v1", 72 * 3600),
     # Requalification answers: their own salts; the cycle's deadline, not the token, decides when they end.
     "requalify-confirm": LinkKind("requalify-confirm-v1", None),
     "requalify-decline": LinkKind("requalify-decline-v1", None),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sender.cli.main import cli
 from sender.db import utcnow
-from sender.models import Contact, UsedToken
+from sender.models import AddressChange, Contact, UsedToken
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.errors import Conflict, ValidationFailed
@@ -122,14 +122,24 @@ def test_signups_purge_command(base_env: dict[str, str], committed: Runtime) -> 
         session.add(
             Contact(email="stale@example.org", status="pending", created_at=utcnow() - timedelta(days=9))
         )
-        session.add(Contact(email="fresh@example.org", status="pending"))
+        fresh = Contact(email="fresh@example.org", status="pending")
+        session.add(fresh)
         session.add(UsedToken(jti="old-spent-link", kind="portal", used_at=utcnow() - timedelta(days=8)))
         session.add(UsedToken(jti="new-spent-link", kind="portal"))
+        session.flush()
+        # New addresses waiting for their confirmation: personal data, kept only while the link works.
+        session.add(AddressChange(contact_id=fresh.id, field="email", value="old@example.net",
+                                  jti="old-change-link", created_at=utcnow() - timedelta(days=4)))  # fmt: skip
+        session.add(
+            AddressChange(contact_id=fresh.id, field="phone", value="+33698765432", jti="new-change-link")
+        )
         session.commit()
     result = CliRunner(env=base_env).invoke(cli, ["signups", "purge"])
     assert result.exit_code == 0, result.output
     assert "1 unconfirmed sign-up(s) deleted" in result.output
     assert "1 spent link id(s) forgotten" in result.output
+    assert "1 unconfirmed address change(s) deleted" in result.output
     with committed.Session() as session:
         assert session.scalars(select(Contact.email)).all() == ["fresh@example.org"]
         assert session.scalars(select(UsedToken.jti)).all() == ["new-spent-link"]
+        assert session.scalars(select(AddressChange.jti)).all() == ["new-change-link"]

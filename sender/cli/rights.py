@@ -9,7 +9,7 @@ from sender.config import load_settings
 from sender.db import utcnow
 from sender.runtime import build_runtime
 from sender.services.consent import signup
-from sender.services.rights import links
+from sender.services.rights import links, rectification
 from sender.services.rights import requests as rights_requests
 from sender.tasks.queue import bind_queue
 
@@ -48,14 +48,16 @@ def signups_group() -> None:
 
 @signups_group.command("purge")
 def signups_purge() -> None:
-    """Delete sign-ups not confirmed within SIGNUP_TTL_DAYS, and ids of spent links now expired (daily cron)."""
+    """Delete sign-ups not confirmed within SIGNUP_TTL_DAYS, ids of spent links and unconfirmed new addresses now expired (daily cron)."""
     settings = load_settings()
     runtime = bind_queue(build_runtime(settings, pool=False))
     try:
         with work.unit(runtime.Session, "signups purge") as session:
             deleted = signup.purge_unconfirmed(session, settings)
             forgotten = links.forget_spent(session, settings)
+            addresses = rectification.forget_unconfirmed(session, settings)
     finally:
         runtime.engine.dispose()
     click.echo(f"{deleted} unconfirmed sign-up(s) deleted")
     click.echo(f"{forgotten} spent link id(s) forgotten")
+    click.echo(f"{addresses} unconfirmed address change(s) deleted")

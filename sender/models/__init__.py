@@ -6,13 +6,14 @@ from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Pu
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
-from sender.models.rights import RightsRequest, UsedToken
+from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, User
 
 __all__ = [
+    "AddressChange",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",

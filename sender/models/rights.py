@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
@@ -46,6 +46,26 @@ class UsedToken(Base):
     jti: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class AddressChange(Base):
+    """A corrected address waiting for its confirmation from that address (Art. 16 without hijacking).
+
+    Until the link sent to the new address is used, the contact keeps the old one: nothing goes to the new
+    address. Erasure deletes these rows with the rest of the person's data.
+    """
+
+    __tablename__ = "address_changes"
+    __table_args__ = (UniqueConstraint("contact_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    # The contact column the address goes to (a channel's address column: "email", "phone").
+    field: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(320))
+    # The confirmation link's id: a newer correction replaces it, so an older link confirms nothing.
+    jti: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 Index("ix_rights_requests_status_due", RightsRequest.status, RightsRequest.due_at)

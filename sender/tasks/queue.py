@@ -20,7 +20,9 @@ from sender.work.jobs import (
     LaunchCampaign,
     ReleaseDeferred,
     RunImport,
+    SendAddressConfirmation,
     SendBatch,
+    SendErasureConfirmation,
     SendPortalLink,
     SendSignupConfirmation,
 )
@@ -42,6 +44,8 @@ TASKS: dict[type[Job], str] = {
     RunImport: "sender.tasks.import_jobs.run_import",
     SendPortalLink: "sender.tasks.rights_jobs.send_portal_link",
     SendSignupConfirmation: "sender.tasks.rights_jobs.send_signup_confirmation",
+    SendErasureConfirmation: "sender.tasks.rights_jobs.send_erasure_confirmation",
+    SendAddressConfirmation: "sender.tasks.rights_jobs.send_address_confirmation",
 }
 # A batch job's time limit grows with its size: each message's templates stop within their render limits
 # (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared

@@ -10,12 +10,14 @@ from typing import Any
 from flask import current_app
 
 from sender import work
+from sender.channels.base import get_channel
 from sender.enums import ContactStatus
 from sender.i18n import pick_locale
-from sender.models import Contact
+from sender.models import AddressChange, Contact
 from sender.runtime import Runtime
-from sender.services.consent.links import portal_token, signup_token
+from sender.services.consent.links import confirmation_token, portal_token, signup_token
 from sender.services.messages import system_email
+from sender.services.rights import confirmations
 
 # Statuses a portal link may be sent to: an erased (or vanished) contact is skipped.
 PORTAL_STATUSES = (ContactStatus.ACTIVE, ContactStatus.RESTRICTED)
@@ -42,9 +44,13 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
     return {"outcome": system_email.send(runtime.settings, message).outcome}
 
 
-def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[str, Any]:
-    """Email the double opt-in confirmation link of a sign-up (no advertising, R53)."""
+def send_signup_confirmation(
+    contact_id: int, wording_ids: list[int], channel: str = "email"
+) -> dict[str, Any]:
+    """Send the double opt-in confirmation link of a sign-up (no advertising, R53), on its channel."""
     runtime = _runtime()
+    if channel != "email":
+        return _confirm_grant_elsewhere(runtime, contact_id, [int(w) for w in wording_ids], channel)
     with work.reading(runtime.Session) as session:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.status == ContactStatus.ERASED or not contact.email:
@@ -57,3 +63,55 @@ def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[st
             days=runtime.settings.signup_ttl_days,
         )  # fmt: skip
     return {"outcome": system_email.send(runtime.settings, message).outcome}
+
+
+def send_erasure_confirmation(contact_id: int) -> dict[str, Any]:
+    """Send the one-use link confirming an erasure to the person's own address (email, else SMS)."""
+    runtime = _runtime()
+    with work.reading(runtime.Session) as session:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.status not in PORTAL_STATUSES:
+            return {"skipped": "not reachable"}
+        channel = confirmations.reachable(runtime.settings, contact)
+        address = channel.address.of(contact) if channel is not None else None
+        if channel is None or address is None:
+            return {"skipped": "not reachable"}
+        token = confirmation_token(runtime.tokens, "erase", contact.public_id)
+        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+    outcome = confirmations.send(runtime.settings, channel, address, locale, "erase", token)
+    return {"outcome": outcome}
+
+
+def send_address_confirmation(change_id: int) -> dict[str, Any]:
+    """Send the link confirming a corrected address to that new address, over its own channel."""
+    runtime = _runtime()
+    with work.reading(runtime.Session) as session:
+        change = session.get(AddressChange, change_id)
+        contact = session.get(Contact, change.contact_id) if change is not None else None
+        if change is None or contact is None or contact.status not in PORTAL_STATUSES:
+            return {"skipped": "not reachable"}
+        channel = confirmations.channel_for(runtime.settings, change.field)
+        if channel is None:
+            return {"skipped": "no channel"}
+        address, jti = change.value, change.jti
+        token = confirmation_token(runtime.tokens, "address", contact.public_id, jti)
+        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+    outcome = confirmations.send(runtime.settings, channel, address, locale, "address", token)
+    return {"outcome": outcome}
+
+
+def _confirm_grant_elsewhere(
+    runtime: Runtime, contact_id: int, wording_ids: list[int], channel: str
+) -> dict[str, Any]:
+    """Text the confirmation link of a portal grant on another channel than email (SMS) to that address."""
+    target = get_channel(channel)
+    with work.reading(runtime.Session) as session:
+        contact = session.get(Contact, contact_id)
+        address = target.address.of(contact) if contact is not None else None
+        if contact is None or contact.status == ContactStatus.ERASED or address is None:
+            return {"skipped": "not reachable"}
+        if not confirmations.usable(runtime.settings, target):
+            return {"skipped": "no channel"}
+        token = signup_token(runtime.tokens, contact.public_id, wording_ids, channel)
+        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+    return {"outcome": confirmations.send(runtime.settings, target, address, locale, "signup", token)}

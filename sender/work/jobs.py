@@ -119,10 +119,11 @@ class SendPortalLink(Job):
 
 @dataclass(frozen=True)
 class SendSignupConfirmation(Job):
-    """Email the double opt-in confirmation link of a sign-up."""
+    """Send the double opt-in confirmation link of a sign-up (or of a portal grant on `channel`)."""
 
     contact_id: int
     wording_ids: tuple[int, ...]
+    channel: str = "email"
 
     @property
     def job_id(self) -> str | None:
@@ -131,5 +132,39 @@ class SendSignupConfirmation(Job):
 
     @property
     def args(self) -> tuple[Any, ...]:
-        """(contact id, wording ids)."""
-        return (self.contact_id, list(self.wording_ids))
+        """(contact id, wording ids, channel)."""
+        return (self.contact_id, list(self.wording_ids), self.channel)
+
+
+@dataclass(frozen=True)
+class SendErasureConfirmation(Job):
+    """Send the link confirming an erasure asked in the portal, to the person's own address."""
+
+    contact_id: int
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: every request sends its own link."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(contact id,)."""
+        return (self.contact_id,)
+
+
+@dataclass(frozen=True)
+class SendAddressConfirmation(Job):
+    """Send the link confirming a corrected address, to that new address."""
+
+    change_id: int
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: every correction sends its own link."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(address change id,)."""
+        return (self.change_id,)

@@ -90,11 +90,13 @@ def test_portal_from_a_received_message_to_erasure(stack: Stack, site: str, page
     stack.api("POST", f"/campaigns/{created.get_json()['id']}/send")
     stack.worker()
 
-    # From the received message's link to the portal.
-    page.goto(site + _link(stack, "jeanne.dupont@example.org", "/p/"))
-    page.get_by_role("button", name="Ouvrir mon espace").click()
-    assert page.get_by_text("jeanne.dupont@example.org").first.is_visible()
-    assert page.get_by_text("Jeannette").first.is_visible()
+    # From the received message's link to the portal, three times: the footer link works until it expires.
+    footer = site + _link(stack, "jeanne.dupont@example.org", "/p/")
+    for _ in range(3):
+        page.goto(footer)
+        page.get_by_role("button", name="Ouvrir mon espace").click()
+        assert page.get_by_text("jeanne.dupont@example.org").first.is_visible()
+        assert page.get_by_text("Jeannette").first.is_visible()
 
     # Withdraw one purpose.
     page.get_by_role("button", name="Offres partenaires, e-mail").click()
@@ -111,13 +113,20 @@ def test_portal_from_a_received_message_to_erasure(stack: Stack, site: str, page
     assert exported["personal_data"]["email"] == "jeanne.dupont@example.org"
     assert {c["purpose"] for c in exported["consents"]} == {"news", "offers"}
 
-    # Erase.
+    # Erase: nothing happens until she confirms with the link mailed to her.
     page.get_by_label("J'ai compris : mes données seront effacées définitivement.").check()
     page.get_by_role("button", name="Effacer mes données").click()
+    page.get_by_text("Rien n'est encore effacé").wait_for()
+    stack.session.expire_all()
+    assert stack.session.get(Contact, jeanne.id).status == "active"  # type: ignore[union-attr]
+    stack.session.commit()
+    stack.worker("--queues", "default")
+    page.goto(site + _link(stack, "jeanne.dupont@example.org", "/erase/"))
+    page.get_by_role("button", name="Oui, effacer mes données").click()
     page.get_by_text("Vos données sont effacées").wait_for()
 
-    # The confirmation reached her before her address was forgotten.
-    assert any("jeanne.dupont@example.org" in m.rcpt_tos for m in stack.mail.messages[1:])
+    # The notice of erasure reached her before her address was forgotten.
+    assert any("jeanne.dupont@example.org" in m.rcpt_tos for m in stack.mail.messages[2:])
     stack.session.expire_all()
     needles = ("jeanne.dupont", "698765432", "Jeannette", "Dupontel")
     bind = stack.session.get_bind()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+from sender.addresses import address_hash
 from sender.config import Settings
 from sender.models import ConsentWording, Contact, Purpose
 from sender.runtime import Runtime
@@ -54,13 +55,44 @@ def runtime(
     )
 
 
-def run_jobs(app: Flask, runtime: Runtime) -> int:
-    """Run every queued job with RQ's in-process worker; returns how many ran."""
-    queue = runtime.queue("default")
-    count = queue.count
+def run_jobs(app: Flask, runtime: Runtime, *names: str) -> int:
+    """Run every job queued on `names` (default: "default") with RQ's in-process worker; returns how many ran."""
+    queues = [runtime.queue(name) for name in names or ("default",)]
+    count = sum(queue.count for queue in queues)
     with app.app_context():
-        InProcessWorker([queue], connection=runtime.redis, serializer=JSONSerializer).work(burst=True)
+        InProcessWorker(queues, connection=runtime.redis, serializer=JSONSerializer).work(burst=True)
     return count
+
+
+def send_campaign(
+    app: Flask,
+    client: FlaskClient,
+    runtime: Runtime,
+    headers: dict[str, str],
+    purpose: Purpose,
+    contact: Contact,
+) -> list[EmailMessage]:
+    """Send an email campaign of `purpose` to a list holding `contact` through the API and the worker.
+
+    Returns the messages the campaign put in the outbox.
+    """
+    before = len(outbox(runtime))
+    members = client.post("/api/v1/lists", json={"name": f"list-{before}"}, headers=headers)
+    assert members.status_code == 201, members.get_json()
+    list_id = members.get_json()["id"]
+    added = client.post(
+        f"/api/v1/lists/{list_id}/members", json={"contact_ids": [contact.public_id]}, headers=headers
+    )
+    assert added.status_code < 300, added.get_json()
+    created = client.post("/api/v1/campaigns", json={
+        "name": f"News {before}", "purpose": purpose.slug, "lists": [list_id],
+        "subject": "News", "body_text": "Hello {{ contact.first_name }}",
+    }, headers=headers)  # fmt: skip
+    assert created.status_code == 201, created.get_json()
+    sent = client.post(f"/api/v1/campaigns/{created.get_json()['id']}/send", headers=headers)
+    assert sent.status_code < 300, sent.get_json()
+    run_jobs(app, runtime, "email")
+    return outbox(runtime)[before:]
 
 
 class CommitFailed(Exception):
@@ -98,11 +130,31 @@ def link_in(message: EmailMessage, prefix: str) -> str:
     return found.group(1)
 
 
+def refusal(response: TestResponse) -> str:
+    """The refusal page without the token it echoes in its renewal form: the same for every bad link."""
+    return TOKEN_FIELD.sub('name="token" value=""', response.get_data(as_text=True))
+
+
 def private(response: TestResponse) -> None:
     """Headers every token page sends, and no cookie."""
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
+
+
+def give_phone(session: Session, runtime: Runtime, contact: Contact, phone: str) -> None:
+    """Give a contact a phone number (and its keyed hash, as the contacts service would), committed."""
+    contact.phone, contact.phone_hash = phone, address_hash(runtime.settings.hash_key, phone)
+    session.commit()
+
+
+def confirm_erasure(app: Flask, client: FlaskClient, runtime: Runtime, to: str) -> TestResponse:
+    """Follow the erasure confirmation mailed to `to`: its page, then its button."""
+    run_jobs(app, runtime)
+    (asked,) = [m for m in outbox(runtime) if m["To"] == to and "/erase/" in body_of(m)]
+    link = link_in(asked, "/erase/")
+    assert client.get(link).status_code == 200
+    return client.post(link)
 
 
 class Portal:

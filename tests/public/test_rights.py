@@ -21,7 +21,17 @@ from sender.services.consent.links import portal_token
 from sender.services.messages import system_email
 from sender.services.rights.export import SCHEMA
 from tests.factories import CampaignFactory, ContactFactory
-from tests.public.conftest import CommitFailed, Portal, World, body_of, fail_commits, outbox
+from tests.public.conftest import (
+    CommitFailed,
+    Portal,
+    World,
+    body_of,
+    confirm_erasure,
+    fail_commits,
+    link_in,
+    outbox,
+    run_jobs,
+)
 
 
 def _requests(session: Session, contact: Contact) -> list[tuple[str, str, str]]:
@@ -102,18 +112,19 @@ def test_rectification_reaches_pending_deliveries_and_is_recorded(
     db_session.expire_all()
     contact = db_session.get(Contact, world.contact.id)
     assert contact is not None
+    # The new email waits for its confirmation from that address; the rest applies at once.
     assert (contact.first_name, contact.email, contact.locale) == (
         "Camila",
-        "camila.martin@example.org",
+        "camille.martin@example.org",
         "en",
     )
     # Deliveries are rendered from the contact row when claimed: the queued one will carry the new data.
     assert db_session.get(Delivery, delivery.id).contact_id == contact.id  # type: ignore[union-attr]
-    assert "Saved." in portal.html  # the page now speaks the corrected language
+    assert "Saved. We sent a link to your new address" in portal.html  # now in the corrected language
     notified = db_session.scalar(
         select(AuditEvent).where(AuditEvent.action == "rights.rectification_notified")
     )
-    assert notified is not None and notified.details["fields"] == ["email", "first_name", "locale"]
+    assert notified is not None and notified.details["fields"] == ["first_name", "locale"]
     assert "Brevo SAS (France)" in notified.details["recipients"]
 
 
@@ -167,12 +178,13 @@ def test_erasure_leaves_only_the_keyed_hash(
     person = Portal(client, f"/p/{portal_token(runtime.tokens, contact.public_id)}")
     hashes = (contact.email_hash, contact.phone_hash)
 
-    response = person.act("erase", confirm="yes")
+    assert person.act("erase", confirm="yes").status_code == 200
+    response = confirm_erasure(app, client, runtime, "jeanne.dupont@example.org")
 
     assert response.status_code == 200
-    # The confirmation went out before the address was forgotten.
-    (confirmation,) = outbox(runtime)
-    assert confirmation["To"] == "jeanne.dupont@example.org"
+    # The notice of erasure went out to the address it held.
+    _, done = outbox(runtime)
+    assert done["To"] == "jeanne.dupont@example.org" and "/erase/" not in body_of(done)
     db_session.expire_all()
     needles = ("jeanne.dupont", "698765432", "Jeannette", "Dupontel")
     leftovers = [
@@ -198,7 +210,9 @@ def test_erasure_leaves_only_the_keyed_hash(
     )
 
 
-def test_the_erasure_confirmation_leaves_once_the_erasure_is_committed(
+def test_the_erasure_notice_leaves_once_the_erasure_is_committed(
+    app: Flask,
+    client: FlaskClient,
     portal: Portal,
     runtime: Runtime,
     connection: Any,
@@ -217,25 +231,32 @@ def test_the_erasure_confirmation_leaves_once_the_erasure_is_committed(
         seen.append((still_open, email))
         return send(settings, message)
 
+    assert portal.act("erase", confirm="yes").status_code == 200
+    run_jobs(app, runtime)
+    (asked,) = outbox(runtime)
+    link = link_in(asked, "/erase/")
     monkeypatch.setattr(system_email, "send", watched)
 
-    assert portal.act("erase", confirm="yes").status_code == 200
+    assert client.post(link).status_code == 200
 
     # The request's transaction was over and the address already gone from the database.
     assert seen == [(False, None)]
-    (confirmation,) = outbox(runtime)
+    _, confirmation = outbox(runtime)
     assert confirmation["To"] == "camille.martin@example.org"
 
 
 def test_an_erasure_whose_commit_fails_erases_nothing_and_sends_nothing(
-    portal: Portal, runtime: Runtime, db_session: Session, world: World
+    app: Flask, client: FlaskClient, portal: Portal, runtime: Runtime, db_session: Session, world: World
 ) -> None:
+    portal.act("erase", confirm="yes")
+    run_jobs(app, runtime)
+    (asked,) = outbox(runtime)
     fail_commits(runtime)
 
     with pytest.raises(CommitFailed):
-        portal.act("erase", confirm="yes")
+        client.post(link_in(asked, "/erase/"))
 
-    assert outbox(runtime) == []
+    assert len(outbox(runtime)) == 1  # the confirmation link only: no notice of erasure
     db_session.expire_all()
     assert db_session.scalar(select(Contact.email).where(Contact.id == world.contact.id)) == (
         "camille.martin@example.org"

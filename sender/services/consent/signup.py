@@ -125,10 +125,13 @@ def submit(
 
 
 def confirm(session: Session, contact: Contact, link: OneTimeLink) -> int:
-    """Turn the requests named by a spent confirmation link into grants; returns how many were granted."""
+    """Turn the requests named by a spent confirmation link into grants; returns how many were granted.
+
+    The link confirms the requests of the channel it was sent on (email, or SMS for a portal grant there).
+    """
     granted = 0
     for wording in session.scalars(select(ConsentWording).where(ConsentWording.id.in_(link.wording_ids))):
-        state = session.get(ConsentState, (contact.id, wording.purpose_id, Channel.EMAIL))
+        state = session.get(ConsentState, (contact.id, wording.purpose_id, link.channel))
         # Only a request still waiting is confirmed: a withdrawal made since then wins.
         if state is None or state.status != ConsentStatus.PENDING:
             continue
@@ -138,7 +141,7 @@ def confirm(session: Session, contact: Contact, link: OneTimeLink) -> int:
             session,
             contact,
             purpose,
-            channel=Channel.EMAIL,
+            channel=link.channel,
             action=ConsentAction.GRANT,
             source=ConsentSource.DOUBLE_OPT_IN,
             mechanism="double_opt_in",

@@ -27,7 +27,14 @@ from sender.i18n import email_env
 log = logging.getLogger(__name__)
 
 # Kinds of system email and their templates (templates/email/system/<kind>.subject.txt and .txt).
-KINDS = ("portal_link", "signup_confirm", "erasure_done", "restriction_lift")
+KINDS = (
+    "portal_link",
+    "signup_confirm",
+    "erasure_done",
+    "restriction_lift",
+    "erasure_confirm",
+    "address_confirm",
+)
 
 
 def build(settings: Settings, kind: str, recipient: str, locale: str, **context: Any) -> OutgoingEmail:

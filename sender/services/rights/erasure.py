@@ -18,7 +18,7 @@ from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
 from sender.i18n import pick_locale
-from sender.models import ConsentState, Contact, Delivery, ListMember
+from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember
 from sender.services.audience.contacts import suppress_addresses
 from sender.services.errors import Conflict, NotFound
 from sender.services.messages import system_email
@@ -96,6 +96,7 @@ def erase(
     )
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
+    session.execute(delete(AddressChange).where(AddressChange.contact_id == contact.id))
     for field in (
         *address_columns(), "first_name", "last_name",
         "locale", "country", "timezone", "source_detail", "last_interaction_at",

@@ -1,9 +1,11 @@
 """The privacy portal: opened by an expiring link, every action spends a single-use token (R37).
 
-GET /p/<token> shows only a button (no data: mail scanners fetch links). Each page then carries one fresh
-token per form, posted in the body to /portal, never in a URL. Every bad, expired, spent or wrong-kind
-token gets the same page, which offers a new link. The token is spent in the request's unit of work, with
-the action it authorises: both commit together, or neither does.
+GET /p/<token> shows only a button (no data: mail scanners fetch links). A message footer's link opens the
+portal as often as needed within its lifetime; the link mailed in answer to the access form opens it once.
+Each page then carries one fresh token per form, posted in the body to /portal, never in a URL. Every bad,
+expired, spent or wrong-kind token gets the same page, which offers to mail a fresh link to the address of
+the person the link was made for (the same answer whoever that is). The token is spent in the request's
+unit of work, with the action it authorises: both commit together, or neither does.
 """
 
 from __future__ import annotations
@@ -21,15 +23,30 @@ from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
 from sender.services.consent.withdrawal import stop_all
 from sender.services.errors import Conflict, ValidationFailed
-from sender.services.rights import access, erasure, export, rectification, requests, restriction
-from sender.services.rights.links import LinkRefused, peek, spend
+from sender.services.rights import (
+    access,
+    confirmations,
+    erasure_request,
+    export,
+    rectification,
+    requests,
+    restriction,
+)
+from sender.services.rights.links import LinkRefused, peek, renewal_contact, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
-from sender.web.public.common import evidence, page, speak_to
+from sender.web.public.common import evidence, may_send_to, page, speak_to
 from sender.web.session import discard, get_session, runtime
-from sender.work.jobs import SendSignupConfirmation
+from sender.work.jobs import (
+    SendAddressConfirmation,
+    SendErasureConfirmation,
+    SendPortalLink,
+    SendSignupConfirmation,
+)
 
 REFUSED_STATUS = 410
+# A token echoed in the expired page's renewal form; anything longer is no token of ours.
+MAX_TOKEN = 1000
 OPEN_STATUSES = ("active", "restricted")
 CHANGES = (
     "open",
@@ -43,10 +60,31 @@ CHANGES = (
 )
 
 
+def _given_token() -> str:
+    token = (request.view_args or {}).get("token") or request.form.get("token", "")
+    return token if isinstance(token, str) and len(token) <= MAX_TOKEN else ""
+
+
 @bp.errorhandler(LinkRefused)
 def _refused(_exc: LinkRefused) -> ResponseReturnValue:
-    # One page for every bad token, with a form asking for a new link (R37, R38).
-    return page("public/link_expired.html", REFUSED_STATUS)
+    # One page for every bad token, offering a fresh link (R37, R38); only the token given is echoed.
+    return page("public/link_expired.html", REFUSED_STATUS, token=_given_token())
+
+
+@bp.post("/portal/renew")
+def portal_renew() -> ResponseReturnValue:
+    """Mail a fresh portal link to the person an expired or spent link was made for; one answer for all."""
+    session = get_session()
+    contact = renewal_contact(session, runtime().tokens, request.form.get("token", ""))
+    # The page does not speak the person's language: that alone would tell a known link from a forged one.
+    if (
+        contact is not None
+        and contact.status in OPEN_STATUSES
+        and contact.email
+        and may_send_to(contact.email)
+    ):
+        work.enqueue(session, SendPortalLink(contact_id=contact.id))
+    return page("public/access_sent.html")
 
 
 def _actor(contact: Contact) -> str:
@@ -100,26 +138,34 @@ def _change(contact: Contact, action: str) -> str | None:
             _int("wording_version"),
             evidence(),
         )
-        if event.action == "request" and event.channel == "email" and event.wording_id is not None:
-            work.enqueue(
-                session, SendSignupConfirmation(contact_id=contact.id, wording_ids=(event.wording_id,))
+        if event.action == "request" and event.wording_id is not None:
+            # Double opt-in: the grant counts once confirmed from the address of its own channel.
+            if not confirmations.can_confirm(rt.settings, event.channel):
+                raise ValidationFailed({"channel": "we cannot send the confirmation on this channel"})
+            job = SendSignupConfirmation(
+                contact_id=contact.id, wording_ids=(event.wording_id,), channel=event.channel
             )
-            return "grant_pending"
+            work.enqueue(session, job)
+            return "grant_pending" if event.channel == "email" else "grant_pending_elsewhere"
     elif action == "stop_all":
         stop_all(session, contact, source="portal", evidence=evidence())
     elif action == "lift_objection":
         preferences.lift_objection(session, contact)
     elif action == "rectify":
         fields = {k: request.form[k] for k in rectification.FIELDS if k in request.form}
-        changed = rectification.rectify(session, rt.settings, contact, fields, _actor(contact))
-        requests.record_completed(
-            session,
-            contact,
-            "rectification",
-            f"corrected: {', '.join(changed) or 'nothing'}",
-            _actor(contact),
-        )
+        result = rectification.rectify(session, rt.settings, contact, fields, _actor(contact))
+        waiting = [change.field for change in result.pending]
+        outcome = f"corrected: {', '.join(result.changed) or 'nothing'}"
+        if waiting:
+            outcome += f"; awaiting confirmation from the new address: {', '.join(waiting)}"
+        requests.record_completed(session, contact, "rectification", outcome, _actor(contact))
+        for change in result.pending:
+            # Counted like any system message to an address, so the form cannot flood someone else's.
+            if may_send_to(change.value):
+                work.enqueue(session, SendAddressConfirmation(change_id=change.id))
         speak_to(contact)
+        if waiting:
+            return "rectify_pending"
     elif action == "restrict":
         restriction.restrict(session, contact, _actor(contact))
         requests.record_completed(session, contact, "restriction", "processing restricted", _actor(contact))
@@ -138,11 +184,12 @@ def _download(body: str, mimetype: str, name: str) -> Response:
 def portal_act() -> ResponseReturnValue:
     """Spend the posted token on one action, then show the result with fresh tokens."""
     session, rt = get_session(), runtime()
-    contact, _ = spend(
-        session, rt.tokens, rt.settings, "portal", request.form.get("token", ""), OPEN_STATUSES
-    )
-    speak_to(contact)
     action = request.form.get("action", "")
+    contact, _ = spend(
+        session, rt.tokens, rt.settings, "portal", request.form.get("token", ""), OPEN_STATUSES,
+        opening=action == "open",
+    )  # fmt: skip
+    speak_to(contact)
     actor = _actor(contact)
     try:
         if action in CHANGES:
@@ -165,10 +212,12 @@ def portal_act() -> ResponseReturnValue:
         if action == "erase":
             if request.form.get("confirm") != "yes":
                 raise ValidationFailed({"confirm": "tick the box to confirm the erasure"})
-            requests.record_completed(session, contact, "erasure", "erased from the portal", actor)
-            # The confirmation is sent once the erasure is committed, to the address it held.
-            erasure.erase(session, rt.settings, contact, actor=actor, redis=rt.redis)
-            return page("public/erased.html")
+            # Nothing is erased yet: the person confirms from their own address (or the DPO answers).
+            channel = erasure_request.ask(session, rt.settings, contact, actor)
+            # Counted like any system message, so repeated clicks cannot flood the person's address.
+            if channel is not None and may_send_to(str(channel.address.of(contact))):
+                work.enqueue(session, SendErasureConfirmation(contact_id=contact.id))
+            return page("public/erase_asked.html", channel=channel.name if channel is not None else None)
         raise ValidationFailed({"action": "choose an action"})
     except (ValidationFailed, Conflict) as exc:
         # The token is given back with the rollback: nothing happened, so nothing was spent.

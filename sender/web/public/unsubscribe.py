@@ -1,7 +1,8 @@
 """Unsubscribe links (/u/<token>): a confirmation page on GET, RFC 8058 one-click and buttons on POST.
 
 Unsubscribe links never expire (R31) and need no cookie or CSRF token (RFC 8058). Every bad link gets the
-same page.
+same page. An unsubscribe link does only what it says: its pages never carry a portal link (an old message
+must not open someone's data); they point to the access form, which mails a link to the person's address.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from sender.services.consent import links, withdrawal
+from sender.services.consent import withdrawal
 from sender.services.consent.withdrawal import LinkInvalid, UnsubscribeTarget
 from sender.web.public import bp
 from sender.web.public.common import evidence, page, speak_to
@@ -32,11 +33,6 @@ def _is_one_click() -> bool:
     return not request.form and request.get_data(as_text=True).strip() == ONE_CLICK_BODY
 
 
-def _portal_url(public_id: str) -> str:
-    rt = runtime()
-    return links.portal_url(rt.settings, rt.tokens, public_id)
-
-
 def _target(token: str) -> UnsubscribeTarget:
     target = withdrawal.resolve_unsubscribe(get_session(), runtime().tokens, token)
     speak_to(target.contact)
@@ -51,7 +47,6 @@ def unsubscribe_confirm(token: str) -> ResponseReturnValue:
         "public/unsubscribe.html",
         purpose=target.purpose,
         channel=target.channel,
-        portal_url=_portal_url(target.contact.public_id),
     )
 
 
@@ -74,5 +69,4 @@ def unsubscribe_post(token: str) -> ResponseReturnValue:
         done=done,
         purpose=target.purpose,
         channel=target.channel,
-        portal_url=_portal_url(target.contact.public_id),
     )
