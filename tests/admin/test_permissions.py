@@ -49,6 +49,9 @@ ACTIONS = [
             "timezone": "Europe/Paris",
         },
     ),
+    Action("audit trail", "GET", "/admin/audit", "audit.read"),
+    Action("audit export", "GET", "/admin/audit/export.csv", "audit.read"),
+    Action("audit verify", "POST", "/admin/audit/verify", "audit.read"),
     Action("contacts search", "GET", "/admin/contacts?q=a", "view"),
     Action("contact page", "GET", "/admin/contacts/{contact}", "view"),
     Action("contact new", "GET", "/admin/contacts/new", "contacts.edit"),
@@ -246,6 +249,7 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<int:user_id>": "{other_user}",
         "<int:token_id>": "{token}",
         "<int:cycle_id>": "{cycle}",
+        "<fmt>": "csv",
     }
     public = {
         "/admin/signin",

@@ -18,11 +18,12 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, Select, event, or_, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from sender import work
@@ -243,3 +244,96 @@ def verify(session: Session, keys: Sequence[str]) -> Verification:
             )
             return Verification(events, len(points), unsealed, None, problem)
     return Verification(events, len(points), unsealed)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the DPO narrows the trail to; every field optional."""
+
+    action: str | None = None
+    actor: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(filters: Filters) -> Select[AuditEvent]:
+    stmt = select(AuditEvent)
+    if filters.action:
+        # An action or its family: "consent" finds consent.withdraw and consent.objection.
+        stmt = stmt.where(
+            or_(AuditEvent.action == filters.action, AuditEvent.action.startswith(f"{filters.action}."))
+        )
+    if filters.actor:
+        stmt = stmt.where(AuditEvent.actor == filters.actor)
+    if filters.subject:
+        stmt = stmt.where(AuditEvent.subject_id == filters.subject)
+    if filters.since:
+        stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until:
+        stmt = stmt.where(AuditEvent.occurred_at < filters.until)
+    return stmt
+
+
+def page(
+    session: Session, filters: Filters, *, before_id: int | None = None, limit: int = 100
+) -> list[AuditEvent]:
+    """A page of the trail, newest first, under the filters."""
+    stmt = _filtered(filters)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    return list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+EXPORT_FIELDS = (
+    "id",
+    "seq",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+def export_rows(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
+    """Every event under the filters, oldest first, as plain values (for CSV and JSON exports)."""
+    for row in session.scalars(_filtered(filters).order_by(AuditEvent.id).execution_options(yield_per=1000)):
+        yield {
+            "id": row.id,
+            "seq": row.seq,
+            "occurred_at": row.occurred_at.isoformat() + "Z",
+            "actor": row.actor,
+            "action": row.action,
+            "subject_type": row.subject_type,
+            "subject_id": row.subject_id,
+            "details": row.details,
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
+        }
+
+
+VERIFY_ACTION = "audit.verify"
+
+
+def verify_and_record(session: Session, keys: Sequence[str], actor: str) -> Verification:
+    """Seal, verify, and append the result to the trail itself, where the dashboard reads the last one."""
+    seal(session)
+    result = verify(session, keys)
+    details: dict[str, Any] = {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints}
+    if result.broken_event is not None:
+        details["broken_event"] = result.broken_event
+    if result.problem:
+        details["problem"] = result.problem
+    record(session, actor, VERIFY_ACTION, "audit", "trail", details)
+    return result
+
+
+def last_verification(session: Session) -> AuditEvent | None:
+    """The most recent recorded verification, if any."""
+    return session.scalar(
+        select(AuditEvent).where(AuditEvent.action == VERIFY_ACTION).order_by(AuditEvent.id.desc()).limit(1)
+    )

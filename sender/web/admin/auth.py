@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns.approve": frozenset({"admin", "dpo"}),
     "purposes.edit": frozenset({"admin", "dpo"}),
     "organisation.edit": frozenset({"admin"}),
+    # The audit trail is the DPO's proof (R73): admins and the DPO read, export and verify it.
+    "audit.read": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

@@ -37,7 +37,7 @@ from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
-from sender.services.records import csv_export
+from sender.services.records import audit, csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.downloads import csv_attachment
@@ -418,6 +418,9 @@ def campaign_export(campaign_id: int) -> ResponseReturnValue:
     """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""
     found = _campaign(campaign_id).id
     with_addresses = can("exports.addresses")
+    audit.record(
+        get_session(), actor(), "export.deliveries", "campaign", found, {"addresses": with_addresses}
+    )
     return csv_attachment(
         f"campaign-{found}-deliveries.csv",
         lambda session: csv_export.stream(

@@ -15,6 +15,7 @@ from sender.services.audience import contacts as contact_service
 from sender.services.audience import profile, search
 from sender.services.consent import ledger, purposes, sms_replies
 from sender.services.errors import NotFound
+from sender.services.records import audit
 from sender.services.rights import erasure, restriction
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, choices, run_action
@@ -131,7 +132,10 @@ def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 2
 @requires("view")
 def contact_page(public_id: str) -> ResponseReturnValue:
     """Consent per purpose and channel, the full proof history, the SMS keyword replies and the deliveries."""
-    return _render_contact(_contact(public_id), _consent_form())
+    contact = _contact(public_id)
+    # Staff reading a person's record is itself an access to personal data: it goes on the trail.
+    audit.record(get_session(), actor(), "contact.view", "contact", contact.public_id)
+    return _render_contact(contact, _consent_form())
 
 
 @requires("contacts.edit")

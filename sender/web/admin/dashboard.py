@@ -11,9 +11,10 @@ from flask_login import current_user
 from sender.db import utcnow
 from sender.services.campaigns import lifecycle
 from sender.services.errors import NotFound
+from sender.services.records import audit
 from sender.services.records import dashboard as board
 from sender.web.admin import setup
-from sender.web.admin.auth import requires
+from sender.web.admin.auth import can, requires
 from sender.web.session import get_session, runtime
 
 
@@ -36,6 +37,7 @@ def dashboard() -> ResponseReturnValue:
         movements=board.consent_movements(db, now),
         outcomes=board.delivery_outcomes(db, now),
         overdue=board.overdue(db, now, timedelta(seconds=runtime().settings.send_lease_seconds)),
+        verification=audit.last_verification(db) if can("audit.read") else None,
     )
 
 

@@ -11,8 +11,8 @@ from sender import work
 from sender.web.session import runtime
 
 
-def csv_attachment(filename: str, chunks: Callable[[Session], Iterable[str]]) -> Response:
-    """A CSV attachment whose text `chunks` reads in a session of its own, open only while the body is sent.
+def attachment(filename: str, mimetype: str, chunks: Callable[[Session], Iterable[str]]) -> Response:
+    """A download whose text `chunks` reads in a session of its own, open only while the body is sent.
 
     The session is opened by the body's first chunk and closed when the last one is sent or the download
     is dropped (the server closes the body). It is a `work.reading` session: on SQLite it begins deferred
@@ -29,6 +29,11 @@ def csv_attachment(filename: str, chunks: Callable[[Session], Iterable[str]]) ->
 
     return Response(
         body(),
-        mimetype="text/csv",
+        mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def csv_attachment(filename: str, chunks: Callable[[Session], Iterable[str]]) -> Response:
+    """A CSV attachment streamed as `attachment` does."""
+    return attachment(filename, "text/csv", chunks)

@@ -32,6 +32,7 @@ from sender.models import ImportBatch, Purpose
 from sender.services.audience import import_mapping, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
+from sender.services.records import audit
 from sender.tasks.queue import read_progress
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.downloads import csv_attachment
@@ -198,6 +199,7 @@ def import_progress(batch_id: int) -> ResponseReturnValue:
 def import_report_csv(batch_id: int) -> ResponseReturnValue:
     """The whole row report as CSV (formulas neutralised)."""
     found = _batch(batch_id).id
+    audit.record(get_session(), actor(), "export.import_report", "import", found)
     return csv_attachment(
         f"import-{found}-report.csv", lambda session: import_report.csv_chunks(session, found)
     )

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from sender.paths import resource_dir
 from sender.web.admin import (
+    audit_trail,
     auth,
     campaigns,
     contacts,
@@ -109,6 +110,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/staff/users/<int:user_id>/active", "staff_user_active", staff.user_active, POST),
     Route("/staff/tokens", "staff_token_create", staff.token_create, POST),
     Route("/staff/tokens/<int:token_id>/revoke", "staff_token_revoke", staff.token_revoke, POST),
+    # The audit trail.
+    Route("/audit", "audit", audit_trail.audit_page),
+    Route("/audit/export.<fmt>", "audit_export", audit_trail.audit_export),
+    Route("/audit/verify", "audit_verify", audit_trail.audit_verify, POST),
     # CSV imports.
     Route("/imports", "imports", imports.index),
     Route("/imports", "import_create", imports.import_create, POST),
