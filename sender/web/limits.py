@@ -3,7 +3,8 @@
 Unsubscribe links are counted per link, not per address: mailbox providers send the one-click POSTs of
 millions of people from a few addresses, and none of those may be refused. Only a link whose signature
 verifies gets a counter of its own; a forged one is counted against its client, so forging links adds no
-keys. Everything else is counted per client address, and so is every answer refusing a link.
+keys. Everything else is counted per client address, and so, on every page acting on a link, is each
+answer refusing one.
 
 Two limiters share those counters and differ only in what a Redis outage does: withdrawals (the
 unsubscribe page and its one-click POST) fail open, because a withdrawal must never wait on Redis; every
@@ -27,6 +28,8 @@ from sender.web.public.requalify import INVALID_STATUS as REQUALIFY_INVALID_STAT
 from sender.web.public.unsubscribe import INVALID_STATUS as UNSUBSCRIBE_INVALID_STATUS
 
 WITHDRAWAL_ENDPOINTS = frozenset({"public.unsubscribe_confirm", "public.unsubscribe_post"})
+# Pages whose link token comes in the form rather than in the path.
+TOKEN_IN_BODY_ENDPOINTS = frozenset({"public.portal_act"})
 # What a client may spend on links we refuse (forged, expired, spent, unknown), across every public page.
 INVALID_LINKS_PER_CLIENT = "20 per minute;100 per hour"
 INVALID_LINK_SCOPE = "invalid-link"
@@ -58,6 +61,16 @@ def _signed_link() -> bool:
     return True
 
 
+def _carries_link() -> bool:
+    """Whether this page acts on a signed link (unsubscribe, portal, confirmation, requalification)."""
+    return "token" in (request.view_args or {}) or request.endpoint in TOKEN_IN_BODY_ENDPOINTS
+
+
+def _spared_by_invalid_link_limit() -> bool:
+    # Pages without a link have nothing to refuse; a signed unsubscribe link is never refused.
+    return not _carries_link() or (is_withdrawal() and _signed_link())
+
+
 def _key() -> str:
     if is_withdrawal() and _signed_link():
         # A digest of the path: the token itself never becomes a Redis key.
@@ -85,8 +98,8 @@ def _limiter(app: Flask, settings: Settings, *, fail_open: bool) -> Limiter:
 def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Limiter:
     """Limit every route of the public blueprints to PUBLIC_RATE_LIMIT (429 when exceeded); the closed limiter.
 
-    Each page also counts the links it refuses per client (INVALID_LINKS_PER_CLIENT, shared by every page);
-    a properly signed unsubscribe link is never refused by that count.
+    Each page acting on a link also counts the links it refuses per client (INVALID_LINKS_PER_CLIENT, one
+    budget for all of them); a properly signed unsubscribe link is never refused by that count.
     """
     closed = _limiter(app, settings, fail_open=False)
     closed.request_filter(is_withdrawal)
@@ -100,7 +113,7 @@ def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Lim
                 INVALID_LINK_SCOPE,
                 key_func=get_remote_address,
                 deduct_when=_refused_link,
-                exempt_when=lambda: is_withdrawal() and _signed_link(),
+                exempt_when=_spared_by_invalid_link_limit,
             )(blueprint)
     app.extensions["sender_limiter"] = closed
     return closed
