@@ -22,6 +22,7 @@ from sender.config import Settings
 from sender.enums import ConsentStatus
 from sender.models import ConsentEvent, ConsentState, Contact, Purpose
 from sender.runtime import build_runtime
+from sender.services.accounts import users
 from sender.services.consent.links import portal_token, unsubscribe_token
 from sender.tokens import TokenService
 from sender.web.errors import RETRY_AFTER_SECONDS
@@ -180,16 +181,23 @@ def test_a_database_outage_answers_503_and_a_retried_one_click_is_recorded_once(
     with runtime.Session() as session:
         factories.bind(session)
         person = _person(session, runtime.tokens)
+        bearer = users.issue_token(
+            session, users.create_user(session, "ops@example.org", "admin", "x" * 16)
+        ).value
+        session.commit()
     database_outage.cut()
 
     one_click = client.post(person.unsubscribe, data=ONE_CLICK)
     page = client.get(person.unsubscribe)
     portal = client.get(person.portal)
     signup = client.post("/signup", data={"email": "new.person@example.org"})
+    api = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {bearer}"})
+    staff = client.get("/admin/signin")
     health = client.get("/healthz")
 
-    for response in (one_click, page, portal, signup):
+    for response in (one_click, page, portal, signup, api, staff):
         _unavailable(response)
+    assert api.get_json()["error"] == "service_unavailable"
     assert health.status_code == 503 and health.get_json()["database"] == "unavailable"
 
     database_outage.restore()
