@@ -30,8 +30,7 @@ from sender.web.public.unsubscribe import INVALID_STATUS as UNSUBSCRIBE_INVALID_
 WITHDRAWAL_ENDPOINTS = frozenset({"public.unsubscribe_confirm", "public.unsubscribe_post"})
 # Pages whose link token comes in the form rather than in the path.
 TOKEN_IN_BODY_ENDPOINTS = frozenset({"public.portal_act"})
-# What a client may spend on links we refuse (forged, expired, spent, unknown), across every public page.
-INVALID_LINKS_PER_CLIENT = "20 per minute;100 per hour"
+# The one budget, per client, of links refused (forged, expired, spent, unknown) by all pages together.
 INVALID_LINK_SCOPE = "invalid-link"
 # The statuses of the pages that refuse a link: the unsubscribe and requalification ones, the portal's.
 INVALID_LINK_STATUSES = frozenset({UNSUBSCRIBE_INVALID_STATUS, REQUALIFY_INVALID_STATUS, REFUSED_STATUS})
@@ -98,8 +97,8 @@ def _limiter(app: Flask, settings: Settings, *, fail_open: bool) -> Limiter:
 def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Limiter:
     """Limit every route of the public blueprints to PUBLIC_RATE_LIMIT (429 when exceeded); the closed limiter.
 
-    Each page acting on a link also counts the links it refuses per client (INVALID_LINKS_PER_CLIENT, one
-    budget for all of them); a properly signed unsubscribe link is never refused by that count.
+    Each page acting on a link also counts the links it refuses per client, against the same limit but one
+    budget for all of those pages together; a properly signed unsubscribe link is never refused by it.
     """
     closed = _limiter(app, settings, fail_open=False)
     closed.request_filter(is_withdrawal)
@@ -109,7 +108,7 @@ def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Lim
         for blueprint in blueprints:
             limiter.limit(lambda: settings.public_rate_limit)(blueprint)
             limiter.shared_limit(
-                INVALID_LINKS_PER_CLIENT,
+                lambda: settings.public_rate_limit,
                 INVALID_LINK_SCOPE,
                 key_func=get_remote_address,
                 deduct_when=_refused_link,
