@@ -194,8 +194,12 @@ def test_a_database_outage_answers_503_and_a_retried_one_click_is_recorded_once(
     api = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {bearer}"})
     staff = client.get("/admin/signin")
     health = client.get("/healthz")
+    # A refused link's page also needs the database (its language): as served, not under test, that too is
+    # a 503 (the test client would re-raise the error instead of answering it).
+    served = create_app({}, runtime=runtime).test_client()
+    forged = served.post("/u/forged", data=ONE_CLICK)
 
-    for response in (one_click, page, portal, signup, api, staff):
+    for response in (one_click, page, portal, signup, api, staff, forged):
         _unavailable(response)
     assert api.get_json()["error"] == "service_unavailable"
     assert health.status_code == 503 and health.get_json()["database"] == "unavailable"
