@@ -103,7 +103,8 @@ def test_serve_restarts_its_killed_redis_and_withdrawals_never_wait_for_it(tmp_p
         _until(lambda: "embedded Redis exited; restarting in" in log.read_text(), proc, log, "noticed")
         _until(lambda: _call(f"{base}/healthz")[0] == 200, proc, log, "answered /healthz with 200 again")
         assert json.loads(_call(f"{base}/healthz")[1]) == {"database": "ok", "redis": "ok"}
-        assert _embedded_redis_pid(log.read_text()) != killed
+        restarted = _embedded_redis_pid(log.read_text())
+        assert restarted != killed
         # The worker reconnected too: a portal link asked for now is written to the outbox.
         outbox = tmp_path / "instance" / "outbox"
         assert _call(f"{base}/access", f"email={EMAIL}".encode())[0] == 200
@@ -116,3 +117,8 @@ def test_serve_restarts_its_killed_redis_and_withdrawals_never_wait_for_it(tmp_p
         _stop_if_running(proc)
         psutil.wait_procs(children, timeout=10)
     assert "sender stopped." in log.read_text()
+    # The Redis started again is shut down with everything else, as the first one would have been.
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(restarted) and psutil.Process(restarted).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the restarted Redis outlived sender serve"
+        time.sleep(0.1)
