@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from sender.channels.base import channels
+from sender.channels.base import SendResult, channels
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
-from sender.models import Campaign, ContactList, Purpose
+from sender.models import Campaign, Contact, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
@@ -70,9 +70,10 @@ class CampaignForm(Form):
 
 
 class TestSendForm(Form):
-    """Where to send a test message."""
+    """Where to send a test message, and whose data it shows (the sample contact unless one is picked)."""
 
     address = StringField(_l("Send a test to"), validators=[DataRequired()])
+    sample = StringField(_l("With the data of the contact (address)"), validators=[Optional()])
 
 
 class ScheduleForm(Form):
@@ -223,10 +224,9 @@ def campaign_live_preview() -> ResponseReturnValue:
         body_text=form.body_text.data or "",
         body_html=form.body_html.data or "",
     )
-    # The sample is the first member of the chosen lists, as on the saved campaign's page.
     draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
     try:
-        rendered = preview.render(runtime(), db, draft, preview.sample_contact(db, draft, None))
+        rendered = preview.render(runtime(), db, draft, preview.sample_contact())
     except ValidationFailed as exc:
         return jsonify(
             {
@@ -257,13 +257,24 @@ def campaign_sms_segments() -> ResponseReturnValue:
     return jsonify({**counted.as_dict(), "characters": counted.characters})
 
 
+def _sample() -> tuple[Contact, str | None]:
+    """The contact the page previews: the one picked by address (`?sample=`), else the sample; and the error."""
+    try:
+        return preview.picked_contact(get_session(), request.args.get("sample")), None
+    except ValidationFailed as exc:
+        return preview.sample_contact(), exc.message
+
+
 @requires("view")
 def campaign_page(campaign_id: int) -> ResponseReturnValue:
     """Status, progress, report, the rendered message and the actions the campaign's state allows."""
+    return _detail_page(_campaign(campaign_id), TestSendForm(), 200)
+
+
+def _detail_page(campaign: Campaign, test_form: TestSendForm, status: int) -> ResponseReturnValue:
     db = get_session()
-    campaign = _campaign(campaign_id)
-    sample = preview.sample_contact(db, campaign, request.args.get("sample"))
-    rendered, render_error, sms_preview = None, None, None
+    sample, sample_error = _sample()
+    rendered, render_error, sms_preview = None, sample_error, None
     try:
         if campaign.channel == "sms":
             sms_preview = sms.preview(runtime().settings, campaign)
@@ -288,10 +299,12 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
         sample=sample,
         org=org,
         local=lambda moment: _local(moment, org),
-        test_form=TestSendForm(),
+        test_form=test_form,
+        test_limit=runtime().settings.test_sends_per_hour,
+        sample_name="{first_name} {last_name}".format(**preview.SAMPLE),
         schedule_form=ScheduleForm(),
         audience=None,
-    )
+    ), status
 
 
 @requires("view")
@@ -300,9 +313,7 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     db = get_session()
     campaign = _campaign(campaign_id)
     try:
-        rendered = preview.render(
-            runtime(), db, campaign, preview.sample_contact(db, campaign, request.args.get("sample"))
-        )
+        rendered = preview.render(runtime(), db, campaign, _sample()[0])
     except ValidationFailed as exc:
         return Response(exc.message, 422, mimetype="text/plain")
     response = Response(rendered.html or "<pre>(no HTML part)</pre>", mimetype="text/html")
@@ -321,25 +332,40 @@ def campaign_audience(campaign_id: int) -> ResponseReturnValue:
 
 @requires("campaigns.edit")
 def campaign_test(campaign_id: int) -> ResponseReturnValue:
-    """Send one message marked as a test to a typed address; nobody's consent changes."""
+    """Send one message marked as a test to a typed address, after the request commits; say how it went."""
     db = get_session()
     campaign = _campaign(campaign_id)
     form = TestSendForm()
     if not form.validate():
-        flash(_("Type the address to send the test to."), "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
+        return _detail_page(campaign, form, 422)
+
+    def test_send() -> None:
+        if form.sample.data and not can("contacts.see_addresses"):
+            raise ValidationFailed({"sample": _("Your role may not see contacts: the sample is used.")})
+        sample = preview.picked_contact(db, form.sample.data)
+        preview.test_send(runtime(), db, campaign, sample, form.address.data or "", actor(), _teller())
+
     return run_action(
-        lambda: preview.test_send(
-            runtime(),
-            db,
-            campaign,
-            preview.sample_contact(db, campaign, None),
-            form.address.data or "",
-            actor(),
-        ),
-        success=_("Test message sent."),
+        test_send,
+        success=None,
         redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+        refused=lambda status: _detail_page(campaign, form, status),
+        form=form,
     )
+
+
+def _teller() -> Callable[[SendResult], None]:
+    """What flashes the transport's answer for a test message, once the request has committed."""
+    # Translated now: after the commit the request's session may not read the organisation's language.
+    sent, not_sent = _("Test message sent."), _("The test message was not sent: %(reason)s", reason="{}")
+
+    def tell(result: SendResult) -> None:
+        if result.outcome == "sent":
+            flash(sent, "success")
+        else:
+            flash(not_sent.replace("{}", result.detail or str(result.code or "")), "error")
+
+    return tell
 
 
 def _control(
