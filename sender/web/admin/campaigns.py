@@ -206,14 +206,13 @@ def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     return _compose(campaign)
 
 
-@requires("campaigns.edit")
-def campaign_live_preview() -> ResponseReturnValue:
-    """Render the form as posted (not saved) for the compose page's live preview; JSON."""
+def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
+    """The compose form as posted, and the unsaved email campaign it describes (None without a purpose)."""
     db = get_session()
     form = _compose_form()
     purpose = db.scalar(select(Purpose).where(Purpose.slug == (form.purpose.data or "")))
     if purpose is None:
-        return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
+        return form, None
     draft = Campaign(
         id=0,
         name=form.name.data or "",
@@ -225,8 +224,17 @@ def campaign_live_preview() -> ResponseReturnValue:
         body_html=form.body_html.data or "",
     )
     draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
+    return form, draft
+
+
+@requires("campaigns.edit")
+def campaign_live_preview() -> ResponseReturnValue:
+    """Render the form as posted (not saved) for the compose page's live preview; JSON."""
+    form, draft = _posted_draft()
+    if draft is None:
+        return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
     try:
-        rendered = preview.render(runtime(), db, draft, preview.sample_contact())
+        rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
     except ValidationFailed as exc:
         return jsonify(
             {
@@ -242,6 +250,35 @@ def campaign_live_preview() -> ResponseReturnValue:
             "html": rendered.html,
         }
     )
+
+
+@requires("campaigns.edit")
+def campaign_live_message() -> ResponseReturnValue:
+    """The HTML part of the form as posted (not saved), for the compose page's sandboxed preview frame.
+
+    Posted into the frame, never written into it: a `srcdoc` document would inherit the staff pages' CSP,
+    which blocks the message's inline styles. This answer carries the message's own CSP instead.
+    """
+    _form, draft = _posted_draft()
+    if draft is None:
+        return _message_response(_("Choose a purpose to see the message."), 422)
+    try:
+        rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
+    except ValidationFailed as exc:
+        return _message_response(exc.message, 422)
+    return _message_response(rendered.html or None)
+
+
+def _message_response(html: str | None, status: int = 200) -> Response:
+    """A message's HTML part (or a plain text in its place) under the message's own CSP, frameable here only."""
+    if html is None or status != 200:
+        text = html or _("(no HTML part)")
+        response = Response(text, status, mimetype="text/plain")
+    else:
+        response = Response(html, status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MESSAGE_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 @requires("campaigns.edit")
@@ -315,11 +352,8 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     try:
         rendered = preview.render(runtime(), db, campaign, _sample()[0])
     except ValidationFailed as exc:
-        return Response(exc.message, 422, mimetype="text/plain")
-    response = Response(rendered.html or "<pre>(no HTML part)</pre>", mimetype="text/html")
-    response.headers["Content-Security-Policy"] = MESSAGE_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+        return _message_response(exc.message, 422)
+    return _message_response(rendered.html or None)
 
 
 @requires("view")

@@ -79,6 +79,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/campaigns", "campaigns", campaigns.campaigns_index),
     Route("/campaigns/new", "campaign_new", campaigns.campaign_new, FORM),
     Route("/campaigns/preview", "campaign_live_preview", campaigns.campaign_live_preview, POST),
+    Route("/campaigns/preview.html", "campaign_live_message", campaigns.campaign_live_message, POST),
     Route("/campaigns/sms-segments", "campaign_sms_segments", campaigns.campaign_sms_segments, POST),
     Route("/campaigns/<int:campaign_id>", "campaign", campaigns.campaign_page),
     Route("/campaigns/<int:campaign_id>/edit", "campaign_edit", campaigns.campaign_edit, FORM),
