@@ -216,7 +216,7 @@ def test_send_pause_resume_cancel(client_as: ClientAs, db_session: Session, redi
         ("resume", "sending"),
         ("cancel", "cancelled"),
     ):
-        assert post(client, f"{page}/{action}", token_page=page).status_code == 303
+        assert post(client, f"{page}/{action}", {"confirm": "yes"}, token_page=page).status_code == 303
         db_session.refresh(campaign)
         assert campaign.status == status, action
     refused = post(client, f"{page}/resume", token_page=page)

@@ -111,6 +111,13 @@ ACTIONS = [
         {"purpose": "{purpose}", "subject": "Hi", "body_text": "Hello"},
     ),
     Action(
+        "live preview frame",
+        "POST",
+        "/admin/campaigns/preview.html",
+        "campaigns.edit",
+        {"purpose": "{purpose}", "subject": "Hi", "body_text": "Hello"},
+    ),
+    Action(
         "sms segments",
         "POST",
         "/admin/campaigns/sms-segments",
@@ -131,7 +138,8 @@ ACTIONS = [
         "campaigns.send",
         {"when": "2099-01-01T09:00"},
     ),
-    Action("send", "POST", "/admin/campaigns/{campaign}/send", "campaigns.send"),
+    Action("send confirmation", "GET", "/admin/campaigns/{campaign}/send", "campaigns.send"),
+    Action("send", "POST", "/admin/campaigns/{campaign}/send", "campaigns.send", {"confirm": "yes"}),
     Action("pause", "POST", "/admin/campaigns/{campaign}/pause", "campaigns.send"),
     Action("resume", "POST", "/admin/campaigns/{campaign}/resume", "campaigns.send"),
     Action("cancel", "POST", "/admin/campaigns/{campaign}/cancel", "campaigns.send"),

@@ -22,17 +22,25 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Optional
 
-from sender.channels.base import SendResult, channels
+from sender.channels.base import SendResult, channels, get_channel
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
+from sender.enums import CycleState
 from sender.models import Campaign, Contact, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
+from sender.services.campaigns import deferral, drafts, export, launch, lifecycle, requalify
 from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
@@ -49,6 +57,14 @@ _LINE = re.compile(r"^line (\d+):")
 MESSAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox"
 )
+
+CYCLE_LABELS = {
+    CycleState.AWAITING_APPROVAL: _l("cycle awaiting approval"),
+    CycleState.APPROVED: _l("cycle approved, not started"),
+    CycleState.OPEN: _l("cycle open"),
+    CycleState.CLOSED: _l("cycle closed"),
+    CycleState.CANCELLED: _l("cycle cancelled"),
+}
 
 
 class CampaignForm(Form):
@@ -133,13 +149,24 @@ def _compose(campaign: Campaign | None) -> ResponseReturnValue:
         if form.validate():
             return run_action(
                 lambda: drafts.save(get_session(), campaign, _form_data(form), actor()),
-                success=_("Draft saved."),
+                success=_saved_message(campaign),
                 redirect_to=lambda saved: url_for("admin.campaign", campaign_id=saved.id),
                 refused=lambda refusal: _compose_page(form, campaign, refusal),
                 form=form,
             )
         status = 400
     return _compose_page(form, campaign, status)
+
+
+def _saved_message(campaign: Campaign | None) -> str:
+    """What saving says; for a scheduled campaign, that it is a draft again and when it was due."""
+    if campaign is None or campaign.status != "scheduled":
+        return _("Draft saved.")
+    org = organisation.effective(get_session(), runtime().settings)
+    return _(
+        "Saved. The campaign is a draft again (it was scheduled for %(when)s): schedule or send it when ready.",
+        when=_local(campaign.scheduled_at, org),
+    )
 
 
 def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) -> ResponseReturnValue:
@@ -172,14 +199,23 @@ def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | No
 
 @requires("view")
 def campaigns_index() -> ResponseReturnValue:
-    """Every campaign, newest first, with its progress."""
+    """Every campaign, newest first, with its progress; a requalification cycle with its own state."""
     db = get_session()
     rows = db.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(200)).all()
     reports = lifecycle.reports_for(db, [c.id for c in rows])
+    cycles = requalify.cycles_of(db, [c.id for c in rows])
+    funnels = requalify.funnels(db, list(cycles))
     org = organisation.effective(db, runtime().settings)
     return render_template(
         "admin/campaigns/index.html",
         rows=[(c, board.progress_from(c, reports[c.id].by_status)) for c in rows],
+        # A cycle's progress is its funnel, not its deliveries: "sent 100 %" while answers come in misleads.
+        cycles={
+            cid: (requalify.cycle_state(c, cycles[cid]), cycles[cid], funnels[cid])
+            for c in rows
+            if (cid := c.id) in cycles
+        },
+        cycle_labels=CYCLE_LABELS,
         local=lambda moment: _local(moment, org),
     )
 
@@ -198,10 +234,10 @@ def campaign_new() -> ResponseReturnValue:
 
 @requires("campaigns.edit")
 def campaign_edit(campaign_id: int) -> ResponseReturnValue:
-    """Edit a draft."""
+    """Edit a draft, or a scheduled campaign (saving it returns it to draft, to be scheduled again)."""
     campaign = _campaign(campaign_id)
-    if campaign.status != "draft":
-        flash(_("Only a draft can be edited."), "error")
+    if campaign.status not in drafts.EDITABLE:
+        flash(_("Only a draft or a scheduled campaign can be edited."), "error")
         return redirect(url_for("admin.campaign", campaign_id=campaign_id))
     return _compose(campaign)
 
@@ -414,13 +450,32 @@ def _control(
     )
 
 
+class SendForm(Form):
+    """The confirmation of a launch, given on the page that states its audience."""
+
+    confirm = HiddenField(validators=[DataRequired()])
+
+
 @requires("campaigns.send")
 def campaign_send(campaign_id: int) -> ResponseReturnValue:
-    """Launch now."""
-    return _control(
-        campaign_id,
-        lambda db, c: launch.send(db, runtime().settings, c.id, actor(), now=True),
-        _("Sending started."),
+    """Launch now, once confirmed on the page that states how many people it reaches, and on which channel."""
+    form = SendForm()
+    if request.method == "POST" and form.validate() and form.confirm.data == "yes":
+        return _control(
+            campaign_id,
+            lambda db, c: launch.send(db, runtime().settings, c.id, actor(), now=True),
+            _("Sending started."),
+        )
+    campaign = _campaign(campaign_id)
+    org = organisation.effective(get_session(), runtime().settings)
+    return render_template(
+        "admin/campaigns/confirm_send.html",
+        campaign=campaign,
+        channel=_(get_channel(campaign.channel).label),
+        # Counted as the launch will plan it (consent checked); nothing is written.
+        result=lifecycle.preview(get_session(), campaign),
+        form=SendForm(formdata=None),
+        local=lambda moment: _local(moment, org),
     )
 
 

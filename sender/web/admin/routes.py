@@ -87,7 +87,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/campaigns/<int:campaign_id>/audience", "campaign_audience", campaigns.campaign_audience),
     Route("/campaigns/<int:campaign_id>/progress", "campaign_progress", dashboard.campaign_progress),
     Route("/campaigns/<int:campaign_id>/test", "campaign_test", campaigns.campaign_test, POST),
-    Route("/campaigns/<int:campaign_id>/send", "campaign_send", campaigns.campaign_send, POST),
+    Route("/campaigns/<int:campaign_id>/send", "campaign_send", campaigns.campaign_send, FORM),
     Route("/campaigns/<int:campaign_id>/schedule", "campaign_schedule", campaigns.campaign_schedule, POST),
     Route("/campaigns/<int:campaign_id>/pause", "campaign_pause", campaigns.campaign_pause, POST),
     Route("/campaigns/<int:campaign_id>/resume", "campaign_resume", campaigns.campaign_resume, POST),
