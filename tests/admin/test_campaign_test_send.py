@@ -182,3 +182,23 @@ def test_a_test_send_leaves_after_the_commit_and_says_how_it_went(
         engine.dispose()
     assert seen == [1, 2]
     assert [m.rcpt_tos for m in mail.received] == [["me@exemple.org"], ["me@exemple.org"]]
+
+
+def test_the_page_previews_a_picked_contact_without_an_address_in_the_url(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    campaign_id, jeanne = _campaign_with_member(db_session)
+    client = client_as("dpo")
+    page = f"/admin/campaigns/{campaign_id}"
+    picked = post(client, f"{page}/sample", {"preview_address": jeanne}, token_page=page)
+    assert picked.status_code == 303
+    location = picked.headers["Location"]
+    assert jeanne not in location and "%40" not in location and "contact=" in location
+    body = client.get(location).get_data(as_text=True)
+    assert "Hello Jeanne" in body
+    frame = re.search(r'<iframe class="preview" src="([^"]+)"', body)
+    assert frame and jeanne not in frame.group(1)
+    assert "Bonjour Jeanne" in client.get(frame.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    unknown = post(client, f"{page}/sample", {"preview_address": "nobody@example.org"}, token_page=page)
+    assert unknown.status_code == 422
+    assert _field_error(unknown.get_data(as_text=True), "preview_address") == "no contact has this address"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.models import Campaign
-from sender.web.admin.campaigns import MESSAGE_CSP
+from sender.web.admin.campaign_page import MESSAGE_CSP
 from tests.admin.conftest import post
 from tests.factories import ListFactory, PurposeFactory
 

@@ -101,6 +101,7 @@ ACTIONS = [
     Action("campaign new", "GET", "/admin/campaigns/new", "campaigns.edit"),
     Action("campaign page", "GET", "/admin/campaigns/{campaign}", "view"),
     Action("campaign message", "GET", "/admin/campaigns/{campaign}/message.html", "view"),
+    Action("campaign sample", "POST", "/admin/campaigns/{campaign}/sample", "view", {"preview_address": ""}),
     Action("campaign edit", "GET", "/admin/campaigns/{campaign}/edit", "campaigns.edit"),
     Action("campaign audience", "GET", "/admin/campaigns/{campaign}/audience", "view"),
     Action(

@@ -84,6 +84,17 @@ def picked_contact(session: Session, email: str | None, field: str = "sample") -
     return found
 
 
+def previewed_contact(session: Session, public_id: str | None) -> Contact:
+    """The contact a page previews, named by its opaque public id (never an address in a URL); else the sample."""
+    if public_id:
+        found = session.scalar(
+            select(Contact).where(Contact.public_id == public_id, Contact.status != ContactStatus.ERASED)
+        )
+        if found is not None and found.email:
+            return found
+    return sample_contact()
+
+
 def _stand_in(contact: Contact, address: str) -> Contact:
     # A transient contact: the sample's fields, the typed address and a public id no link can resolve.
     return Contact(

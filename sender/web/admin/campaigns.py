@@ -1,15 +1,14 @@
-"""Campaigns: compose (email, or SMS with a segment counter) with a live preview, test send, audience
-preview, schedule, send, control, report."""
+"""Campaigns: the list, compose (email, or SMS with a segment counter) with a live preview, audience
+preview, schedule, send (confirmed), control, export. The campaign's own page is in campaign_page.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from flask import (
-    Response,
     flash,
     jsonify,
     redirect,
@@ -23,7 +22,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import (
-    DateTimeLocalField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -32,15 +30,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
-from sender.channels.base import SendResult, channels, get_channel
+from sender.channels.base import channels, get_channel
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
 from sender.enums import CycleState
-from sender.models import Campaign, Contact, ContactList, Purpose
+from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, drafts, export, launch, lifecycle, requalify
+from sender.services.campaigns import drafts, export, launch, lifecycle, requalify
 from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
@@ -48,16 +46,12 @@ from sender.services.messages import preview, sms
 from sender.services.records import csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
+from sender.web.admin.campaign_page import ScheduleForm, get_campaign, local_time, message_response
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 _LINE = re.compile(r"^line (\d+):")
-# The rendered message, alone in a sandboxed frame: its own inline styles, nothing else.
-MESSAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox"
-)
-
 CYCLE_LABELS = {
     CycleState.AWAITING_APPROVAL: _l("cycle awaiting approval"),
     CycleState.APPROVED: _l("cycle approved, not started"),
@@ -83,23 +77,6 @@ class CampaignForm(Form):
     subject = StringField(_l("Subject"), validators=[Optional()])
     body_text = TextAreaField(_l("Text body"), validators=[Optional()])
     body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
-
-
-class TestSendForm(Form):
-    """Where to send a test message, and whose data it shows (the sample contact unless one is picked)."""
-
-    address = StringField(_l("Send a test to"), validators=[DataRequired()])
-    sample = StringField(_l("With the data of the contact (address)"), validators=[Optional()])
-
-
-class ScheduleForm(Form):
-    """When to launch, in the organisation's time zone."""
-
-    when = DateTimeLocalField(_l("Launch at"), validators=[DataRequired()])
-
-
-def _campaign(campaign_id: int) -> Campaign:
-    return lifecycle.get(get_session(), campaign_id)
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
@@ -165,7 +142,7 @@ def _saved_message(campaign: Campaign | None) -> str:
     org = organisation.effective(get_session(), runtime().settings)
     return _(
         "Saved. The campaign is a draft again (it was scheduled for %(when)s): schedule or send it when ready.",
-        when=_local(campaign.scheduled_at, org),
+        when=local_time(campaign.scheduled_at, org),
     )
 
 
@@ -216,14 +193,8 @@ def campaigns_index() -> ResponseReturnValue:
             if (cid := c.id) in cycles
         },
         cycle_labels=CYCLE_LABELS,
-        local=lambda moment: _local(moment, org),
+        local=lambda moment: local_time(moment, org),
     )
-
-
-def _local(moment: datetime | None, org: organisation.Organisation) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @requires("campaigns.edit")
@@ -235,7 +206,7 @@ def campaign_new() -> ResponseReturnValue:
 @requires("campaigns.edit")
 def campaign_edit(campaign_id: int) -> ResponseReturnValue:
     """Edit a draft, or a scheduled campaign (saving it returns it to draft, to be scheduled again)."""
-    campaign = _campaign(campaign_id)
+    campaign = get_campaign(campaign_id)
     if campaign.status not in drafts.EDITABLE:
         flash(_("Only a draft or a scheduled campaign can be edited."), "error")
         return redirect(url_for("admin.campaign", campaign_id=campaign_id))
@@ -297,24 +268,12 @@ def campaign_live_message() -> ResponseReturnValue:
     """
     _form, draft = _posted_draft()
     if draft is None:
-        return _message_response(_("Choose a purpose to see the message."), 422)
+        return message_response(_("Choose a purpose to see the message."), 422)
     try:
         rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
     except ValidationFailed as exc:
-        return _message_response(exc.message, 422)
-    return _message_response(rendered.html or None)
-
-
-def _message_response(html: str | None, status: int = 200) -> Response:
-    """A message's HTML part (or a plain text in its place) under the message's own CSP, frameable here only."""
-    if html is None or status != 200:
-        text = html or _("(no HTML part)")
-        response = Response(text, status, mimetype="text/plain")
-    else:
-        response = Response(html, status, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = MESSAGE_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+        return message_response(exc.message, 422)
+    return message_response(rendered.html or None)
 
 
 @requires("campaigns.edit")
@@ -330,118 +289,18 @@ def campaign_sms_segments() -> ResponseReturnValue:
     return jsonify({**counted.as_dict(), "characters": counted.characters})
 
 
-def _sample() -> tuple[Contact, str | None]:
-    """The contact the page previews: the one picked by address (`?sample=`), else the sample; and the error."""
-    try:
-        return preview.picked_contact(get_session(), request.args.get("sample")), None
-    except ValidationFailed as exc:
-        return preview.sample_contact(), exc.message
-
-
-@requires("view")
-def campaign_page(campaign_id: int) -> ResponseReturnValue:
-    """Status, progress, report, the rendered message and the actions the campaign's state allows."""
-    return _detail_page(_campaign(campaign_id), TestSendForm(), 200)
-
-
-def _detail_page(campaign: Campaign, test_form: TestSendForm, status: int) -> ResponseReturnValue:
-    db = get_session()
-    sample, sample_error = _sample()
-    rendered, render_error, sms_preview = None, sample_error, None
-    try:
-        if campaign.channel == "sms":
-            sms_preview = sms.preview(runtime().settings, campaign)
-        else:
-            rendered = preview.render(runtime(), db, campaign, sample)
-    except ValidationFailed as exc:
-        render_error = exc.message
-    org = organisation.effective(db, runtime().settings)
-    report = lifecycle.report_for(db, campaign.id)
-    return render_template(
-        "admin/campaigns/detail.html",
-        campaign=campaign,
-        purpose=db.get(Purpose, campaign.purpose_id),
-        segment_names=[segments.get(db, sid).name for sid in segments.of_campaign(db, campaign.id)],
-        # One grouped count serves both the progress bar and the report.
-        progress=board.progress_from(campaign, report.by_status),
-        report=report,
-        rendered=rendered,
-        render_error=render_error,
-        sms_preview=sms_preview,
-        deferred=deferral.slots(db, campaign.id),
-        sample=sample,
-        org=org,
-        local=lambda moment: _local(moment, org),
-        test_form=test_form,
-        test_limit=runtime().settings.test_sends_per_hour,
-        sample_name="{first_name} {last_name}".format(**preview.SAMPLE),
-        schedule_form=ScheduleForm(),
-        audience=None,
-    ), status
-
-
-@requires("view")
-def campaign_message(campaign_id: int) -> ResponseReturnValue:
-    """The rendered HTML part alone, for the preview frame."""
-    db = get_session()
-    campaign = _campaign(campaign_id)
-    try:
-        rendered = preview.render(runtime(), db, campaign, _sample()[0])
-    except ValidationFailed as exc:
-        return _message_response(exc.message, 422)
-    return _message_response(rendered.html or None)
-
-
 @requires("view")
 def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     """Who launching now would reach, and how many would be skipped, by reason (writes nothing)."""
-    campaign = _campaign(campaign_id)
+    campaign = get_campaign(campaign_id)
     result = lifecycle.preview(get_session(), campaign)
     return render_template("admin/campaigns/audience.html", campaign=campaign, result=result)
-
-
-@requires("campaigns.edit")
-def campaign_test(campaign_id: int) -> ResponseReturnValue:
-    """Send one message marked as a test to a typed address, after the request commits; say how it went."""
-    db = get_session()
-    campaign = _campaign(campaign_id)
-    form = TestSendForm()
-    if not form.validate():
-        return _detail_page(campaign, form, 422)
-
-    def test_send() -> None:
-        if form.sample.data and not can("contacts.see_addresses"):
-            raise ValidationFailed({"sample": _("Your role may not see contacts: the sample is used.")})
-        sample = preview.picked_contact(db, form.sample.data)
-        preview.test_send(runtime(), db, campaign, sample, form.address.data or "", actor(), _teller())
-
-    return run_action(
-        test_send,
-        success=None,
-        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
-        refused=lambda status: _detail_page(campaign, form, status),
-        form=form,
-    )
-
-
-def _teller() -> Callable[[SendResult], None]:
-    """What flashes the transport's answer for a test message, once the request has committed."""
-    # Translated now: after the commit the request's session may not read the organisation's language.
-    sent, not_sent = _("Test message sent."), _("The test message was not sent: %(reason)s", reason="{}")
-
-    def tell(result: SendResult) -> None:
-        if result.outcome == "sent":
-            flash(sent, "success")
-        else:
-            flash(not_sent.replace("{}", result.detail or str(result.code or "")), "error")
-
-    return tell
 
 
 def _control(
     campaign_id: int, action: Callable[[Session, Campaign], object], done: str
 ) -> ResponseReturnValue:
-    campaign = _campaign(campaign_id)
+    campaign = get_campaign(campaign_id)
     return run_action(
         lambda: action(get_session(), campaign),
         success=done,
@@ -466,7 +325,7 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
             lambda db, c: launch.send(db, runtime().settings, c.id, actor(), now=True),
             _("Sending started."),
         )
-    campaign = _campaign(campaign_id)
+    campaign = get_campaign(campaign_id)
     org = organisation.effective(get_session(), runtime().settings)
     return render_template(
         "admin/campaigns/confirm_send.html",
@@ -475,7 +334,7 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
         # Counted as the launch will plan it (consent checked); nothing is written.
         result=lifecycle.preview(get_session(), campaign),
         form=SendForm(formdata=None),
-        local=lambda moment: _local(moment, org),
+        local=lambda moment: local_time(moment, org),
     )
 
 
@@ -494,7 +353,7 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     return _control(
         campaign_id,
         lambda db, c: launch.send(db, runtime().settings, c.id, actor(), at=when),
-        _("Launch scheduled for %(when)s.", when=_local(when, org)),
+        _("Launch scheduled for %(when)s.", when=local_time(when, org)),
     )
 
 
@@ -520,7 +379,7 @@ def campaign_cancel(campaign_id: int) -> ResponseReturnValue:
 def campaign_delete(campaign_id: int) -> ResponseReturnValue:
     """Delete a draft."""
     return run_action(
-        lambda: drafts.delete(get_session(), _campaign(campaign_id), actor()),
+        lambda: drafts.delete(get_session(), get_campaign(campaign_id), actor()),
         success=_("Draft deleted."),
         redirect_to=url_for("admin.campaigns"),
         refused=url_for("admin.campaign", campaign_id=campaign_id),
@@ -531,7 +390,7 @@ def campaign_delete(campaign_id: int) -> ResponseReturnValue:
 @requires("view")
 def campaign_export(campaign_id: int) -> ResponseReturnValue:
     """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""
-    found = _campaign(campaign_id).id
+    found = get_campaign(campaign_id).id
     with_addresses = can("exports.addresses")
     return csv_attachment(
         f"campaign-{found}-deliveries.csv",
