@@ -8,6 +8,7 @@ import dataclasses
 import email
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.policy import default
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from sender.runtime import Runtime
 from sender.services.messages.preview import TEST_SEND_ACTION
 from sender.services.rights.erasure import erase
 from tests import factories
-from tests.admin.conftest import post, sign_in
+from tests.admin.conftest import csrf_token, post, sign_in
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory
 from tests.smtp_server import Received, SmtpTestServer
 
@@ -137,7 +138,10 @@ def test_test_sends_are_limited_per_user(client_as: ClientAs, db_session: Sessio
 
 @pytest.fixture
 def smtp_app(committed: Runtime, password_hash: str) -> Iterator[tuple[FlaskClient, SmtpTestServer, int]]:
-    """An app that commits for real and sends through a real SMTP server; a marketer signed in, a draft."""
+    """An app that commits for real and sends through a real SMTP server; a marketer signed in, a draft.
+
+    `client.application.test_client()` gives more clients; sign them in with `sign_in`.
+    """
     with SmtpTestServer() as mail:
         runtime = dataclasses.replace(
             committed, settings=committed.settings.with_overrides(smtp_url=mail.url)
@@ -202,3 +206,26 @@ def test_the_page_previews_a_picked_contact_without_an_address_in_the_url(
     unknown = post(client, f"{page}/sample", {"preview_address": "nobody@example.org"}, token_page=page)
     assert unknown.status_code == 422
     assert _field_error(unknown.get_data(as_text=True), "preview_address") == "no contact has this address"
+
+
+def test_concurrent_test_sends_stop_at_the_allowance(
+    smtp_app: tuple[FlaskClient, SmtpTestServer, int], committed: Runtime
+) -> None:
+    # The probe's twenty test sends at once: each count sees the others, so no more than the allowance leave.
+    client, mail, campaign_id = smtp_app
+    limit = committed.settings.test_sends_per_hour
+    clients = []
+    for _ in range(limit + 5):
+        other = client.application.test_client()
+        assert sign_in(other, "marketer@exemple.org").status_code == 302
+        clients.append((other, csrf_token(other, f"/admin/campaigns/{campaign_id}")))
+
+    def send(pair: tuple[FlaskClient, str]) -> int:
+        other, token = pair
+        data = {"csrf_token": token, "address": "me@exemple.org"}
+        return other.post(f"/admin/campaigns/{campaign_id}/test", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(send, clients))
+    assert statuses == [302] * limit + [422] * 5
+    assert len(mail.received) == limit

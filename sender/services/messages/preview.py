@@ -203,7 +203,7 @@ def test_send(
     except AddressError as exc:
         raise ValidationFailed({"address": exc.message}) from None
     _refuse_suppressed(session, runtime.settings, to)
-    # Rendered before anything is written: a render may take up to its time limit, holding no write lock.
+    # Rendered before the audit row: on PostgreSQL the chain's lock is then held only for the count.
     renderer = _renderer(runtime, session, campaign)
     outgoing = renderer.render(_stand_in(sample, to), 0)
     message = outgoing.message()
