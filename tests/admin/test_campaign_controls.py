@@ -60,6 +60,16 @@ def test_send_now_asks_for_a_confirmation_stating_the_audience(
     assert "Sending started." in client.get(sent.headers["Location"]).get_data(as_text=True)
 
 
+def test_the_confirmation_names_the_campaign_channel(client_as: ClientAs, db_session: Session) -> None:
+    purpose = PurposeFactory()
+    lst = ListFactory()
+    texted = CampaignFactory(purpose_id=purpose.id, lists=[lst], channel="sms", subject="", body_html="")
+    db_session.commit()
+    body = client_as("admin").get(f"/admin/campaigns/{texted.id}/send").get_data(as_text=True)
+    assert "Would receive it by SMS now:" in body
+    assert "Send to 0 now (SMS)" in body
+
+
 def test_the_confirmation_of_a_scheduled_campaign_says_it_goes_now_instead(
     client_as: ClientAs, db_session: Session, redis_conn: Any
 ) -> None:
