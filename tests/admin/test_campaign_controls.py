@@ -58,6 +58,10 @@ def test_send_now_asks_for_a_confirmation_stating_the_audience(
     db_session.refresh(campaign)
     assert campaign.status == "sending"
     assert "Sending started." in client.get(sent.headers["Location"]).get_data(as_text=True)
+    # Once launched there is nothing left to confirm.
+    again = client.get(f"{page}/send")
+    assert again.status_code == 303
+    assert "Only a draft or a scheduled campaign can be sent." in client.get(page).get_data(as_text=True)
 
 
 def test_the_confirmation_names_the_campaign_channel(client_as: ClientAs, db_session: Session) -> None:

@@ -38,7 +38,7 @@ from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import drafts, export, launch, lifecycle, requalify
+from sender.services.campaigns import drafts, export, launch, lifecycle, requalify, states
 from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
@@ -326,6 +326,10 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
             _("Sending started."),
         )
     campaign = get_campaign(campaign_id)
+    if campaign.status not in states.LAUNCH.sources:
+        # Nothing to confirm: the state machine would refuse the launch.
+        flash(_("Only a draft or a scheduled campaign can be sent."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id), 303)
     org = organisation.effective(get_session(), runtime().settings)
     return render_template(
         "admin/campaigns/confirm_send.html",
