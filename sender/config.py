@@ -88,6 +88,8 @@ class Settings:
     signup_ttl_days: int = 7
     default_locale: str = "fr"
     public_rate_limit: str = "30 per minute;300 per hour"
+    # Test messages a staff user may send per hour (campaign pages).
+    test_sends_per_hour: int = 10
     proxy_hops: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
     import_max_bytes: int = 50 * 1024 * 1024
@@ -337,6 +339,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         signup_ttl_days=_int(env, "SIGNUP_TTL_DAYS", 7),
         default_locale=_locale(env),
         public_rate_limit=_rate_limit(env),
+        test_sends_per_hour=_int(env, "TEST_SENDS_PER_HOUR", 10, minimum=1),
         proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
         import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
         import_inline_bytes=_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),

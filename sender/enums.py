@@ -104,6 +104,17 @@ class SkipReason(StrEnum):
     EXPIRED = "expired"
 
 
+class CycleState(StrEnum):
+    """Where a requalification cycle stands, beyond its campaign's status (a cycle whose asks all left is
+    `sent` yet still open to answers, and asks the newly due, until its deadline)."""
+
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
 class DeliveryReason(StrEnum):
     """Why a delivery the gate let through failed, was deferred, cancelled, or has an unknown outcome."""
 

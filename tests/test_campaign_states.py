@@ -26,6 +26,7 @@ def test_the_table_of_allowed_moves() -> None:
     allowed = states.ALLOWED
     assert allowed == {
         (D, SC),
+        (SC, D),
         (D, SE),
         (SC, SE),
         (SE, ST),
@@ -39,9 +40,10 @@ def test_the_table_of_allowed_moves() -> None:
         (P, ST),
         (ST, ST),
     }
-    # Nothing leaves a cancelled campaign, and nothing goes back to draft or scheduled from a launch.
+    # Nothing leaves a cancelled campaign, and nothing goes back to draft or scheduled from a launch
+    # (only an edited schedule returns to draft).
     assert not {pair for pair in allowed if pair[0] == C}
-    assert not {pair for pair in allowed if pair[1] in (D, SC) and pair[0] != D}
+    assert not {pair for pair in allowed if pair[1] in (D, SC) and pair[0] not in (D, SC)}
 
 
 @pytest.mark.parametrize("transition", states.TRANSITIONS, ids=lambda t: t.name)

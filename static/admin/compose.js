@@ -1,5 +1,7 @@
 // Live preview of the campaign being composed: the form is posted (not saved) a moment after each
 // change, and the server answers with the message exactly as it would be rendered, or the errors.
+// The HTML part is posted into the sandboxed frame, which then holds a document of its own under the
+// message's CSP: written in with srcdoc, it would inherit this page's CSP and lose its inline styles.
 (function () {
   "use strict";
   var form = document.getElementById("compose");
@@ -24,7 +26,24 @@
     text("preview-subject", data.subject);
     text("preview-headers", data.headers.map(function (h) { return h[0] + ": " + h[1]; }).join("\n"));
     text("preview-text", data.text);
-    document.getElementById("preview-html").srcdoc = data.html;
+    postToFrame();
+  }
+  function postToFrame() {
+    var target = document.createElement("form");
+    target.method = "post";
+    target.action = form.dataset.messageUrl;
+    target.target = "preview-html";
+    target.hidden = true;
+    new FormData(form).forEach(function (value, name) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      target.appendChild(input);
+    });
+    document.body.appendChild(target);
+    target.submit();
+    target.remove();
   }
   function refresh() {
     fetch(form.dataset.previewUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })

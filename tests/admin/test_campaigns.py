@@ -169,7 +169,8 @@ def test_test_send_is_marked_and_changes_no_consent(
     assert len(new) == 1
     message = email.message_from_bytes(new.pop().read_bytes(), policy=default)
     assert message["To"] == "me@exemple.org"
-    assert str(message["Subject"]) == "[TEST] Hello Jeanne"
+    # The sample's data, not the list member's (issue 15, item 8).
+    assert str(message["Subject"]) == "[TEST] Hello Camille"
     assert message["X-Sender-Test"] == "yes"
     # Its unsubscribe link names a stand-in: following it changes nobody's consent.
     link = str(message["List-Unsubscribe"]).split("<", 1)[1].split(">", 1)[0]
@@ -215,7 +216,7 @@ def test_send_pause_resume_cancel(client_as: ClientAs, db_session: Session, redi
         ("resume", "sending"),
         ("cancel", "cancelled"),
     ):
-        assert post(client, f"{page}/{action}", token_page=page).status_code == 303
+        assert post(client, f"{page}/{action}", {"confirm": "yes"}, token_page=page).status_code == 303
         db_session.refresh(campaign)
         assert campaign.status == status, action
     refused = post(client, f"{page}/resume", token_page=page)

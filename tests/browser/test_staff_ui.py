@@ -76,8 +76,8 @@ def test_campaign_from_draft_to_unsubscribe(site: Site, page: Any) -> None:
     page.get_by_label("Subject").fill("News for you, {{ contact.first_name }}")
     page.get_by_label("Text body").fill("Hello {{ contact.first_name }}, our shop opens on Sunday.")
     page.get_by_label("HTML body (optional)").fill("<p>Hello {{ contact.first_name }}</p>")
-    # The live preview renders the unsaved draft for a sample contact (the list's first member).
-    expect(page.locator("#preview-subject")).to_have_text("News for you, Jeanne")
+    # The live preview renders the unsaved draft for the sample contact, never a list member.
+    expect(page.locator("#preview-subject")).to_have_text("News for you, Camille")
     assert "List-Unsubscribe" in page.locator("#preview-headers").text_content()
     page.get_by_role("button", name="Save the draft").click()
     page.wait_for_url(re.compile(r".*/admin/campaigns/\d+$"))
@@ -86,7 +86,10 @@ def test_campaign_from_draft_to_unsubscribe(site: Site, page: Any) -> None:
     assert page.get_by_text("Skipped: no_consent").is_visible()
     page.go_back()
 
-    page.get_by_role("button", name="Send now").click()
+    page.get_by_role("link", name="Send now…").click()
+    # The confirmation states the audience and its channel before anything leaves.
+    expect(page.locator("#audience-count")).to_have_text("1")
+    page.get_by_role("button", name="Send to 1 now (e-mail)").click()
     page.wait_for_selector("text=Sending started.")
     # The progress bar is refreshed by static/admin/progress.js until everything is settled.
     expect(page.locator("[data-progress-label]")).to_have_text(re.compile(r"^100 %"), timeout=60_000)

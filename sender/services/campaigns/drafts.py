@@ -1,4 +1,8 @@
-"""Drafts composed in the staff pages: saved (and re-saved) with lists and segments, deleted while drafts."""
+"""Drafts composed in the staff pages: saved (and re-saved) with lists and segments, deleted while drafts.
+
+A scheduled campaign may be edited too: saving it returns it to draft (the state machine's `unschedule`),
+and it leaves only once scheduled or sent again, so nobody's edit goes out unseen at the old time.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy.orm import Session
 from sender.enums import CampaignStatus
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
+from sender.services.campaigns import states
 from sender.services.campaigns.schema import PART_FIELDS, CampaignDraft, keep_parts_of_channel
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
@@ -18,6 +23,8 @@ from sender.services.records import audit
 # The composer's fields that are the campaign's content; its templates default to empty.
 CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values())
 TEMPLATES = dict.fromkeys(PART_FIELDS.values(), "")
+# What the composer may still change: nothing has been planned for these.
+EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
 def _ids(session: Session, model: type[ContactList] | type[Segment], raw: Sequence[int]) -> list[Any]:
@@ -28,13 +35,13 @@ def _ids(session: Session, model: type[ContactList] | type[Segment], raw: Sequen
 
 
 def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], actor: str) -> Campaign:
-    """Create a draft, or update one; the audience is lists and/or segments. The caller commits.
+    """Create a draft, or update one (a scheduled one returns to draft); lists and/or segments. The caller commits.
 
     The content is checked by the campaign schema, as the API's (before the session is used: a render may
     take up to its time limit); the purpose and the audience are checked here.
     """
-    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
-        raise Conflict(f"campaign is {campaign.status}; only a draft can be edited")
+    if campaign is not None and campaign.status not in EDITABLE:
+        raise Conflict(f"campaign is {campaign.status}; {states.UNSCHEDULE.refusal}")
     # A form sends every field, empty ones as "" or None: they mean "not given", and the schema's defaults apply.
     given = {name: data.get(name) for name in CONTENT if data.get(name)}
     errors: dict[str, str] = {}
@@ -54,6 +61,9 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     if errors:
         raise ValidationFailed(errors)
     assert draft is not None and purpose is not None
+    if campaign is not None and campaign.status == CampaignStatus.SCHEDULED:
+        # Guarded: if the launch won the race, this is a Conflict and nothing is saved.
+        states.move(session, campaign, states.UNSCHEDULE, scheduled_at=None)
     target = campaign or Campaign(status=CampaignStatus.DRAFT, created_by=actor)
     target.channel = draft.channel
     target.name, target.subject = draft.name.strip(), draft.subject

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sender.channels.base import get_channel
 from sender.config import Settings
 from sender.db import utcnow
-from sender.enums import CampaignKind, CampaignStatus, Channel, ConsentStatus, ContactStatus
+from sender.enums import CampaignKind, CampaignStatus, Channel, ConsentStatus, ContactStatus, CycleState
 from sender.models import (
     Campaign,
     ConsentState,
@@ -220,6 +220,25 @@ def funnels(session: Session, campaign_ids: list[int]) -> dict[int, Funnel]:
         )
         for cid, by_status in counts.items()
     }
+
+
+def cycle_state(campaign: Campaign, cycle: Requalification) -> CycleState:
+    """Where the cycle stands: open from its start until the run after its deadline closes it."""
+    if campaign.status == CampaignStatus.CANCELLED:
+        return CycleState.CANCELLED
+    if cycle.closed_at is not None:
+        return CycleState.CLOSED
+    if campaign.status != CampaignStatus.DRAFT:
+        return CycleState.OPEN
+    return CycleState.APPROVED if cycle.approved_at is not None else CycleState.AWAITING_APPROVAL
+
+
+def cycles_of(session: Session, campaign_ids: list[int]) -> dict[int, Requalification]:
+    """The cycle rows of those of these campaigns that are requalification cycles."""
+    if not campaign_ids:
+        return {}
+    rows = session.scalars(select(Requalification).where(Requalification.campaign_id.in_(campaign_ids)))
+    return {cycle.campaign_id: cycle for cycle in rows}
 
 
 def cycles(session: Session, limit: int = 500) -> list[tuple[Campaign, Requalification]]:

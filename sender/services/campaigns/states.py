@@ -1,6 +1,6 @@
 """The campaign state machine: the one writer of `campaign.status`, with its transitions declared once.
 
-    draft ─schedule─▶ scheduled
+    draft ─schedule─▶ scheduled ─unschedule─▶ draft     (edited: scheduled again by hand)
     draft, scheduled ─launch─▶ sending ─finish─▶ sent
     draft ─open─▶ sending                          (a requalification cycle starts)
     sending ─pause─▶ paused ─resume─▶ sending
@@ -55,6 +55,7 @@ def _t(name: str, sources: set[CampaignStatus], target: CampaignStatus, refusal:
 
 
 SCHEDULE = _t("schedule", {DRAFT}, SCHEDULED, "only a draft can be scheduled")
+UNSCHEDULE = _t("unschedule", {SCHEDULED}, DRAFT, "only a draft or a scheduled campaign can be edited")
 LAUNCH = _t("launch", {DRAFT, SCHEDULED}, SENDING, "only draft or scheduled campaigns can be sent")
 OPEN = _t("open", {DRAFT}, SENDING, "only a draft can be started")
 FINISH = _t("finish", {SENDING}, SENT)
@@ -64,7 +65,7 @@ CANCEL = _t("cancel", {DRAFT, SCHEDULED, SENDING, PAUSED}, CANCELLED)
 REOPEN = _t("reopen", {SENT}, SENDING)
 CLOSE = _t("close", {SENDING, PAUSED, SENT}, SENT)
 
-TRANSITIONS = (SCHEDULE, LAUNCH, OPEN, FINISH, PAUSE, RESUME, CANCEL, REOPEN, CLOSE)
+TRANSITIONS = (SCHEDULE, UNSCHEDULE, LAUNCH, OPEN, FINISH, PAUSE, RESUME, CANCEL, REOPEN, CLOSE)
 # Every (from, to) pair some transition allows; whatever is not here never happens.
 ALLOWED = frozenset((source, t.target) for t in TRANSITIONS for source in t.sources)
 

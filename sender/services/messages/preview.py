@@ -1,21 +1,34 @@
 """The exact message a campaign would send, for a sample contact, and test sends to a typed address.
 
 Previews and test sends go through the same EmailRenderer as real sends (footer and headers included).
-A test send uses a stand-in contact whose links lead nowhere, so it can never change anyone's consent.
+They show the documented sample contact (SAMPLE), or a contact the sender picks by address: never someone
+chosen for them. A test send uses a stand-in contact whose links lead nowhere, so it can never change
+anyone's consent; it refuses an address on the suppression list (erased, objected, bounced), counts
+against its sender's hourly allowance, and leaves only once the request's transaction has committed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from sender.addresses import AddressError, normalize_email
+from sender import work
+from sender.addresses import AddressError, address_hash, normalize_email
+from sender.channels.base import SendResult
+from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.transport import email_transport
-from sender.models import Campaign, Contact, ListMember, Purpose
+from sender.config import Settings
+from sender.db import utcnow
+from sender.enums import Channel, ContactStatus
+from sender.models import AuditEvent, Campaign, Contact, Purpose, Suppression
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
@@ -24,6 +37,18 @@ from sender.services.records import audit
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 TEST_HEADER = "X-Sender-Test"
+TEST_SEND_ACTION = "campaign.test_send"
+# The allowance of TEST_SENDS_PER_HOUR is counted over this sliding window.
+TEST_SEND_WINDOW = timedelta(hours=1)
+# The sample contact of every preview and test send unless the sender picks one (README, Campaigns).
+SAMPLE = {
+    "public_id": "sample",
+    "email": "camille.martin@example.org",
+    "first_name": "Camille",
+    "last_name": "Martin",
+}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,30 +61,39 @@ class Rendered:
     html: str
 
 
-def sample_contact(session: Session, campaign: Campaign, email: str | None) -> Contact:
-    """The contact with this address, else the first member of the campaign's lists, else a made-up one."""
-    if email:
-        try:
-            wanted = normalize_email(email)
-        except AddressError:
-            wanted = None
-        found = session.scalar(select(Contact).where(Contact.email == wanted)) if wanted else None
-        if found is not None:
-            return found
-    list_ids = [lst.id for lst in campaign.lists]
-    if list_ids:
-        member = session.scalar(
-            select(Contact)
-            .join(ListMember, ListMember.contact_id == Contact.id)
-            .where(ListMember.list_id.in_(list_ids), Contact.email.is_not(None))
-            .order_by(Contact.id)
-            .limit(1)
-        )
-        if member is not None:
-            return member
-    return Contact(
-        public_id="sample", email="camille.martin@example.org", first_name="Camille", last_name="Martin"
+def sample_contact() -> Contact:
+    """The documented sample contact (SAMPLE): made up, in nobody's lists."""
+    return Contact(**SAMPLE)
+
+
+def picked_contact(session: Session, email: str | None, field: str = "sample") -> Contact:
+    """The contact with this address, as the sender picked it; the sample when none is given.
+
+    ValidationFailed at `field` for an address that is not a contact's (erased contacts have none).
+    """
+    if not email or not email.strip():
+        return sample_contact()
+    try:
+        wanted = normalize_email(email)
+    except AddressError as exc:
+        raise ValidationFailed({field: exc.message}) from None
+    found = session.scalar(
+        select(Contact).where(Contact.email == wanted, Contact.status != ContactStatus.ERASED)
     )
+    if found is None:
+        raise ValidationFailed({field: "no contact has this address"})
+    return found
+
+
+def previewed_contact(session: Session, public_id: str | None) -> Contact:
+    """The contact a page previews, named by its opaque public id (never an address in a URL); else the sample."""
+    if public_id:
+        found = session.scalar(
+            select(Contact).where(Contact.public_id == public_id, Contact.status != ContactStatus.ERASED)
+        )
+        if found is not None and found.email:
+            return found
+    return sample_contact()
 
 
 def _stand_in(contact: Contact, address: str) -> Contact:
@@ -103,25 +137,103 @@ def render(runtime: Runtime, session: Session, campaign: Campaign, contact: Cont
     return _split(outgoing.message())
 
 
+def _refuse_suppressed(session: Session, settings: Settings, to: str) -> None:
+    """Refuse an address whose keyed hash is on the email suppression list (erased, objected, bounced)."""
+    reason = session.scalar(
+        select(Suppression.reason).where(
+            Suppression.address_hash == address_hash(settings.hash_key, to),
+            Suppression.channel == Channel.EMAIL,
+        )
+    )
+    if reason is not None:
+        raise ValidationFailed({"address": f"this address is on the suppression list ({reason})"})
+    unusable = session.scalar(
+        select(Contact.id).where(
+            Contact.email == to, Contact.status.in_((ContactStatus.ERASED, ContactStatus.RESTRICTED))
+        )
+    )
+    if unusable is not None:
+        raise ValidationFailed({"address": "this address belongs to a restricted contact"})
+
+
+def _take_turn(session: Session, actor: str) -> None:
+    """Make one sender's test sends take turns until commit, so each count sees the others.
+
+    On PostgreSQL, a transaction-scoped advisory lock keyed by the sender; SQLite's write lock, taken at
+    BEGIN, already runs writers one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"test-send:{actor}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _count_allowance(session: Session, settings: Settings, actor: str) -> None:
+    """Refuse the test send past TEST_SENDS_PER_HOUR for this sender (counted after its own audit row)."""
+    # Counted after this send's own audit row, under the sender's turn (_take_turn): twenty at once
+    # cannot all pass.
+    sent = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.actor == actor,
+            AuditEvent.action == TEST_SEND_ACTION,
+            AuditEvent.occurred_at >= utcnow() - TEST_SEND_WINDOW,
+        )
+    )
+    if (sent or 0) > settings.test_sends_per_hour:
+        raise ValidationFailed(
+            {"address": f"at most {settings.test_sends_per_hour} test messages per hour; try again later"}
+        )
+
+
+def _deliver(settings: Settings, message: OutgoingEmail) -> SendResult:
+    """Hand the test message to the transport; a transport that cannot be reached is a failed result."""
+    try:
+        with email_transport(settings) as transport:
+            return transport.send(message)
+    except (OSError, ValueError) as exc:
+        return SendResult("temporary", detail=type(exc).__name__)
+
+
 def test_send(
-    runtime: Runtime, session: Session, campaign: Campaign, sample: Contact, address: str, actor: str
+    runtime: Runtime,
+    session: Session,
+    campaign: Campaign,
+    sample: Contact,
+    address: str,
+    actor: str,
+    report: Callable[[SendResult], object],
 ) -> None:
-    """Send one message marked as a test to a typed address; no delivery row, no consent change."""
+    """Send one message marked as a test to a typed address, once the caller's unit commits.
+
+    No delivery row, no consent change. ValidationFailed (at `address`) for a malformed or suppressed
+    address, or past the sender's hourly allowance. `report` receives the transport's result after the
+    commit (never if the unit rolls back), so the caller can say what happened.
+    """
     try:
         to = normalize_email(address)
     except AddressError as exc:
         raise ValidationFailed({"address": exc.message}) from None
+    _refuse_suppressed(session, runtime.settings, to)
+    # Rendered before taking the sender's turn, which is then held only for the count and the commit.
     renderer = _renderer(runtime, session, campaign)
     outgoing = renderer.render(_stand_in(sample, to), 0)
     message = outgoing.message()
     subject = str(message["Subject"] or "")
     message.replace_header("Subject", TEST_SUBJECT_PREFIX + subject)
     message[TEST_HEADER] = "yes"
-    with email_transport(renderer.settings) as transport:
-        result = transport.send(type(outgoing).from_message(message))
-    if result.outcome != "sent":
-        raise ValidationFailed(
-            {"address": f"the server refused the test message: {result.detail or result.code}"}
-        )
+    ready = type(outgoing).from_message(message)
+    _take_turn(session, actor)
     # The audit trail records that a test went out, not to whom (no personal data).
-    audit.record(session, actor, "campaign.test_send", "campaign", campaign.id, {})
+    audit.record(session, actor, TEST_SEND_ACTION, "campaign", campaign.id, {})
+    _count_allowance(session, runtime.settings, actor)
+    # Read now: once committed, the session may not load anything.
+    settings, campaign_id = renderer.settings, campaign.id
+
+    def deliver() -> None:
+        result = _deliver(settings, ready)
+        if result.outcome != "sent":
+            log.warning("test send of campaign %s not sent: %s", campaign_id, result.outcome)
+        report(result)
+
+    # Outside the request's transaction: no network call while it holds its locks.
+    work.after_commit(session, "campaign test send", deliver)

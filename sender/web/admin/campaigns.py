@@ -1,15 +1,14 @@
-"""Campaigns: compose (email, or SMS with a segment counter) with a live preview, test send, audience
-preview, schedule, send, control, report."""
+"""Campaigns: the list, compose (email, or SMS with a segment counter) with a live preview, audience
+preview, schedule, send (confirmed), control, export. The campaign's own page is in campaign_page.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from flask import (
-    Response,
     flash,
     jsonify,
     redirect,
@@ -22,17 +21,24 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wtforms import DateTimeLocalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Optional
 
-from sender.channels.base import channels
+from sender.channels.base import channels, get_channel
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
+from sender.enums import CycleState
 from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
+from sender.services.campaigns import drafts, export, launch, lifecycle, requalify, states
 from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
@@ -40,15 +46,19 @@ from sender.services.messages import preview, sms
 from sender.services.records import audit, csv_export
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
+from sender.web.admin.campaign_page import ScheduleForm, get_campaign, local_time, message_response
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 _LINE = re.compile(r"^line (\d+):")
-# The rendered message, alone in a sandboxed frame: its own inline styles, nothing else.
-MESSAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox"
-)
+CYCLE_LABELS = {
+    CycleState.AWAITING_APPROVAL: _l("cycle awaiting approval"),
+    CycleState.APPROVED: _l("cycle approved, not started"),
+    CycleState.OPEN: _l("cycle open"),
+    CycleState.CLOSED: _l("cycle closed"),
+    CycleState.CANCELLED: _l("cycle cancelled"),
+}
 
 
 class CampaignForm(Form):
@@ -67,22 +77,6 @@ class CampaignForm(Form):
     subject = StringField(_l("Subject"), validators=[Optional()])
     body_text = TextAreaField(_l("Text body"), validators=[Optional()])
     body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
-
-
-class TestSendForm(Form):
-    """Where to send a test message."""
-
-    address = StringField(_l("Send a test to"), validators=[DataRequired()])
-
-
-class ScheduleForm(Form):
-    """When to launch, in the organisation's time zone."""
-
-    when = DateTimeLocalField(_l("Launch at"), validators=[DataRequired()])
-
-
-def _campaign(campaign_id: int) -> Campaign:
-    return lifecycle.get(get_session(), campaign_id)
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
@@ -132,13 +126,24 @@ def _compose(campaign: Campaign | None) -> ResponseReturnValue:
         if form.validate():
             return run_action(
                 lambda: drafts.save(get_session(), campaign, _form_data(form), actor()),
-                success=_("Draft saved."),
+                success=_saved_message(campaign),
                 redirect_to=lambda saved: url_for("admin.campaign", campaign_id=saved.id),
                 refused=lambda refusal: _compose_page(form, campaign, refusal),
                 form=form,
             )
         status = 400
     return _compose_page(form, campaign, status)
+
+
+def _saved_message(campaign: Campaign | None) -> str:
+    """What saving says; for a scheduled campaign, that it is a draft again and when it was due."""
+    if campaign is None or campaign.status != "scheduled":
+        return _("Draft saved.")
+    org = organisation.effective(get_session(), runtime().settings)
+    return _(
+        "Saved. The campaign is a draft again (it was scheduled for %(when)s): schedule or send it when ready.",
+        when=local_time(campaign.scheduled_at, org),
+    )
 
 
 def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) -> ResponseReturnValue:
@@ -171,22 +176,25 @@ def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | No
 
 @requires("view")
 def campaigns_index() -> ResponseReturnValue:
-    """Every campaign, newest first, with its progress."""
+    """Every campaign, newest first, with its progress; a requalification cycle with its own state."""
     db = get_session()
     rows = db.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(200)).all()
     reports = lifecycle.reports_for(db, [c.id for c in rows])
+    cycles = requalify.cycles_of(db, [c.id for c in rows])
+    funnels = requalify.funnels(db, list(cycles))
     org = organisation.effective(db, runtime().settings)
     return render_template(
         "admin/campaigns/index.html",
         rows=[(c, board.progress_from(c, reports[c.id].by_status)) for c in rows],
-        local=lambda moment: _local(moment, org),
+        # A cycle's progress is its funnel, not its deliveries: "sent 100 %" while answers come in misleads.
+        cycles={
+            cid: (requalify.cycle_state(c, cycles[cid]), cycles[cid], funnels[cid])
+            for c in rows
+            if (cid := c.id) in cycles
+        },
+        cycle_labels=CYCLE_LABELS,
+        local=lambda moment: local_time(moment, org),
     )
-
-
-def _local(moment: datetime | None, org: organisation.Organisation) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @requires("campaigns.edit")
@@ -197,22 +205,21 @@ def campaign_new() -> ResponseReturnValue:
 
 @requires("campaigns.edit")
 def campaign_edit(campaign_id: int) -> ResponseReturnValue:
-    """Edit a draft."""
-    campaign = _campaign(campaign_id)
-    if campaign.status != "draft":
-        flash(_("Only a draft can be edited."), "error")
+    """Edit a draft, or a scheduled campaign (saving it returns it to draft, to be scheduled again)."""
+    campaign = get_campaign(campaign_id)
+    if campaign.status not in drafts.EDITABLE:
+        flash(_("Only a draft or a scheduled campaign can be edited."), "error")
         return redirect(url_for("admin.campaign", campaign_id=campaign_id))
     return _compose(campaign)
 
 
-@requires("campaigns.edit")
-def campaign_live_preview() -> ResponseReturnValue:
-    """Render the form as posted (not saved) for the compose page's live preview; JSON."""
+def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
+    """The compose form as posted, and the unsaved email campaign it describes (None without a purpose)."""
     db = get_session()
     form = _compose_form()
     purpose = db.scalar(select(Purpose).where(Purpose.slug == (form.purpose.data or "")))
     if purpose is None:
-        return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
+        return form, None
     draft = Campaign(
         id=0,
         name=form.name.data or "",
@@ -223,10 +230,18 @@ def campaign_live_preview() -> ResponseReturnValue:
         body_text=form.body_text.data or "",
         body_html=form.body_html.data or "",
     )
-    # The sample is the first member of the chosen lists, as on the saved campaign's page.
     draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
+    return form, draft
+
+
+@requires("campaigns.edit")
+def campaign_live_preview() -> ResponseReturnValue:
+    """Render the form as posted (not saved) for the compose page's live preview; JSON."""
+    form, draft = _posted_draft()
+    if draft is None:
+        return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
     try:
-        rendered = preview.render(runtime(), db, draft, preview.sample_contact(db, draft, None))
+        rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
     except ValidationFailed as exc:
         return jsonify(
             {
@@ -245,6 +260,23 @@ def campaign_live_preview() -> ResponseReturnValue:
 
 
 @requires("campaigns.edit")
+def campaign_live_message() -> ResponseReturnValue:
+    """The HTML part of the form as posted (not saved), for the compose page's sandboxed preview frame.
+
+    Posted into the frame, never written into it: a `srcdoc` document would inherit the staff pages' CSP,
+    which blocks the message's inline styles. This answer carries the message's own CSP instead.
+    """
+    _form, draft = _posted_draft()
+    if draft is None:
+        return message_response(_("Choose a purpose to see the message."), 422)
+    try:
+        rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
+    except ValidationFailed as exc:
+        return message_response(exc.message, 422)
+    return message_response(rendered.html or None)
+
+
+@requires("campaigns.edit")
 def campaign_sms_segments() -> ResponseReturnValue:
     """Characters, encoding and segments of the SMS text as posted (mentions included); JSON."""
     kind = request.form.get("kind") or "marketing"
@@ -258,94 +290,17 @@ def campaign_sms_segments() -> ResponseReturnValue:
 
 
 @requires("view")
-def campaign_page(campaign_id: int) -> ResponseReturnValue:
-    """Status, progress, report, the rendered message and the actions the campaign's state allows."""
-    db = get_session()
-    campaign = _campaign(campaign_id)
-    sample = preview.sample_contact(db, campaign, request.args.get("sample"))
-    rendered, render_error, sms_preview = None, None, None
-    try:
-        if campaign.channel == "sms":
-            sms_preview = sms.preview(runtime().settings, campaign)
-        else:
-            rendered = preview.render(runtime(), db, campaign, sample)
-    except ValidationFailed as exc:
-        render_error = exc.message
-    org = organisation.effective(db, runtime().settings)
-    report = lifecycle.report_for(db, campaign.id)
-    return render_template(
-        "admin/campaigns/detail.html",
-        campaign=campaign,
-        purpose=db.get(Purpose, campaign.purpose_id),
-        segment_names=[segments.get(db, sid).name for sid in segments.of_campaign(db, campaign.id)],
-        # One grouped count serves both the progress bar and the report.
-        progress=board.progress_from(campaign, report.by_status),
-        report=report,
-        rendered=rendered,
-        render_error=render_error,
-        sms_preview=sms_preview,
-        deferred=deferral.slots(db, campaign.id),
-        sample=sample,
-        org=org,
-        local=lambda moment: _local(moment, org),
-        test_form=TestSendForm(),
-        schedule_form=ScheduleForm(),
-        audience=None,
-    )
-
-
-@requires("view")
-def campaign_message(campaign_id: int) -> ResponseReturnValue:
-    """The rendered HTML part alone, for the preview frame."""
-    db = get_session()
-    campaign = _campaign(campaign_id)
-    try:
-        rendered = preview.render(
-            runtime(), db, campaign, preview.sample_contact(db, campaign, request.args.get("sample"))
-        )
-    except ValidationFailed as exc:
-        return Response(exc.message, 422, mimetype="text/plain")
-    response = Response(rendered.html or "<pre>(no HTML part)</pre>", mimetype="text/html")
-    response.headers["Content-Security-Policy"] = MESSAGE_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
-
-
-@requires("view")
 def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     """Who launching now would reach, and how many would be skipped, by reason (writes nothing)."""
-    campaign = _campaign(campaign_id)
+    campaign = get_campaign(campaign_id)
     result = lifecycle.preview(get_session(), campaign)
     return render_template("admin/campaigns/audience.html", campaign=campaign, result=result)
-
-
-@requires("campaigns.edit")
-def campaign_test(campaign_id: int) -> ResponseReturnValue:
-    """Send one message marked as a test to a typed address; nobody's consent changes."""
-    db = get_session()
-    campaign = _campaign(campaign_id)
-    form = TestSendForm()
-    if not form.validate():
-        flash(_("Type the address to send the test to."), "error")
-        return redirect(url_for("admin.campaign", campaign_id=campaign_id))
-    return run_action(
-        lambda: preview.test_send(
-            runtime(),
-            db,
-            campaign,
-            preview.sample_contact(db, campaign, None),
-            form.address.data or "",
-            actor(),
-        ),
-        success=_("Test message sent."),
-        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
-    )
 
 
 def _control(
     campaign_id: int, action: Callable[[Session, Campaign], object], done: str
 ) -> ResponseReturnValue:
-    campaign = _campaign(campaign_id)
+    campaign = get_campaign(campaign_id)
     return run_action(
         lambda: action(get_session(), campaign),
         success=done,
@@ -354,13 +309,36 @@ def _control(
     )
 
 
+class SendForm(Form):
+    """The confirmation of a launch, given on the page that states its audience."""
+
+    confirm = HiddenField(validators=[DataRequired()])
+
+
 @requires("campaigns.send")
 def campaign_send(campaign_id: int) -> ResponseReturnValue:
-    """Launch now."""
-    return _control(
-        campaign_id,
-        lambda db, c: launch.send(db, runtime().settings, c.id, actor(), now=True),
-        _("Sending started."),
+    """Launch now, once confirmed on the page that states how many people it reaches, and on which channel."""
+    form = SendForm()
+    if request.method == "POST" and form.validate() and form.confirm.data == "yes":
+        return _control(
+            campaign_id,
+            lambda db, c: launch.send(db, runtime().settings, c.id, actor(), now=True),
+            _("Sending started."),
+        )
+    campaign = get_campaign(campaign_id)
+    if campaign.status not in states.LAUNCH.sources:
+        # Nothing to confirm: the state machine would refuse the launch.
+        flash(_("Only a draft or a scheduled campaign can be sent."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id), 303)
+    org = organisation.effective(get_session(), runtime().settings)
+    return render_template(
+        "admin/campaigns/confirm_send.html",
+        campaign=campaign,
+        channel=_(get_channel(campaign.channel).label),
+        # Counted as the launch will plan it (consent checked); nothing is written.
+        result=lifecycle.preview(get_session(), campaign),
+        form=SendForm(formdata=None),
+        local=lambda moment: local_time(moment, org),
     )
 
 
@@ -379,7 +357,7 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     return _control(
         campaign_id,
         lambda db, c: launch.send(db, runtime().settings, c.id, actor(), at=when),
-        _("Launch scheduled for %(when)s.", when=_local(when, org)),
+        _("Launch scheduled for %(when)s.", when=local_time(when, org)),
     )
 
 
@@ -405,7 +383,7 @@ def campaign_cancel(campaign_id: int) -> ResponseReturnValue:
 def campaign_delete(campaign_id: int) -> ResponseReturnValue:
     """Delete a draft."""
     return run_action(
-        lambda: drafts.delete(get_session(), _campaign(campaign_id), actor()),
+        lambda: drafts.delete(get_session(), get_campaign(campaign_id), actor()),
         success=_("Draft deleted."),
         redirect_to=url_for("admin.campaigns"),
         refused=url_for("admin.campaign", campaign_id=campaign_id),
@@ -416,7 +394,7 @@ def campaign_delete(campaign_id: int) -> ResponseReturnValue:
 @requires("view")
 def campaign_export(campaign_id: int) -> ResponseReturnValue:
     """Every delivery as CSV (formulas neutralised); addresses only for roles allowed to export them."""
-    found = _campaign(campaign_id).id
+    found = get_campaign(campaign_id).id
     with_addresses = can("exports.addresses")
     audit.record(
         get_session(), actor(), "export.deliveries", "campaign", found, {"addresses": with_addresses}

@@ -1,0 +1,190 @@
+"""A campaign's own page: status, progress, report, the rendered message (for the sample contact or one the
+sender picks) in a sandboxed frame under the message's CSP, and test sends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import DateTimeLocalField, StringField
+from wtforms.validators import DataRequired, Optional
+
+from sender.channels.base import SendResult
+from sender.models import Campaign, Contact, Purpose
+from sender.services.accounts import organisation
+from sender.services.audience import segments
+from sender.services.campaigns import deferral, lifecycle
+from sender.services.errors import ValidationFailed
+from sender.services.messages import preview, sms
+from sender.services.records import dashboard as board
+from sender.web.admin.auth import actor, can, requires
+from sender.web.admin.forms import Form, run_action
+from sender.web.session import get_session, runtime
+
+# The rendered message, alone in a sandboxed frame: its own inline styles, nothing else.
+MESSAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox"
+)
+
+
+class TestSendForm(Form):
+    """Where to send a test message, and whose data it shows (the sample contact unless one is picked)."""
+
+    address = StringField(_l("Send a test to"), validators=[DataRequired()])
+    sample = StringField(_l("With the data of the contact (address)"), validators=[Optional()])
+
+
+class SampleForm(Form):
+    """The contact whose data the page's preview shows, picked by address (posted, never in the URL)."""
+
+    preview_address = StringField(_l("Preview for the contact with address"), validators=[Optional()])
+
+
+class ScheduleForm(Form):
+    """When to launch, in the organisation's time zone."""
+
+    when = DateTimeLocalField(_l("Launch at"), validators=[DataRequired()])
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    """The campaign, or the app-wide 404."""
+    return lifecycle.get(get_session(), campaign_id)
+
+
+def local_time(moment: datetime | None, org: organisation.Organisation) -> str:
+    """A naive UTC moment in the organisation's time zone, for display; empty for None."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def message_response(html: str | None, status: int = 200) -> Response:
+    """A message's HTML part (or a plain text in its place) under the message's own CSP, frameable here only."""
+    if html is None or status != 200:
+        response = Response(html or _("(no HTML part)"), status, mimetype="text/plain")
+    else:
+        response = Response(html, status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MESSAGE_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _previewed() -> Contact:
+    # `?contact=` holds an opaque public id: an address never goes into a URL (nor its logs).
+    return preview.previewed_contact(get_session(), request.args.get("contact"))
+
+
+@requires("view")
+def campaign_page(campaign_id: int) -> ResponseReturnValue:
+    """Status, progress, report, the rendered message and the actions the campaign's state allows."""
+    return _detail_page(get_campaign(campaign_id), TestSendForm(), SampleForm(formdata=None), 200)
+
+
+def _detail_page(
+    campaign: Campaign, test_form: TestSendForm, sample_form: SampleForm, status: int
+) -> ResponseReturnValue:
+    db = get_session()
+    sample = _previewed()
+    rendered, render_error, sms_preview = None, None, None
+    try:
+        if campaign.channel == "sms":
+            sms_preview = sms.preview(runtime().settings, campaign)
+        else:
+            rendered = preview.render(runtime(), db, campaign, sample)
+    except ValidationFailed as exc:
+        render_error = exc.message
+    org = organisation.effective(db, runtime().settings)
+    report = lifecycle.report_for(db, campaign.id)
+    if sample.id is not None and not sample_form.preview_address.data:
+        sample_form.preview_address.data = sample.email
+    return render_template(
+        "admin/campaigns/detail.html",
+        campaign=campaign,
+        purpose=db.get(Purpose, campaign.purpose_id),
+        segment_names=[segments.get(db, sid).name for sid in segments.of_campaign(db, campaign.id)],
+        # One grouped count serves both the progress bar and the report.
+        progress=board.progress_from(campaign, report.by_status),
+        report=report,
+        rendered=rendered,
+        render_error=render_error,
+        sms_preview=sms_preview,
+        deferred=deferral.slots(db, campaign.id),
+        sample=sample,
+        sample_form=sample_form,
+        org=org,
+        local=lambda moment: local_time(moment, org),
+        test_form=test_form,
+        test_limit=runtime().settings.test_sends_per_hour,
+        sample_name="{first_name} {last_name}".format(**preview.SAMPLE),
+        schedule_form=ScheduleForm(),
+        audience=None,
+    ), status
+
+
+@requires("view")
+def campaign_sample(campaign_id: int) -> ResponseReturnValue:
+    """Preview the page for the contact with the posted address: back to the page naming it by public id."""
+    campaign = get_campaign(campaign_id)
+    form = SampleForm()
+    if not form.validate():
+        return _detail_page(campaign, TestSendForm(formdata=None), form, 422)
+    try:
+        contact = preview.picked_contact(get_session(), form.preview_address.data, "preview_address")
+    except ValidationFailed as exc:
+        form.preview_address.errors = [exc.errors["preview_address"]]
+        return _detail_page(campaign, TestSendForm(formdata=None), form, 422)
+    wanted = contact.public_id if contact.id is not None else None
+    return redirect(url_for("admin.campaign", campaign_id=campaign.id, contact=wanted), 303)
+
+
+@requires("view")
+def campaign_message(campaign_id: int) -> ResponseReturnValue:
+    """The rendered HTML part alone, for the preview frame."""
+    campaign = get_campaign(campaign_id)
+    try:
+        rendered = preview.render(runtime(), get_session(), campaign, _previewed())
+    except ValidationFailed as exc:
+        return message_response(exc.message, 422)
+    return message_response(rendered.html or None)
+
+
+@requires("campaigns.edit")
+def campaign_test(campaign_id: int) -> ResponseReturnValue:
+    """Send one message marked as a test to a typed address, after the request commits; say how it went."""
+    db = get_session()
+    campaign = get_campaign(campaign_id)
+    form = TestSendForm()
+    if not form.validate():
+        return _detail_page(campaign, form, SampleForm(formdata=None), 422)
+
+    def test_send() -> None:
+        if form.sample.data and not can("contacts.see_addresses"):
+            raise ValidationFailed({"sample": _("Your role may not see contacts: the sample is used.")})
+        sample = preview.picked_contact(db, form.sample.data)
+        preview.test_send(runtime(), db, campaign, sample, form.address.data or "", actor(), _teller())
+
+    return run_action(
+        test_send,
+        success=None,
+        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+        refused=lambda status: _detail_page(campaign, form, SampleForm(formdata=None), status),
+        form=form,
+    )
+
+
+def _teller() -> Callable[[SendResult], None]:
+    """What flashes the transport's answer for a test message, once the request has committed."""
+    # Translated now: after the commit the request's session may not read the organisation's language.
+    sent, not_sent = _("Test message sent."), _("The test message was not sent: %(reason)s", reason="{}")
+
+    def tell(result: SendResult) -> None:
+        if result.outcome == "sent":
+            flash(sent, "success")
+        else:
+            flash(not_sent.replace("{}", result.detail or str(result.code or "")), "error")
+
+    return tell
