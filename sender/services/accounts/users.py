@@ -55,6 +55,18 @@ def create_user(session: Session, email: str, role: str, password: str, actor: s
     return user
 
 
+def account_key(raw: str) -> str:
+    """The one spelling of an account's email, for lookups and throttle keys alike.
+
+    Its normalised form (IDNA, width and case folded): a full-width letter or an ideographic full stop
+    names the same account everywhere. Text that is no address keeps its folded self (it names no account).
+    """
+    try:
+        return normalize_email(raw)
+    except AddressError:
+        return raw.strip().lower()
+
+
 def check_password(user: User, password: str) -> bool:
     """True when the password matches the stored hash."""
     return check_password_hash(user.password_hash, password)
@@ -62,11 +74,7 @@ def check_password(user: User, password: str) -> bool:
 
 def find_user(session: Session, email: str) -> User:
     """The user with this email, or NotFound."""
-    try:
-        email = normalize_email(email)
-    except AddressError:
-        raise NotFound("no such user") from None
-    user = session.scalar(select(User).where(User.email == email))
+    user = session.scalar(select(User).where(User.email == account_key(email)))
     if user is None:
         raise NotFound("no such user")
     return user
