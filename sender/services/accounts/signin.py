@@ -12,16 +12,13 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import SignInThrottle, User
-from sender.services.accounts.users import account_key, check_password
+from sender.services.accounts.users import UNUSABLE_HASH, account_key, check_password
 from sender.services.records import audit
 
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5  # failures on one account within WINDOW before it is locked
 CLIENT_LIMIT = 20  # failures from one client address within WINDOW before it is locked
-
-# Compared against when the account does not exist, so every path takes one password hash's time.
-_DUMMY_HASH = "scrypt:32768:8:1$7S4l5mHZgVdLxN1m$" + "0" * 128
 
 
 class SignInLocked(Exception):
@@ -79,7 +76,7 @@ def authenticate(session: Session, keys: Throttle, email: str, password: str) ->
     _check_lock(session, keys, now)
     user = session.scalar(select(User).where(User.email == account_key(email)))
     # One password hash whoever asks (unknown, deactivated or active): the answer's time names no account.
-    matches = check_password(user if user is not None else User(password_hash=_DUMMY_HASH), password)
+    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
     if user is not None and user.is_active and matches:
         row = _row(session, keys.account)
         if row is not None:

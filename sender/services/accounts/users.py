@@ -14,11 +14,13 @@ from sender.addresses import AddressError, normalize_email
 from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sender.services.records import audit
 
 TOKEN_PREFIX = "snd_"  # noqa: S105 (a public marker, not a secret)
 MIN_PASSWORD = 12
+# Checked against when no account matches, so every path costs one password hash (same scrypt parameters).
+UNUSABLE_HASH = "scrypt:32768:8:1$7S4l5mHZgVdLxN1m$" + "0" * 128
 
 
 @dataclass(frozen=True)
@@ -80,14 +82,31 @@ def find_user(session: Session, email: str) -> User:
     return user
 
 
-def issue_token(session: Session, user: User, name: str = "api", actor: str = "cli") -> IssuedToken:
-    """Create an API token for a user; the clear value is returned once and never stored."""
+def issue_token(session: Session, user: User, name: str = "api", actor: str | None = None) -> IssuedToken:
+    """Create an API token for its owner, who asks for it; the clear value is returned once, never stored.
+
+    A token acts for its owner, so nobody may issue one for someone else: an admin holding the DPO's token
+    would approve as the DPO, and two-person approval would rest on one person. `actor` None is the owner.
+    """
+    owner = f"user:{user.id}"
+    if actor not in (None, owner):
+        raise Forbidden("a token acts for its owner: only that user may issue it")
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(user_id=user.id, name=name, token_hash=_digest(value), prefix=value[:12])
     session.add(record)
     session.flush()
-    audit.record(session, actor, "token.create", "api_token", record.id, {"user_id": user.id})
+    audit.record(session, owner, "token.create", "api_token", record.id, {"user_id": user.id})
     return IssuedToken(record, value)
+
+
+def issue_own_token(session: Session, email: str, password: str, name: str = "api") -> IssuedToken:
+    """Issue a token to the user who proves, with their password, that they own the account (CLI)."""
+    user = session.scalar(select(User).where(User.email == account_key(email)))
+    # One password hash either way, as at sign-in; one answer for an unknown email and a wrong password.
+    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
+    if user is None or not user.is_active or not matches:
+        raise Forbidden("wrong email or password, or deactivated user")
+    return issue_token(session, user, name)
 
 
 def authenticate_token(session: Session, value: str) -> User | None:

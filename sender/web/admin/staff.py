@@ -30,9 +30,8 @@ class UserForm(Form):
 
 
 class TokenForm(Form):
-    """A new API token for a user."""
+    """A new API token for the signed-in user (a token acts for its owner, so nobody issues one for another)."""
 
-    user_id = SelectField(_l("For user"), coerce=int)
     name = StringField(_l("Name (what uses it)"), validators=[DataRequired()])
 
 
@@ -52,19 +51,10 @@ def _page(
     ), status
 
 
-def _token_form() -> TokenForm:
-    form = TokenForm()
-    form.user_id.choices = [
-        (u.id, u.email)
-        for u in get_session().scalars(select(User).where(User.is_active).order_by(User.email))
-    ]
-    return form
-
-
 @requires("users.manage")
 def staff_page() -> ResponseReturnValue:
     """Users and tokens."""
-    return _page(UserForm(), _token_form())
+    return _page(UserForm(), TokenForm())
 
 
 @requires("users.manage")
@@ -73,14 +63,14 @@ def user_create() -> ResponseReturnValue:
     form = UserForm()
     db = get_session()
     if not form.validate():
-        return _page(form, _token_form(), status=422)
+        return _page(form, TokenForm(), status=422)
     return run_action(
         lambda: users.create_user(
             db, form.email.data or "", form.role.data or "", form.password.data or "", actor()
         ),
         success=_("User created."),
         redirect_to=url_for("admin.staff"),
-        refused=lambda status: _page(form, _token_form(), status=status),
+        refused=lambda status: _page(form, TokenForm(), status=status),
         form=form,
         fields={Conflict: "email"},
         status=422,
@@ -110,16 +100,16 @@ def user_active(user_id: int) -> ResponseReturnValue:
 @requires("tokens.manage")
 def token_create() -> ResponseReturnValue:
     """Issue a token; its value is shown once, on this answer only."""
-    form = _token_form()
+    form = TokenForm()
     db = get_session()
     if not form.validate():
         return _page(UserForm(), form, status=422)
-    owner = db.get(User, form.user_id.data)
+    owner = db.get(User, user().user_id)
     if owner is None:
         abort(404)
     issued = users.issue_token(db, owner, form.name.data or "api", actor())
     # Shown once, on this answer: the request's unit commits the token before the page leaves.
-    return _page(UserForm(), _token_form(), issued=issued.value)
+    return _page(UserForm(), TokenForm(), issued=issued.value)
 
 
 @requires("tokens.manage")
