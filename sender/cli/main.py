@@ -166,7 +166,7 @@ def tokens_create(email: str, name: str, password_stdin: bool) -> None:
 
 for command in (access_cli.tokens_list, access_cli.tokens_revoke):
     tokens.add_command(command)
-for command in (access_cli.users_deactivate, access_cli.users_activate):
+for command in (access_cli.users_deactivate, access_cli.users_activate, access_cli.users_password):
     users.add_command(command)
 
 

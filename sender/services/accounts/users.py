@@ -14,6 +14,7 @@ from sender.addresses import AddressError, normalize_email
 from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
+from sender.services.accounts import access
 from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sender.services.records import audit
 
@@ -35,6 +36,10 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _password_error(password: str) -> str | None:
+    return f"must be at least {MIN_PASSWORD} characters" if len(password) < MIN_PASSWORD else None
+
+
 def create_user(session: Session, email: str, role: str, password: str, actor: str = "cli") -> User:
     """Create a staff user with a hashed password."""
     errors: dict[str, str] = {}
@@ -44,8 +49,8 @@ def create_user(session: Session, email: str, role: str, password: str, actor: s
         errors["email"] = exc.message
     if role not in ROLES:
         errors["role"] = f"must be one of {', '.join(ROLES)}"
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+    if (reason := _password_error(password)) is not None:
+        errors["password"] = reason
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -67,6 +72,15 @@ def account_key(raw: str) -> str:
         return normalize_email(raw)
     except AddressError:
         return raw.strip().lower()
+
+
+def set_password(session: Session, user: User, password: str, actor: str = "cli") -> None:
+    """Give the user a new password; every staff session they had open ends (a stolen cookie dies with it)."""
+    if (reason := _password_error(password)) is not None:
+        raise ValidationFailed({"password": reason})
+    user.password_hash = generate_password_hash(password)
+    audit.record(session, actor, "user.password", "user", user.id)
+    access.end_sessions(session, user, actor)
 
 
 def check_password(user: User, password: str) -> bool:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import abort, render_template, request, session, url_for
+from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
 from sender.services.accounts import firstrun, users
-from sender.web.admin.auth import StaffUser
+from sender.web.admin.auth import begin_session
 from sender.web.admin.forms import Form, run_action
 from sender.web.session import get_session, runtime
 
@@ -61,8 +60,7 @@ def setup() -> ResponseReturnValue:
             user = users.create_user(
                 get_session(), form.email.data or "", "admin", form.password.data or "", actor="setup"
             )
-            session.clear()
-            login_user(StaffUser(user))
+            begin_session(user)
 
         return run_action(
             create_admin,

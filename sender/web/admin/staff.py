@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired
 from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
-from sender.services.accounts import users
+from sender.services.accounts import access, users
 from sender.services.errors import Conflict
 from sender.services.records import audit
 from sender.web.admin.auth import actor, requires, user
@@ -88,13 +88,12 @@ def user_active(user_id: int) -> ResponseReturnValue:
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.staff"))
 
-    def switch() -> None:
-        target.is_active = request.form.get("active") == "1"
-        audit.record(
-            db, actor(), "user.enable" if target.is_active else "user.disable", "user", target.id, {}
-        )
-
-    return run_action(switch, success=_("User updated."), redirect_to=url_for("admin.staff"))
+    active = request.form.get("active") == "1"
+    return run_action(
+        lambda: access.set_active(db, target, active, actor()),
+        success=_("User updated."),
+        redirect_to=url_for("admin.staff"),
+    )
 
 
 @requires("tokens.manage")
