@@ -46,3 +46,13 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class FirstRun(Base):
+    """The one row that says the first admin exists: concurrent first-run setups insert it, one wins."""
+
+    __tablename__ = "first_run"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    done_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
@@ -66,6 +67,11 @@ def parse_choices(session: Session, choices: Any) -> list[ConsentWording]:
     return wordings
 
 
+def _known(session: Session, email: str | None) -> Contact | None:
+    """The contact holding this address, locked until the sign-up commits."""
+    return session.scalar(select(Contact).where(Contact.email == email).with_for_update())
+
+
 def submit(
     session: Session,
     settings: Settings,
@@ -83,9 +89,7 @@ def submit(
     if suppressed_channels(session, addresses):
         # Objected or erased: nothing happens, and the answer is the same as for anyone else (R36).
         return SignupResult(None, [])
-    contact = session.scalar(
-        select(Contact).where(Contact.email == addresses.values["email"]).with_for_update()
-    )
+    contact = _known(session, addresses.values["email"])
     if contact is None:
         contact = Contact(
             **addresses.values,
@@ -94,10 +98,18 @@ def submit(
             source_detail="sign-up form",
             status=ContactStatus.PENDING,
         )
-        session.add(contact)
-        session.flush()
-        audit.record(session, ACTOR, "contact.signup", "contact", contact.public_id)
-    elif contact.status == ContactStatus.ERASED:
+        try:
+            with session.begin_nested():
+                session.add(contact)
+        except IntegrityError:
+            # A concurrent sign-up of the same address created it first (the unique email waited for its
+            # commit): carry on with that contact, as a second sign-up would.
+            contact = _known(session, addresses.values["email"])
+            if contact is None:
+                raise
+        else:
+            audit.record(session, ACTOR, "contact.signup", "contact", contact.public_id)
+    if contact.status == ContactStatus.ERASED:
         return SignupResult(None, [])
     asked = []
     for wording in wordings:
