@@ -42,8 +42,11 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
     return {"outcome": system_email.send(runtime.settings, message).outcome}
 
 
-def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[str, Any]:
-    """Email the double opt-in confirmation link of a sign-up (no advertising, R53)."""
+def send_signup_confirmation(contact_id: int | None, wording_ids: list[int]) -> dict[str, Any]:
+    """Email the double opt-in confirmation link of a sign-up (no advertising, R53), if it asks anything."""
+    if contact_id is None or not wording_ids:
+        # Known and confirmed, suppressed, or over the address's hourly allowance: queued all the same.
+        return {"skipped": "nothing to confirm"}
     runtime = _runtime()
     with work.reading(runtime.Session) as session:
         contact = session.get(Contact, contact_id)

@@ -119,9 +119,12 @@ class SendPortalLink(Job):
 
 @dataclass(frozen=True)
 class SendSignupConfirmation(Job):
-    """Email the double opt-in confirmation link of a sign-up."""
+    """Email the double opt-in confirmation link of a sign-up; no contact or no wording: nothing to send.
 
-    contact_id: int
+    Every sign-up queues one, so that a new, a known and a suppressed address cost the web request the same.
+    """
+
+    contact_id: int | None
     wording_ids: tuple[int, ...]
 
     @property
