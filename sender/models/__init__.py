@@ -10,7 +10,7 @@ from sender.models.rights import RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
-from sender.models.users import ApiToken, FirstRun, User
+from sender.models.users import ApiToken, SetupLock, User
 
 __all__ = [
     "ApiToken",
@@ -24,7 +24,6 @@ __all__ = [
     "ContactTag",
     "CronLock",
     "Delivery",
-    "FirstRun",
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",
@@ -36,6 +35,7 @@ __all__ = [
     "RequalificationAsk",
     "RightsRequest",
     "Segment",
+    "SetupLock",
     "SignInThrottle",
     "Suppression",
     "UsedToken",

@@ -48,11 +48,10 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
-class FirstRun(Base):
-    """The one row that says the first admin exists: concurrent first-run setups insert it, one wins."""
+class SetupLock(Base):
+    """The row that first-run setups lock in turn, so that concurrent ones create one admin between them."""
 
-    __tablename__ = "first_run"
+    __tablename__ = "setup_lock"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    done_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

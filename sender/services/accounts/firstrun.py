@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.enums import Role
-from sender.models import FirstRun, User
+from sender.models import SetupLock, User
 from sender.services.accounts import users
 from sender.services.errors import ServiceError
 
@@ -39,15 +39,24 @@ def code_matches(settings: Settings, typed: str) -> bool:
     return hmac.compare_digest(typed.strip().lower(), setup_code(settings))
 
 
+def _take_turn(session: Session) -> None:
+    """Lock the setup row until this transaction ends: a concurrent setup waits here for its turn."""
+    if session.get(SetupLock, 1, with_for_update=True) is not None:
+        return
+    try:  # the row is made by the migration; a database emptied by hand gets it back here
+        with session.begin_nested():
+            session.add(SetupLock(id=1))
+    except IntegrityError:
+        session.get(SetupLock, 1, with_for_update=True, populate_existing=True)
+
+
 def create_first_admin(session: Session, email: str, password: str) -> User:
     """Create the first admin; SetupDone when another setup, however concurrent, created one first.
 
-    The single first_run row decides: each setup inserts it, the database lets one insert win and makes the
-    others wait for it, then fail. A check of "no user yet" alone lets every concurrent setup through.
+    A check of "no user yet" alone lets every concurrent setup through (each sees the others' admins only
+    once committed); taking turns on the setup row makes the check and the creation one step.
     """
-    try:
-        with session.begin_nested():
-            session.add(FirstRun(id=1))
-    except IntegrityError:
-        raise SetupDone() from None
+    _take_turn(session)
+    if not needs_setup(session):
+        raise SetupDone()
     return users.create_user(session, email, Role.ADMIN, password, actor="setup")
