@@ -95,9 +95,12 @@ def test_tokens_create_prints_a_working_token_once(runner: CliRunner, committed:
     args = ["users", "create", "m@exemple.fr", "--role", "marketer", "--password-stdin"]
     assert runner.invoke(cli, args, input=PASSWORD).exit_code == 0
 
-    result = runner.invoke(cli, ["tokens", "create", "M@exemple.fr", "--name", "crm sync"])
+    result = runner.invoke(
+        cli, ["tokens", "create", "M@exemple.fr", "--name", "crm sync"], input=f"{PASSWORD}\n"
+    )
 
     assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
     token = result.stdout.strip()
     assert token.startswith(users.TOKEN_PREFIX) and "\n" not in token
     assert "cannot be shown again" in result.stderr
@@ -108,10 +111,28 @@ def test_tokens_create_prints_a_working_token_once(runner: CliRunner, committed:
 
 
 def test_tokens_create_for_an_unknown_user_fails(runner: CliRunner, committed: Runtime) -> None:
-    result = runner.invoke(cli, ["tokens", "create", "nobody@exemple.fr"])
+    result = runner.invoke(cli, ["tokens", "create", "nobody@exemple.fr", "--password-stdin"], input=PASSWORD)
 
     assert result.exit_code == 1
-    assert "error: no such user" in result.output
+    assert "error: wrong email or password" in result.output
+
+
+def test_tokens_create_needs_the_owners_password(runner: CliRunner, committed: Runtime) -> None:
+    """A token acts for its owner: without the DPO's password nobody gets a token that approves as the DPO."""
+    args = ["users", "create", "dpo@exemple.fr", "--role", "dpo", "--password-stdin"]
+    assert runner.invoke(cli, args, input=PASSWORD).exit_code == 0
+
+    refused = runner.invoke(
+        cli, ["tokens", "create", "dpo@exemple.fr", "--password-stdin"], input="an admin's guess\n"
+    )
+    issued = runner.invoke(cli, ["tokens", "create", "dpo@exemple.fr", "--password-stdin"], input=PASSWORD)
+
+    assert refused.exit_code == 1 and "error: wrong email or password" in refused.output
+    assert issued.exit_code == 0, issued.output
+    with committed.Session() as session:
+        user = users.authenticate_token(session, issued.stdout.strip())
+        assert user is not None and user.email == "dpo@exemple.fr"
+        assert len(user.tokens) == 1
 
 
 def test_db_upgrade_current_downgrade(base_env: dict[str, str], tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""`sender tokens list|revoke` and `sender users deactivate|activate`: ending someone's access at once."""
+"""`sender tokens list|revoke`, `sender users deactivate|activate|password`: ending someone's access at once."""
 
 from __future__ import annotations
 
+import sys
 from contextlib import AbstractContextManager
 
 import click
@@ -63,3 +64,18 @@ def users_activate(email: str) -> None:
         user = user_service.find_user(session, email)
         access.set_active(session, user, True, actor="cli")
     click.echo(f"activated user #{user.id}")
+
+
+@click.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+def users_password(email: str, password_stdin: bool) -> None:
+    """Set a new password for EMAIL (asked twice without echo); every staff session of theirs ends."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        user = user_service.find_user(session, email)
+        user_service.set_password(session, user, password, actor="cli")
+    click.echo(f"new password set for user #{user.id}; their sessions are ended")

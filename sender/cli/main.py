@@ -151,17 +151,23 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", default="api", show_default=True, help="A label to recognise the token by.")
-def tokens_create(email: str, name: str) -> None:
-    """Issue an API token for the user EMAIL and print it (it is shown only this once)."""
+@click.option("--password-stdin", is_flag=True, help="Read EMAIL's password from the first line of stdin.")
+def tokens_create(email: str, name: str, password_stdin: bool) -> None:
+    """Issue an API token to the user EMAIL, who types their password, and print it (shown only this once)."""
+    # A token acts for its owner: only the owner, proved by their password, may have one issued.
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"Password of {email}", hide_input=True, err=True)
     with _session() as session:
-        issued = user_service.issue_token(session, user_service.find_user(session, email), name, actor="cli")
+        issued = user_service.issue_own_token(session, email, password, name)
     click.echo("Store this token now; it cannot be shown again.", err=True)
     click.echo(issued.value)
 
 
 for command in (access_cli.tokens_list, access_cli.tokens_revoke):
     tokens.add_command(command)
-for command in (access_cli.users_deactivate, access_cli.users_activate):
+for command in (access_cli.users_deactivate, access_cli.users_activate, access_cli.users_password):
     users.add_command(command)
 
 

@@ -10,7 +10,7 @@ from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
-from sender.models.users import ApiToken, User
+from sender.models.users import ApiToken, SetupLock, User
 
 __all__ = [
     "AddressChange",
@@ -37,6 +37,7 @@ __all__ = [
     "RequalificationAsk",
     "RightsRequest",
     "Segment",
+    "SetupLock",
     "SignInThrottle",
     "Suppression",
     "UsedToken",

@@ -45,9 +45,13 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
 
 
 def send_signup_confirmation(
-    contact_id: int, wording_ids: list[int], channel: str = "email"
+    contact_id: int | None, wording_ids: list[int], channel: str = "email"
 ) -> dict[str, Any]:
-    """Send the double opt-in confirmation link of a sign-up (no advertising, R53), on its channel."""
+    """Send the double opt-in confirmation link of a sign-up (no advertising, R53), on its channel, if it
+    asks anything."""
+    if contact_id is None or not wording_ids:
+        # Known and confirmed, suppressed, or over the address's hourly allowance: queued all the same.
+        return {"skipped": "nothing to confirm"}
     runtime = _runtime()
     if channel != "email":
         return _confirm_grant_elsewhere(runtime, contact_id, [int(w) for w in wording_ids], channel)

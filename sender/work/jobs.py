@@ -119,9 +119,13 @@ class SendPortalLink(Job):
 
 @dataclass(frozen=True)
 class SendSignupConfirmation(Job):
-    """Send the double opt-in confirmation link of a sign-up (or of a portal grant on `channel`)."""
+    """Send the double opt-in confirmation link of a sign-up (or of a portal grant on `channel`); no contact
+    or no wording: nothing to send.
 
-    contact_id: int
+    Every sign-up queues one, so that a new, a known and a suppressed address cost the web request the same.
+    """
+
+    contact_id: int | None
     wording_ids: tuple[int, ...]
     channel: str = "email"
 

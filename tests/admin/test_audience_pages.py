@@ -219,15 +219,15 @@ def test_users_and_tokens(client_as: ClientAs, db_session: Session, staff: dict[
     )
     assert created.status_code == 302
     new = db_session.scalars(select(User).where(User.email == "new@exemple.org")).one()
-    issued = post(
-        client, "/admin/staff/tokens", {"user_id": str(new.id), "name": "crm"}, token_page="/admin/staff"
-    )
+    assert new.role == "dpo"
+    # A token is the issuer's own (tests/admin/test_tokens.py).
+    issued = post(client, "/admin/staff/tokens", {"name": "crm"}, token_page="/admin/staff")
     body = issued.get_data(as_text=True)
     value = body.split('<code id="issued-token">', 1)[1].split("<", 1)[0]
     assert value.startswith("snd_")
     assert value not in client.get("/admin/staff").get_data(as_text=True)
     assert client.get("/api/v1/purposes", headers={"Authorization": f"Bearer {value}"}).status_code == 200
-    token = db_session.scalars(select(ApiToken).where(ApiToken.user_id == new.id)).one()
+    token = db_session.scalars(select(ApiToken).where(ApiToken.user_id == staff["admin"].id)).one()
     post(client, f"/admin/staff/tokens/{token.id}/revoke", token_page="/admin/staff")
     assert client.get("/api/v1/purposes", headers={"Authorization": f"Bearer {value}"}).status_code == 401
     post(client, f"/admin/staff/users/{staff['admin'].id}/active", {"active": "0"}, token_page="/admin/staff")

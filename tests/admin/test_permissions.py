@@ -185,7 +185,7 @@ ACTIONS = [
         "POST",
         "/admin/staff/tokens",
         "tokens.manage",
-        {"user_id": "{other_user}", "name": "t"},
+        {"name": "t"},
     ),
     Action("token revoke", "POST", "/admin/staff/tokens/{token}/revoke", "tokens.manage"),
 ]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
 from sender.models import AuditEvent, User
-from sender.services.accounts import firstrun, signin
+from sender.services.accounts import firstrun, signin, users
 from tests.admin.conftest import PASSWORD, csrf_token, post, sign_in
 
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
@@ -180,3 +182,42 @@ def test_serve_prints_the_setup_code_only_while_no_user_exists(settings: Any, co
         session.add(User(email="someone@exemple.org", role="admin", password_hash="x"))
         session.commit()
     assert _first_run_note(settings, "127.0.0.1", 5000) == ""
+
+
+def test_unicode_variants_of_an_email_count_against_one_account(
+    client: FlaskClient, staff: dict[str, Any]
+) -> None:
+    # A full-width e, an ideographic full stop, a script e, capitals: all of them admin@exemple.org.
+    variants = [
+        "admin@\uff45xemple.org",
+        "admin@exemple\u3002org",
+        "admin@\u212fxemple.org",
+        "ADMIN@EXEMPLE.ORG",
+    ]
+    for attempt in range(signin.ACCOUNT_LIMIT):
+        assert sign_in(client, variants[attempt % len(variants)], "wrong password!!").status_code == 401
+    assert sign_in(client, "admin@exemple.org").status_code == 429
+
+
+def test_sign_in_hashes_one_password_whoever_asks(
+    client: FlaskClient, staff: dict[str, Any], db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown, deactivated and active accounts cost one password hash each: timing names no account."""
+    staff["dpo"].is_active = False
+    db_session.commit()
+    verified: list[str] = []
+
+    def counting(stored: str, password: str) -> bool:
+        verified.append(stored.split("$", 1)[0])
+        return check_password_hash(stored, password)
+
+    # werkzeug's verifier as our module calls it, counted (the hash is still computed for real).
+    monkeypatch.setattr(users, "check_password_hash", counting)
+    for email, password in [
+        ("nobody@exemple.org", PASSWORD),
+        ("dpo@exemple.org", PASSWORD),
+        ("marketer@exemple.org", "wrong password!!"),
+    ]:
+        verified.clear()
+        assert sign_in(client, email, password).status_code == 401
+        assert verified == ["scrypt:32768:8:1"], email

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask import Flask, redirect
 from flask.typing import ResponseReturnValue
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 
 from sender.models import User
-from sender.web.admin.auth import StaffUser
+from sender.web.admin.auth import begin_session
 from sender.web.session import get_session
 
 
@@ -21,7 +21,7 @@ def add_test_sign_in(app: Flask) -> None:
     def sign_in(user_id: int) -> ResponseReturnValue:
         user = get_session().get(User, user_id)
         assert user is not None
-        login_user(StaffUser(user))
+        begin_session(user)
         return redirect("/admin/imports")
 
     def sign_out() -> ResponseReturnValue:

@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sender.addresses import address_hash
 from sender.db import utcnow
-from sender.models import ConsentEvent, Contact
+from sender.models import ConsentEvent, Contact, Suppression
 from sender.runtime import Runtime
 from sender.services.consent import gate, signup
 from tests.public.conftest import World, body_of, link_in, outbox, private, refusal, run_jobs
@@ -72,7 +73,8 @@ def test_json_sign_up_and_resubmission_never_downgrades(
 
     assert response.status_code == 202
     assert gate.check(db_session, world.contact.id, world.news.id, "email").eligible
-    assert run_jobs(app, runtime) == 0  # nothing to confirm, no email
+    assert run_jobs(app, runtime) == 1  # the same job as for anyone (its time tells nothing)...
+    assert outbox(runtime) == []  # ...finds nothing to confirm: no email
     # A new purpose is asked without touching the confirmed one.
     client.post("/signup", json={**body, "consents": [{"purpose": "offers", "wording_version": 1}]})
     assert gate.check(db_session, world.contact.id, world.news.id, "email").eligible
@@ -175,4 +177,36 @@ def test_one_address_gets_at_most_three_confirmation_emails_an_hour(
             == 200
         )
 
-    assert run_jobs(app, runtime) == 3
+    run_jobs(app, runtime)
+    assert len(outbox(runtime)) == 3
+
+
+def test_new_known_and_suppressed_addresses_cost_the_same_work(
+    app: Flask, client: FlaskClient, runtime: Runtime, db_session: Session, world: World
+) -> None:
+    """Constant work: one confirmation job of the same kind per sign-up; the job alone knows who gets mail."""
+    db_session.add(
+        Suppression(
+            address_hash=address_hash(runtime.settings.hash_key, "gone@example.org"),
+            channel="email",
+            reason="unsubscribe",
+        )
+    )
+    db_session.commit()
+    queue = runtime.queue("default")
+    answers, kinds = [], []
+    # New, known and confirmed (the world's person), suppressed.
+    for email in ("new@example.org", "camille.martin@example.org", "gone@example.org"):
+        before = set(queue.job_ids)
+        body = {"email": email, "consents": [{"purpose": "news", "wording_version": 1}]}
+        answers.append(client.post("/signup", json=body))
+        (added,) = set(queue.job_ids) - before
+        job = queue.fetch_job(added)
+        assert job is not None
+        kinds.append(job.func_name)
+        assert "@" not in repr(job.args)  # ids only, never the address
+
+    assert {a.status_code for a in answers} == {202} and len({a.get_data() for a in answers}) == 1
+    assert kinds == ["sender.tasks.rights_jobs.send_signup_confirmation"] * 3
+    run_jobs(app, runtime)
+    assert [m["To"] for m in outbox(runtime)] == ["new@example.org"]

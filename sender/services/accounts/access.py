@@ -1,4 +1,4 @@
-"""Ending access: revoking API tokens and deactivating users (both take effect on the next request)."""
+"""Ending access: revoking API tokens, ending staff sessions, deactivating users (from the next request)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,20 @@ def revoke_tokens(session: Session, user: User, name: str | None, actor: str) ->
     return len(matching)
 
 
+def end_sessions(session: Session, user: User, actor: str) -> None:
+    """End every staff session of the user, on every browser: the cookies they hold name an older generation."""
+    # An UPDATE of the row itself, so two concurrent ends both count and neither is lost.
+    user.session_generation = User.session_generation + 1
+    session.flush()
+    session.refresh(user, ["session_generation"])
+    audit.record(session, actor, "user.sessions_end", "user", user.id)
+
+
 def set_active(session: Session, user: User, active: bool, actor: str) -> None:
-    """Deactivate a user (every token stops working) or activate them again."""
+    """Deactivate a user (every token and session stops working) or activate them again."""
+    if not active and user.is_active:
+        # Sessions opened before the deactivation must not come back with a later activation.
+        end_sessions(session, user, actor)
     user.is_active = active
     session.flush()
     audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id)

@@ -10,19 +10,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.addresses import AddressError, normalize_email
 from sender.db import utcnow
 from sender.models import SignInThrottle, User
-from sender.services.accounts.users import check_password
+from sender.services.accounts.users import UNUSABLE_HASH, account_key, check_password
 from sender.services.records import audit
 
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5  # failures on one account within WINDOW before it is locked
 CLIENT_LIMIT = 20  # failures from one client address within WINDOW before it is locked
-
-# Compared against when the account does not exist, so both paths take a password hash's time.
-_DUMMY_HASH = "scrypt:32768:8:1$7S4l5mHZgVdLxN1m$" + "0" * 128
 
 
 class SignInLocked(Exception):
@@ -47,7 +43,8 @@ def throttle_keys(hash_key: str, email: str, client: str) -> Throttle:
     def digest(kind: str, value: str) -> str:
         return hmac.new(hash_key.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
-    return Throttle(digest("account", email.strip().lower()), digest("client", client))
+    # The lookup's own spelling: a width or IDNA variant of an address counts against the same account.
+    return Throttle(digest("account", account_key(email)), digest("client", client))
 
 
 def _row(session: Session, key: str) -> SignInThrottle | None:
@@ -77,13 +74,10 @@ def authenticate(session: Session, keys: Throttle, email: str, password: str) ->
     """The active user these credentials belong to, or None; raises SignInLocked. The caller commits."""
     now = utcnow()
     _check_lock(session, keys, now)
-    try:
-        user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    except AddressError:
-        user = None
-    if user is None:
-        check_password(User(password_hash=_DUMMY_HASH), password)
-    elif user.is_active and check_password(user, password):
+    user = session.scalar(select(User).where(User.email == account_key(email)))
+    # One password hash whoever asks (unknown, deactivated or active): the answer's time names no account.
+    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
+    if user is not None and user.is_active and matches:
         row = _row(session, keys.account)
         if row is not None:
             session.delete(row)

@@ -14,11 +14,14 @@ from sender.addresses import AddressError, normalize_email
 from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
-from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.accounts import access
+from sender.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sender.services.records import audit
 
 TOKEN_PREFIX = "snd_"  # noqa: S105 (a public marker, not a secret)
 MIN_PASSWORD = 12
+# Checked against when no account matches, so every path costs one password hash (same scrypt parameters).
+UNUSABLE_HASH = "scrypt:32768:8:1$7S4l5mHZgVdLxN1m$" + "0" * 128
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _password_error(password: str) -> str | None:
+    return f"must be at least {MIN_PASSWORD} characters" if len(password) < MIN_PASSWORD else None
+
+
 def create_user(session: Session, email: str, role: str, password: str, actor: str = "cli") -> User:
     """Create a staff user with a hashed password."""
     errors: dict[str, str] = {}
@@ -42,8 +49,8 @@ def create_user(session: Session, email: str, role: str, password: str, actor: s
         errors["email"] = exc.message
     if role not in ROLES:
         errors["role"] = f"must be one of {', '.join(ROLES)}"
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+    if (reason := _password_error(password)) is not None:
+        errors["password"] = reason
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -55,6 +62,27 @@ def create_user(session: Session, email: str, role: str, password: str, actor: s
     return user
 
 
+def account_key(raw: str) -> str:
+    """The one spelling of an account's email, for lookups and throttle keys alike.
+
+    Its normalised form (IDNA, width and case folded): a full-width letter or an ideographic full stop
+    names the same account everywhere. Text that is no address keeps its folded self (it names no account).
+    """
+    try:
+        return normalize_email(raw)
+    except AddressError:
+        return raw.strip().lower()
+
+
+def set_password(session: Session, user: User, password: str, actor: str = "cli") -> None:
+    """Give the user a new password; every staff session they had open ends (a stolen cookie dies with it)."""
+    if (reason := _password_error(password)) is not None:
+        raise ValidationFailed({"password": reason})
+    user.password_hash = generate_password_hash(password)
+    audit.record(session, actor, "user.password", "user", user.id)
+    access.end_sessions(session, user, actor)
+
+
 def check_password(user: User, password: str) -> bool:
     """True when the password matches the stored hash."""
     return check_password_hash(user.password_hash, password)
@@ -62,24 +90,37 @@ def check_password(user: User, password: str) -> bool:
 
 def find_user(session: Session, email: str) -> User:
     """The user with this email, or NotFound."""
-    try:
-        email = normalize_email(email)
-    except AddressError:
-        raise NotFound("no such user") from None
-    user = session.scalar(select(User).where(User.email == email))
+    user = session.scalar(select(User).where(User.email == account_key(email)))
     if user is None:
         raise NotFound("no such user")
     return user
 
 
-def issue_token(session: Session, user: User, name: str = "api", actor: str = "cli") -> IssuedToken:
-    """Create an API token for a user; the clear value is returned once and never stored."""
+def issue_token(session: Session, user: User, name: str = "api", actor: str | None = None) -> IssuedToken:
+    """Create an API token for its owner, who asks for it; the clear value is returned once, never stored.
+
+    A token acts for its owner, so nobody may issue one for someone else: an admin holding the DPO's token
+    would approve as the DPO, and two-person approval would rest on one person. `actor` None is the owner.
+    """
+    owner = f"user:{user.id}"
+    if actor not in (None, owner):
+        raise Forbidden("a token acts for its owner: only that user may issue it")
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(user_id=user.id, name=name, token_hash=_digest(value), prefix=value[:12])
     session.add(record)
     session.flush()
-    audit.record(session, actor, "token.create", "api_token", record.id, {"user_id": user.id})
+    audit.record(session, owner, "token.create", "api_token", record.id, {"user_id": user.id})
     return IssuedToken(record, value)
+
+
+def issue_own_token(session: Session, email: str, password: str, name: str = "api") -> IssuedToken:
+    """Issue a token to the user who proves, with their password, that they own the account (CLI)."""
+    user = session.scalar(select(User).where(User.email == account_key(email)))
+    # One password hash either way, as at sign-in; one answer for an unknown email and a wrong password.
+    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
+    if user is None or not user.is_active or not matches:
+        raise Forbidden("wrong email or password, or deactivated user")
+    return issue_token(session, user, name)
 
 
 def authenticate_token(session: Session, value: str) -> User | None:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
@@ -66,6 +67,11 @@ def parse_choices(session: Session, choices: Any) -> list[ConsentWording]:
     return wordings
 
 
+def _known(session: Session, email: str | None) -> Contact | None:
+    """The contact holding this address, locked until the sign-up commits."""
+    return session.scalar(select(Contact).where(Contact.email == email).with_for_update())
+
+
 def submit(
     session: Session,
     settings: Settings,
@@ -80,12 +86,17 @@ def submit(
         raise ValidationFailed({"email": "is required"})
     addresses = normalise_addresses(settings, {"email": email})
     wordings = parse_choices(session, choices)
-    if suppressed_channels(session, addresses):
-        # Objected or erased: nothing happens, and the answer is the same as for anyone else (R36).
+    # Every accepted sign-up costs the same (R36: the answer's time must not tell who is on file): the
+    # address is looked up whatever the suppression list says, and each path writes one audit event, so
+    # that each commits a write.
+    contact = _known(session, addresses.values["email"])
+    if suppressed_channels(session, addresses) or (
+        contact is not None and contact.status == ContactStatus.ERASED
+    ):
+        # Objected or erased: nothing happens, and the answer is the same as for anyone else.
+        audit.record(session, ACTOR, "signup.refused", "contact", "-", {"reason": "suppressed"})
         return SignupResult(None, [])
-    contact = session.scalar(
-        select(Contact).where(Contact.email == addresses.values["email"]).with_for_update()
-    )
+    action = "contact.signup_again"
     if contact is None:
         contact = Contact(
             **addresses.values,
@@ -94,11 +105,16 @@ def submit(
             source_detail="sign-up form",
             status=ContactStatus.PENDING,
         )
-        session.add(contact)
-        session.flush()
-        audit.record(session, ACTOR, "contact.signup", "contact", contact.public_id)
-    elif contact.status == ContactStatus.ERASED:
-        return SignupResult(None, [])
+        try:
+            with session.begin_nested():
+                session.add(contact)
+            action = "contact.signup"
+        except IntegrityError:
+            # A concurrent sign-up of the same address created it first (the unique email waited for its
+            # commit): carry on with that contact, as a second sign-up would.
+            contact = _known(session, addresses.values["email"])
+            if contact is None:
+                raise
     asked = []
     for wording in wordings:
         state = session.get(ConsentState, (contact.id, wording.purpose_id, Channel.EMAIL))
@@ -121,6 +137,7 @@ def submit(
             await_confirmation=True,
         )
         asked.append(wording.id)
+    audit.record(session, ACTOR, action, "contact", contact.public_id, {"asked": len(asked)})
     return SignupResult(contact.id if asked else None, asked)
 
 

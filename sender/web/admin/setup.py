@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import abort, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo
 
-from sender.services.accounts import firstrun, users
-from sender.web.admin.auth import StaffUser
+from sender.services.accounts import firstrun
+from sender.web.admin.auth import begin_session
 from sender.web.admin.forms import Form, run_action
-from sender.web.session import get_session, runtime
+from sender.web.session import discard, get_session, runtime
 
 
 def needs_setup() -> bool:
@@ -45,9 +44,18 @@ class SetupForm(Form):
     )
 
 
+def _done() -> ResponseReturnValue:
+    """The answer of a setup posted once the first admin exists (a concurrent one came first)."""
+    discard()
+    flash(_("The first admin exists already. Sign in."), "error")
+    return redirect(url_for("admin.signin"))
+
+
 def setup() -> ResponseReturnValue:
     """Create the first admin, then go to the organisation settings."""
     if not needs_setup():
+        if request.method == "POST":
+            return _done()
         abort(404)
     local = _from_loopback()
     form = SetupForm()
@@ -58,19 +66,19 @@ def setup() -> ResponseReturnValue:
             return render_template("admin/setup.html", form=form, local=local), 403
 
         def create_admin() -> None:
-            user = users.create_user(
-                get_session(), form.email.data or "", "admin", form.password.data or "", actor="setup"
-            )
-            session.clear()
-            login_user(StaffUser(user))
+            user = firstrun.create_first_admin(get_session(), form.email.data or "", form.password.data or "")
+            begin_session(user)
 
-        return run_action(
-            create_admin,
-            success=_("Your admin account is ready. Now tell us who sends the messages."),
-            redirect_to=url_for("admin.organisation"),
-            refused=lambda status: (render_template("admin/setup.html", form=form, local=local), status),
-            form=form,
-        )
+        try:
+            return run_action(
+                create_admin,
+                success=_("Your admin account is ready. Now tell us who sends the messages."),
+                redirect_to=url_for("admin.organisation"),
+                refused=lambda status: (render_template("admin/setup.html", form=form, local=local), status),
+                form=form,
+            )
+        except firstrun.SetupDone:
+            return _done()
     if request.method == "POST":
         status = 400
     return render_template("admin/setup.html", form=form, local=local), status

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from sender.services.accounts import signin
-from sender.web.admin.auth import StaffUser
+from sender.models import User
+from sender.services.accounts import access, signin
+from sender.web.admin.auth import actor, begin_session, end_session, user
 from sender.web.admin.forms import Form
 from sender.web.session import get_session, keep_on_error, runtime
 
@@ -44,14 +44,13 @@ def signin_page() -> ResponseReturnValue:
             runtime().settings.hash_key, form.email.data or "", request.remote_addr or "unknown"
         )
         try:
-            user = signin.authenticate(db, keys, form.email.data or "", form.password.data or "")
+            found = signin.authenticate(db, keys, form.email.data or "", form.password.data or "")
         except signin.SignInLocked:
             # Nothing was counted: the 429 answer rolls the request back.
             flash(_("Too many failed attempts. Try again in 15 minutes."), "error")
             return render_template("admin/signin.html", form=form), 429
-        if user is not None:
-            session.clear()  # a fresh session on sign-in (no fixation)
-            login_user(StaffUser(user))
+        if found is not None:
+            begin_session(found)
             return redirect(_safe_next(request.args.get("next")))
         # The failure counts toward the lock-out: it must be saved although the answer is a 401.
         keep_on_error()
@@ -63,8 +62,15 @@ def signin_page() -> ResponseReturnValue:
 
 
 def signout() -> ResponseReturnValue:
-    """End the session (POST with a CSRF token: a link cannot sign anyone out)."""
-    logout_user()
-    session.clear()
+    """End every session of the user, here and elsewhere (POST with a CSRF token: a link cannot sign out).
+
+    Clearing this browser's cookie is not enough: a copy of it (a shared computer, a proxy log) would
+    stay valid, so the user's session generation moves on and every older cookie stops loading.
+    """
+    db = get_session()
+    me = db.get(User, user().user_id)
+    if me is not None:
+        access.end_sessions(db, me, actor())
+    end_session()
     flash(_("You are signed out."), "success")
     return redirect(url_for("admin.signin"))

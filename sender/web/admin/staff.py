@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired
 from sender.db import utcnow
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
-from sender.services.accounts import users
+from sender.services.accounts import access, users
 from sender.services.errors import Conflict
 from sender.services.records import audit
 from sender.web.admin.auth import actor, requires, user
@@ -30,9 +30,8 @@ class UserForm(Form):
 
 
 class TokenForm(Form):
-    """A new API token for a user."""
+    """A new API token for the signed-in user (a token acts for its owner, so nobody issues one for another)."""
 
-    user_id = SelectField(_l("For user"), coerce=int)
     name = StringField(_l("Name (what uses it)"), validators=[DataRequired()])
 
 
@@ -52,19 +51,10 @@ def _page(
     ), status
 
 
-def _token_form() -> TokenForm:
-    form = TokenForm()
-    form.user_id.choices = [
-        (u.id, u.email)
-        for u in get_session().scalars(select(User).where(User.is_active).order_by(User.email))
-    ]
-    return form
-
-
 @requires("users.manage")
 def staff_page() -> ResponseReturnValue:
     """Users and tokens."""
-    return _page(UserForm(), _token_form())
+    return _page(UserForm(), TokenForm())
 
 
 @requires("users.manage")
@@ -73,14 +63,14 @@ def user_create() -> ResponseReturnValue:
     form = UserForm()
     db = get_session()
     if not form.validate():
-        return _page(form, _token_form(), status=422)
+        return _page(form, TokenForm(), status=422)
     return run_action(
         lambda: users.create_user(
             db, form.email.data or "", form.role.data or "", form.password.data or "", actor()
         ),
         success=_("User created."),
         redirect_to=url_for("admin.staff"),
-        refused=lambda status: _page(form, _token_form(), status=status),
+        refused=lambda status: _page(form, TokenForm(), status=status),
         form=form,
         fields={Conflict: "email"},
         status=422,
@@ -98,28 +88,27 @@ def user_active(user_id: int) -> ResponseReturnValue:
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.staff"))
 
-    def switch() -> None:
-        target.is_active = request.form.get("active") == "1"
-        audit.record(
-            db, actor(), "user.enable" if target.is_active else "user.disable", "user", target.id, {}
-        )
-
-    return run_action(switch, success=_("User updated."), redirect_to=url_for("admin.staff"))
+    active = request.form.get("active") == "1"
+    return run_action(
+        lambda: access.set_active(db, target, active, actor()),
+        success=_("User updated."),
+        redirect_to=url_for("admin.staff"),
+    )
 
 
 @requires("tokens.manage")
 def token_create() -> ResponseReturnValue:
     """Issue a token; its value is shown once, on this answer only."""
-    form = _token_form()
+    form = TokenForm()
     db = get_session()
     if not form.validate():
         return _page(UserForm(), form, status=422)
-    owner = db.get(User, form.user_id.data)
+    owner = db.get(User, user().user_id)
     if owner is None:
         abort(404)
     issued = users.issue_token(db, owner, form.name.data or "api", actor())
     # Shown once, on this answer: the request's unit commits the token before the page leaves.
-    return _page(UserForm(), _token_form(), issued=issued.value)
+    return _page(UserForm(), TokenForm(), issued=issued.value)
 
 
 @requires("tokens.manage")
