@@ -36,7 +36,7 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
         url = f"{runtime.settings.public_base_url}/p/{portal_token(runtime.tokens, contact.public_id)}"
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
         message = system_email.build(
-            runtime.settings, "portal_link", contact.email, locale,
+            session, runtime.settings, "portal_link", contact.email, locale,
             portal_url=url, hours=runtime.settings.portal_link_ttl // 3600,
         )  # fmt: skip
     return {"outcome": system_email.send(runtime.settings, message).outcome}
@@ -52,7 +52,7 @@ def send_signup_confirmation(contact_id: int, wording_ids: list[int]) -> dict[st
         token = signup_token(runtime.tokens, contact.public_id, [int(w) for w in wording_ids])
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
         message = system_email.build(
-            runtime.settings, "signup_confirm", contact.email, locale,
+            session, runtime.settings, "signup_confirm", contact.email, locale,
             confirm_url=f"{runtime.settings.public_base_url}/signup/confirm/{token}",
             days=runtime.settings.signup_ttl_days,
         )  # fmt: skip

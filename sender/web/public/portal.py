@@ -20,12 +20,12 @@ from sender.models import Contact
 from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
 from sender.services.consent.withdrawal import stop_all
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import Conflict, NotConfigured, ValidationFailed
 from sender.services.rights import access, erasure, export, rectification, requests, restriction
 from sender.services.rights.links import LinkRefused, peek, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
-from sender.web.public.common import evidence, page, speak_to
+from sender.web.public.common import evidence, page, require_email_sender, speak_to
 from sender.web.session import discard, get_session, runtime
 from sender.work.jobs import SendSignupConfirmation
 
@@ -101,6 +101,7 @@ def _change(contact: Contact, action: str) -> str | None:
             evidence(),
         )
         if event.action == "request" and event.channel == "email" and event.wording_id is not None:
+            require_email_sender()
             work.enqueue(
                 session, SendSignupConfirmation(contact_id=contact.id, wording_ids=(event.wording_id,))
             )
@@ -167,9 +168,11 @@ def portal_act() -> ResponseReturnValue:
                 raise ValidationFailed({"confirm": "tick the box to confirm the erasure"})
             requests.record_completed(session, contact, "erasure", "erased from the portal", actor)
             # The confirmation is sent once the erasure is committed, to the address it held.
-            erasure.erase(session, rt.settings, contact, actor=actor, redis=rt.redis)
-            return page("public/erased.html")
+            erased = erasure.erase(session, rt.settings, contact, actor=actor, redis=rt.redis)
+            return page("public/erased.html", emailed=erased.confirmation == "sent after commit")
         raise ValidationFailed({"action": "choose an action"})
+    except NotConfigured:
+        raise  # the blueprint's page says the organisation's settings are unfinished
     except (ValidationFailed, Conflict) as exc:
         # The token is given back with the rollback: nothing happened, so nothing was spent.
         discard()
