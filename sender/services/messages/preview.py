@@ -19,7 +19,7 @@ from sender.models import Campaign, Contact, ListMember, Purpose
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
-from sender.services.messages.rendering import EmailRenderer, validate_content
+from sender.services.messages.rendering import AskContext, EmailRenderer, validate_content
 from sender.services.records import audit
 
 TEST_SUBJECT_PREFIX = "[TEST] "
@@ -75,12 +75,14 @@ def _stand_in(contact: Contact, address: str) -> Contact:
     )
 
 
-def _renderer(runtime: Runtime, session: Session, campaign: Campaign) -> EmailRenderer:
+def _renderer(
+    runtime: Runtime, session: Session, campaign: Campaign, ask: AskContext | None
+) -> EmailRenderer:
     purpose = session.get(Purpose, campaign.purpose_id)
     assert purpose is not None
     settings = organisation.effective_settings(session, runtime.settings)
     # Checked in a child process under hard limits: a preview must not let a template slow the web process.
-    return EmailRenderer(settings, runtime.tokens, campaign, purpose, check=validate_content)
+    return EmailRenderer(settings, runtime.tokens, campaign, purpose, ask, check=validate_content)
 
 
 def _split(message: EmailMessage) -> Rendered:
@@ -94,24 +96,33 @@ def _split(message: EmailMessage) -> Rendered:
     return Rendered(headers, str(message["Subject"] or ""), text, html)
 
 
-def render(runtime: Runtime, session: Session, campaign: Campaign, contact: Contact) -> Rendered:
+def render(
+    runtime: Runtime, session: Session, campaign: Campaign, contact: Contact, ask: AskContext | None = None
+) -> Rendered:
     """The message as the worker would build it for this contact; raises ValidationFailed.
 
+    A requalification message needs its cycle's `ask` (requalify.message_context), as the worker has it.
     Only the signed links differ: they name a stand-in, so clicking them in a preview changes nothing.
     """
-    outgoing = _renderer(runtime, session, campaign).render(_stand_in(contact, contact.email or ""), 0)
+    outgoing = _renderer(runtime, session, campaign, ask).render(_stand_in(contact, contact.email or ""), 0)
     return _split(outgoing.message())
 
 
 def test_send(
-    runtime: Runtime, session: Session, campaign: Campaign, sample: Contact, address: str, actor: str
+    runtime: Runtime,
+    session: Session,
+    campaign: Campaign,
+    sample: Contact,
+    address: str,
+    actor: str,
+    ask: AskContext | None = None,
 ) -> None:
     """Send one message marked as a test to a typed address; no delivery row, no consent change."""
     try:
         to = normalize_email(address)
     except AddressError as exc:
         raise ValidationFailed({"address": exc.message}) from None
-    renderer = _renderer(runtime, session, campaign)
+    renderer = _renderer(runtime, session, campaign, ask)
     outgoing = renderer.render(_stand_in(sample, to), 0)
     message = outgoing.message()
     subject = str(message["Subject"] or "")

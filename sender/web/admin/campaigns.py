@@ -32,7 +32,7 @@ from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, drafts, export, launch, lifecycle
+from sender.services.campaigns import deferral, drafts, export, launch, lifecycle, requalify
 from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
@@ -268,7 +268,9 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
         if campaign.channel == "sms":
             sms_preview = sms.preview(runtime().settings, campaign)
         else:
-            rendered = preview.render(runtime(), db, campaign, sample)
+            rendered = preview.render(
+                runtime(), db, campaign, sample, requalify.message_context(db, campaign)
+            )
     except ValidationFailed as exc:
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
@@ -301,7 +303,11 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     campaign = _campaign(campaign_id)
     try:
         rendered = preview.render(
-            runtime(), db, campaign, preview.sample_contact(db, campaign, request.args.get("sample"))
+            runtime(),
+            db,
+            campaign,
+            preview.sample_contact(db, campaign, request.args.get("sample")),
+            requalify.message_context(db, campaign),
         )
     except ValidationFailed as exc:
         return Response(exc.message, 422, mimetype="text/plain")
@@ -336,6 +342,7 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
             preview.sample_contact(db, campaign, None),
             form.address.data or "",
             actor(),
+            requalify.message_context(db, campaign),
         ),
         success=_("Test message sent."),
         redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
