@@ -382,7 +382,7 @@ def _rate_limit(env: Mapping[str, str]) -> str:
 def _load_sms(env: Mapping[str, str]) -> SmsSettings:
     from sender.config_sms import load_sms_settings
 
-    return load_sms_settings(env, env.get("ORG_NAME", ""))
+    return load_sms_settings(env)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

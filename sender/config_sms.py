@@ -147,7 +147,7 @@ def _sender(env: Mapping[str, str]) -> tuple[str, str]:
     return service, number
 
 
-def load_sms_settings(env: Mapping[str, str], org_name: str) -> SmsSettings:
+def load_sms_settings(env: Mapping[str, str]) -> SmsSettings:
     """Read and check the SMS settings; Twilio's account, token and a sender go together or not at all."""
     account = (env.get("TWILIO_ACCOUNT_SID") or "").strip()
     token = (env.get("TWILIO_AUTH_TOKEN") or "").strip()
@@ -183,7 +183,8 @@ def load_sms_settings(env: Mapping[str, str], org_name: str) -> SmsSettings:
         messaging_service_sid=service,
         from_number=number,
         api_base_url=base,
-        sender_name=(env.get("SMS_SENDER_NAME") or org_name).strip(),
+        # Empty when unset: the organisation's effective legal name stands in (services/accounts/organisation).
+        sender_name=(env.get("SMS_SENDER_NAME") or "").strip(),
         stop_text=(env.get("SMS_STOP_TEXT") or "").strip(),
         portal_link=_bool(env, "SMS_PORTAL_LINK", False),
         max_rate=rates,

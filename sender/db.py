@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
@@ -28,9 +29,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def _clock_offset(raw: str) -> timedelta:
+    """SENDER_CLOCK_OFFSET: seconds every process of a test deployment adds to the time (a deadline passes)."""
+    try:
+        return timedelta(seconds=float(raw or 0))
+    except ValueError:
+        raise ValueError(f"SENDER_CLOCK_OFFSET must be a number of seconds, got {raw!r}") from None
+
+
+# Read once per process: the test suite starts `sender serve` with it to move the clock forward.
+CLOCK_OFFSET = _clock_offset(os.environ.get("SENDER_CLOCK_OFFSET", ""))
+
+
 def utcnow() -> datetime:
     """Current UTC time as a naive datetime: the one time representation stored in the database."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None) + CLOCK_OFFSET
 
 
 def _configure_sqlite(engine: Engine) -> None:

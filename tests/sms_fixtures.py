@@ -50,7 +50,7 @@ def sms_env(twilio: TwilioTestServer) -> dict[str, str]:
 
 def with_sms(settings: Settings, twilio: TwilioTestServer, **env: str) -> Settings:
     """`settings` with Twilio pointed at the stand-in (plus any SMS variables given)."""
-    return settings.with_overrides(sms=load_sms_settings({**sms_env(twilio), **env}, settings.org_name))
+    return settings.with_overrides(sms=load_sms_settings({**sms_env(twilio), **env}))
 
 
 @pytest.fixture

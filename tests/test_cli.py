@@ -277,14 +277,15 @@ def test_serve_runs_everything_from_an_empty_folder_and_stops_cleanly(
             urllib.request.urlopen(f"http://127.0.0.1:{port}/u/{token}", timeout=10)
         # The worker forks its scheduler once it has started: wait for the whole tree.
         children = _wait_for(
-            lambda: [c for c in [psutil.Process(proc.pid).children(recursive=True)] if len(c) >= 4],
+            lambda: [c for c in [psutil.Process(proc.pid).children(recursive=True)] if len(c) >= 5],
             proc,
             log,
-            "started web server, worker, scheduler and sweeper",
+            "started web server, worker, scheduler, sweeper and cron",
         )[0]
         names = [" ".join(child.cmdline()) for child in children]
-        assert len(children) == 4, names
+        assert len(children) == 5, names
         assert any("sender.cli campaigns sweep --every 60" in name for name in names)
+        assert any("sender.cli cron --parent-pid" in name for name in names)
         assert any("sender.cli web" in name for name in names)
         assert sum("sender.cli worker --with-scheduler" in name for name in names) == 2  # worker, scheduler
         redis_pid = _embedded_redis_pid(banner)

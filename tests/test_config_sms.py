@@ -59,7 +59,8 @@ def test_defaults_and_values(tmp_path: Path) -> None:
     defaults = load_settings({"INSTANCE_PATH": str(tmp_path), "ORG_NAME": "Exemple SAS"}).sms
     assert not defaults.configured
     assert defaults.api_base_url == "https://api.twilio.com"
-    assert defaults.sender_name == "Exemple SAS"  # ORG_NAME unless SMS_SENDER_NAME says otherwise
+    # Only SMS_SENDER_NAME: the legal name stands in through the one resolver of the organisation's settings.
+    assert defaults.sender_name == ""
     assert (defaults.max_rate, defaults.concurrency, defaults.near_miss_action) == (
         (Rate(10, 1),),
         32,

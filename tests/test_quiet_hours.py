@@ -84,7 +84,7 @@ def test_holidays_sundays_and_night_are_deferred(at: datetime, slot: datetime) -
 
 def test_holidays_and_sundays_open_when_enabled() -> None:
     relaxed = load_sms_settings(
-        {"SMS_ALLOW_HOLIDAYS": "true", "SMS_QUIET_HOURS": "FR=mon-sun 08:00-21:30; *=mon-sat 08:00-21:30"}, ""
+        {"SMS_ALLOW_HOLIDAYS": "true", "SMS_QUIET_HOURS": "FR=mon-sun 08:00-21:30; *=mon-sat 08:00-21:30"}
     )
 
     assert at_fr(paris(2027, 7, 14, 10, 0), relaxed)[0]
@@ -119,7 +119,7 @@ def test_a_prefix_spanning_two_zones_must_be_open_in_both_unless_the_contact_say
 
 def test_other_countries_follow_their_own_rule_or_the_default() -> None:
     sms = load_sms_settings(
-        {"SMS_QUIET_HOURS": "FR=mon-sat 08:00-21:30; US=mon-fri 09:00-20:00; *=mon-sat 10:00-18:00"}, ""
+        {"SMS_QUIET_HOURS": "FR=mon-sat 08:00-21:30; US=mon-fri 09:00-20:00; *=mon-sat 10:00-18:00"}
     )
     saturday_noon_ny = datetime(2026, 11, 28, 17, 0)  # 12:00 in New York
     assert not window(sms, place_of(NEW_YORK), saturday_noon_ny).allowed

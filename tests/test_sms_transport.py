@@ -21,7 +21,9 @@ def twilio() -> Iterator[TwilioTestServer]:
 
 
 def settings_for(server: TwilioTestServer, **env: str) -> SmsSettings:
-    return load_sms_settings({**server.env(), "TWILIO_MESSAGING_SERVICE_SID": SERVICE, **env}, "Exemple SAS")
+    return load_sms_settings(
+        {**server.env(), "TWILIO_MESSAGING_SERVICE_SID": SERVICE, "SMS_SENDER_NAME": "Exemple SAS", **env}
+    )
 
 
 def transport(server: TwilioTestServer, **env: str) -> TwilioTransport:

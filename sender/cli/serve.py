@@ -1,4 +1,5 @@
-"""`sender serve`: web server, one worker with the scheduler and, when needed, an embedded Redis, together."""
+"""`sender serve`: web server, one worker with the scheduler, the sweeper and the cron duties and, when
+needed, an embedded Redis, together."""
 
 from __future__ import annotations
 
@@ -213,7 +214,9 @@ def serve(host: str, port: int, stop_grace: float = STOP_GRACE_SECONDS) -> int:
     worker = _spawn("worker", ["worker", "--with-scheduler", "--queues", ",".join(QUEUES), *parent], env)
     # What cron does in production: recover interrupted sends and close finished campaigns.
     sweeper = _spawn("sweeper", ["campaigns", "sweep", "--every", str(SWEEP_SECONDS), *parent], env)
-    children = [web, worker, sweeper]
+    # And the rest of the crontab: requalification, retention, sign-up purge, overdue requests (cli/cron.py).
+    duties = _spawn("cron", ["cron", *parent], env)
+    children = [web, worker, sweeper, duties]
     keeper = EmbeddedRedisKeeper(settings, RESTART_BACKOFF_SECONDS, HEALTHY_RUN_SECONDS) if embedded else None
     code = 0
     try:

@@ -33,3 +33,7 @@ class QueueUnavailable(ServiceError):
 
 class Forbidden(ServiceError):
     """The caller may not do this to this record (e.g. approve their own campaign)."""
+
+
+class NotConfigured(ValidationFailed):
+    """A setting the action needs is missing; `errors` names each one (an Organisation page field or variable)."""

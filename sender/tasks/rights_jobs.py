@@ -15,6 +15,7 @@ from sender.enums import ContactStatus
 from sender.i18n import pick_locale
 from sender.models import AddressChange, Contact
 from sender.runtime import Runtime
+from sender.services.accounts import organisation
 from sender.services.consent.links import confirmation_token, portal_token, signup_token
 from sender.services.messages import system_email
 from sender.services.rights import confirmations
@@ -38,7 +39,7 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
         url = f"{runtime.settings.public_base_url}/p/{portal_token(runtime.tokens, contact.public_id)}"
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
         message = system_email.build(
-            runtime.settings, "portal_link", contact.email, locale,
+            session, runtime.settings, "portal_link", contact.email, locale,
             portal_url=url, hours=runtime.settings.portal_link_ttl // 3600,
         )  # fmt: skip
     return {"outcome": system_email.send(runtime.settings, message).outcome}
@@ -62,7 +63,7 @@ def send_signup_confirmation(
         token = signup_token(runtime.tokens, contact.public_id, [int(w) for w in wording_ids])
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
         message = system_email.build(
-            runtime.settings, "signup_confirm", contact.email, locale,
+            session, runtime.settings, "signup_confirm", contact.email, locale,
             confirm_url=f"{runtime.settings.public_base_url}/signup/confirm/{token}",
             days=runtime.settings.signup_ttl_days,
         )  # fmt: skip
@@ -76,14 +77,14 @@ def send_erasure_confirmation(contact_id: int) -> dict[str, Any]:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.status not in PORTAL_STATUSES:
             return {"skipped": "not reachable"}
-        channel = confirmations.reachable(runtime.settings, contact)
+        channel = confirmations.reachable(organisation.effective_settings(session, runtime.settings), contact)
         address = channel.address.of(contact) if channel is not None else None
         if channel is None or address is None:
             return {"skipped": "not reachable"}
         token = confirmation_token(runtime.tokens, "erase", contact.public_id)
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
-    outcome = confirmations.send(runtime.settings, channel, address, locale, "erase", token)
-    return {"outcome": outcome}
+        send = confirmations.compose(session, runtime.settings, channel, address, locale, "erase", token)
+    return {"outcome": send()}
 
 
 def send_address_confirmation(change_id: int) -> dict[str, Any]:
@@ -94,14 +95,16 @@ def send_address_confirmation(change_id: int) -> dict[str, Any]:
         contact = session.get(Contact, change.contact_id) if change is not None else None
         if change is None or contact is None or contact.status not in PORTAL_STATUSES:
             return {"skipped": "not reachable"}
-        channel = confirmations.channel_for(runtime.settings, change.field)
+        channel = confirmations.channel_for(
+            organisation.effective_settings(session, runtime.settings), change.field
+        )
         if channel is None:
             return {"skipped": "no channel"}
         address, jti = change.value, change.jti
         token = confirmation_token(runtime.tokens, "address", contact.public_id, jti)
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
-    outcome = confirmations.send(runtime.settings, channel, address, locale, "address", token)
-    return {"outcome": outcome}
+        send = confirmations.compose(session, runtime.settings, channel, address, locale, "address", token)
+    return {"outcome": send()}
 
 
 def _confirm_grant_elsewhere(
@@ -114,8 +117,9 @@ def _confirm_grant_elsewhere(
         address = target.address.of(contact) if contact is not None else None
         if contact is None or contact.status == ContactStatus.ERASED or address is None:
             return {"skipped": "not reachable"}
-        if not confirmations.usable(runtime.settings, target):
+        if not confirmations.usable(organisation.effective_settings(session, runtime.settings), target):
             return {"skipped": "no channel"}
         token = signup_token(runtime.tokens, contact.public_id, wording_ids, channel)
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
-    return {"outcome": confirmations.send(runtime.settings, target, address, locale, "signup", token)}
+        send = confirmations.compose(session, runtime.settings, target, address, locale, "signup", token)
+    return {"outcome": send()}

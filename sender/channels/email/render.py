@@ -47,15 +47,17 @@ def list_id(settings: Settings, purpose: Purpose) -> str:
 
 
 def missing_identity(settings: Settings) -> dict[str, str]:
-    """A marketing email must identify the advertiser (R18): what is missing to launch, by variable."""
+    """A marketing email must identify the advertiser (R18): what effective settings lack, by variable."""
     errors: dict[str, str] = {}
     if not settings.org_name.strip():
-        errors["ORG_NAME"] = "the organisation's legal name is required to send email"
+        errors["ORG_NAME"] = "the organisation's legal name is required to send email (Organisation page)"
     if not settings.org_address.strip():
-        errors["ORG_ADDRESS"] = "the organisation's postal address is required to send email"
+        errors["ORG_ADDRESS"] = (
+            "the organisation's postal address is required to send email (Organisation page)"
+        )
     _, address = parseaddr(settings.email_from)
     if "@" not in address:
-        errors["EMAIL_FROM"] = "a valid sender address is required to send email"
+        errors["EMAIL_FROM"] = "a valid sender address is required to send email (Organisation page)"
     return errors
 
 

@@ -59,7 +59,9 @@ def missing_sms_settings(settings: Settings) -> dict[str, str]:
             "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM"
         )
     if not sms.sender_name:
-        errors["SMS_SENDER_NAME"] = "every SMS names its sender: set SMS_SENDER_NAME or ORG_NAME"
+        errors["SMS_SENDER_NAME"] = (
+            "every SMS names its sender: set the legal name on the Organisation page, or SMS_SENDER_NAME"
+        )
     if not sms.stop_text:
         errors["SMS_STOP_TEXT"] = "every marketing SMS says how to stop, e.g. SMS_STOP_TEXT='STOP au 36123'"
     return errors
@@ -86,7 +88,7 @@ class SmsChannel:
         return normalize_phone(raw, settings.default_phone_region, self.address.column)
 
     def missing_settings(self, settings: Settings) -> dict[str, str]:
-        """Twilio account and sender, SMS_SENDER_NAME (or ORG_NAME) and SMS_STOP_TEXT."""
+        """Twilio account and sender, the sender's name (SMS_SENDER_NAME or the legal name), SMS_STOP_TEXT."""
         return missing_sms_settings(settings)
 
     def assembler(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> SmsAssembler:

@@ -1,12 +1,13 @@
 """The organisation's identity: stored from the settings page, overridden by environment variables.
 
 Every message must identify the advertiser (R18: legal name, postal address) and give a way to reach
-it; the effective values are read at launch and by each send batch, so a change needs no restart.
+it. This module is the one resolver of those values: campaigns, system emails, public pages, the access
+report and SMS all read `effective_settings`, each time they act, so a change needs no restart.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +21,14 @@ from sender.services.records import audit
 
 LOCALES = ("en", "fr")
 ROW_ID = 1
+# Environment variable that overrides each stored field (README: Configuration).
+ENV_NAMES = {
+    "legal_name": "ORG_NAME",
+    "postal_address": "ORG_ADDRESS",
+    "contact_email": "ORG_CONTACT_EMAIL",
+    "dpo_contact": "DPO_CONTACT",
+    "sender_address": "EMAIL_FROM",
+}
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ def effective(session: Session, settings: Settings) -> Organisation:
 
 
 def effective_settings(session: Session, settings: Settings) -> Settings:
-    """Settings whose organisation fields are the effective ones (for the renderer and launch checks)."""
+    """Settings whose organisation fields are the effective ones: the only way any code reads them."""
     org = effective(session, settings)
     return settings.with_overrides(
         org_name=org.legal_name,
@@ -90,7 +99,32 @@ def effective_settings(session: Session, settings: Settings) -> Settings:
         dpo_contact=org.dpo_contact,
         email_from=org.sender_address,
         default_locale=recipient_locale(session, settings),
+        # Every SMS names its sender (R18): SMS_SENDER_NAME, else the legal name, wherever it was set.
+        sms=replace(settings.sms, sender_name=settings.sms.sender_name or org.legal_name),
     )
+
+
+def controller(session: Session, settings: Settings) -> dict[str, str]:
+    """The controller's identity as every public page shows it (GDPR Art. 13)."""
+    effective = effective_settings(session, settings)
+    return {
+        "name": effective.org_name,
+        "address": effective.org_address,
+        "contact_email": effective.org_contact_email,
+        "dpo": effective.dpo_contact,
+    }
+
+
+def missing_for_email(settings: Settings) -> dict[str, str]:
+    """What effective settings lack to send any email (a From address and a name), by settings field."""
+    errors: dict[str, str] = {}
+    if not settings.org_name.strip():
+        errors["legal_name"] = "the organisation's legal name is not set (Organisation page or ORG_NAME)"
+    if "@" not in parseaddr(settings.email_from)[1]:
+        errors["sender_address"] = (
+            "no sender address is set (Organisation page: sender or contact address, or EMAIL_FROM)"
+        )
+    return errors
 
 
 def recipient_locale(session: Session, settings: Settings) -> str:

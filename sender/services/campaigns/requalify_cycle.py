@@ -40,6 +40,8 @@ from sender.services.rights.erasure import erase, scrub_redis
 from sender.work.jobs import SendBatch
 
 LOCK = "requalify"
+# The audit action of a finished run: the dashboard reads the last one to spot a cron that never comes.
+RUN_ACTION = "requalify.run"
 CHUNK = 1_000
 CLOSE_CHUNK = 200
 ACTIVE = (CampaignStatus.SENDING, CampaignStatus.SENT, CampaignStatus.PAUSED)
@@ -299,7 +301,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RunReport:
                     close(runtime, session, lease, campaign, cycle, at, report)
                 elif campaign.status != CampaignStatus.PAUSED:
                     ask_due(runtime, session, lease, campaign, at, report)
-            audit.record(session, "cron", "requalify.run", "cron", LOCK, report.counts())
+            audit.record(session, "cron", RUN_ACTION, "cron", LOCK, report.counts())
             work.commit(session, "requalify run")
         finally:
             lease.release()

@@ -28,6 +28,7 @@ from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import Channel, ConsentAction, ConsentSource, ContactStatus, SuppressionReason
 from sender.models import Contact, InboundSms, Purpose, Suppression
+from sender.services.accounts import organisation
 from sender.services.audience.contacts import suppress
 from sender.services.consent import ledger
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -96,7 +97,7 @@ def help_text(settings: Settings) -> str:
 
 def stop_text(settings: Settings) -> str:
     """The confirmation of an opt-out (R68: the person is told it is taken into account)."""
-    name = settings.sms.sender_name or settings.org_name
+    name = settings.sms.sender_name
     prefix = f"{name} : " if name else ""
     return f"{prefix}votre demande est prise en compte, vous ne recevrez plus de SMS de notre part."
 
@@ -182,7 +183,9 @@ def _apply(
     session.flush()
     if action != "none":
         audit.record(session, ACTOR, f"sms.reply.{action}", "inbound_sms", row.id, {"keyword": found.keyword})
-    return ReplyOutcome(found.kind, action, _answer(settings, found.kind, action))
+    return ReplyOutcome(
+        found.kind, action, _answer(organisation.effective_settings(session, settings), found.kind, action)
+    )
 
 
 def _answer(settings: Settings, kind: str, action: str) -> str | None:

@@ -32,7 +32,7 @@ from sender.models import AuditEvent, Campaign, Contact, Purpose, Suppression
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
-from sender.services.messages.rendering import EmailRenderer, validate_content
+from sender.services.messages.rendering import AskContext, EmailRenderer, validate_content
 from sender.services.records import audit
 
 TEST_SUBJECT_PREFIX = "[TEST] "
@@ -109,12 +109,14 @@ def _stand_in(contact: Contact, address: str) -> Contact:
     )
 
 
-def _renderer(runtime: Runtime, session: Session, campaign: Campaign) -> EmailRenderer:
+def _renderer(
+    runtime: Runtime, session: Session, campaign: Campaign, ask: AskContext | None
+) -> EmailRenderer:
     purpose = session.get(Purpose, campaign.purpose_id)
     assert purpose is not None
     settings = organisation.effective_settings(session, runtime.settings)
     # Checked in a child process under hard limits: a preview must not let a template slow the web process.
-    return EmailRenderer(settings, runtime.tokens, campaign, purpose, check=validate_content)
+    return EmailRenderer(settings, runtime.tokens, campaign, purpose, ask, check=validate_content)
 
 
 def _split(message: EmailMessage) -> Rendered:
@@ -128,12 +130,15 @@ def _split(message: EmailMessage) -> Rendered:
     return Rendered(headers, str(message["Subject"] or ""), text, html)
 
 
-def render(runtime: Runtime, session: Session, campaign: Campaign, contact: Contact) -> Rendered:
+def render(
+    runtime: Runtime, session: Session, campaign: Campaign, contact: Contact, ask: AskContext | None = None
+) -> Rendered:
     """The message as the worker would build it for this contact; raises ValidationFailed.
 
+    A requalification message needs its cycle's `ask` (requalify.message_context), as the worker has it.
     Only the signed links differ: they name a stand-in, so clicking them in a preview changes nothing.
     """
-    outgoing = _renderer(runtime, session, campaign).render(_stand_in(contact, contact.email or ""), 0)
+    outgoing = _renderer(runtime, session, campaign, ask).render(_stand_in(contact, contact.email or ""), 0)
     return _split(outgoing.message())
 
 
@@ -202,6 +207,7 @@ def test_send(
     address: str,
     actor: str,
     report: Callable[[SendResult], object],
+    ask: AskContext | None = None,
 ) -> None:
     """Send one message marked as a test to a typed address, once the caller's unit commits.
 
@@ -215,7 +221,7 @@ def test_send(
         raise ValidationFailed({"address": exc.message}) from None
     _refuse_suppressed(session, runtime.settings, to)
     # Rendered before taking the sender's turn, which is then held only for the count and the commit.
-    renderer = _renderer(runtime, session, campaign)
+    renderer = _renderer(runtime, session, campaign, ask)
     outgoing = renderer.render(_stand_in(sample, to), 0)
     message = outgoing.message()
     subject = str(message["Subject"] or "")

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from sender.channels.base import get_channel
 from sender.channels.sms.assemble import SmsAssembler
 from sender.channels.sms.content import compose, measure, total_segments
 from sender.config import Settings
 from sender.enums import Channel
 from sender.models import Campaign
+from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
 from sender.services.messages.rendering import check_templates
 from sender.services.messages.sandbox import SAMPLE_CONTACT, compile_template
@@ -53,8 +56,9 @@ def validate_sms_body(body_text: str) -> None:
     check_templates(get_channel(Channel.SMS), "", "", body_text)
 
 
-def preview(settings: Settings, campaign: Campaign) -> SmsPreview:
-    """The campaign's SMS for the sample contact, mentions included."""
+def preview(session: Session, settings: Settings, campaign: Campaign) -> SmsPreview:
+    """The campaign's SMS for the sample contact, mentions included (the organisation's effective name)."""
+    settings = organisation.effective_settings(session, settings)
     body = compile_template(campaign.body_text or "", html=False).render(contact=SAMPLE_CONTACT)
     link = f"{settings.public_base_url}/p/{_SAMPLE_TOKEN}"
     parts = compose(body, SmsAssembler(settings, campaign).mention_text(link))

@@ -23,6 +23,8 @@ from sender.channels.email.render import sender_domain
 from sender.channels.email.transport import email_transport
 from sender.config import Settings
 from sender.i18n import email_env
+from sender.services.accounts import organisation
+from sender.services.errors import NotConfigured
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,22 @@ KINDS = (
 )
 
 
-def build(settings: Settings, kind: str, recipient: str, locale: str, **context: Any) -> OutgoingEmail:
-    """The complete message of one kind, rendered in `locale`."""
+def require_sender(session: Session, settings: Settings) -> Settings:
+    """The effective settings, or NotConfigured naming what a system email lacks (checked before acting)."""
+    effective = organisation.effective_settings(session, settings)
+    missing = organisation.missing_for_email(effective)
+    if missing:
+        raise NotConfigured(missing)
+    return effective
+
+
+def build(
+    session: Session, settings: Settings, kind: str, recipient: str, locale: str, **context: Any
+) -> OutgoingEmail:
+    """The complete message of one kind, rendered in `locale`, from the organisation's effective settings."""
     if kind not in KINDS:
         raise ValueError(f"unknown system email {kind!r}")
+    settings = require_sender(session, settings)
     env = email_env(locale)
     values = {
         "org_name": settings.org_name,

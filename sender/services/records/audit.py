@@ -185,7 +185,7 @@ def verify_chain(session: Session) -> int | None:
 
 
 def _mac(keys: Sequence[str], seq: int, head: str) -> list[str]:
-    """The checkpoint's HMAC under each signing key (the first is current; older ones still verify)."""
+    """The checkpoint's HMAC under each key (the last one signs, as for links; every key verifies)."""
     message = f"audit-checkpoint:{seq}:{head}".encode()
     return [hmac.new(key.encode(), message, hashlib.sha256).hexdigest() for key in keys]
 
@@ -200,7 +200,7 @@ def checkpoint(session: Session, keys: Sequence[str]) -> AuditCheckpoint:
         .limit(1)
     ).first()
     seq, digest = (head.seq, head.hash) if head is not None and head.hash else (0, GENESIS)
-    point = AuditCheckpoint(created_at=utcnow(), seq=seq, hash=digest, mac=_mac(keys, seq, digest)[0])
+    point = AuditCheckpoint(created_at=utcnow(), seq=seq, hash=digest, mac=_mac(keys, seq, digest)[-1])
     session.add(point)
     session.flush()
     return point

@@ -8,13 +8,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sender.enums import CampaignStatus, DeliveryStatus
-from sender.models import Campaign, ConsentEvent, Delivery, Purpose
-from sender.services.campaigns import lifecycle
+from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
+from sender.models import AuditEvent, Campaign, ConsentEvent, Delivery, Purpose, Requalification
+from sender.services.campaigns import lifecycle, requalify_cycle
 
 IN_PROGRESS = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
 # A scheduled campaign this late was missed by the scheduler (stopped worker, lost queue).
 SCHEDULE_GRACE = timedelta(minutes=5)
+# An open requalification cycle needs `sender requalify run` (every minute under `sender serve`, every few
+# minutes from cron): none for this long means no cron is running, and its people are never asked.
+CRON_GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,32 @@ def overdue(session: Session, now: datetime, lease: timedelta) -> list[Overdue]:
         .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - lease)
         .group_by(Campaign.id, Campaign.name)
     ).all()
-    return [Overdue("schedule_missed", cid, name, at or now) for cid, name, at in late] + [
-        Overdue("claims_expired", cid, name, at or now) for cid, name, at in stuck
+    return (
+        [Overdue("schedule_missed", cid, name, at or now) for cid, name, at in late]
+        + [Overdue("claims_expired", cid, name, at or now) for cid, name, at in stuck]
+        + cron_missed(session, now)
+    )
+
+
+def cron_missed(session: Session, now: datetime) -> list[Overdue]:
+    """Open requalification cycles that no `sender requalify run` has served for CRON_GRACE."""
+    last_run = session.scalar(
+        select(func.max(AuditEvent.occurred_at)).where(AuditEvent.action == requalify_cycle.RUN_ACTION)
+    )
+    if last_run is not None and last_run >= now - CRON_GRACE:
+        return []
+    waiting = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.launched_at)
+        .join(Requalification, Requalification.campaign_id == Campaign.id)
+        .where(
+            Campaign.kind == CampaignKind.REQUALIFICATION,
+            Campaign.status.in_(requalify_cycle.ACTIVE),
+            Requalification.closed_at.is_(None),
+            Campaign.launched_at < now - CRON_GRACE,
+        )
+        .order_by(Campaign.id)
+    ).all()
+    # Waiting since the later of its start and the last run anyone saw.
+    return [
+        Overdue("cron_missed", cid, name, max(at or now, last_run or at or now)) for cid, name, at in waiting
     ]

@@ -16,6 +16,7 @@ from sender.config import Settings
 from sender.enums import Channel
 from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
 from sender.models.contacts import ContactList
+from sender.services.accounts import organisation
 from sender.services.rights import requests
 
 CNIL = {
@@ -101,6 +102,7 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
     # address for (R40: the relay and Twilio, with countries); email's when none, so no section is empty.
     reached = [ch for ch in channels() if ch.address.of(contact)] or [get_channel(Channel.EMAIL)]
     transfers = [ch.processor for ch in reached if ch.processor.transfer]
+    settings = organisation.effective_settings(session, settings)
     return {
         "controller": {
             "name": settings.org_name,

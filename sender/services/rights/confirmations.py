@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy.orm import Session
+
 from sender.channels.base import Channel, channels, get_channel
 from sender.channels.sms.twilio import OutgoingSms
 from sender.config import Settings
 from sender.enums import Channel as ChannelName
 from sender.i18n import email_env
 from sender.models import Contact
+from sender.services.accounts import organisation
 from sender.services.messages import system_email
 
 # The system message of each kind of confirmation (templates/email/system/ and templates/sms/system/).
@@ -54,32 +57,44 @@ def url(settings: Settings, kind: str, token: str) -> str:
     return f"{settings.public_base_url}{PATHS[kind]}{token}"
 
 
-def _by_email(settings: Settings, address: str, locale: str, kind: str, link: str) -> str:
+def _by_email(session: Session, settings: Settings, address: str, locale: str, kind: str, link: str) -> Send:
+    # From the organisation's effective sender (NotConfigured naming what is missing, before anything leaves).
     message = system_email.build(
-        settings, MESSAGES[kind], address, locale, confirm_url=link,
+        session, settings, MESSAGES[kind], address, locale, confirm_url=link,
         hours=settings.portal_link_ttl // 3600, days=settings.signup_ttl_days,
     )  # fmt: skip
-    return system_email.send(settings, message).outcome
+    effective = organisation.effective_settings(session, settings)
+    return lambda: system_email.send(effective, message).outcome
 
 
-def _by_sms(settings: Settings, address: str, locale: str, kind: str, link: str) -> str:
+def _by_sms(session: Session, settings: Settings, address: str, locale: str, kind: str, link: str) -> Send:
+    effective = organisation.effective_settings(session, settings)
     text = (
         email_env(locale)
         .get_template(f"sms/system/{MESSAGES[kind]}.txt")
-        .render(org_name=settings.sms.sender_name or settings.org_name, confirm_url=link)
+        .render(org_name=effective.sms.sender_name, confirm_url=link)
     )
     # One line: the template's line breaks are for reading its source only.
-    transport = get_channel(ChannelName.SMS).transport(settings)
-    with transport:
-        return transport.send(OutgoingSms(str(address), (" ".join(text.split()),))).outcome
+    sms = OutgoingSms(str(address), (" ".join(text.split()),))
+
+    def send() -> str:
+        with get_channel(ChannelName.SMS).transport(effective) as transport:
+            return transport.send(sms).outcome
+
+    return send
 
 
-SENDERS: dict[str, Callable[[Settings, str, str, str, str], str]] = {
+# A confirmation ready to leave: built within the session, sent once it is closed (no network call in it).
+Send = Callable[[], str]
+
+COMPOSERS: dict[str, Callable[[Session, Settings, str, str, str, str], Send]] = {
     ChannelName.EMAIL: _by_email,
     ChannelName.SMS: _by_sms,
 }
 
 
-def send(settings: Settings, channel: Channel, address: str, locale: str, kind: str, token: str) -> str:
-    """Send one confirmation link to `address` over `channel`; returns the provider's outcome."""
-    return SENDERS[channel.name](settings, address, locale, kind, url(settings, kind, token))
+def compose(
+    session: Session, settings: Settings, channel: Channel, address: str, locale: str, kind: str, token: str
+) -> Send:
+    """Build one confirmation link's message for `address` over `channel`; call the result to send it."""
+    return COMPOSERS[channel.name](session, settings, address, locale, kind, url(settings, kind, token))

@@ -20,20 +20,22 @@ from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionR
 from sender.i18n import pick_locale
 from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember
 from sender.services.audience.contacts import suppress_addresses
-from sender.services.errors import Conflict, NotFound
+from sender.services.errors import Conflict, NotConfigured, NotFound
 from sender.services.messages import system_email
 from sender.services.records import audit
 
 # Deliveries not yet handed to a transport: the worker's claim would skip them anyway (the gate refuses an
 # erased contact); marking them now makes the campaign's counts say why.
 PENDING = (DeliveryStatus.QUEUED,)
+# The confirmation's outcome when the organisation has no sender address yet.
+NOT_SENT = "not sent: no sender address is set"
 
 
 @dataclass(frozen=True)
 class ErasureResult:
     """What erasure did: whether a confirmation goes out, and how many rows and Redis keys it touched."""
 
-    confirmation: str  # sent after commit / no email address / not requested
+    confirmation: str  # sent after commit / no email address / not requested / NOT_SENT
     deliveries_skipped: int
     redis_keys_removed: int
 
@@ -48,7 +50,12 @@ def _confirm(session: Session, settings: Settings, contact: Contact) -> str:
     if not contact.email:
         return "no email address"
     locale = pick_locale(contact.locale, default=settings.default_locale)
-    message = system_email.build(settings, "erasure_done", contact.email, locale)
+    try:
+        message = system_email.build(session, settings, "erasure_done", contact.email, locale)
+    except NotConfigured:
+        # The erasure itself must not wait on the organisation's settings (Art. 17): it goes ahead, and
+        # the page says that no email follows.
+        return NOT_SENT
     system_email.send_after_commit(session, settings, "erasure_done", message)
     return "sent after commit"
 

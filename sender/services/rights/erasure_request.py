@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sender.channels.base import Channel
 from sender.config import Settings
 from sender.models import Contact, RightsRequest
+from sender.services.accounts import organisation
 from sender.services.rights import confirmations, erasure, requests
 from sender.services.rights.erasure import ErasureResult
 
@@ -37,7 +38,8 @@ def ask(session: Session, settings: Settings, contact: Contact, actor: str) -> C
     """Register the request (once); returns the channel its confirmation goes over, or None (the DPO answers)."""
     if _open(session, contact) is None:
         requests.open_request(session, kind=KIND, received_via="portal", actor=actor, contact=contact)
-    return confirmations.reachable(settings, contact)
+    # The organisation's saved sender counts, not only the environment's.
+    return confirmations.reachable(organisation.effective_settings(session, settings), contact)
 
 
 def confirm(

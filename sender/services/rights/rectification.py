@@ -21,6 +21,7 @@ from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.i18n import LOCALES
 from sender.models import AddressChange, Contact, Purpose
+from sender.services.accounts import organisation
 from sender.services.audience import contacts
 from sender.services.audience.contacts import address_fields, normalise_addresses, suppressed_channels
 from sender.services.consent.links import new_jti
@@ -68,7 +69,7 @@ def _hold(
     )
     if taken is not None or suppressed_channels(session, addresses):
         raise ValidationFailed({field: REFUSED})
-    if confirmations.channel_for(settings, field) is None:
+    if confirmations.channel_for(organisation.effective_settings(session, settings), field) is None:
         raise ValidationFailed({field: UNCONFIRMABLE})
     # A newer correction replaces an older one: the older link confirms nothing any more.
     session.execute(

@@ -46,7 +46,7 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
         _make_active(session, contact, actor)
         return "no email address"
     locale = pick_locale(contact.locale, default=settings.default_locale)
-    message = system_email.build(settings, "restriction_lift", contact.email, locale)
+    message = system_email.build(session, settings, "restriction_lift", contact.email, locale)
     _notice(session, contact, actor, "sent before the lift")
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
     contact_id = contact.id

@@ -17,7 +17,7 @@ from sender.channels.base import SendResult
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, lifecycle
+from sender.services.campaigns import deferral, lifecycle, requalify
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import dashboard as board
@@ -92,9 +92,11 @@ def _detail_page(
     rendered, render_error, sms_preview = None, None, None
     try:
         if campaign.channel == "sms":
-            sms_preview = sms.preview(runtime().settings, campaign)
+            sms_preview = sms.preview(db, runtime().settings, campaign)
         else:
-            rendered = preview.render(runtime(), db, campaign, sample)
+            rendered = preview.render(
+                runtime(), db, campaign, sample, requalify.message_context(db, campaign)
+            )
     except ValidationFailed as exc:
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
@@ -146,7 +148,10 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     """The rendered HTML part alone, for the preview frame."""
     campaign = get_campaign(campaign_id)
     try:
-        rendered = preview.render(runtime(), get_session(), campaign, _previewed())
+        db = get_session()
+        rendered = preview.render(
+            runtime(), db, campaign, _previewed(), requalify.message_context(db, campaign)
+        )
     except ValidationFailed as exc:
         return message_response(exc.message, 422)
     return message_response(rendered.html or None)
@@ -165,7 +170,16 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
         if form.sample.data and not can("contacts.see_addresses"):
             raise ValidationFailed({"sample": _("Your role may not see contacts: the sample is used.")})
         sample = preview.picked_contact(db, form.sample.data)
-        preview.test_send(runtime(), db, campaign, sample, form.address.data or "", actor(), _teller())
+        preview.test_send(
+            runtime(),
+            db,
+            campaign,
+            sample,
+            form.address.data or "",
+            actor(),
+            _teller(),
+            requalify.message_context(db, campaign),
+        )
 
     return run_action(
         test_send,

@@ -163,7 +163,9 @@ def _sms_count(kind: str, body_text: str) -> sms.SmsPreview:
     if body_text.strip():
         # Checked as when saved: the preview renders only templates that compile and fit.
         sms.validate_sms_body(body_text)
-    return sms.preview(runtime().settings, Campaign(channel="sms", kind=kind, body_text=body_text))
+    return sms.preview(
+        get_session(), runtime().settings, Campaign(channel="sms", kind=kind, body_text=body_text)
+    )
 
 
 def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | None:

@@ -13,15 +13,6 @@ from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
-# Environment variable that overrides each field (README: configuration).
-ENV_NAMES = {
-    "legal_name": "ORG_NAME",
-    "postal_address": "ORG_ADDRESS",
-    "contact_email": "ORG_CONTACT_EMAIL",
-    "dpo_contact": "DPO_CONTACT",
-    "sender_address": "EMAIL_FROM",
-}
-
 
 class OrganisationForm(Form):
     """The identity shown in every message footer and on the privacy portal."""
@@ -63,5 +54,5 @@ def organisation_page() -> ResponseReturnValue:
 
 def _page(form: OrganisationForm, effective: organisation.Organisation, status: int) -> ResponseReturnValue:
     return render_template(
-        "admin/organisation.html", form=form, effective=effective, env_names=ENV_NAMES
+        "admin/organisation.html", form=form, effective=effective, env_names=organisation.ENV_NAMES
     ), status

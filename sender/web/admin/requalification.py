@@ -22,7 +22,8 @@ from sender.services.accounts import organisation
 from sender.services.campaigns import lifecycle, requalify
 from sender.services.campaigns.schema import NAME_LIMIT
 from sender.services.consent import purposes
-from sender.services.errors import Conflict, NotFound
+from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.messages import preview
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -94,8 +95,17 @@ def _cycle_page(
 ) -> ResponseReturnValue:
     db = get_session()
     org = organisation.effective(db, runtime().settings)
+    # The DPO approves the exact message: rendered as the worker will send it, for a sample person.
+    rendered, render_error = None, None
+    try:
+        sample = preview.sample_contact()
+        rendered = preview.render(runtime(), db, campaign, sample, requalify.message_context(db, campaign))
+    except ValidationFailed as exc:
+        render_error = exc.message
     return render_template(
         "admin/requalification/cycle.html",
+        rendered=rendered,
+        render_error=render_error,
         campaign=campaign,
         cycle=cycle,
         purpose=db.get(Purpose, campaign.purpose_id),

@@ -45,7 +45,9 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "finished_at": ts(campaign.finished_at),
         "counts": {"by_status": report.by_status, "skipped": report.skipped},
         # What every person receives, for a sample contact: texts, encoding and segments (R21).
-        "sms": sms.preview(runtime().settings, campaign).as_dict() if campaign.channel == "sms" else None,
+        "sms": sms.preview(session, runtime().settings, campaign).as_dict()
+        if campaign.channel == "sms"
+        else None,
     }
 
 

@@ -15,7 +15,7 @@ from sender import work
 from sender.addresses import AddressError, normalize_email
 from sender.models import Contact
 from sender.web.public import bp
-from sender.web.public.common import may_send_to, page
+from sender.web.public.common import may_send_to, page, require_email_sender
 from sender.web.session import get_session
 from sender.work.jobs import SendPortalLink
 
@@ -35,6 +35,7 @@ def access_request() -> ResponseReturnValue:
     if request.form.get(HONEYPOT):
         return page("public/access_sent.html")  # a bot filled the hidden field: say the same, do nothing
     raw = request.form.get("email", "")
+    require_email_sender()
     try:
         email = normalize_email(raw)
     except AddressError as exc:

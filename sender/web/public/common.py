@@ -13,8 +13,11 @@ from sender.addresses import address_hash
 from sender.channels.base import channels
 from sender.i18n import pick_locale
 from sender.models import Contact
+from sender.services.accounts import organisation as org_settings
+from sender.services.errors import NotConfigured
+from sender.services.messages import system_email
 from sender.web.public import bp
-from sender.web.session import runtime
+from sender.web.session import get_session, runtime
 
 EMAILS_PER_ADDRESS = parse("3 per hour")
 SECURITY_HEADERS = {
@@ -55,13 +58,7 @@ def speak_to(contact: Contact | None) -> None:
 
 def organisation() -> dict[str, str]:
     """The controller's identity, shown on every page."""
-    settings = runtime().settings
-    return {
-        "name": settings.org_name,
-        "address": settings.org_address,
-        "contact_email": settings.org_contact_email,
-        "dpo": settings.dpo_contact,
-    }
+    return org_settings.controller(get_session(), runtime().settings)
 
 
 def page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
@@ -70,6 +67,19 @@ def page(template: str, status: int = 200, **context: Any) -> ResponseReturnValu
         render_template(template, org=organisation(), channel_labels=channel_labels(), **context),
         status,
     )
+
+
+def require_email_sender() -> None:
+    """Refuse now, before anything is recorded, when no system email could leave (no job that dies later)."""
+    system_email.require_sender(get_session(), runtime().settings)
+
+
+@bp.errorhandler(NotConfigured)
+def _not_configured(exc: NotConfigured) -> ResponseReturnValue:
+    # The same answer whatever the address: it depends only on the organisation's settings.
+    if request.is_json:
+        return {"error": "not_configured", "message": exc.message, "fields": exc.errors}, 503
+    return page("public/unavailable.html", 503)
 
 
 def may_send_to(email: str) -> bool:

@@ -38,8 +38,8 @@ def erase_confirm(token: str) -> ResponseReturnValue:
     session, rt = get_session(), runtime()
     contact, _ = spend(session, rt.tokens, rt.settings, "erase", token, OPEN_STATUSES)
     speak_to(contact)
-    erasure_request.confirm(session, rt.settings, contact, _actor(contact), rt.redis)
-    return page("public/erased.html")
+    erased = erasure_request.confirm(session, rt.settings, contact, _actor(contact), rt.redis)
+    return page("public/erased.html", emailed=erased.confirmation == "sent after commit")
 
 
 def _address_change(token: str) -> tuple[Contact, AddressChange]:

@@ -19,10 +19,11 @@ from flask.typing import ResponseReturnValue
 
 from sender import work
 from sender.models import Contact
+from sender.services.accounts import organisation
 from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
 from sender.services.consent.withdrawal import stop_all
-from sender.services.errors import Conflict, ValidationFailed
+from sender.services.errors import Conflict, NotConfigured, ValidationFailed
 from sender.services.rights import (
     access,
     confirmations,
@@ -35,7 +36,7 @@ from sender.services.rights import (
 from sender.services.rights.links import LinkRefused, peek, renewal_contact, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
-from sender.web.public.common import evidence, may_send_to, page, speak_to
+from sender.web.public.common import evidence, may_send_to, page, require_email_sender, speak_to
 from sender.web.session import discard, get_session, runtime
 from sender.work.jobs import (
     SendAddressConfirmation,
@@ -140,8 +141,12 @@ def _change(contact: Contact, action: str) -> str | None:
         )
         if event.action == "request" and event.wording_id is not None:
             # Double opt-in: the grant counts once confirmed from the address of its own channel.
-            if not confirmations.can_confirm(rt.settings, event.channel):
+            if not confirmations.can_confirm(
+                organisation.effective_settings(session, rt.settings), event.channel
+            ):
                 raise ValidationFailed({"channel": "we cannot send the confirmation on this channel"})
+            if event.channel == "email":
+                require_email_sender()
             job = SendSignupConfirmation(
                 contact_id=contact.id, wording_ids=(event.wording_id,), channel=event.channel
             )
@@ -219,6 +224,8 @@ def portal_act() -> ResponseReturnValue:
                 work.enqueue(session, SendErasureConfirmation(contact_id=contact.id))
             return page("public/erase_asked.html", channel=channel.name if channel is not None else None)
         raise ValidationFailed({"action": "choose an action"})
+    except NotConfigured:
+        raise  # the blueprint's page says the organisation's settings are unfinished
     except (ValidationFailed, Conflict) as exc:
         # The token is given back with the rollback: nothing happened, so nothing was spent.
         discard()

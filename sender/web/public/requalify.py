@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template
 from flask.typing import ResponseReturnValue
 
+from sender.services.accounts import organisation
 from sender.services.consent import requalify_answers
 from sender.services.consent.requalify_answers import AnswerLinkInvalid, Question
 from sender.web.session import discard, get_session, runtime
@@ -29,16 +30,6 @@ _SECURITY_HEADERS = {
 }
 
 
-def _organisation() -> dict[str, str]:
-    settings = runtime().settings
-    return {
-        "name": settings.org_name,
-        "address": settings.org_address,
-        "contact_email": settings.org_contact_email,
-        "dpo": settings.dpo_contact,
-    }
-
-
 @bp.after_request
 def _security_headers(response: Response) -> Response:
     response.headers.update(_SECURITY_HEADERS)
@@ -48,7 +39,7 @@ def _security_headers(response: Response) -> Response:
 def _page(answer: str, question: Question, answered: bool) -> ResponseReturnValue:
     return render_template(
         "public/requalify.html",
-        org=_organisation(),
+        org=organisation.controller(get_session(), runtime().settings),
         answer=answer,
         question=question,
         answered=answered,
@@ -57,7 +48,9 @@ def _page(answer: str, question: Question, answered: bool) -> ResponseReturnValu
 
 
 def _invalid() -> ResponseReturnValue:
-    return render_template("public/invalid_link.html", org=_organisation()), INVALID_STATUS
+    return render_template(
+        "public/invalid_link.html", org=organisation.controller(get_session(), runtime().settings)
+    ), INVALID_STATUS
 
 
 @bp.get("/requalify/<answer>/<token>")

@@ -21,7 +21,7 @@ from sender.services.errors import ValidationFailed
 from sender.services.rights.links import peek, spend
 from sender.web.bounds import record_id
 from sender.web.public import bp
-from sender.web.public.common import evidence, may_send_to, page, speak_to
+from sender.web.public.common import evidence, may_send_to, page, require_email_sender, speak_to
 from sender.web.session import discard, get_session, runtime
 from sender.work.jobs import SendSignupConfirmation
 
@@ -84,6 +84,7 @@ def signup_submit() -> ResponseReturnValue:
     data: Any = request.get_json(silent=True) if as_json else None
     if as_json and not isinstance(data, dict):
         return jsonify({"error": "validation_failed", "fields": {"body": "must be a JSON object"}}), 422
+    require_email_sender()
     try:
         if (data or request.form).get(HONEYPOT):
             return _accepted(as_json)

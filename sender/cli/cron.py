@@ -1,0 +1,75 @@
+"""`sender cron`: the periodic duties a crontab would run, each on its schedule, in one long-running process.
+
+`sender serve` starts it, so a single machine needs no crontab. Each duty is the very `sender` command of the
+README's crontab, run in this process: the same lease (services/records/cron_lock.py) keeps it apart from a
+cron-started copy, and every duty is idempotent, so a restart that runs them again early is harmless.
+
+Why not RQ's own cron (`rq cron`): its CronJob enqueues with RQ's default pickle serializer, which our JSON
+workers refuse to read (README: Cron set-up).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import click
+
+from sender.cli.serve import install_stop_handlers, stop_with_parent
+from sender.scrub import scrub
+
+MINUTE, DAY = 60, 24 * 3600
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A `sender` command and how often it runs."""
+
+    command: tuple[str, ...]
+    every: int
+
+
+# Requalification every minute: an idle run takes about 0.02 s (bench/requalify_cycle.py), and a started
+# cycle's first asks should not wait. The others are daily housekeeping (README: Cron set-up).
+DUTIES = (
+    Duty(("requalify", "run"), MINUTE),
+    Duty(("retention", "run"), DAY),
+    Duty(("signups", "purge"), DAY),
+    Duty(("requests", "overdue"), DAY),
+)
+TICK_SECONDS = 5
+
+
+def run_duty(command: Sequence[str]) -> int:
+    """Run one `sender` command in this process; its exit code (1 from `requests overdue` means: some are)."""
+    from sender.cli.main import cli
+
+    click.echo(f"cron: sender {' '.join(command)}")
+    try:
+        # Outside standalone mode click returns an Exit's code instead of leaving the process.
+        code = cli.main(list(command), prog_name="sender", standalone_mode=False)
+    except Exception as exc:
+        # A duty that fails (database away) is tried again at its next time; the loop lives on.
+        click.echo(
+            f"cron: sender {' '.join(command)} failed: {type(exc).__name__}: {scrub(str(exc))}", err=True
+        )
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+@click.command("cron")
+@click.option("--parent-pid", type=int, default=None, hidden=True)
+def cron(parent_pid: int | None) -> None:
+    """Run requalification, retention, the sign-up purge and the overdue requests check on their schedules."""
+    if parent_pid is not None:
+        stop_with_parent(parent_pid)
+    stop = install_stop_handlers()
+    due = {duty: 0.0 for duty in DUTIES}
+    while not stop.is_set():
+        for duty in DUTIES:
+            if stop.is_set() or time.monotonic() < due[duty]:
+                continue
+            run_duty(duty.command)
+            due[duty] = time.monotonic() + duty.every
+        stop.wait(TICK_SECONDS)
