@@ -186,8 +186,14 @@ def test_set_up_in_the_browser_then_every_journey_names_the_organisation(
     page.get_by_role("button", name="Open my privacy space").click()
     page.get_by_label("I understand: my data will be erased for good.").check()
     page.get_by_role("button", name="Erase my data").click()
+    # Nothing is erased until confirmed from the person's own address: the link comes from the saved sender.
+    expect(page.get_by_role("heading", name="Confirm the erasure")).to_be_visible()
+    asked = mail.wait_for(3, timeout=60)[2].message()
+    assert (asked["To"], asked["From"]) == ("camille@example.org", FROM)
+    page.goto(_link(asked.get_body(("plain",)).get_content(), "/erase/"))
+    page.get_by_role("button", name="Yes, erase my data").click()
     expect(page.get_by_role("heading", name="Your data is erased")).to_be_visible()
-    erased = mail.wait_for(3, timeout=60)[2].message()
+    erased = mail.wait_for(4, timeout=60)[3].message()
     assert (erased["To"], erased["From"]) == ("camille@example.org", FROM)
 
     # An SMS campaign, signed with the legal name saved on the page (no SMS_SENDER_NAME, no ORG_NAME).
@@ -199,7 +205,8 @@ def test_set_up_in_the_browser_then_every_journey_names_the_organisation(
     page.get_by_label("Text body").fill("Our spring letter is out.")
     page.get_by_role("button", name="Save the draft").click()
     page.wait_for_url(re.compile(r".*/admin/campaigns/\d+$"))
-    page.get_by_role("button", name="Send now").click()
+    page.get_by_role("link", name="Send now…").click()
+    page.get_by_role("button", name="Send to 1 now (SMS)").click()
     page.wait_for_selector("text=Sending started.")
     deadline = time.monotonic() + 60
     while not deployment.twilio.accepted() and time.monotonic() < deadline:
