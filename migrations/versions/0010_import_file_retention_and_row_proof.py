@@ -1,0 +1,39 @@
+"""import file retention and per-row consent proof counts
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-05 14:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0010'
+down_revision: str | None = '0009'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rows_own_proof', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('rows_batch_proof', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('rows_legacy', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('file_deleted_at', sa.DateTime(), nullable=True))
+    # Files of batches already committed are not needed any more: delete them now.
+    op.execute(
+        "DELETE FROM import_file_chunks WHERE batch_id IN "
+        "(SELECT id FROM import_batches WHERE status = 'committed')"
+    )
+    op.execute("UPDATE import_batches SET file_deleted_at = committed_at WHERE status = 'committed'")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.drop_column('file_deleted_at')
+        batch_op.drop_column('rows_legacy')
+        batch_op.drop_column('rows_batch_proof')
+        batch_op.drop_column('rows_own_proof')
