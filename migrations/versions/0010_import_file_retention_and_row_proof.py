@@ -1,4 +1,4 @@
-"""import file retention and per-row consent proof counts
+"""import file retention, per-row consent proof counts, and the list an import fills
 
 Revision ID: 0010
 Revises: 0009
@@ -23,6 +23,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('rows_batch_proof', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('rows_legacy', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('file_deleted_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('list_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_import_batches_list_id_lists'), 'lists', ['list_id'], ['id'], ondelete='SET NULL'
+        )
     # Files of batches already committed are not needed any more: delete them now.
     op.execute(
         "DELETE FROM import_file_chunks WHERE batch_id IN "
@@ -33,6 +37,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('import_batches', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_import_batches_list_id_lists'), type_='foreignkey')
+        batch_op.drop_column('list_id')
         batch_op.drop_column('file_deleted_at')
         batch_op.drop_column('rows_legacy')
         batch_op.drop_column('rows_batch_proof')

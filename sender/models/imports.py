@@ -41,6 +41,8 @@ class ImportBatch(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     partner_name: Mapped[str | None] = mapped_column(String(200))
     partner_named_sender: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The list the committed contacts join (membership is not consent: the gate still decides).
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
     file_name: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64), index=True)
     file_size: Mapped[int] = mapped_column(Integer, default=0)

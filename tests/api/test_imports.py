@@ -77,6 +77,9 @@ def test_upload_dry_run_report_then_commit(api: Api, db_session: Session, settin
         "refused": 2,
         "fields_dropped": 1,
         "consents_recorded": 2,
+        "rows_own_proof": 0,
+        "rows_batch_proof": 2,
+        "rows_legacy": 0,
     }
     assert batch["legacy"] is False and batch["encoding"] == "utf-8" and batch["delimiter"] == ";"
     assert [c["field"] for c in batch["mapping"]] == ["email", "first_name", "phone"]

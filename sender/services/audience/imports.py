@@ -200,7 +200,17 @@ def _fail(session: Session, batch: ImportBatch, message: str) -> None:
 def _counts(batch: ImportBatch) -> dict[str, int]:
     return {
         name: getattr(batch, name)
-        for name in ("total_rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded")
+        for name in (
+            "total_rows",
+            "accepted",
+            "merged",
+            "refused",
+            "fields_dropped",
+            "consents_recorded",
+            "rows_own_proof",
+            "rows_batch_proof",
+            "rows_legacy",
+        )
     }
 
 
@@ -248,7 +258,13 @@ def _pass(
         reader = RowReader(header, targets, settings.default_phone_region, settings.hash_key)
         columns = {t: c for c, t in zip(header, targets, strict=True) if t}
         engine = ImportPass(
-            session, batch.id, columns, write=write, proof=proof_of(session, batch), actor=batch.created_by
+            session,
+            batch.id,
+            columns,
+            write=write,
+            proof=proof_of(session, batch),
+            actor=batch.created_by,
+            list_id=batch.list_id,
         )
         parsed: list[ParsedRow] = []
         malformed: list[tuple[int, str]] = []

@@ -78,6 +78,9 @@ def present(batch: ImportBatch) -> dict[str, Any]:
             "refused": batch.refused,
             "fields_dropped": batch.fields_dropped,
             "consents_recorded": batch.consents_recorded,
+            "rows_own_proof": batch.rows_own_proof,
+            "rows_batch_proof": batch.rows_batch_proof,
+            "rows_legacy": batch.rows_legacy,
         },
         "progress": progress,
         "error": batch.error,
@@ -204,6 +207,17 @@ def import_report_csv(batch_id: int) -> ResponseReturnValue:
 
 
 _STR = {"type": "string"}
+COUNTS = (
+    "rows",
+    "accepted",
+    "merged",
+    "refused",
+    "fields_dropped",
+    "consents_recorded",
+    "rows_own_proof",
+    "rows_batch_proof",
+    "rows_legacy",
+)
 _COUNT = {"type": "integer", "minimum": 0}
 _BATCH: dict[str, Any] = {
     "id": {"type": "integer"},
@@ -231,11 +245,8 @@ _BATCH: dict[str, Any] = {
         "description": "True when the batch proves no consent: its new contacts are legacy (unqualified).",
     },
     "counts": obj(
-        {
-            name: _COUNT
-            for name in ("rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded")
-        },
-        ["rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded"],
+        {name: _COUNT for name in COUNTS},
+        list(COUNTS),
     ),
     "progress": nullable({"type": "number", "minimum": 0, "maximum": 1}),
     "error": nullable(_STR),
