@@ -11,6 +11,8 @@ from typing import Any
 
 from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
 from sender.db import utcnow
+from sender.services.audience import countries
+from sender.services.audience.countries import country_code
 from sender.services.audience.import_mapping import ATTRIBUTE_PREFIX, PROOF_FIELDS
 from sender.services.consent.ledger import EVIDENCE_KEYS, truncate_ip
 
@@ -103,9 +105,10 @@ def _apply_plain(parsed: ParsedRow, target: str, value: str) -> str | None:
     if target in MAX_LENGTHS and len(value) > MAX_LENGTHS[target]:
         return f"longer than {MAX_LENGTHS[target]} characters"
     if target == "country":
-        if len(value) != 2 or not value.isalpha() or not value.isascii():
-            return "not an ISO 3166 alpha-2 country code such as FR"
-        value = value.upper()
+        code = country_code(value)
+        if code is None:
+            return countries.PROBLEM
+        value = code
     elif target == "locale" and not _LOCALE.match(value):
         return "not a language tag such as fr or fr-FR"
     elif target == "timezone" and value not in _zones():
