@@ -1,4 +1,4 @@
-"""import file retention, per-row consent proof counts, and the list an import fills
+"""import file retention, per-row consent proof counts, the list an import fills, search by email domain
 
 Revision ID: 0010
 Revises: 0009
@@ -27,6 +27,12 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f('fk_import_batches_list_id_lists'), 'lists', ['list_id'], ['id'], ondelete='SET NULL'
         )
+    # The part after the @, as sender.models.contacts.email_domain writes it on each backend.
+    if op.get_bind().dialect.name == 'postgresql':
+        domain = "split_part(email, '@', 2)"
+    else:
+        domain = "substr(email, instr(email, '@') + 1)"
+    op.create_index('ix_contacts_email_domain', 'contacts', [sa.text(domain)], unique=False)
     # Files of batches already committed are not needed any more: delete them now.
     op.execute(
         "DELETE FROM import_file_chunks WHERE batch_id IN "
@@ -36,6 +42,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_contacts_email_domain', table_name='contacts')
     with op.batch_alter_table('import_batches', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_import_batches_list_id_lists'), type_='foreignkey')
         batch_op.drop_column('list_id')
