@@ -265,3 +265,15 @@ def test_a_run_whose_worker_was_lost_can_be_started_again(
 
     assert restarted["status"] == "committing"
     assert runtime.queue("default").job_ids == [import_job_id(batch["id"], "commit")]
+
+
+def test_an_import_fills_the_list_it_names_and_an_unknown_list_is_refused(api: Api) -> None:
+    lst = api.post("/lists", {"name": "Salon"})
+    unknown = upload(api, FILE, 422, source="salon", legal_basis="unknown", list="999999")
+    assert unknown["fields"] == {"list": "no such list"}
+
+    batch = upload(api, FILE, 201, source="salon", legal_basis="unknown", list=str(lst["id"]))
+    api.post(f"/imports/{batch['id']}/commit", None, 200)
+
+    members = api.get(f"/lists/{lst['id']}")
+    assert members["member_count"] == batch["counts"]["accepted"] == 3

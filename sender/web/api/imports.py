@@ -17,7 +17,7 @@ from sender.models import ImportBatch, Purpose
 from sender.models.contacts import CHANNELS
 from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
 from sender.services.audience import import_report, imports
-from sender.services.audience.import_mapping import FIELDS
+from sender.services.audience.import_mapping import FIELDS, PROOF_FIELDS
 from sender.services.errors import ValidationFailed
 from sender.tasks.queue import read_progress
 from sender.web.api.inputs import parse_query
@@ -38,6 +38,7 @@ FORM_FIELDS = (
     "channels",
     "partner",
     "partner_named_sender",
+    "list",
 )
 # Room for the multipart envelope and the provenance fields around the file itself.
 FORM_OVERHEAD = 64 * 1024
@@ -280,9 +281,15 @@ UPLOAD_FORM: dict[str, Any] = obj(
             "type": "boolean",
             "description": "The partner's wording named us; required for partner-sourced consent.",
         },
+        "list": {
+            "type": "integer",
+            "description": "A list every accepted or merged contact joins at commit.",
+        },
         "mapping": {
             "type": "string",
-            "description": f"JSON object column -> field ({', '.join(FIELDS)}, attributes.<name>, ignore).",
+            "description": f"JSON object column -> field ({', '.join((*FIELDS, *PROOF_FIELDS))}, "
+            "attributes.<name>, ignore). In a file with consent_* columns, a row without its own consent "
+            "date and source is imported as legacy.",
         },
     },
     ["file", "source", "legal_basis"],
