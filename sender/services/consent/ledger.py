@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, select
+from sqlalchemy import Table, and_, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -394,9 +394,18 @@ def record_imported_grants(
                 "expires_at": expires_at,
             }
         )
-    # One executemany (batched VALUES with RETURNING on both backends), whatever the number of contacts.
     events = cast(Table, ConsentEvent.__table__)
-    inserted = session.execute(insert(events).returning(events.c.id, events.c.contact_id), rows)
+    returning = (events.c.id, events.c.contact_id)
+    shared = {key: value for key, value in rows[0].items() if key != "contact_id"}
+    if all({**shared, "contact_id": row["contact_id"]} == row for row in rows):
+        # One proof for all (the batch's claim): one INSERT .. SELECT, its constants bound once.
+        constants = [literal(value, events.c[key].type) for key, value in shared.items()]
+        chosen = select(Contact.id, *constants).where(Contact.id.in_(ids))
+        stmt = insert(events).from_select(["contact_id", *shared], chosen).returning(*returning)
+        inserted = session.execute(stmt)
+    else:
+        # One executemany (batched VALUES with RETURNING on both backends) for the rows' own proofs.
+        inserted = session.execute(insert(events).returning(*returning), rows)
     folds = [(contact_id, event_id, *moments[contact_id]) for event_id, contact_id in inserted]
     _fold_many(session, action, purpose.id, channel, folds)
     return refusals
