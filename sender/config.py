@@ -94,6 +94,7 @@ class Settings:
     extra: Mapping[str, Any] = field(default_factory=dict)
     import_max_bytes: int = 50 * 1024 * 1024
     import_inline_bytes: int = 256 * 1024
+    import_file_days: int = 7
     smtp_connections: int = 10
     smtp_max_rate: tuple[Rate, ...] = ()
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
@@ -345,6 +346,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
         import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
         import_inline_bytes=_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),
+        import_file_days=_int(env, "IMPORT_FILE_DAYS", 7),
         smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
         sms=_load_sms(env),

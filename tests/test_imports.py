@@ -157,6 +157,19 @@ def test_mapping_overrides_detection_and_bad_overrides_are_named(
 # --- rows: fields, duplicates, refusals --------------------------------------------------------------
 
 
+def test_countries_are_read_from_iso_codes_and_from_french_and_english_names(
+    db_session: Session, settings: Settings
+) -> None:
+    written = ["France", "france", "FR", "fr", "FRA", "Allemagne", "Germany", "Royaume-Uni", "Côte d'Ivoire"]
+    content = csv_bytes("email,pays", *(f"p{i}@example.org,{name}" for i, name in enumerate(written)))
+
+    batch = run(db_session, settings, content)
+
+    assert (batch.accepted, batch.fields_dropped) == (len(written), 0)
+    stored = [contact(db_session, f"p{i}@example.org") for i in range(len(written))]
+    assert [c.country if c else None for c in stored] == ["FR"] * 5 + ["DE", "DE", "GB", "CI"]
+
+
 def test_a_bad_field_drops_that_field_and_a_row_without_a_valid_address_is_refused(
     db_session: Session, settings: Settings
 ) -> None:
@@ -164,7 +177,7 @@ def test_a_bad_field_drops_that_field_and_a_row_without_a_valid_address_is_refus
         "email,phone,country",
         "ann@example.org,12,FR",  # bad phone: imported without it
         "not-an-email,,FR",  # no valid address: refused
-        ",+33612345678,France",  # bad country: imported without it
+        ",+33612345678,Atlantis",  # bad country: imported without it
         "bob@example.org,,FR,extra",  # more cells than columns: refused
     )
 
@@ -175,7 +188,13 @@ def test_a_bad_field_drops_that_field_and_a_row_without_a_valid_address_is_refus
         (2, "accepted", "phone", "not a valid phone number for its country; field left empty"),
         (3, "refused", "email", "An email address must have an @-sign."),
         (4, "accepted", "", ""),
-        (4, "accepted", "country", "not an ISO 3166 alpha-2 country code such as FR; field left empty"),
+        (
+            4,
+            "accepted",
+            "country",
+            "not a country: give an ISO code such as FR or a name such as France (in French or English); "
+            "field left empty",
+        ),
         (5, "refused", "", "4 cells, but the header has 3 columns"),
     ]
     ann = contact(db_session, "ann@example.org")

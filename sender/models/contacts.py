@@ -18,13 +18,36 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
 
 from sender.db import Base, utcnow
 from sender.enums import Channel, ContactStatus, one_of
 
 CONTACT_STATUSES = tuple(ContactStatus)
 CHANNELS = tuple(Channel)
+
+
+class email_domain(FunctionElement[str]):
+    """SQL: the part of an email address after its @, written the way each backend can index it."""
+
+    type = String()
+    name = "email_domain"
+    inherit_cache = True
+
+
+@compiles(email_domain)
+def _email_domain_sqlite(element: email_domain, compiler: Any, **kw: Any) -> str:
+    (column,) = list(element.clauses)
+    text = compiler.process(column, **kw)
+    return f"substr({text}, instr({text}, '@') + 1)"
+
+
+@compiles(email_domain, "postgresql")
+def _email_domain_postgresql(element: email_domain, compiler: Any, **kw: Any) -> str:
+    (column,) = list(element.clauses)
+    return f"split_part({compiler.process(column, **kw)}, '@', 2)"
 
 
 def new_public_id() -> str:
@@ -107,3 +130,5 @@ Index("ix_contacts_created_id", Contact.created_at, Contact.id)
 # Staff search by name: prefix ranges on lower(first_name) / lower(last_name).
 Index("ix_contacts_lower_first_name", func.lower(Contact.first_name))
 Index("ix_contacts_lower_last_name", func.lower(Contact.last_name))
+# Staff search by domain ("@example.org", "example.org"): prefix ranges on the part after the @.
+Index("ix_contacts_email_domain", email_domain(Contact.email))

@@ -41,6 +41,8 @@ class ImportBatch(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     partner_name: Mapped[str | None] = mapped_column(String(200))
     partner_named_sender: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The list the committed contacts join (membership is not consent: the gate still decides).
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
     file_name: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64), index=True)
     file_size: Mapped[int] = mapped_column(Integer, default=0)
@@ -56,12 +58,18 @@ class ImportBatch(Base):
     refused: Mapped[int] = mapped_column(Integer, default=0)
     fields_dropped: Mapped[int] = mapped_column(Integer, default=0)
     consents_recorded: Mapped[int] = mapped_column(Integer, default=0)
+    # Where each accepted or merged row's consent comes from: its own proof columns, the batch's claim, or none.
+    rows_own_proof: Mapped[int] = mapped_column(Integer, default=0)
+    rows_batch_proof: Mapped[int] = mapped_column(Integer, default=0)
+    rows_legacy: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     analysed_at: Mapped[datetime | None] = mapped_column(DateTime)
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The stored file is deleted at commit, or after IMPORT_FILE_DAYS without one (R43, R48).
+    file_deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ImportFileChunk(Base):

@@ -77,6 +77,9 @@ def test_upload_dry_run_report_then_commit(api: Api, db_session: Session, settin
         "refused": 2,
         "fields_dropped": 1,
         "consents_recorded": 2,
+        "rows_own_proof": 0,
+        "rows_batch_proof": 2,
+        "rows_legacy": 0,
     }
     assert batch["legacy"] is False and batch["encoding"] == "utf-8" and batch["delimiter"] == ";"
     assert [c["field"] for c in batch["mapping"]] == ["email", "first_name", "phone"]
@@ -262,3 +265,15 @@ def test_a_run_whose_worker_was_lost_can_be_started_again(
 
     assert restarted["status"] == "committing"
     assert runtime.queue("default").job_ids == [import_job_id(batch["id"], "commit")]
+
+
+def test_an_import_fills_the_list_it_names_and_an_unknown_list_is_refused(api: Api) -> None:
+    lst = api.post("/lists", {"name": "Salon"})
+    unknown = upload(api, FILE, 422, source="salon", legal_basis="unknown", list="999999")
+    assert unknown["fields"] == {"list": "no such list"}
+
+    batch = upload(api, FILE, 201, source="salon", legal_basis="unknown", list=str(lst["id"]))
+    api.post(f"/imports/{batch['id']}/commit", None, 200)
+
+    members = api.get(f"/lists/{lst['id']}")
+    assert members["member_count"] == batch["counts"]["accepted"] == 3

@@ -14,6 +14,7 @@ from sender.channels.base import address_columns, channels
 from sender.config import Settings
 from sender.enums import ContactStatus
 from sender.models import Contact, Suppression
+from sender.services.audience import countries
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
 
@@ -75,8 +76,8 @@ def _check_fields(data: Mapping[str, Any]) -> dict[str, str]:
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             errors[name] = f"must be a string of at most {limit} characters"
     country = data.get("country")
-    if country is not None and (not isinstance(country, str) or len(country) != 2 or not country.isalpha()):
-        errors["country"] = "must be an ISO 3166 alpha-2 code such as FR"
+    if country and (not isinstance(country, str) or countries.country_code(country) is None):
+        errors["country"] = countries.PROBLEM
     attributes = data.get("attributes")
     if attributes is not None and not isinstance(attributes, dict):
         errors["attributes"] = "must be an object"
@@ -105,7 +106,7 @@ def create(session: Session, settings: Settings, data: Mapping[str, Any], actor:
         first_name=data.get("first_name"),
         last_name=data.get("last_name"),
         locale=data.get("locale"),
-        country=(data.get("country") or None) and str(data["country"]).upper(),
+        country=countries.country_code(data["country"]) if data.get("country") else None,
         timezone=data.get("timezone"),
         attributes=dict(data.get("attributes") or {}),
         source=data.get("source") or "api",
@@ -154,7 +155,7 @@ def update(
         if name in data:
             setattr(contact, name, data[name])
     if "country" in data:
-        contact.country = data["country"].upper() if data["country"] else None
+        contact.country = countries.country_code(data["country"]) if data["country"] else None
     session.flush()
     audit.record(session, actor, "contact.update", "contact", contact.public_id, {"fields": sorted(data)})
     return contact

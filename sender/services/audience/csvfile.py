@@ -93,8 +93,9 @@ def _encoding(head: bytes, size: int, utf8_ok: bool, cp1252_ok: bool, has_nul: b
 class ChunkStream(io.RawIOBase):
     """The stored file as a readable raw stream, one database chunk in memory at a time."""
 
-    def __init__(self, session: Session, batch_id: int) -> None:
+    def __init__(self, session: Session, batch_id: int, stop: int | None = None) -> None:
         super().__init__()
+        self._stop = stop
         self._session = session
         self._batch_id = batch_id
         self._seq = 0
@@ -109,6 +110,9 @@ class ChunkStream(io.RawIOBase):
     def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
         """Fill `target` from the current chunk, fetching the next one when it runs out."""
         while not self._buffer and not self._done:
+            if self._stop is not None and self._seq >= self._stop:
+                self._done = True
+                break
             data = self._session.scalar(
                 select(ImportFileChunk.data).where(
                     ImportFileChunk.batch_id == self._batch_id, ImportFileChunk.seq == self._seq
@@ -128,10 +132,13 @@ class ChunkStream(io.RawIOBase):
 
 @contextmanager
 def open_text(
-    session: Session, batch_id: int, encoding: str
+    session: Session, batch_id: int, encoding: str, stop: int | None = None
 ) -> Iterator[tuple[io.TextIOWrapper, ChunkStream]]:
-    """The stored file decoded as text (newlines kept for the csv module), with its raw stream for progress."""
-    raw = ChunkStream(session, batch_id)
+    """The stored file decoded as text (newlines kept for the csv module), with its raw stream for progress.
+
+    With `stop`, only the chunks before that sequence number are read.
+    """
+    raw = ChunkStream(session, batch_id, stop)
     text = io.TextIOWrapper(io.BufferedReader(raw, 64 * 1024), encoding=encoding, newline="")
     try:
         yield text, raw

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from sender.services.errors import ValidationFailed
 
 FIELDS = ("email", "phone", "first_name", "last_name", "locale", "country", "timezone")
+# Each row's own proof of consent (R58): a row of a file holding these columns is granted only with its own.
+PROOF_FIELDS = ("consent_date", "consent_source", "consent_wording_version", "consent_ip", "consent_form_id")
 ATTRIBUTE_PREFIX = "attributes."
 IGNORE = "ignore"
 MAX_ATTRIBUTE_NAME = 64
@@ -44,6 +46,46 @@ _ALIASES = {
     "locale": ("locale", "language", "lang", "langue"),
     "country": ("country", "country code", "pays", "code pays"),
     "timezone": ("timezone", "time zone", "fuseau horaire"),
+    "consent_date": (
+        "consent_date",
+        "consent date",
+        "consented on",
+        "date of consent",
+        "opt-in date",
+        "date de consentement",
+        "date du consentement",
+        "consentement le",
+        "date opt-in",
+    ),
+    "consent_source": (
+        "consent_source",
+        "consent source",
+        "source of consent",
+        "opt-in source",
+        "source du consentement",
+        "source de consentement",
+        "source consentement",
+    ),
+    "consent_wording_version": (
+        "consent_wording_version",
+        "consent wording version",
+        "wording version",
+        "consent version",
+        "version du texte",
+        "version du texte de consentement",
+        "version du consentement",
+        "version de la mention",
+    ),
+    "consent_ip": ("consent_ip", "consent ip", "ip", "ip address", "adresse ip", "ip du consentement"),
+    "consent_form_id": (
+        "consent_form_id",
+        "consent form",
+        "form id",
+        "form",
+        "formulaire",
+        "id du formulaire",
+        "identifiant du formulaire",
+    ),
 }
 
 
@@ -68,14 +110,14 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _check_target(column: str, target: str) -> str | None:
-    if target in FIELDS or target == IGNORE:
+    if target in FIELDS or target in PROOF_FIELDS or target == IGNORE:
         return None
     if target.startswith(ATTRIBUTE_PREFIX):
         name = target[len(ATTRIBUTE_PREFIX) :]
         if name and len(name) <= MAX_ATTRIBUTE_NAME and name.replace("_", "").isalnum():
             return None
     return (
-        f"column {column!r}: {target!r} is not a field; use one of {', '.join(FIELDS)}, "
+        f"column {column!r}: {target!r} is not a field; use one of {', '.join((*FIELDS, *PROOF_FIELDS))}, "
         f"attributes.<name> (letters, digits, _) or {IGNORE}"
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.enums import Channel
-from sender.models import ConsentWording, Purpose
+from sender.models import ConsentWording, ContactList, Purpose
 from sender.models.consent import LEGAL_BASES
 from sender.models.contacts import CHANNELS
 from sender.services.consent.ledger import GRANT_MECHANISMS, NON_AFFIRMATIVE
@@ -91,6 +91,7 @@ def validate(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
             version = int(str(raw_version))
         else:
             errors["wording_version"] = "must be a whole number from 1"
+    list_id = _list_id(session, data.get("list"), errors)
     mechanism = _text(data, "mechanism", 32, errors) or ("checkbox" if basis == "consent" else None)
     if basis == "consent":
         _check_consent_proof(session, data, purpose, version, collected_on, mechanism, partner, named, errors)
@@ -106,7 +107,18 @@ def validate(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
         "purpose_id": purpose.id if purpose else None,
         "wording_version": version,
         "mechanism": mechanism,
+        "list_id": list_id,
     }
+
+
+def _list_id(session: Session, raw: Any, errors: dict[str, str]) -> int | None:
+    """The list the imported contacts join, if one is named."""
+    if raw in (None, ""):
+        return None
+    if not str(raw).isdigit() or session.get(ContactList, int(str(raw))) is None:
+        errors["list"] = "no such list"
+        return None
+    return int(str(raw))
 
 
 def _check_consent_proof(

@@ -5,13 +5,29 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
-from sender.services.audience.import_mapping import ATTRIBUTE_PREFIX
+from sender.db import utcnow
+from sender.services.audience import countries
+from sender.services.audience.countries import country_code
+from sender.services.audience.import_mapping import ATTRIBUTE_PREFIX, PROOF_FIELDS
+from sender.services.consent.ledger import EVIDENCE_KEYS, truncate_ip
 
 MAX_LENGTHS = {"first_name": 100, "last_name": 100}
 MAX_ATTRIBUTE_VALUE = 255
+MAX_CONSENT_SOURCE = 255
+# How spreadsheets write a consent moment: ISO (with or without a time), or day first as in France.
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+)
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 
@@ -31,7 +47,14 @@ class ParsedRow:
     phone_hash: str | None = None
     fields: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
+    # The row's own consent proof (consent_* columns), and whether one of its cells was unusable.
+    proof: dict[str, Any] = field(default_factory=dict)
+    proof_flawed: bool = False
     problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def has_own_proof(self) -> bool:
+        """A date and a source of its own, and no unusable proof cell: then the row proves its consent."""
+        return not self.proof_flawed and "consent_date" in self.proof and "consent_source" in self.proof
 
 
 @dataclass(frozen=True)
@@ -53,6 +76,7 @@ class RowReader:
             problem = self._apply(parsed, target, value)
             if problem:
                 parsed.problems.append((name, target, problem))
+                parsed.proof_flawed = parsed.proof_flawed or target in PROOF_FIELDS
         return parsed
 
     def _apply(self, parsed: ParsedRow, target: str, value: str) -> str | None:
@@ -63,6 +87,8 @@ class RowReader:
             elif target == "phone":
                 parsed.phone = normalize_phone(value, self.region)
                 parsed.phone_hash = address_hash(self.hash_key, parsed.phone)
+            elif target in PROOF_FIELDS:
+                return _apply_proof(parsed, target, value)
             else:
                 return _apply_plain(parsed, target, value)
         except AddressError as exc:
@@ -79,12 +105,52 @@ def _apply_plain(parsed: ParsedRow, target: str, value: str) -> str | None:
     if target in MAX_LENGTHS and len(value) > MAX_LENGTHS[target]:
         return f"longer than {MAX_LENGTHS[target]} characters"
     if target == "country":
-        if len(value) != 2 or not value.isalpha() or not value.isascii():
-            return "not an ISO 3166 alpha-2 country code such as FR"
-        value = value.upper()
+        code = country_code(value)
+        if code is None:
+            return countries.PROBLEM
+        value = code
     elif target == "locale" and not _LOCALE.match(value):
         return "not a language tag such as fr or fr-FR"
     elif target == "timezone" and value not in _zones():
         return "not an IANA time zone such as Europe/Paris"
     parsed.fields[target] = value
+    return None
+
+
+def _consent_moment(value: str) -> datetime | None:
+    text = value.replace("T", " ").removesuffix("Z")
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def _apply_proof(parsed: ParsedRow, target: str, value: str) -> str | None:
+    """One cell of the row's own consent proof, checked as strictly as a batch's."""
+    if target == "consent_date":
+        moment = _consent_moment(value)
+        if moment is None:
+            return "not a date such as 2026-03-14 or 14/03/2026"
+        if moment > utcnow():
+            return "is in the future"
+        parsed.proof[target] = moment
+    elif target == "consent_source":
+        if len(value) > MAX_CONSENT_SOURCE:
+            return f"longer than {MAX_CONSENT_SOURCE} characters"
+        parsed.proof[target] = value
+    elif target == "consent_wording_version":
+        if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
+            return "not a wording version number such as 1"
+        parsed.proof[target] = int(value)
+    elif target == "consent_ip":
+        try:
+            parsed.proof[target] = truncate_ip(value)  # the network part only, as for any consent
+        except ValueError:
+            return "not an IPv4 or IPv6 address"
+    else:
+        if len(value) > EVIDENCE_KEYS["form_id"]:
+            return f"longer than {EVIDENCE_KEYS['form_id']} characters"
+        parsed.proof[target] = value
     return None

@@ -19,11 +19,16 @@ from sqlalchemy.orm import Session
 
 from sender.channels.base import channels, get_channel
 from sender.enums import ContactStatus
-from sender.models import Contact, ImportReportLine, Suppression
+from sender.models import ConsentWording, Contact, ImportReportLine, Suppression
+from sender.services.audience.import_mapping import PROOF_FIELDS
 from sender.services.audience.import_rows import ParsedRow
 from sender.services.audience.import_write import PLAIN_FIELDS, Chunk, ChunkWriter, Proof
+from sender.services.consent.ledger import ImportedProof
 
 __all__ = ["Counts", "ImportPass", "Proof"]
+NO_ROW_PROOF = (
+    "no consent proof of its own (consent date and source): imported as legacy, no consent recorded"
+)
 SUPPRESSED = (
     "on the suppression list ({reason}): an erased, opted-out or bounced address is never imported again"
 )
@@ -39,6 +44,9 @@ class Counts:
     refused: int = 0
     fields_dropped: int = 0
     consents_recorded: int = 0
+    rows_own_proof: int = 0
+    rows_batch_proof: int = 0
+    rows_legacy: int = 0
 
 
 class ImportPass:
@@ -53,6 +61,7 @@ class ImportPass:
         write: bool,
         proof: Proof | None,
         actor: str,
+        list_id: int | None = None,
     ) -> None:
         self.session = session
         self.batch_id = batch_id
@@ -67,7 +76,16 @@ class ImportPass:
         self.emailed: set[int] = set()
         self.phoned: set[int] = set()
         self.first_row: dict[int, int] = {}  # existing contact label -> first row naming it
-        self.writer = ChunkWriter(session, batch_id, proof, actor)
+        self.writer = ChunkWriter(session, batch_id, proof, actor, list_id)
+        # A file with proof columns proves consent row by row: a row without its own proof is legacy.
+        self.row_proof = any(name in columns for name in PROOF_FIELDS)
+        self.versions: frozenset[int] = frozenset()
+        if proof is not None:
+            self.versions = frozenset(
+                session.scalars(
+                    select(ConsentWording.version).where(ConsentWording.purpose_id == proof.purpose.id)
+                )
+            )
 
     # --- lookups ---------------------------------------------------------------------------------
 
@@ -163,6 +181,7 @@ class ImportPass:
                 self.counts.refused += 1
                 chunk.line(row.row_no, "refused", "", f"the matching contact is {status}: left unchanged")
                 return
+        self._check_version(row)
         problems = list(row.problems)  # the row keeps a valid address: each bad field is dropped alone
         if row.phone is not None:
             if by_phone is not None and by_phone != target:
@@ -192,11 +211,46 @@ class ImportPass:
         for column, _, reason in problems:
             self.counts.fields_dropped += 1
             chunk.line(row.row_no, outcome, column, f"{reason}; field left empty")
-        self._stage(chunk, row, label)
-        if self.proof is not None:
+        row_proof = self._row_proof(chunk, row, outcome)
+        self._stage(chunk, row, label, legacy=row_proof is None)
+        if self.proof is not None and row_proof is not None:
             for channel in self.proof.channels:
                 if getattr(row, get_channel(channel).address.column, None) is not None:
-                    chunk.grants.append((label, row.row_no, channel, outcome))
+                    chunk.grants.append((label, row.row_no, channel, outcome, row_proof))
+
+    def _check_version(self, row: ParsedRow) -> None:
+        version = row.proof.get("consent_wording_version")
+        if version is None or self.proof is None or version in self.versions:
+            return
+        column = self.columns.get("consent_wording_version", "consent_wording_version")
+        reason = f"purpose {self.proof.purpose.slug!r} has no wording version {version}"
+        row.problems.append((column, "consent_wording_version", reason))
+        row.proof_flawed = True
+        del row.proof["consent_wording_version"]
+
+    def _row_proof(self, chunk: Chunk, row: ParsedRow, outcome: str) -> ImportedProof | None:
+        """The proof a row's grants record: its own, else the batch's; None makes the row legacy."""
+        batch = self.proof
+        if batch is None:
+            self.counts.rows_legacy += 1
+            return None
+        evidence: dict[str, Any] = {"import_batch": str(self.batch_id)}
+        if not self.row_proof:
+            self.counts.rows_batch_proof += 1
+            return ImportedProof(batch.collected_at, batch.collection_point, batch.wording_version, evidence)
+        if not row.has_own_proof():
+            self.counts.rows_legacy += 1
+            chunk.line(row.row_no, outcome, "consent", NO_ROW_PROOF)
+            return None
+        self.counts.rows_own_proof += 1
+        own = row.proof
+        evidence |= {"ip": own.get("consent_ip"), "form_id": own.get("consent_form_id")}
+        return ImportedProof(
+            own["consent_date"],
+            own["consent_source"],
+            own.get("consent_wording_version", batch.wording_version),
+            {key: value for key, value in evidence.items() if value is not None},
+        )
 
     def _merge_note(self, row: ParsedRow, target: int, by_email: int | None) -> tuple[str, str]:
         kind = "email" if by_email == target else "phone"
@@ -218,17 +272,18 @@ class ImportPass:
 
     # --- staging ---------------------------------------------------------------------------------
 
-    def _stage(self, chunk: Chunk, row: ParsedRow, label: int) -> None:
+    def _stage(self, chunk: Chunk, row: ParsedRow, label: int, *, legacy: bool) -> None:
         values: dict[str, Any] = dict(row.fields)
         if row.email is not None:
             values["email"], values["email_hash"] = row.email, row.email_hash
         if row.phone is not None:
             values["phone"], values["phone_hash"] = row.phone, row.phone_hash
         if label == row.row_no:
-            chunk.new[label] = {**values, "attributes": dict(row.attributes)}
+            chunk.new[label] = {**values, "attributes": dict(row.attributes), "is_legacy": legacy}
             return
         if label in chunk.new:  # a duplicate of a contact this chunk creates: fill its blanks
             pending = chunk.new[label]
+            pending["is_legacy"] = pending["is_legacy"] and legacy  # one row's proof is enough
             for key, value in values.items():
                 pending.setdefault(key, value)
             for key, value in row.attributes.items():

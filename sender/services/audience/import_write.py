@@ -17,7 +17,9 @@ from sender.db import utcnow
 from sender.enums import Channel, ContactStatus
 from sender.models import Contact, Purpose
 from sender.models.contacts import new_public_id
+from sender.services.audience import lists
 from sender.services.consent import ledger
+from sender.services.consent.ledger import ImportedProof
 
 PLAIN_FIELDS = ("first_name", "last_name", "locale", "country", "timezone")
 
@@ -44,7 +46,8 @@ class Chunk:
     lines: list[dict[str, Any]] = field(default_factory=list)
     new: dict[int, dict[str, Any]] = field(default_factory=dict)
     updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    grants: list[tuple[int, int, str, str]] = field(default_factory=list)  # label, row, channel, outcome
+    # label, row, channel, outcome, and the proof the grant records (the row's own, or the batch's)
+    grants: list[tuple[int, int, str, str, ImportedProof]] = field(default_factory=list)
     label_ids: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -66,8 +69,11 @@ class Chunk:
 class ChunkWriter:
     """Writes decided chunks (or, in a dry run, predicts their grants) and counts the consents recorded."""
 
-    def __init__(self, session: Session, batch_id: int, proof: Proof | None, actor: str) -> None:
+    def __init__(
+        self, session: Session, batch_id: int, proof: Proof | None, actor: str, list_id: int | None = None
+    ) -> None:
         self.session = session
+        self.list_id = list_id
         self.batch_id = batch_id
         self.proof = proof
         self.actor = actor
@@ -78,8 +84,7 @@ class ChunkWriter:
         """Insert the chunk's new contacts, fill blanks of merged ones, record its grants."""
         now = utcnow()
         if chunk.new:
-            legacy = self.proof is None
-            params = [_new_contact(values, now, legacy, self.batch_id) for values in chunk.new.values()]
+            params = [_new_contact(values, now, self.batch_id) for values in chunk.new.values()]
             # No RETURNING: psycopg then runs one prepared statement for all rows (pipeline mode).
             self.session.execute(insert(_table), params)
             id_of = self._created_ids(chunk)
@@ -95,6 +100,8 @@ class ChunkWriter:
             self.session.execute(_UPDATE, changes)
         if self.proof is not None:
             self._grant(chunk)
+        if self.list_id is not None and chunk.label_ids:
+            lists.add_ids(self.session, self.list_id, sorted(set(chunk.label_ids.values())))
 
     def _created_ids(self, chunk: Chunk) -> dict[tuple[str, str | None], int]:
         emails = [v["email"] for v in chunk.new.values() if v.get("email")]
@@ -116,22 +123,12 @@ class ChunkWriter:
         proof = self.proof
         assert proof is not None
         for channel in proof.channels:
-            wanted = [
-                (label, chunk.label_ids[label], row_no, outcome)
-                for label, row_no, ch, outcome in chunk.grants
-                if ch == channel and _grant_key(label, ch) not in self.granted
-            ]
+            wanted = self._wanted(chunk, channel, created=True)
+            proofs: dict[int, ImportedProof] = {}
+            for _, contact_id, _, _, row_proof in wanted:
+                proofs.setdefault(contact_id, row_proof)  # a person named twice: the first row's proof
             refusals = ledger.record_imported_grants(
-                self.session,
-                proof.purpose,
-                channel,
-                [contact_id for _, contact_id, _, _ in wanted],
-                mechanism=proof.mechanism,
-                wording_version=proof.wording_version,
-                occurred_at=proof.collected_at,
-                collection_point=proof.collection_point,
-                actor=self.actor,
-                evidence={"import_batch": str(self.batch_id)},
+                self.session, proof.purpose, channel, proofs, mechanism=proof.mechanism, actor=self.actor
             )
             self._account_grants(chunk, channel, wanted, refusals)
 
@@ -140,23 +137,39 @@ class ChunkWriter:
         proof = self.proof
         assert proof is not None
         for channel in proof.channels:
-            wanted = [
-                (label, -label if label < 0 else 0, row_no, outcome)
-                for label, row_no, ch, outcome in chunk.grants
-                if ch == channel and _grant_key(label, ch) not in self.granted
-            ]
-            existing = [contact_id for _, contact_id, _, _ in wanted if contact_id]
+            wanted = self._wanted(chunk, channel, created=False)
+            existing = [contact_id for _, contact_id, _, _, _ in wanted if contact_id]
             refusals = ledger.import_refusals(self.session, proof.purpose, channel, existing, proof.mechanism)
             self._account_grants(chunk, channel, wanted, refusals)
 
+    def _wanted(
+        self, chunk: Chunk, channel: str, *, created: bool
+    ) -> list[tuple[int, int, int, str, ImportedProof]]:
+        """The chunk's grants on a channel not counted yet, with contact ids (0 for a contact a dry run skips)."""
+        return [
+            (
+                label,
+                chunk.label_ids[label] if created else (-label if label < 0 else 0),
+                row_no,
+                outcome,
+                row_proof,
+            )
+            for label, row_no, ch, outcome, row_proof in chunk.grants
+            if ch == channel and _grant_key(label, ch) not in self.granted
+        ]
+
     def _account_grants(
-        self, chunk: Chunk, channel: str, wanted: list[tuple[int, int, int, str]], refusals: dict[int, str]
+        self,
+        chunk: Chunk,
+        channel: str,
+        wanted: list[tuple[int, int, int, str, ImportedProof]],
+        refusals: dict[int, str],
     ) -> None:
-        for label, _, ch, _ in chunk.grants:
+        for label, _, ch, _, _ in chunk.grants:
             if ch == channel:
                 self.granted.add(_grant_key(label, ch))
         recorded = set()
-        for label, contact_id, row_no, outcome in wanted:
+        for label, contact_id, row_no, outcome, _ in wanted:
             if contact_id and contact_id in refusals:
                 chunk.line(row_no, outcome, "consent", f"{channel}: {refusals[contact_id]}")
             else:
@@ -170,7 +183,7 @@ def _grant_key(label: int, channel: str) -> int:
     return label * len(names) + names.index(Channel(channel))
 
 
-def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: int) -> dict[str, Any]:
+def _new_contact(values: dict[str, Any], now: datetime, batch_id: int) -> dict[str, Any]:
     params = {
         name: values.get(name) for name in ("email", "email_hash", "phone", "phone_hash", *PLAIN_FIELDS)
     }
@@ -180,7 +193,7 @@ def _new_contact(values: dict[str, Any], now: datetime, legacy: bool, batch_id: 
         source="import",
         source_detail=f"import batch {batch_id}",
         status=ContactStatus.ACTIVE,
-        is_legacy=legacy,
+        is_legacy=values["is_legacy"],
         created_at=now,
         updated_at=now,
     )

@@ -24,7 +24,7 @@ from sender.config import Settings
 from sender.db import utcnow
 from sender.models import ImportBatch, ImportReportLine, Purpose
 from sender.runtime import Runtime
-from sender.services.audience import csvfile, import_mapping, import_provenance
+from sender.services.audience import csvfile, import_files, import_mapping, import_provenance
 from sender.services.audience.import_rows import ParsedRow, RowReader
 from sender.services.audience.import_run import ImportPass, Proof
 from sender.services.errors import Conflict, NotFound, QueueUnavailable, ValidationFailed
@@ -95,6 +95,8 @@ def begin(session: Session, batch: ImportBatch, mode: str, *, queued: bool = Fal
         raise Conflict(f"the batch is {batch.status}; wait for it to finish")
     if batch.status == "committed":
         raise Conflict("the batch is already committed")
+    if batch.file_deleted_at is not None:
+        raise Conflict("the file was deleted (IMPORT_FILE_DAYS without a commit); upload it again")
     if mode == "analyse":
         batch.status = "analysing"
     else:
@@ -141,6 +143,8 @@ def execute(
     now = utcnow()
     if mode == "commit":
         batch.status, batch.committed_at = "committed", now
+        # Committed, the file is no longer needed: it leaves in the same step, never to be kept forever.
+        import_files.delete_file(session, batch, now)
     else:
         batch.status, batch.analysed_at = "analysed", now
     batch.error = None
@@ -196,7 +200,17 @@ def _fail(session: Session, batch: ImportBatch, message: str) -> None:
 def _counts(batch: ImportBatch) -> dict[str, int]:
     return {
         name: getattr(batch, name)
-        for name in ("total_rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded")
+        for name in (
+            "total_rows",
+            "accepted",
+            "merged",
+            "refused",
+            "fields_dropped",
+            "consents_recorded",
+            "rows_own_proof",
+            "rows_batch_proof",
+            "rows_legacy",
+        )
     }
 
 
@@ -244,7 +258,13 @@ def _pass(
         reader = RowReader(header, targets, settings.default_phone_region, settings.hash_key)
         columns = {t: c for c, t in zip(header, targets, strict=True) if t}
         engine = ImportPass(
-            session, batch.id, columns, write=write, proof=proof_of(session, batch), actor=batch.created_by
+            session,
+            batch.id,
+            columns,
+            write=write,
+            proof=proof_of(session, batch),
+            actor=batch.created_by,
+            list_id=batch.list_id,
         )
         parsed: list[ParsedRow] = []
         malformed: list[tuple[int, str]] = []

@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Integer, Table, delete, func, literal, select
+from sqlalchemy import DateTime, Integer, Select, Table, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import ContactStatus
 from sender.models import Contact, ContactList, ListMember
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
@@ -121,23 +122,51 @@ def _members_table() -> Table:
 COUNTED = {"preserve_rowcount": True}
 
 
-def add_members(session: Session, list_id: int, public_ids: Any, actor: str) -> MembershipChange:
-    """Add contacts to a list in one INSERT ... SELECT; existing members are left as they are."""
-    contact_list = get(session, list_id)
-    ids = _resolve(session, public_ids)
-    rows = select(literal(contact_list.id, Integer), Contact.id, literal(utcnow(), DateTime)).where(
-        Contact.id.in_(ids)  # the WHERE also settles SQLite's INSERT ... SELECT ... ON CONFLICT parsing
+def add_ids(session: Session, list_id: int, contact_ids: Select[Any] | list[int]) -> int:
+    """Add contacts (ids, or a SELECT of ids) to a list in one INSERT ... SELECT; returns how many joined.
+
+    Erased contacts never join, and existing members are left as they are; the caller audits.
+    """
+    rows = select(literal(list_id, Integer), Contact.id, literal(utcnow(), DateTime)).where(
+        # The WHERE also settles SQLite's INSERT ... SELECT ... ON CONFLICT parsing.
+        Contact.id.in_(contact_ids),
+        Contact.status != ContactStatus.ERASED,
     )
     columns = ["list_id", "contact_id", "added_at"]
     # ON CONFLICT DO NOTHING (both backends) skips existing members, even ones added concurrently.
     upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = upsert(_members_table()).from_select(columns, rows).on_conflict_do_nothing()
     session.flush()
-    added = session.connection().execute(stmt, execution_options=COUNTED).rowcount
+    return int(session.connection().execute(stmt, execution_options=COUNTED).rowcount)
+
+
+def add_members(session: Session, list_id: int, public_ids: Any, actor: str) -> MembershipChange:
+    """Add contacts named by public id to a list; existing members are left as they are."""
+    contact_list = get(session, list_id)
+    ids = _resolve(session, public_ids)
+    added = add_ids(session, contact_list.id, ids)
     audit.record(
         session, actor, "list.members_add", "list", contact_list.id, {"requested": len(ids), "added": added}
     )
     return MembershipChange(len(ids), added)
+
+
+def add_selection(
+    session: Session, list_id: int, selection: Select[Any], origin: str, actor: str
+) -> MembershipChange:
+    """Add every contact a SELECT of ids finds (a search, a segment, an import) to a list, in one statement."""
+    contact_list = get(session, list_id)
+    found = session.scalar(select(func.count()).select_from(selection.subquery())) or 0
+    added = add_ids(session, contact_list.id, selection)
+    audit.record(
+        session,
+        actor,
+        "list.members_add",
+        "list",
+        contact_list.id,
+        {"from": origin, "requested": found, "added": added},
+    )
+    return MembershipChange(found, added)
 
 
 def remove_members(session: Session, list_id: int, public_ids: Any, actor: str) -> MembershipChange:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,10 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.models import Campaign, ConsentEvent, ConsentState, Contact, Delivery, Purpose
+from sender.models import Campaign, ConsentEvent, ConsentState, Contact, Delivery, Purpose, User
 from sender.models.contacts import CHANNELS
+from sender.services.audience.import_rows import MAX_ATTRIBUTE_VALUE
 from sender.services.consent import ledger, purposes
 from sender.services.consent.expiry import shown_status
+from sender.services.errors import ValidationFailed
+
+USER_PREFIX = "user:"
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class Profile:
     grid: dict[tuple[int, str], Cell]
     history: list[Proof]
     deliveries: list[DeliveryLine]
+    # Who recorded each event, as the staff know them: "user:2" -> the user's email address.
+    actors: dict[str, str]
 
 
 def _cell(state: ConsentState | None, now: datetime) -> Cell:
@@ -84,4 +92,41 @@ def build(session: Session, contact: Contact, deliveries_limit: int = 50) -> Pro
         .order_by(Delivery.id.desc())
         .limit(deliveries_limit)
     ).all()
-    return Profile(contact, all_purposes, grid, history, [DeliveryLine(d, name) for d, name in rows])
+    lines = [DeliveryLine(d, name) for d, name in rows]
+    return Profile(
+        contact, all_purposes, grid, history, lines, staff_names(session, [e.actor for e in events])
+    )
+
+
+def staff_names(session: Session, actors: list[str]) -> dict[str, str]:
+    """The staff members behind `user:<id>` actors, by email; other actors (contact, import, cron) are not staff."""
+    ids = {int(a.removeprefix(USER_PREFIX)) for a in actors if a.startswith(USER_PREFIX) and a[5:].isdigit()}
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.email).where(User.id.in_(ids)))
+    return {f"{USER_PREFIX}{user_id}": email for user_id, email in rows}
+
+
+def format_attributes(attributes: dict[str, object]) -> str:
+    """Attributes as the edit form shows them: one `name: value` per line, sorted."""
+    return "\n".join(f"{name}: {value}" for name, value in sorted(attributes.items()))
+
+
+def parse_attributes(text: str) -> dict[str, str]:
+    """`name: value` lines back into attributes; a bad line is a ValidationFailed naming it."""
+    attributes: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        name = name.strip()
+        if not sep or not ATTRIBUTE_NAME.fullmatch(name):
+            raise ValidationFailed(
+                {"attributes": f"line {number}: write name: value, the name in letters, digits and _"}
+            )
+        if len(value.strip()) > MAX_ATTRIBUTE_VALUE:
+            raise ValidationFailed(
+                {"attributes": f"line {number}: longer than {MAX_ATTRIBUTE_VALUE} characters"}
+            )
+        attributes[name] = value.strip()
+    return attributes

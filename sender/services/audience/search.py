@@ -1,16 +1,18 @@
-"""Staff search over contacts: by email, phone, name or tag, in keyset pages, on indexed columns only."""
+"""Staff search over contacts: by email (whole, its start or its domain), phone, name or tag, in keyset pages,
+on indexed columns only (a btree on the address and one on its domain: no scan for a part in the middle)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, is_possible_phone, normalize_email, normalize_phone
 from sender.config import Settings
 from sender.models import Contact, ContactTag
+from sender.models.contacts import email_domain
 
 KINDS = ("auto", "email", "phone", "name", "tag")
 
@@ -40,28 +42,64 @@ def _prefix_range(value: Any, prefix: str) -> ColumnElement[bool]:
     return and_(value >= prefix, value < upper)
 
 
-def _filter(stmt: Select[Any], settings: Settings, query: str, kind: str) -> Select[Any]:
+def _domain(query: str) -> ColumnElement[bool]:
+    """Contacts whose email domain starts with the query: '@example.org', 'example.org', '@exam'."""
+    return _prefix_range(email_domain(Contact.email), query.lstrip("@").lower())
+
+
+def _filter(stmt: Select[Any], settings: Settings, query: str, kind: str, auto: bool = False) -> Select[Any]:
     if kind == "tag":
         tag = query.lstrip("#").strip().lower()
         return stmt.where(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag == tag)))
     if kind == "email":
+        if query.startswith("@"):
+            return stmt.where(_domain(query))
         try:
             return stmt.where(Contact.email == normalize_email(query))
         except AddressError:
             # An incomplete address: a prefix of the normalised (lower-case) column.
-            return stmt.where(_prefix_range(Contact.email, query))
+            return stmt.where(_prefix_range(Contact.email, query.lower()))
     if kind == "phone":
         try:
             return stmt.where(Contact.phone == normalize_phone(query, settings.default_phone_region))
         except AddressError:
             return stmt.where(Contact.id.is_(None))
     words = query.lower().split()
+    if auto and len(words) == 1:
+        # One word may be a name, the start of an email address ("jeanne.d") or its domain ("example.org").
+        word = words[0]
+        return stmt.where(
+            or_(
+                _prefix_range(func.lower(Contact.first_name), word),
+                _prefix_range(func.lower(Contact.last_name), word),
+                _prefix_range(Contact.email, word),
+                _domain(word) if "." in word else false(),
+            )
+        )
     for word in words:
         stmt = stmt.where(
             or_(
                 _prefix_range(func.lower(Contact.first_name), word),
                 _prefix_range(func.lower(Contact.last_name), word),
             )
+        )
+    return stmt
+
+
+def matching(
+    settings: Settings, query: str = "", *, kind: str = "auto", status: str | None = None
+) -> Select[Any]:
+    """The ids of every contact a search finds (for bulk actions such as adding them to a list)."""
+    return _where(select(Contact.id), settings, query.strip(), kind, status)
+
+
+def _where(stmt: Select[Any], settings: Settings, query: str, kind: str, status: str | None) -> Select[Any]:
+    if status:
+        stmt = stmt.where(Contact.status == status)
+    if query:
+        auto = kind == "auto"
+        stmt = _filter(
+            stmt, settings, query, guess_kind(query, settings.default_phone_region) if auto else kind, auto
         )
     return stmt
 
@@ -77,16 +115,10 @@ def search(
     limit: int = 50,
 ) -> Results:
     """Contacts matching the query, newest first, `limit` at a time after `before_id`."""
-    query = query.strip()
     stmt = select(Contact).order_by(Contact.id.desc()).limit(limit + 1)
     if before_id is not None:
         stmt = stmt.where(Contact.id < before_id)
-    if status:
-        stmt = stmt.where(Contact.status == status)
-    if query:
-        region = settings.default_phone_region
-        stmt = _filter(stmt, settings, query, guess_kind(query, region) if kind == "auto" else kind)
-    rows = list(session.scalars(stmt))
+    rows = list(session.scalars(_where(stmt, settings, query.strip(), kind, status)))
     more = len(rows) > limit
     items = rows[:limit]
     return Results(items, items[-1].id if more and items else None)

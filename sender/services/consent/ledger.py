@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Integer, Table, and_, insert, literal, select
+from sqlalchemy import Table, and_, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,6 +62,13 @@ PERSON_SOURCES = frozenset(
         ConsentSource.SMS_KEYWORD,
     }
 )
+
+
+def truncate_ip(raw: str) -> str:
+    """The network part only (IPv4 /24, IPv6 /48): enough to show where from, not who (EDPB 05/2020)."""
+    address = ipaddress.ip_address(raw.strip())
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 def minimal_evidence(evidence: dict[str, Any] | None) -> dict[str, str]:
@@ -320,59 +330,84 @@ def import_refusals(
     return refusals
 
 
+@dataclass(frozen=True)
+class ImportedProof:
+    """The proof one imported row brings: when, where, which wording, and its minimal evidence."""
+
+    occurred_at: datetime
+    collection_point: str
+    wording_version: int
+    evidence: dict[str, Any]
+
+
 def record_imported_grants(
     session: Session,
     purpose: Purpose,
     channel: str,
-    contact_ids: list[int],
+    proofs: Mapping[int, ImportedProof],
     *,
     mechanism: str,
-    wording_version: int,
-    occurred_at: datetime,
-    collection_point: str,
     actor: str,
-    evidence: dict[str, Any],
 ) -> dict[int, str]:
-    """Record the grants of an import batch set-based, with record()'s rules; returns the contacts left alone."""
+    """Record one grant per contact (each with its own proof) set-based, with record()'s rules.
+
+    Returns the contacts left alone, with why.
+    """
     errors = _validate(ConsentAction.GRANT, channel, ConsentSource.IMPORT, mechanism)
-    wording = _wording(session, purpose, wording_version)
-    if wording is None:
-        errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {wording_version}"
+    versions = {proof.wording_version for proof in proofs.values()}
+    found = session.execute(
+        select(ConsentWording.version, ConsentWording.id).where(
+            ConsentWording.purpose_id == purpose.id, ConsentWording.version.in_(versions)
+        )
+    )
+    wording_ids = {version: wording_id for version, wording_id in found}
+    missing = sorted(versions - set(wording_ids))
+    if missing:
+        errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {missing[0]}"
     if errors:
         raise ValidationFailed(errors)
-    clean_evidence = minimal_evidence(evidence)
-    refusals = import_refusals(session, purpose, channel, contact_ids, mechanism, lock=True)
-    ids = [cid for cid in dict.fromkeys(contact_ids) if cid not in refusals]
+    refusals = import_refusals(session, purpose, channel, list(proofs), mechanism, lock=True)
+    ids = [cid for cid in proofs if cid not in refusals]
     if not ids:
         return refusals
     action = _stored_action(purpose, mechanism)
-    expires_at = None
-    if action == ConsentAction.GRANT and purpose.consent_validity_days:
-        expires_at = occurred_at + timedelta(days=purpose.consent_validity_days)
-    # One INSERT .. SELECT for the whole set: constants bound once, the contacts named by an IN list.
-    constants = {
-        "purpose_id": literal(purpose.id),
-        "channel": literal(channel),
-        # Plain strings, not members: a literal of a str type is bound as text on every backend.
-        "action": literal(action.value),
-        "occurred_at": literal(occurred_at, DateTime()),
-        "source": literal(ConsentSource.IMPORT.value),
-        "mechanism": literal(mechanism),
-        "wording_id": literal(wording.id if wording else None, Integer()),
-        "collection_point": literal(collection_point),
-        "actor": literal(actor),
-        "evidence": literal(clean_evidence, JSON()),
-        "expires_at": literal(expires_at, DateTime()),
-    }
+    validity = purpose.consent_validity_days if action == ConsentAction.GRANT else None
+    rows: list[dict[str, Any]] = []
+    moments: dict[int, tuple[datetime, datetime | None]] = {}
+    for contact_id in ids:
+        proof = proofs[contact_id]
+        expires_at = proof.occurred_at + timedelta(days=validity) if validity else None
+        moments[contact_id] = (proof.occurred_at, expires_at)
+        rows.append(
+            {
+                "contact_id": contact_id,
+                "purpose_id": purpose.id,
+                "channel": channel,
+                "action": action.value,
+                "occurred_at": proof.occurred_at,
+                "source": ConsentSource.IMPORT.value,
+                "mechanism": mechanism,
+                "wording_id": wording_ids[proof.wording_version],
+                "collection_point": proof.collection_point,
+                "actor": actor,
+                "evidence": minimal_evidence(proof.evidence),
+                "expires_at": expires_at,
+            }
+        )
     events = cast(Table, ConsentEvent.__table__)
-    rows = select(Contact.id, *constants.values()).where(Contact.id.in_(ids))
-    inserted = session.execute(
-        insert(events)
-        .from_select(["contact_id", *constants], rows)
-        .returning(events.c.id, events.c.contact_id)
-    )
-    event_of = {contact_id: event_id for event_id, contact_id in inserted}
-    _fold_many(session, action, purpose.id, channel, occurred_at, expires_at, event_of)
+    returning = (events.c.id, events.c.contact_id)
+    shared = {key: value for key, value in rows[0].items() if key != "contact_id"}
+    if all({**shared, "contact_id": row["contact_id"]} == row for row in rows):
+        # One proof for all (the batch's claim): one INSERT .. SELECT, its constants bound once.
+        constants = [literal(value, events.c[key].type) for key, value in shared.items()]
+        chosen = select(Contact.id, *constants).where(Contact.id.in_(ids))
+        stmt = insert(events).from_select(["contact_id", *shared], chosen).returning(*returning)
+        inserted = session.execute(stmt)
+    else:
+        # One executemany (batched VALUES with RETURNING on both backends) for the rows' own proofs.
+        inserted = session.execute(insert(events).returning(*returning), rows)
+    folds = [(contact_id, event_id, *moments[contact_id]) for event_id, contact_id in inserted]
+    _fold_many(session, action, purpose.id, channel, folds)
     return refusals
 
 
@@ -381,11 +416,9 @@ def _fold_many(
     action: str,
     purpose_id: int,
     channel: str,
-    occurred_at: datetime,
-    expires_at: datetime | None,
-    event_of: dict[int, int],
+    folds: list[tuple[int, int, datetime, datetime | None]],
 ) -> None:
-    """_apply for many events of one moment: insert the state, or replace it where _supersedes would."""
+    """_apply for many events (contact, event, since, expiry): insert the state, or replace it where _supersedes would."""
     table = cast(Table, ConsentState.__table__)
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):
@@ -409,10 +442,10 @@ def _fold_many(
             "purpose_id": purpose_id,
             "channel": channel,
             "status": STATUS_OF_ACTION[ConsentAction(action)],
-            "since": occurred_at,
+            "since": since,
             "expires_at": expires_at,
             "last_event_id": event_id,
         }
-        for contact_id, event_id in event_of.items()
+        for contact_id, event_id, since, expires_at in folds
     ]
     session.execute(stmt, rows)

@@ -19,6 +19,7 @@ from sender.db import rowcount, utcnow
 from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
 from sender.i18n import pick_locale
 from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember
+from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
 from sender.services.errors import Conflict, NotConfigured, NotFound
 from sender.services.messages import system_email
@@ -102,6 +103,8 @@ def erase(
         update(Delivery).where(Delivery.contact_id == contact.id).values(last_error=None, provider_id=None)
     )
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
+    # An uploaded file not yet committed (or deleted) may name the person: their rows leave it now.
+    import_files.forget_person(session, contact.email, contact.phone, settings.default_phone_region)
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
     session.execute(delete(AddressChange).where(AddressChange.contact_id == contact.id))
     for field in (

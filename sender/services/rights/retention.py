@@ -5,6 +5,7 @@
   erased, keeping the keyed-hash suppression, or archived as restricted (REQUALIFICATION_SILENCE). A
   contact with a question still open in a requalification cycle waits for the cycle's deadline.
 - Unconfirmed double opt-in sign-ups past SIGNUP_TTL_DAYS are deleted.
+- Uploaded import files left uncommitted for IMPORT_FILE_DAYS are deleted (committed ones go at commit).
 - Delivery logs older than DELIVERY_LOG_DAYS lose their provider answers (which can quote an address);
   the rows stay, so campaign counts do not change.
 
@@ -33,6 +34,7 @@ from sender.models import (
     RequalificationAsk,
 )
 from sender.runtime import Runtime
+from sender.services.audience import import_files
 from sender.services.campaigns.requalify_cycle import ACTIVE, personal_values
 from sender.services.consent.signup import purge_unconfirmed
 from sender.services.records import audit, cron_lock
@@ -52,6 +54,7 @@ class RetentionReport:
     archived: int = 0
     signups_purged: int = 0
     delivery_logs_aged: int = 0
+    import_files_deleted: int = 0
 
     def counts(self) -> dict[str, int]:
         """The figures as a flat mapping."""
@@ -60,6 +63,7 @@ class RetentionReport:
             "archived": self.archived,
             "signups_purged": self.signups_purged,
             "delivery_logs_aged": self.delivery_logs_aged,
+            "import_files_deleted": self.import_files_deleted,
         }
 
 
@@ -152,6 +156,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
                     break
             report.signups_purged = purge_unconfirmed(session, settings)
             report.delivery_logs_aged = age_delivery_logs(session, settings.delivery_log_days, at)
+            report.import_files_deleted = import_files.purge_stale(session, settings.import_file_days, at)
             audit.record(session, "cron", "retention.run", "cron", LOCK, dict(report.counts()))
             work.commit(session, "retention: purges and report")
         finally:

@@ -6,12 +6,13 @@ from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from sender.models import Contact
 from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.audience import contacts as contact_service
+from sender.services.audience import lists as list_service
 from sender.services.audience import profile, search
 from sender.services.consent import ledger, purposes, sms_replies
 from sender.services.errors import NotFound
@@ -32,6 +33,19 @@ class ContactForm(Form):
     first_name = StringField(_l("First name"), validators=[Optional()])
     last_name = StringField(_l("Last name"), validators=[Optional()])
     tags = StringField(_l("Tags (comma-separated)"), validators=[Optional()])
+
+
+class EditForm(Form):
+    """A contact's fields; addresses only where none is known yet."""
+
+    email = EmailField(_l("Email"), validators=[Optional()])
+    phone = StringField(_l("Phone"), validators=[Optional()])
+    first_name = StringField(_l("First name"), validators=[Optional()])
+    last_name = StringField(_l("Last name"), validators=[Optional()])
+    locale = StringField(_l("Language (e.g. fr)"), validators=[Optional()])
+    country = StringField(_l("Country"), validators=[Optional()])
+    timezone = StringField(_l("Time zone (e.g. Europe/Paris)"), validators=[Optional()])
+    attributes = TextAreaField(_l("Attributes"), validators=[Optional()])
 
 
 class ConsentForm(Form):
@@ -87,6 +101,7 @@ def contact_search() -> ResponseReturnValue:
         status=status,
         kinds=search.KINDS,
         statuses=CONTACT_STATUSES,
+        lists=[summary.list for summary in list_service.summaries(get_session())] if query else [],
     )
 
 
@@ -122,6 +137,7 @@ def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 2
     return render_template(
         "admin/contacts/detail.html",
         p=profile.build(db, contact),
+        lists=[summary.list for summary in list_service.summaries(db)],
         tags=search.tags_of(db, contact.id),
         channels=CHANNELS,
         consent_form=consent_form,
@@ -219,3 +235,64 @@ def contact_erase(public_id: str) -> ResponseReturnValue:
         )
     status = 400 if request.method == "POST" else 200
     return render_template("admin/contacts/erase.html", contact=contact, form=form), status
+
+
+def _edit_data(form: EditForm, contact: Contact) -> dict[str, object]:
+    """The fields the form changes; an empty box clears its field, addresses are only ever added."""
+    data: dict[str, object] = {}
+    for name in ("first_name", "last_name", "locale", "country", "timezone"):
+        value = (getattr(form, name).data or "").strip() or None
+        if value != getattr(contact, name):
+            data[name] = value
+    for name in ("email", "phone"):
+        value = (getattr(form, name).data or "").strip()
+        if value and getattr(contact, name) is None:
+            data[name] = value
+    attributes = profile.parse_attributes(form.attributes.data or "")
+    if attributes != (contact.attributes or {}):
+        data["attributes"] = attributes
+    return data
+
+
+@requires("contacts.edit")
+def contact_edit(public_id: str) -> ResponseReturnValue:
+    """Edit a contact's name, language, country, time zone and attributes, or add a missing address."""
+    contact = _contact(public_id)
+    initial = None
+    if request.method == "GET":
+        initial = {
+            name: getattr(contact, name)
+            for name in ("first_name", "last_name", "locale", "country", "timezone")
+        }
+        initial["attributes"] = profile.format_attributes(contact.attributes or {})
+    form = EditForm(data=initial)
+
+    def page(status: int) -> ResponseReturnValue:
+        return render_template("admin/contacts/edit.html", form=form, contact=contact), status
+
+    if not form.validate_on_submit():
+        return page(400 if request.method == "POST" else 200)
+    return run_action(
+        lambda: contact_service.update(
+            get_session(), runtime().settings, contact, _edit_data(form, contact), actor()
+        ),
+        success=_("Contact saved."),
+        redirect_to=url_for("admin.contact", public_id=public_id),
+        refused=page,
+        form=form,
+    )
+
+
+@requires("lists.edit")
+def contact_lists(public_id: str) -> ResponseReturnValue:
+    """Add this contact (with an email, a phone or both) to a list."""
+    contact = _contact(public_id)
+    list_id = request.form.get("list_id", type=int)
+    if list_id is None:
+        abort(400)
+    return run_action(
+        lambda: list_service.add_members(get_session(), list_id, [contact.public_id], actor()),
+        success=_("Added to the list."),
+        redirect_to=url_for("admin.contact", public_id=public_id),
+        fields={NotFound: "list_id"},
+    )

@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import channels
 from sender.enums import Channel
-from sender.models import ImportBatch, Purpose
+from sender.models import ContactList, ImportBatch, Purpose
 from sender.services.audience import import_mapping, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
@@ -60,6 +60,7 @@ class ImportForm(Form):
     channels = SelectMultipleField(_l("Channels consented to"), validators=[Optional()])
     partner = StringField(_l("Partner the list comes from (if any)"), validators=[Optional()])
     partner_named_sender = BooleanField(_l("The partner's consent wording named us"))
+    list = SelectField(_l("Add the imported contacts to the list"), validators=[Optional()])
     mapping = TextAreaField(
         _l("Column mapping overrides, one per line: column=field"), validators=[Optional()]
     )
@@ -72,6 +73,8 @@ def _form() -> ImportForm:
     form.purpose.choices = choices([("", _("(none)")), *((slug, slug) for slug in slugs)])
     form.mechanism.choices = choices(sorted(GRANT_MECHANISMS))
     form.channels.choices = choices((ch.name, _(ch.label)) for ch in channels())
+    named = get_session().execute(select(ContactList.id, ContactList.name).order_by(ContactList.name))
+    form.list.choices = choices([("", _("(none)")), *((str(list_id), name) for list_id, name in named)])
     if request.method == "GET":
         form.mechanism.data = "checkbox"
         form.channels.data = [Channel.EMAIL]
@@ -89,7 +92,7 @@ def _index(form: ImportForm, status: int = 200) -> ResponseReturnValue:
             "admin/imports/index.html",
             form=form,
             batches=list(batches),
-            fields=import_mapping.FIELDS,
+            fields=(*import_mapping.FIELDS, *import_mapping.PROOF_FIELDS),
         ),
         status,
     )
@@ -118,6 +121,7 @@ def import_create() -> ResponseReturnValue:
         "channels": list(form.channels.data or []),
         "partner": form.partner.data,
         "partner_named_sender": form.partner_named_sender.data,
+        "list": form.list.data or None,
     }
 
     def create_and_analyse() -> ImportBatch:
@@ -163,10 +167,12 @@ def import_detail(batch_id: int) -> ResponseReturnValue:
         "admin/imports/detail.html",
         batch=batch,
         purpose=purpose,
+        contact_list=session.get(ContactList, batch.list_id) if batch.list_id else None,
         legacy=imports.proof_of(session, batch) is None,
         lines=lines[:LINES_SHOWN],
         next_after=lines[LINES_SHOWN - 1].id if len(lines) > LINES_SHOWN else None,
         percent=_percent(batch),
+        file_days=runtime().settings.import_file_days,
     )
 
 

@@ -10,16 +10,16 @@ from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from sender.addresses import AddressError, normalize_email
+from sender.addresses import AddressError, normalize_email, normalize_phone
 from sender.models import Contact, ListMember, Segment
 from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.audience import lists as list_service
-from sender.services.audience import segments
+from sender.services.audience import search, segments
 from sender.services.consent import purposes
 from sender.services.errors import Conflict
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, choices, run_action
-from sender.web.session import get_session
+from sender.web.session import get_session, runtime
 
 MEMBERS_SHOWN = 100
 
@@ -145,12 +145,18 @@ def list_detail(list_id: int) -> ResponseReturnValue:
         .order_by(Contact.id.desc())
         .limit(MEMBERS_SHOWN)
     ).all()
-    return render_template("admin/lists/detail.html", summary=summary, members=members, shown=MEMBERS_SHOWN)
+    return render_template(
+        "admin/lists/detail.html",
+        summary=summary,
+        members=members,
+        shown=MEMBERS_SHOWN,
+        segments=segments.all_segments(db),
+    )
 
 
 @requires("lists.edit")
 def list_members(list_id: int) -> ResponseReturnValue:
-    """Add contacts by email address (one per line), or remove one contact."""
+    """Add contacts by email address or phone number (one per line), or remove one contact."""
     db = get_session()
 
     def change() -> None:
@@ -158,17 +164,23 @@ def list_members(list_id: int) -> ResponseReturnValue:
             list_service.remove_members(db, list_id, [request.form["remove"]], actor())
             flash(_("Removed from the list."), "success")
             return
-        emails, bad = [], []
+        region = runtime().settings.default_phone_region
+        emails, phones, bad = [], [], []
         for line in request.form.get("emails", "").splitlines():
-            if line.strip():
-                try:
-                    emails.append(normalize_email(line.strip()))
-                except AddressError:
-                    bad.append(line.strip())
+            entry = line.strip()
+            if not entry:
+                continue
+            try:
+                if "@" in entry:
+                    emails.append(normalize_email(entry))
+                else:
+                    phones.append(normalize_phone(entry, region))
+            except AddressError:
+                bad.append(entry)
         found = dict(
             db.execute(select(Contact.email, Contact.public_id).where(Contact.email.in_(emails))).all()
-        )
-        unknown = [e for e in emails if e not in found]
+        ) | dict(db.execute(select(Contact.phone, Contact.public_id).where(Contact.phone.in_(phones))).all())
+        unknown = [e for e in emails + phones if e not in found]
         if found:
             added = list_service.add_members(db, list_id, list(found.values()), actor())
             flash(_("%(n)d added.", n=added.changed), "success")
@@ -176,6 +188,33 @@ def list_members(list_id: int) -> ResponseReturnValue:
             flash(_("Not added (invalid or unknown): %(rows)s", rows=", ".join(bad + unknown)), "error")
 
     return run_action(change, success=None, redirect_to=url_for("admin.list_detail", list_id=list_id))
+
+
+@requires("lists.edit")
+def list_add_from() -> ResponseReturnValue:
+    """Add every contact a search or a segment finds to a list, in one statement."""
+    db = get_session()
+    list_id = request.form.get("list_id", type=int)
+    segment_id = request.form.get("segment", type=int)
+    query = request.form.get("q", "").strip()
+    kind = request.form.get("kind", "auto")
+    status = request.form.get("status") or None
+    if list_id is None or kind not in search.KINDS or (status and status not in CONTACT_STATUSES):
+        abort(400)
+    if segment_id is not None:
+        origin = f"segment {segment_id}"
+        selection = segments.members(db, [segments.get(db, segment_id).id])
+    elif query:
+        origin = "search"
+        selection = search.matching(runtime().settings, query, kind=kind, status=status)
+    else:
+        abort(400)
+    return run_action(
+        lambda: list_service.add_selection(db, list_id, selection, origin, actor()),
+        success=lambda change: _("%(found)d found, %(n)d added.", found=change.requested, n=change.changed),
+        redirect_to=url_for("admin.list_detail", list_id=list_id),
+        refused=url_for("admin.lists"),
+    )
 
 
 @requires("view")

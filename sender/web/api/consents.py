@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from flask import g, jsonify, request
@@ -25,20 +24,13 @@ from sender.web.session import get_session
 USER_AGENT_CHARS = 200
 
 
-def truncate_ip(raw: str) -> str:
-    """The network part only (IPv4 /24, IPv6 /48): enough to show where from, not who (EDPB 05/2020)."""
-    address = ipaddress.ip_address(raw.strip())
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
-
-
 def _evidence(given: dict[str, str]) -> dict[str, str]:
     """Evidence from the body, completed with minimal request metadata; never a full IP address."""
     evidence = dict(given)
     ip = evidence.get("ip") or request.remote_addr
     if ip:
         try:
-            evidence["ip"] = truncate_ip(str(ip))
+            evidence["ip"] = ledger.truncate_ip(str(ip))
         except ValueError:
             raise ValidationFailed({"evidence": "ip must be an IPv4 or IPv6 address"}) from None
     agent = evidence.get("user_agent") or request.user_agent.string

@@ -17,7 +17,7 @@ from sender.models import ImportBatch, Purpose
 from sender.models.contacts import CHANNELS
 from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
 from sender.services.audience import import_report, imports
-from sender.services.audience.import_mapping import FIELDS
+from sender.services.audience.import_mapping import FIELDS, PROOF_FIELDS
 from sender.services.errors import ValidationFailed
 from sender.tasks.queue import read_progress
 from sender.web.api.inputs import parse_query
@@ -38,6 +38,7 @@ FORM_FIELDS = (
     "channels",
     "partner",
     "partner_named_sender",
+    "list",
 )
 # Room for the multipart envelope and the provenance fields around the file itself.
 FORM_OVERHEAD = 64 * 1024
@@ -78,6 +79,9 @@ def present(batch: ImportBatch) -> dict[str, Any]:
             "refused": batch.refused,
             "fields_dropped": batch.fields_dropped,
             "consents_recorded": batch.consents_recorded,
+            "rows_own_proof": batch.rows_own_proof,
+            "rows_batch_proof": batch.rows_batch_proof,
+            "rows_legacy": batch.rows_legacy,
         },
         "progress": progress,
         "error": batch.error,
@@ -204,6 +208,17 @@ def import_report_csv(batch_id: int) -> ResponseReturnValue:
 
 
 _STR = {"type": "string"}
+COUNTS = (
+    "rows",
+    "accepted",
+    "merged",
+    "refused",
+    "fields_dropped",
+    "consents_recorded",
+    "rows_own_proof",
+    "rows_batch_proof",
+    "rows_legacy",
+)
 _COUNT = {"type": "integer", "minimum": 0}
 _BATCH: dict[str, Any] = {
     "id": {"type": "integer"},
@@ -231,11 +246,8 @@ _BATCH: dict[str, Any] = {
         "description": "True when the batch proves no consent: its new contacts are legacy (unqualified).",
     },
     "counts": obj(
-        {
-            name: _COUNT
-            for name in ("rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded")
-        },
-        ["rows", "accepted", "merged", "refused", "fields_dropped", "consents_recorded"],
+        {name: _COUNT for name in COUNTS},
+        list(COUNTS),
     ),
     "progress": nullable({"type": "number", "minimum": 0, "maximum": 1}),
     "error": nullable(_STR),
@@ -269,9 +281,15 @@ UPLOAD_FORM: dict[str, Any] = obj(
             "type": "boolean",
             "description": "The partner's wording named us; required for partner-sourced consent.",
         },
+        "list": {
+            "type": "integer",
+            "description": "A list every accepted or merged contact joins at commit.",
+        },
         "mapping": {
             "type": "string",
-            "description": f"JSON object column -> field ({', '.join(FIELDS)}, attributes.<name>, ignore).",
+            "description": f"JSON object column -> field ({', '.join((*FIELDS, *PROOF_FIELDS))}, "
+            "attributes.<name>, ignore). In a file with consent_* columns, a row without its own consent "
+            "date and source is imported as legacy.",
         },
     },
     ["file", "source", "legal_basis"],
