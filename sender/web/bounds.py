@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from werkzeug.routing import BaseConverter
+
 from sender.db import MAX_INT
 from sender.services.errors import ValidationFailed
 
@@ -50,6 +52,21 @@ def digits_up_to(limit: int) -> str:
             options.append(f"{text[:i]}[{low}-{int(char) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
     options.append(text)
     return "(?:" + "|".join(options) + ")"
+
+
+class RecordIdConverter(BaseConverter):
+    """A record id in a path (`<id:…>`): 1 to MAX_ID, so a larger number is a 404, not a database error."""
+
+    regex = digits_up_to(MAX_ID)
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        """The id as an int."""
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        """The id as text."""
+        return str(int(value))
 
 
 def _finite(text: str) -> float:

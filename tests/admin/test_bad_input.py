@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.admin.conftest import post
+from tests.admin.conftest import csrf_token, post
 from tests.db_snapshot import snapshot
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
@@ -131,3 +131,34 @@ def test_a_refused_search_is_400_with_the_reason_beside_the_box(
     assert response.status_code == 400
     assert f"{next(iter(query))}: {reason}" in response.get_data(as_text=True)
     assert "\x00" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/admin/lists/{10**20}"),
+        ("GET", f"/admin/campaigns/{2**31}"),
+        ("POST", f"/admin/campaigns/{10**30}/delete"),
+        ("POST", f"/admin/segments/{2**31}/delete"),
+        ("POST", f"/admin/wordings/{10**19}"),
+    ],
+)
+def test_an_id_beyond_any_column_in_a_staff_path_is_404(
+    client_as: ClientAs, world: dict[str, Any], method: str, path: str
+) -> None:
+    client = client_as("admin")
+    data = {"csrf_token": csrf_token(client, "/admin/lists")} if method == "POST" else None
+
+    assert client.open(path, method=method, data=data).status_code == 404
+
+
+def test_the_live_preview_refuses_a_nul_as_json_naming_the_field(
+    client_as: ClientAs, world: dict[str, Any]
+) -> None:
+    client = client_as("admin")
+    response = post(
+        client, "/admin/campaigns/preview", {**CAMPAIGN, "purpose": NUL}, token_page="/admin/campaigns/new"
+    )
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"purpose": NUL_REASON}

@@ -210,6 +210,8 @@ def campaign_live_preview() -> ResponseReturnValue:
     """Render the form as posted (not saved) for the compose page's live preview; JSON."""
     db = get_session()
     form = _compose_form()
+    if not form.storable():
+        return jsonify({"errors": {name: errors[0] for name, errors in form.errors.items()}}), 422
     purpose = db.scalar(select(Purpose).where(Purpose.slug == (form.purpose.data or "")))
     if purpose is None:
         return jsonify({"errors": {"purpose": "choose a purpose"}}), 422

@@ -37,12 +37,17 @@ class Form(FlaskForm):
         """The fields' own validators, then the rule of every input: text with no NUL or lone surrogate,
         integers within an Integer column (the database would refuse them with an error, not a message)."""
         valid = super().validate(extra_validators)
+        return self.storable() and valid
+
+    def storable(self) -> bool:
+        """Put the rule's reason beside each field holding what the database cannot store; False if any."""
+        storable = True
         for field in self:
             reason = unstorable(field.data)
             if reason is not None:
                 field.errors = [*field.errors, gettext(reason, **INT_RANGE)]
-                valid = False
-        return valid
+                storable = False
+        return storable
 
 
 def fits(column: Any) -> Length:
