@@ -20,11 +20,11 @@ HOSTILE_TEXT = st.sampled_from(
 )
 HOSTILE_INT = st.sampled_from([0, -1, 2**31, 2**63, 10**20, True, False, 1.5, "1"])
 
-# What a form field may carry: text only, some of it a number a column cannot hold or no number at all.
-FORM_TEXT = st.sampled_from(
+# What a form field may carry: text only. The hostile values break a rule of storage or of numbers (NUL, a
+# number a column cannot hold or Python cannot read, digits that are not ASCII, long text); the ordinary
+# ones are the edges of the fields' own rules.
+HOSTILE_FORM_TEXT = st.sampled_from(
     [
-        "",
-        " ",
         "\x00",
         "a\x00b",
         "x" * 5000,
@@ -32,11 +32,17 @@ FORM_TEXT = st.sampled_from(
         "9" * 5000,
         str(2**31),
         str(-(2**31) - 1),
+        "\u00b2",  # a superscript two: a digit to str.isdigit, not to int()
+        "\u0661",  # an Arabic-Indic one: int() reads it
+    ]
+)
+ORDINARY_FORM_TEXT = st.sampled_from(
+    [
+        "",
+        " ",
         "-1",
         "0",
         "1",
-        "\u00b2",  # a superscript two: a digit to str.isdigit, not to int()
-        "\u0661",  # an Arabic-Indic one: int() reads it
         "1e9",
         "../..",
         "%00",
@@ -52,9 +58,12 @@ FORM_TEXT = st.sampled_from(
         "yes",
     ]
 )
+FORM_TEXT = st.one_of(HOSTILE_FORM_TEXT, ORDINARY_FORM_TEXT)
 # Invalid UTF-8 as a browser could send it (werkzeug reads it as U+FFFD).
 RAW_BYTES = st.sampled_from([b"\xed\xa0\x80", b"\xff\xfe", b"a\xc0\x80b"])
-FORM_VALUE: st.SearchStrategy[Any] = st.one_of(FORM_TEXT, st.text(max_size=12), RAW_BYTES)
+FORM_VALUE: st.SearchStrategy[Any] = st.one_of(
+    HOSTILE_FORM_TEXT, ORDINARY_FORM_TEXT, st.text(max_size=12), RAW_BYTES
+)
 # A field sent once, or repeated (multi-valued fields read every copy).
 FORM_FIELD: st.SearchStrategy[Any] = st.one_of(FORM_VALUE, st.lists(FORM_VALUE, min_size=2, max_size=3))
 
@@ -77,12 +86,14 @@ JSON_VALUES = st.recursive(
 def overrides(
     names: list[str], value: st.SearchStrategy[Any] = FORM_FIELD
 ) -> st.SearchStrategy[dict[str, Any]]:
-    """Hostile values for one of `names`, or for any number of them."""
+    """A hostile value for one of `names` (a storage-breaking one first), or values for any number of them."""
     if not names:
         return st.just({})
-    one = st.builds(lambda name, v: {name: v}, st.sampled_from(names), value)
+    field = st.sampled_from(names)
+    hostile = st.builds(lambda name, v: {name: v}, field, HOSTILE_FORM_TEXT)
+    one = st.builds(lambda name, v: {name: v}, field, value)
     many = st.fixed_dictionaries({}, optional={name: value for name in names})
-    return st.one_of(one, many)
+    return st.one_of(hostile, one, many)
 
 
 def _pair(name: str, value: Any) -> str:

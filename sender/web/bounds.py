@@ -12,6 +12,8 @@ from werkzeug.routing import BaseConverter
 from sender.db import MAX_INT
 from sender.services.errors import ValidationFailed
 
+# Slugs and public ids: what a `<key:…>` path variable may hold.
+KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 # Ids are Integer columns: ids beyond the column's range cannot exist, and PostgreSQL refuses them.
 MAX_ID = MAX_INT
 
@@ -67,6 +69,12 @@ class RecordIdConverter(BaseConverter):
     def to_url(self, value: Any) -> str:
         """The id as text."""
         return str(int(value))
+
+
+class KeyConverter(BaseConverter):
+    """A slug or a public id in a path (`<key:…>`): URL-safe characters only, so NUL or odd text is a 404."""
+
+    regex = KEY_PATTERN
 
 
 def _finite(text: str) -> float:

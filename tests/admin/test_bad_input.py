@@ -141,9 +141,13 @@ def test_a_refused_search_is_400_with_the_reason_beside_the_box(
         ("POST", f"/admin/campaigns/{10**30}/delete"),
         ("POST", f"/admin/segments/{2**31}/delete"),
         ("POST", f"/admin/wordings/{10**19}"),
+        ("GET", "/admin/contacts/a%00b"),
+        ("POST", "/admin/contacts/%00/tags"),
+        ("POST", "/admin/purposes/news%00/wordings"),
+        ("GET", "/admin/purposes/" + "x" * 5000),
     ],
 )
-def test_an_id_beyond_any_column_in_a_staff_path_is_404(
+def test_an_id_or_key_no_record_can_have_in_a_staff_path_is_404(
     client_as: ClientAs, world: dict[str, Any], method: str, path: str
 ) -> None:
     client = client_as("admin")

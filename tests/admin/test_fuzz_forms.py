@@ -146,7 +146,7 @@ def _path(rule: str, arguments: list[str], values: dict[str, Any]) -> str:
     path = rule
     for name in arguments:
         value = quote(str(values[name]), safe="")
-        path = path.replace(f"<id:{name}>", value).replace(f"<{name}>", value)
+        path = path.replace(f"<id:{name}>", value).replace(f"<key:{name}>", value)
     return path
 
 
@@ -167,7 +167,7 @@ class Route:
             if values[name] == "":
                 return self.rule
             value = quote(str(values[name]), safe="")
-            path = path.replace(f"<id:{name}>", value).replace(f"<{name}>", value)
+            path = path.replace(f"<id:{name}>", value).replace(f"<key:{name}>", value)
         return path
 
     def fuzz(self, client: FlaskClient, db_session: Session, token: str, names: list[str]) -> None:

@@ -238,10 +238,10 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
     covered = {a.url.split("?")[0] for a in ACTIONS}
     placeholders = {
         "<id:campaign_id>": "{campaign}",
-        "<public_id>": "{contact}",
+        "<key:public_id>": "{contact}",
         "<id:list_id>": "{list}",
         "<id:segment_id>": "{segment}",
-        "<slug>": "{purpose}",
+        "<key:slug>": "{purpose}",
         "<id:wording_id>": "{wording}",
         "<id:user_id>": "{other_user}",
         "<id:token_id>": "{token}",

@@ -29,7 +29,7 @@ from sender.web.admin import (
     signin,
     staff,
 )
-from sender.web.bounds import RecordIdConverter
+from sender.web.bounds import KeyConverter, RecordIdConverter
 
 GET, POST, FORM = ("GET",), ("POST",), ("GET", "POST")
 
@@ -58,11 +58,11 @@ ROUTES: tuple[Route, ...] = (
     # Contacts.
     Route("/contacts", "contacts", contacts.contact_search),
     Route("/contacts/new", "contact_new", contacts.contact_new, FORM),
-    Route("/contacts/<public_id>", "contact", contacts.contact_page),
-    Route("/contacts/<public_id>/consents", "contact_consent", contacts.record_consent, POST),
-    Route("/contacts/<public_id>/tags", "contact_tags", contacts.contact_tags, POST),
-    Route("/contacts/<public_id>/restrict", "contact_restrict", contacts.contact_restrict, POST),
-    Route("/contacts/<public_id>/erase", "contact_erase", contacts.contact_erase, FORM),
+    Route("/contacts/<key:public_id>", "contact", contacts.contact_page),
+    Route("/contacts/<key:public_id>/consents", "contact_consent", contacts.record_consent, POST),
+    Route("/contacts/<key:public_id>/tags", "contact_tags", contacts.contact_tags, POST),
+    Route("/contacts/<key:public_id>/restrict", "contact_restrict", contacts.contact_restrict, POST),
+    Route("/contacts/<key:public_id>/erase", "contact_erase", contacts.contact_erase, FORM),
     # Lists and segments.
     Route("/lists", "lists", lists.lists_index),
     Route("/lists", "list_create", lists.list_create, POST),
@@ -73,8 +73,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/segments/<id:segment_id>/delete", "segment_delete", lists.segment_delete, POST),
     # Purposes (the register) and their wordings.
     Route("/purposes", "purposes", purposes.purposes_index, FORM),
-    Route("/purposes/<slug>", "purpose", purposes.purpose_page),
-    Route("/purposes/<slug>/wordings", "wording_add", purposes.wording_add, POST),
+    Route("/purposes/<key:slug>", "purpose", purposes.purpose_page),
+    Route("/purposes/<key:slug>/wordings", "wording_add", purposes.wording_add, POST),
     Route("/wordings/<id:wording_id>", "wording_change", purposes.wording_change, POST),
     # Campaigns.
     Route("/campaigns", "campaigns", campaigns.campaigns_index),
@@ -135,8 +135,10 @@ def register(app: Flask) -> None:
         static_url_path="/static",
     )
     root = Blueprint("root", __name__)
-    # Ids in paths are bounded (a larger number is a 404); the API registers the same converter first.
+    # Path variables are bounded (an id beyond a column, NUL in a key: a 404); the API registers the same
+    # converters first.
     app.url_map.converters.setdefault("id", RecordIdConverter)
+    app.url_map.converters.setdefault("key", KeyConverter)
     for route in ROUTES:
         _add(admin, route)
     _add(root, ROOT)

@@ -13,16 +13,14 @@ from typing import Any, ClassVar
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
-from werkzeug.routing import BaseConverter
 
 from sender.web.api.schemas.base import Input
 from sender.web.api.spec import ID, Schema
-from sender.web.bounds import RecordIdConverter
+from sender.web.bounds import KEY_PATTERN, KeyConverter, RecordIdConverter
 
 PREFIX = "/api/v1"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 # A variable of a rule: <converter:name>.
 VARIABLE = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 
@@ -33,10 +31,9 @@ class IdConverter(RecordIdConverter):
     schema: ClassVar[dict[str, Any]] = ID
 
 
-class TokenConverter(BaseConverter):
-    """A slug or a public id in a path: URL-safe characters only, so NUL or odd text is a 404."""
+class TokenConverter(KeyConverter):
+    """A slug or a public id in a path (the staff pages' converter), documented with its pattern."""
 
-    regex = KEY_PATTERN
     schema: ClassVar[dict[str, Any]] = {"type": "string", "pattern": f"^{KEY_PATTERN}$"}
 
 
