@@ -9,6 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from sender.runtime import Runtime
+from tests import import_helpers
 from tests.admin.conftest import csrf_token, post
 from tests.db_snapshot import snapshot
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
@@ -166,3 +168,16 @@ def test_the_live_preview_refuses_a_nul_as_json_naming_the_field(
 
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"purpose": NUL_REASON}
+
+
+def test_an_import_report_cursor_beyond_any_row_is_400_saying_why(
+    client_as: ClientAs, db_session: Session, runtime: Runtime, world: dict[str, Any]
+) -> None:
+    batch = import_helpers.create(
+        db_session, runtime.settings, import_helpers.csv_bytes("email", "a@example.org")
+    )
+
+    response = client_as("admin").get(f"/admin/imports/{batch.id}", query_string={"after": str(10**20)})
+
+    assert response.status_code == 400
+    assert f"after: {INT_REASON}" in response.get_data(as_text=True)
