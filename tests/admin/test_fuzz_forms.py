@@ -7,6 +7,7 @@ hypothesis replaces fields with hostile values (tests/fuzz_values.py). Whatever 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -25,11 +26,11 @@ from sender.services.accounts import users
 from sender.services.campaigns import requalify
 from sender.web.admin.forms import Form
 from tests.admin.conftest import csrf_token
-from tests.db_snapshot import snapshot
+from tests.db_snapshot import RefusalsChangeNothing
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
-from tests.fuzz_values import FORM_TEXT, bounded, form_body, overrides
+from tests.fuzz_values import HOSTILE_FORM_TEXT, bounded, form_body, overrides
 
-EXAMPLES_PER_ROUTE = 8
+EXAMPLES_PER_ROUTE = 6
 # Routes whose refusal writes on purpose (a failed sign-in counts), or that end the fuzzing session.
 NOT_UNCHANGED = {"admin.signin", "admin.setup"}
 SKIPPED = {"admin.signout"}
@@ -167,27 +168,29 @@ class Route:
             if values[name] == "":
                 return self.rule
             value = quote(str(values[name]), safe="")
-            path = path.replace(f"<id:{name}>", value).replace(f"<key:{name}>", value)
+            path = re.sub(rf"<(?:\w+:)?{name}>", value, path)  # quoted: no backslash to escape
         return path
 
-    def fuzz(self, client: FlaskClient, db_session: Session, token: str, names: list[str]) -> None:
+    def fuzz(self, client: FlaskClient, guard: RefusalsChangeNothing, token: str, names: list[str]) -> None:
         """Post the route's examples; never a 5xx, and a refusal leaves every table as it was."""
         values = st.fixed_dictionaries(
-            {name: st.one_of(st.just(self.world[name]), FORM_TEXT) for name in self.arguments}
+            {name: st.one_of(st.just(self.world[name]), HOSTILE_FORM_TEXT) for name in self.arguments}
         )
 
         @bounded(EXAMPLES_PER_ROUTE)
         @given(changes=overrides(sorted({*self.base, *names})), values=values)
         def check(changes: dict[str, Any], values: dict[str, Any]) -> None:
-            before = snapshot(db_session)
+            guard.before()
             response = client.post(
                 self.url(values),
                 data=form_body({**self.base, **changes, "csrf_token": token}),
                 content_type="application/x-www-form-urlencoded",
             )
             assert response.status_code < 500, (self.endpoint, changes, values)
-            if response.status_code >= 400 and self.endpoint not in NOT_UNCHANGED:
-                assert snapshot(db_session) == before, (self.endpoint, changes, response.status_code)
+            # A refused sign-in counts on purpose: the tables are read afresh after it.
+            guard.after(
+                0 if self.endpoint in NOT_UNCHANGED else response.status_code, (self.endpoint, changes)
+            )
 
         check()
 
@@ -198,6 +201,7 @@ def test_no_staff_form_answers_5xx_and_a_refusal_changes_nothing(
     client: FlaskClient = client_as("admin")
     token = csrf_token(client, "/admin/lists")
     names = _field_names()
+    guard = RefusalsChangeNothing(db_session)
     rules = [
         rule
         for rule in app.url_map.iter_rules()
@@ -207,4 +211,4 @@ def test_no_staff_form_answers_5xx_and_a_refusal_changes_nothing(
     ]
     assert len(rules) >= 30, rules
     for rule in sorted(rules, key=lambda r: r.endpoint):
-        Route(rule.endpoint, rule.rule, sorted(rule.arguments), world).fuzz(client, db_session, token, names)
+        Route(rule.endpoint, rule.rule, sorted(rule.arguments), world).fuzz(client, guard, token, names)
