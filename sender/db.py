@@ -13,6 +13,10 @@ from sqlalchemy.pool import NullPool
 # The execution option of work.reading's sessions (kept here: db.py is below every other module).
 READ_ONLY_OPTION = "sender_read_only"
 
+# Largest value of an Integer column (32-bit signed on PostgreSQL): input beyond it names no row and
+# cannot be stored, so every edge refuses it before a query sees it.
+MAX_INT = 2**31 - 1
+
 # Stable constraint names, so Alembic migrations name the same things on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -8,13 +8,14 @@ messages beside their fields).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     ValidationError,
@@ -22,20 +23,57 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails, core_schema
 
+from sender.db import MAX_INT
+from sender.i18n import N_
 from sender.services.errors import ValidationFailed
 
 M = TypeVar("M", bound="Input")
 
 
+# The reasons, marked for the catalogue: staff pages show them translated.
+NUL_REFUSED = N_("must not contain NUL characters")
+SURROGATE_REFUSED = N_("must not contain lone surrogates (invalid Unicode)")
+INT_REFUSED = N_("must be a whole number from %(low)d to %(high)d")
+# The values of INT_REFUSED's placeholders (every reason is formatted with them; only it has any).
+INT_RANGE = {"low": -MAX_INT - 1, "high": MAX_INT}
+
+
 def clean_text(value: str) -> str:
     """Refuse text that cannot be stored or encoded: NUL bytes (PostgreSQL) and lone surrogates."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(NUL_REFUSED)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("must not contain lone surrogates (invalid Unicode)") from None
+        raise ValueError(SURROGATE_REFUSED) from None
     return value
+
+
+def unstorable(value: object) -> str | None:
+    """Why a submitted value cannot reach the database (bad text, an integer beyond a column), or None.
+
+    The rule of the text types and of the integer bounds, for input that no model reads (staff forms,
+    fields a view reads itself); a list is refused for its first bad item. The reason is a catalogue
+    message: format it with INT_RANGE (after translating it, on a page).
+    """
+    if isinstance(value, str):
+        try:
+            clean_text(value)
+        except ValueError as exc:
+            return str(exc)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not INT_RANGE["low"] <= value <= INT_RANGE["high"]:
+            return INT_REFUSED
+    elif isinstance(value, list | tuple):
+        return next((found for item in value if (found := unstorable(item))), None)
+    return None
+
+
+def refuse_unstorable(values: Mapping[str, object]) -> None:
+    """ValidationFailed naming each value that cannot reach the database, with its reason."""
+    errors = {name: reason % INT_RANGE for name, value in values.items() if (reason := unstorable(value))}
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def not_blank(value: str) -> str:
@@ -47,6 +85,8 @@ def not_blank(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(clean_text)]
 NonBlank = Annotated[str, AfterValidator(clean_text), AfterValidator(not_blank)]
+# A record id: ids are Integer columns, so a larger number names nothing.
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 class Input(BaseModel):

@@ -259,15 +259,15 @@ def test_permission_matrix(
 def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
     covered = {a.url.split("?")[0] for a in ACTIONS}
     placeholders = {
-        "<int:campaign_id>": "{campaign}",
-        "<public_id>": "{contact}",
-        "<int:list_id>": "{list}",
-        "<int:segment_id>": "{segment}",
-        "<slug>": "{purpose}",
-        "<int:wording_id>": "{wording}",
-        "<int:user_id>": "{other_user}",
-        "<int:token_id>": "{token}",
-        "<int:cycle_id>": "{cycle}",
+        "<id:campaign_id>": "{campaign}",
+        "<key:public_id>": "{contact}",
+        "<id:list_id>": "{list}",
+        "<id:segment_id>": "{segment}",
+        "<key:slug>": "{purpose}",
+        "<id:wording_id>": "{wording}",
+        "<id:user_id>": "{other_user}",
+        "<id:token_id>": "{token}",
+        "<id:cycle_id>": "{cycle}",
         "<fmt>": "csv",
     }
     public = {

@@ -15,31 +15,14 @@ from typing import Any
 from urllib.parse import quote
 
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from tests.api.helpers import PREFIX, Api
+from tests.fuzz_values import HOSTILE_INT, HOSTILE_TEXT, JSON_VALUES, bounded
 
 EXAMPLES_PER_OPERATION = 25
-HOSTILE_TEXT = st.sampled_from(
-    ["\ud800", "a\udfffz", "nul\x00", "x" * 5000, "", " ", "9" * 30, "%00", "../.."]
-)
-HOSTILE_INT = st.sampled_from([0, -1, 2**31, 2**63, 10**20, True, False, 1.5, "1"])
-
-
-def _deep(levels: int) -> Any:
-    value: Any = 1
-    for _ in range(levels):
-        value = {"a": [value]}
-    return value
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | HOSTILE_TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=8,
-) | st.builds(_deep, st.sampled_from([6, 50, 400]))
 
 
 def _inline(schema: Any, components: dict[str, Any]) -> Any:
@@ -166,13 +149,7 @@ def _fuzz(
 ) -> None:
     """Run one operation's examples."""
 
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @bounded(EXAMPLES_PER_OPERATION)
     @given(request=strategy)
     def check(request: dict[str, Any]) -> None:
         _send(client, headers, method, template, request)

@@ -219,6 +219,9 @@ def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
     """The compose form as posted, and the unsaved email campaign it describes (None without a purpose)."""
     db = get_session()
     form = _compose_form()
+    if not form.storable():
+        # Text the database could not store (NUL, a lone surrogate) is refused before any rendering.
+        raise ValidationFailed({name: str(errors[0]) for name, errors in form.errors.items()})
     purpose = db.scalar(select(Purpose).where(Purpose.slug == (form.purpose.data or "")))
     if purpose is None:
         return form, None
@@ -239,7 +242,10 @@ def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
 @requires("campaigns.edit")
 def campaign_live_preview() -> ResponseReturnValue:
     """Render the form as posted (not saved) for the compose page's live preview; JSON."""
-    form, draft = _posted_draft()
+    try:
+        form, draft = _posted_draft()
+    except ValidationFailed as exc:
+        return jsonify({"errors": exc.errors}), 422
     if draft is None:
         return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
     try:
@@ -268,7 +274,10 @@ def campaign_live_message() -> ResponseReturnValue:
     Posted into the frame, never written into it: a `srcdoc` document would inherit the staff pages' CSP,
     which blocks the message's inline styles. This answer carries the message's own CSP instead.
     """
-    _form, draft = _posted_draft()
+    try:
+        _form, draft = _posted_draft()
+    except ValidationFailed as exc:
+        return message_response(exc.message, 422)
     if draft is None:
         return message_response(_("Choose a purpose to see the message."), 422)
     try:

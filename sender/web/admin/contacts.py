@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -65,6 +65,22 @@ class ConsentForm(Form):
     note = StringField(_l("Note (proof reference)"), validators=[Optional()])
 
 
+class SearchForm(Form):
+    """The search box and its page cursor, read from the query string (a GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), validators=[Optional()])
+    before = IntegerField(validators=[Optional()])
+
+
+class TagsForm(Form):
+    """A contact's tags, comma-separated."""
+
+    tags = StringField(_l("Tags"), validators=[Optional()])
+
+
 class EraseForm(Form):
     """Erasure needs an explicit confirmation."""
 
@@ -84,15 +100,25 @@ def _consent_form() -> ConsentForm:
 @requires("view")
 def contact_search() -> ResponseReturnValue:
     """Search by email, phone, name or #tag; keyset pages, newest first."""
-    query = request.args.get("q", "").strip()
+    form = SearchForm(request.args)
     kind = request.args.get("kind", "auto")
     status = request.args.get("status") or None
-    before = request.args.get("before", type=int)
     if kind not in search.KINDS or (status and status not in CONTACT_STATUSES):
         abort(400)
-    results = search.search(
-        get_session(), runtime().settings, query, kind=kind, status=status, before_id=before, limit=PAGE_SIZE
-    )
+    valid = form.validate()
+    # A refused query is not shown back: it may hold what a page cannot carry.
+    query = (form.q.data or "").strip() if valid else ""
+    results = None
+    if valid:
+        results = search.search(
+            get_session(),
+            runtime().settings,
+            query,
+            kind=kind,
+            status=status,
+            before_id=form.before.data,
+            limit=PAGE_SIZE,
+        )
     return render_template(
         "admin/contacts/search.html",
         results=results,
@@ -102,7 +128,8 @@ def contact_search() -> ResponseReturnValue:
         kinds=search.KINDS,
         statuses=CONTACT_STATUSES,
         lists=[summary.list for summary in list_service.summaries(get_session())] if query else [],
-    )
+        errors={name: errors for name, errors in form.errors.items() if errors},
+    ), 200 if valid else 400
 
 
 @requires("contacts.edit")
@@ -194,8 +221,13 @@ def record_consent(public_id: str) -> ResponseReturnValue:
 def contact_tags(public_id: str) -> ResponseReturnValue:
     """Replace the contact's tags."""
     contact = _contact(public_id)
+    form = TagsForm()
+    if not form.validate():
+        for error in form.tags.errors:
+            flash(_("Tags: %(error)s", error=error), "error")
+        return _render_contact(contact, _consent_form(), 422)
     return run_action(
-        lambda: search.set_tags(get_session(), contact, request.form.get("tags", "").split(",")),
+        lambda: search.set_tags(get_session(), contact, (form.tags.data or "").split(",")),
         success=_("Tags saved."),
         redirect_to=url_for("admin.contact", public_id=public_id),
     )

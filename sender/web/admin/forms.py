@@ -8,15 +8,19 @@ when the page is rendered again, else flashed where the browser is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from flask import flash, redirect
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
 
 from sender.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from sender.services.input import INT_RANGE, unstorable
+from sender.web.bounds import column_length
 from sender.web.session import discard
 
 T = TypeVar("T")
@@ -27,7 +31,28 @@ REFUSALS: dict[type[ServiceError], int] = {ValidationFailed: 422, Conflict: 409,
 
 
 class Form(FlaskForm):
-    """Every staff form: a CSRF token, fields validated server-side."""
+    """Every staff form: a CSRF token, fields validated server-side, nothing unstorable let through."""
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        """The fields' own validators, then the rule of every input: text with no NUL or lone surrogate,
+        integers within an Integer column (the database would refuse them with an error, not a message)."""
+        valid = super().validate(extra_validators)
+        return self.storable() and valid
+
+    def storable(self) -> bool:
+        """Put the rule's reason beside each field holding what the database cannot store; False if any."""
+        storable = True
+        for field in self:
+            reason = unstorable(field.data)
+            if reason is not None:
+                field.errors = [*field.errors, gettext(reason, **INT_RANGE)]
+                storable = False
+        return storable
+
+
+def fits(column: Any) -> Length:
+    """A length validator at the size of the column a field is stored in (PostgreSQL refuses longer text)."""
+    return Length(max=column_length(column))
 
 
 def attach_errors(form: FlaskForm, exc: ValidationFailed) -> list[str]:

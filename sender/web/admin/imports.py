@@ -45,6 +45,15 @@ LINES_SHOWN = 200
 FORM_OVERHEAD = 64 * 1024
 
 
+class CursorForm(Form):
+    """The report's page cursor, read from the query string (a GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    after = IntegerField(validators=[Optional()])
+
+
 class ImportForm(Form):
     """A CSV file and the provenance of all of its rows (R58)."""
 
@@ -160,7 +169,11 @@ def import_detail(batch_id: int) -> ResponseReturnValue:
     """Provenance, counts and the row report; a running batch shows a live progress bar."""
     session = get_session()
     batch = _batch(batch_id)
-    after = request.args.get("after", type=int)
+    cursor = CursorForm(request.args)
+    valid = cursor.validate()
+    for error in cursor.after.errors:
+        flash(f"after: {error}", "error")
+    after = cursor.after.data if valid else None
     lines = import_report.lines_page(session, batch.id, after=after, limit=LINES_SHOWN + 1)
     purpose = session.get(Purpose, batch.purpose_id) if batch.purpose_id else None
     return render_template(
@@ -173,7 +186,7 @@ def import_detail(batch_id: int) -> ResponseReturnValue:
         next_after=lines[LINES_SHOWN - 1].id if len(lines) > LINES_SHOWN else None,
         percent=_percent(batch),
         file_days=runtime().settings.import_file_days,
-    )
+    ), 200 if valid else 400
 
 
 @requires("imports")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -68,6 +68,10 @@ def _index(form: PurposeForm, status: int) -> ResponseReturnValue:
 @requires("view")
 def purpose_page(slug: str) -> ResponseReturnValue:
     """A purpose and every wording version, marked when in use."""
+    return _purpose_page(slug, WordingForm())
+
+
+def _purpose_page(slug: str, form: WordingForm, status: int = 200) -> ResponseReturnValue:
     db = get_session()
     purpose = purposes.get(db, slug)
     versions = purposes.wordings(db, purpose)
@@ -76,8 +80,8 @@ def purpose_page(slug: str) -> ResponseReturnValue:
         purpose=purpose,
         versions=versions,
         used=wordings.in_use(db, [w.id for w in versions]),
-        form=WordingForm(),
-    )
+        form=form,
+    ), status
 
 
 @requires("purposes.edit")
@@ -86,8 +90,7 @@ def wording_add(slug: str) -> ResponseReturnValue:
     db = get_session()
     form = WordingForm()
     if not form.validate():
-        flash(_("The wording text is required."), "error")
-        return redirect(url_for("admin.purpose", slug=slug))
+        return _purpose_page(slug, form, 422)
     return run_action(
         lambda: purposes.add_wording(db, slug, {"text": form.text.data}, actor()),
         success=lambda added: _("Wording version %(v)d added.", v=added[1].version),
@@ -102,12 +105,17 @@ def wording_change(wording_id: int) -> ResponseReturnValue:
     wording = wordings.get(db, wording_id)
     slug = purposes.by_ids(db, [wording.purpose_id])[wording.purpose_id].slug
     delete = bool(request.form.get("delete"))
+    form = WordingForm()
+    if not delete and not form.validate():
+        for error in form.text.errors:
+            flash(_("Wording text: %(error)s", error=error), "error")
+        return _purpose_page(slug, WordingForm(formdata=None), 422)
 
     def change() -> None:
         if delete:
             wordings.remove(db, wording, actor())
         else:
-            wordings.edit(db, wording, request.form.get("text", ""), actor())
+            wordings.edit(db, wording, form.text.data or "", actor())
 
     return run_action(
         change,

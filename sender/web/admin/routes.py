@@ -31,6 +31,7 @@ from sender.web.admin import (
     signin,
     staff,
 )
+from sender.web.bounds import KeyConverter, RecordIdConverter
 
 GET, POST, FORM = ("GET",), ("POST",), ("GET", "POST")
 
@@ -59,53 +60,53 @@ ROUTES: tuple[Route, ...] = (
     # Contacts.
     Route("/contacts", "contacts", contacts.contact_search),
     Route("/contacts/new", "contact_new", contacts.contact_new, FORM),
-    Route("/contacts/<public_id>", "contact", contacts.contact_page),
-    Route("/contacts/<public_id>/consents", "contact_consent", contacts.record_consent, POST),
-    Route("/contacts/<public_id>/tags", "contact_tags", contacts.contact_tags, POST),
-    Route("/contacts/<public_id>/edit", "contact_edit", contacts.contact_edit, FORM),
-    Route("/contacts/<public_id>/lists", "contact_lists", contacts.contact_lists, POST),
-    Route("/contacts/<public_id>/restrict", "contact_restrict", contacts.contact_restrict, POST),
-    Route("/contacts/<public_id>/erase", "contact_erase", contacts.contact_erase, FORM),
+    Route("/contacts/<key:public_id>", "contact", contacts.contact_page),
+    Route("/contacts/<key:public_id>/consents", "contact_consent", contacts.record_consent, POST),
+    Route("/contacts/<key:public_id>/tags", "contact_tags", contacts.contact_tags, POST),
+    Route("/contacts/<key:public_id>/edit", "contact_edit", contacts.contact_edit, FORM),
+    Route("/contacts/<key:public_id>/lists", "contact_lists", contacts.contact_lists, POST),
+    Route("/contacts/<key:public_id>/restrict", "contact_restrict", contacts.contact_restrict, POST),
+    Route("/contacts/<key:public_id>/erase", "contact_erase", contacts.contact_erase, FORM),
     # Lists and segments.
     Route("/lists", "lists", lists.lists_index),
     Route("/lists", "list_create", lists.list_create, POST),
     Route("/lists/add", "list_add_from", lists.list_add_from, POST),
-    Route("/lists/<int:list_id>", "list_detail", lists.list_detail),
-    Route("/lists/<int:list_id>/members", "list_members", lists.list_members, POST),
+    Route("/lists/<id:list_id>", "list_detail", lists.list_detail),
+    Route("/lists/<id:list_id>/members", "list_members", lists.list_members, POST),
     Route("/segments/new", "segment_new", lists.segment_page, FORM),
-    Route("/segments/<int:segment_id>", "segment", lists.segment_page, FORM),
-    Route("/segments/<int:segment_id>/delete", "segment_delete", lists.segment_delete, POST),
+    Route("/segments/<id:segment_id>", "segment", lists.segment_page, FORM),
+    Route("/segments/<id:segment_id>/delete", "segment_delete", lists.segment_delete, POST),
     # Purposes (the register) and their wordings.
     Route("/purposes", "purposes", purposes.purposes_index, FORM),
-    Route("/purposes/<slug>", "purpose", purposes.purpose_page),
-    Route("/purposes/<slug>/wordings", "wording_add", purposes.wording_add, POST),
-    Route("/wordings/<int:wording_id>", "wording_change", purposes.wording_change, POST),
+    Route("/purposes/<key:slug>", "purpose", purposes.purpose_page),
+    Route("/purposes/<key:slug>/wordings", "wording_add", purposes.wording_add, POST),
+    Route("/wordings/<id:wording_id>", "wording_change", purposes.wording_change, POST),
     # Campaigns.
     Route("/campaigns", "campaigns", campaigns.campaigns_index),
     Route("/campaigns/new", "campaign_new", campaigns.campaign_new, FORM),
     Route("/campaigns/preview", "campaign_live_preview", campaigns.campaign_live_preview, POST),
     Route("/campaigns/preview.html", "campaign_live_message", campaigns.campaign_live_message, POST),
     Route("/campaigns/sms-segments", "campaign_sms_segments", campaigns.campaign_sms_segments, POST),
-    Route("/campaigns/<int:campaign_id>", "campaign", campaign_page.campaign_page),
-    Route("/campaigns/<int:campaign_id>/edit", "campaign_edit", campaigns.campaign_edit, FORM),
-    Route("/campaigns/<int:campaign_id>/sample", "campaign_sample", campaign_page.campaign_sample, POST),
-    Route("/campaigns/<int:campaign_id>/message.html", "campaign_message", campaign_page.campaign_message),
-    Route("/campaigns/<int:campaign_id>/audience", "campaign_audience", campaigns.campaign_audience),
-    Route("/campaigns/<int:campaign_id>/progress", "campaign_progress", dashboard.campaign_progress),
-    Route("/campaigns/<int:campaign_id>/test", "campaign_test", campaign_page.campaign_test, POST),
-    Route("/campaigns/<int:campaign_id>/send", "campaign_send", campaigns.campaign_send, FORM),
-    Route("/campaigns/<int:campaign_id>/schedule", "campaign_schedule", campaigns.campaign_schedule, POST),
-    Route("/campaigns/<int:campaign_id>/pause", "campaign_pause", campaigns.campaign_pause, POST),
-    Route("/campaigns/<int:campaign_id>/resume", "campaign_resume", campaigns.campaign_resume, POST),
-    Route("/campaigns/<int:campaign_id>/cancel", "campaign_cancel", campaigns.campaign_cancel, POST),
-    Route("/campaigns/<int:campaign_id>/delete", "campaign_delete", campaigns.campaign_delete, POST),
-    Route("/campaigns/<int:campaign_id>/deliveries.csv", "campaign_export", campaigns.campaign_export),
+    Route("/campaigns/<id:campaign_id>", "campaign", campaign_page.campaign_page),
+    Route("/campaigns/<id:campaign_id>/edit", "campaign_edit", campaigns.campaign_edit, FORM),
+    Route("/campaigns/<id:campaign_id>/sample", "campaign_sample", campaign_page.campaign_sample, POST),
+    Route("/campaigns/<id:campaign_id>/message.html", "campaign_message", campaign_page.campaign_message),
+    Route("/campaigns/<id:campaign_id>/audience", "campaign_audience", campaigns.campaign_audience),
+    Route("/campaigns/<id:campaign_id>/progress", "campaign_progress", dashboard.campaign_progress),
+    Route("/campaigns/<id:campaign_id>/test", "campaign_test", campaign_page.campaign_test, POST),
+    Route("/campaigns/<id:campaign_id>/send", "campaign_send", campaigns.campaign_send, FORM),
+    Route("/campaigns/<id:campaign_id>/schedule", "campaign_schedule", campaigns.campaign_schedule, POST),
+    Route("/campaigns/<id:campaign_id>/pause", "campaign_pause", campaigns.campaign_pause, POST),
+    Route("/campaigns/<id:campaign_id>/resume", "campaign_resume", campaigns.campaign_resume, POST),
+    Route("/campaigns/<id:campaign_id>/cancel", "campaign_cancel", campaigns.campaign_cancel, POST),
+    Route("/campaigns/<id:campaign_id>/delete", "campaign_delete", campaigns.campaign_delete, POST),
+    Route("/campaigns/<id:campaign_id>/deliveries.csv", "campaign_export", campaigns.campaign_export),
     # Requalification cycles.
     Route("/requalification", "requalification", requalification.requalification_index),
     Route("/requalification/new", "requalification_new", requalification.requalification_new, FORM),
-    Route("/requalification/<int:cycle_id>", "requalification_cycle", requalification.requalification_cycle),
+    Route("/requalification/<id:cycle_id>", "requalification_cycle", requalification.requalification_cycle),
     Route(
-        "/requalification/<int:cycle_id>/approval",
+        "/requalification/<id:cycle_id>/approval",
         "requalification_approve",
         requalification.requalification_approve,
         POST,
@@ -113,9 +114,9 @@ ROUTES: tuple[Route, ...] = (
     # Users and API tokens.
     Route("/staff", "staff", staff.staff_page),
     Route("/staff/users", "staff_user_create", staff.user_create, POST),
-    Route("/staff/users/<int:user_id>/active", "staff_user_active", staff.user_active, POST),
+    Route("/staff/users/<id:user_id>/active", "staff_user_active", staff.user_active, POST),
     Route("/staff/tokens", "staff_token_create", staff.token_create, POST),
-    Route("/staff/tokens/<int:token_id>/revoke", "staff_token_revoke", staff.token_revoke, POST),
+    Route("/staff/tokens/<id:token_id>/revoke", "staff_token_revoke", staff.token_revoke, POST),
     # The audit trail.
     Route("/audit", "audit", audit_trail.audit_page),
     Route("/audit/export.<fmt>", "audit_export", audit_trail.audit_export),
@@ -123,10 +124,10 @@ ROUTES: tuple[Route, ...] = (
     # CSV imports.
     Route("/imports", "imports", imports.index),
     Route("/imports", "import_create", imports.import_create, POST),
-    Route("/imports/<int:batch_id>", "import_detail", imports.import_detail),
-    Route("/imports/<int:batch_id>/commit", "import_commit", imports.import_commit, POST),
-    Route("/imports/<int:batch_id>/progress", "import_progress", imports.import_progress),
-    Route("/imports/<int:batch_id>/report.csv", "import_report_csv", imports.import_report_csv),
+    Route("/imports/<id:batch_id>", "import_detail", imports.import_detail),
+    Route("/imports/<id:batch_id>/commit", "import_commit", imports.import_commit, POST),
+    Route("/imports/<id:batch_id>/progress", "import_progress", imports.import_progress),
+    Route("/imports/<id:batch_id>/report.csv", "import_report_csv", imports.import_report_csv),
 )
 
 
@@ -145,6 +146,10 @@ def register(app: Flask) -> None:
         static_url_path="/static",
     )
     root = Blueprint("root", __name__)
+    # Path variables are bounded (an id beyond a column, NUL in a key: a 404); the API registers the same
+    # converters first.
+    app.url_map.converters.setdefault("id", RecordIdConverter)
+    app.url_map.converters.setdefault("key", KeyConverter)
     for route in ROUTES:
         _add(admin, route)
     _add(root, ROOT)

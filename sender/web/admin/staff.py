@@ -17,7 +17,7 @@ from sender.services.accounts import access, users
 from sender.services.errors import Conflict
 from sender.services.records import audit
 from sender.web.admin.auth import actor, requires, user
-from sender.web.admin.forms import Form, choices, run_action
+from sender.web.admin.forms import Form, choices, fits, run_action
 from sender.web.session import get_session
 
 
@@ -32,7 +32,7 @@ class UserForm(Form):
 class TokenForm(Form):
     """A new API token for the signed-in user (a token acts for its owner, so nobody issues one for another)."""
 
-    name = StringField(_l("Name (what uses it)"), validators=[DataRequired()])
+    name = StringField(_l("Name (what uses it)"), validators=[DataRequired(), fits(ApiToken.name)])
 
 
 def _page(

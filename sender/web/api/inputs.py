@@ -6,7 +6,8 @@ from typing import Any, TypeVar
 
 from flask import request
 
-from sender.web.api.schemas.base import Input, json_object
+from sender.web.api.schemas.base import Input
+from sender.web.bounds import json_object
 
 M = TypeVar("M", bound=Input)
 

@@ -13,40 +13,27 @@ from typing import Any, ClassVar
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
-from werkzeug.routing import BaseConverter
 
 from sender.web.api.schemas.base import Input
 from sender.web.api.spec import ID, Schema
-from sender.web.bounds import MAX_ID, digits_up_to
+from sender.web.bounds import KEY_PATTERN, KeyConverter, RecordIdConverter
 
 PREFIX = "/api/v1"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-KEY_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 # A variable of a rule: <converter:name>.
 VARIABLE = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
 
 
-class IdConverter(BaseConverter):
-    """A record id in a path: 1 to 2^31-1, so a larger number is a 404, not a database error."""
+class IdConverter(RecordIdConverter):
+    """A record id in a path (the staff pages' converter), documented as the API's id schema."""
 
-    regex = digits_up_to(MAX_ID)
-    weight = 50
     schema: ClassVar[dict[str, Any]] = ID
 
-    def to_python(self, value: str) -> int:
-        """The id as an int."""
-        return int(value)
 
-    def to_url(self, value: Any) -> str:
-        """The id as text."""
-        return str(int(value))
+class TokenConverter(KeyConverter):
+    """A slug or a public id in a path (the staff pages' converter), documented with its pattern."""
 
-
-class TokenConverter(BaseConverter):
-    """A slug or a public id in a path: URL-safe characters only, so NUL or odd text is a 404."""
-
-    regex = KEY_PATTERN
     schema: ClassVar[dict[str, Any]] = {"type": "string", "pattern": f"^{KEY_PATTERN}$"}
 
 

@@ -24,6 +24,7 @@ from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
 from sender.services.consent.withdrawal import stop_all
 from sender.services.errors import Conflict, NotConfigured, ValidationFailed
+from sender.services.input import refuse_unstorable
 from sender.services.rights import (
     access,
     confirmations,
@@ -197,6 +198,8 @@ def portal_act() -> ResponseReturnValue:
     speak_to(contact)
     actor = _actor(contact)
     try:
+        # Every posted field, whichever action reads it: text the database could not store is refused.
+        refuse_unstorable(request.form.to_dict(flat=False))
         if action in CHANGES:
             done = _change(contact, action)
             return _portal(contact, done=done)

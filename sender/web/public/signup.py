@@ -19,9 +19,10 @@ from sender.services.consent import signup
 from sender.services.consent.preferences import latest_wordings
 from sender.services.errors import ValidationFailed
 from sender.services.rights.links import peek, spend
-from sender.web.bounds import record_id
+from sender.web.bounds import json_object, parse_id
 from sender.web.public import bp
 from sender.web.public.common import evidence, may_send_to, page, require_email_sender, speak_to
+from sender.web.public.inputs import SignupInput
 from sender.web.session import discard, get_session, runtime
 from sender.work.jobs import SendSignupConfirmation
 
@@ -40,10 +41,11 @@ def _offers() -> list[tuple[Purpose, Any]]:
 def _form_choices() -> list[dict[str, Any]]:
     choices = []
     for value in request.form.getlist("consent"):
-        slug, _, version = value.rpartition(":")
-        if not slug or not version.isdigit() or record_id(int(version)) is None:
+        slug, _, text = value.rpartition(":")
+        version = parse_id(text)
+        if not slug or version is None:
             raise ValidationFailed({"consent": f"malformed choice {value[:80]!r}; expected purpose:version"})
-        choices.append({"purpose": slug, "wording_version": int(version)})
+        choices.append({"purpose": slug, "wording_version": version})
     return choices
 
 
@@ -81,30 +83,28 @@ def signup_submit() -> ResponseReturnValue:
     """Record a sign-up from the form (HTML answer) or as JSON (JSON answer); both always say the same."""
     session = get_session()
     as_json = request.is_json
-    data: Any = request.get_json(silent=True) if as_json else None
-    if as_json and not isinstance(data, dict):
-        return jsonify({"error": "validation_failed", "fields": {"body": "must be a JSON object"}}), 422
     require_email_sender()
     try:
-        if (data or request.form).get(HONEYPOT):
+        data = json_object(request.get_data(cache=True), True) if as_json else request.form
+        if data.get(HONEYPOT):
             return _accepted(as_json)
         if as_json:
-            unknown = sorted(set(data) - {"email", "consents", "locale", HONEYPOT})
-            if unknown:
-                raise ValidationFailed({name: "unknown field" for name in unknown})
-            email, choices, locale = data.get("email"), data.get("consents"), data.get("locale")
+            given = SignupInput.parse(data)
         else:
-            email, choices, locale = request.form.get("email"), _form_choices(), request.form.get("locale")
-        locale = locale or request.accept_languages.best_match(("fr", "en"))
+            # A form's fields are text; only the choices need reading into the model's shape.
+            given = SignupInput.parse(
+                {"email": data.get("email"), "consents": _form_choices(), "locale": data.get("locale")}
+            )
+        locale = given.locale or request.accept_languages.best_match(("fr", "en"))
         result = signup.submit(
-            session, runtime().settings, email, choices, locale=locale, evidence=evidence()
+            session, runtime().settings, given.email, given.choices(), locale=locale, evidence=evidence()
         )
     except ValidationFailed as exc:
         discard()
         if as_json:
             return jsonify({"error": "validation_failed", "message": exc.message, "fields": exc.errors}), 422
         return page("public/signup.html", 400, offers=_offers(), errors=exc.errors, action="/signup")
-    _enqueue(result, normalize_email(str(email)))
+    _enqueue(result, normalize_email(str(given.email)))
     return _accepted(as_json)
 
 

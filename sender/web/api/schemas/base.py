@@ -8,18 +8,14 @@ services' (services/input.py): a use case that staff pages share, such as a camp
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict
 
-from sender.services.errors import ValidationFailed
-from sender.services.input import Input, NonBlank, OneOf, Text, clean_text
+from sender.services.input import Id, Input, NonBlank, OneOf, Text, clean_text
 from sender.web.bounds import MAX_ID
 
-__all__ = ["MAX_ID", "Id", "Input", "JsonObject", "NonBlank", "OneOf", "Query", "Text", "json_object"]
+__all__ = ["MAX_ID", "Id", "Input", "JsonObject", "NonBlank", "OneOf", "Query", "Text"]
 
 # Nesting allowed inside free-form objects (contact attributes): enough for data, far from any stack limit.
 MAX_DEPTH = 5
@@ -45,7 +41,6 @@ def clean_tree(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(clean_tree)]
 
 
@@ -53,31 +48,3 @@ class Query(Input):
     """Base of query-string models: values arrive as text, so numbers are read from it."""
 
     model_config = ConfigDict(extra="ignore", strict=False)
-
-
-def _finite(text: str) -> float:
-    # NaN and Infinity are not JSON (RFC 8259), and PostgreSQL refuses them in a JSON column.
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("numbers must be finite")
-    return value
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def json_object(raw: bytes, is_json: bool) -> dict[str, Any]:
-    """A request body as a JSON object, or ValidationFailed on `body` (never a RecursionError)."""
-    reason = "must be a JSON object (Content-Type: application/json)"
-    if not is_json:
-        raise ValidationFailed({"body": reason})
-    try:
-        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
-    except RecursionError:
-        raise ValidationFailed({"body": "is nested too deeply"}) from None
-    except ValueError:
-        raise ValidationFailed({"body": "is not valid JSON"}) from None
-    if not isinstance(data, Mapping):
-        raise ValidationFailed({"body": reason})
-    return dict(data)
