@@ -145,15 +145,17 @@ class Bench:
         return campaign_id
 
     def start(self, args: list[str], **env: str) -> subprocess.Popen[bytes]:
-        """A process of ours, in its own session."""
-        return subprocess.Popen(
-            [sys.executable, *args],
-            cwd=ROOT,
-            env={**self.env, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        """A process of ours, in its own session, logging to a file of the instance folder."""
+        log = Path(self.env["INSTANCE_PATH"]) / f"{Path(args[-1]).stem}-{time.time():.0f}.log"
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                [sys.executable, *args],
+                cwd=ROOT,
+                env={**self.env, "LOG_LEVEL": "INFO", **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def finish(self) -> None:
         """What an operator does next: the sweep with the lease over, then a burst worker."""

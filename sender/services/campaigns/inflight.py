@@ -96,6 +96,8 @@ def mark_started(session: Session, token: str, delivery_ids: list[int]) -> set[i
         .values(started_at=bindparam("now", type_=DateTime))
         .returning(Delivery.id),
         {"now": utcnow()},
+        # No Delivery objects are loaded in a batch's session: nothing to synchronise, nothing to scan.
+        execution_options={"synchronize_session": False},
     ).all()
     return {row.id for row in rows}
 
