@@ -12,7 +12,7 @@ from sender.channels.email import EMAIL
 from sender.channels.email.outbox import OutboxTransport
 from sender.db import utcnow
 from sender.models import Delivery, Suppression
-from sender.services.campaigns import delivery, planning
+from sender.services.campaigns import delivery, inflight, planning
 from sender.services.campaigns.outlet import Outlet
 from sender.services.consent import ledger
 from sender.services.messages.rendering import EmailRenderer
@@ -165,16 +165,40 @@ def test_outcome_of_a_foreign_claim_is_not_written(db_session, settings):
     assert db_session.get(Delivery, claimed[0][0], populate_existing=True).status == "sending"
 
 
-def test_stale_claims_become_unknown_and_never_queued(db_session):
-    _, campaign = _planned(db_session, eligible=2)
-    claimed, _ = delivery.claim(db_session, campaign, 0, "dead-worker", limit=10)
+def _expire_claims(db_session, token):
+    """Claim the whole batch under `token`, one of its messages started, the lease long over; expire it."""
+    _, campaign = _planned(db_session, eligible=3)
+    claimed, _ = delivery.claim(db_session, campaign, 0, token, limit=10)
+    ids = [d for d, _ in claimed]
+    assert inflight.mark_started(db_session, token, ids[:1]) == {ids[0]}
     db_session.execute(
         update(Delivery).where(Delivery.status == "sending").values(claimed_at=utcnow() - timedelta(hours=1))
     )
+    assert delivery.expire_stale_claims(db_session, lease_seconds=600) == {(campaign.id, 0)}
+    rows = db_session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    return campaign, {d.id: d for d in rows}, ids
 
-    assert delivery.mark_stale_unknown(db_session, lease_seconds=600) == {(campaign.id, 0)}
-    statuses = db_session.scalars(select(Delivery.status).where(Delivery.id.in_([d for d, _ in claimed])))
-    assert set(statuses) == {"unknown"}
+
+def test_a_stale_claim_is_unknown_only_if_it_started_and_goes_back_to_the_queue_otherwise(db_session):
+    campaign, rows, (started, *untouched) = _expire_claims(db_session, f"{delivery.TRACKED}dead-worker")
+
+    assert (rows[started].status, rows[started].reason) == ("unknown", "outcome_unknown")
+    assert {(rows[d].status, rows[d].claim_token, rows[d].attempts) for d in untouched} == {
+        ("queued", None, 0)
+    }
+    # The dead worker's start for a claim taken back is refused; a later batch claims and sends it.
+    assert inflight.mark_started(db_session, f"{delivery.TRACKED}dead-worker", untouched) == set()
+    again, _ = delivery.claim(db_session, campaign, 0, f"{delivery.TRACKED}next", limit=10)
+    assert sorted(d for d, _ in again) == sorted(untouched)
+    assert not delivery.finish_if_done(db_session, campaign.id)
+
+
+def test_a_stale_claim_of_a_worker_that_records_no_starts_stays_unknown(db_session):
+    campaign, rows, _ = _expire_claims(db_session, "older-worker")
+
+    assert {d.status for d in rows.values()} == {"unknown"}
     assert delivery.claim(db_session, campaign, 0, "next", limit=10)[0] == []
     assert delivery.finish_if_done(db_session, campaign.id)
     assert db_session.get(type(campaign), campaign.id, populate_existing=True).status == "sent"

@@ -84,6 +84,9 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set just before the claimed message is handed to the provider (SMTP transaction, Twilio call): only a
+    # started claim may have reached the person; an expired claim that never started goes back to the queue.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     provider_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -23,7 +23,7 @@ from sender import create_app, get_runtime
 from sender.config import Settings
 from sender.runtime import Runtime, build_runtime
 from sender.scrub import format_exception, install_log_scrubber, scrub_traceback
-from sender.services.campaigns import launch
+from sender.services.campaigns import inflight, launch
 from sender.tasks.queue import QUEUES, get_queue
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,20 @@ class SenderWorker(PromptCommandListenerStop, Worker):
         """Remember that the stop was asked for (SIGTERM, Ctrl-C), then shut down as RQ does."""
         self.signalled = True
         super().request_stop(signum, frame)
+
+    def handle_warm_shutdown_request(self) -> None:
+        """Tell a busy work horse to stop sending: RQ alone would let it claim and send its whole batch."""
+        super().handle_warm_shutdown_request()
+        if self.horse_pid:
+            self.kill_horse(sig=signal.SIGTERM)
+
+    def setup_work_horse_signals(self) -> None:
+        """In the work horse: ignore Ctrl-C (the worker handles it); SIGTERM means claim and start nothing more.
+
+        The batch then lets what started finish, records it and hands the rest back to the queue.
+        """
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: inflight.stop_sending())
 
     _warm = False
 

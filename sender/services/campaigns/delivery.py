@@ -2,8 +2,9 @@
 
 At most one message per (campaign, contact): a delivery leaves `queued` only through the claim, an atomic
 UPDATE guarded by `status = 'queued'` that re-evaluates the consent gate in the same statement. A claimed
-row whose outcome a crash left unknown stays `sending` until the sweep marks it `unknown`; nothing ever
-puts it back to `queued`, so it is never resent blindly.
+row stays `sending` until its outcome is written. Its message leaves only after its start is recorded
+(`started_at`, see inflight.py): when a crash leaves a claim unresolved, the sweep marks a started one
+`unknown` (never resent) and puts one that never started back to `queued` (expire_stale_claims).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -39,7 +39,8 @@ from sender.db import utcnow
 from sender.enums import CampaignStatus, DeliveryReason, DeliveryStatus
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.services.audience.contacts import suppress
-from sender.services.campaigns import deferral, states
+from sender.services.campaigns import deferral, inflight, states
+from sender.services.campaigns.inflight import InFlight
 from sender.services.campaigns.outlet import Attempt, Outlet
 from sender.services.consent.gate import gated_audience, rule_for
 
@@ -49,6 +50,11 @@ log = logging.getLogger(__name__)
 # back unsent after repeated throttling (the provider never judged it).
 RETRY = "retry"
 THROTTLED = "throttled"
+# Claim tokens of runs that record each start. A claim made by an older worker (a plain token) may have
+# left without a start being recorded, so only these may go back to the queue unstarted.
+TRACKED = "t-"
+# Why a batch stopped early although its campaign is still sending: its process was told to stop.
+WORKER_STOPPING = "worker stopping"
 # A campaign is not done while one of its deliveries waits in the queue, is in flight, or waits for its slot.
 BUSY = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
 
@@ -116,6 +122,7 @@ def _claim_statement(
             reason=reason,
             claim_token=token,
             claimed_at=now,
+            started_at=None,
             attempts=Delivery.attempts + 1,
         )
         .returning(Delivery.id, Delivery.contact_id, Delivery.status, Delivery.reason)
@@ -230,27 +237,6 @@ def record_outcomes(
     )
 
 
-def _harvest(
-    inflight: dict[Future[Attempt], tuple[int, Contact]], at_least: int
-) -> tuple[list[tuple[int, Contact, Attempt]], list[int], BaseException | None]:
-    """Wait until `at_least` messages in flight are done; take them out: (attempts, ids that raised, first error)."""
-    done: list[tuple[int, Contact, Attempt]] = []
-    failed: list[int] = []
-    error: BaseException | None = None
-    finished: set[Future[Attempt]] = set()
-    while inflight and len(finished) < at_least:
-        ready, _ = wait(set(inflight) - finished, return_when=FIRST_COMPLETED)
-        finished |= ready
-    for future in finished:
-        delivery_id, contact = inflight.pop(future)
-        try:
-            done.append((delivery_id, contact, future.result()))
-        except BaseException as exc:  # re-raised by the caller once what went out is recorded
-            failed.append(delivery_id)
-            error = error or exc
-    return done, failed, error
-
-
 def send_batch(
     session: Session,
     settings: Settings,
@@ -259,57 +245,79 @@ def send_batch(
     outlet: Outlet,
     render: Callable[[Contact, int], Any],
 ) -> BatchReport:
-    """Claim, render and send a batch until nothing queued is left or the campaign stops.
+    """Claim, render and send a batch until nothing queued is left, the campaign stops or the process does.
 
-    At most SEND_CLAIM_SIZE claims are unresolved at any time (the most a crash can leave `unknown`). When half
-    of them are done, their outcomes are written in the same transaction that claims as many again, so the
-    outlet's connections keep sending while the database is busy.
+    At most SEND_CLAIM_SIZE claims are unresolved at any time. When half of them are done, their outcomes are
+    written in the same transaction that claims as many again, so the outlet's connections keep sending while
+    the database is busy. Each message starts only once its start is recorded (see inflight.py); a process
+    told to stop claims nothing more, lets what started finish and gives the rest back to the queue.
     """
     report = BatchReport()
-    token = uuid.uuid4().hex
+    token = f"{TRACKED}{uuid.uuid4().hex}"
     channel = outlet.channel
     size = settings.send_claim_size
     pending: list[tuple[int, Contact, Attempt]] = []
-    inflight: dict[Future[Attempt], tuple[int, Contact]] = {}
+    flight = InFlight(session, token)
     unsent: list[int] = []  # claims that never reached the transport
     error: BaseException | None = None
+
+    def claim_step() -> tuple[
+        Campaign | None, list[tuple[int, Contact]], dict[str, int], dict[int, datetime]
+    ]:
+        """Write the outcomes so far and claim the next chunk, in one committed transaction."""
+        campaign = session.get(Campaign, campaign_id, populate_existing=True)
+        record_outcomes(session, settings, token, pending, report, channel)
+        if campaign is None or campaign.status != CampaignStatus.SENDING or inflight.STOPPING.is_set():
+            _commit(session, "record outcomes")
+            return campaign, [], {}, {}
+        claimed, skipped = claim(session, campaign, batch_no, token, size - len(flight))
+        held = deferral.hold(session, settings, channel, campaign, token, claimed)
+        _commit(session, "claim")
+        return campaign, claimed, skipped, held
+
     try:
         while error is None:
-            campaign = session.get(Campaign, campaign_id, populate_existing=True)
+            campaign, claimed, skipped, held = inflight.through_outage(session, "claim", claim_step, report)
+            pending = []
             if campaign is None or campaign.status != CampaignStatus.SENDING:
                 report.stopped = campaign.status if campaign else "deleted"
                 break
-            record_outcomes(session, settings, token, pending, report, channel)
-            pending = []
-            claimed, skipped = claim(session, campaign, batch_no, token, size - len(inflight))
+            if inflight.STOPPING.is_set() and not claimed:
+                # (Rows claimed just before the stop are handed to the outlet all the same: refused their
+                # start, they go back to the queue with the others.)
+                report.stopped = WORKER_STOPPING
+                break
             for reason, count in skipped.items():
                 report.skipped += count
                 report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
-            held = deferral.hold(session, settings, channel, campaign, token, claimed)
-            _commit(session, "claim")
             if held:
                 claimed = [(d, c) for d, c in claimed if d not in held]
                 report.deferred += len(held)
                 report.resume_at = min([*held.values(), *([report.resume_at] if report.resume_at else [])])
             for delivery_id, contact in claimed:
-                inflight[outlet.submit(functools.partial(render, contact, delivery_id))] = (
-                    delivery_id,
-                    contact,
-                )
-            if not inflight:
+                flight.submit(outlet, functools.partial(render, contact, delivery_id), delivery_id, contact)
+            if not flight:
                 if not skipped and not held:
                     break
                 continue  # a chunk of skips only: there may be more queued rows behind it
             # Nothing more to claim: wait for the rest; otherwise refill once half the claims are resolved.
-            at_least = len(inflight) if not claimed else min(len(inflight), max(1, size // 2))
-            pending, unsent, error = _harvest(inflight, at_least)
+            at_least = len(flight) if not claimed else min(len(flight), max(1, size // 2))
+            pending, unsent, error = flight.harvest(at_least)
     finally:
         # Even when something failed mid-batch, what went out is recorded: sent must never look unsent.
-        finished, failed, late_error = _harvest(inflight, len(inflight))
+        # Whatever ends the batch (stop, pause, error), a message not yet started is handed back, not sent.
+        flight.refusing = True
+        finished, failed, late_error = flight.harvest(len(flight))
         pending += finished
-        record_outcomes(session, settings, token, pending, report, channel)
-        release_unsent(session, settings, token, [*unsent, *failed])
-        _commit(session, "record outcomes")
+
+        def record_step() -> None:
+            if not session.is_active:  # a step failed for another reason than an outage
+                session.rollback()
+            record_outcomes(session, settings, token, pending, report, channel)
+            release_unsent(session, settings, token, [*unsent, *failed])
+            _commit(session, "record outcomes")
+
+        inflight.through_outage(session, "record outcomes", record_step, report)
     if error is not None or late_error is not None:
         raise error or late_error  # type: ignore[misc]
     log.info(
@@ -368,6 +376,7 @@ def warm_up(session: Session, settings: Settings, channel: Channel) -> None:
         attempt = Attempt(Verdict("sent"))
         record_outcomes(session, settings, "warm-up", [(-1, Contact(), attempt)], BatchReport(), channel)
         release_unsent(session, settings, "warm-up", [-1])
+        inflight.mark_started(session, "warm-up", [-1])
         finish_if_done(session, -1)
     finally:
         session.rollback()
@@ -385,18 +394,37 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
     )
 
 
-def mark_stale_unknown(session: Session, lease_seconds: int) -> set[tuple[int, int]]:
-    """Claims older than the lease were never resolved: mark them unknown; return their (campaign, batch).
+def expire_stale_claims(session: Session, lease_seconds: int) -> set[tuple[int, int]]:
+    """Claims older than the lease lost their worker: a started one is marked unknown (it may have reached
+    the person, it is never resent), one that never started goes back to the queue. Returns their
+    (campaign, batch); the caller commits and asks for those batches again.
 
-    The caller commits."""
+    Clearing the claim token is what makes this safe against a worker that is only slow: its start request
+    for such a delivery no longer matches, so it does not send it (inflight.mark_started).
+    """
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    rows = session.execute(
+    stale = and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= cutoff)
+    untouched = and_(Delivery.claim_token.startswith(TRACKED), Delivery.started_at.is_(None))
+    # Spelled out rather than NOT(untouched): with a NULL token that would be NULL, matching neither update.
+    maybe_started = or_(
+        Delivery.claim_token.is_(None),
+        ~Delivery.claim_token.startswith(TRACKED),
+        Delivery.started_at.is_not(None),
+    )
+    unknown = session.execute(
         update(Delivery)
-        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= cutoff)
+        .where(stale, maybe_started)
         .values(status=DeliveryStatus.UNKNOWN, reason=DeliveryReason.OUTCOME_UNKNOWN)
         .returning(Delivery.campaign_id, Delivery.batch_no)
     ).all()
-    return {(row.campaign_id, row.batch_no) for row in rows}
+    requeued = session.execute(
+        update(Delivery)
+        .where(stale, untouched)
+        # The claim counted an attempt that never happened: give it back.
+        .values(status=DeliveryStatus.QUEUED, claim_token=None, attempts=Delivery.attempts - 1)
+        .returning(Delivery.campaign_id, Delivery.batch_no)
+    ).all()
+    return {(row.campaign_id, row.batch_no) for row in [*unknown, *requeued]}
 
 
 def purpose_of(session: Session, campaign: Campaign) -> Purpose:

@@ -158,8 +158,9 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
                 session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
         delivery.finish_if_done(session, campaign_id)
-    if report.retry:
-        raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} temporary failures")
+    if report.retry or report.stopped == delivery.WORKER_STOPPING:
+        # RQ runs the batch again after its retry interval; a stopped one then goes on where it stopped.
+        raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} messages to send again")
     return report
 
 
@@ -204,7 +205,7 @@ def warm_up(runtime: Runtime) -> None:
 def sweep(
     runtime: Runtime, lease_seconds: int | None = None, margin_seconds: int = OVERDUE_MARGIN_SECONDS
 ) -> SweepReport:
-    """Finish interrupted planning, mark stale claims unknown, re-enqueue unfinished batches, close campaigns.
+    """Finish interrupted planning, expire stale claims (unknown, or queued again if never started), re-enqueue unfinished batches, close campaigns.
 
     The database says what must run and when; RQ only delivers it: overdue launches are enqueued again.
     With the queue unreachable, the database work is saved and QueueDown (or QueueUnavailable) is raised.
@@ -212,7 +213,7 @@ def sweep(
     lease = runtime.settings.send_lease_seconds if lease_seconds is None else lease_seconds
     with work.unit(runtime.Session, "sweep") as session:
         overdue, late_jobs = _launch_overdue(session, margin_seconds)
-        stale = delivery.mark_stale_unknown(session, lease)
+        stale = delivery.expire_stale_claims(session, lease)
         # Audit events whose process ended before its sealer ran (a forked job) join the chain here.
         audit.seal(session)
         work.commit(session, "stale claims")

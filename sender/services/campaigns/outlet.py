@@ -1,8 +1,9 @@
 """Where rendered messages leave: a channel's connection pool, its shared rate limit, backoff when throttled.
 
 Knows no channel: the Channel gives the transports, the pool size, the rates and the meaning of answers.
-Each message is rendered, waits for a rate permit, is sent once on one connection, and comes back as an
-Attempt. A throttling answer ("slow down", e.g. SMTP 4.7.x) pauses every connection of this worker, holds
+Each message is rendered, waits for a rate permit, asks its batch whether it may start (the batch records the
+start before saying yes), is sent once on one connection, and comes back as an Attempt; a message refused
+its start is handed back unsent. A throttling answer ("slow down", e.g. SMTP 4.7.x) pauses every connection of this worker, holds
 the shared rate for all workers, and the message is tried again after the pause; such tries are not
 attempts. After MAX_THROTTLES in a row the message is handed back unsent (queued again, nothing counted).
 """
@@ -42,6 +43,11 @@ class Attempt:
         """The attempt for a provider answer, judged by the channel."""
         return cls(channel.verdict(result), result, result.detail)
 
+    @classmethod
+    def handed_back(cls, detail: str) -> Attempt:
+        """A message that never left: back to the queue, and not counted as an attempt (as after throttling)."""
+        return cls(Verdict("retry", throttled=True), None, detail)
+
 
 class Outlet:
     """Sends one batch's messages over `channel`'s pool within its rate limit; use as a context manager."""
@@ -75,20 +81,31 @@ class Outlet:
     def __exit__(self, *exc: object) -> None:
         self.pool.__exit__(*exc)
 
-    def submit(self, render: Callable[[], Any]) -> Future[Attempt]:
-        """Render and send one message on the pool; the future raises only if `render` fails unexpectedly."""
-        return self.pool.submit(lambda transport: self._deliver(transport, render))
+    def submit(self, render: Callable[[], Any], start: Callable[[], bool] = lambda: True) -> Future[Attempt]:
+        """Render and send one message on the pool once `start()` allows it (it records the start first).
 
-    def _deliver(self, transport: Transport[Any], render: Callable[[], Any]) -> Attempt:
+        The future raises only if `render` fails unexpectedly.
+        """
+        return self.pool.submit(lambda transport: self._deliver(transport, render, start))
+
+    def _deliver(
+        self, transport: Transport[Any], render: Callable[[], Any], start: Callable[[], bool]
+    ) -> Attempt:
         try:
             message = render()
         except RenderFailed as exc:
             return Attempt(Verdict("failed", exc.reason), None, exc.detail)
         throttles = 0
+        started = False
         while True:
             self._wait_out_pause()
             if self.limiter is not None:
                 self.limiter.acquire()
+            if not started:
+                # Asked as late as possible: a message that never started can safely go back to the queue.
+                if not start():
+                    return Attempt.handed_back("not started: the batch is stopping or lost its claim")
+                started = True
             attempt = Attempt.of(self.channel, transport.send(message))
             if not attempt.verdict.throttled:
                 with self._lock:
