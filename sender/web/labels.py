@@ -22,6 +22,7 @@ from sender.models.requalification import ASK_STATUSES, SILENCE_POLICIES
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
 from sender.models.sms import INBOUND_ACTIONS, INBOUND_KINDS
 from sender.services.audience.import_provenance import IMPORT_LEGAL_BASES
+from sender.services.consent.ledger import GRANT_MECHANISMS, WITHDRAW_MECHANISMS
 
 # Code sets the models keep as tuples (no enum yet), by the name templates give the filter.
 MODEL_CODES: dict[str, tuple[str, ...]] = {
@@ -36,6 +37,7 @@ MODEL_CODES: dict[str, tuple[str, ...]] = {
     "RequestStatus": REQUEST_STATUSES,
     "InboundKind": INBOUND_KINDS,
     "InboundAction": INBOUND_ACTIONS,
+    "Mechanism": tuple(sorted(GRANT_MECHANISMS | WITHDRAW_MECHANISMS)),
 }
 
 # The English label of each code, by set. Channels are missing here: their label is the channel's own.
@@ -187,6 +189,24 @@ LABELS: dict[str, dict[str, str]] = {
         "unblocked": N_("Unblocked"),
         "answered": N_("Answered"),
         "none": N_("None"),
+    },
+    "Mechanism": {
+        "checkbox": N_("Ticked box"),
+        "double_opt_in": N_("Confirmation link (double opt-in)"),
+        "sms_keyword": N_("SMS keyword"),
+        "signed_form": N_("Signed form"),
+        "button": N_("Button"),
+        "verbal_recorded": N_("Recorded spoken agreement"),
+        "one_click": N_("One-click unsubscribe"),
+        "link": N_("Link in a message"),
+        "form": N_("Form"),
+        "email_request": N_("Request by email"),
+        "phone_request": N_("Request by phone"),
+        "postal_request": N_("Request by post"),
+        "objection": N_("Objection"),
+        "api": N_("API"),
+        "hard_bounce": N_("Address does not exist (hard bounce)"),
+        "erasure": N_("Erasure"),
     },
 }
 

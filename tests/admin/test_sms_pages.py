@@ -168,7 +168,7 @@ def test_the_contact_page_shows_sms_consent_and_the_keyword_history(
     grant(db_session, contact, purpose, channel="sms")
     db_session.commit()
     page = client_as("dpo").get(f"/admin/contacts/{contact.public_id}").get_data(as_text=True)
-    assert '<th scope="col">sms</th>' in page
+    assert '<th scope="col">SMS</th>' in page
     assert "No SMS reply from this person." in page
     sms_replies.handle_reply(
         db_session, runtime.settings, message_sid="SM" + "1" * 32, sender=PHONE, to="36123", body="STOP"

@@ -42,7 +42,7 @@ class ConsentForm(Form):
     action = SelectField(_l("Action"), choices=choices(labels.choices_of("ConsentAction", ledger.ACTIONS)))
     mechanism = SelectField(
         _l("How the person expressed it"),
-        choices=choices(sorted(ledger.GRANT_MECHANISMS | ledger.WITHDRAW_MECHANISMS)),
+        choices=choices(labels.choices_of("Mechanism")),
     )
     wording_version = IntegerField(
         _l("Wording version shown (required for a grant)"), validators=[Optional()]

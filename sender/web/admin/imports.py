@@ -70,7 +70,7 @@ def _form() -> ImportForm:
     form.legal_basis.choices = choices(labels.choices_of("LegalBasis", imports.IMPORT_LEGAL_BASES))
     slugs = get_session().scalars(select(Purpose.slug).order_by(Purpose.slug)).all()
     form.purpose.choices = choices([("", _("(none)")), *((slug, slug) for slug in slugs)])
-    form.mechanism.choices = choices(sorted(GRANT_MECHANISMS))
+    form.mechanism.choices = choices(labels.choices_of("Mechanism", sorted(GRANT_MECHANISMS)))
     form.channels.choices = choices((ch.name, _(ch.label)) for ch in channels())
     if request.method == "GET":
         form.mechanism.data = "checkbox"
