@@ -79,3 +79,21 @@ def test_staff_pages_show_codes_as_words_in_the_page_language(
     history = client.get(f"/admin/contacts/{contact.public_id}").get_data(as_text=True)
     assert "Désinscription en un clic" in history and "one_click" not in history
     assert "(Délégué à la protection des données)" in history
+
+
+def test_a_service_refusal_is_shown_in_french_at_its_field(
+    client_as: Callable[[str], FlaskClient], db_session: Session
+) -> None:
+    from tests.admin.conftest import post
+
+    db_session.add(OrganisationSettings(id=1, default_locale="fr"))
+    db_session.commit()
+    client = client_as("admin")
+    data = {"slug": "Pas Bon!", "name": "Lettre", "description": "Chaque mois", "legal_basis": "consent",
+            "retention_days": "99999"}  # fmt: skip
+    answer = post(client, "/admin/purposes", data)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="slug-error">doit compter de 1 à 64 minuscules, chiffres ou tirets' in page
+    assert 'id="retention_days-error">doit être un nombre entier de jours entre 1 et 36500</span>' in page
+    assert "slug:" not in page and "must be" not in page

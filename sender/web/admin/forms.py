@@ -17,6 +17,7 @@ from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from sender.i18n import Reason
 from sender.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from sender.web.session import discard
 
@@ -33,6 +34,8 @@ class Form(FlaskForm):
 
 def say(message: str) -> str:
     """A service's reason in the page's language (as written when the catalogue has no translation)."""
+    if isinstance(message, Reason):
+        return gettext(message.msgid, **message.values)
     return gettext(message)
 
 
