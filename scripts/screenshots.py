@@ -1,7 +1,7 @@
 """Save screenshots of the main staff pages under docs/screenshots/ (for the README).
 
-Builds a throwaway instance (SQLite, embedded Redis) with demo data, serves it on a local port and drives
-headless Chromium through Playwright:
+Builds a throwaway instance (SQLite, embedded Redis) with demo data, serves it on a free local port and drives
+headless Chromium through Playwright, at desktop width and at a 390 px phone width:
 
     python scripts/screenshots.py [--chromium /usr/bin/chromium] [--out docs/screenshots]
 """
@@ -9,6 +9,7 @@ headless Chromium through Playwright:
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import tempfile
 import threading
@@ -34,6 +35,7 @@ from sender.services.consent import ledger, purposes
 PASSWORD = "demo password 0123"  # noqa: S105 (a throwaway demo instance)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
+PHONE = {"width": 390, "height": 844}
 PEOPLE = [
     ("jeanne.dupont@example.org", "Jeanne", "Dupont", "+33612345678"),
     ("paul.martin@example.org", "Paul", "Martin", None),
@@ -103,6 +105,15 @@ def seed(runtime: object) -> dict[str, str]:
         }
 
 
+def sign_in(page: object) -> None:
+    """Sign in as the demo admin."""
+    page.goto("/admin/signin")  # type: ignore[attr-defined]
+    page.get_by_label("Email").fill("admin@example.org")  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/admin/")  # type: ignore[attr-defined]
+
+
 def main() -> None:
     """Serve a demo instance and photograph its pages."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,11 +123,15 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     instance = tempfile.mkdtemp(prefix="sender-screens-")
-    settings = load_settings({"INSTANCE_PATH": instance, "PUBLIC_BASE_URL": "http://127.0.0.1:5099"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    settings = load_settings({"INSTANCE_PATH": instance, "PUBLIC_BASE_URL": base})
     upgrade(settings.database_url)
     runtime = build_runtime(settings)
     ids = seed(runtime)
-    server = make_server("127.0.0.1", 5099, create_app(runtime=runtime), threaded=True)
+    server = make_server("127.0.0.1", port, create_app(runtime=runtime), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     shots = [
         ("dashboard", "/admin/"),
@@ -130,20 +145,23 @@ def main() -> None:
     ]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS)
-        page = browser.new_context(
-            base_url="http://127.0.0.1:5099", viewport={"width": 1280, "height": 900}
-        ).new_page()
+        page = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900}).new_page()
         page.goto("/admin/signin")
         page.screenshot(path=str(out / "signin.png"))
-        page.get_by_label("Email").fill("admin@example.org")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/admin/")
+        sign_in(page)
         for name, url in shots:
             page.goto(url)
             page.wait_for_timeout(1200)  # live preview and progress scripts
             page.screenshot(path=str(out / f"{name}.png"), full_page=True)
             print(out / f"{name}.png")
+        # A phone: the folded navigation, then a contact page whose tables scroll in their own boxes.
+        phone = browser.new_context(base_url=base, viewport=PHONE, device_scale_factor=2).new_page()
+        sign_in(phone)
+        phone.goto(f"/admin/contacts/{ids['contact']}")
+        phone.screenshot(path=str(out / "phone-contact.png"), full_page=True)
+        phone.get_by_text("Menu", exact=True).click()
+        phone.screenshot(path=str(out / "phone-menu.png"))
+        print(out / "phone-contact.png", out / "phone-menu.png")
         browser.close()
     server.shutdown()
 

@@ -17,10 +17,26 @@ from sender.paths import resource_dir
 LOCALES = ("fr", "en")
 
 
+class Reason(str):
+    """A text in English, as the API and the CLI say it, that keeps its catalogue form and values for pages."""
+
+    msgid: str
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, values: dict[str, object]) -> Reason:
+        """The English text, `msgid` formatted with `values`."""
+        text = super().__new__(cls, msgid % values)
+        text.msgid, text.values = msgid, values
+        return text
+
+
 # Named N_ because pybabel extracts that name by default, like _ and gettext.
-def N_(message: str) -> str:
-    """Mark a text for the catalogue where it is defined, outside any request; it is translated where shown."""
-    return message
+def N_(message: str, **values: object) -> str:
+    """Mark a text for the catalogue where it is defined, outside any request; it is translated where shown.
+
+    With values, the text is formatted in English now (`%(name)s`), and pages translate it with the same values.
+    """
+    return Reason(message, values) if values else message
 
 
 def normalise(value: str | None) -> str | None:

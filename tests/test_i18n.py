@@ -19,6 +19,17 @@ from sender.services.messages.rendering import EmailRenderer
 from tests.factories import CampaignFactory, ContactFactory, PurposeFactory
 
 CATALOGUE = resource_dir("translations") / "fr" / "LC_MESSAGES"
+# Labels that French writes as English does.
+SAME_IN_FRENCH = {
+    "SMS",
+    "API",
+    "Import",
+    "Marketing",
+    "Requalification",
+    "Rectification",
+    "Objection",
+    "e-mail",
+}
 
 
 def test_every_text_is_translated_and_the_compiled_catalogue_is_current() -> None:
@@ -99,3 +110,26 @@ def test_the_template_catalogue_holds_every_text_of_the_code_and_templates() -> 
     assert found == template, (
         "run: pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --omit-header ."
     )
+
+
+def test_every_stored_code_has_a_french_and_an_english_label() -> None:
+    """Each value of every enum of sender.enums (and of the models' code sets) reads as words in both languages."""
+    from enum import StrEnum
+
+    from sender import enums
+    from sender.i18n import translations
+    from sender.web.labels import code_sets, english
+
+    sets = code_sets()
+    enum_names = {n for n, k in vars(enums).items() if isinstance(k, type) and issubclass(k, StrEnum)}
+    assert enum_names - {"StrEnum"} <= set(sets)
+    french = translations("fr")
+    unlabelled, untranslated = [], []
+    for kind, codes in sets.items():
+        for code in codes:
+            text = english(code, kind)
+            if not text or "_" in text:
+                unlabelled.append(f"{kind}.{code}")
+            elif not french.gettext(text) or (french.gettext(text) == text and text not in SAME_IN_FRENCH):
+                untranslated.append(f"{kind}.{code}: {text}")
+    assert unlabelled == [] and untranslated == []

@@ -79,7 +79,7 @@ def refuse_unstorable(values: Mapping[str, object]) -> None:
 def not_blank(value: str) -> str:
     """Refuse a string of spaces only."""
     if not value.strip():
-        raise ValueError("is required and must not be blank")
+        raise ValueError(N_("is required and must not be blank"))
     return value
 
 
@@ -129,56 +129,60 @@ def describe(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
     simple = {
-        "missing": "is required",
-        "extra_forbidden": "unknown field",
-        "string_type": "must be a string",
-        "string_unicode": "must not contain lone surrogates (invalid Unicode)",
-        "int_type": "must be an integer",
-        "int_parsing": "must be an integer",
-        "int_from_float": "must be an integer",
-        "bool_type": "must be true or false",
-        "bool_parsing": "must be true or false",
-        "list_type": "must be an array",
-        "dict_type": "must be an object",
-        "model_type": "must be an object",
-        "model_attributes_type": "must be an object",
-        "datetime_type": "must be an ISO 8601 date-time string",
-        "datetime_parsing": "must be an ISO 8601 date-time string",
-        "datetime_from_date_parsing": "must be an ISO 8601 date-time string",
-        "timezone_aware": "must include a time zone, e.g. 2026-12-01T09:00:00Z",
-        "none_required": "must be null",
+        "missing": N_("is required"),
+        "extra_forbidden": N_("unknown field"),
+        "string_type": N_("must be a string"),
+        "string_unicode": N_("must not contain lone surrogates (invalid Unicode)"),
+        "int_type": N_("must be an integer"),
+        "int_parsing": N_("must be an integer"),
+        "int_from_float": N_("must be an integer"),
+        "bool_type": N_("must be true or false"),
+        "bool_parsing": N_("must be true or false"),
+        "list_type": N_("must be an array"),
+        "dict_type": N_("must be an object"),
+        "model_type": N_("must be an object"),
+        "model_attributes_type": N_("must be an object"),
+        "datetime_type": N_("must be an ISO 8601 date-time string"),
+        "datetime_parsing": N_("must be an ISO 8601 date-time string"),
+        "datetime_from_date_parsing": N_("must be an ISO 8601 date-time string"),
+        "timezone_aware": N_("must include a time zone, e.g. 2026-12-01T09:00:00Z"),
+        "none_required": N_("must be null"),
     }
     if kind in simple:
         return simple[kind]
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return N_("must not be empty")
     if kind == "string_too_short":
-        return (
-            "must not be empty"
-            if ctx.get("min_length") == 1
-            else f"must be at least {ctx['min_length']} characters"
-        )
+        return N_("must be at least %(n)d characters", n=ctx["min_length"])
     if kind == "string_too_long":
-        return f"must be at most {ctx['max_length']} characters"
+        return N_("must be at most %(n)d characters", n=ctx["max_length"])
     if kind == "string_pattern_mismatch":
-        return f"must match {ctx['pattern']}"
+        return N_("must match %(pattern)s", pattern=ctx["pattern"])
     # A length constraint next to a validator reports as too_short/too_long for strings too.
-    unit = "characters" if isinstance(error.get("input"), str) else "items"
+    text = isinstance(error.get("input"), str)
     if kind == "too_short":
-        if ctx.get("min_length") == 1:
-            return "must not be empty"
-        return f"must have at least {ctx['min_length']} {unit}"
+        if text:
+            return N_("must have at least %(n)d characters", n=ctx["min_length"])
+        return N_("must have at least %(n)d items", n=ctx["min_length"])
     if kind == "too_long":
-        return f"must have at most {ctx['max_length']} {unit}"
-    if kind in ("greater_than_equal", "greater_than"):
-        return (
-            f"must be {'at least' if kind.endswith('equal') else 'more than'} {ctx.get('ge', ctx.get('gt'))}"
-        )
-    if kind in ("less_than_equal", "less_than"):
-        return (
-            f"must be {'at most' if kind.endswith('equal') else 'less than'} {ctx.get('le', ctx.get('lt'))}"
-        )
+        if text:
+            return N_("must have at most %(n)d characters", n=ctx["max_length"])
+        return N_("must have at most %(n)d items", n=ctx["max_length"])
+    bounds = {
+        "greater_than_equal": N_("must be at least %(n)s", n=ctx.get("ge")),
+        "greater_than": N_("must be more than %(n)s", n=ctx.get("gt")),
+        "less_than_equal": N_("must be at most %(n)s", n=ctx.get("le")),
+        "less_than": N_("must be less than %(n)s", n=ctx.get("lt")),
+    }
+    if kind in bounds:
+        return bounds[kind]
     if kind in ("literal_error", "enum"):
-        return f"must be one of {_choices(error)}"
+        return N_("must be one of %(choices)s", choices=_choices(error))
     if kind == "value_error":
+        cause = ctx.get("error")
+        # The validator's own text as raised, so that a marked one (N_) can still be translated where shown.
+        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], str):
+            return cause.args[0]
         return str(ctx.get("error", error["msg"]))
     return str(error["msg"])
 
@@ -191,7 +195,7 @@ class OneOf:
 
     def _check(self, value: str) -> str:
         if value not in self.values:
-            raise ValueError(f"must be one of {', '.join(self.values)}")
+            raise ValueError(N_("must be one of %(choices)s", choices=", ".join(self.values)))
         return value
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:

@@ -14,6 +14,7 @@ from flask_babel import Babel, get_locale
 
 from sender.paths import resource_dir
 from sender.services.accounts import organisation
+from sender.web import labels
 from sender.web.session import get_session, runtime
 
 SUPPORTED = organisation.LOCALES
@@ -71,6 +72,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, default_locale=runtime_default(app))
     # Every page's templates (staff, public, requalification answers) can ask for the language.
     app.jinja_env.globals.update(current_locale=current_locale, get_locale=current_locale)
+    labels.init_app(app)
 
 
 def runtime_default(app: Flask) -> str:

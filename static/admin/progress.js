@@ -12,7 +12,7 @@
         var status = box.querySelector("[data-progress-status]");
         if (bar) { bar.max = 100; bar.value = data.percent; }
         if (label) { label.textContent = data.percent + " % (" + data.done + " / " + data.total + ")"; }
-        if (status) { status.textContent = data.status; }
+        if (status) { status.textContent = data.status_label || data.status; }
         if (data.status === "sending" || data.status === "scheduled") {
           window.setTimeout(function () { refresh(box); }, 2000);
         }

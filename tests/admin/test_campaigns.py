@@ -145,7 +145,7 @@ def test_audience_preview_counts_by_skip_reason(client_as: ClientAs, db_session:
     db_session.commit()
     page = client_as("dpo").get(f"/admin/campaigns/{campaign.id}/audience").get_data(as_text=True)
     assert '<td id="queued">2</td>' in page
-    assert "Skipped: no_consent" in page and "Skipped: withdrawn" in page
+    assert "Skipped: No consent" in page and "Skipped: Consent withdrawn" in page
     assert db_session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 

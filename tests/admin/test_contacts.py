@@ -62,9 +62,9 @@ def test_contact_page_shows_state_and_proof_with_wording_text(
     body = client_as("dpo").get(f"/admin/contacts/{contact.public_id}").get_data(as_text=True)
     assert "jeanne@example.org" in body
     assert "Monthly newsletter" in body
-    assert "granted" in body
+    assert "Consent granted" in body
     assert "<q>Yes, send me the newsletter.</q>" in body
-    assert "checkbox" in body and "shop counter" in body
+    assert "Ticked box" in body and "shop counter" in body
 
 
 def test_record_a_grant_with_its_proof(client_as: ClientAs, db_session: Session) -> None:

@@ -48,7 +48,7 @@ def test_composing_an_sms_campaign_creates_it_without_subject_and_shows_its_text
     lst = ListFactory()
     client = client_as("marketer")
     form = client.get("/admin/campaigns/new").get_data(as_text=True)
-    assert '<option value="sms">sms</option>' in form
+    assert '<option value="sms">SMS</option>' in form
     assert "admin/sms.js" in form
     response = post(client, "/admin/campaigns/new", _sms_form("news", lst.id, "Soldes -50 % ce week-end"))
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -62,7 +62,7 @@ def test_composing_an_sms_campaign_creates_it_without_subject_and_shows_its_text
     assert "message.html" not in page
     # Editing the draft keeps SMS chosen and renders the counter without JavaScript.
     edit = client.get(f"/admin/campaigns/{campaign.id}/edit").get_data(as_text=True)
-    assert '<option selected value="sms">sms</option>' in edit
+    assert '<option selected value="sms">SMS</option>' in edit
     assert '<strong id="sms-characters">36</strong>' in edit
     assert '<strong id="sms-segments">1</strong>' in edit
     assert '<div class="email-only" hidden>' in edit
@@ -168,7 +168,7 @@ def test_the_contact_page_shows_sms_consent_and_the_keyword_history(
     grant(db_session, contact, purpose, channel="sms")
     db_session.commit()
     page = client_as("dpo").get(f"/admin/contacts/{contact.public_id}").get_data(as_text=True)
-    assert '<th scope="col">sms</th>' in page
+    assert '<th scope="col">SMS</th>' in page
     assert "No SMS reply from this person." in page
     sms_replies.handle_reply(
         db_session, runtime.settings, message_sid="SM" + "1" * 32, sender=PHONE, to="36123", body="STOP"
@@ -177,7 +177,7 @@ def test_the_contact_page_shows_sms_consent_and_the_keyword_history(
     page = client_as("dpo").get(f"/admin/contacts/{contact.public_id}").get_data(as_text=True)
     history = page.split('id="sms-replies"')[1].split('id="deliveries"')[0]
     assert "<td>STOP</td>" in history
-    assert "<td>opt_out</td>" in history
-    assert '<span class="badge">withdrawn</span>' in history
+    assert "<td>Opt-out (STOP)</td>" in history
+    assert '<span class="badge">Consent withdrawn</span>' in history
     # The withdrawal shows in the consent grid, SMS column.
-    assert '<span class="badge withdrawn">withdrawn</span>' in page.split('id="consent"')[1]
+    assert '<span class="badge withdrawn">Consent withdrawn</span>' in page.split('id="consent"')[1]

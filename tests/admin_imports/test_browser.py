@@ -102,21 +102,21 @@ def test_import_a_csv_and_read_its_report(committed: Runtime, live_server: str, 
     page.get_by_role("button", name="Upload and check (dry run)").click()
     page.wait_for_url(re.compile(r".*/admin/imports/\d+$"))
 
-    assert page.locator("[data-import-status]").inner_text() == "analysed"
+    assert page.locator("[data-import-status]").inner_text() == "Dry run ready"
     rows = page.locator("table.report tbody tr")
     cells = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()] for i in range(rows.count())]
     assert cells[:3] == [
-        ["2", "accepted", "", ""],
-        ["3", "accepted", "", ""],
-        ["3", "accepted", "Téléphone", "not a valid phone number for its country; field left empty"],
+        ["2", "Row accepted", "", ""],
+        ["3", "Row accepted", "", ""],
+        ["3", "Row accepted", "Téléphone", "not a valid phone number for its country; field left empty"],
     ]
-    assert cells[3][:3] == ["4", "refused", "Courriel"]
-    assert cells[4][:3] == ["5", "refused", "Courriel"] and "suppression list (erasure)" in cells[4][3]
+    assert cells[3][:3] == ["4", "Row refused", "Courriel"]
+    assert cells[4][:3] == ["5", "Row refused", "Courriel"] and "suppression list (erasure)" in cells[4][3]
     assert page.locator("tr[data-counts] td").all_inner_texts() == ["4", "2", "0", "2", "1", "0"]
 
     page.get_by_role("button", name="Commit the import").click()
     page.wait_for_selector("text=Import committed.")
-    assert page.locator("[data-import-status]").inner_text() == "committed"
+    assert page.locator("[data-import-status]").inner_text() == "Imported"
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the report (CSV)").click()
     report = open(download.value.path(), encoding="utf-8").read().splitlines()  # noqa: SIM115
@@ -145,7 +145,7 @@ def test_a_large_import_shows_its_progress_until_the_worker_is_done(
     page.select_option("#legal_basis", "unknown")
     page.get_by_role("button", name="Upload and check (dry run)").click()
     page.wait_for_url(re.compile(r".*/admin/imports/\d+$"))
-    assert page.locator("[data-import-status]").inner_text() == "analysing"
+    assert page.locator("[data-import-status]").inner_text() == "Dry run in progress"
     assert page.locator("progress").count() == 1
 
     worker = subprocess.run(
@@ -160,6 +160,6 @@ def test_a_large_import_shows_its_progress_until_the_worker_is_done(
     assert worker.returncode == 0, worker.stderr
 
     # The page's script polls the progress and reloads itself once the run is over.
-    page.wait_for_selector("[data-import-status]:has-text('analysed')", timeout=30_000)
+    page.wait_for_selector("[data-import-status]:has-text('Dry run ready')", timeout=30_000)
     assert page.locator("tr[data-counts] td").all_inner_texts()[:2] == ["20000", "20000"]
     assert page.locator("progress").count() == 0

@@ -62,12 +62,12 @@ def test_upload_shows_the_dry_run_report_then_commits(
     assert "new contacts from this file are legacy" in page
     rows = _cells(page)
     assert rows[:3] == [
-        ["2", "accepted", "", ""],
-        ["3", "accepted", "", ""],
-        ["3", "accepted", "Téléphone", "not a valid phone number for its country; field left empty"],
+        ["2", "Row accepted", "", ""],
+        ["3", "Row accepted", "", ""],
+        ["3", "Row accepted", "Téléphone", "not a valid phone number for its country; field left empty"],
     ]
-    assert rows[3][:3] == ["4", "refused", "E-mail"]
-    assert rows[4][:3] == ["5", "refused", "E-mail"] and "suppression list (hard_bounce)" in rows[4][3]
+    assert rows[3][:3] == ["4", "Row refused", "E-mail"]
+    assert rows[4][:3] == ["5", "Row refused", "E-mail"] and "suppression list (hard_bounce)" in rows[4][3]
     assert db_session.scalar(select(Contact).where(Contact.email == "ann@example.org")) is None
 
     token = csrf_token(client, location)
@@ -103,7 +103,7 @@ def test_a_malformed_file_is_reported_on_its_page(client_as: Callable[[str], Fla
     status, location, _ = _upload(client, content=b'email\r\n"a@example.org\r\n')
 
     page = client.get(location).get_data(as_text=True)
-    assert status == 302 and "file: row 2 (line 2): " in page and ">failed<" in page
+    assert status == 302 and "file: row 2 (line 2): " in page and ">Failed<" in page
 
 
 def test_a_dpo_reads_imports_but_cannot_upload_or_commit(client_as: Callable[[str], FlaskClient]) -> None:

@@ -83,7 +83,7 @@ def test_campaign_from_draft_to_unsubscribe(site: Site, page: Any) -> None:
     page.wait_for_url(re.compile(r".*/admin/campaigns/\d+$"))
     page.get_by_role("link", name="Audience preview").click()
     assert page.locator("#queued").text_content() == "1"
-    assert page.get_by_text("Skipped: no_consent").is_visible()
+    assert page.get_by_text("Skipped: No consent").is_visible()
     page.go_back()
 
     page.get_by_role("link", name="Send now…").click()
@@ -106,6 +106,6 @@ def test_campaign_from_draft_to_unsubscribe(site: Site, page: Any) -> None:
     page.goto("/admin/contacts?q=jeanne@example.org")
     page.get_by_role("link", name="jeanne@example.org").click()
     history = page.locator("#history + table")
-    assert history.locator("tr").nth(1).text_content().count("withdraw") == 1
-    assert "unsubscribe_page" in history.text_content()
-    assert "withdrawn" in page.locator("#consent + table").text_content()
+    assert history.locator("tr").nth(1).text_content().count("Consent withdrawn") == 1
+    assert "Unsubscribe page" in history.text_content()
+    assert "Consent withdrawn" in page.locator("#consent + table").text_content()

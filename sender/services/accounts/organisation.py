@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, normalize_email
 from sender.config import Settings
+from sender.i18n import N_
 from sender.models import OrganisationSettings
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -141,7 +142,7 @@ def _email(value: str, errors: dict[str, str], field: str, required: bool) -> st
     value = value.strip()
     if not value:
         if required:
-            errors[field] = "is required"
+            errors[field] = N_("is required")
         return ""
     try:
         return normalize_email(parseaddr(value)[1] or value)
@@ -156,19 +157,19 @@ def update(session: Session, values: dict[str, str], actor: str) -> Organisation
     legal_name = values.get("legal_name", "").strip()
     postal_address = values.get("postal_address", "").strip()
     if not legal_name:
-        errors["legal_name"] = "is required"
+        errors["legal_name"] = N_("is required")
     if not postal_address:
-        errors["postal_address"] = "is required"
+        errors["postal_address"] = N_("is required")
     contact_email = _email(values.get("contact_email", ""), errors, "contact_email", True)
     sender_address = _email(values.get("sender_address", ""), errors, "sender_address", False)
     locale = values.get("default_locale", "en")
     if locale not in LOCALES:
-        errors["default_locale"] = f"must be one of {', '.join(LOCALES)}"
+        errors["default_locale"] = N_("must be one of %(choices)s", choices=", ".join(LOCALES))
     zone = values.get("timezone", "").strip() or "Europe/Paris"
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = "is not a known time zone (for example Europe/Paris)"
+        errors["timezone"] = N_("is not a known time zone (for example Europe/Paris)")
     if errors:
         raise ValidationFailed(errors)
     row = stored(session)

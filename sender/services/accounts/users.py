@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from sender.addresses import AddressError, normalize_email
 from sender.db import utcnow
+from sender.i18n import N_
 from sender.models import ApiToken, User
 from sender.models.users import ROLES
 from sender.services.accounts import access
@@ -37,7 +38,7 @@ def _digest(value: str) -> str:
 
 
 def _password_error(password: str) -> str | None:
-    return f"must be at least {MIN_PASSWORD} characters" if len(password) < MIN_PASSWORD else None
+    return N_("must be at least %(n)d characters", n=MIN_PASSWORD) if len(password) < MIN_PASSWORD else None
 
 
 def create_user(session: Session, email: str, role: str, password: str, actor: str = "cli") -> User:
@@ -48,13 +49,13 @@ def create_user(session: Session, email: str, role: str, password: str, actor: s
     except AddressError as exc:
         errors["email"] = exc.message
     if role not in ROLES:
-        errors["role"] = f"must be one of {', '.join(ROLES)}"
+        errors["role"] = N_("must be one of %(choices)s", choices=", ".join(ROLES))
     if (reason := _password_error(password)) is not None:
         errors["password"] = reason
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("a user with this email already exists")
+        raise Conflict(N_("a user with this email already exists"))
     user = User(email=email, role=role, password_hash=generate_password_hash(password))
     session.add(user)
     session.flush()

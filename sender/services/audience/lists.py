@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.enums import ContactStatus
+from sender.i18n import N_
 from sender.models import Contact, ContactList, ListMember
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
@@ -44,20 +45,20 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> ContactList
     raw_name = data.get("name")
     name = raw_name.strip() if isinstance(raw_name, str) else ""
     if not name or len(name) > MAX_NAME:
-        errors["name"] = f"is required: a non-empty string of at most {MAX_NAME} characters"
+        errors["name"] = N_("is required: a non-empty string of at most %(n)d characters", n=MAX_NAME)
     description = data.get("description", "")
     if not isinstance(description, str):
-        errors["description"] = "must be a string"
+        errors["description"] = N_("must be a string")
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(ContactList.id).where(ContactList.name == name)) is not None:
-        raise Conflict(f"a list named {name!r} already exists")
+        raise Conflict(N_("a list named %(name)r already exists", name=name))
     contact_list = ContactList(name=name, description=description)
     try:
         with session.begin_nested():
             session.add(contact_list)
     except IntegrityError:
-        raise Conflict(f"a list named {name!r} already exists") from None
+        raise Conflict(N_("a list named %(name)r already exists", name=name)) from None
     audit.record(session, actor, "list.create", "list", contact_list.id)
     return contact_list
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sender.i18n import N_
 from sender.models import ConsentWording, Purpose
 from sender.models.consent import LEGAL_BASES
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -38,9 +39,9 @@ MAX_DAYS = 36500
 def _text(data: Mapping[str, Any], name: str, limit: int | None, errors: dict[str, str]) -> None:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
-        errors[name] = "is required and must be a non-empty string"
+        errors[name] = N_("is required and must be a non-empty string")
     elif limit is not None and len(value) > limit:
-        errors[name] = f"must be at most {limit} characters"
+        errors[name] = N_("must be at most %(n)d characters", n=limit)
 
 
 def _days(data: Mapping[str, Any], name: str, nullable: bool, errors: dict[str, str]) -> None:
@@ -49,24 +50,29 @@ def _days(data: Mapping[str, Any], name: str, nullable: bool, errors: dict[str, 
     value = data[name]
     # bool is an int in Python; `true` is not a number of days.
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
-        suffix = " or null" if nullable else ""
-        errors[name] = f"must be a whole number of days between 1 and {MAX_DAYS}{suffix}"
+        errors[name] = (
+            N_("must be a whole number of days between 1 and %(max)d or null", max=MAX_DAYS)
+            if nullable
+            else N_("must be a whole number of days between 1 and %(max)d", max=MAX_DAYS)
+        )
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {name: "unknown field" for name in sorted(set(data) - set(FIELDS))}
     slug = data.get("slug")
     if not isinstance(slug, str) or not SLUG.match(slug):
-        errors["slug"] = "must be 1-64 lowercase letters, digits or hyphens, not starting or ending with '-'"
+        errors["slug"] = N_(
+            "must be 1-64 lowercase letters, digits or hyphens, not starting or ending with '-'"
+        )
     _text(data, "name", MAX_NAME, errors)
     # The description is what people are shown when asked to consent: it cannot be empty.
     _text(data, "description", None, errors)
     if data.get("legal_basis", "consent") not in LEGAL_BASES:
-        errors["legal_basis"] = f"must be one of {', '.join(LEGAL_BASES)}"
+        errors["legal_basis"] = N_("must be one of %(choices)s", choices=", ".join(LEGAL_BASES))
     _days(data, "retention_days", False, errors)
     _days(data, "consent_validity_days", True, errors)
     if not isinstance(data.get("requires_double_opt_in", False), bool):
-        errors["requires_double_opt_in"] = "must be true or false"
+        errors["requires_double_opt_in"] = N_("must be true or false")
     for name in LIST_FIELDS:
         value = data.get(name, [])
         if not isinstance(value, list) or not all(
@@ -82,7 +88,7 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Purpose:
     if errors:
         raise ValidationFailed(errors)
     if session.scalar(select(Purpose.id).where(Purpose.slug == data["slug"])) is not None:
-        raise Conflict(f"a purpose with slug {data['slug']!r} already exists")
+        raise Conflict(N_("a purpose with slug %(slug)r already exists", slug=data["slug"]))
     purpose = Purpose(
         slug=data["slug"],
         name=data["name"].strip(),
@@ -100,7 +106,7 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Purpose:
         with session.begin_nested():
             session.add(purpose)
     except IntegrityError:
-        raise Conflict(f"a purpose with slug {data['slug']!r} already exists") from None
+        raise Conflict(N_("a purpose with slug %(slug)r already exists", slug=data["slug"])) from None
     audit.record(session, actor, "purpose.create", "purpose", purpose.slug)
     return purpose
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
-from sender.i18n import normalise
+from sender.i18n import N_, normalise
 from sender.models import ConsentState, ConsentWording, Contact, Purpose
 from sender.services.audience.contacts import normalise_addresses, suppressed_channels
 from sender.services.consent import ledger
@@ -43,7 +43,7 @@ class SignupResult:
 def parse_choices(session: Session, choices: Any) -> list[ConsentWording]:
     """The wordings ticked: a list of {purpose, wording_version}; each must exist and rest on consent."""
     if not isinstance(choices, list) or not choices:
-        raise ValidationFailed({"consents": "tick at least one purpose"})
+        raise ValidationFailed({"consents": N_("tick at least one purpose")})
     if len(choices) > MAX_PURPOSES:
         raise ValidationFailed({"consents": f"at most {MAX_PURPOSES} purposes"})
     wordings = []

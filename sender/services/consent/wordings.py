@@ -11,11 +11,12 @@ from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount
+from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentWording
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
 
-IN_USE = "this wording version is in use by recorded consents; add a new version instead"
+IN_USE = N_("this wording version is in use by recorded consents; add a new version instead")
 
 
 def _unused() -> ColumnElement[bool]:
@@ -44,7 +45,7 @@ def in_use(session: Session, wording_ids: list[int]) -> set[int]:
 def edit(session: Session, wording: ConsentWording, text: str, actor: str) -> None:
     """Replace the text of an unused version; the caller commits."""
     if not text.strip():
-        raise ValidationFailed({"text": "is required"})
+        raise ValidationFailed({"text": N_("is required")})
     changed = session.execute(
         update(ConsentWording)
         .where(ConsentWording.id == wording.id, _unused())
@@ -66,7 +67,7 @@ def remove(session: Session, wording: ConsentWording, actor: str) -> None:
         .limit(1)
     )
     if wording.version != latest:
-        raise Conflict("only the latest wording version can be deleted")
+        raise Conflict(N_("only the latest wording version can be deleted"))
     wording_id = wording.id
     session.expunge(wording)
     removed = session.execute(

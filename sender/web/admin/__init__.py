@@ -22,6 +22,8 @@ How a feature page plugs in:
   `<script src="{{ url_for('admin.static', filename='admin/x.js') }}">` in the `scripts` block.
 - Text is translated with Flask-Babel: `{{ _("...") }}` in templates, `gettext as _` in views and
   `lazy_gettext as _l` for form labels; the French catalog is translations/fr/LC_MESSAGES/messages.po.
+  A stored code is shown with the `label` filter (`{{ c.status|label("ContactStatus") }}`) and offered
+  in a select with `labels.choices_of(...)` (sender/web/labels.py), never raw.
 - The navigation of the base layout links `admin.imports` (shown to the `imports` permission) as soon as
   that endpoint exists.
 """

@@ -30,7 +30,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
-from sender.channels.base import channels, get_channel
+from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
 from sender.enums import CycleState
@@ -45,6 +45,7 @@ from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import audit, csv_export
 from sender.services.records import dashboard as board
+from sender.web import labels
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.campaign_page import ScheduleForm, get_campaign, local_time, message_response
 from sender.web.admin.downloads import csv_attachment
@@ -66,11 +67,11 @@ class CampaignForm(Form):
 
     name = StringField(_l("Name (internal)"), validators=[DataRequired()])
     channel = SelectField(
-        _l("Channel"), choices=choices(ch.name for ch in channels()), default=ChannelName.EMAIL
+        _l("Channel"), choices=choices(labels.choices_of("Channel")), default=ChannelName.EMAIL
     )
     purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
     kind = SelectField(
-        _l("Kind"), choices=choices([("marketing", "marketing"), ("legal_notice", "legal notice")])
+        _l("Kind"), choices=choices(labels.choices_of("CampaignKind", ("marketing", "legal_notice")))
     )
     lists = SelectMultipleField(_l("Lists"), coerce=int, validators=[Optional()])
     segments = SelectMultipleField(_l("Segments"), coerce=int, validators=[Optional()])

@@ -18,6 +18,7 @@ from sender.services.consent import ledger, purposes, sms_replies
 from sender.services.errors import NotFound
 from sender.services.records import audit
 from sender.services.rights import erasure, restriction
+from sender.web import labels
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -52,11 +53,11 @@ class ConsentForm(Form):
     """A consent event with its proof: mechanism and (for a grant) the wording version shown."""
 
     purpose = SelectField(_l("Purpose"), validators=[DataRequired()])
-    channel = SelectField(_l("Channel"), choices=choices(CHANNELS))
-    action = SelectField(_l("Action"), choices=choices(ledger.ACTIONS))
+    channel = SelectField(_l("Channel"), choices=choices(labels.choices_of("Channel", CHANNELS)))
+    action = SelectField(_l("Action"), choices=choices(labels.choices_of("ConsentAction", ledger.ACTIONS)))
     mechanism = SelectField(
         _l("How the person expressed it"),
-        choices=choices(sorted(ledger.GRANT_MECHANISMS | ledger.WITHDRAW_MECHANISMS)),
+        choices=choices(labels.choices_of("Mechanism")),
     )
     wording_version = IntegerField(
         _l("Wording version shown (required for a grant)"), validators=[Optional()]

@@ -13,6 +13,7 @@ from sender.services.campaigns import lifecycle
 from sender.services.errors import NotFound
 from sender.services.records import audit
 from sender.services.records import dashboard as board
+from sender.web import labels
 from sender.web.admin import setup
 from sender.web.admin.auth import can, requires
 from sender.web.session import get_session, runtime
@@ -51,5 +52,12 @@ def campaign_progress(campaign_id: int) -> ResponseReturnValue:
         return jsonify({"error": "not_found"}), 404
     p = board.progress(db, campaign)
     return jsonify(
-        {"status": p.status, "done": p.done, "total": p.total, "percent": p.percent, "by_status": p.by_status}
+        {
+            "status": p.status,
+            "status_label": labels.label(p.status, "CampaignStatus"),
+            "done": p.done,
+            "total": p.total,
+            "percent": p.percent,
+            "by_status": p.by_status,
+        }
     )

@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from sender.i18n import Reason
 from sender.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from sender.services.input import INT_RANGE, unstorable
 from sender.web.bounds import column_length
@@ -55,15 +56,29 @@ def fits(column: Any) -> Length:
     return Length(max=column_length(column))
 
 
+def say(message: str) -> str:
+    """A service's reason in the page's language (as written when the catalogue has no translation)."""
+    if isinstance(message, Reason):
+        return gettext(message.msgid, **message.values)
+    return gettext(message)
+
+
+def reasons(exc: ServiceError) -> list[str]:
+    """What a refusal says, one reason per field, without the input names it is keyed by."""
+    if isinstance(exc, ValidationFailed):
+        return [say(message) for message in exc.errors.values()]
+    return [say(exc.message)]
+
+
 def attach_errors(form: FlaskForm, exc: ValidationFailed) -> list[str]:
-    """Put a service's field errors next to the matching fields; returns those with no field."""
+    """Put a service's field errors next to the matching fields; returns the reasons with no field."""
     orphans: list[str] = []
     for name, message in exc.errors.items():
         field = form._fields.get(name)
         if field is None:
-            orphans.append(f"{name}: {message}")
+            orphans.append(say(message))
         else:
-            field.errors = [*field.errors, message]
+            field.errors = [*field.errors, say(message)]
     return orphans
 
 
@@ -85,9 +100,10 @@ def _show(
         return
     name = next((name for kind, name in fields.items() if isinstance(exc, kind)), None)
     if form is not None and name is not None:
-        form[name].errors = [exc.message]
+        form[name].errors = [say(exc.message)]
     else:
-        flash(exc.message, category)
+        for reason in reasons(exc):
+            flash(reason, category)
 
 
 def run_action(
@@ -120,7 +136,8 @@ def run_action(
         target = refused or redirect_to
         if callable(target):
             raise TypeError("run_action: a refusal needs a URL to go to") from exc
-        flash(exc.message, category)
+        for reason in reasons(exc):
+            flash(reason, category)
         return redirect(target, code)
     if success is not None:
         flash(success(result) if callable(success) else success, "success")

@@ -34,6 +34,7 @@ from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
 from sender.tasks.queue import read_progress
+from sender.web import labels
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
@@ -77,10 +78,10 @@ class ImportForm(Form):
 
 def _form() -> ImportForm:
     form = ImportForm()
-    form.legal_basis.choices = choices(imports.IMPORT_LEGAL_BASES)
+    form.legal_basis.choices = choices(labels.choices_of("LegalBasis", imports.IMPORT_LEGAL_BASES))
     slugs = get_session().scalars(select(Purpose.slug).order_by(Purpose.slug)).all()
     form.purpose.choices = choices([("", _("(none)")), *((slug, slug) for slug in slugs)])
-    form.mechanism.choices = choices(sorted(GRANT_MECHANISMS))
+    form.mechanism.choices = choices(labels.choices_of("Mechanism", sorted(GRANT_MECHANISMS)))
     form.channels.choices = choices((ch.name, _(ch.label)) for ch in channels())
     named = get_session().execute(select(ContactList.id, ContactList.name).order_by(ContactList.name))
     form.list.choices = choices([("", _("(none)")), *((str(list_id), name) for list_id, name in named)])

@@ -17,6 +17,7 @@ from sender.services.audience import lists as list_service
 from sender.services.audience import search, segments
 from sender.services.consent import purposes
 from sender.services.errors import Conflict
+from sender.web import labels
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -64,13 +65,13 @@ def _segment_form(segment: Segment | None = None) -> SegmentForm:
             "consent_state": consent.get("state", "granted"),
         }
     form = SegmentForm(data=data)
-    form.status.choices = choices([("", "any"), *((s, s) for s in CONTACT_STATUSES)])
-    form.legacy.choices = choices([("", "include"), ("exclude", "exclude"), ("only", "only")])
+    form.status.choices = choices([("", _("any")), *labels.choices_of("ContactStatus", CONTACT_STATUSES)])
+    form.legacy.choices = choices([("", _("include")), ("exclude", _("exclude")), ("only", _("only"))])
     form.consent_purpose.choices = choices(
-        [("", "(no consent filter)"), *((p.slug, p.name) for p in purposes.all_purposes(get_session()))]
+        [("", _("(no consent filter)")), *((p.slug, p.name) for p in purposes.all_purposes(get_session()))]
     )
-    form.consent_channel.choices = choices(CHANNELS)
-    form.consent_state.choices = choices(segments.CONSENT_STATES)
+    form.consent_channel.choices = choices(labels.choices_of("Channel", CHANNELS))
+    form.consent_state.choices = choices(labels.choices_of("ConsentStatus", segments.CONSENT_STATES))
     return form
 
 

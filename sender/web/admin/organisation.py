@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -25,7 +27,9 @@ class OrganisationForm(Form):
     default_locale = SelectField(
         _l("Default language"), choices=choices([("en", "English"), ("fr", "Français")])
     )
-    timezone = StringField(_l("Time zone"))
+    # The IANA names this system knows, offered as a list; the service checks what comes back, with the
+    # other fields, so that every fault is shown at once.
+    timezone = SelectField(_l("Time zone"), choices=sorted(available_timezones()), validate_choice=False)
 
 
 @requires("view")

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Optional
 from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes, wordings
 from sender.services.errors import Conflict
+from sender.web import labels
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session
@@ -23,7 +24,9 @@ class PurposeForm(Form):
     slug = StringField(_l("Identifier (lowercase letters, digits, hyphens)"), validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired()])
     description = TextAreaField(_l("Description shown to people"), validators=[DataRequired()])
-    legal_basis = SelectField(_l("Legal basis"), choices=choices(LEGAL_BASES))
+    legal_basis = SelectField(
+        _l("Legal basis"), choices=choices(labels.choices_of("LegalBasis", LEGAL_BASES))
+    )
     retention_days = IntegerField(_l("Retention (days)"), default=1095, validators=[DataRequired()])
     consent_validity_days = IntegerField(
         _l("Consent validity (days, empty: no expiry)"), validators=[Optional()]

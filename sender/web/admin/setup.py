@@ -8,10 +8,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo
+from wtforms import EmailField, Field, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from sender.services.accounts import firstrun
+from sender.addresses import AddressError, normalize_email
+from sender.services.accounts import firstrun, users
 from sender.web.admin.auth import begin_session
 from sender.web.admin.forms import Form, run_action
 from sender.web.session import discard, get_session, runtime
@@ -32,12 +33,29 @@ def _from_loopback() -> bool:
         return False
 
 
+def valid_address(form: Form, field: Field) -> None:
+    """The address as the account service will read it (its normaliser), so every fault shows at once."""
+    try:
+        normalize_email(field.data or "")
+    except AddressError:
+        raise ValidationError(_("Enter a valid email address, such as name@example.org.")) from None
+
+
 class SetupForm(Form):
-    """The first admin, and the setup code when not on this machine."""
+    """The first admin, and the setup code when not on this machine; each field checked by the service's rules."""
 
     code = StringField(_l("Setup code (printed by sender serve)"))
-    email = EmailField(_l("Email"), validators=[DataRequired()])
-    password = PasswordField(_l("Password (at least 12 characters)"), validators=[DataRequired()])
+    email = EmailField(_l("Email"), validators=[DataRequired(), valid_address])
+    password = PasswordField(
+        _l("Password (at least %(n)d characters)", n=users.MIN_PASSWORD),
+        validators=[
+            DataRequired(),
+            Length(
+                min=users.MIN_PASSWORD,
+                message=_l("Too short: at least %(n)d characters.", n=users.MIN_PASSWORD),
+            ),
+        ],
+    )
     confirm = PasswordField(
         _l("Password again"),
         validators=[DataRequired(), EqualTo("password", message=_l("Passwords differ."))],
@@ -80,5 +98,5 @@ def setup() -> ResponseReturnValue:
         except firstrun.SetupDone:
             return _done()
     if request.method == "POST":
-        status = 400
+        status = 422
     return render_template("admin/setup.html", form=form, local=local), status

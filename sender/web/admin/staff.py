@@ -16,6 +16,7 @@ from sender.models.users import ROLES
 from sender.services.accounts import access, users
 from sender.services.errors import Conflict
 from sender.services.records import audit
+from sender.web import labels
 from sender.web.admin.auth import actor, requires, user
 from sender.web.admin.forms import Form, choices, fits, run_action
 from sender.web.session import get_session
@@ -25,7 +26,7 @@ class UserForm(Form):
     """A new staff user."""
 
     email = EmailField(_l("Email"), validators=[DataRequired()])
-    role = SelectField(_l("Role"), choices=choices(ROLES))
+    role = SelectField(_l("Role"), choices=choices(labels.choices_of("Role", ROLES)))
     password = PasswordField(_l("Initial password (at least 12 characters)"), validators=[DataRequired()])
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy import select
 
 from sender import work
@@ -103,9 +104,29 @@ def signup_submit() -> ResponseReturnValue:
         discard()
         if as_json:
             return jsonify({"error": "validation_failed", "message": exc.message, "fields": exc.errors}), 422
-        return page("public/signup.html", 400, offers=_offers(), errors=exc.errors, action="/signup")
+        typed = request.form.get("email", "")
+        return page(
+            "public/signup.html",
+            400,
+            offers=_offers(),
+            errors=_at_fields(exc.errors),
+            email=typed,
+            chosen=request.form.getlist("consent"),
+            action="/signup",
+        )
     _enqueue(result, normalize_email(str(given.email)))
     return _accepted(as_json)
+
+
+def _at_fields(errors: dict[str, str]) -> dict[str, str]:
+    """The form's two places for a refusal, in the page's language: the address, and the boxes."""
+    shown = {}
+    for name, reason in errors.items():
+        if name == "email":
+            shown["email"] = gettext("Enter a valid email address, such as name@example.org.")
+        else:
+            shown.setdefault("consents", gettext(reason))
+    return shown
 
 
 def _accepted(as_json: bool) -> ResponseReturnValue:

@@ -1,0 +1,248 @@
+"""Every stored code as people read it: one label per value of each code set, shown through the `label` filter.
+
+A code set is an enum of `sender.enums` or one of the value tuples the models keep beside their CHECK
+constraints. Templates never print a raw code: `{{ c.status|label("ContactStatus") }}` (a `StrEnum`
+member needs no set name). The English labels are catalogue texts, translated where they are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from flask import Flask
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
+
+from sender import enums
+from sender.channels.base import channels
+from sender.i18n import N_
+from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
+from sender.models.requalification import ASK_STATUSES, SILENCE_POLICIES
+from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
+from sender.models.sms import INBOUND_ACTIONS, INBOUND_KINDS
+from sender.services.audience.import_provenance import IMPORT_LEGAL_BASES
+from sender.services.consent.ledger import GRANT_MECHANISMS, WITHDRAW_MECHANISMS
+
+# Code sets the models keep as tuples (no enum yet), by the name templates give the filter.
+MODEL_CODES: dict[str, tuple[str, ...]] = {
+    # Purposes take the first four; an import may also say "unknown" (its contacts become legacy).
+    "LegalBasis": IMPORT_LEGAL_BASES,
+    "ImportStatus": IMPORT_STATUSES,
+    "RowOutcome": ROW_OUTCOMES,
+    "AskStatus": ASK_STATUSES,
+    "SilencePolicy": SILENCE_POLICIES,
+    "RequestKind": REQUEST_KINDS,
+    "RequestChannel": REQUEST_CHANNELS,
+    "RequestStatus": REQUEST_STATUSES,
+    "InboundKind": INBOUND_KINDS,
+    "InboundAction": INBOUND_ACTIONS,
+    "Mechanism": tuple(sorted(GRANT_MECHANISMS | WITHDRAW_MECHANISMS)),
+}
+
+# The English label of each code, by set. Channels are missing here: their label is the channel's own.
+LABELS: dict[str, dict[str, str]] = {
+    "ContactStatus": {
+        "active": N_("Active"),
+        "restricted": N_("Processing restricted"),
+        "erased": N_("Erased"),
+        "pending": N_("Awaiting confirmation"),
+    },
+    "CampaignStatus": {
+        "draft": N_("Draft"),
+        "scheduled": N_("Scheduled"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent"),
+        "paused": N_("Paused"),
+        "cancelled": N_("Cancelled"),
+    },
+    "CampaignKind": {
+        "marketing": N_("Marketing"),
+        "legal_notice": N_("Legal notice"),
+        "requalification": N_("Requalification"),
+    },
+    "DeliveryStatus": {
+        "queued": N_("Queued"),
+        "sending": N_("Sending"),
+        "sent": N_("Message sent"),
+        "failed": N_("Failed"),
+        "skipped": N_("Skipped"),
+        "unknown": N_("Outcome unknown"),
+        "cancelled": N_("Message cancelled"),
+        "deferred": N_("Deferred"),
+    },
+    "ConsentAction": {
+        "grant": N_("Consent given"),
+        "withdraw": N_("Consent withdrawn"),
+        "request": N_("Consent awaiting confirmation"),
+    },
+    "ConsentStatus": {
+        "granted": N_("Consent granted"),
+        "pending": N_("Awaiting confirmation"),
+        "withdrawn": N_("Consent withdrawn"),
+        # A segment may ask for people with no consent event at all.
+        "none": N_("No consent recorded"),
+    },
+    "ConsentSource": {
+        "api": N_("API"),
+        "form": N_("Form"),
+        "import": N_("Import"),
+        "admin": N_("Staff page"),
+        "double_opt_in": N_("Confirmation link (double opt-in)"),
+        "requalification": N_("Requalification"),
+        "portal": N_("Privacy portal"),
+        "sms_keyword": N_("SMS keyword"),
+        "one_click": N_("One-click unsubscribe"),
+        "unsubscribe_page": N_("Unsubscribe page"),
+    },
+    "SkipReason": {
+        "erased": N_("Erased"),
+        "restricted": N_("Processing restricted"),
+        "no_address": N_("No address for this channel"),
+        "suppressed": N_("On the suppression list"),
+        "no_consent": N_("No consent"),
+        "pending_confirmation": N_("Consent awaiting confirmation"),
+        "withdrawn": N_("Consent withdrawn"),
+        "expired": N_("Consent expired"),
+    },
+    "DeliveryReason": {
+        "render_failed": N_("The message could not be rendered"),
+        "invalid_address": N_("Invalid address"),
+        "rejected": N_("Rejected by the provider"),
+        "opted_out": N_("The person opted out"),
+        "outcome_unknown": N_("Outcome unknown (never sent again)"),
+        "not_sent": N_("Not sent"),
+        "quiet_hours": N_("Held during quiet hours"),
+        "campaign_cancelled": N_("Campaign cancelled"),
+        "deadline_passed": N_("Deadline passed"),
+        "temporary_failure": N_("Temporary failures until the attempts ran out"),
+    },
+    "SuppressionReason": {
+        "erasure": N_("Erasure"),
+        "objection": N_("Objection"),
+        "sms_stop": N_("STOP by SMS"),
+        "carrier_opt_out": N_("Opted out with the carrier"),
+        "hard_bounce": N_("Address does not exist (hard bounce)"),
+        "invalid_number": N_("Invalid number"),
+    },
+    "Role": {
+        "admin": N_("Administrator"),
+        "marketer": N_("Marketer"),
+        "dpo": N_("Data protection officer"),
+    },
+    "LegalBasis": {
+        "consent": N_("Consent"),
+        "legitimate_interest": N_("Legitimate interest"),
+        "contract": N_("Contract"),
+        "legal_obligation": N_("Legal obligation"),
+        "unknown": N_("Unknown (imported as legacy)"),
+    },
+    "ImportStatus": {
+        "pending": N_("Waiting to start"),
+        "analysing": N_("Dry run in progress"),
+        "analysed": N_("Dry run ready"),
+        "committing": N_("Importing"),
+        "committed": N_("Imported"),
+        "failed": N_("Failed"),
+    },
+    "RowOutcome": {
+        "accepted": N_("Row accepted"),
+        "merged": N_("Row merged into an existing contact"),
+        "refused": N_("Row refused"),
+    },
+    "AskStatus": {
+        "asked": N_("Asked, no answer yet"),
+        "confirmed": N_("Consent confirmed"),
+        "declined": N_("Said no"),
+        "erased": N_("Erased"),
+        "archived": N_("Archived"),
+        "excluded": N_("Left out of the cycle"),
+    },
+    "SilencePolicy": {"erase": N_("Erase"), "archive": N_("Archive")},
+    "RequestKind": {
+        "access": N_("Access"),
+        "rectification": N_("Rectification"),
+        "erasure": N_("Erasure"),
+        "restriction": N_("Restriction"),
+        "portability": N_("Portability"),
+        "objection": N_("Objection"),
+    },
+    "RequestChannel": {
+        "portal": N_("Privacy portal"),
+        "email": N_("Email"),
+        "post": N_("Post"),
+        "phone": N_("Phone"),
+        "in_person": N_("In person"),
+    },
+    "RequestStatus": {"open": N_("Open"), "completed": N_("Completed"), "refused": N_("Request refused")},
+    "InboundKind": {
+        "opt_out": N_("Opt-out (STOP)"),
+        "near_miss": N_("Looks like an opt-out"),
+        "opt_in": N_("Opt-in (START)"),
+        "help": N_("Help request"),
+        "other": N_("Other"),
+    },
+    "InboundAction": {
+        "withdrawn": N_("Consent withdrawn"),
+        "flagged": N_("Flagged for review"),
+        "dismissed": N_("Dismissed"),
+        "unblocked": N_("Unblocked"),
+        "answered": N_("Answered"),
+        "none": N_("None"),
+    },
+    "Mechanism": {
+        "checkbox": N_("Ticked box"),
+        "double_opt_in": N_("Confirmation link (double opt-in)"),
+        "sms_keyword": N_("SMS keyword"),
+        "signed_form": N_("Signed form"),
+        "button": N_("Button"),
+        "verbal_recorded": N_("Recorded spoken agreement"),
+        "one_click": N_("One-click unsubscribe"),
+        "link": N_("Link in a message"),
+        "form": N_("Form"),
+        "email_request": N_("Request by email"),
+        "phone_request": N_("Request by phone"),
+        "postal_request": N_("Request by post"),
+        "objection": N_("Objection"),
+        "api": N_("API"),
+        "hard_bounce": N_("Address does not exist (hard bounce)"),
+        "erasure": N_("Erasure"),
+    },
+}
+
+
+def code_sets() -> dict[str, tuple[str, ...]]:
+    """Every code set by name: the enums of `sender.enums`, then the models' tuples."""
+    sets = {
+        name: tuple(member.value for member in kind)
+        for name, kind in vars(enums).items()
+        if isinstance(kind, type) and issubclass(kind, StrEnum) and kind is not StrEnum
+    }
+    return {**sets, **MODEL_CODES}
+
+
+def english(value: str, kind: str) -> str | None:
+    """The catalogue text of one code, or None when it has none."""
+    if kind == "Channel":
+        return next((c.label for c in channels() if c.name == value), None)
+    return LABELS.get(kind, {}).get(value)
+
+
+def label(value: object, kind: str | None = None) -> str:
+    """A code in the page's language; an unknown code is shown as it is (never hidden), empty as empty."""
+    if value is None or value == "":
+        return ""
+    if kind is None and isinstance(value, StrEnum):
+        kind = type(value).__name__
+    text = english(str(value), kind or "")
+    return gettext(text) if text is not None else str(value)
+
+
+def choices_of(kind: str, codes: Iterable[str] | None = None) -> list[tuple[str, LazyString]]:
+    """Select options of a set's codes (all, or those given), labelled in the language of the page shown."""
+    return [(code, lazy_gettext(english(code, kind) or code)) for code in codes or code_sets()[kind]]
+
+
+def init_app(app: Flask) -> None:
+    """Offer the `label` filter to every template."""
+    app.jinja_env.filters["label"] = label
