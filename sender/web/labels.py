@@ -190,6 +190,13 @@ LABELS: dict[str, dict[str, str]] = {
         "answered": N_("Answered"),
         "none": N_("None"),
     },
+    "CycleState": {
+        "awaiting_approval": N_("cycle awaiting approval"),
+        "approved": N_("cycle approved, not started"),
+        "open": N_("cycle open"),
+        "closed": N_("cycle closed"),
+        "cancelled": N_("cycle cancelled"),
+    },
     "Mechanism": {
         "checkbox": N_("Ticked box"),
         "double_opt_in": N_("Confirmation link (double opt-in)"),

@@ -33,7 +33,6 @@ from wtforms.validators import DataRequired, Optional
 from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
-from sender.enums import CycleState
 from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
@@ -53,13 +52,6 @@ from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
 
 _LINE = re.compile(r"^line (\d+):")
-CYCLE_LABELS = {
-    CycleState.AWAITING_APPROVAL: _l("cycle awaiting approval"),
-    CycleState.APPROVED: _l("cycle approved, not started"),
-    CycleState.OPEN: _l("cycle open"),
-    CycleState.CLOSED: _l("cycle closed"),
-    CycleState.CANCELLED: _l("cycle cancelled"),
-}
 
 
 class CampaignForm(Form):
@@ -195,7 +187,6 @@ def campaigns_index() -> ResponseReturnValue:
             for c in rows
             if (cid := c.id) in cycles
         },
-        cycle_labels=CYCLE_LABELS,
         local=lambda moment: local_time(moment, org),
     )
 
