@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('approved_by', sa.String(length=64), nullable=True),
     sa.Column('approved_at', sa.DateTime(), nullable=True),
     sa.Column('approval_note', sa.Text(), nullable=True),
+    sa.Column('approved_digest', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_breach_notices_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['incident_id'], ['breach_incidents.id'], name=op.f('fk_breach_notices_incident_id_breach_incidents')),
     sa.PrimaryKeyConstraint('campaign_id', name=op.f('pk_breach_notices'))

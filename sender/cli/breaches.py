@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import load_settings
 from sender.services.accounts import organisation
-from sender.services.records import breaches
+from sender.services.records import breach_notices, breaches
 
 
 def _session() -> AbstractContextManager[Session]:
@@ -44,5 +44,5 @@ def export(incident_id: int) -> None:
     settings = load_settings()
     with _session() as session:
         dpo = organisation.effective(session, settings).dpo_contact
-        content = breaches.export(session, incident_id, dpo, "cli", "json")
+        content = breach_notices.export(session, incident_id, dpo, "cli", "json")
     click.echo(json.dumps(content, indent=2, ensure_ascii=False))

@@ -49,3 +49,5 @@ class BreachNotice(Base):
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime)
     approval_note: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the content approved: an edit after the approval calls for a new one.
+    approved_digest: Mapped[str | None] = mapped_column(String(64))
