@@ -50,12 +50,16 @@ NOTICE_REASONS = (
 # Suppressions that say an address cannot be reached, not that its owner refused marketing.
 UNREACHABLE = (SuppressionReason.HARD_BOUNCE, SuppressionReason.INVALID_NUMBER)
 RULES = ("consent", "ask", "notice")
-_RULE_OF_KIND = {CampaignKind.REQUALIFICATION: "ask", CampaignKind.LEGAL_NOTICE: "notice"}
+_RULE_OF_KIND: dict[str | None, str] = {
+    CampaignKind.REQUALIFICATION: "ask",
+    CampaignKind.LEGAL_NOTICE: "notice",
+}
 
 
-def rule_for(kind: str) -> str:
+def rule_for(kind: str | None) -> str:
     """The gate rule a campaign of this kind is planned and claimed under."""
-    return _RULE_OF_KIND.get(CampaignKind(kind), "consent")
+    # Members hash as their strings; a campaign not yet flushed has no kind and is marketing.
+    return _RULE_OF_KIND.get(kind, "consent")
 
 
 @dataclass(frozen=True)

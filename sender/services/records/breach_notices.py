@@ -149,15 +149,20 @@ def notice_of(session: Session, campaign_id: int) -> BreachNotice | None:
 def export(session: Session, incident_id: int, dpo_contact: str, actor: str, fmt: str) -> dict[str, object]:
     """The incident's Art. 33(3) notification content with its Art. 34 communications (the export audited)."""
     content = breaches.export(session, incident_id, dpo_contact, actor, fmt)
-    content["communications"] = [
+    content["communications"] = communications(session, incident_id)
+    return content
+
+
+def communications(session: Session, incident_id: int) -> list[dict[str, object]]:
+    """The incident's legal notices as the exports and the API write them."""
+    return [
         {
             "campaign_id": n.campaign_id,
             "status": n.status,
             "approved_by": n.approved_by,
-            "approved_at": n.approved_at.isoformat() + "Z" if n.approved_at else None,
+            "approved_at": n.approved_at.isoformat(timespec="seconds") + "Z" if n.approved_at else None,
             "sent": n.sent,
             "skipped": n.skipped,
         }
         for n in of_incident(session, incident_id)
     ]
-    return content
