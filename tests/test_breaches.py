@@ -3,6 +3,7 @@ exit codes, and a late notification refused without its reasons."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,3 +102,16 @@ def test_breaches_overdue_exits_1_for_an_unnotified_incident_past_its_deadline(
 
 def _ago(hours: int) -> str:
     return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+def test_breaches_export_prints_the_notification_content(
+    base_env: dict[str, str], committed: Runtime
+) -> None:
+    with work.unit(committed.Session, "test") as session:
+        incident_id = _incident(session, "2026-11-01T08:00:00+00:00", people_affected=12)
+    result = CliRunner(env=base_env).invoke(cli, ["breaches", "export", str(incident_id)])
+    assert result.exit_code == 0, result.output
+    content = json.loads(result.output)
+    assert content["nature"] == "A laptop with an export was stolen."
+    assert (content["approximate_people_affected"], content["deadline"]) == (12, "2026-11-04T08:00:00Z")
+    assert CliRunner(env=base_env).invoke(cli, ["breaches", "export", "999999"]).exit_code == 1
