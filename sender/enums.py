@@ -142,6 +142,24 @@ class SuppressionReason(StrEnum):
     INVALID_NUMBER = "invalid_number"
 
 
+class WithdrawalKind(StrEnum):
+    """How a person said no, as the proof of honouring lists it (R77)."""
+
+    OPT_OUT = "opt_out"
+    OBJECTION = "objection"
+    COMPLAINT = "complaint"
+    STOP = "stop"
+
+
+class AfterWithdrawal(StrEnum):
+    """What a marketing message that left after a withdrawal was: already handed over, or an exception."""
+
+    # Claimed for sending (consent re-checked) before the withdrawal, handed to the relay as it happened.
+    IN_FLIGHT = "in_flight"
+    # Claimed after the withdrawal: it should never have left.
+    EXCEPTION = "exception"
+
+
 class Role(StrEnum):
     """What a staff user may do."""
 

@@ -19,6 +19,7 @@ from sender import work
 from sender.cli import access as access_cli
 from sender.cli import requalify as requalify_cli
 from sender.cli.audit import audit_group
+from sender.cli.breaches import breaches_group
 from sender.cli.contacts import contacts
 from sender.cli.cron import cron
 from sender.cli.rights import requests_group, signups_group
@@ -278,6 +279,7 @@ def web(host: str, port: int, parent_pid: int | None) -> None:
 
 cli.add_command(requests_group)
 cli.add_command(audit_group)
+cli.add_command(breaches_group)
 cli.add_command(signups_group)
 cli.add_command(contacts)
 cli.add_command(requalify_cli.requalify_group)

@@ -1,5 +1,6 @@
 """All tables; importing this package completes Base.metadata for Alembic."""
 
+from sender.models.breaches import BreachIncident, BreachNotice
 from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
@@ -17,6 +18,8 @@ __all__ = [
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
+    "BreachIncident",
+    "BreachNotice",
     "Campaign",
     "ConsentEvent",
     "ConsentState",

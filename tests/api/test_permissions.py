@@ -64,6 +64,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "getRequalification": ALL,
     "approveCampaign": REGISTER,
     "recordInteraction": WRITERS,
+    # The breach register and the proofs are the DPO's records: marketers neither read nor edit them.
+    "createBreachIncident": REGISTER,
+    "listBreachIncidents": REGISTER,
+    "getBreachIncident": REGISTER,
+    "updateBreachIncident": REGISTER,
+    "notifyBreachIncident": REGISTER,
+    "exportBreachNotification": REGISTER,
+    "attachBreachNotice": REGISTER,
+    "approveBreachNotice": REGISTER,
+    "getContactHonouring": REGISTER,
+    "getContactConsentProof": REGISTER,
+    "getPeriodHonouring": REGISTER,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}
@@ -95,6 +107,7 @@ def world(api: Api) -> dict[str, str]:
         # No import exists: allowed reads of one answer 404, which still proves the role got through.
         "batch_id": "999999",
         "reply_id": "999999",
+        "incident_id": "999999",
     }
 
 

@@ -24,6 +24,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns.send": frozenset({Role.ADMIN, Role.MARKETER}),
     # Sending to legacy contacts needs the DPO's sign-off, recorded on the campaign (R50).
     "campaigns.approve": frozenset({Role.ADMIN, Role.DPO}),
+    # The breach register and the proofs of honouring and consent are the DPO's records (R74, R77, R2).
+    "breaches.read": frozenset({Role.ADMIN, Role.DPO}),
+    "breaches.manage": frozenset({Role.ADMIN, Role.DPO}),
+    "proofs.read": frozenset({Role.ADMIN, Role.DPO}),
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
 }

@@ -33,7 +33,7 @@ from sender.services.campaigns.outlet import Outlet
 from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
-from sender.services.records import audit
+from sender.services.records import audit, breach_notices
 from sender.work.jobs import LaunchCampaign, SendBatch
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ def send(
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound("no such campaign")
+    if campaign.kind == CampaignKind.LEGAL_NOTICE:
+        # Art. 34: recorded against its incident, approved by the DPO as it stands, free of promotion.
+        breach_notices.check_launch(session, campaign)
     if at is None and not now:
         if campaign.status == CampaignStatus.SCHEDULED:
             when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"

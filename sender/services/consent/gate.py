@@ -6,8 +6,10 @@ same expression for one contact.
 
 A second rule, "may be asked", serves requalification (R49, R50): a legacy contact has no valid consent,
 so the consent rule would refuse everyone; the request for consent may go to a contact who is active, has
-an address, is not suppressed, and has not withdrawn or objected for the purpose. Campaigns name their
-rule with `rule_for(kind)`; planning and the worker's claim use the same one.
+an address, is not suppressed, and has not withdrawn or objected for the purpose. A third, "must be told",
+serves legal notices (the Art. 34 communication of a breach): no consent is asked (see
+`notice_reason_expression`). Campaigns name their rule with `rule_for(kind)`; planning and the worker's
+claim use the same one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from sender.channels.base import Channel as ChannelKind
 from sender.channels.base import get_channel
 from sender.db import utcnow
-from sender.enums import CampaignKind, Channel, ConsentStatus, ContactStatus, SkipReason
+from sender.enums import CampaignKind, Channel, ConsentStatus, ContactStatus, SkipReason, SuppressionReason
 from sender.models import ConsentState, Contact, Suppression
 from sender.services.consent.expiry import lapsed_clause
 
@@ -37,12 +39,27 @@ ASK_REASONS = (
     SkipReason.SUPPRESSED,
     SkipReason.WITHDRAWN,
 )
-RULES = ("consent", "ask")
+# The refusals of the "must be told" rule (legal notices), in the order it tests them.
+NOTICE_REASONS = (
+    SkipReason.ERASED,
+    SkipReason.PENDING_CONFIRMATION,
+    SkipReason.RESTRICTED,
+    SkipReason.NO_ADDRESS,
+    SkipReason.SUPPRESSED,
+)
+# Suppressions that say an address cannot be reached, not that its owner refused marketing.
+UNREACHABLE = (SuppressionReason.HARD_BOUNCE, SuppressionReason.INVALID_NUMBER)
+RULES = ("consent", "ask", "notice")
+_RULE_OF_KIND: dict[str | None, str] = {
+    CampaignKind.REQUALIFICATION: "ask",
+    CampaignKind.LEGAL_NOTICE: "notice",
+}
 
 
-def rule_for(kind: str) -> str:
+def rule_for(kind: str | None) -> str:
     """The gate rule a campaign of this kind is planned and claimed under."""
-    return "ask" if kind == CampaignKind.REQUALIFICATION else "consent"
+    # Members hash as their strings; a campaign not yet flushed has no kind and is marketing.
+    return _RULE_OF_KIND.get(kind, "consent")
 
 
 @dataclass(frozen=True)
@@ -78,10 +95,12 @@ def _refusal(reason: SkipReason) -> ColumnElement[str]:
     return literal(reason.value)
 
 
-def _suppressed(channel: ChannelKind) -> ColumnElement[bool]:
-    """The contact's address on this channel is on the suppression list (matched by its keyed hash)."""
+def _suppressed(channel: ChannelKind, reasons: tuple[str, ...] = ()) -> ColumnElement[bool]:
+    """The contact's address on this channel is on the suppression list (matched by its keyed hash), for
+    one of `reasons` when given."""
     _, address_hash = channel.address.columns()
-    return exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel.name)
+    found = exists().where(Suppression.address_hash == address_hash, Suppression.channel == channel.name)
+    return found.where(Suppression.reason.in_(reasons)) if reasons else found
 
 
 def reason_expression(
@@ -126,6 +145,34 @@ def ask_reason_expression(state: type[ConsentState], channel: ChannelKind) -> Co
     )
 
 
+def notice_reason_expression(channel: ChannelKind) -> ColumnElement[str | None]:
+    """The "must be told" rule of a legal notice: NULL when it may go, else the refusal reason.
+
+    A communication to the people affected by a breach is required by Art. 34(1) GDPR: it is not direct
+    marketing, so it rests on the legal obligation (Art. 6(1)(c)), not on consent. Withdrawals, objections
+    and the suppression list record refusals of marketing (Art. 21(2)-(3)) and of consent-based processing
+    (Art. 7(3)); they do not lift an obligation the controller owes the person, so they do not apply here.
+    Restricted contacts are told too: Art. 18(2) restricts processing, yet telling someone that their own
+    data was breached protects their rights, and Art. 34 names no exception for them. Erased contacts have
+    no address left and must never be processed again; unconfirmed sign-ups never became contacts.
+    """
+    _known(channel.name)
+    address, address_hash = channel.address.columns()
+    return case(
+        (Contact.status == ContactStatus.ERASED, _refusal(SkipReason.ERASED)),
+        (Contact.status == ContactStatus.PENDING, _refusal(SkipReason.PENDING_CONFIRMATION)),
+        # Default deny: only the two statuses named here pass.
+        (
+            Contact.status.not_in((ContactStatus.ACTIVE, ContactStatus.RESTRICTED)),
+            _refusal(SkipReason.RESTRICTED),
+        ),
+        (or_(address.is_(None), address_hash.is_(None)), _refusal(SkipReason.NO_ADDRESS)),
+        # An address known to bounce is not told again; refusals of marketing are no reason to skip.
+        (_suppressed(channel, UNREACHABLE), _refusal(SkipReason.SUPPRESSED)),
+        else_=literal(None),
+    )
+
+
 def gated_audience(
     purpose_id: int, channel: ChannelKind, at: datetime, rule: str = "consent"
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
@@ -136,9 +183,12 @@ def gated_audience(
     if rule not in RULES:
         raise ValueError(f"unknown gate rule {rule!r}; expected one of {', '.join(RULES)}")
     state = state_alias()
-    expression = (
-        reason_expression(state, channel, at) if rule == "consent" else ask_reason_expression(state, channel)
-    )
+    if rule == "consent":
+        expression = reason_expression(state, channel, at)
+    elif rule == "ask":
+        expression = ask_reason_expression(state, channel)
+    else:
+        expression = notice_reason_expression(channel)
     reason = expression.label("reason")
     stmt = (
         select(Contact.id, reason)

@@ -38,17 +38,19 @@ def _first(pattern: re.Pattern[str], source: str) -> tuple[int, str] | None:
     return source.count("\n", 0, match.start()) + 1, match.group(0).strip()
 
 
-def problems(subject: str, body_html: str, body_text: str) -> dict[str, str]:
-    """The first promotional element of each template, as {field: 'line N: …'}; empty when clean."""
+def problems(
+    subject: str, body_html: str, body_text: str, what: str = "a request for consent"
+) -> dict[str, str]:
+    """The first promotional element of each template, as {field: 'line N: …'}; empty when clean.
+
+    `what` names the message in the refusals (a request for consent, a legal notice)."""
     errors: dict[str, str] = {}
     for field, source in (("subject", subject), ("body_html", body_html), ("body_text", body_text)):
         block = _first(_BLOCK, source)
         link = _first(_LINK, source)
         wording = _first(_PROMOTION, source)
         if block is not None:
-            errors[field] = (
-                f"line {block[0]}: promotional block {block[1]!r} is not allowed in a request for consent"
-            )
+            errors[field] = f"line {block[0]}: promotional block {block[1]!r} is not allowed in {what}"
         elif link is not None:
             errors[field] = (
                 f"line {link[0]}: marketing link {link[1]!r}; only {{{{ confirm_url }}}} and "
@@ -57,13 +59,13 @@ def problems(subject: str, body_html: str, body_text: str) -> dict[str, str]:
         elif wording is not None:
             errors[field] = (
                 f"line {wording[0]}: promotional wording {wording[1]!r} (offer, price or discount) "
-                "is not allowed in a request for consent"
+                f"is not allowed in {what}"
             )
     return errors
 
 
-def check(subject: str, body_html: str, body_text: str) -> None:
+def check(subject: str, body_html: str, body_text: str, what: str = "a request for consent") -> None:
     """Raise ValidationFailed naming each template that carries promotion."""
-    errors = problems(subject, body_html, body_text)
+    errors = problems(subject, body_html, body_text, what)
     if errors:
         raise ValidationFailed(errors)

@@ -36,6 +36,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "organisation.edit": frozenset({"admin"}),
     # The audit trail is the DPO's proof (R73): admins and the DPO read, export and verify it.
     "audit.read": frozenset({"admin", "dpo"}),
+    # The breach register and the proofs of honouring and consent are the DPO's records (R74, R77, R2):
+    # marketers neither read nor edit them.
+    "breaches.read": frozenset({"admin", "dpo"}),
+    "breaches.edit": frozenset({"admin", "dpo"}),
+    "proofs.read": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

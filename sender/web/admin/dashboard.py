@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from sender.db import utcnow
+from sender.services.accounts import organisation
 from sender.services.campaigns import lifecycle
 from sender.services.errors import NotFound
-from sender.services.records import audit
+from sender.services.records import audit, breaches
 from sender.services.records import dashboard as board
 from sender.web import labels
 from sender.web.admin import setup
@@ -39,7 +41,13 @@ def dashboard() -> ResponseReturnValue:
         outcomes=board.delivery_outcomes(db, now),
         overdue=board.overdue(db, now, timedelta(seconds=runtime().settings.send_lease_seconds)),
         verification=audit.last_verification(db) if can("audit.read") else None,
+        breach_clocks=breaches.countdowns(db, _zone(), now) if can("breaches.read") else [],
     )
+
+
+def _zone() -> ZoneInfo:
+    """The organisation's time zone: deadlines are computed in UTC and shown in it."""
+    return organisation.effective(get_session(), runtime().settings).zone
 
 
 @requires("view")

@@ -17,6 +17,7 @@ from sender.paths import resource_dir
 from sender.web.admin import (
     audit_trail,
     auth,
+    breaches,
     campaign_page,
     campaigns,
     contacts,
@@ -24,6 +25,7 @@ from sender.web.admin import (
     imports,
     lists,
     organisation,
+    proofs,
     purposes,
     requalification,
     security,
@@ -121,6 +123,27 @@ ROUTES: tuple[Route, ...] = (
     Route("/audit", "audit", audit_trail.audit_page),
     Route("/audit/export.<fmt>", "audit_export", audit_trail.audit_export),
     Route("/audit/verify", "audit_verify", audit_trail.audit_verify, POST),
+    # The breach register (Art. 33-34) and the proofs of honouring and consent (R77, R2).
+    Route("/breaches", "breaches", breaches.breaches_index),
+    Route("/breaches", "breach_create", breaches.breach_create, POST),
+    Route("/breaches/<id:incident_id>", "breach", breaches.breach_page),
+    Route("/breaches/<id:incident_id>/edit", "breach_edit", breaches.breach_edit, POST),
+    Route("/breaches/<id:incident_id>/notification", "breach_notify", breaches.breach_notify, POST),
+    Route(
+        "/breaches/<id:incident_id>/notification.<fmt>", "breach_notification", breaches.breach_notification
+    ),
+    Route("/breaches/<id:incident_id>/notices", "breach_notice_attach", breaches.breach_notice_attach, POST),
+    Route(
+        "/breaches/<id:incident_id>/notices/<id:campaign_id>/approval",
+        "breach_notice_approve",
+        breaches.breach_notice_approve,
+        POST,
+    ),
+    Route("/honouring", "honouring", proofs.organisation_honouring),
+    Route("/contacts/<key:public_id>/honouring.<fmt>", "contact_honouring", proofs.contact_honouring),
+    Route(
+        "/contacts/<key:public_id>/consent-proof.<fmt>", "contact_consent_proof", proofs.contact_consent_proof
+    ),
     # CSV imports.
     Route("/imports", "imports", imports.index),
     Route("/imports", "import_create", imports.import_create, POST),

@@ -9,12 +9,15 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from sender.services.records.breaches import IncidentInput, NotificationInput
 from sender.web.api import (
+    breaches,
     campaigns,
     consents,
     contacts,
     imports,
     lists,
+    proofs,
     purposes,
     requalifications,
     requests,
@@ -22,6 +25,7 @@ from sender.web.api import (
 )
 from sender.web.api.openapi import document
 from sender.web.api.routing import Answer, Form, Route, tagged
+from sender.web.api.schemas.breaches import NoticeInput, PeriodQuery
 from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
 from sender.web.api.schemas.consents import ConsentInput, EligibilityQuery
 from sender.web.api.schemas.contacts import ContactInput, ContactPatch, ContactSearch
@@ -496,6 +500,116 @@ REQUALIFICATIONS = tagged(
     ),
 )
 
+BREACHES = tagged(
+    "breaches",
+    {"incident_id": "The incident's id.", "campaign_id": "The legal notice campaign's id."},
+    Route(
+        "POST /breaches",
+        breaches.create_incident,
+        "createBreachIncident",
+        "Record a personal data breach (Art. 33); its 72-hour deadline runs from aware_at",
+        Answer(201, "Recorded", breaches.INCIDENT),
+        body=IncidentInput,
+        permission="breaches.manage",
+    ),
+    Route(
+        "GET /breaches",
+        breaches.list_incidents,
+        "listBreachIncidents",
+        "The breach register, the most recent awareness first",
+        Answer(200, "Incidents", items_of(breaches.INCIDENT)),
+        permission="breaches.read",
+    ),
+    Route(
+        "GET /breaches/<id:incident_id>",
+        breaches.get_incident,
+        "getBreachIncident",
+        "One incident with its deadline",
+        Answer(200, "The incident", breaches.INCIDENT),
+        permission="breaches.read",
+    ),
+    Route(
+        "PUT /breaches/<id:incident_id>",
+        breaches.update_incident,
+        "updateBreachIncident",
+        "Replace an incident's facts as they become known (Art. 33(4))",
+        Answer(200, "Updated", breaches.INCIDENT),
+        body=IncidentInput,
+        permission="breaches.manage",
+    ),
+    Route(
+        "POST /breaches/<id:incident_id>/notification",
+        breaches.notify_incident,
+        "notifyBreachIncident",
+        "Record the notification to the supervisory authority",
+        Answer(200, "Recorded", breaches.INCIDENT),
+        body=NotificationInput,
+        permission="breaches.manage",
+        description="422 naming late_reasons when notified_at is past aware_at + 72 h without reasons.",
+    ),
+    Route(
+        "GET /breaches/<id:incident_id>/notification",
+        breaches.export_notification,
+        "exportBreachNotification",
+        "The Art. 33(3) notification content, with the Art. 34 communications (audited)",
+        Answer(200, "The notification content", breaches.NOTIFICATION),
+        permission="breaches.read",
+    ),
+    Route(
+        "POST /breaches/<id:incident_id>/notices",
+        breaches.attach_notice,
+        "attachBreachNotice",
+        "Record a draft legal_notice campaign as the communication to the people affected (Art. 34)",
+        Answer(201, "The incident's notices", items_of(breaches.NOTICE)),
+        body=NoticeInput,
+        errors=(409,),
+        permission="breaches.manage",
+        description="422 names the field carrying promotion (with its line); 409 when the campaign is not "
+        "a draft or already recorded. Send it with POST /campaigns/{id}/send once approved.",
+    ),
+    Route(
+        "POST /breaches/<id:incident_id>/notices/<id:campaign_id>/approval",
+        breaches.approve_notice,
+        "approveBreachNotice",
+        "Record the DPO's approval of a legal notice's content as it stands",
+        Answer(200, "The incident's notices", items_of(breaches.NOTICE)),
+        body=ApprovalInput,
+        errors=(409,),
+        permission="campaigns.approve",
+        description="An edit after the approval calls for a new one before the notice can be sent.",
+    ),
+)
+
+PROOFS = tagged(
+    "proofs",
+    {"public_id": "The contact's public id."},
+    Route(
+        "GET /contacts/<key:public_id>/honouring",
+        proofs.contact_honouring,
+        "getContactHonouring",
+        "Proof of honouring (R77): every withdrawal and the marketing that left after it",
+        Answer(200, "The proof", proofs.CONTACT_HONOURING),
+        permission="proofs.read",
+    ),
+    Route(
+        "GET /contacts/<key:public_id>/consent-proof",
+        proofs.contact_consent_proof,
+        "getContactConsentProof",
+        "Proof of consent (R2): every consent event with the wording exactly as shown",
+        Answer(200, "The proof", proofs.CONSENT_PROOF),
+        permission="proofs.read",
+    ),
+    Route(
+        "GET /honouring",
+        proofs.period_honouring,
+        "getPeriodHonouring",
+        "The organisation's proof of honouring over a period, each exception listed",
+        Answer(200, "The proof", proofs.PERIOD_HONOURING),
+        query=PeriodQuery,
+        permission="proofs.read",
+    ),
+)
+
 META = tagged(
     "meta",
     {},
@@ -519,5 +633,7 @@ ROUTES: tuple[Route, ...] = (
     *REQUESTS,
     *SMS,
     *REQUALIFICATIONS,
+    *BREACHES,
+    *PROOFS,
     *META,
 )

@@ -111,7 +111,8 @@ class Route:
     def error_statuses(self) -> list[int]:
         """Every error status the operation documents."""
         implied = set() if self.public else {401}
-        if self.method not in READ_METHODS:
+        # Writes, and reads kept to some roles, refuse the others.
+        if self.method not in READ_METHODS or self.permission != "read":
             implied.add(403)
         if self.variables:
             implied.add(404)
