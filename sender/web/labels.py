@@ -190,6 +190,16 @@ LABELS: dict[str, dict[str, str]] = {
         "answered": N_("Answered"),
         "none": N_("None"),
     },
+    "WithdrawalKind": {
+        "opt_out": N_("Opt-out"),
+        "objection": N_("Objection"),
+        "complaint": N_("Complaint"),
+        "stop": N_("STOP by SMS"),
+    },
+    "AfterWithdrawal": {
+        "in_flight": N_("Already with the relay"),
+        "exception": N_("Exception: sent after the withdrawal"),
+    },
     "CycleState": {
         "awaiting_approval": N_("cycle awaiting approval"),
         "approved": N_("cycle approved, not started"),
