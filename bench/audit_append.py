@@ -24,12 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.seeding import reset_database
 from sender import work
 from sender.config import load_settings
 from sender.db import utcnow
@@ -38,21 +38,6 @@ from sender.models import AuditEvent, Contact, Purpose
 from sender.runtime import Runtime, build_runtime
 from sender.services.consent import withdrawal
 from sender.services.records import audit
-
-
-def _reset(url: str) -> None:
-    """Create the bench database if needed and empty its schema."""
-    name = make_url(url).database
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _runtime(url: str, instance: str) -> Runtime:
@@ -131,7 +116,7 @@ def _measure(url: str | None, clients: int, each: int, stub: bool) -> tuple[floa
     with tempfile.TemporaryDirectory() as instance:
         db_url = url or f"sqlite:///{instance}/bench.db"
         if url:
-            _reset(url)
+            reset_database(url)
         runtime = _runtime(db_url, instance)
         purpose_id = _seed(runtime, clients * each)
         original: Callable[..., Any] = audit.record

@@ -101,8 +101,8 @@ class RunImport(Job):
 
 
 @dataclass(frozen=True)
-class SendPortalLink(Job):
-    """Email a fresh privacy-portal link to a contact's own address."""
+class ToContact(Job):
+    """A message to one contact's own address, sent anew for every request (no deduplication)."""
 
     contact_id: int
 
@@ -115,6 +115,11 @@ class SendPortalLink(Job):
     def args(self) -> tuple[Any, ...]:
         """(contact id,)."""
         return (self.contact_id,)
+
+
+@dataclass(frozen=True)
+class SendPortalLink(ToContact):
+    """Email a fresh privacy-portal link to a contact's own address."""
 
 
 @dataclass(frozen=True)
@@ -141,20 +146,8 @@ class SendSignupConfirmation(Job):
 
 
 @dataclass(frozen=True)
-class SendErasureConfirmation(Job):
+class SendErasureConfirmation(ToContact):
     """Send the link confirming an erasure asked in the portal, to the person's own address."""
-
-    contact_id: int
-
-    @property
-    def job_id(self) -> str | None:
-        """A new job each time: every request sends its own link."""
-        return None
-
-    @property
-    def args(self) -> tuple[Any, ...]:
-        """(contact id,)."""
-        return (self.contact_id,)
 
 
 @dataclass(frozen=True)
