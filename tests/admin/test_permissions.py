@@ -77,7 +77,10 @@ ACTIONS = [
     Action("list create", "POST", "/admin/lists", "lists.edit", {"name": "New list"}),
     Action("list page", "GET", "/admin/lists/{list}", "view"),
     Action("list add", "POST", "/admin/lists/{list}/members", "lists.edit", {"emails": "x@exemple.org"}),
-    Action("segment new", "POST", "/admin/segments/new", "lists.edit", {"name": "Seg 2", "tags": "vip"}),
+    Action(
+        "segment new", "POST", "/admin/segments/new", "lists.edit", {"name": "Seg 2", "groups-0-tags": "vip"}
+    ),
+    Action("segment preview", "POST", "/admin/segments/preview", "view", {"groups-0-tags": "vip"}),
     Action("segment page", "GET", "/admin/segments/{segment}", "view"),
     Action("segment edit", "POST", "/admin/segments/{segment}", "lists.edit", {"name": "Seg renamed"}),
     Action("segment delete", "POST", "/admin/segments/{segment}/delete", "lists.edit"),
@@ -200,7 +203,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
     contact = ContactFactory()
     lst = ListFactory()
     campaign = CampaignFactory(purpose_id=purpose.id, lists=[lst])
-    segment = Segment(name="Seg", rules={"tags": ["vip"]})
+    segment = Segment(name="Seg", rules={"groups": [{"tags": ["vip"]}]})
     db_session.add(segment)
     db_session.flush()
     other = User(email="other@exemple.org", role="marketer", password_hash="not-used")
