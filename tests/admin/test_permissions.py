@@ -52,6 +52,8 @@ ACTIONS = [
     Action("audit trail", "GET", "/admin/audit", "audit.read"),
     Action("audit export", "GET", "/admin/audit/export.csv", "audit.read"),
     Action("audit verify", "POST", "/admin/audit/verify", "audit.read"),
+    Action("rights register", "GET", "/admin/rights-requests", "rights.read"),
+    Action("rights register export", "GET", "/admin/rights-requests.csv", "rights.read"),
     Action("contacts search", "GET", "/admin/contacts?q=a", "view"),
     Action("contact page", "GET", "/admin/contacts/{contact}", "view"),
     Action("contact new", "GET", "/admin/contacts/new", "contacts.edit"),

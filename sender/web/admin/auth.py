@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "organisation.edit": frozenset({"admin"}),
     # The audit trail is the DPO's proof (R73): admins and the DPO read, export and verify it.
     "audit.read": frozenset({"admin", "dpo"}),
+    # The register of rights requests (R39) is the DPO's: admins and the DPO read and export it.
+    "rights.read": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

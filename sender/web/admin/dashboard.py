@@ -7,11 +7,13 @@ from datetime import timedelta
 from flask import jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.services.campaigns import lifecycle
+from sender.services.accounts import organisation
+from sender.services.campaigns import lifecycle, requalify
 from sender.services.errors import NotFound
-from sender.services.records import audit
+from sender.services.records import audit, times
 from sender.services.records import dashboard as board
 from sender.web.admin import setup
 from sender.web.admin.auth import can, requires
@@ -38,7 +40,17 @@ def dashboard() -> ResponseReturnValue:
         outcomes=board.delivery_outcomes(db, now),
         overdue=board.overdue(db, now, timedelta(seconds=runtime().settings.send_lease_seconds)),
         verification=audit.last_verification(db) if can("audit.read") else None,
+        awaiting=_awaiting_approval(db) if can("campaigns.approve") else [],
     )
+
+
+def _awaiting_approval(db: Session) -> list[tuple[int, str, str]]:
+    """The DPO's queue: (cycle id, name, deadline in the organisation's zone) of each unapproved cycle."""
+    zone = organisation.zone(db)
+    return [
+        (campaign.id, campaign.name, times.shown(cycle.deadline, zone))
+        for campaign, cycle in requalify.awaiting_approval(db)
+    ]
 
 
 @requires("view")

@@ -26,6 +26,7 @@ from sender.web.admin import (
     organisation,
     purposes,
     requalification,
+    rights_register,
     security,
     segment_pages,
     setup,
@@ -119,6 +120,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/audit", "audit", audit_trail.audit_page),
     Route("/audit/export.<fmt>", "audit_export", audit_trail.audit_export),
     Route("/audit/verify", "audit_verify", audit_trail.audit_verify, POST),
+    # The register of rights requests.
+    Route("/rights-requests", "rights_requests", rights_register.register_page),
+    Route("/rights-requests.csv", "rights_requests_export", rights_register.register_export),
     # CSV imports.
     Route("/imports", "imports", imports.index),
     Route("/imports", "import_create", imports.import_create, POST),
