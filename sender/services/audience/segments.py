@@ -117,7 +117,10 @@ def clean_rules(session: Session, raw: Mapping[str, Any], errors: dict[str, str]
     """
     raw_groups = raw.get("groups")
     groups_in = raw_groups if isinstance(raw_groups, list) else []
-    groups = [_clean_group(session, g, errors, f"groups-{i}-") for i, g in enumerate(groups_in)]
+    groups = [
+        _clean_group(session, g if isinstance(g, Mapping) else {}, errors, f"groups-{i}-")
+        for i, g in enumerate(groups_in)
+    ]
     kept = [g for g in groups if g] or [{}]
     if len(kept) > MAX_GROUPS:
         errors["groups"] = f"at most {MAX_GROUPS} groups"
