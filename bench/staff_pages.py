@@ -103,8 +103,12 @@ def seed(runtime: object, n: int, hash_key: str) -> dict[str, int | str]:
             Segment(
                 name="Tagged",
                 rules={
-                    "tags": ["vip"],
-                    "consent": {"purpose": "news", "channel": "email", "state": "granted"},
+                    "groups": [
+                        {
+                            "tags": ["vip"],
+                            "consent": {"purpose": "news", "channel": "email", "state": "granted"},
+                        }
+                    ]
                 },
             )
         )

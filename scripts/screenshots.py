@@ -80,7 +80,7 @@ def seed(runtime: object) -> dict[str, str]:
         ledger.record(s, made[3], news, channel="email", action="withdraw", source="unsubscribe_page",
                       mechanism="link", actor="contact")  # fmt: skip
         s.add(Segment(name="VIP customers", description="Tagged vip, newsletter granted",
-                      rules={"tags": ["vip"], "consent": {"purpose": "newsletter", "channel": "email", "state": "granted"}}))  # fmt: skip
+                      rules={"groups": [{"tags": ["vip"], "consent": {"purpose": "newsletter", "channel": "email", "state": "granted"}}]}))  # fmt: skip
         now = utcnow()
         body = "Hello {{ contact.first_name }},\n\nour Lyon shop opens on Sunday.\n"
         sent = Campaign(name="November news", purpose_id=news.id, channel="email", subject="News for you, {{ contact.first_name }}",

@@ -168,6 +168,14 @@ class Role(StrEnum):
     DPO = "dpo"
 
 
+class SegmentOperator(StrEnum):
+    """How a segment compares a contact's attribute (or its country or language) with a value."""
+
+    EQUALS = "equals"
+    CONTAINS = "contains"
+    EMPTY = "empty"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)

@@ -200,6 +200,7 @@ LABELS: dict[str, dict[str, str]] = {
         "in_flight": N_("Already with the relay"),
         "exception": N_("Exception: sent after the withdrawal"),
     },
+    "SegmentOperator": {"equals": N_("equals"), "contains": N_("contains"), "empty": N_("is empty")},
     "CycleState": {
         "awaiting_approval": N_("cycle awaiting approval"),
         "approved": N_("cycle approved, not started"),

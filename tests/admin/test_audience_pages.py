@@ -56,29 +56,33 @@ def test_segment_filters_and_counts(client_as: ClientAs, db_session: Session) ->
     client = client_as("marketer")
     data = {
         "name": "VIP in France",
-        "tags": "VIP",
-        "country": "fr",
-        "consent_purpose": "news",
-        "consent_channel": "email",
-        "consent_state": "granted",
+        "groups-0-tags": "VIP",
+        "groups-0-country": "fr",
+        "groups-0-consent_purpose": "news",
+        "groups-0-consent_channel": "email",
+        "groups-0-consent_state": "granted",
     }
     response = post(client, "/admin/segments/new", data, token_page="/admin/lists")
     assert response.status_code == 302
     segment = db_session.scalars(select(Segment)).one()
     assert segment.rules == {
-        "tags": ["vip"],
-        "country": "FR",
-        "consent": {"purpose": "news", "channel": "email", "state": "granted"},
+        "groups": [
+            {
+                "tags": ["vip"],
+                "country": "FR",
+                "consent": {"purpose": "news", "channel": "email", "state": "granted"},
+            }
+        ]
     }
     assert "1 contacts match right now" in client.get(response.headers["Location"]).get_data(as_text=True)
     bad = post(
         client,
         "/admin/segments/new",
-        {"name": "Bad", "created_after": "yesterday"},
+        {"name": "Bad", "groups-0-created_after": "yesterday"},
         token_page="/admin/lists",
     )
     assert bad.status_code == 400
-    assert 'id="created_after-error"' in bad.get_data(as_text=True)
+    assert 'id="groups-0-created_after-error"' in bad.get_data(as_text=True)
 
 
 def test_a_campaign_reaches_segment_members_through_planning(db_session: Session) -> None:
@@ -92,7 +96,7 @@ def test_a_campaign_reaches_segment_members_through_planning(db_session: Session
         db_session.add(ContactTag(contact_id=contact.id, tag="vip"))
     for contact in (on_list, in_segment, both, neither):
         grant(db_session, contact, purpose)
-    segment = Segment(name="VIP", rules={"tags": ["vip"]})
+    segment = Segment(name="VIP", rules={"groups": [{"tags": ["vip"]}]})
     db_session.add(segment)
     db_session.flush()
     campaign = CampaignFactory(purpose_id=purpose.id, lists=[lst])
@@ -105,7 +109,7 @@ def test_a_campaign_reaches_segment_members_through_planning(db_session: Session
 
 
 def test_a_segment_a_campaign_uses_cannot_be_deleted(client_as: ClientAs, db_session: Session) -> None:
-    segment = Segment(name="Used", rules={})
+    segment = Segment(name="Used", rules={"groups": [{}]})
     db_session.add(segment)
     db_session.flush()
     campaign = CampaignFactory(purpose_id=PurposeFactory().id)

@@ -122,7 +122,7 @@ def test_edit_a_draft_with_a_segment_only(client_as: ClientAs, db_session: Sessi
     purpose = PurposeFactory(slug="news")
     lst = ListFactory()
     campaign = CampaignFactory(purpose_id=purpose.id, lists=[lst])
-    segment = Segment(name="VIP", rules={"tags": ["vip"]})
+    segment = Segment(name="VIP", rules={"groups": [{"tags": ["vip"]}]})
     db_session.add(segment)
     db_session.commit()
     client = client_as("marketer")

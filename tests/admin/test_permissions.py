@@ -53,6 +53,8 @@ ACTIONS = [
     Action("audit trail", "GET", "/admin/audit", "audit.read"),
     Action("audit export", "GET", "/admin/audit/export.csv", "audit.read"),
     Action("audit verify", "POST", "/admin/audit/verify", "audit.read"),
+    Action("rights register", "GET", "/admin/rights-requests", "rights.read"),
+    Action("rights register export", "GET", "/admin/rights-requests.csv", "rights.read"),
     Action("contacts search", "GET", "/admin/contacts?q=a", "view"),
     Action("contact page", "GET", "/admin/contacts/{contact}", "view"),
     Action("contact new", "GET", "/admin/contacts/new", "contacts.edit"),
@@ -88,7 +90,10 @@ ACTIONS = [
         "lists.edit",
         {"list_id": "{list}", "segment": "{segment}"},
     ),
-    Action("segment new", "POST", "/admin/segments/new", "lists.edit", {"name": "Seg 2", "tags": "vip"}),
+    Action(
+        "segment new", "POST", "/admin/segments/new", "lists.edit", {"name": "Seg 2", "groups-0-tags": "vip"}
+    ),
+    Action("segment preview", "POST", "/admin/segments/preview", "view", {"groups-0-tags": "vip"}),
     Action("segment page", "GET", "/admin/segments/{segment}", "view"),
     Action("segment edit", "POST", "/admin/segments/{segment}", "lists.edit", {"name": "Seg renamed"}),
     Action("segment delete", "POST", "/admin/segments/{segment}/delete", "lists.edit"),
@@ -252,7 +257,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
     contact = ContactFactory()
     lst = ListFactory()
     campaign = CampaignFactory(purpose_id=purpose.id, lists=[lst])
-    segment = Segment(name="Seg", rules={"tags": ["vip"]})
+    segment = Segment(name="Seg", rules={"groups": [{"tags": ["vip"]}]})
     db_session.add(segment)
     db_session.flush()
     other = User(email="other@exemple.org", role="marketer", password_hash="not-used")

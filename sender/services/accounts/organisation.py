@@ -90,6 +90,12 @@ def effective(session: Session, settings: Settings) -> Organisation:
     )
 
 
+def zone(session: Session) -> ZoneInfo:
+    """The organisation's time zone as `effective` resolves it (no environment variable sets it)."""
+    row = session.get(OrganisationSettings, ROW_ID)
+    return ZoneInfo((row.timezone if row is not None else "") or "Europe/Paris")
+
+
 def effective_settings(session: Session, settings: Settings) -> Settings:
     """Settings whose organisation fields are the effective ones: the only way any code reads them."""
     org = effective(session, settings)

@@ -1,4 +1,7 @@
-"""Segments: saved filters over contact fields, tags and consent state, turned into SQL when evaluated.
+"""Segments: saved filters over contact fields, attributes, tags and consent state, turned into SQL.
+
+A segment's rules are an OR of AND-groups (`{"groups": [...]}`): a contact is a member when it matches
+every filter of at least one group.
 
 A segment is evaluated when a campaign is planned (at launch), never stored as a member list, so it
 always reflects the contacts and consents of that moment.
@@ -6,15 +9,17 @@ always reflects the contacts and consents of that moment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, insert, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sender.enums import ConsentStatus
+from sender.enums import ConsentStatus, SegmentOperator
 from sender.models import ConsentState, Contact, ContactTag, Purpose, Segment, campaign_segments
 from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -22,10 +27,50 @@ from sender.services.records import audit
 
 # A segment may also select the contacts without any consent state for the purpose and channel.
 CONSENT_STATES = (*ConsentStatus, "none")
-RULE_KEYS = ("tags", "status", "country", "locale", "legacy", "created_after", "consent")
+RULE_KEYS = ("tags", "status", "country", "locale", "legacy", "created_after", "consent", "attributes")
+# Attribute conditions may name these contact columns; any other name is a key of the imported attributes.
+ATTRIBUTE_COLUMNS = {"country": Contact.country, "language": Contact.locale, "locale": Contact.locale}
+ATTRIBUTE_NAME = re.compile(r"^[\w .-]{1,64}$")
+MAX_GROUPS, MAX_CONDITIONS, MAX_VALUE = 20, 20, 200
+PREVIEW_SIZE = 10
 
 
-def _clean_rules(session: Session, raw: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Preview:
+    """How many contacts some rules match now, and the first few of them."""
+
+    count: int
+    first: list[Contact]
+
+
+def _clean_attributes(raw: Any, errors: dict[str, str], prefix: str) -> list[dict[str, str]]:
+    """Attribute conditions with a name, an operator and (unless `empty`) a value; blank rows are dropped."""
+    kept: list[dict[str, str]] = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        field = str(item.get("field") or "").strip().lower() if isinstance(item, Mapping) else ""
+        if not field:
+            continue
+        key = f"{prefix}attributes-{index}"
+        op = str(item.get("op") or SegmentOperator.EQUALS)
+        value = str(item.get("value") or "").strip()
+        if not ATTRIBUTE_NAME.match(field):
+            errors[f"{key}-field"] = "must be 1 to 64 letters, digits, spaces, dots, dashes or underscores"
+        if op not in SegmentOperator.__members__.values():
+            errors[f"{key}-op"] = f"must be one of {', '.join(SegmentOperator)}"
+        if op != SegmentOperator.EMPTY and not value:
+            errors[f"{key}-value"] = "is required unless the operator is empty"
+        elif len(value) > MAX_VALUE:
+            errors[f"{key}-value"] = f"must be at most {MAX_VALUE} characters"
+        kept.append({"field": field, "op": op, "value": "" if op == SegmentOperator.EMPTY else value})
+    if len(kept) > MAX_CONDITIONS:
+        errors[f"{prefix}attributes"] = f"at most {MAX_CONDITIONS} conditions"
+    return kept
+
+
+def _clean_group(
+    session: Session, raw: Mapping[str, Any], errors: dict[str, str], prefix: str = ""
+) -> dict[str, Any]:
+    """One AND-group: every filled-in filter must match. Error keys carry `prefix` (the group's form name)."""
     rules: dict[str, Any] = {}
     tags = [str(t).strip().lower() for t in raw.get("tags") or [] if str(t).strip()]
     if tags:
@@ -33,13 +78,13 @@ def _clean_rules(session: Session, raw: Mapping[str, Any], errors: dict[str, str
     status = raw.get("status") or None
     if status is not None:
         if status not in CONTACT_STATUSES:
-            errors["status"] = f"must be one of {', '.join(CONTACT_STATUSES)}"
+            errors[f"{prefix}status"] = f"must be one of {', '.join(CONTACT_STATUSES)}"
         rules["status"] = status
     for name, size in (("country", 2), ("locale", 16)):
         value = (raw.get(name) or "").strip()
         if value:
             if len(value) > size:
-                errors[name] = f"must be at most {size} characters"
+                errors[f"{prefix}{name}"] = f"must be at most {size} characters"
             rules[name] = value.upper() if name == "country" else value
     if raw.get("legacy") in (True, False):
         rules["legacy"] = raw["legacy"]
@@ -48,18 +93,38 @@ def _clean_rules(session: Session, raw: Mapping[str, Any], errors: dict[str, str
         try:
             rules["created_after"] = date.fromisoformat(str(created_after)).isoformat()
         except ValueError:
-            errors["created_after"] = "must be a date (YYYY-MM-DD)"
+            errors[f"{prefix}created_after"] = "must be a date (YYYY-MM-DD)"
     consent = raw.get("consent") or {}
     if consent.get("purpose"):
         purpose = session.scalar(select(Purpose.id).where(Purpose.slug == consent["purpose"]))
         if purpose is None:
-            errors["consent_purpose"] = f"no purpose {consent['purpose']!r}"
+            errors[f"{prefix}consent_purpose"] = f"no purpose {consent['purpose']!r}"
         if consent.get("channel") not in CHANNELS:
-            errors["consent_channel"] = f"must be one of {', '.join(CHANNELS)}"
+            errors[f"{prefix}consent_channel"] = f"must be one of {', '.join(CHANNELS)}"
         if consent.get("state") not in CONSENT_STATES:
-            errors["consent_state"] = f"must be one of {', '.join(CONSENT_STATES)}"
+            errors[f"{prefix}consent_state"] = f"must be one of {', '.join(CONSENT_STATES)}"
         rules["consent"] = {k: consent.get(k) for k in ("purpose", "channel", "state")}
+    attributes = _clean_attributes(raw.get("attributes"), errors, prefix)
+    if attributes:
+        rules["attributes"] = attributes
     return rules
+
+
+def clean_rules(session: Session, raw: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """Rules as stored: `{"groups": [...]}`, an OR of AND-groups; empty groups are dropped unless all are.
+
+    Error keys name the group's form fields (`groups-0-country`), so the page shows each at its field.
+    """
+    raw_groups = raw.get("groups")
+    groups_in = raw_groups if isinstance(raw_groups, list) else []
+    groups = [
+        _clean_group(session, g if isinstance(g, Mapping) else {}, errors, f"groups-{i}-")
+        for i, g in enumerate(groups_in)
+    ]
+    kept = [g for g in groups if g] or [{}]
+    if len(kept) > MAX_GROUPS:
+        errors["groups"] = f"at most {MAX_GROUPS} groups"
+    return {"groups": kept}
 
 
 def save(session: Session, segment: Segment | None, data: Mapping[str, Any], actor: str) -> Segment:
@@ -70,7 +135,7 @@ def save(session: Session, segment: Segment | None, data: Mapping[str, Any], act
         errors["name"] = "is required"
     elif len(name) > 200:
         errors["name"] = "must be at most 200 characters"
-    rules = _clean_rules(session, data.get("rules") or {}, errors)
+    rules = clean_rules(session, data.get("rules") or {}, errors)
     if errors:
         raise ValidationFailed(errors)
     target = segment or Segment()
@@ -80,7 +145,7 @@ def save(session: Session, segment: Segment | None, data: Mapping[str, Any], act
             session.add(target)
     except IntegrityError:
         raise Conflict(f"a segment named {name!r} already exists") from None
-    audit.record(session, actor, "segment.save", "segment", target.id, {"rules": sorted(rules)})
+    audit.record(session, actor, "segment.save", "segment", target.id, {"groups": len(rules["groups"])})
     return target
 
 
@@ -107,22 +172,36 @@ def remove(session: Session, segment: Segment, actor: str) -> None:
     session.flush()
 
 
-def condition(session: Session, rules: Mapping[str, Any]) -> ColumnElement[bool]:
-    """The rules as one SQL condition on Contact."""
+def _attribute(item: Mapping[str, str]) -> ColumnElement[bool]:
+    """One attribute condition, case-insensitive, on a contact column or a key of the attributes JSON."""
+    column = ATTRIBUTE_COLUMNS.get(item["field"])
+    # JSON_EXTRACT on SQLite, ->> on PostgreSQL: the attribute as text, NULL when missing.
+    text = column if column is not None else Contact.attributes[item["field"]].as_string()
+    lowered = func.lower(func.trim(text))
+    if item["op"] == SegmentOperator.EMPTY:
+        return or_(text.is_(None), lowered == "")
+    value = item["value"].strip().lower()
+    if item["op"] == SegmentOperator.CONTAINS:
+        return lowered.contains(value, autoescape=True)
+    return lowered == value
+
+
+def condition(session: Session, group: Mapping[str, Any]) -> ColumnElement[bool]:
+    """One AND-group as one SQL condition on Contact."""
     parts: list[ColumnElement[bool]] = []
-    if rules.get("tags"):
-        parts.append(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag.in_(rules["tags"]))))
-    if rules.get("status"):
-        parts.append(Contact.status == rules["status"])
-    if rules.get("country"):
-        parts.append(Contact.country == rules["country"])
-    if rules.get("locale"):
-        parts.append(Contact.locale == rules["locale"])
-    if "legacy" in rules:
-        parts.append(Contact.is_legacy.is_(bool(rules["legacy"])))
-    if rules.get("created_after"):
-        parts.append(Contact.created_at >= datetime.fromisoformat(rules["created_after"]))
-    consent = rules.get("consent")
+    if group.get("tags"):
+        parts.append(Contact.id.in_(select(ContactTag.contact_id).where(ContactTag.tag.in_(group["tags"]))))
+    if group.get("status"):
+        parts.append(Contact.status == group["status"])
+    if group.get("country"):
+        parts.append(Contact.country == group["country"])
+    if group.get("locale"):
+        parts.append(Contact.locale == group["locale"])
+    if "legacy" in group:
+        parts.append(Contact.is_legacy.is_(bool(group["legacy"])))
+    if group.get("created_after"):
+        parts.append(Contact.created_at >= datetime.fromisoformat(group["created_after"]))
+    consent = group.get("consent")
     if consent:
         purpose_id = session.scalar(select(Purpose.id).where(Purpose.slug == consent["purpose"]))
         has_state = select(ConsentState.contact_id).where(
@@ -132,24 +211,42 @@ def condition(session: Session, rules: Mapping[str, Any]) -> ColumnElement[bool]
             parts.append(Contact.id.not_in(has_state))
         else:
             parts.append(Contact.id.in_(has_state.where(ConsentState.status == consent["state"])))
+    parts.extend(_attribute(item) for item in group.get("attributes") or [])
     return and_(true(), *parts)
+
+
+def matching(session: Session, rule_sets: Sequence[Mapping[str, Any]]) -> Select[Any]:
+    """Ids of contacts matching any group of any of these rules: the one rule of segment membership."""
+    groups = [group for rules in rule_sets for group in rules["groups"]]
+    return select(Contact.id).where(or_(false(), *(condition(session, g) for g in groups)))
 
 
 def members(session: Session, segment_ids: Sequence[int]) -> Select[Any]:
     """Ids of contacts in any of these segments (one SELECT, for IN (...) in planning)."""
     found = session.scalars(select(Segment).where(Segment.id.in_(segment_ids))).all()
-    if not found:
-        return select(Contact.id).where(Contact.id.is_(None))
+    return matching(session, [s.rules for s in found])
 
-    return select(Contact.id).where(or_(*(condition(session, s.rules) for s in found)))
+
+def _count(session: Session, ids: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
 
 def count(session: Session, segment: Segment) -> int:
-    """How many contacts the segment holds right now."""
-    return (
-        session.scalar(select(func.count()).select_from(Contact).where(condition(session, segment.rules)))
-        or 0
-    )
+    """How many contacts the segment holds right now (the members planning would take)."""
+    return _count(session, members(session, [segment.id]))
+
+
+def preview(session: Session, raw: Mapping[str, Any]) -> Preview:
+    """Count and first members of unsaved rules, through the same SQL as `members`; ValidationFailed if bad."""
+    errors: dict[str, str] = {}
+    rules = clean_rules(session, raw, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    ids = matching(session, [rules])
+    first = session.scalars(
+        select(Contact).where(Contact.id.in_(ids)).order_by(Contact.id).limit(PREVIEW_SIZE)
+    ).all()
+    return Preview(count=_count(session, ids), first=list(first))
 
 
 def of_campaign(session: Session, campaign_id: int) -> list[int]:

@@ -28,6 +28,7 @@ from sender.models import (
     Requalification,
     RequalificationAsk,
 )
+from sender.services.accounts import organisation
 from sender.services.campaigns import states
 from sender.services.consent import gate
 from sender.services.consent.expiry import lapsed_clause
@@ -252,6 +253,17 @@ def cycles(session: Session, limit: int = 500) -> list[tuple[Campaign, Requalifi
     return [(row.Campaign, row.Requalification) for row in rows]
 
 
+def awaiting_approval(session: Session) -> list[tuple[Campaign, Requalification]]:
+    """Draft cycles the DPO has not approved yet, the nearest deadline first (the DPO's queue)."""
+    rows = session.execute(
+        select(Campaign, Requalification)
+        .join(Requalification, Requalification.campaign_id == Campaign.id)
+        .where(Campaign.status == CampaignStatus.DRAFT, Requalification.approved_at.is_(None))
+        .order_by(Requalification.deadline, Campaign.id)
+    ).all()
+    return [(row.Campaign, row.Requalification) for row in rows]
+
+
 def due_condition(state: type[ConsentState], purpose: Purpose, at: datetime) -> ColumnElement[bool]:
     """SQL: the contact is due for requalification for this purpose (`state` outer-joined for it)."""
     clock = func.coalesce(Contact.last_interaction_at, Contact.created_at)
@@ -288,7 +300,8 @@ def preview(session: Session, campaign: Campaign, at: datetime) -> dict[str | No
 
 
 def message_context(session: Session, campaign: Campaign) -> AskContext | None:
-    """What the renderer states in a requalification message (None for other kinds)."""
+    """What the renderer states in a requalification message, its deadline in the organisation's zone (None
+    for other kinds)."""
     if campaign.kind != KIND:
         return None
     cycle = cycle_of(session, campaign)
@@ -297,4 +310,6 @@ def message_context(session: Session, campaign: Campaign) -> AskContext | None:
             ConsentWording.purpose_id == campaign.purpose_id, ConsentWording.version == cycle.wording_version
         )
     )
-    return AskContext(cycle.deadline, cycle.wording_version, wording.text if wording else "")
+    return AskContext(
+        cycle.deadline, cycle.wording_version, wording.text if wording else "", organisation.zone(session)
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
@@ -32,6 +33,7 @@ from sender.services.messages.sandbox import (
     template_contact,
     validate_content,
 )
+from sender.services.records import times
 from sender.tokens import TokenService
 
 __all__ = ["EmailRenderer", "MessageRenderer", "check_sender_identity", "check_templates", "validate_content"]
@@ -56,6 +58,7 @@ class AskContext:
     deadline: datetime
     wording_version: int
     wording_text: str
+    zone: ZoneInfo  # the organisation's: the deadline is stated in it
 
 
 def check_sender_identity(settings: Settings, channel: Channel) -> None:
@@ -132,7 +135,11 @@ class MessageRenderer:
             self._variables = {
                 "confirm_url": _CONFIRM_SLOT,
                 "decline_url": _DECLINE_SLOT,
-                "deadline": f"{self.ask.deadline:%Y-%m-%d %H:%M} UTC",
+                "deadline": times.spoken(
+                    self.ask.deadline,
+                    self.ask.zone,
+                    pick_locale(self.locale, default=settings.default_locale),
+                ),
                 "wording_version": str(self.ask.wording_version),
             }
             self._footer_context.update(
@@ -216,6 +223,9 @@ class MessageRenderer:
                 {**self._footer_context, "locale": locale},
                 self.channel.name,
             )
+            if self.ask is not None:
+                # The system's block states the deadline in the organisation's zone, in the footer's language.
+                context["deadline"] = times.spoken(self.ask.deadline, self.ask.zone, locale)
             # A requalification message carries the system's answer block (both links, the wording, the
             # deadline) just before the footer, where the template's markup cannot reach it.
             blocks = (

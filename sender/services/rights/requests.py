@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 def deadline(request: RightsRequest) -> datetime:
     """When the answer is due: the extended date if the request was extended, else one month."""
     return request.extended_due_at or request.due_at
+
+
+def days_left(request: RightsRequest, at: datetime | None = None) -> int:
+    """Whole days until the deadline (0 on its last day, negative once past it)."""
+    return (deadline(request) - (at or utcnow())).days
 
 
 def is_overdue(request: RightsRequest, at: datetime | None = None) -> bool:
@@ -207,3 +212,34 @@ def for_contact(session: Session, contact_id: int) -> list[RightsRequest]:
             .order_by(RightsRequest.received_at, RightsRequest.id)
         )
     )
+
+
+# The register's columns in its CSV export: the register holds no personal data, and neither does this.
+EXPORT_FIELDS = (
+    "request_id",
+    "kind",
+    "received_via",
+    "received_at",
+    "deadline",
+    "days_left",
+    "extended",
+    "status",
+    "closed_at",
+)
+
+
+def export_rows(session: Session, status: str | None = None, overdue: bool = False) -> Iterator[list[Any]]:
+    """The filtered register as CSV rows, in the order of `listing`."""
+    now = utcnow()
+    for request in listing(session, status, overdue):
+        yield [
+            request.public_id,
+            request.kind,
+            request.received_via,
+            request.received_at,
+            deadline(request),
+            days_left(request, now) if request.status == "open" else None,
+            "yes" if request.extended_due_at is not None else "no",
+            request.status,
+            request.closed_at,
+        ]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from wtforms import DateField, IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from sender.services.accounts import organisation
 from sender.services.records import audit, csv_export
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.downloads import attachment, csv_attachment
@@ -77,6 +78,7 @@ def audit_export(fmt: str) -> ResponseReturnValue:
     filters = _filters(form)
     audit.record(get_session(), actor(), "audit.export", "audit", "trail", {"format": fmt})
     if fmt == "csv":
+        zone = organisation.zone(get_session())
         fields = list(audit.EXPORT_FIELDS)
         return csv_attachment(
             "audit-trail.csv",
@@ -86,6 +88,7 @@ def audit_export(fmt: str) -> ResponseReturnValue:
                     [json.dumps(v) if k == "details" else v for k, v in row.items()]
                     for row in audit.export_rows(session, filters)
                 ),
+                zone,
             ),
         )
 

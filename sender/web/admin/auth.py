@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "breaches.read": frozenset({"admin", "dpo"}),
     "breaches.edit": frozenset({"admin", "dpo"}),
     "proofs.read": frozenset({"admin", "dpo"}),
+    # The register of rights requests (R39) is the DPO's: admins and the DPO read and export it.
+    "rights.read": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

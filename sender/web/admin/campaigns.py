@@ -402,9 +402,10 @@ def campaign_export(campaign_id: int) -> ResponseReturnValue:
     audit.record(
         get_session(), actor(), "export.deliveries", "campaign", found, {"addresses": with_addresses}
     )
+    zone = organisation.zone(get_session())
     return csv_attachment(
         f"campaign-{found}-deliveries.csv",
         lambda session: csv_export.stream(
-            export.header(with_addresses), export.rows(session, found, with_addresses)
+            export.header(with_addresses), export.rows(session, found, with_addresses), zone
         ),
     )

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.services.accounts import organisation
-from sender.services.campaigns import lifecycle
+from sender.services.campaigns import lifecycle, requalify
 from sender.services.errors import NotFound
-from sender.services.records import audit, breaches
+from sender.services.records import audit, breaches, times
 from sender.services.records import dashboard as board
 from sender.web import labels
 from sender.web.admin import setup
@@ -41,13 +41,18 @@ def dashboard() -> ResponseReturnValue:
         outcomes=board.delivery_outcomes(db, now),
         overdue=board.overdue(db, now, timedelta(seconds=runtime().settings.send_lease_seconds)),
         verification=audit.last_verification(db) if can("audit.read") else None,
-        breach_clocks=breaches.countdowns(db, _zone(), now) if can("breaches.read") else [],
+        breach_clocks=breaches.countdowns(db, organisation.zone(db), now) if can("breaches.read") else [],
+        awaiting=_awaiting_approval(db) if can("campaigns.approve") else [],
     )
 
 
-def _zone() -> ZoneInfo:
-    """The organisation's time zone: deadlines are computed in UTC and shown in it."""
-    return organisation.effective(get_session(), runtime().settings).zone
+def _awaiting_approval(db: Session) -> list[tuple[int, str, str]]:
+    """The DPO's queue: (cycle id, name, deadline in the organisation's zone) of each unapproved cycle."""
+    zone = organisation.zone(db)
+    return [
+        (campaign.id, campaign.name, times.shown(cycle.deadline, zone))
+        for campaign, cycle in requalify.awaiting_approval(db)
+    ]
 
 
 @requires("view")

@@ -1,4 +1,4 @@
-"""Static lists (membership is not consent) and segments (saved filters evaluated at launch)."""
+"""Static lists (membership is not consent), beside the segments (saved filters evaluated at launch)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from sender.addresses import AddressError, normalize_email, normalize_phone
-from sender.models import Contact, ListMember, Segment
-from sender.models.contacts import CHANNELS, CONTACT_STATUSES
+from sender.models import Contact, ListMember
+from sender.models.contacts import CONTACT_STATUSES
 from sender.services.audience import lists as list_service
 from sender.services.audience import search, segments
-from sender.services.consent import purposes
 from sender.services.errors import Conflict
-from sender.web import labels
-from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.forms import Form, choices, run_action
+from sender.web.admin.auth import actor, requires
+from sender.web.admin.forms import Form, run_action
 from sender.web.session import get_session, runtime
 
 MEMBERS_SHOWN = 100
@@ -30,67 +28,6 @@ class ListForm(Form):
 
     name = StringField(_l("Name"), validators=[DataRequired()])
     description = TextAreaField(_l("Description"), validators=[Optional()])
-
-
-class SegmentForm(Form):
-    """A segment's filters; empty ones are ignored, the others must all match."""
-
-    name = StringField(_l("Name"), validators=[DataRequired()])
-    description = TextAreaField(_l("Description"), validators=[Optional()])
-    tags = StringField(_l("Has any of these tags (comma-separated)"), validators=[Optional()])
-    status = SelectField(_l("Contact status"), validators=[Optional()])
-    country = StringField(_l("Country (ISO code, e.g. FR)"), validators=[Optional()])
-    locale = StringField(_l("Language (e.g. fr)"), validators=[Optional()])
-    legacy = SelectField(_l("Legacy contacts"), validators=[Optional()])
-    created_after = DateField(_l("Added on or after"), validators=[Optional()])
-    consent_purpose = SelectField(_l("Consent for purpose"), validators=[Optional()])
-    consent_channel = SelectField(_l("on channel"), validators=[Optional()])
-    consent_state = SelectField(_l("is"), validators=[Optional()])
-
-
-def _segment_form(segment: Segment | None = None) -> SegmentForm:
-    data = None
-    if segment is not None and request.method == "GET":
-        rules, consent = segment.rules, segment.rules.get("consent") or {}
-        data = {
-            "name": segment.name,
-            "description": segment.description,
-            "tags": ", ".join(rules.get("tags", [])),
-            "status": rules.get("status", ""),
-            "country": rules.get("country", ""),
-            "locale": rules.get("locale", ""),
-            "legacy": {True: "only", False: "exclude"}.get(rules.get("legacy"), ""),  # type: ignore[arg-type]
-            "consent_purpose": consent.get("purpose", ""),
-            "consent_channel": consent.get("channel", "email"),
-            "consent_state": consent.get("state", "granted"),
-        }
-    form = SegmentForm(data=data)
-    form.status.choices = choices([("", _("any")), *labels.choices_of("ContactStatus", CONTACT_STATUSES)])
-    form.legacy.choices = choices([("", _("include")), ("exclude", _("exclude")), ("only", _("only"))])
-    form.consent_purpose.choices = choices(
-        [("", _("(no consent filter)")), *((p.slug, p.name) for p in purposes.all_purposes(get_session()))]
-    )
-    form.consent_channel.choices = choices(labels.choices_of("Channel", CHANNELS))
-    form.consent_state.choices = choices(labels.choices_of("ConsentStatus", segments.CONSENT_STATES))
-    return form
-
-
-def _rules(form: SegmentForm) -> dict[str, object]:
-    rules: dict[str, object] = {
-        "tags": (form.tags.data or "").split(","),
-        "status": form.status.data or None,
-        "country": form.country.data or "",
-        "locale": form.locale.data or "",
-        "legacy": {"only": True, "exclude": False}.get(form.legacy.data or ""),
-        "created_after": form.created_after.data.isoformat() if form.created_after.data else None,
-    }
-    if form.consent_purpose.data:
-        rules["consent"] = {
-            "purpose": form.consent_purpose.data,
-            "channel": form.consent_channel.data,
-            "state": form.consent_state.data,
-        }
-    return rules
 
 
 @requires("view")
@@ -215,47 +152,4 @@ def list_add_from() -> ResponseReturnValue:
         success=lambda change: _("%(found)d found, %(n)d added.", found=change.requested, n=change.changed),
         redirect_to=url_for("admin.list_detail", list_id=list_id),
         refused=url_for("admin.lists"),
-    )
-
-
-@requires("view")
-def segment_page(segment_id: int | None = None) -> ResponseReturnValue:
-    """Create or edit a segment; shows how many contacts match now."""
-    db = get_session()
-    segment = None
-    if segment_id is not None:
-        segment = segments.get(db, segment_id)
-    form = _segment_form(segment)
-    status = 200
-    if request.method == "POST":
-        if not can("lists.edit"):
-            abort(403)
-        if form.validate():
-            data = {"name": form.name.data, "description": form.description.data, "rules": _rules(form)}
-            return run_action(
-                lambda: segments.save(db, segment, data, actor()),
-                success=_("Segment saved."),
-                redirect_to=lambda saved: url_for("admin.segment", segment_id=saved.id),
-                refused=lambda status: _segment_page(form, segment, status),
-                form=form,
-                fields={Conflict: "name"},
-            )
-        status = 400
-    return _segment_page(form, segment, status)
-
-
-def _segment_page(form: SegmentForm, segment: Segment | None, status: int) -> ResponseReturnValue:
-    size = segments.count(get_session(), segment) if segment is not None else None
-    return render_template("admin/lists/segment.html", form=form, segment=segment, size=size), status
-
-
-@requires("lists.edit")
-def segment_delete(segment_id: int) -> ResponseReturnValue:
-    """Delete a segment no campaign uses."""
-    db = get_session()
-    return run_action(
-        lambda: segments.remove(db, segments.get(db, segment_id), actor()),
-        success=_("Segment deleted."),
-        redirect_to=url_for("admin.lists"),
-        refused=url_for("admin.segment", segment_id=segment_id),
     )

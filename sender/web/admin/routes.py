@@ -28,7 +28,9 @@ from sender.web.admin import (
     proofs,
     purposes,
     requalification,
+    rights_register,
     security,
+    segment_pages,
     setup,
     signin,
     staff,
@@ -75,9 +77,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/lists/add", "list_add_from", lists.list_add_from, POST),
     Route("/lists/<id:list_id>", "list_detail", lists.list_detail),
     Route("/lists/<id:list_id>/members", "list_members", lists.list_members, POST),
-    Route("/segments/new", "segment_new", lists.segment_page, FORM),
-    Route("/segments/<id:segment_id>", "segment", lists.segment_page, FORM),
-    Route("/segments/<id:segment_id>/delete", "segment_delete", lists.segment_delete, POST),
+    Route("/segments/new", "segment_new", segment_pages.segment_page, FORM),
+    Route("/segments/preview", "segment_preview", segment_pages.segment_preview, POST),
+    Route("/segments/<id:segment_id>", "segment", segment_pages.segment_page, FORM),
+    Route("/segments/<id:segment_id>/delete", "segment_delete", segment_pages.segment_delete, POST),
     # Purposes (the register) and their wordings.
     Route("/purposes", "purposes", purposes.purposes_index, FORM),
     Route("/purposes/<key:slug>", "purpose", purposes.purpose_page),
@@ -144,6 +147,9 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/contacts/<key:public_id>/consent-proof.<fmt>", "contact_consent_proof", proofs.contact_consent_proof
     ),
+    # The register of rights requests.
+    Route("/rights-requests", "rights_requests", rights_register.register_page),
+    Route("/rights-requests.csv", "rights_requests_export", rights_register.register_export),
     # CSV imports.
     Route("/imports", "imports", imports.index),
     Route("/imports", "import_create", imports.import_create, POST),
