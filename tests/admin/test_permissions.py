@@ -188,6 +188,19 @@ ACTIONS = [
         {"name": "t"},
     ),
     Action("token revoke", "POST", "/admin/staff/tokens/{token}/revoke", "tokens.manage"),
+    Action("register", "GET", "/admin/register", "records.read"),
+    Action("register export", "GET", "/admin/register/export.csv", "records.read"),
+    Action("processors", "GET", "/admin/processors", "records.read"),
+    Action("processor form", "GET", "/admin/processors/{processor}", "records.edit"),
+    Action(
+        "processor edit",
+        "POST",
+        "/admin/processors/{processor}",
+        "records.edit",
+        {"name": "Hosting SAS", "role": "hosts the servers", "country": "FR", "transfer_mechanism": "eea"},
+    ),
+    Action("dpia form", "GET", "/admin/purposes/{purpose}/dpia", "records.edit"),
+    Action("dpia edit", "POST", "/admin/purposes/{purpose}/dpia", "records.edit", {"reasons": "profiling"}),
 ]
 
 
@@ -223,6 +236,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
         "other_user": str(other.id),
         "token": str(token.record.id),
         "cycle": str(cycle.id),
+        "processor": "hosting",
     }
 
 
@@ -259,6 +273,7 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<int:token_id>": "{token}",
         "<int:cycle_id>": "{cycle}",
         "<fmt>": "csv",
+        "<key>": "{processor}",
     }
     public = {
         "/admin/signin",

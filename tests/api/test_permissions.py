@@ -64,6 +64,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "getRequalification": ALL,
     "approveCampaign": REGISTER,
     "recordInteraction": WRITERS,
+    "listProcessors": REGISTER,
+    "putProcessor": REGISTER,
+    "getDpia": REGISTER,
+    "putDpiaRequirement": REGISTER,
+    "putDpia": REGISTER,
+    "exportRegister": REGISTER,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}
@@ -95,6 +101,7 @@ def world(api: Api) -> dict[str, str]:
         # No import exists: allowed reads of one answer 404, which still proves the role got through.
         "batch_id": "999999",
         "reply_id": "999999",
+        "key": "hosting",
     }
 
 

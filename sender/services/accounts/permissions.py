@@ -24,6 +24,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns.send": frozenset({Role.ADMIN, Role.MARKETER}),
     # Sending to legacy contacts needs the DPO's sign-off, recorded on the campaign (R50).
     "campaigns.approve": frozenset({Role.ADMIN, Role.DPO}),
+    # The register of processing, processors inventory and DPIAs (R71, R75, R76): the DPO's and admins'.
+    "records.read": frozenset({Role.ADMIN, Role.DPO}),
+    "records.manage": frozenset({Role.ADMIN, Role.DPO}),
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
 }

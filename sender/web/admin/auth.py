@@ -36,6 +36,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "organisation.edit": frozenset({"admin"}),
     # The audit trail is the DPO's proof (R73): admins and the DPO read, export and verify it.
     "audit.read": frozenset({"admin", "dpo"}),
+    # The register of processing, processors and DPIAs (R71, R75, R76): the DPO's and admins' to keep.
+    "records.read": frozenset({"admin", "dpo"}),
+    "records.edit": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

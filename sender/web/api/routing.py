@@ -76,7 +76,7 @@ class Route:
     """One operation of the API: rule, view, permission, and its OpenAPI text.
 
     `errors` lists only what the route's shape does not imply: every operation documents 401 (unless
-    public), a write 403, a path with parameters 404, a body 413 and 422, a query model 422. The tag and
+    public), a write or a read with a permission 403, a path with parameters 404, a body 413 and 422, a query model 422. The tag and
     the descriptions of path parameters are those of the route's group (`tagged`).
     """
 
@@ -124,7 +124,7 @@ class Route:
     def error_statuses(self) -> list[int]:
         """Every error status the operation documents."""
         implied = set() if self.public else {401}
-        if self.method not in READ_METHODS:
+        if self.method not in READ_METHODS or self.permission != "read":
             implied.add(403)
         if self.variables:
             implied.add(404)
