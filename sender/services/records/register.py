@@ -139,6 +139,13 @@ class _Builder:
         """One entry, with its recipients and transfers from the inventory and what is missing."""
         entries = self.entries_for(channels_used)
         abroad = [e for e in entries if e.outside_eea]
+        unknown = [e.name for e in entries if e.country is None]
+        # An unknown country is not "no transfer": it stays visibly to complete.
+        none = (
+            f"none known: country of {', '.join(unknown)} to complete"
+            if unknown
+            else "none: no transfer outside the EEA"
+        )
         c = self.controller
         controller = ", ".join(v for v in (c["name"], c["address"], c["contact"]) if v)
         missing = [k for k in ("name", "address", "contact") if not c[k]]
@@ -164,9 +171,8 @@ class _Builder:
             data_subjects=subjects,
             data_categories=categories,
             recipients=[STAFF, *(_recipient(e) for e in entries), *declared],
-            third_countries=sorted({e.country for e in abroad if e.country}),
-            transfers=[_transfer(e) for e in abroad] + list(declared_transfers)
-            or ["none: no transfer outside the EEA"],
+            third_countries=sorted({e.country for e in abroad if e.country}) or [none],
+            transfers=[_transfer(e) for e in abroad] + list(declared_transfers) or [none],
             erasure=erasure,
             security=SECURITY,
             dpia=dpia_note,

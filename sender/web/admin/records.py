@@ -48,7 +48,7 @@ class ProcessorForm(Form):
     role = StringField(_l("Role"), validators=[DataRequired(), Length(max=processors.MAX_TEXT)])
     country = StringField(_l("Country (ISO code, e.g. FR, US)"), validators=[Optional(), Length(max=2)])
     transfer_mechanism = SelectField(
-        _l("Transfer mechanism"), choices=choices([("", "—"), *MECHANISMS.items()]), validate_choice=True
+        _l("Transfer mechanism"), choices=choices([("", "—"), *MECHANISMS.items()]), validate_choice=False
     )
     contract_ref = StringField(_l("Contract / DPA reference"), validators=[Length(max=processors.MAX_TEXT)])
     since = DateField(_l("Processor since"), validators=[Optional()])
@@ -65,7 +65,9 @@ class DpiaForm(Form):
     )
     reference = StringField(_l("DPIA reference"), validators=[Length(max=dpia.MAX_TEXT)])
     assessed_on = DateField(_l("Date of the DPIA"), validators=[Optional()])
-    outcome = SelectField(_l("Outcome"), choices=choices([("", "—"), *OUTCOMES.items()]))
+    outcome = SelectField(
+        _l("Outcome"), choices=choices([("", "—"), *OUTCOMES.items()]), validate_choice=False
+    )
     reviewer = StringField(_l("Reviewer"), validators=[Length(max=dpia.MAX_TEXT)])
 
 
