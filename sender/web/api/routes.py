@@ -561,7 +561,10 @@ RECORDS = tagged(
         "exportRegister",
         "The register of processing (Art. 30(1)), generated now",
         Answer(
-            200, "The register as JSON; with format=csv or html, text/csv or text/html", {"type": "object"}
+            200,
+            "The register: JSON, or CSV or HTML as `format` asks",
+            {"type": "object"},
+            alternatives=("text/csv", "text/html"),
         ),
         query=RegisterQuery,
         permission="records.read",

@@ -62,6 +62,8 @@ class Answer:
     description: str
     schema: Schema | None = None
     media_type: str = "application/json"
+    # Other media types the same answer may take (chosen by a query parameter), each a text body.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
