@@ -68,6 +68,7 @@ def test_the_campaign_pages_say_why_a_dpia_blocks_the_launch(
     for url in (f"/admin/campaigns/{campaign.id}", f"/admin/campaigns/{campaign.id}/send"):
         page = _text(marketer, url)
         assert "DPIA required" in page and "a DPIA is required (profiling)" in page
+    assert "Send to" not in page  # the confirmation offers no button the launch would refuse
     sent = post(marketer, f"/admin/campaigns/{campaign.id}/send", {"confirm": "yes"}, token_page="/admin/")
     assert sent.status_code == 303
     db_session.expire_all()

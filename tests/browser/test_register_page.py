@@ -55,3 +55,10 @@ def test_a_dpo_completes_the_register_from_its_page(site: Site, page: Any) -> No
     page.goto("/admin/register")
     expect(page.locator("#register-complete")).to_be_visible()
     expect(page.locator("#entry-sending-email")).to_contain_text("Relais Mail SAS (delivers email, FR)")
+
+    # The printable page keeps its own style under the staff pages' Content-Security-Policy.
+    page.goto("/admin/register/export.html")
+    expect(
+        page.get_by_role("heading", name="Register of processing activities (GDPR Art. 30(1))")
+    ).to_be_visible()
+    expect(page.locator("th").first).to_have_css("background-color", "rgb(238, 238, 238)")
