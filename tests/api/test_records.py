@@ -7,13 +7,15 @@ import io
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from sender import create_app
 from sender.runtime import Runtime
-from tests.api.helpers import PREFIX, Api
+from tests.api.helpers import PREFIX, Api, create_contact, create_purpose, grant
 from tests.api.test_campaigns import _draft, audience  # noqa: F401  (the fixture)
 from tests.queues import QueuedRuntime
+from tests.sms_fixtures import sms_app, sms_runtime, sms_settings, twilio  # noqa: F401  (fixtures)
 
 RELAY = "smtp://relay.example.com:2525"
 DOCUMENTED = {
@@ -138,3 +140,40 @@ def test_the_register_exports_in_three_formats(client: FlaskClient, api: Api, re
         as_text=True
     )
     api.get("/register?format=pdf", 422)
+
+
+def test_twilio_is_derived_with_its_safeguard_and_a_mechanism_of_none_stops_sms_launches(
+    api: Api,
+    sms_app: Flask,  # noqa: F811
+    openapi_doc: dict[str, Any],
+) -> None:
+    sms_api = Api(sms_app, sms_app.test_client(), api.headers, openapi_doc)
+    (twilio_entry,) = sms_api.get("/processors")["items"]
+    assert (twilio_entry["key"], twilio_entry["name"], twilio_entry["country"]) == (
+        "sms",
+        "Twilio Inc.",
+        "US",
+    )
+    assert twilio_entry["transfer_mechanism"] == "bcr"
+    assert twilio_entry["missing"] == ["contract_ref", "since"]
+    create_purpose(sms_api)
+    person = create_contact(sms_api, phone="+33612345678")
+    grant(sms_api, person["id"], channel="sms")
+    lst = sms_api.post("/lists", {"name": "Phones"})
+    sms_api.post(f"/lists/{lst['id']}/members", {"contact_ids": [person["id"]]}, status=200)
+    campaign = sms_api.post(
+        "/campaigns",
+        {
+            "name": "Sale",
+            "purpose": "newsletter",
+            "channel": "sms",
+            "lists": [lst["id"]],
+            "body_text": "Sale!",
+        },
+    )
+    facts = {"name": "Twilio Inc.", "role": "delivers SMS", "country": "US", "transfer_mechanism": "none"}
+    put(sms_api, "/processors/sms", facts)
+    refused = sms_api.post(f"/campaigns/{campaign['id']}/send", None, 422)
+    assert "Twilio Inc. (US) is outside the EEA" in refused["fields"]["transfer_mechanism"]
+    put(sms_api, "/processors/sms", {**facts, "transfer_mechanism": "bcr", "contract_ref": "Twilio DPA"})
+    assert sms_api.post(f"/campaigns/{campaign['id']}/send", None, 202)["status"] == "sending"
