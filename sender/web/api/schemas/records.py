@@ -25,7 +25,8 @@ class ProcessorInput(Input):
     name: Short
     role: Annotated[Short, Field(description="What it does for the organisation (delivers email).")]
     country: (
-        Annotated[str, Field(pattern=processors.COUNTRY.pattern, description="ISO 3166-1 alpha-2.")] | None
+        Annotated[str, Field(pattern=f"^{processors.COUNTRY.pattern}$", description="ISO 3166-1 alpha-2.")]
+        | None
     ) = None
     transfer_mechanism: (
         Annotated[
