@@ -176,6 +176,34 @@ class SegmentOperator(StrEnum):
     EMPTY = "empty"
 
 
+class TransferMechanism(StrEnum):
+    """How personal data handed to a processor may lawfully leave the EEA (GDPR Art. 44-46)."""
+
+    EEA = "eea"  # no transfer: the processor works inside the EEA
+    ADEQUACY = "adequacy"
+    DPF = "dpf"  # EU-US Data Privacy Framework (an adequacy decision for certified US companies)
+    SCC = "scc"
+    BCR = "bcr"
+    NONE = "none"
+
+
+class DpiaReason(StrEnum):
+    """Why a purpose needs a data protection impact assessment (GDPR Art. 35, CNIL list)."""
+
+    PROFILING = "profiling"
+    EXTERNAL_DATA = "external_data"
+    LARGE_SCALE_TRACKING = "large_scale_tracking"
+
+
+class DpiaOutcome(StrEnum):
+    """What the assessment concluded; only an acceptable residual risk lets campaigns start."""
+
+    ACCEPTABLE = "acceptable"
+    ACCEPTABLE_WITH_MEASURES = "acceptable_with_measures"
+    # High residual risk: the authority must be consulted first (Art. 36); campaigns stay blocked.
+    PRIOR_CONSULTATION = "prior_consultation"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)

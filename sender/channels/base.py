@@ -136,6 +136,10 @@ class Processor:
     safeguards: str
     # How the transfer outside the EEA is named in the report (e.g. "Twilio Inc., United States"); None: none.
     transfer: str | None = None
+    # The default facts of the processors inventory (services/records/processors.py): ISO country code and
+    # transfer mechanism (enums.TransferMechanism) when the provider is known; None: the organisation says.
+    country_code: str | None = None
+    mechanism: str | None = None
 
     def recipient(self) -> dict[str, str]:
         """The processor as one recipient of the access report."""
@@ -214,6 +218,10 @@ class Channel(Protocol):
 
     def missing_settings(self, settings: Settings) -> dict[str, str]:
         """Settings required to send on this channel that are unset or invalid: {VARIABLE: why}."""
+        ...
+
+    def processor_host(self, settings: Settings) -> str | None:
+        """The provider's host messages go to with these settings; None: nobody outside (the local outbox)."""
         ...
 
     def assembler(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> Assembler[Any]:

@@ -22,6 +22,7 @@ from sender.cli.audit import audit_group
 from sender.cli.breaches import breaches_group
 from sender.cli.contacts import contacts
 from sender.cli.cron import cron
+from sender.cli.register import register_group
 from sender.cli.rights import requests_group, signups_group
 from sender.cli.serve import STOP_GRACE_SECONDS, install_stop_handlers, run_web, stop_with_parent
 from sender.cli.serve import serve as run_serve
@@ -280,6 +281,7 @@ def web(host: str, port: int, parent_pid: int | None) -> None:
 cli.add_command(requests_group)
 cli.add_command(audit_group)
 cli.add_command(breaches_group)
+cli.add_command(register_group)
 cli.add_command(signups_group)
 cli.add_command(contacts)
 cli.add_command(requalify_cli.requalify_group)

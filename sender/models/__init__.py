@@ -6,6 +6,7 @@ from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
+from sender.models.records import ProcessorEntry, PurposeDpia
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
@@ -35,7 +36,9 @@ __all__ = [
     "InboundSms",
     "ListMember",
     "OrganisationSettings",
+    "ProcessorEntry",
     "Purpose",
+    "PurposeDpia",
     "Requalification",
     "RequalificationAsk",
     "RightsRequest",

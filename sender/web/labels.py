@@ -200,6 +200,24 @@ LABELS: dict[str, dict[str, str]] = {
         "in_flight": N_("Already with the relay"),
         "exception": N_("Exception: sent after the withdrawal"),
     },
+    "TransferMechanism": {
+        "eea": N_("Inside the EEA (no transfer)"),
+        "adequacy": N_("Adequacy decision"),
+        "dpf": N_("EU-US Data Privacy Framework"),
+        "scc": N_("Standard contractual clauses"),
+        "bcr": N_("Binding corporate rules"),
+        "none": N_("None documented"),
+    },
+    "DpiaReason": {
+        "profiling": N_("Profiling"),
+        "external_data": N_("Data from external sources"),
+        "large_scale_tracking": N_("Large-scale tracking"),
+    },
+    "DpiaOutcome": {
+        "acceptable": N_("Acceptable risk"),
+        "acceptable_with_measures": N_("Acceptable with measures"),
+        "prior_consultation": N_("Prior consultation of the authority needed"),
+    },
     "SegmentOperator": {"equals": N_("equals"), "contains": N_("contains"), "empty": N_("is empty")},
     "CycleState": {
         "awaiting_approval": N_("cycle awaiting approval"),

@@ -245,6 +245,19 @@ ACTIONS = [
         {"name": "t"},
     ),
     Action("token revoke", "POST", "/admin/staff/tokens/{token}/revoke", "tokens.manage"),
+    Action("register", "GET", "/admin/register", "records.read"),
+    Action("register export", "GET", "/admin/register/export.csv", "records.read"),
+    Action("processors", "GET", "/admin/processors", "records.read"),
+    Action("processor form", "GET", "/admin/processors/{processor}", "records.edit"),
+    Action(
+        "processor edit",
+        "POST",
+        "/admin/processors/{processor}",
+        "records.edit",
+        {"name": "Hosting SAS", "role": "hosts the servers", "country": "FR", "transfer_mechanism": "eea"},
+    ),
+    Action("dpia form", "GET", "/admin/purposes/{purpose}/dpia", "records.edit"),
+    Action("dpia edit", "POST", "/admin/purposes/{purpose}/dpia", "records.edit", {"reasons": "profiling"}),
 ]
 
 
@@ -288,6 +301,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
         "cycle": str(cycle.id),
         "incident": str(incident.id),
         "notice": str(notice.id),
+        "processor": "hosting",
     }
 
 
@@ -325,6 +339,7 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<id:cycle_id>": "{cycle}",
         "<id:incident_id>": "{incident}",
         "<fmt>": "csv",
+        "<key:key>": "{processor}",
     }
     public = {
         "/admin/signin",

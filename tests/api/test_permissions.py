@@ -76,6 +76,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "getContactHonouring": REGISTER,
     "getContactConsentProof": REGISTER,
     "getPeriodHonouring": REGISTER,
+    "listProcessors": REGISTER,
+    "putProcessor": REGISTER,
+    "getDpia": REGISTER,
+    "putDpiaRequirement": REGISTER,
+    "putDpia": REGISTER,
+    "exportRegister": REGISTER,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}
@@ -108,6 +114,7 @@ def world(api: Api) -> dict[str, str]:
         "batch_id": "999999",
         "reply_id": "999999",
         "incident_id": "999999",
+        "key": "hosting",
     }
 
 

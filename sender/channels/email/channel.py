@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sender.addresses import normalize_email
 from sender.channels.base import (
@@ -57,6 +58,10 @@ class EmailChannel:
     def missing_settings(self, settings: Settings) -> dict[str, str]:
         """ORG_NAME, ORG_ADDRESS and EMAIL_FROM identify the sender in every message."""
         return missing_identity(settings)
+
+    def processor_host(self, settings: Settings) -> str | None:
+        """The relay of SMTP_URL; None with the local outbox, where no message leaves the machine."""
+        return urlsplit(settings.smtp_url).hostname if settings.smtp_url else None
 
     def assembler(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> Assembler[Any]:
         """MIME bytes, headers folded once per batch."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sender.addresses import normalize_phone
 from sender.channels.base import (
@@ -20,7 +21,7 @@ from sender.channels.sms.content import too_long
 from sender.channels.sms.quiet_hours import place_of, window
 from sender.channels.sms.twilio import BACK_OFF, OPTED_OUT, TwilioTransport, shared_client
 from sender.config import Rate, Settings
-from sender.enums import CampaignKind, DeliveryReason, SuppressionReason
+from sender.enums import CampaignKind, DeliveryReason, SuppressionReason, TransferMechanism
 from sender.i18n import N_
 from sender.models import Campaign, Contact, Purpose
 
@@ -81,6 +82,8 @@ class SmsChannel:
         "United States",
         "Binding Corporate Rules (processor) and Standard Contractual Clauses (GDPR Art. 46-47)",
         transfer="Twilio Inc., United States",
+        country_code="US",
+        mechanism=TransferMechanism.BCR,
     )
 
     def normalise(self, raw: str, settings: Settings) -> str:
@@ -90,6 +93,10 @@ class SmsChannel:
     def missing_settings(self, settings: Settings) -> dict[str, str]:
         """Twilio account and sender, the sender's name (SMS_SENDER_NAME or the legal name), SMS_STOP_TEXT."""
         return missing_sms_settings(settings)
+
+    def processor_host(self, settings: Settings) -> str | None:
+        """Twilio's API host once an account is configured; None before."""
+        return urlsplit(settings.sms.api_base_url).hostname if settings.sms.configured else None
 
     def assembler(self, settings: Settings, campaign: Campaign, purpose: Purpose) -> SmsAssembler:
         """Text with mentions, validity period and status callback."""

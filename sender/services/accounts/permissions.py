@@ -28,6 +28,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "breaches.read": frozenset({Role.ADMIN, Role.DPO}),
     "breaches.manage": frozenset({Role.ADMIN, Role.DPO}),
     "proofs.read": frozenset({Role.ADMIN, Role.DPO}),
+    # The register of processing, processors inventory and DPIAs (R71, R75, R76): the DPO's and admins'.
+    "records.read": frozenset({Role.ADMIN, Role.DPO}),
+    "records.manage": frozenset({Role.ADMIN, Role.DPO}),
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
 }

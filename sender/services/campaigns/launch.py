@@ -33,7 +33,7 @@ from sender.services.campaigns.outlet import Outlet
 from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
-from sender.services.records import audit, breach_notices
+from sender.services.records import audit, breach_notices, launch_check
 from sender.work.jobs import LaunchCampaign, SendBatch
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ def send(
         # The channel is resolved once for the whole launch: the identity check and planning share it.
         channel = get_channel(campaign.channel)
         check_sender_identity(organisation.effective_settings(session, settings), channel)
+        launch_check.check_launch(session, settings, campaign, channel)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
         result = plan_and_enqueue(session, settings, campaign, channel, actor, after=0, first_batch=0)

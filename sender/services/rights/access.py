@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.channels.base import Channel as ChannelType
 from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.enums import Channel
 from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
 from sender.models.contacts import ContactList
 from sender.services.accounts import organisation
+from sender.services.records import processors
 from sender.services.rights import requests
 
 CNIL = {
@@ -84,6 +86,38 @@ def _purpose(purpose: Purpose) -> dict[str, Any]:
     }
 
 
+def _processors(
+    session: Session, settings: Settings, reached: list[ChannelType]
+) -> tuple[list[dict[str, str]], list[str], list[str]]:
+    """Recipients, transfers outside the EEA and their safeguards, from the processors inventory.
+
+    A channel whose provider is not in use (the local outbox, SMS not configured) is named by its default
+    facts; processors not tied to a channel (hosting) serve everyone.
+    """
+    recipients: list[dict[str, str]] = []
+    abroad: list[str] = []
+    safeguards: list[str] = []
+    for channel in reached:
+        entry = processors.channel_entry(session, settings, channel)
+        if entry is None:
+            recipients.append(channel.processor.recipient())
+            if channel.processor.transfer:
+                abroad.append(channel.processor.transfer)
+                safeguards.append(channel.processor.safeguards)
+            continue
+        recipients.append(entry.recipient())
+        if entry.outside_eea:
+            abroad.append(f"{entry.name}, {entry.country}")
+            safeguards.append(entry.recipient()["safeguards"])
+    for entry in processors.inventory(session, settings):
+        if entry.channel is None:
+            recipients.append(entry.recipient())
+            if entry.outside_eea:
+                abroad.append(f"{entry.name}, {entry.country}")
+                safeguards.append(entry.recipient()["safeguards"])
+    return recipients, abroad, safeguards
+
+
 def report(session: Session, settings: Settings, contact: Contact) -> dict[str, Any]:
     """The complete Art. 15 report of one person; no section is ever empty."""
     purpose_rows = [_purpose(p) for p in session.scalars(select(Purpose).order_by(Purpose.id))]
@@ -101,8 +135,8 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
     # The processors the software itself hands the person's data to: those of the channels they have an
     # address for (R40: the relay and Twilio, with countries); email's when none, so no section is empty.
     reached = [ch for ch in channels() if ch.address.of(contact)] or [get_channel(Channel.EMAIL)]
-    transfers = [ch.processor for ch in reached if ch.processor.transfer]
     settings = organisation.effective_settings(session, settings)
+    recipients, abroad, safeguards = _processors(session, settings, reached)
     return {
         "controller": {
             "name": settings.org_name,
@@ -115,12 +149,11 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "consents": consent_history(session, contact),
         "purposes": purpose_rows,
         "data_categories": categories,
-        "recipients": [ch.processor.recipient() for ch in reached]
+        "recipients": recipients
         + [{"name": r, "role": "declared in the register"} for p in purpose_rows for r in p["recipients"]],
         "transfers": {
-            "outside_eea": sorted({t for p in purpose_rows for t in p["transfers_outside_eea"]})
-            + [str(p.transfer) for p in transfers],
-            "safeguards": "; ".join(dict.fromkeys(p.safeguards for p in transfers))
+            "outside_eea": sorted({t for p in purpose_rows for t in p["transfers_outside_eea"]}) + abroad,
+            "safeguards": "; ".join(dict.fromkeys(safeguards))
             or "none needed: no transfer outside the EEA is declared",
         },
         "retention": {

@@ -43,6 +43,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "proofs.read": frozenset({"admin", "dpo"}),
     # The register of rights requests (R39) is the DPO's: admins and the DPO read and export it.
     "rights.read": frozenset({"admin", "dpo"}),
+    # The register of processing, processors and DPIAs (R71, R75, R76): the DPO's and admins' to keep.
+    "records.read": frozenset({"admin", "dpo"}),
+    "records.edit": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
 }

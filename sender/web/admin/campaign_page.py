@@ -23,6 +23,7 @@ from sender.services.messages import preview, sms
 from sender.services.records import dashboard as board
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, run_action
+from sender.web.admin.records import launch_blockers
 from sender.web.session import get_session, runtime
 
 # The rendered message, alone in a sandboxed frame: its own inline styles, nothing else.
@@ -124,6 +125,7 @@ def _detail_page(
         sample_name="{first_name} {last_name}".format(**preview.SAMPLE),
         schedule_form=ScheduleForm(),
         audience=None,
+        blockers=launch_blockers(campaign),
     ), status
 
 

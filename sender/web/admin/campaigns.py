@@ -49,6 +49,7 @@ from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.campaign_page import ScheduleForm, get_campaign, local_time, message_response
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
+from sender.web.admin.records import launch_blockers
 from sender.web.session import get_session, runtime
 
 _LINE = re.compile(r"^line (\d+):")
@@ -342,6 +343,8 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
         result=lifecycle.preview(get_session(), campaign),
         form=SendForm(formdata=None),
         local=lambda moment: local_time(moment, org),
+        blockers=launch_blockers(campaign),
+        purpose_slug=purposes.by_ids(get_session(), [campaign.purpose_id])[campaign.purpose_id].slug,
     )
 
 

@@ -27,6 +27,7 @@ from sender.web.admin import (
     organisation,
     proofs,
     purposes,
+    records,
     requalification,
     rights_register,
     security,
@@ -86,6 +87,12 @@ ROUTES: tuple[Route, ...] = (
     Route("/purposes/<key:slug>", "purpose", purposes.purpose_page),
     Route("/purposes/<key:slug>/wordings", "wording_add", purposes.wording_add, POST),
     Route("/wordings/<id:wording_id>", "wording_change", purposes.wording_change, POST),
+    Route("/purposes/<key:slug>/dpia", "purpose_dpia", records.purpose_dpia, FORM),
+    # The register of processing and the processors inventory.
+    Route("/register", "register", records.register_page),
+    Route("/register/export.<fmt>", "register_export", records.register_export),
+    Route("/processors", "processors", records.processors_page),
+    Route("/processors/<key:key>", "processor_edit", records.processor_edit, FORM),
     # Campaigns.
     Route("/campaigns", "campaigns", campaigns.campaigns_index),
     Route("/campaigns/new", "campaign_new", campaigns.campaign_new, FORM),

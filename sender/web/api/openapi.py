@@ -133,7 +133,8 @@ def _path_params(route: Route) -> list[dict[str, Any]]:
 
 def _answer(answer: Answer, components: _Components) -> dict[str, Any]:
     content = {} if answer.schema is None else {"schema": components.resolve(answer.schema)}
-    return {"description": answer.description, "content": {answer.media_type: content}}
+    texts = {media: {"schema": {"type": "string"}} for media in answer.alternatives}
+    return {"description": answer.description, "content": {answer.media_type: content, **texts}}
 
 
 def _operation(route: Route, components: _Components) -> dict[str, Any]:

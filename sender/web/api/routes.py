@@ -19,6 +19,7 @@ from sender.web.api import (
     lists,
     proofs,
     purposes,
+    records,
     requalifications,
     requests,
     sms,
@@ -33,6 +34,7 @@ from sender.web.api.schemas.imports import ReportQuery
 from sender.web.api.schemas.lists import ListInput, MemberIds
 from sender.web.api.schemas.paging import PageQuery
 from sender.web.api.schemas.purposes import PurposeInput, WordingInput
+from sender.web.api.schemas.records import DpiaInput, DpiaRequirementInput, ProcessorInput, RegisterQuery
 from sender.web.api.schemas.requalifications import ApprovalInput, InteractionInput, RequalificationInput
 from sender.web.api.schemas.requests import (
     RequestsQuery,
@@ -610,6 +612,81 @@ PROOFS = tagged(
     ),
 )
 
+RECORDS = tagged(
+    "records",
+    {
+        "key": "The processor's key: a channel (email, sms) for its provider, or a slug.",
+        "slug": "The purpose's slug.",
+    },
+    Route(
+        "GET /processors",
+        records.list_processors,
+        "listProcessors",
+        "The processors and transfers inventory (Art. 28, 44-46)",
+        Answer(
+            200, "Every processor; `missing` lists what is still to complete", items_of(records.PROCESSOR)
+        ),
+        permission="records.read",
+        description="The channels' providers in use (the relay of SMTP_URL, Twilio once configured) appear "
+        "with their known facts until recorded; the local outbox needs none.",
+    ),
+    Route(
+        "PUT /processors/<key:key>",
+        records.put_processor,
+        "putProcessor",
+        "Record or replace a processor's facts",
+        Answer(200, "The entry", records.PROCESSOR),
+        body=ProcessorInput,
+        permission="records.manage",
+        description="A channel whose provider is outside the EEA cannot launch until its "
+        "transfer_mechanism is one of adequacy, dpf, scc, bcr (422 naming transfer_mechanism).",
+    ),
+    Route(
+        "GET /purposes/<key:slug>/dpia",
+        records.get_dpia,
+        "getDpia",
+        "A purpose's DPIA requirement and record",
+        Answer(200, "The DPIA", records.DPIA),
+        permission="records.read",
+    ),
+    Route(
+        "PUT /purposes/<key:slug>/dpia/requirement",
+        records.put_dpia_requirement,
+        "putDpiaRequirement",
+        "Mark a purpose as needing a DPIA (Art. 35), with the reasons",
+        Answer(200, "The DPIA", records.DPIA),
+        body=DpiaRequirementInput,
+        permission="records.manage",
+        description="While required and no acceptable DPIA record is attached, the purpose's campaigns "
+        "cannot launch (422 naming dpia).",
+    ),
+    Route(
+        "PUT /purposes/<key:slug>/dpia",
+        records.put_dpia,
+        "putDpia",
+        "Attach the DPIA record to a purpose",
+        Answer(200, "The DPIA", records.DPIA),
+        body=DpiaInput,
+        permission="records.manage",
+    ),
+    Route(
+        "GET /register",
+        records.export_register,
+        "exportRegister",
+        "The register of processing (Art. 30(1)), generated now",
+        Answer(
+            200,
+            "The register: JSON, or CSV or HTML as `format` asks",
+            {"type": "object"},
+            alternatives=("text/csv", "text/html"),
+        ),
+        query=RegisterQuery,
+        permission="records.read",
+        description="One entry per purpose and per built-in activity, each with `missing`; the export is "
+        "recorded in the audit trail.",
+    ),
+)
+
 META = tagged(
     "meta",
     {},
@@ -635,5 +712,6 @@ ROUTES: tuple[Route, ...] = (
     *REQUALIFICATIONS,
     *BREACHES,
     *PROOFS,
+    *RECORDS,
     *META,
 )

@@ -49,6 +49,8 @@ class Answer:
     description: str
     schema: Schema | None = None
     media_type: str = "application/json"
+    # Other media types the same answer may take (chosen by a query parameter), each a text body.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Route:
     """One operation of the API: rule, view, permission, and its OpenAPI text.
 
     `errors` lists only what the route's shape does not imply: every operation documents 401 (unless
-    public), a write 403, a path with parameters 404, a body 413 and 422, a query model 422. The tag and
+    public), a write or a read with a permission 403, a path with parameters 404, a body 413 and 422, a query model 422. The tag and
     the descriptions of path parameters are those of the route's group (`tagged`).
     """
 
