@@ -18,11 +18,11 @@ from sqlalchemy import insert, select
 
 from sender import create_app
 from sender.db import make_engine
-from sender.models import Contact, Delivery, ImportBatch, ImportReportLine, User
+from sender.models import Campaign, Contact, Delivery, ImportBatch, ImportReportLine, User
 from sender.runtime import Runtime
 from sender.services.audience import import_report
 from tests import factories
-from tests.admin.conftest import sign_in
+from tests.admin.conftest import post, sign_in
 from tests.factories import CampaignFactory, PurposeFactory
 
 # More rows than one streamed chunk of each export (both yield every 2000 rows): a download can stop midway.
@@ -142,3 +142,28 @@ def test_the_report_stream_the_api_sends_holds_no_write_lock(live: Live, committ
         assert (first + "".join(chunks)).count("\n") == ROWS + 1
     finally:
         chunks.close()
+
+
+def test_pages_and_a_launch_right_after_an_export(live: Live, committed: Runtime) -> None:
+    # As a marketer does it: download the deliveries, then keep working at once, sending included.
+    assert live.client.get(live.deliveries).status_code == 200
+    for page in (
+        "/admin/",
+        "/admin/contacts",
+        "/admin/campaigns",
+        f"{live.deliveries[: -len('/deliveries.csv')]}",
+    ):
+        assert live.client.get(page).status_code == 200, page
+    with committed.Session() as session:
+        factories.bind(session)
+        draft = CampaignFactory(purpose_id=PurposeFactory().id, status="draft")
+        session.commit()
+        draft_id = draft.id
+
+    sent = post(live.client, f"/admin/campaigns/{draft_id}/send", {"confirm": "yes"}, token_page="/admin/")
+
+    assert sent.status_code in (302, 303), sent.get_data(as_text=True)[:300]
+    with committed.Session() as session:
+        # An empty audience: planned and closed at once, every write of a launch committed.
+        assert session.scalar(select(Campaign.status).where(Campaign.id == draft_id)) == "sent"
+    assert_nothing_locked(live)
