@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, event, or_, select, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sender import work
 from sender.db import utcnow
@@ -111,6 +111,7 @@ class _Sealer(threading.Thread):
     def __init__(self, engine: Engine) -> None:
         super().__init__(name="audit-sealer", daemon=True)
         self.engine = engine
+        self.factory = sessionmaker(bind=engine)
         self.key = (id(engine), os.getpid())
         self.pending = threading.Event()
 
@@ -134,9 +135,8 @@ class _Sealer(threading.Thread):
                         return
             self.pending.clear()
             try:
-                with Session(bind=self.engine) as session:
+                with work.unit(self.factory, "seal the audit trail") as session:
                     seal(session)
-                    session.commit()
             except Exception as exc:  # the events stay unsealed; the next seal takes them
                 log.warning("sealing the audit trail failed: %s", type(exc).__name__)
 
