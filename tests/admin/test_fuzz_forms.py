@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.models import Segment
+from sender.models import BreachIncident, Segment
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
@@ -112,7 +112,7 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
     wording = WordingFactory(purpose=purpose)
     contact = ContactFactory(email="camille@example.org", is_legacy=True)
     lst = ListFactory()
-    segment = Segment(name="Segment", description="", rules={"tags": ["vip"]})
+    segment = Segment(name="Segment", description="", rules={"groups": [{"tags": ["vip"]}]})
     db_session.add(segment)
     campaign = CampaignFactory(purpose_id=purpose.id, status="draft")
     draft = requalify.Draft(
@@ -120,6 +120,10 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
     )
     cycle = requalify.create(db_session, runtime.settings, draft, "user:1", now=utcnow())
     token = users.issue_token(db_session, staff["dpo"]).record
+    incident = BreachIncident(
+        title="Stolen laptop", facts="A laptop was stolen.", aware_at=utcnow(), recorded_by="user:1"
+    )
+    db_session.add(incident)
     db_session.commit()
     return {
         "public_id": contact.public_id,
@@ -133,6 +137,8 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
         "token_id": token.id,
         "batch_id": 1,
         "admin_id": staff["admin"].id,
+        "incident_id": incident.id,
+        "key": "email",
     }  # fmt: skip
 
 
