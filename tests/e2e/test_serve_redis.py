@@ -44,8 +44,8 @@ def _sender_serve(folder: Path, port: int) -> tuple[subprocess.Popen[bytes], Pat
         if key not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEYS", "HASH_KEY", "SMTP_URL", "INSTANCE_PATH"}
         and not key.startswith("TEST_")
     }
-    # System emails (the portal link) take their sender from the environment only.
-    env.update(PYTHONUNBUFFERED="1", EMAIL_FROM="news@example.org")
+    # The organisation's identity, which system emails (the portal link) need, given as an operator may.
+    env.update(PYTHONUNBUFFERED="1", EMAIL_FROM="news@example.org", ORG_NAME="Exemple SAS")
     command = shutil.which("sender", path=str(Path(sys.executable).parent)) or "sender"
     log = folder / "serve.log"
     with log.open("wb") as out:
