@@ -44,7 +44,7 @@ def world(db_session: Session, staff: dict[str, Any]) -> dict[str, Any]:
 FORM_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("/admin/lists", "/admin/lists", {"name": NUL}, "name", NUL_REASON),
     ("/admin/segments/new", "/admin/segments/new", {"name": NUL}, "name", NUL_REASON),
-    ("/admin/segments/new", "/admin/segments/new", {"name": "S", "tags": NUL}, "tags", NUL_REASON),
+    ("/admin/segments/new", "/admin/segments/new", {"name": "S", "groups-0-tags": NUL}, "groups-0-tags", NUL_REASON),
     ("/admin/staff", "/admin/staff/tokens", {"user_id": "{admin}", "name": NUL}, "name", NUL_REASON),
     (
         "/admin/staff",

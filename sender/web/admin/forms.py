@@ -8,13 +8,14 @@ when the page is rendered again, else flashed where the browser is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from flask import flash, redirect
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf import FlaskForm
+from wtforms import Field, FieldList, FormField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
@@ -43,12 +44,23 @@ class Form(FlaskForm):
     def storable(self) -> bool:
         """Put the rule's reason beside each field holding what the database cannot store; False if any."""
         storable = True
-        for field in self:
+        for field in _leaves(self):
             reason = unstorable(field.data)
             if reason is not None:
                 field.errors = [*field.errors, gettext(reason, **INT_RANGE)]
                 storable = False
         return storable
+
+
+def _leaves(fields: Iterable[Field]) -> Iterator[Field]:
+    """Every input field, those of nested forms and lists included, so a reason lands at its own input."""
+    for field in fields:
+        if isinstance(field, FieldList):
+            yield from _leaves(field.entries)
+        elif isinstance(field, FormField):
+            yield from _leaves(field.form)
+        else:
+            yield field
 
 
 def fits(column: Any) -> Length:
