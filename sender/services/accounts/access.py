@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.i18n import N_
 from sender.models import ApiToken, User
 from sender.services.errors import NotFound
 from sender.services.records import audit
@@ -26,7 +27,9 @@ def revoke_tokens(session: Session, user: User, name: str | None, actor: str) ->
     """Revoke the user's tokens with this name (every token when name is None); NotFound when none matched."""
     matching = [t for t in active_tokens(session, user) if name is None or t.name == name]
     if not matching:
-        raise NotFound("no active token matches" if name is None else f"no active token named {name!r}")
+        raise NotFound(
+            N_("no active token matches") if name is None else N_("no active token named %(name)r", name=name)
+        )
     now = utcnow()
     for token in matching:
         token.revoked_at = now

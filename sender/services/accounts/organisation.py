@@ -126,9 +126,9 @@ def missing_for_email(settings: Settings) -> dict[str, str]:
     """What effective settings lack to send any email (a From address and a name), by settings field."""
     errors: dict[str, str] = {}
     if not settings.org_name.strip():
-        errors["legal_name"] = "the organisation's legal name is not set (Organisation page or ORG_NAME)"
+        errors["legal_name"] = N_("the organisation's legal name is not set (Organisation page or ORG_NAME)")
     if "@" not in parseaddr(settings.email_from)[1]:
-        errors["sender_address"] = (
+        errors["sender_address"] = N_(
             "no sender address is set (Organisation page: sender or contact address, or EMAIL_FROM)"
         )
     return errors

@@ -93,7 +93,7 @@ def find_user(session: Session, email: str) -> User:
     """The user with this email, or NotFound."""
     user = session.scalar(select(User).where(User.email == account_key(email)))
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(N_("no such user"))
     return user
 
 
@@ -105,7 +105,7 @@ def issue_token(session: Session, user: User, name: str = "api", actor: str | No
     """
     owner = f"user:{user.id}"
     if actor not in (None, owner):
-        raise Forbidden("a token acts for its owner: only that user may issue it")
+        raise Forbidden(N_("a token acts for its owner: only that user may issue it"))
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(user_id=user.id, name=name, token_hash=_digest(value), prefix=value[:12])
     session.add(record)
@@ -120,7 +120,7 @@ def issue_own_token(session: Session, email: str, password: str, name: str = "ap
     # One password hash either way, as at sign-in; one answer for an unknown email and a wrong password.
     matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
     if user is None or not user.is_active or not matches:
-        raise Forbidden("wrong email or password, or deactivated user")
+        raise Forbidden(N_("wrong email or password, or deactivated user"))
     return issue_token(session, user, name)
 
 

@@ -13,6 +13,7 @@ from sender.addresses import AddressError, address_hash
 from sender.channels.base import address_columns, channels
 from sender.config import Settings
 from sender.enums import ContactStatus
+from sender.i18n import N_
 from sender.models import Contact, Suppression
 from sender.services.audience import countries
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -74,17 +75,17 @@ def _check_fields(data: Mapping[str, Any]) -> dict[str, str]:
     for name, limit in MAX_LENGTHS.items():
         value = data.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
-            errors[name] = f"must be a string of at most {limit} characters"
+            errors[name] = N_("must be a string of at most %(n)d characters", n=limit)
     country = data.get("country")
     if country and (not isinstance(country, str) or countries.country_code(country) is None):
         errors["country"] = countries.PROBLEM
     attributes = data.get("attributes")
     if attributes is not None and not isinstance(attributes, dict):
-        errors["attributes"] = "must be an object"
+        errors["attributes"] = N_("must be an object")
     for name in address_fields():
         value = data.get(name)
         if value is not None and not isinstance(value, str):
-            errors[name] = "must be a string"
+            errors[name] = N_("must be a string")
     return errors
 
 
@@ -92,14 +93,14 @@ def create(session: Session, settings: Settings, data: Mapping[str, Any], actor:
     """Create a contact; refuse suppressed or duplicate addresses (409) and bad fields (422)."""
     errors = _check_fields(data)
     if not any(data.get(name) for name in address_fields()):
-        errors["email"] = "an email or a phone number is required"
+        errors["email"] = N_("an email or a phone number is required")
     if errors:
         raise ValidationFailed(errors)
     addresses = normalise_addresses(settings, data)
     blocked = suppressed_channels(session, addresses)
     if blocked:
         # An erased or opted-out person must not come back through a new record (R11).
-        raise Conflict(f"address is on the suppression list ({', '.join(blocked)})")
+        raise Conflict(N_("address is on the suppression list (%(choices)s)", choices=", ".join(blocked)))
     _refuse_duplicates(session, addresses, None)
     contact = Contact(
         **addresses.values,
@@ -126,7 +127,7 @@ def _refuse_duplicates(session: Session, addresses: Addresses, contact_id: int |
             continue
         other = session.scalar(select(Contact.id).where(getattr(Contact, name) == value))
         if other is not None and other != contact_id:
-            raise Conflict(f"another contact already has this {name}")
+            raise Conflict(N_("another contact already has this %(name)s", name=name))
 
 
 def update(
@@ -134,7 +135,7 @@ def update(
 ) -> Contact:
     """Change editable fields; new addresses are normalised and checked like on create."""
     if contact.status == ContactStatus.ERASED:
-        raise Conflict("the contact is erased")
+        raise Conflict(N_("the contact is erased"))
     unknown = sorted(set(data) - set(EDITABLE))
     errors = {name: "cannot be changed" for name in unknown}
     errors.update(_check_fields(data))
@@ -147,7 +148,7 @@ def update(
         )
         blocked = suppressed_channels(session, addresses)
         if blocked:
-            raise Conflict(f"address is on the suppression list ({', '.join(blocked)})")
+            raise Conflict(N_("address is on the suppression list (%(choices)s)", choices=", ".join(blocked)))
         _refuse_duplicates(session, addresses, contact.id)
         for column, value in addresses.values.items():
             setattr(contact, column, value)
@@ -165,7 +166,7 @@ def get_by_public_id(session: Session, public_id: str) -> Contact:
     """The contact with this public id, or NotFound."""
     contact = session.scalar(select(Contact).where(Contact.public_id == public_id))
     if contact is None:
-        raise NotFound("no such contact")
+        raise NotFound(N_("no such contact"))
     return contact
 
 

@@ -8,6 +8,8 @@ from functools import lru_cache
 from babel import Locale
 from babel.core import get_global
 
+from sender.i18n import N_
+
 # The languages whose country names are read; both of our interface languages.
 NAME_LOCALES = ("fr", "en")
 
@@ -39,4 +41,4 @@ def country_code(value: str) -> str | None:
     return _codes().get(_key(value.strip())) if value.strip() else None
 
 
-PROBLEM = "not a country: give an ISO code such as FR or a name such as France (in French or English)"
+PROBLEM = N_("not a country: give an ISO code such as FR or a name such as France (in French or English)")

@@ -20,6 +20,7 @@ from typing import IO
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from sender.i18n import N_
 from sender.models import ImportFileChunk
 from sender.services.errors import ValidationFailed
 
@@ -51,7 +52,12 @@ def store(session: Session, batch_id: int, stream: IO[bytes], max_bytes: int) ->
         size += len(data)
         if size > max_bytes:
             raise ValidationFailed(
-                {"file": f"is larger than the {max_bytes} bytes allowed (IMPORT_MAX_BYTES)"}
+                {
+                    "file": N_(
+                        "is larger than the %(max_bytes)s bytes allowed (IMPORT_MAX_BYTES)",
+                        max_bytes=max_bytes,
+                    )
+                }
             )
         if len(head) < 4:
             head = (head + data)[:4]
@@ -75,15 +81,17 @@ def store(session: Session, batch_id: int, stream: IO[bytes], max_bytes: int) ->
 
 def _encoding(head: bytes, size: int, utf8_ok: bool, cp1252_ok: bool, has_nul: bool) -> str:
     if size == 0:
-        raise ValidationFailed({"file": "is empty"})
+        raise ValidationFailed({"file": N_("is empty")})
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if head.startswith(b"PK\x03\x04"):
-        raise ValidationFailed({"file": "is a ZIP archive (an Excel .xlsx workbook?): save it as CSV first"})
+        raise ValidationFailed(
+            {"file": N_("is a ZIP archive (an Excel .xlsx workbook?): save it as CSV first")}
+        )
     if has_nul:
-        raise ValidationFailed({"file": "holds NUL bytes: it is not a CSV text file"})
+        raise ValidationFailed({"file": N_("holds NUL bytes: it is not a CSV text file")})
     if utf8_ok:
         return "utf-8"
     # Spreadsheets on Windows save "CSV" in cp1252, a superset of Latin-1 for the printable range.

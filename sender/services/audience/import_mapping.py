@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 
+from sender.i18n import N_
 from sender.services.errors import ValidationFailed
 
 FIELDS = ("email", "phone", "first_name", "last_name", "locale", "country", "timezone")
@@ -104,7 +105,7 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         column, sep, target = pair.partition("=")
         if not sep or not column.strip() or not target.strip():
-            raise ValidationFailed({"mapping": f"{pair!r} is not column=field"})
+            raise ValidationFailed({"mapping": N_("%(pair)r is not column=field", pair=pair)})
         result[column.strip()] = target.strip()
     return result
 
@@ -116,9 +117,13 @@ def _check_target(column: str, target: str) -> str | None:
         name = target[len(ATTRIBUTE_PREFIX) :]
         if name and len(name) <= MAX_ATTRIBUTE_NAME and name.replace("_", "").isalnum():
             return None
-    return (
-        f"column {column!r}: {target!r} is not a field; use one of {', '.join((*FIELDS, *PROOF_FIELDS))}, "
-        f"attributes.<name> (letters, digits, _) or {IGNORE}"
+    return N_(
+        "column %(column)r: %(target)r is not a field; use one of %(choices)s, "
+        "attributes.<name> (letters, digits, _) or %(ignore)s",
+        column=column,
+        target=target,
+        choices=", ".join((*FIELDS, *PROOF_FIELDS)),
+        ignore=IGNORE,
     )
 
 
@@ -134,7 +139,13 @@ def resolve(header: Sequence[str], overrides: Mapping[str, str]) -> list[str | N
         if problem:
             errors.append(problem)
         elif not matches:
-            errors.append(f"no column named {column!r}; the columns are {', '.join(map(repr, header))}")
+            errors.append(
+                N_(
+                    "no column named %(column)r; the columns are %(choices)s",
+                    column=column,
+                    choices=", ".join(map(repr, header)),
+                )
+            )
         for i in matches:
             targets[i] = None if target == IGNORE else target
             overridden.add(i)
@@ -150,15 +161,26 @@ def resolve(header: Sequence[str], overrides: Mapping[str, str]) -> list[str | N
         if mapped is None:
             continue
         if mapped in seen:
-            errors.append(f"{mapped} is mapped from both {seen[mapped]!r} and {name!r}")
+            errors.append(
+                N_(
+                    "%(field)s is mapped from both %(first)r and %(second)r",
+                    field=mapped,
+                    first=seen[mapped],
+                    second=name,
+                )
+            )
         seen[mapped] = name
     if errors:
-        raise ValidationFailed({"mapping": "; ".join(errors)})
+        # One reason keeps its catalogue form, so that pages translate it.
+        raise ValidationFailed({"mapping": errors[0] if len(errors) == 1 else "; ".join(errors)})
     if "email" not in seen and "phone" not in seen:
         raise ValidationFailed(
             {
-                "mapping": "no column holds an email or a phone number; the columns are "
-                f"{', '.join(map(repr, header))}: map one, e.g. {header[0]!r}=email"
+                "mapping": N_(
+                    "no column holds an email or a phone number; the columns are %(choices)s: map one, e.g. %(header)r=email",
+                    choices=", ".join(map(repr, header)),
+                    header=header[0],
+                )
             }
         )
     return targets

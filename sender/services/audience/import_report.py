@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from sender.i18n import N_
 from sender.models import ImportReportLine
 from sender.models.imports import ROW_OUTCOMES
 from sender.services.errors import ValidationFailed
@@ -29,7 +30,7 @@ def lines_page(
 ) -> list[ImportReportLine]:
     """Up to `limit` report lines after line id `after`; a run writes its lines in row order, so ids follow rows."""
     if outcome is not None and outcome not in ROW_OUTCOMES:
-        raise ValidationFailed({"outcome": f"must be one of {', '.join(ROW_OUTCOMES)}"})
+        raise ValidationFailed({"outcome": N_("must be one of %(choices)s", choices=", ".join(ROW_OUTCOMES))})
     stmt = (
         select(ImportReportLine)
         .where(ImportReportLine.batch_id == batch_id)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sender import work
 from sender.config import Settings
 from sender.db import utcnow
+from sender.i18n import N_
 from sender.models import ImportBatch, ImportReportLine, Purpose
 from sender.runtime import Runtime
 from sender.services.audience import csvfile, import_files, import_mapping, import_provenance
@@ -66,7 +67,7 @@ def create(
         )
     )
     if done is not None:
-        raise Conflict(f"this file was already imported (batch {done}); nothing was stored")
+        raise Conflict(N_("this file was already imported (batch %(done)s); nothing was stored", done=done))
     batch.file_sha256, batch.file_size, batch.encoding = stored.sha256, stored.size, stored.encoding
     session.flush()
     audit.record(
@@ -79,7 +80,7 @@ def get(session: Session, batch_id: int) -> ImportBatch:
     """The batch with this id, or NotFound."""
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
-        raise NotFound("no such import batch")
+        raise NotFound(N_("no such import batch"))
     return batch
 
 
@@ -90,13 +91,13 @@ def begin(session: Session, batch: ImportBatch, mode: str, *, queued: bool = Fal
     committed (QueueDown if the queue is unreachable then), never for a start that is refused.
     """
     if mode not in MODES:
-        raise ValidationFailed({"mode": f"must be one of {', '.join(MODES)}"})
+        raise ValidationFailed({"mode": N_("must be one of %(choices)s", choices=", ".join(MODES))})
     if batch.status in ("analysing", "committing"):
-        raise Conflict(f"the batch is {batch.status}; wait for it to finish")
+        raise Conflict(N_("the batch is %(status)s; wait for it to finish", status=batch.status))
     if batch.status == "committed":
-        raise Conflict("the batch is already committed")
+        raise Conflict(N_("the batch is already committed"))
     if batch.file_deleted_at is not None:
-        raise Conflict("the file was deleted (IMPORT_FILE_DAYS without a commit); upload it again")
+        raise Conflict(N_("the file was deleted (IMPORT_FILE_DAYS without a commit); upload it again"))
     if mode == "analyse":
         batch.status = "analysing"
     else:
@@ -107,7 +108,7 @@ def begin(session: Session, batch: ImportBatch, mode: str, *, queued: bool = Fal
         work.commit(session, f"import {mode}: start")
     except IntegrityError:
         session.rollback()
-        raise Conflict("this file is already being imported or was imported by another batch") from None
+        raise Conflict(N_("this file is already being imported or was imported by another batch")) from None
 
 
 def execute(
@@ -250,9 +251,9 @@ def _pass(
         try:
             header = _header(next(rows))
         except StopIteration:
-            raise ValidationFailed({"file": "has no header row"}) from None
+            raise ValidationFailed({"file": N_("has no header row")}) from None
         except csv.Error as exc:
-            raise ValidationFailed({"file": f"row 1: {exc}"}) from None
+            raise ValidationFailed({"file": N_("row 1: %(exc)s", exc=exc)}) from None
         targets = import_mapping.resolve(header, batch.mapping_override or {})
         batch.mapping = {"columns": [{"column": c, "field": t} for c, t in zip(header, targets, strict=True)]}
         reader = RowReader(header, targets, settings.default_phone_region, settings.hash_key)
@@ -286,10 +287,19 @@ def _pass(
                     if progress is not None:
                         progress(min(raw.consumed / max(batch.file_size, 1), 0.99))
         except csv.Error as exc:
-            raise ValidationFailed({"file": f"row {row_no + 1} (line {rows.line_num}): {exc}"}) from None
+            raise ValidationFailed(
+                {
+                    "file": N_(
+                        "row %(row_no)s (line %(line_num)s): %(exc)s",
+                        row_no=row_no + 1,
+                        line_num=rows.line_num,
+                        exc=exc,
+                    )
+                }
+            ) from None
         engine.process(parsed, malformed)
     if engine.counts.total_rows == 0:
-        raise ValidationFailed({"file": "has a header but no rows"})
+        raise ValidationFailed({"file": N_("has a header but no rows")})
     for name, value in vars(engine.counts).items():
         setattr(batch, name, value)
     if progress is not None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import ContactStatus
+from sender.i18n import N_
 from sender.models import Contact, Delivery
 from sender.services.errors import Conflict, ValidationFailed
 
@@ -34,16 +35,16 @@ def record(
 ) -> str | None:
     """Move the clock for an interaction from the person; return why it did not count, or None if it did."""
     if kind not in KINDS:
-        raise ValidationFailed({"kind": f"must be one of {', '.join(KINDS)}"})
+        raise ValidationFailed({"kind": N_("must be one of %(choices)s", choices=", ".join(KINDS))})
     if contact.status == ContactStatus.ERASED:
-        raise Conflict("the contact is erased")
+        raise Conflict(N_("the contact is erased"))
     at = at or utcnow()
     if kind in NOT_COUNTED:
         return "not_from_the_person"
     if kind == "click" and delivery_id is not None:
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.contact_id != contact.id:
-            raise ValidationFailed({"delivery_id": "no such delivery for this contact"})
+            raise ValidationFailed({"delivery_id": N_("no such delivery for this contact")})
         sent = delivery.sent_at
         if sent is not None and timedelta(0) <= at - sent < timedelta(
             seconds=settings.automated_click_seconds

@@ -81,7 +81,7 @@ def get(session: Session, list_id: int) -> ContactList:
     """The list with this id, or NotFound."""
     contact_list = session.get(ContactList, list_id)
     if contact_list is None:
-        raise NotFound(f"no list {list_id}")
+        raise NotFound(N_("no list %(list_id)s", list_id=list_id))
     return contact_list
 
 
@@ -99,10 +99,16 @@ def _resolve(session: Session, public_ids: Any) -> list[int]:
         or not public_ids
         or not all(isinstance(p, str) and p for p in public_ids)
     ):
-        raise ValidationFailed({"contact_ids": "must be a non-empty list of contact ids (strings)"})
+        raise ValidationFailed({"contact_ids": N_("must be a non-empty list of contact ids (strings)")})
     if len(public_ids) > MAX_IDS_PER_CALL:
         raise ValidationFailed(
-            {"contact_ids": f"at most {MAX_IDS_PER_CALL} ids per call, got {len(public_ids)}"}
+            {
+                "contact_ids": N_(
+                    "at most %(max_ids_per_call)s ids per call, got %(count)s",
+                    max_ids_per_call=MAX_IDS_PER_CALL,
+                    count=len(public_ids),
+                )
+            }
         )
     wanted = list(dict.fromkeys(public_ids))  # de-duplicated, order kept for the error message
     rows = session.execute(select(Contact.public_id, Contact.id).where(Contact.public_id.in_(wanted)))
@@ -111,7 +117,16 @@ def _resolve(session: Session, public_ids: Any) -> list[int]:
     if unknown:
         shown = ", ".join(unknown[:UNKNOWN_SHOWN])
         more = f" and {len(unknown) - UNKNOWN_SHOWN} more" if len(unknown) > UNKNOWN_SHOWN else ""
-        raise ValidationFailed({"contact_ids": f"{len(unknown)} unknown contact ids: {shown}{more}"})
+        raise ValidationFailed(
+            {
+                "contact_ids": N_(
+                    "%(count)s unknown contact ids: %(shown)s%(more)s",
+                    count=len(unknown),
+                    shown=shown,
+                    more=more,
+                )
+            }
+        )
     return list(found.values())
 
 

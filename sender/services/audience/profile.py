@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.i18n import N_
 from sender.models import Campaign, ConsentEvent, ConsentState, Contact, Delivery, Purpose, User
 from sender.models.contacts import CHANNELS
 from sender.services.audience.import_rows import MAX_ATTRIBUTE_VALUE
@@ -122,11 +123,21 @@ def parse_attributes(text: str) -> dict[str, str]:
         name = name.strip()
         if not sep or not ATTRIBUTE_NAME.fullmatch(name):
             raise ValidationFailed(
-                {"attributes": f"line {number}: write name: value, the name in letters, digits and _"}
+                {
+                    "attributes": N_(
+                        "line %(number)s: write name: value, the name in letters, digits and _", number=number
+                    )
+                }
             )
         if len(value.strip()) > MAX_ATTRIBUTE_VALUE:
             raise ValidationFailed(
-                {"attributes": f"line {number}: longer than {MAX_ATTRIBUTE_VALUE} characters"}
+                {
+                    "attributes": N_(
+                        "line %(number)s: longer than %(n)d characters",
+                        number=number,
+                        n=MAX_ATTRIBUTE_VALUE,
+                    )
+                }
             )
         attributes[name] = value.strip()
     return attributes

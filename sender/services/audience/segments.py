@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sender.enums import ConsentStatus, SegmentOperator
+from sender.i18n import N_
 from sender.models import ConsentState, Contact, ContactTag, Purpose, Segment, campaign_segments
 from sender.models.contacts import CHANNELS, CONTACT_STATUSES
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -54,16 +55,20 @@ def _clean_attributes(raw: Any, errors: dict[str, str], prefix: str) -> list[dic
         op = str(item.get("op") or SegmentOperator.EQUALS)
         value = str(item.get("value") or "").strip()
         if not ATTRIBUTE_NAME.match(field):
-            errors[f"{key}-field"] = "must be 1 to 64 letters, digits, spaces, dots, dashes or underscores"
+            errors[f"{key}-field"] = N_(
+                "must be 1 to 64 letters, digits, spaces, dots, dashes or underscores"
+            )
         if op not in SegmentOperator.__members__.values():
-            errors[f"{key}-op"] = f"must be one of {', '.join(SegmentOperator)}"
+            errors[f"{key}-op"] = N_("must be one of %(choices)s", choices=", ".join(SegmentOperator))
         if op != SegmentOperator.EMPTY and not value:
-            errors[f"{key}-value"] = "is required unless the operator is empty"
+            errors[f"{key}-value"] = N_("is required unless the operator is empty")
         elif len(value) > MAX_VALUE:
-            errors[f"{key}-value"] = f"must be at most {MAX_VALUE} characters"
+            errors[f"{key}-value"] = N_("must be at most %(n)d characters", n=MAX_VALUE)
         kept.append({"field": field, "op": op, "value": "" if op == SegmentOperator.EMPTY else value})
     if len(kept) > MAX_CONDITIONS:
-        errors[f"{prefix}attributes"] = f"at most {MAX_CONDITIONS} conditions"
+        errors[f"{prefix}attributes"] = N_(
+            "at most %(max_conditions)s conditions", max_conditions=MAX_CONDITIONS
+        )
     return kept
 
 
@@ -78,13 +83,13 @@ def _clean_group(
     status = raw.get("status") or None
     if status is not None:
         if status not in CONTACT_STATUSES:
-            errors[f"{prefix}status"] = f"must be one of {', '.join(CONTACT_STATUSES)}"
+            errors[f"{prefix}status"] = N_("must be one of %(choices)s", choices=", ".join(CONTACT_STATUSES))
         rules["status"] = status
     for name, size in (("country", 2), ("locale", 16)):
         value = (raw.get(name) or "").strip()
         if value:
             if len(value) > size:
-                errors[f"{prefix}{name}"] = f"must be at most {size} characters"
+                errors[f"{prefix}{name}"] = N_("must be at most %(n)d characters", n=size)
             rules[name] = value.upper() if name == "country" else value
     if raw.get("legacy") in (True, False):
         rules["legacy"] = raw["legacy"]
@@ -93,16 +98,18 @@ def _clean_group(
         try:
             rules["created_after"] = date.fromisoformat(str(created_after)).isoformat()
         except ValueError:
-            errors[f"{prefix}created_after"] = "must be a date (YYYY-MM-DD)"
+            errors[f"{prefix}created_after"] = N_("must be a date (YYYY-MM-DD)")
     consent = raw.get("consent") or {}
     if consent.get("purpose"):
         purpose = session.scalar(select(Purpose.id).where(Purpose.slug == consent["purpose"]))
         if purpose is None:
-            errors[f"{prefix}consent_purpose"] = f"no purpose {consent['purpose']!r}"
+            errors[f"{prefix}consent_purpose"] = N_("no purpose %(slug)r", slug=consent["purpose"])
         if consent.get("channel") not in CHANNELS:
-            errors[f"{prefix}consent_channel"] = f"must be one of {', '.join(CHANNELS)}"
+            errors[f"{prefix}consent_channel"] = N_("must be one of %(choices)s", choices=", ".join(CHANNELS))
         if consent.get("state") not in CONSENT_STATES:
-            errors[f"{prefix}consent_state"] = f"must be one of {', '.join(CONSENT_STATES)}"
+            errors[f"{prefix}consent_state"] = N_(
+                "must be one of %(choices)s", choices=", ".join(CONSENT_STATES)
+            )
         rules["consent"] = {k: consent.get(k) for k in ("purpose", "channel", "state")}
     attributes = _clean_attributes(raw.get("attributes"), errors, prefix)
     if attributes:
@@ -123,7 +130,7 @@ def clean_rules(session: Session, raw: Mapping[str, Any], errors: dict[str, str]
     ]
     kept = [g for g in groups if g] or [{}]
     if len(kept) > MAX_GROUPS:
-        errors["groups"] = f"at most {MAX_GROUPS} groups"
+        errors["groups"] = N_("at most %(max_groups)s groups", max_groups=MAX_GROUPS)
     return {"groups": kept}
 
 
@@ -132,9 +139,9 @@ def save(session: Session, segment: Segment | None, data: Mapping[str, Any], act
     errors: dict[str, str] = {}
     name = str(data.get("name") or "").strip()
     if not name:
-        errors["name"] = "is required"
+        errors["name"] = N_("is required")
     elif len(name) > 200:
-        errors["name"] = "must be at most 200 characters"
+        errors["name"] = N_("must be at most 200 characters")
     rules = clean_rules(session, data.get("rules") or {}, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -144,7 +151,7 @@ def save(session: Session, segment: Segment | None, data: Mapping[str, Any], act
         with session.begin_nested():
             session.add(target)
     except IntegrityError:
-        raise Conflict(f"a segment named {name!r} already exists") from None
+        raise Conflict(N_("a segment named %(name)r already exists", name=name)) from None
     audit.record(session, actor, "segment.save", "segment", target.id, {"groups": len(rules["groups"])})
     return target
 
@@ -153,7 +160,7 @@ def get(session: Session, segment_id: int) -> Segment:
     """The segment with this id, or NotFound."""
     segment = session.get(Segment, segment_id)
     if segment is None:
-        raise NotFound("no such segment")
+        raise NotFound(N_("no such segment"))
     return segment
 
 
@@ -166,7 +173,7 @@ def remove(session: Session, segment: Segment, actor: str) -> None:
     """Delete a segment no campaign targets; the caller commits."""
     used = session.scalar(select(exists().where(campaign_segments.c.segment_id == segment.id)))
     if used:
-        raise Conflict("a campaign targets this segment; it cannot be deleted")
+        raise Conflict(N_("a campaign targets this segment; it cannot be deleted"))
     audit.record(session, actor, "segment.delete", "segment", segment.id, {})
     session.delete(segment)
     session.flush()

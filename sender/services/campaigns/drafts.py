@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.enums import CampaignStatus
+from sender.i18n import N_
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
 from sender.services.campaigns import states
@@ -41,7 +42,13 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     take up to its time limit); the purpose and the audience are checked here.
     """
     if campaign is not None and campaign.status not in EDITABLE:
-        raise Conflict(f"campaign is {campaign.status}; {states.UNSCHEDULE.refusal}")
+        raise Conflict(
+            N_(
+                "campaign is %(status)s; %(refusal)s",
+                status=campaign.status,
+                refusal=states.UNSCHEDULE.refusal,
+            )
+        )
     # A form sends every field, empty ones as "" or None: they mean "not given", and the schema's defaults apply.
     given = {name: data.get(name) for name in CONTENT if data.get(name)}
     errors: dict[str, str] = {}
@@ -53,11 +60,11 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
         errors.update(exc.errors)
     purpose = session.scalar(select(Purpose).where(Purpose.slug == (data.get("purpose") or "")))
     if purpose is None:
-        errors["purpose"] = "choose a purpose"
+        errors["purpose"] = N_("choose a purpose")
     lists = _ids(session, ContactList, data.get("lists") or [])
     chosen_segments = _ids(session, Segment, data.get("segments") or [])
     if not lists and not chosen_segments:
-        errors["lists"] = "choose at least one list or segment"
+        errors["lists"] = N_("choose at least one list or segment")
     if errors:
         raise ValidationFailed(errors)
     assert draft is not None and purpose is not None
@@ -81,7 +88,7 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
 def delete(session: Session, campaign: Campaign, actor: str) -> None:
     """Delete a draft (nothing was planned or sent for it); the caller commits."""
     if campaign.status != CampaignStatus.DRAFT:
-        raise Conflict(f"campaign is {campaign.status}; only a draft can be deleted")
+        raise Conflict(N_("campaign is %(status)s; only a draft can be deleted", status=campaign.status))
     audit.record(session, actor, "campaign.delete", "campaign", campaign.id, {"name": campaign.name})
     session.delete(campaign)
     session.flush()

@@ -24,6 +24,7 @@ from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignKind, CampaignStatus
+from sender.i18n import N_
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
@@ -84,14 +85,16 @@ def send(
     """
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("no such campaign")
+        raise NotFound(N_("no such campaign"))
     if campaign.kind == CampaignKind.LEGAL_NOTICE:
         # Art. 34: recorded against its incident, approved by the DPO as it stands, free of promotion.
         breach_notices.check_launch(session, campaign)
     if at is None and not now:
         if campaign.status == CampaignStatus.SCHEDULED:
             when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"
-            raise Conflict(f'campaign is scheduled for {when}Z; send {{"now": true}} to launch it now')
+            raise Conflict(
+                N_('campaign is scheduled for %(when)sZ; send {"now": true} to launch it now', when=when)
+            )
         later = campaign.scheduled_at
         if campaign.status == CampaignStatus.DRAFT and later is not None and later > utcnow():
             at = later

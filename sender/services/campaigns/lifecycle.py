@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import rowcount, utcnow
 from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus
+from sender.i18n import N_
 from sender.models import Campaign, ContactList, Delivery, Purpose
 from sender.services.campaigns import planning, requalify, states
 from sender.services.campaigns.schema import CampaignDraft
@@ -52,7 +53,7 @@ def create(
     errors: dict[str, str] = {}
     purpose = session.scalar(select(Purpose).where(Purpose.slug == draft.purpose))
     if purpose is None:
-        errors["purpose"] = f"no purpose {draft.purpose!r}"
+        errors["purpose"] = N_("no purpose %(slug)r", slug=draft.purpose)
     chosen = _lists(session, lists, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -79,13 +80,13 @@ def create(
 
 def _lists(session: Session, ids: Sequence[int], errors: dict[str, str]) -> list[ContactList]:
     if not ids:
-        errors["lists"] = "must be a non-empty array of list ids"
+        errors["lists"] = N_("must be a non-empty array of list ids")
         return []
     wanted = sorted(set(ids))
     found = list(session.scalars(select(ContactList).where(ContactList.id.in_(wanted))))
     missing = sorted(set(wanted) - {lst.id for lst in found})
     if missing:
-        errors["lists"] = f"unknown list ids: {missing[:20]}"
+        errors["lists"] = N_("unknown list ids: %(missing)s", missing=missing[:20])
     return found
 
 
@@ -93,7 +94,7 @@ def get(session: Session, campaign_id: int) -> Campaign:
     """The campaign with this id, or NotFound."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("no such campaign")
+        raise NotFound(N_("no such campaign"))
     return campaign
 
 

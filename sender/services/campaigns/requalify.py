@@ -19,6 +19,7 @@ from sender.channels.base import get_channel
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignKind, CampaignStatus, Channel, ConsentStatus, ContactStatus, CycleState
+from sender.i18n import N_
 from sender.models import (
     Campaign,
     ConsentState,
@@ -86,16 +87,18 @@ def create(
     purpose = session.scalar(select(Purpose).where(Purpose.slug == draft.purpose))
     wording = None
     if purpose is None:
-        errors["purpose"] = f"no purpose {draft.purpose!r}"
+        errors["purpose"] = N_("no purpose %(slug)r", slug=draft.purpose)
     elif purpose.legal_basis != "consent":
-        errors["purpose"] = "requalification asks for consent: the purpose must rest on consent"
+        errors["purpose"] = N_("requalification asks for consent: the purpose must rest on consent")
     else:
         wording = _latest_wording(session, purpose)
         if wording is None:
-            errors["purpose"] = "the purpose has no consent wording to ask for; add one first"
+            errors["purpose"] = N_("the purpose has no consent wording to ask for; add one first")
     deadline = draft.deadline or now + timedelta(days=settings.requalification_deadline_days)
     if deadline <= now:
-        errors["deadline"] = f"must be in the future (now is {now.isoformat(timespec='seconds')}Z)"
+        errors["deadline"] = N_(
+            "must be in the future (now is %(now)sZ)", now=now.isoformat(timespec="seconds")
+        )
     try:
         validate_content(draft.subject, draft.body_html, draft.body_text, ASK_VARIABLES)
     except ValidationFailed as exc:
@@ -107,7 +110,7 @@ def create(
     assert purpose is not None and wording is not None
     if _open_cycle(session, purpose.id) is not None:
         raise Conflict(
-            "this purpose already has an open requalification cycle; one message per person and cycle"
+            N_("this purpose already has an open requalification cycle; one message per person and cycle")
         )
     campaign = Campaign(
         name=draft.name,
@@ -151,7 +154,7 @@ def cycle_of(session: Session, campaign: Campaign) -> Requalification:
     """The cycle row of a requalification campaign; Conflict for any other kind."""
     cycle = session.get(Requalification, campaign.id) if campaign.kind == KIND else None
     if cycle is None:
-        raise Conflict(f"campaign {campaign.id} is not a requalification campaign")
+        raise Conflict(N_("campaign %(id)s is not a requalification campaign", id=campaign.id))
     return cycle
 
 
@@ -161,15 +164,23 @@ def approve(
     """Record the DPO's approval (who, when, note); the author may not approve their own when so configured."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("no such campaign")
+        raise NotFound(N_("no such campaign"))
     cycle = cycle_of(session, campaign)
     if cycle.approved_at is not None:
-        raise Conflict(f"already approved by {cycle.approved_by} at {cycle.approved_at.isoformat()}Z")
+        raise Conflict(
+            N_(
+                "already approved by %(approved_by)s at %(approved_at)sZ",
+                approved_by=cycle.approved_by,
+                approved_at=cycle.approved_at.isoformat(),
+            )
+        )
     if campaign.status != CampaignStatus.DRAFT:
-        raise Conflict(f"campaign is {campaign.status}; only a draft can be approved")
+        raise Conflict(N_("campaign is %(status)s; only a draft can be approved", status=campaign.status))
     if settings.requalification_separate_approval and campaign.created_by == actor:
         raise Forbidden(
-            "the campaign's author may not approve it (REQUALIFICATION_SEPARATE_APPROVAL): another DPO must"
+            N_(
+                "the campaign's author may not approve it (REQUALIFICATION_SEPARATE_APPROVAL): another DPO must"
+            )
         )
     cycle.approved_by, cycle.approved_at, cycle.approval_note = actor, now or utcnow(), note
     session.flush()
@@ -184,9 +195,9 @@ def start(session: Session, campaign: Campaign, actor: str, now: datetime | None
     cycle = cycle_of(session, campaign)
     errors: dict[str, str] = {}
     if cycle.approved_at is None:
-        errors["approval"] = "a requalification campaign cannot start without the DPO's approval (R50)"
+        errors["approval"] = N_("a requalification campaign cannot start without the DPO's approval (R50)")
     if cycle.deadline <= now:
-        errors["deadline"] = f"the deadline {cycle.deadline.isoformat()}Z has passed"
+        errors["deadline"] = N_("the deadline %(deadline)sZ has passed", deadline=cycle.deadline.isoformat())
     if errors:
         raise ValidationFailed(errors)
     states.move(session, campaign, states.OPEN, launched_at=now)

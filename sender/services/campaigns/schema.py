@@ -17,7 +17,7 @@ from pydantic import Field
 from sender.channels.base import Channel, channels, get_channel
 from sender.enums import CampaignKind
 from sender.enums import Channel as ChannelName
-from sender.i18n import LOCALES
+from sender.i18n import LOCALES, N_
 from sender.services.errors import ValidationFailed
 from sender.services.input import Input, NonBlank, OneOf, Text
 from sender.services.messages import rendering
@@ -96,11 +96,15 @@ class CampaignDraft(Input):
             limit = rules.limits.get(part)
             if limit is None:
                 if value:
-                    errors[name] = f"{channel.name} campaigns have only {', '.join(fields_of(channel))}"
+                    errors[name] = N_(
+                        "%(name)s campaigns have only %(choices)s",
+                        name=channel.name,
+                        choices=", ".join(fields_of(channel)),
+                    )
             elif part in rules.required and not value.strip():
-                errors[name] = "is required"
+                errors[name] = N_("is required")
             elif len(value) > limit:
-                errors[name] = f"must be at most {limit} characters"
+                errors[name] = N_("must be at most %(n)d characters", n=limit)
         if errors:
             return errors
         try:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import rowcount
 from sender.enums import CampaignStatus
+from sender.i18n import N_
 from sender.models import Campaign
 from sender.services.errors import Conflict
 
@@ -47,7 +48,8 @@ class Transition:
 
     def refused(self, found: str) -> Conflict:
         """The 409 for a campaign found in status `found`."""
-        return Conflict(f"campaign is {found}; {self.refusal or f'cannot go to {self.target}'}")
+        refusal = self.refusal or N_("cannot go to %(target)s", target=self.target)
+        return Conflict(N_("campaign is %(status)s; %(refusal)s", status=found, refusal=refusal))
 
 
 def _t(name: str, sources: set[CampaignStatus], target: CampaignStatus, refusal: str = "") -> Transition:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
+from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.errors import ValidationFailed
 
@@ -76,27 +77,41 @@ def minimal_evidence(evidence: dict[str, Any] | None) -> dict[str, str]:
     if not evidence:
         return {}
     if not isinstance(evidence, dict):
-        raise ValidationFailed({"evidence": "must be an object"})
+        raise ValidationFailed({"evidence": N_("must be an object")})
     unknown = sorted(set(evidence) - set(EVIDENCE_KEYS))
     if unknown:
-        raise ValidationFailed({"evidence": f"unknown keys {unknown}; allowed: {sorted(EVIDENCE_KEYS)}"})
+        raise ValidationFailed(
+            {
+                "evidence": N_(
+                    "unknown keys %(unknown)s; allowed: %(evidence_keys)s",
+                    unknown=unknown,
+                    evidence_keys=sorted(EVIDENCE_KEYS),
+                )
+            }
+        )
     return {k: str(v)[: EVIDENCE_KEYS[k]] for k, v in evidence.items() if v is not None}
 
 
 def _validate(action: str, channel: str, source: str, mechanism: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if channel not in CHANNELS:
-        errors["channel"] = f"must be one of {', '.join(CHANNELS)}"
+        errors["channel"] = N_("must be one of %(choices)s", choices=", ".join(CHANNELS))
     if action not in ACTIONS:
-        errors["action"] = f"must be one of {', '.join(ACTIONS)}"
+        errors["action"] = N_("must be one of %(choices)s", choices=", ".join(ACTIONS))
     if source not in SOURCES:
-        errors["source"] = f"must be one of {', '.join(sorted(SOURCES))}"
+        errors["source"] = N_("must be one of %(choices)s", choices=", ".join(sorted(SOURCES)))
     if action != ConsentAction.WITHDRAW and mechanism in NON_AFFIRMATIVE:
-        errors["mechanism"] = f"{mechanism!r} is not an affirmative act and can never record consent"
+        errors["mechanism"] = N_(
+            "%(mechanism)r is not an affirmative act and can never record consent", mechanism=mechanism
+        )
     elif action == ConsentAction.GRANT and mechanism not in GRANT_MECHANISMS:
-        errors["mechanism"] = f"for a grant, must be one of {', '.join(sorted(GRANT_MECHANISMS))}"
+        errors["mechanism"] = N_(
+            "for a grant, must be one of %(choices)s", choices=", ".join(sorted(GRANT_MECHANISMS))
+        )
     elif action == ConsentAction.WITHDRAW and mechanism not in WITHDRAW_MECHANISMS:
-        errors["mechanism"] = f"for a withdrawal, must be one of {', '.join(sorted(WITHDRAW_MECHANISMS))}"
+        errors["mechanism"] = N_(
+            "for a withdrawal, must be one of %(choices)s", choices=", ".join(sorted(WITHDRAW_MECHANISMS))
+        )
     return errors
 
 
@@ -133,11 +148,15 @@ def record(
     errors = _validate(action, channel, source, mechanism)
     wording = _wording(session, purpose, wording_version)
     if action == ConsentAction.GRANT and wording_version is None:
-        errors["wording_version"] = "a grant must name the wording version the person saw"
+        errors["wording_version"] = N_("a grant must name the wording version the person saw")
     elif wording_version is not None and wording is None:
-        errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {wording_version}"
+        errors["wording_version"] = N_(
+            "purpose %(slug)r has no wording version %(version)s",
+            slug=purpose.slug,
+            version=wording_version,
+        )
     if contact.status == ContactStatus.ERASED:
-        errors["contact"] = "the contact is erased"
+        errors["contact"] = N_("the contact is erased")
     clean_evidence = minimal_evidence(evidence) if "evidence" not in errors else {}
     if errors:
         raise ValidationFailed(errors)
@@ -324,9 +343,9 @@ def import_refusals(
     refusals = {}
     for contact_id, status in session.execute(stmt):
         if status == ConsentStatus.WITHDRAWN:
-            refusals[contact_id] = "the contact withdrew this consent; an import never lifts a withdrawal"
+            refusals[contact_id] = N_("the contact withdrew this consent; an import never lifts a withdrawal")
         elif status == ConsentStatus.GRANTED and action == ConsentAction.REQUEST:
-            refusals[contact_id] = "consent already granted; a confirmation request would lower it"
+            refusals[contact_id] = N_("consent already granted; a confirmation request would lower it")
     return refusals
 
 
@@ -363,7 +382,9 @@ def record_imported_grants(
     wording_ids = {version: wording_id for version, wording_id in found}
     missing = sorted(versions - set(wording_ids))
     if missing:
-        errors["wording_version"] = f"purpose {purpose.slug!r} has no wording version {missing[0]}"
+        errors["wording_version"] = N_(
+            "purpose %(slug)r has no wording version %(version)s", slug=purpose.slug, version=missing[0]
+        )
     if errors:
         raise ValidationFailed(errors)
     refusals = import_refusals(session, purpose, channel, list(proofs), mechanism, lock=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sender.channels.base import channels
 from sender.db import utcnow
 from sender.enums import ConsentAction, ConsentSource, ConsentStatus
+from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose, Suppression
 from sender.services.consent import ledger
 from sender.services.consent.expiry import shown_status
@@ -147,9 +148,11 @@ def _resolve(session: Session, contact: Contact, purpose_id: Any, channel: Any) 
     purpose = session.get(Purpose, purpose_id) if isinstance(purpose_id, int) else None
     errors = {}
     if purpose is None:
-        errors["purpose"] = "unknown purpose"
+        errors["purpose"] = N_("unknown purpose")
     if channel not in channels_of(contact):
-        errors["channel"] = "must be a channel we hold an address for: " + ", ".join(channels_of(contact))
+        errors["channel"] = N_(
+            "must be a channel we hold an address for: %(choices)s", choices=", ".join(channels_of(contact))
+        )
     if errors or purpose is None:
         raise ValidationFailed(errors)
     return purpose, str(channel)
@@ -166,11 +169,17 @@ def grant(
     """Give consent again from the portal, with the wording version shown; pending where DOI is required."""
     purpose, channel = _resolve(session, contact, purpose_id, channel)
     if purpose.legal_basis != "consent":
-        raise ValidationFailed({"purpose": f"this purpose rests on {purpose.legal_basis}, not on consent"})
+        raise ValidationFailed(
+            {
+                "purpose": N_(
+                    "this purpose rests on %(legal_basis)s, not on consent", legal_basis=purpose.legal_basis
+                )
+            }
+        )
     if isinstance(wording_version, bool) or not isinstance(wording_version, int):
-        raise ValidationFailed({"wording_version": "is required: the version of the wording shown"})
+        raise ValidationFailed({"wording_version": N_("is required: the version of the wording shown")})
     if objected(session, contact):
-        raise ValidationFailed({"objection": "lift your objection to all marketing first"})
+        raise ValidationFailed({"objection": N_("lift your objection to all marketing first")})
     event = ledger.record(
         session,
         contact,

@@ -78,7 +78,7 @@ def _validate(data: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(value, list) or not all(
             isinstance(item, str) and item.strip() and len(item) <= MAX_ITEM for item in value
         ):
-            errors[name] = f"must be a list of non-empty strings of at most {MAX_ITEM} characters"
+            errors[name] = N_("must be a list of non-empty strings of at most %(n)d characters", n=MAX_ITEM)
     return errors
 
 
@@ -123,18 +123,18 @@ def get(session: Session, slug: str, *, for_update: bool = False) -> Purpose:
         stmt = stmt.with_for_update()
     purpose = session.scalar(stmt)
     if purpose is None:
-        raise NotFound(f"no purpose {slug!r}")
+        raise NotFound(N_("no purpose %(slug)r", slug=slug))
     return purpose
 
 
 def resolve(session: Session, slug: Any, field: str = "purpose") -> Purpose:
     """The purpose a request field names; unknown or missing is a ValidationFailed on that field."""
     if not isinstance(slug, str) or not slug:
-        raise ValidationFailed({field: "is required: the slug of a purpose"})
+        raise ValidationFailed({field: N_("is required: the slug of a purpose")})
     try:
         return get(session, slug)
     except NotFound:
-        raise ValidationFailed({field: f"unknown purpose {slug!r}"}) from None
+        raise ValidationFailed({field: N_("unknown purpose %(slug)r", slug=slug)}) from None
 
 
 def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Purpose]:
@@ -155,8 +155,9 @@ def add_wording(
     _text(data, "text", None, errors)
     notice = data.get("privacy_notice_version")
     if notice is not None and (not isinstance(notice, str) or not notice or len(notice) > MAX_NOTICE_VERSION):
-        errors["privacy_notice_version"] = (
-            f"must be a non-empty string of at most {MAX_NOTICE_VERSION} characters"
+        errors["privacy_notice_version"] = N_(
+            "must be a non-empty string of at most %(n)d characters",
+            n=MAX_NOTICE_VERSION,
         )
     # Lock the purpose row so two writers cannot both compute the same next version (PostgreSQL).
     purpose = get(session, slug, for_update=True)

@@ -45,24 +45,34 @@ def parse_choices(session: Session, choices: Any) -> list[ConsentWording]:
     if not isinstance(choices, list) or not choices:
         raise ValidationFailed({"consents": N_("tick at least one purpose")})
     if len(choices) > MAX_PURPOSES:
-        raise ValidationFailed({"consents": f"at most {MAX_PURPOSES} purposes"})
+        raise ValidationFailed(
+            {"consents": N_("at most %(max_purposes)s purposes", max_purposes=MAX_PURPOSES)}
+        )
     wordings = []
     for index, item in enumerate(choices):
         field = f"consents[{index}]"
         if not isinstance(item, dict) or set(item) != {"purpose", "wording_version"}:
-            raise ValidationFailed({field: "must be an object with purpose and wording_version"})
+            raise ValidationFailed({field: N_("must be an object with purpose and wording_version")})
         version = item["wording_version"]
         if isinstance(version, bool) or not isinstance(version, int):
-            raise ValidationFailed({f"{field}.wording_version": "must be an integer"})
+            raise ValidationFailed({f"{field}.wording_version": N_("must be an integer")})
         row = session.execute(
             select(ConsentWording, Purpose)
             .join(Purpose, Purpose.id == ConsentWording.purpose_id)
             .where(Purpose.slug == item["purpose"], ConsentWording.version == version)
         ).one_or_none()
         if row is None:
-            raise ValidationFailed({field: f"no wording version {version} for purpose {item['purpose']!r}"})
+            raise ValidationFailed(
+                {
+                    field: N_(
+                        "no wording version %(version)s for purpose %(purpose)r",
+                        version=version,
+                        purpose=item["purpose"],
+                    )
+                }
+            )
         if row.Purpose.legal_basis != "consent":
-            raise ValidationFailed({field: "this purpose does not rest on consent"})
+            raise ValidationFailed({field: N_("this purpose does not rest on consent")})
         wordings.append(row.ConsentWording)
     return wordings
 
@@ -83,7 +93,7 @@ def submit(
 ) -> SignupResult:
     """Record a sign-up; the caller commits, then sends the confirmation to `contact_id` (if any)."""
     if not isinstance(email, str) or not email.strip():
-        raise ValidationFailed({"email": "is required"})
+        raise ValidationFailed({"email": N_("is required")})
     addresses = normalise_addresses(settings, {"email": email})
     wordings = parse_choices(session, choices)
     # Every accepted sign-up costs the same (R36: the answer's time must not tell who is on file): the

@@ -27,6 +27,7 @@ from sender.addresses import AddressError, address_hash, normalize_phone
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import Channel, ConsentAction, ConsentSource, ContactStatus, SuppressionReason
+from sender.i18n import N_
 from sender.models import Contact, InboundSms, Purpose, Suppression
 from sender.services.accounts import organisation
 from sender.services.audience.contacts import suppress
@@ -211,12 +212,14 @@ def replies(
 def review(session: Session, reply_id: int, decision: str, actor: str) -> InboundSms:
     """A person decides on a reply flagged for review: `withdraw` as for STOP, or `dismiss`; the caller commits."""
     if decision not in REVIEW_DECISIONS:
-        raise ValidationFailed({"decision": f"must be one of {', '.join(REVIEW_DECISIONS)}"})
+        raise ValidationFailed(
+            {"decision": N_("must be one of %(choices)s", choices=", ".join(REVIEW_DECISIONS))}
+        )
     row = session.get(InboundSms, reply_id, with_for_update=True)
     if row is None:
-        raise NotFound("no such reply")
+        raise NotFound(N_("no such reply"))
     if row.action != "flagged":
-        raise Conflict(f"this reply is {row.action}, not waiting for review")
+        raise Conflict(N_("this reply is %(action)s, not waiting for review", action=row.action))
     if decision == "withdraw":
         contact = session.get(Contact, row.contact_id) if row.contact_id is not None else None
         _withdraw(session, contact, row.phone_hash, row.message_sid, "reviewed reply", actor=actor)

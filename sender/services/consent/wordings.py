@@ -27,7 +27,7 @@ def get(session: Session, wording_id: int) -> ConsentWording:
     """The wording with this id, or NotFound."""
     wording = session.get(ConsentWording, wording_id)
     if wording is None:
-        raise NotFound("no such wording")
+        raise NotFound(N_("no such wording"))
     return wording
 
 

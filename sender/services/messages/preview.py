@@ -28,6 +28,7 @@ from sender.channels.email.transport import email_transport
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import Channel, ContactStatus
+from sender.i18n import N_
 from sender.models import AuditEvent, Campaign, Contact, Purpose, Suppression
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
@@ -81,7 +82,7 @@ def picked_contact(session: Session, email: str | None, field: str = "sample") -
         select(Contact).where(Contact.email == wanted, Contact.status != ContactStatus.ERASED)
     )
     if found is None:
-        raise ValidationFailed({field: "no contact has this address"})
+        raise ValidationFailed({field: N_("no contact has this address")})
     return found
 
 
@@ -151,14 +152,16 @@ def _refuse_suppressed(session: Session, settings: Settings, to: str) -> None:
         )
     )
     if reason is not None:
-        raise ValidationFailed({"address": f"this address is on the suppression list ({reason})"})
+        raise ValidationFailed(
+            {"address": N_("this address is on the suppression list (%(reason)s)", reason=reason)}
+        )
     unusable = session.scalar(
         select(Contact.id).where(
             Contact.email == to, Contact.status.in_((ContactStatus.ERASED, ContactStatus.RESTRICTED))
         )
     )
     if unusable is not None:
-        raise ValidationFailed({"address": "this address belongs to a restricted contact"})
+        raise ValidationFailed({"address": N_("this address belongs to a restricted contact")})
 
 
 def _take_turn(session: Session, actor: str) -> None:
@@ -186,7 +189,12 @@ def _count_allowance(session: Session, settings: Settings, actor: str) -> None:
     )
     if (sent or 0) > settings.test_sends_per_hour:
         raise ValidationFailed(
-            {"address": f"at most {settings.test_sends_per_hour} test messages per hour; try again later"}
+            {
+                "address": N_(
+                    "at most %(test_sends_per_hour)s test messages per hour; try again later",
+                    test_sends_per_hour=settings.test_sends_per_hour,
+                )
+            }
         )
 
 

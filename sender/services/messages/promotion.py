@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from sender.i18n import N_
 from sender.services.errors import ValidationFailed
 
 # Offer, price and discount wording (French and English), amounts of money and percentages.
@@ -50,16 +51,24 @@ def problems(
         link = _first(_LINK, source)
         wording = _first(_PROMOTION, source)
         if block is not None:
-            errors[field] = f"line {block[0]}: promotional block {block[1]!r} is not allowed in {what}"
+            errors[field] = N_(
+                "line %(line)s: promotional block %(block)r is not allowed in %(what)s",
+                line=block[0],
+                block=block[1],
+                what=what,
+            )
         elif link is not None:
-            errors[field] = (
-                f"line {link[0]}: marketing link {link[1]!r}; only {{{{ confirm_url }}}} and "
-                "{{ decline_url }} may be linked"
+            errors[field] = N_(
+                "line %(line)s: marketing link %(link)r; only {{ confirm_url }} and {{ decline_url }} may be linked",
+                line=link[0],
+                link=link[1],
             )
         elif wording is not None:
-            errors[field] = (
-                f"line {wording[0]}: promotional wording {wording[1]!r} (offer, price or discount) "
-                f"is not allowed in {what}"
+            errors[field] = N_(
+                "line %(line)s: promotional wording %(wording)r (offer, price or discount) is not allowed in %(what)s",
+                line=wording[0],
+                wording=wording[1],
+                what=what,
             )
     return errors
 

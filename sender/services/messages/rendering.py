@@ -18,7 +18,7 @@ from markupsafe import escape
 from sender.channels.base import Channel, Content, RenderFailed, get_channel
 from sender.config import Settings
 from sender.enums import CampaignKind, SkipReason
-from sender.i18n import email_env, pick_locale
+from sender.i18n import N_, email_env, pick_locale
 from sender.models import Campaign, Contact, Purpose
 from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.consent.requalify_links import AskLink, answer_url
@@ -99,7 +99,7 @@ class MessageRenderer:
     ) -> None:
         if campaign.kind == CampaignKind.REQUALIFICATION and ask is None:
             raise ValidationFailed(
-                {"campaign": "a requalification message needs its cycle (deadline, wording)"}
+                {"campaign": N_("a requalification message needs its cycle (deadline, wording)")}
             )
         self.ask = ask if campaign.kind == CampaignKind.REQUALIFICATION else None
         check(campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None)

@@ -16,6 +16,7 @@ from sender.channels.sms.assemble import SmsAssembler
 from sender.channels.sms.content import compose, measure, total_segments
 from sender.config import Settings
 from sender.enums import Channel
+from sender.i18n import N_
 from sender.models import Campaign
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
@@ -52,7 +53,7 @@ class SmsPreview:
 def validate_sms_body(body_text: str) -> None:
     """The SMS body: a valid template that alone fits in one message of at most MAX_SEGMENTS segments."""
     if not body_text.strip():
-        raise ValidationFailed({"body_text": "is required"})
+        raise ValidationFailed({"body_text": N_("is required")})
     check_templates(get_channel(Channel.SMS), "", "", body_text)
 
 

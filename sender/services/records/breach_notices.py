@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
+from sender.i18n import N_
 from sender.models import BreachNotice, Campaign, Delivery
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.messages import promotion
@@ -50,13 +51,19 @@ def _lint(campaign: Campaign) -> None:
 def _draft_notice(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound("no such campaign")
+        raise NotFound(N_("no such campaign"))
     if campaign.kind != CampaignKind.LEGAL_NOTICE:
         raise ValidationFailed(
-            {"campaign_id": f"campaign {campaign.id} is {campaign.kind}, not a legal notice"}
+            {
+                "campaign_id": N_(
+                    "campaign %(id)s is %(kind)s, not a legal notice", id=campaign.id, kind=campaign.kind
+                )
+            }
         )
     if campaign.status != CampaignStatus.DRAFT:
-        raise Conflict(f"campaign is {campaign.status}; only a draft can be attached or approved")
+        raise Conflict(
+            N_("campaign is %(status)s; only a draft can be attached or approved", status=campaign.status)
+        )
     return campaign
 
 
@@ -65,7 +72,7 @@ def attach(session: Session, incident_id: int, campaign_id: int, actor: str) -> 
     incident = breaches.get(session, incident_id)
     campaign = _draft_notice(session, campaign_id)
     if session.get(BreachNotice, campaign.id) is not None:
-        raise Conflict(f"campaign {campaign.id} is already the notice of an incident")
+        raise Conflict(N_("campaign %(id)s is already the notice of an incident", id=campaign.id))
     _lint(campaign)
     notice = BreachNotice(campaign_id=campaign.id, incident_id=incident.id, created_by=actor)
     session.add(notice)
@@ -81,9 +88,15 @@ def approve(
     campaign = _draft_notice(session, campaign_id)
     notice = session.get(BreachNotice, campaign.id)
     if notice is None:
-        raise ValidationFailed({"incident": "attach the notice to its incident before approving it"})
+        raise ValidationFailed({"incident": N_("attach the notice to its incident before approving it")})
     if notice.approved_at is not None and notice.approved_digest == _digest(campaign):
-        raise Conflict(f"already approved by {notice.approved_by} at {notice.approved_at.isoformat()}Z")
+        raise Conflict(
+            N_(
+                "already approved by %(approved_by)s at %(approved_at)sZ",
+                approved_by=notice.approved_by,
+                approved_at=notice.approved_at.isoformat(),
+            )
+        )
     _lint(campaign)
     notice.approved_by, notice.approved_at, notice.approval_note = actor, now or utcnow(), note
     notice.approved_digest = _digest(campaign)
@@ -99,13 +112,13 @@ def check_launch(session: Session, campaign: Campaign) -> None:
     notice = session.get(BreachNotice, campaign.id)
     if notice is None:
         raise ValidationFailed(
-            {"incident": "a legal notice goes out only as the communication of an incident"}
+            {"incident": N_("a legal notice goes out only as the communication of an incident")}
         )
     if notice.approved_at is None:
-        raise ValidationFailed({"approval": "a legal notice cannot be sent without the DPO's approval"})
+        raise ValidationFailed({"approval": N_("a legal notice cannot be sent without the DPO's approval")})
     if notice.approved_digest != _digest(campaign):
         raise ValidationFailed(
-            {"approval": "the notice was edited after its approval: the DPO must approve it again"}
+            {"approval": N_("the notice was edited after its approval: the DPO must approve it again")}
         )
     _lint(campaign)
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.i18n import N_
 from sender.models import BreachIncident
 from sender.services.errors import NotFound, ValidationFailed
 from sender.services.input import Input, NonBlank, Text
@@ -87,7 +88,7 @@ def get(session: Session, incident_id: int) -> BreachIncident:
     """One incident, or NotFound."""
     incident = session.get(BreachIncident, incident_id)
     if incident is None:
-        raise NotFound("no such incident")
+        raise NotFound(N_("no such incident"))
     return incident
 
 
@@ -110,7 +111,7 @@ def _apply(incident: BreachIncident, data: IncidentInput) -> None:
 
 def _not_future(moment: datetime, field: str, now: datetime) -> None:
     if _naive_utc(moment) > now + timedelta(minutes=5):
-        raise ValidationFailed({field: "cannot be in the future"})
+        raise ValidationFailed({field: N_("cannot be in the future")})
 
 
 def create(session: Session, data: IncidentInput, actor: str, now: datetime | None = None) -> BreachIncident:
@@ -133,7 +134,7 @@ def update(
     _apply(incident, data)
     if incident.notified_at is not None and is_late(incident) and not (incident.late_reasons or "").strip():
         raise ValidationFailed(
-            {"aware_at": "this moment makes the recorded notification late; record its reasons first"}
+            {"aware_at": N_("this moment makes the recorded notification late; record its reasons first")}
         )
     session.flush()
     audit.record(session, actor, "breach.update", "breach", incident.id)
@@ -149,12 +150,13 @@ def record_notification(
     notified_at = _naive_utc(data.notified_at)
     errors: dict[str, str] = {}
     if notified_at < incident.aware_at:
-        errors["notified_at"] = "cannot be before the moment of awareness"
+        errors["notified_at"] = N_("cannot be before the moment of awareness")
     elif notified_at > deadline(incident) and not data.late_reasons.strip():
         # Art. 33(1): a notification made after 72 hours "shall be accompanied by reasons for the delay".
-        errors["late_reasons"] = (
-            f"the notification is {_hours(notified_at - deadline(incident))} past the 72-hour deadline "
-            f"({deadline(incident).isoformat()}Z): give the reasons for the delay (Art. 33(1))"
+        errors["late_reasons"] = N_(
+            "the notification is %(late)s past the 72-hour deadline (%(deadline)sZ): give the reasons for the delay (Art. 33(1))",
+            late=_hours(notified_at - deadline(incident)),
+            deadline=deadline(incident).isoformat(),
         )
     if errors:
         raise ValidationFailed(errors)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.enums import DpiaOutcome, DpiaReason
+from sender.i18n import N_
 from sender.models import Purpose, PurposeDpia
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
@@ -47,7 +48,7 @@ def require(session: Session, slug: str, reasons: list[str], actor: str) -> Purp
     """Say why the purpose needs a DPIA (empty: it no longer does); the caller commits."""
     unknown = [r for r in reasons if r not in set(DpiaReason)]
     if unknown:
-        raise ValidationFailed({"reasons": f"must be among {', '.join(DpiaReason)}"})
+        raise ValidationFailed({"reasons": N_("must be among %(choices)s", choices=", ".join(DpiaReason))})
     purpose = purposes.get(session, slug)
     row = _row(session, purpose)
     row.reasons = [r.value for r in DpiaReason if r in reasons]
@@ -62,13 +63,13 @@ def attach(session: Session, slug: str, assessment: Assessment, actor: str) -> P
     for name in ("reference", "reviewer"):
         value = getattr(assessment, name).strip()
         if not value or len(value) > MAX_TEXT:
-            errors[name] = f"must be 1 to {MAX_TEXT} characters"
+            errors[name] = N_("must be 1 to %(n)d characters", n=MAX_TEXT)
     if assessment.outcome not in set(DpiaOutcome):
-        errors["outcome"] = f"must be one of {', '.join(DpiaOutcome)}"
+        errors["outcome"] = N_("must be one of %(choices)s", choices=", ".join(DpiaOutcome))
     if assessment.assessed_on is None:
-        errors["assessed_on"] = "is required"
+        errors["assessed_on"] = N_("is required")
     elif assessment.assessed_on > utcnow().date():
-        errors["assessed_on"] = "must not be in the future"
+        errors["assessed_on"] = N_("must not be in the future")
     if errors:
         raise ValidationFailed(errors)
     purpose = purposes.get(session, slug)
@@ -86,9 +87,12 @@ def blocking(row: PurposeDpia | None) -> str | None:
         return None
     why = ", ".join(r.replace("_", " ") for r in row.reasons)
     if not row.reference or row.outcome is None:
-        return f"a DPIA is required ({why}) and no DPIA record is attached to the purpose"
+        return N_("a DPIA is required (%(why)s) and no DPIA record is attached to the purpose", why=why)
     if row.outcome not in CLEARED:
-        return f"the DPIA {row.reference} found a high residual risk: the authority must be consulted first"
+        return N_(
+            "the DPIA %(reference)s found a high residual risk: the authority must be consulted first",
+            reference=row.reference,
+        )
     return None
 
 

@@ -21,6 +21,7 @@ from sender.channels.base import Channel, channels
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import TransferMechanism
+from sender.i18n import N_
 from sender.models import ProcessorEntry
 from sender.services.errors import NotFound, ValidationFailed
 from sender.services.records import audit
@@ -181,29 +182,33 @@ def get(session: Session, settings: Settings, key: str) -> Entry:
     for entry in inventory(session, settings):
         if entry.key == key:
             return entry
-    raise NotFound(f"no processor {key!r} in the inventory")
+    raise NotFound(N_("no processor %(key)r in the inventory", key=key))
 
 
 def _validate(key: str, facts: Facts) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not KEY.fullmatch(key):
-        errors["key"] = "must be 1-64 lowercase letters, digits or hyphens, not starting or ending with '-'"
+        errors["key"] = N_(
+            "must be 1-64 lowercase letters, digits or hyphens, not starting or ending with '-'"
+        )
     for name in ("name", "role", "contract_ref"):
         value = getattr(facts, name)
         if value is not None and len(value) > MAX_TEXT:
-            errors[name] = f"must be at most {MAX_TEXT} characters"
+            errors[name] = N_("must be at most %(n)d characters", n=MAX_TEXT)
     for name in ("name", "role"):
         if not getattr(facts, name).strip():
-            errors[name] = "is required"
+            errors[name] = N_("is required")
     if facts.country is not None and not COUNTRY.fullmatch(facts.country):
-        errors["country"] = "must be an ISO 3166-1 alpha-2 code in capitals (FR, US)"
+        errors["country"] = N_("must be an ISO 3166-1 alpha-2 code in capitals (FR, US)")
     mechanism = facts.transfer_mechanism
     if mechanism is not None and mechanism not in set(TransferMechanism):
-        errors["transfer_mechanism"] = f"must be one of {', '.join(TransferMechanism)}"
+        errors["transfer_mechanism"] = N_("must be one of %(choices)s", choices=", ".join(TransferMechanism))
     elif mechanism == TransferMechanism.EEA and facts.country is not None and facts.country not in EEA:
-        errors["transfer_mechanism"] = f"{facts.country} is outside the EEA: name the transfer's safeguard"
+        errors["transfer_mechanism"] = N_(
+            "%(country)s is outside the EEA: name the transfer's safeguard", country=facts.country
+        )
     if facts.since is not None and facts.since > utcnow().date():
-        errors["since"] = "must not be in the future"
+        errors["since"] = N_("must not be in the future")
     return errors
 
 
@@ -244,6 +249,11 @@ def check_channel(session: Session, settings: Settings, channel: Channel) -> dic
     if entry is None or entry.transfer_documented:
         return {}
     return {
-        "transfer_mechanism": f"the {channel.name} processor {entry.name} ({entry.country}) is outside the "
-        "EEA and the processors inventory documents no transfer mechanism (adequacy, dpf, scc or bcr)"
+        "transfer_mechanism": N_(
+            "the %(channel)s processor %(name)s (%(country)s) is outside the EEA and the processors inventory "
+            "documents no transfer mechanism (adequacy, dpf, scc or bcr)",
+            channel=channel.name,
+            name=entry.name,
+            country=entry.country,
+        )
     }

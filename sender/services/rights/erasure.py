@@ -17,7 +17,7 @@ from sender.channels.base import address_columns
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
-from sender.i18n import pick_locale
+from sender.i18n import N_, pick_locale
 from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember
 from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
@@ -87,7 +87,7 @@ def erase(
 ) -> ErasureResult:
     """Erase one contact; the caller commits. The keyed hashes stay on the suppression list (R11)."""
     if contact.status == ContactStatus.ERASED:
-        raise Conflict("the contact is already erased")
+        raise Conflict(N_("the contact is already erased"))
     confirmation = _confirm(session, settings, contact) if notify else "not requested"
     needles = [v for v in (contact.email, contact.phone, contact.first_name, contact.last_name) if v]
     suppress_addresses(session, contact, SuppressionReason.ERASURE)
@@ -132,5 +132,5 @@ def erase_by_id(session: Session, settings: Settings, contact_id: int, actor: st
     """Erase the contact with this id (admin button, retention); the caller commits."""
     contact = session.scalar(select(Contact).where(Contact.id == contact_id).with_for_update())
     if contact is None:
-        raise NotFound("no such contact")
+        raise NotFound(N_("no such contact"))
     return erase(session, settings, contact, actor=actor)

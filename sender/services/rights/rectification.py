@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.db import rowcount, utcnow
-from sender.i18n import LOCALES
+from sender.i18n import LOCALES, N_
 from sender.models import AddressChange, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import contacts
@@ -32,8 +32,8 @@ from sender.services.rights import confirmations
 # What a person may correct themselves; anything else goes through a request to the DPO.
 FIELDS = ("first_name", "last_name", "email", "phone", "locale")
 # Saying why an address is refused would tell the person about someone else's.
-REFUSED = "this address cannot be used here; write to us to change it"
-UNCONFIRMABLE = "we cannot confirm this address from here; write to us to change it"
+REFUSED = N_("this address cannot be used here; write to us to change it")
+UNCONFIRMABLE = N_("we cannot confirm this address from here; write to us to change it")
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def rectify(
     """Apply the corrections that differ from what we hold, and hold new addresses for confirmation."""
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise ValidationFailed({name: "cannot be changed here" for name in unknown})
+        raise ValidationFailed({name: N_("cannot be changed here") for name in unknown})
     changes: dict[str, Any] = {}
     addresses: dict[str, str] = {}
     for name, raw in data.items():
@@ -95,12 +95,12 @@ def rectify(
         value = value or None
         if name in address_fields():
             if value is None and getattr(contact, name):
-                raise ValidationFailed({name: "cannot be emptied here; ask for erasure instead"})
+                raise ValidationFailed({name: N_("cannot be emptied here; ask for erasure instead")})
             if value is not None:
                 addresses[name] = value
             continue
         if name == "locale" and value is not None and value not in LOCALES:
-            raise ValidationFailed({"locale": f"must be one of {', '.join(LOCALES)}"})
+            raise ValidationFailed({"locale": N_("must be one of %(choices)s", choices=", ".join(LOCALES))})
         if value != getattr(contact, name):
             changes[name] = value
     pending = [c for c in (_hold(session, settings, contact, f, v) for f, v in addresses.items()) if c]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.i18n import N_
 from sender.models import Contact, RightsRequest
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
 from sender.services.errors import Conflict, NotFound, ValidationFailed
@@ -51,10 +52,10 @@ def _naive(value: Any, field: str, errors: dict[str, str]) -> datetime | None:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            errors[field] = "must be an ISO 8601 date and time"
+            errors[field] = N_("must be an ISO 8601 date and time")
             return None
     if not isinstance(value, datetime):
-        errors[field] = "must be an ISO 8601 date and time"
+        errors[field] = N_("must be an ISO 8601 date and time")
         return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
@@ -63,7 +64,7 @@ def _naive(value: Any, field: str, errors: dict[str, str]) -> datetime | None:
 
 def _choice(data: Mapping[str, Any], name: str, allowed: tuple[str, ...], errors: dict[str, str]) -> None:
     if data.get(name) not in allowed:
-        errors[name] = f"must be one of {', '.join(allowed)}"
+        errors[name] = N_("must be one of %(choices)s", choices=", ".join(allowed))
 
 
 def open_request(
@@ -81,7 +82,7 @@ def open_request(
     _choice({"received_via": received_via}, "received_via", REQUEST_CHANNELS, errors)
     received = received_at or utcnow()
     if received > utcnow():
-        errors["received_at"] = "cannot be in the future"
+        errors["received_at"] = N_("cannot be in the future")
     if errors:
         raise ValidationFailed(errors)
     request = RightsRequest(
@@ -110,7 +111,7 @@ def create_from(session: Session, data: Mapping[str, Any], actor: str) -> Rights
     if data.get("contact_id") is not None:
         contact = session.scalar(select(Contact).where(Contact.public_id == data["contact_id"]))
         if contact is None:
-            errors["contact_id"] = "no such contact"
+            errors["contact_id"] = N_("no such contact")
     if errors:
         raise ValidationFailed(errors)
     return open_request(
@@ -127,7 +128,7 @@ def get(session: Session, public_id: str) -> RightsRequest:
     """The request with this public id, or NotFound."""
     request = session.scalar(select(RightsRequest).where(RightsRequest.public_id == public_id))
     if request is None:
-        raise NotFound("no such request")
+        raise NotFound(N_("no such request"))
     return request
 
 
@@ -138,19 +139,24 @@ def extend(session: Session, request: RightsRequest, data: Mapping[str, Any], ac
     }
     months: Any = data.get("months")
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= MAX_EXTENSION_MONTHS:
-        errors["months"] = f"must be 1 or {MAX_EXTENSION_MONTHS}"
+        errors["months"] = N_(
+            "must be 1 or %(max_extension_months)s", max_extension_months=MAX_EXTENSION_MONTHS
+        )
     reason = data.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_TEXT:
-        errors["reason"] = f"is required: the reasons given to the person (at most {MAX_TEXT} characters)"
+        errors["reason"] = N_(
+            "is required: the reasons given to the person (at most %(n)d characters)",
+            n=MAX_TEXT,
+        )
     notified = _naive(data.get("notified_at"), "notified_at", errors)
     if notified is None and "notified_at" not in errors:
-        errors["notified_at"] = "is required: when the person was told of the extension and its reasons"
+        errors["notified_at"] = N_("is required: when the person was told of the extension and its reasons")
     elif notified is not None and not request.received_at <= notified <= request.due_at:
-        errors["notified_at"] = "the person must be told within the first month after receipt"
+        errors["notified_at"] = N_("the person must be told within the first month after receipt")
     if request.status != "open":
-        raise Conflict(f"the request is {request.status}")
+        raise Conflict(N_("the request is %(status)s", status=request.status))
     if request.extended_due_at is not None:
-        raise Conflict("the request was already extended")
+        raise Conflict(N_("the request was already extended"))
     if errors:
         raise ValidationFailed(errors)
     request.extended_due_at = add_months(request.due_at, int(months))
@@ -167,13 +173,15 @@ def close(session: Session, request: RightsRequest, status: Any, outcome: Any, a
     """Record the answer: completed or refused, with what was done (or why not)."""
     errors: dict[str, str] = {}
     if status not in ("completed", "refused"):
-        errors["status"] = "must be completed or refused"
+        errors["status"] = N_("must be completed or refused")
     if not isinstance(outcome, str) or not outcome.strip() or len(outcome) > MAX_TEXT:
-        errors["outcome"] = f"is required: what was done, or why not (at most {MAX_TEXT} characters)"
+        errors["outcome"] = N_(
+            "is required: what was done, or why not (at most %(n)d characters)", n=MAX_TEXT
+        )
     if errors:
         raise ValidationFailed(errors)
     if request.status != "open":
-        raise Conflict(f"the request is already {request.status}")
+        raise Conflict(N_("the request is already %(status)s", status=request.status))
     request.status, request.outcome, request.closed_at = str(status), str(outcome).strip(), utcnow()
     session.flush()
     audit.record(
@@ -193,7 +201,9 @@ def record_completed(
 def listing(session: Session, status: str | None = None, overdue: bool = False) -> list[RightsRequest]:
     """Requests, oldest deadline first; optionally only one status, or only the overdue ones."""
     if status is not None and status not in REQUEST_STATUSES:
-        raise ValidationFailed({"status": f"must be one of {', '.join(REQUEST_STATUSES)}"})
+        raise ValidationFailed(
+            {"status": N_("must be one of %(choices)s", choices=", ".join(REQUEST_STATUSES))}
+        )
     stmt = select(RightsRequest)
     if status is not None:
         stmt = stmt.where(RightsRequest.status == status)

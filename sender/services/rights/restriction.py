@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sender import work
 from sender.config import Settings
 from sender.enums import ContactStatus
-from sender.i18n import pick_locale
+from sender.i18n import N_, pick_locale
 from sender.models import Contact
 from sender.services.errors import Conflict
 from sender.services.messages import system_email
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def restrict(session: Session, contact: Contact, actor: str) -> None:
     """Restrict processing of an active contact; the caller commits."""
     if contact.status != ContactStatus.ACTIVE:
-        raise Conflict(f"the contact is {contact.status}")
+        raise Conflict(N_("the contact is %(status)s", status=contact.status))
     contact.status = ContactStatus.RESTRICTED
     session.flush()
     audit.record(session, actor, "rights.restrict", "contact", contact.public_id)
@@ -40,7 +40,7 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
     in a unit of its own. A notice that cannot be sent leaves the restriction in place (and is logged).
     """
     if contact.status != ContactStatus.RESTRICTED:
-        raise Conflict(f"the contact is {contact.status}")
+        raise Conflict(N_("the contact is %(status)s", status=contact.status))
     if not contact.email:
         _notice(session, contact, actor, "no email address")
         _make_active(session, contact, actor)
