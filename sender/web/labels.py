@@ -7,7 +7,7 @@ member needs no set name). The English labels are catalogue texts, translated wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from flask import Flask
@@ -16,7 +16,7 @@ from flask_babel.speaklater import LazyString
 
 from sender import enums
 from sender.channels.base import channels
-from sender.i18n import N_
+from sender.i18n import N_, Reason
 from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
 from sender.models.requalification import ASK_STATUSES, SILENCE_POLICIES
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
@@ -277,6 +277,18 @@ def label(value: object, kind: str | None = None) -> str:
 def choices_of(kind: str, codes: Iterable[str] | None = None) -> list[tuple[str, LazyString]]:
     """Select options of a set's codes (all, or those given), labelled in the language of the page shown."""
     return [(code, lazy_gettext(english(code, kind) or code)) for code in codes or code_sets()[kind]]
+
+
+def say(message: str) -> str:
+    """A service's reason in the page's language (as written when the catalogue has no translation)."""
+    if isinstance(message, Reason):
+        return gettext(message.msgid, **message.values)
+    return gettext(message)
+
+
+def said(errors: Mapping[str, str]) -> dict[str, str]:
+    """A refusal's reasons by field, each in the page's language."""
+    return {field: say(reason) for field, reason in errors.items()}
 
 
 def init_app(app: Flask) -> None:

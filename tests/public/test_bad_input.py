@@ -81,7 +81,8 @@ def test_rectifying_with_a_nul_is_the_portal_again_naming_the_field(
     response = portal.act("rectify", **{field: "Cam\x00ille"})
 
     assert response.status_code == 400
-    assert f"{field}: must not contain NUL characters" in portal.html
+    # The reason in the page's language (French here), at the field it names.
+    assert f"{field}: ne doit pas contenir de caractère NUL" in portal.html
     db_session.refresh(world.contact)
     assert (world.contact.first_name, world.contact.email) == ("Camille", "camille.martin@example.org")
     assert _count(db_session, ConsentEvent) == events

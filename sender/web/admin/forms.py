@@ -19,10 +19,10 @@ from wtforms import Field, FieldList, FormField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from sender.i18n import Reason
 from sender.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from sender.services.input import INT_RANGE, unstorable
 from sender.web.bounds import column_length
+from sender.web.labels import say
 from sender.web.session import discard
 
 T = TypeVar("T")
@@ -66,13 +66,6 @@ def _leaves(fields: Iterable[Field]) -> Iterator[Field]:
 def fits(column: Any) -> Length:
     """A length validator at the size of the column a field is stored in (PostgreSQL refuses longer text)."""
     return Length(max=column_length(column))
-
-
-def say(message: str) -> str:
-    """A service's reason in the page's language (as written when the catalogue has no translation)."""
-    if isinstance(message, Reason):
-        return gettext(message.msgid, **message.values)
-    return gettext(message)
 
 
 def reasons(exc: ServiceError) -> list[str]:

@@ -12,6 +12,7 @@ from sender.models import AddressChange, Contact
 from sender.services.errors import ValidationFailed
 from sender.services.rights import erasure_request, rectification
 from sender.services.rights.links import LinkRefused, peek, spend
+from sender.web.labels import said
 from sender.web.public import bp
 from sender.web.public.common import page, speak_to
 from sender.web.session import discard, get_session, runtime
@@ -70,5 +71,5 @@ def address_confirm(token: str) -> ResponseReturnValue:
         rectification.confirm_address(session, rt.settings, contact, change, _actor(contact))
     except ValidationFailed as exc:
         discard()
-        return page("public/address_confirm.html", 409, errors=exc.errors)
+        return page("public/address_confirm.html", 409, errors=said(exc.errors))
     return page("public/address_confirmed.html")

@@ -36,6 +36,7 @@ from sender.services.rights import (
 )
 from sender.services.rights.links import LinkRefused, peek, renewal_contact, spend
 from sender.web.bounds import record_id
+from sender.web.labels import said, say
 from sender.web.public import bp
 from sender.web.public.common import evidence, may_send_to, page, require_email_sender, speak_to
 from sender.web.session import discard, get_session, runtime
@@ -232,6 +233,6 @@ def portal_act() -> ResponseReturnValue:
     except (ValidationFailed, Conflict) as exc:
         # The token is given back with the rollback: nothing happened, so nothing was spent.
         discard()
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {"request": exc.message}
+        errors = said(exc.errors) if isinstance(exc, ValidationFailed) else {"request": say(exc.message)}
         status = 400 if isinstance(exc, ValidationFailed) else 409
         return _portal(contact, status, errors=errors)

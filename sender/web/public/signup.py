@@ -21,6 +21,7 @@ from sender.services.consent.preferences import latest_wordings
 from sender.services.errors import ValidationFailed
 from sender.services.rights.links import peek, spend
 from sender.web.bounds import json_object, parse_id
+from sender.web.labels import say
 from sender.web.public import bp
 from sender.web.public.common import evidence, may_send_to, page, require_email_sender, speak_to
 from sender.web.public.inputs import SignupInput
@@ -125,7 +126,7 @@ def _at_fields(errors: dict[str, str]) -> dict[str, str]:
         if name == "email":
             shown["email"] = gettext("Enter a valid email address, such as name@example.org.")
         else:
-            shown.setdefault("consents", gettext(reason))
+            shown.setdefault("consents", say(reason))
     return shown
 
 
