@@ -82,6 +82,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "putDpiaRequirement": REGISTER,
     "putDpia": REGISTER,
     "exportRegister": REGISTER,
+    "listAuditEvents": REGISTER,
+    "verifyAuditTrail": REGISTER,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}

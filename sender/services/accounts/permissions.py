@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # The register of processing, processors inventory and DPIAs (R71, R75, R76): the DPO's and admins'.
     "records.read": frozenset({Role.ADMIN, Role.DPO}),
     "records.manage": frozenset({Role.ADMIN, Role.DPO}),
+    # The audit trail is the DPO's proof (R73): admins and the DPO read and verify it.
+    "audit.read": frozenset({Role.ADMIN, Role.DPO}),
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
 }

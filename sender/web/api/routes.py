@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from sender.services.records.breaches import IncidentInput, NotificationInput
 from sender.web.api import (
+    audit,
     breaches,
     campaigns,
     consents,
@@ -26,6 +27,7 @@ from sender.web.api import (
 )
 from sender.web.api.openapi import document
 from sender.web.api.routing import Answer, Form, Route, tagged
+from sender.web.api.schemas.audit import AuditQuery
 from sender.web.api.schemas.breaches import NoticeInput, PeriodQuery
 from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
 from sender.web.api.schemas.consents import ConsentInput, EligibilityQuery
@@ -687,6 +689,28 @@ RECORDS = tagged(
     ),
 )
 
+AUDIT = tagged(
+    "audit",
+    {},
+    Route(
+        "GET /audit",
+        audit.audit_events,
+        "listAuditEvents",
+        "The hash-chained audit trail, newest first (R73): ids and action names, never personal data",
+        Answer(200, "Events", audit.AUDIT_PAGE),
+        query=AuditQuery,
+        permission="audit.read",
+    ),
+    Route(
+        "POST /audit/verify",
+        audit.audit_verify,
+        "verifyAuditTrail",
+        "Verify the chain and its checkpoints now; the result is appended to the trail",
+        Answer(200, "The verification", audit.VERIFICATION),
+        permission="audit.read",
+    ),
+)
+
 META = tagged(
     "meta",
     {},
@@ -713,5 +737,6 @@ ROUTES: tuple[Route, ...] = (
     *BREACHES,
     *PROOFS,
     *RECORDS,
+    *AUDIT,
     *META,
 )
