@@ -72,17 +72,26 @@ def test_a_form_sign_up_with_a_hostile_choice_is_the_form_again(
     assert _count(db_session, Contact) == 1  # the world's person only
 
 
-@pytest.mark.parametrize("field", ["first_name", "last_name", "email", "phone", "locale"])
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [
+        ("first_name", "Prénom"),
+        ("last_name", "Nom"),
+        ("email", "E-mail"),
+        ("phone", "Téléphone"),
+        ("locale", "Langue"),
+    ],
+)
 def test_rectifying_with_a_nul_is_the_portal_again_naming_the_field(
-    portal: Portal, db_session: Session, world: World, field: str
+    portal: Portal, db_session: Session, world: World, field: str, label: str
 ) -> None:
     events = _count(db_session, ConsentEvent)
 
     response = portal.act("rectify", **{field: "Cam\x00ille"})
 
     assert response.status_code == 400
-    # The reason in the page's language (French here), at the field it names.
-    assert f"{field}: ne doit pas contenir de caractère NUL" in portal.html
+    # The reason and the field's name in the page's language (French here), never the input's code.
+    assert f"{label} : ne doit pas contenir de caractère NUL" in portal.html
     db_session.refresh(world.contact)
     assert (world.contact.first_name, world.contact.email) == ("Camille", "camille.martin@example.org")
     assert _count(db_session, ConsentEvent) == events

@@ -133,7 +133,7 @@ def test_a_new_phone_without_sms_configured_is_refused_at_the_field(
     refused = person.act("rectify", phone="+33698765432")
 
     assert refused.status_code == 400
-    assert "phone" in person.html and "écrivez-nous pour la modifier" in person.html
+    assert "Téléphone : nous ne pouvons pas confirmer cette adresse" in person.html
     assert _contact(db_session, world.contact.id).phone == "+33612345678"
     assert db_session.scalars(select(AddressChange)).all() == []
 
