@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask.typing import ResponseReturnValue
 
 from sender.models import AddressChange, Contact
+from sender.services.consent.withdrawal import actor as contact_actor
 from sender.services.errors import ValidationFailed
 from sender.services.rights import erasure_request, rectification
 from sender.services.rights.links import LinkRefused, peek, spend
@@ -18,10 +19,6 @@ from sender.web.public.common import page, speak_to
 from sender.web.session import discard, get_session, runtime
 
 OPEN_STATUSES = ("active", "restricted")
-
-
-def _actor(contact: Contact) -> str:
-    return f"contact:{contact.public_id}"
 
 
 @bp.get("/erase/<token>")
@@ -39,7 +36,7 @@ def erase_confirm(token: str) -> ResponseReturnValue:
     session, rt = get_session(), runtime()
     contact, _ = spend(session, rt.tokens, rt.settings, "erase", token, OPEN_STATUSES)
     speak_to(contact)
-    erased = erasure_request.confirm(session, rt.settings, contact, _actor(contact), rt.redis)
+    erased = erasure_request.confirm(session, rt.settings, contact, contact_actor(contact), rt.redis)
     return page("public/erased.html", emailed=erased.confirmation == "sent after commit")
 
 
@@ -68,7 +65,7 @@ def address_confirm(token: str) -> ResponseReturnValue:
     spend(session, rt.tokens, rt.settings, "address", token, OPEN_STATUSES)
     speak_to(contact)
     try:
-        rectification.confirm_address(session, rt.settings, contact, change, _actor(contact))
+        rectification.confirm_address(session, rt.settings, contact, change, contact_actor(contact))
     except ValidationFailed as exc:
         discard()
         return page("public/address_confirm.html", 409, errors=said(exc.errors))

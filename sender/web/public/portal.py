@@ -22,6 +22,7 @@ from sender.models import Contact
 from sender.services.accounts import organisation
 from sender.services.consent import preferences
 from sender.services.consent.links import portal_token
+from sender.services.consent.withdrawal import actor as contact_actor
 from sender.services.consent.withdrawal import stop_all
 from sender.services.errors import Conflict, NotConfigured, ValidationFailed
 from sender.services.input import refuse_unstorable
@@ -90,10 +91,6 @@ def portal_renew() -> ResponseReturnValue:
     return page("public/access_sent.html")
 
 
-def _actor(contact: Contact) -> str:
-    return f"contact:{contact.public_id}"
-
-
 def _minter(contact: Contact) -> Callable[[], str]:
     tokens = runtime().tokens
     return lambda: portal_token(tokens, contact.public_id)
@@ -160,12 +157,12 @@ def _change(contact: Contact, action: str) -> str | None:
         preferences.lift_objection(session, contact)
     elif action == "rectify":
         fields = {k: request.form[k] for k in rectification.FIELDS if k in request.form}
-        result = rectification.rectify(session, rt.settings, contact, fields, _actor(contact))
+        result = rectification.rectify(session, rt.settings, contact, fields, contact_actor(contact))
         waiting = [change.field for change in result.pending]
         outcome = f"corrected: {', '.join(result.changed) or 'nothing'}"
         if waiting:
             outcome += f"; awaiting confirmation from the new address: {', '.join(waiting)}"
-        requests.record_completed(session, contact, "rectification", outcome, _actor(contact))
+        requests.record_completed(session, contact, "rectification", outcome, contact_actor(contact))
         for change in result.pending:
             # Counted like any system message to an address, so the form cannot flood someone else's.
             if may_send_to(change.value):
@@ -174,10 +171,12 @@ def _change(contact: Contact, action: str) -> str | None:
         if waiting:
             return "rectify_pending"
     elif action == "restrict":
-        restriction.restrict(session, contact, _actor(contact))
-        requests.record_completed(session, contact, "restriction", "processing restricted", _actor(contact))
+        restriction.restrict(session, contact, contact_actor(contact))
+        requests.record_completed(
+            session, contact, "restriction", "processing restricted", contact_actor(contact)
+        )
     elif action == "lift_restriction":
-        restriction.lift(session, rt.settings, contact, _actor(contact))
+        restriction.lift(session, rt.settings, contact, contact_actor(contact))
     return None if action == "open" else action
 
 
@@ -197,7 +196,7 @@ def portal_act() -> ResponseReturnValue:
         opening=action == "open",
     )  # fmt: skip
     speak_to(contact)
-    actor = _actor(contact)
+    actor = contact_actor(contact)
     try:
         # Every posted field, whichever action reads it: text the database could not store is refused.
         refuse_unstorable(request.form.to_dict(flat=False))
