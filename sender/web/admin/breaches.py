@@ -17,7 +17,7 @@ from sender.db import utcnow
 from sender.models import BreachIncident
 from sender.services.accounts import organisation
 from sender.services.errors import NotFound, ValidationFailed
-from sender.services.records import breach_notices, breaches
+from sender.services.records import breach_notices, breaches, times
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, attach_errors, run_action
 from sender.web.session import get_session, runtime
@@ -78,12 +78,6 @@ def _aware(local: datetime, org: organisation.Organisation) -> datetime:
     return local.replace(tzinfo=org.zone)
 
 
-def _local(moment: datetime | None, org: organisation.Organisation) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def _incident_input(form: IncidentForm, org: organisation.Organisation) -> breaches.IncidentInput:
     categories = [c.strip() for c in (form.data_categories.data or "").split(",") if c.strip()]
     return breaches.IncidentInput.parse(
@@ -123,7 +117,7 @@ def _index_page(form: IncidentForm, status: int) -> ResponseReturnValue:
         clocks={i.id: breaches.countdown(i, org.zone, now) for i in incidents},
         form=form,
         org=org,
-        local=lambda moment: _local(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
         late=breaches.is_late,
     ), status
 
@@ -176,7 +170,7 @@ def _detail_page(
         notice=notice or NoticeForm(formdata=None),
         approval=NoticeApprovalForm(formdata=None),
         org=org,
-        local=lambda moment: _local(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
     ), status
 
 

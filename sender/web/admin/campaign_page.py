@@ -4,7 +4,6 @@ sender picks) in a sandboxed frame under the message's CSP, and test sends."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,6 +20,7 @@ from sender.services.campaigns import deferral, lifecycle, requalify
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import dashboard as board
+from sender.services.records import times
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, run_action
 from sender.web.admin.records import launch_blockers
@@ -54,13 +54,6 @@ class ScheduleForm(Form):
 def get_campaign(campaign_id: int) -> Campaign:
     """The campaign, or the app-wide 404."""
     return lifecycle.get(get_session(), campaign_id)
-
-
-def local_time(moment: datetime | None, org: organisation.Organisation) -> str:
-    """A naive UTC moment in the organisation's time zone, for display; empty for None."""
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def message_response(html: str | None, status: int = 200) -> Response:
@@ -119,7 +112,7 @@ def _detail_page(
         sample=sample,
         sample_form=sample_form,
         org=org,
-        local=lambda moment: local_time(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
         test_form=test_form,
         test_limit=runtime().settings.test_sends_per_hour,
         sample_name="{first_name} {last_name}".format(**preview.SAMPLE),

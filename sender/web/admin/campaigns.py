@@ -42,11 +42,11 @@ from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
-from sender.services.records import audit, csv_export
+from sender.services.records import audit, csv_export, times
 from sender.services.records import dashboard as board
 from sender.web import labels
 from sender.web.admin.auth import actor, can, requires
-from sender.web.admin.campaign_page import ScheduleForm, get_campaign, local_time, message_response
+from sender.web.admin.campaign_page import ScheduleForm, get_campaign, message_response
 from sender.web.admin.downloads import csv_attachment
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.admin.records import launch_blockers
@@ -136,7 +136,7 @@ def _saved_message(campaign: Campaign | None) -> str:
     org = organisation.effective(get_session(), runtime().settings)
     return _(
         "Saved. The campaign is a draft again (it was scheduled for %(when)s): schedule or send it when ready.",
-        when=local_time(campaign.scheduled_at, org),
+        when=times.shown(campaign.scheduled_at, org.zone),
     )
 
 
@@ -188,7 +188,7 @@ def campaigns_index() -> ResponseReturnValue:
             for c in rows
             if (cid := c.id) in cycles
         },
-        local=lambda moment: local_time(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
     )
 
 
@@ -342,7 +342,7 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
         # Counted as the launch will plan it (consent checked); nothing is written.
         result=lifecycle.preview(get_session(), campaign),
         form=SendForm(formdata=None),
-        local=lambda moment: local_time(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
         blockers=launch_blockers(campaign),
         purpose_slug=purposes.by_ids(get_session(), [campaign.purpose_id])[campaign.purpose_id].slug,
     )
@@ -363,7 +363,7 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     return _control(
         campaign_id,
         lambda db, c: launch.send(db, runtime().settings, c.id, actor(), at=when),
-        _("Launch scheduled for %(when)s.", when=local_time(when, org)),
+        _("Launch scheduled for %(when)s.", when=times.shown(when, org.zone)),
     )
 
 

@@ -6,7 +6,7 @@ parses the forms, converts the organisation's local time to UTC, and presents wh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,6 +24,7 @@ from sender.services.campaigns.schema import NAME_LIMIT
 from sender.services.consent import purposes
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.messages import preview
+from sender.services.records import times
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -58,12 +59,6 @@ def _cycle(cycle_id: int) -> tuple[Campaign, Requalification]:
         abort(404)
 
 
-def _local(moment: datetime | None, org: organisation.Organisation) -> str:
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=UTC).astimezone(org.zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def _staff_name(who: str | None) -> str:
     """The approver as staff know them: the user's email for `user:<id>`, else the audit name."""
     if who is None:
@@ -86,7 +81,7 @@ def requalification_index() -> ResponseReturnValue:
         rows=[(campaign, cycle, funnels[campaign.id]) for campaign, cycle in rows],
         slugs=slugs,
         org=org,
-        local=lambda moment: _local(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
     )
 
 
@@ -114,7 +109,7 @@ def _cycle_page(
         author=_staff_name(campaign.created_by),
         form=form,
         org=org,
-        local=lambda moment: _local(moment, org),
+        local=lambda moment: times.shown(moment, org.zone),
     ), status
 
 
