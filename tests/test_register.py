@@ -81,3 +81,14 @@ def test_cli_exports_the_register_in_three_formats(base_env: dict[str, str], com
     with committed.Session() as session:
         actions = session.scalars(select(AuditEvent.details).where(AuditEvent.action == "register.export"))
         assert sorted(d["format"] for d in actions) == ["csv", "html", "json"]
+
+
+def test_a_typed_text_that_a_spreadsheet_would_run_is_neutralised_in_the_csv(
+    db_session: Session, settings: Settings
+) -> None:
+    PurposeFactory(slug="offers", name='=HYPERLINK("http://evil.example")')
+
+    rows = list(csv.DictReader(io.StringIO(register.as_csv(register.build(db_session, settings)))))
+
+    (offers,) = [r for r in rows if r["key"].endswith("offers")]
+    assert offers["name"] == '\'=HYPERLINK("http://evil.example")'

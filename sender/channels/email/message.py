@@ -20,11 +20,6 @@ class OutgoingEmail:
     message_id: str
     data: bytes
 
-    @property
-    def needs_smtputf8(self) -> bool:
-        """True when an address is internationalised (RFC 6531)."""
-        return not (self.sender.isascii() and self.recipient.isascii())
-
     def message(self) -> EmailMessage:
         """The bytes parsed back with the email package (for inspection, the outbox and tests)."""
         parsed: EmailMessage = message_from_bytes(self.data, policy=default)

@@ -10,13 +10,12 @@ time limits from the settings the retention run obeys. Each entry lists what is 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -29,7 +28,7 @@ from sender.enums import Channel
 from sender.models import Purpose, PurposeDpia
 from sender.paths import resource_dir
 from sender.services.accounts import organisation
-from sender.services.records import dpia, processors
+from sender.services.records import csv_export, dpia, processors
 
 # The Art. 30(1) fields of an entry, in the article's order (the CSV's columns after key and name).
 FIELDS = (
@@ -320,20 +319,16 @@ def as_json(register: Register) -> str:
     )
 
 
-def _cell(value: Any) -> str:
-    return "; ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+def _cell(value: Any) -> Any:
+    return "; ".join(value) if isinstance(value, list) else value
 
 
 def as_csv(register: Register) -> str:
-    """The register as CSV: one row per entry, lists joined with "; "."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    columns = ("key", "name", *FIELDS, "dpia", "missing")
-    writer.writerow(columns)
-    for activity in register.activities:
-        row = asdict(activity)
-        writer.writerow([_cell(row[c]) for c in columns])
-    return out.getvalue()
+    """The register as CSV: one row per entry, lists joined with "; ", formulas neutralised (staff typed
+    its texts: csv_export.stream, as for every other export)."""
+    columns = ["key", "name", *FIELDS, "dpia", "missing"]
+    rows = ([_cell(asdict(activity)[c]) for c in columns] for activity in register.activities)
+    return "".join(csv_export.stream(columns, rows, ZoneInfo("UTC")))
 
 
 def as_html(register: Register) -> str:

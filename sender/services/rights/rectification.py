@@ -60,10 +60,10 @@ def _hold(
     session: Session, settings: Settings, contact: Contact, field: str, raw: str
 ) -> AddressChange | None:
     """Keep a new address aside until it is confirmed; None when it is the address already held."""
-    value = normalise_addresses(settings, {field: raw}).values[field]
+    addresses = normalise_addresses(settings, {field: raw})
+    value = addresses.values[field]
     if value is None or value == getattr(contact, field):
         return None
-    addresses = normalise_addresses(settings, {field: value})
     taken = session.scalar(
         select(Contact.id).where(getattr(Contact, field) == value, Contact.id != contact.id)
     )
