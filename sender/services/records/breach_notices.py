@@ -159,6 +159,15 @@ def notice_of(session: Session, campaign_id: int) -> BreachNotice | None:
     return session.get(BreachNotice, campaign_id)
 
 
+def notice_of_incident(session: Session, incident_id: int, campaign_id: int) -> BreachNotice:
+    """The legal notice `campaign_id` recorded against incident `incident_id`, else NotFound."""
+    notice = notice_of(session, campaign_id)
+    if notice is None or notice.incident_id != incident_id:
+        breaches.get(session, incident_id)  # an unknown incident is named as such
+        raise NotFound(N_("no such notice of this incident"))
+    return notice
+
+
 def export(session: Session, incident_id: int, dpo_contact: str, actor: str, fmt: str) -> dict[str, object]:
     """The incident's Art. 33(3) notification content with its Art. 34 communications (the export audited)."""
     content = breaches.export(session, incident_id, dpo_contact, actor, fmt)

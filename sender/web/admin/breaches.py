@@ -249,11 +249,8 @@ def breach_notice_attach(incident_id: int) -> ResponseReturnValue:
 @requires("campaigns.approve")
 def breach_notice_approve(incident_id: int, campaign_id: int) -> ResponseReturnValue:
     """Record the DPO's approval of a legal notice's content as it stands."""
-    _incident(incident_id)
+    breach_notices.notice_of_incident(get_session(), incident_id, campaign_id)
     form = NoticeApprovalForm()
-    notice = breach_notices.notice_of(get_session(), campaign_id)
-    if notice is None or notice.incident_id != incident_id:
-        abort(404)
     if not form.validate():
         return _detail_page(_incident(incident_id), 400)
     return run_action(

@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 
 from sender.models import BreachIncident
 from sender.services.accounts import organisation
-from sender.services.errors import NotFound
 from sender.services.records import breach_notices, breaches
 from sender.web.api.inputs import parse_body
 from sender.web.api.present import ts
@@ -153,9 +152,6 @@ def approve_notice(incident_id: int, campaign_id: int) -> ResponseReturnValue:
     """Record the DPO's approval of a legal notice's content as it stands."""
     body = parse_body(ApprovalInput)
     session = get_session()
-    notice = breach_notices.notice_of(session, campaign_id)
-    if notice is None or notice.incident_id != incident_id:
-        breaches.get(session, incident_id)
-        raise NotFound("no such notice of this incident")
+    breach_notices.notice_of_incident(session, incident_id, campaign_id)
     breach_notices.approve(session, campaign_id, g.actor, body.note)
     return jsonify({"items": breach_notices.communications(get_session(), incident_id)})
