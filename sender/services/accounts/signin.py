@@ -7,12 +7,11 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
 from sender.models import SignInThrottle, User
-from sender.services.accounts.users import UNUSABLE_HASH, account_key, check_password
+from sender.services.accounts.users import account_key, verify_credentials
 from sender.services.records import audit
 
 WINDOW = timedelta(minutes=15)
@@ -74,10 +73,8 @@ def authenticate(session: Session, keys: Throttle, email: str, password: str) ->
     """The active user these credentials belong to, or None; raises SignInLocked. The caller commits."""
     now = utcnow()
     _check_lock(session, keys, now)
-    user = session.scalar(select(User).where(User.email == account_key(email)))
-    # One password hash whoever asks (unknown, deactivated or active): the answer's time names no account.
-    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
-    if user is not None and user.is_active and matches:
+    user = verify_credentials(session, email, password)
+    if user is not None:
         row = _row(session, keys.account)
         if row is not None:
             session.delete(row)

@@ -114,12 +114,18 @@ def issue_token(session: Session, user: User, name: str = "api", actor: str | No
     return IssuedToken(record, value)
 
 
+def verify_credentials(session: Session, email: str, password: str) -> User | None:
+    """The active user these credentials belong to, or None, after one password hash whoever asks
+    (unknown, deactivated or active): the answer's time names no account."""
+    user = session.scalar(select(User).where(User.email == account_key(email)))
+    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
+    return user if user is not None and user.is_active and matches else None
+
+
 def issue_own_token(session: Session, email: str, password: str, name: str = "api") -> IssuedToken:
     """Issue a token to the user who proves, with their password, that they own the account (CLI)."""
-    user = session.scalar(select(User).where(User.email == account_key(email)))
-    # One password hash either way, as at sign-in; one answer for an unknown email and a wrong password.
-    matches = check_password(user if user is not None else User(password_hash=UNUSABLE_HASH), password)
-    if user is None or not user.is_active or not matches:
+    user = verify_credentials(session, email, password)
+    if user is None:
         raise Forbidden(N_("wrong email or password, or deactivated user"))
     return issue_token(session, user, name)
 
