@@ -88,7 +88,7 @@ def send(
         raise NotFound(N_("no such campaign"))
     if campaign.kind == CampaignKind.LEGAL_NOTICE:
         # Art. 34: recorded against its incident, approved by the DPO as it stands, free of promotion.
-        breach_notices.check_launch(session, campaign)
+        breach_notices.check_notice(session, campaign)
     if at is None and not now:
         if campaign.status == CampaignStatus.SCHEDULED:
             when = campaign.scheduled_at.isoformat() if campaign.scheduled_at else "later"

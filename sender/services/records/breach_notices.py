@@ -107,7 +107,7 @@ def approve(
     return notice
 
 
-def check_launch(session: Session, campaign: Campaign) -> None:
+def check_notice(session: Session, campaign: Campaign) -> None:
     """Refuse to launch a legal notice that no incident records, or whose content the DPO did not approve."""
     notice = session.get(BreachNotice, campaign.id)
     if notice is None:
