@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import sys
-from contextlib import AbstractContextManager
 
 import click
-from sqlalchemy.orm import Session
 
+from sender.cli import units
 from sender.services.accounts import access
 from sender.services.accounts import users as user_service
-
-
-def _session() -> AbstractContextManager[Session]:
-    # Imported when run: sender.cli.main imports this module to register the commands.
-    from sender.cli.main import _session as session
-
-    return session()
 
 
 @click.command("list")
 @click.argument("email")
 def tokens_list(email: str) -> None:
     """List the active API tokens of EMAIL: name, prefix and dates (never the token itself)."""
-    with _session() as session:
+    with units.session() as session:
         user = user_service.find_user(session, email)
         for token in access.active_tokens(session, user):
             used = token.last_used_at.isoformat(timespec="seconds") if token.last_used_at else "never"
@@ -40,7 +32,7 @@ def tokens_revoke(email: str, name: str | None, revoke_all: bool) -> None:
     """Revoke API tokens of EMAIL at once: calls with them get 401 from the next request."""
     if (name is None) == (not revoke_all):
         raise click.UsageError("give either --name NAME or --all")
-    with _session() as session:
+    with units.session() as session:
         user = user_service.find_user(session, email)
         count = access.revoke_tokens(session, user, None if revoke_all else name, actor="cli")
     click.echo(f"revoked {count} token{'s' if count != 1 else ''}")
@@ -50,7 +42,7 @@ def tokens_revoke(email: str, name: str | None, revoke_all: bool) -> None:
 @click.argument("email")
 def users_deactivate(email: str) -> None:
     """Deactivate the user EMAIL: every token of theirs gets 401 from the next request."""
-    with _session() as session:
+    with units.session() as session:
         user = user_service.find_user(session, email)
         access.set_active(session, user, False, actor="cli")
     click.echo(f"deactivated user #{user.id}")
@@ -60,7 +52,7 @@ def users_deactivate(email: str) -> None:
 @click.argument("email")
 def users_activate(email: str) -> None:
     """Activate a deactivated user again (revoked tokens stay revoked)."""
-    with _session() as session:
+    with units.session() as session:
         user = user_service.find_user(session, email)
         access.set_active(session, user, True, actor="cli")
     click.echo(f"activated user #{user.id}")
@@ -75,7 +67,7 @@ def users_password(email: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    with _session() as session:
+    with units.session() as session:
         user = user_service.find_user(session, email)
         user_service.set_password(session, user, password, actor="cli")
     click.echo(f"new password set for user #{user.id}; their sessions are ended")

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 import click
-from sqlalchemy.orm import Session
 
+from sender.cli import units
 from sender.config import load_settings
 from sender.services.records import audit
-
-
-def _session() -> AbstractContextManager[Session]:
-    # Imported when run: sender.cli.main imports this module to register the commands.
-    from sender.cli.main import _session as session
-
-    return session()
 
 
 @click.group("audit")
@@ -27,7 +18,7 @@ def audit_group() -> None:
 def verify() -> None:
     """Seal what waits, walk the chain and check every checkpoint; exit 1 naming the first fault."""
     keys = load_settings().secret_keys
-    with _session() as session:
+    with units.session() as session:
         audit.seal(session)
         result = audit.verify(session, keys)
     if not result.ok:
@@ -40,7 +31,7 @@ def verify() -> None:
 def checkpoint() -> None:
     """Record the chain's head under an HMAC (run daily from cron); print it to keep outside the database."""
     keys = load_settings().secret_keys
-    with _session() as session:
+    with units.session() as session:
         point = audit.checkpoint(session, keys)
         line = f"checkpoint {point.id} at {point.created_at:%Y-%m-%dT%H:%M:%SZ}: seq {point.seq} {point.hash} mac {point.mac}"
     click.echo(line)

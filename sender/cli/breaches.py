@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 
 import click
-from sqlalchemy.orm import Session
 
+from sender.cli import units
 from sender.config import load_settings
 from sender.services.accounts import organisation
 from sender.services.records import breach_notices, breaches
-
-
-def _session() -> AbstractContextManager[Session]:
-    # Imported when run: sender.cli.main imports this module to register the commands.
-    from sender.cli.main import _session as session
-
-    return session()
 
 
 @click.group("breaches")
@@ -28,7 +20,7 @@ def breaches_group() -> None:
 @breaches_group.command("overdue")
 def overdue() -> None:
     """List unnotified incidents past their 72-hour deadline; exit 1 if there is any (run it from cron)."""
-    with _session() as session:
+    with units.session() as session:
         late = [(i.id, breaches.deadline(i)) for i in breaches.overdue(session)]
     for incident_id, due in late:
         click.echo(f"incident {incident_id}: not notified, deadline {due.isoformat()}Z has passed")
@@ -42,7 +34,7 @@ def overdue() -> None:
 def export(incident_id: int) -> None:
     """Print the Art. 33(3) notification content of an incident as JSON (the export is audited)."""
     settings = load_settings()
-    with _session() as session:
+    with units.session() as session:
         dpo = organisation.effective(session, settings).dpo_contact
         content = breach_notices.export(session, incident_id, dpo, "cli", "json")
     click.echo(json.dumps(content, indent=2, ensure_ascii=False))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -11,13 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender import work
-from sender.config import load_settings
+from sender.cli import units
 from sender.enums import Channel
 from sender.models import ImportBatch, ImportReportLine
-from sender.runtime import Runtime, build_runtime
 from sender.services.audience import import_mapping, import_report, imports
-from sender.services.errors import ServiceError, ValidationFailed
-from sender.tasks.queue import bind_queue
 
 SHOWN_LINES = 20
 
@@ -25,23 +20,6 @@ SHOWN_LINES = 20
 @click.group()
 def contacts() -> None:
     """Contacts."""
-
-
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    runtime = bind_queue(build_runtime(load_settings(), pool=False))
-    try:
-        yield runtime
-    except ValidationFailed as exc:
-        click.echo("error: invalid input", err=True)
-        for field, reason in exc.errors.items():
-            click.echo(f"  {field}: {reason}", err=True)
-        raise click.exceptions.Exit(1) from None
-    except ServiceError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        raise click.exceptions.Exit(1) from None
-    finally:
-        runtime.engine.dispose()
 
 
 def _summary(session: Session, batch: ImportBatch, committed: bool) -> None:
@@ -131,7 +109,7 @@ def import_contacts(
         "partner": partner,
         "partner_named_sender": partner_named_sender,
     }
-    with _runtime() as runtime, work.unit(runtime.Session, "contacts import") as session:
+    with units.runtime() as runtime, work.unit(runtime.Session, "contacts import") as session:
         mapping = import_mapping.parse_overrides(maps)
         with file.open("rb") as stream:
             batch = imports.create(session, runtime.settings, stream, file.name, data, "cli", mapping)

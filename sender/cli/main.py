@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -13,11 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from sender import work
 from sender.cli import access as access_cli
 from sender.cli import requalify as requalify_cli
+from sender.cli import units
 from sender.cli.audit import audit_group
 from sender.cli.breaches import breaches_group
 from sender.cli.contacts import contacts
@@ -33,7 +31,7 @@ from sender.models.users import ROLES
 from sender.runtime import build_runtime
 from sender.scrub import install_log_scrubber, scrub
 from sender.services.accounts import users as user_service
-from sender.services.errors import QueueUnavailable, ServiceError, ValidationFailed
+from sender.services.errors import QueueUnavailable
 from sender.tasks.queue import QUEUES, bind_queue
 from sender.work import QueueDown
 
@@ -60,25 +58,6 @@ def cli() -> None:
 
 def _settings() -> Settings:
     return load_settings()
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """The command's unit of work on the configured database: committed on success; service errors exit 1."""
-    runtime = bind_queue(build_runtime(_settings(), pool=False))
-    try:
-        with work.unit(runtime.Session, click.get_current_context().command_path) as session:
-            yield session
-    except ValidationFailed as exc:
-        click.echo("error: invalid input", err=True)
-        for field, reason in exc.errors.items():
-            click.echo(f"  {field}: {reason}", err=True)
-        raise click.exceptions.Exit(1) from None
-    except ServiceError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        raise click.exceptions.Exit(1) from None
-    finally:
-        runtime.engine.dispose()
 
 
 # --- database ---------------------------------------------------------------------------------
@@ -141,7 +120,7 @@ def users_create(email: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _session() as session:
+    with units.session() as session:
         user = user_service.create_user(session, email, role, password, actor="cli")
     click.echo(f"created {user.role} user #{user.id}")
 
@@ -162,7 +141,7 @@ def tokens_create(email: str, name: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt(f"Password of {email}", hide_input=True, err=True)
-    with _session() as session:
+    with units.session() as session:
         issued = user_service.issue_own_token(session, email, password, name)
     click.echo("Store this token now; it cannot be shown again.", err=True)
     click.echo(issued.value)

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import TextIO
 
 import click
-from sqlalchemy.orm import Session
 
+from sender.cli import units
 from sender.config import load_settings
 from sender.services.records import audit, register
-
-
-def _session() -> AbstractContextManager[Session]:
-    # Imported when run: sender.cli.main imports this module to register the commands.
-    from sender.cli.main import _session as session
-
-    return session()
 
 
 @click.group("register")
@@ -29,7 +21,7 @@ def register_group() -> None:
 @click.option("--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
 def export(fmt: str, output: TextIO) -> None:
     """Write the register, generated now; the export is recorded in the audit trail."""
-    with _session() as session:
+    with units.session() as session:
         text = register.export(register.build(session, load_settings()), fmt)
         audit.record(session, "cli", "register.export", "register", "register", {"format": fmt})
     output.write(text)

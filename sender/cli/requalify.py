@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import click
 
-from sender.config import load_settings
-from sender.runtime import build_runtime
-from sender.tasks.queue import bind_queue
+from sender.cli import units
 
 
 def _print(counts: dict[str, object]) -> None:
@@ -27,11 +25,8 @@ def requalify_run() -> None:
     """Ask who is due in each open cycle (once per cycle), close the cycles past their deadline."""
     from sender.services.campaigns import requalify_cycle
 
-    runtime = bind_queue(build_runtime(load_settings(), pool=False))
-    try:
+    with units.runtime() as runtime:
         report = requalify_cycle.run(runtime)
-    finally:
-        runtime.engine.dispose()
     if report.locked:
         click.echo("another run holds the lock; nothing done")
         return
@@ -48,11 +43,8 @@ def retention_run() -> None:
     """Erase or archive what no purpose's retention justifies, purge unconfirmed sign-ups, age delivery logs."""
     from sender.services.rights import retention
 
-    runtime = bind_queue(build_runtime(load_settings(), pool=False))
-    try:
+    with units.runtime() as runtime:
         report = retention.run(runtime)
-    finally:
-        runtime.engine.dispose()
     if report.locked:
         click.echo("another run holds the lock; nothing done")
         return

@@ -5,13 +5,11 @@ from __future__ import annotations
 import click
 
 from sender import work
-from sender.config import load_settings
+from sender.cli import units
 from sender.db import utcnow
-from sender.runtime import build_runtime
 from sender.services.consent import signup
 from sender.services.rights import links, rectification
 from sender.services.rights import requests as rights_requests
-from sender.tasks.queue import bind_queue
 
 
 @click.group("requests")
@@ -22,19 +20,15 @@ def requests_group() -> None:
 @requests_group.command("overdue")
 def requests_overdue() -> None:
     """List open requests past their deadline; exit 1 when there is any (for monitoring)."""
-    runtime = bind_queue(build_runtime(load_settings(), pool=False))
-    try:
-        with work.reading(runtime.Session) as session:
-            late = rights_requests.listing(session, overdue=True)
-            now = utcnow()
-            for item in late:
-                due = rights_requests.deadline(item)
-                click.echo(
-                    f"{item.public_id}\t{item.kind}\treceived {item.received_at:%Y-%m-%d}\t"
-                    f"due {due:%Y-%m-%d}\t{(now - due).days} days late"
-                )
-    finally:
-        runtime.engine.dispose()
+    with units.runtime() as runtime, work.reading(runtime.Session) as session:
+        late = rights_requests.listing(session, overdue=True)
+        now = utcnow()
+        for item in late:
+            due = rights_requests.deadline(item)
+            click.echo(
+                f"{item.public_id}\t{item.kind}\treceived {item.received_at:%Y-%m-%d}\t"
+                f"due {due:%Y-%m-%d}\t{(now - due).days} days late"
+            )
     if late:
         click.echo(f"{len(late)} overdue request(s)", err=True)
         raise click.exceptions.Exit(1)
@@ -49,15 +43,10 @@ def signups_group() -> None:
 @signups_group.command("purge")
 def signups_purge() -> None:
     """Delete sign-ups not confirmed within SIGNUP_TTL_DAYS, ids of spent links and unconfirmed new addresses now expired (daily cron)."""
-    settings = load_settings()
-    runtime = bind_queue(build_runtime(settings, pool=False))
-    try:
-        with work.unit(runtime.Session, "signups purge") as session:
-            deleted = signup.purge_unconfirmed(session, settings)
-            forgotten = links.forget_spent(session, settings)
-            addresses = rectification.forget_unconfirmed(session, settings)
-    finally:
-        runtime.engine.dispose()
+    with units.runtime() as runtime, work.unit(runtime.Session, "signups purge") as session:
+        deleted = signup.purge_unconfirmed(session, runtime.settings)
+        forgotten = links.forget_spent(session, runtime.settings)
+        addresses = rectification.forget_unconfirmed(session, runtime.settings)
     click.echo(f"{deleted} unconfirmed sign-up(s) deleted")
     click.echo(f"{forgotten} spent link id(s) forgotten")
     click.echo(f"{addresses} unconfirmed address change(s) deleted")

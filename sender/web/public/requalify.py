@@ -12,27 +12,17 @@ from flask.typing import ResponseReturnValue
 from sender.services.accounts import organisation
 from sender.services.consent import requalify_answers
 from sender.services.consent.requalify_answers import AnswerLinkInvalid, Question
+from sender.web.public.common import SECURITY_HEADERS
 from sender.web.session import discard, get_session, runtime
 
 bp = Blueprint("requalify", __name__)
 ANSWERS = ("confirm", "decline")
 INVALID_STATUS = 404
-# The same headers as the other pages reached from messages: the token in the URL must not leak (R38).
-_SECURITY_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 
 
 @bp.after_request
 def _security_headers(response: Response) -> Response:
-    response.headers.update(_SECURITY_HEADERS)
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
