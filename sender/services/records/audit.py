@@ -328,21 +328,26 @@ EXPORT_FIELDS = (
 )
 
 
+def as_row(row: AuditEvent) -> dict[str, Any]:
+    """One event as plain values: what the exports and the API give of it."""
+    return {
+        "id": row.id,
+        "seq": row.seq,
+        "occurred_at": row.occurred_at.isoformat() + "Z",
+        "actor": row.actor,
+        "action": row.action,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "details": row.details,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
+
+
 def export_rows(session: Session, filters: Filters) -> Iterator[dict[str, Any]]:
     """Every event under the filters, oldest first, as plain values (for CSV and JSON exports)."""
     for row in session.scalars(_filtered(filters).order_by(AuditEvent.id).execution_options(yield_per=1000)):
-        yield {
-            "id": row.id,
-            "seq": row.seq,
-            "occurred_at": row.occurred_at.isoformat() + "Z",
-            "actor": row.actor,
-            "action": row.action,
-            "subject_type": row.subject_type,
-            "subject_id": row.subject_id,
-            "details": row.details,
-            "prev_hash": row.prev_hash,
-            "hash": row.hash,
-        }
+        yield as_row(row)
 
 
 VERIFY_ACTION = "audit.verify"

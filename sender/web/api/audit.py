@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import g, jsonify
 from flask.typing import ResponseReturnValue
 
-from sender.models import AuditEvent
 from sender.services.records import audit
 from sender.web.api.inputs import parse_query
 from sender.web.api.schemas.audit import AuditQuery
 from sender.web.api.spec import TIMESTAMP, Component, nullable, obj
 from sender.web.session import get_session, runtime
-
-
-def _event(row: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "seq": row.seq,
-        "occurred_at": row.occurred_at.isoformat() + "Z",
-        "actor": row.actor,
-        "action": row.action,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "details": row.details,
-        "hash": row.hash,
-    }
 
 
 def audit_events() -> ResponseReturnValue:
@@ -40,7 +23,7 @@ def audit_events() -> ResponseReturnValue:
         until=query.until,
     )
     rows = audit.page(get_session(), filters, before_id=query.before, limit=query.limit)
-    return jsonify({"items": [_event(row) for row in rows]})
+    return jsonify({"items": [audit.as_row(row) for row in rows]})
 
 
 def audit_verify() -> ResponseReturnValue:
@@ -69,6 +52,7 @@ AUDIT_EVENT = Component(
             "subject_type": {"type": "string"},
             "subject_id": {"type": "string"},
             "details": {"type": "object"},
+            "prev_hash": nullable({"type": "string", "description": "The previous event's hash."}),
             "hash": nullable({"type": "string"}),
         },
         ["id", "occurred_at", "actor", "action", "subject_type", "subject_id", "details"],
