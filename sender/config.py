@@ -170,6 +170,20 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     return raw
 
 
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    """REDIS_URL: one server, or Sentinels naming the master (checked here, so a typo fails at start)."""
+    from sender.config_redis import SENTINEL_SCHEME, is_sentinel_url, parse_sentinel_url
+
+    raw = env.get("REDIS_URL") or None
+    if raw is not None and is_sentinel_url(raw):
+        try:
+            parse_sentinel_url(raw)
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL: {exc}") from None
+        return raw
+    return _url(env, "REDIS_URL", ("redis", "rediss", "unix", SENTINEL_SCHEME))
+
+
 SMTP_OPTIONS = ("starttls", "timeout", "helo")
 _FLAGS = ("0", "1", "true", "false", "yes", "no")
 _TRUE = ("1", "true", "yes")
@@ -197,6 +211,9 @@ def _address(text: str) -> bool:
 def safe_url(url: str) -> str:
     """The URL as it may be shown: scheme, host, port and path; never a user, password or query."""
     parts = urlsplit(url)
+    if "," in parts.netloc:
+        # Several hosts (Redis Sentinels): all of them, without the credentials before them.
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
     try:
         port = parts.port
     except ValueError:
@@ -321,7 +338,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         instance_path=instance,
         database_url=_database_url(env, instance),
-        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        redis_url=_redis_url(env),
         secret_keys=keys,
         hash_key=hash_key,
         public_base_url=base_url.rstrip("/"),

@@ -32,4 +32,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_bp)
     admin.register(app)
-    limits.init_app(app, runtime.settings, [public_bp, requalify_bp])
+    limits.init_app(app, runtime, [public_bp, requalify_bp])
