@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    INSTANCE_PATH=/var/lib/sender
+    INSTANCE_PATH=/var/lib/sender \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/sender-metrics
 
 RUN groupadd --system --gid 10001 sender \
     && useradd --system --uid 10001 --gid sender --home-dir /app --shell /usr/sbin/nologin sender \
@@ -35,4 +36,5 @@ USER sender
 EXPOSE 8000
 
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-", \
-     "--logger-class", "sender.web.access_log.RedactingGunicornLogger", "sender:create_app()"]
+     "--logger-class", "sender.web.access_log.RedactingGunicornLogger", \
+     "-c", "python:sender.web.gunicorn_conf", "sender:create_app()"]

@@ -105,6 +105,9 @@ class Settings:
     delivery_log_days: int = 365
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
+    # Bearer token of /metrics (empty: no metrics endpoint), and the port a worker serves them on (0: none).
+    metrics_token: str = ""
+    metrics_port: int = 0
 
     @property
     def outbox_path(self) -> Path:
@@ -375,7 +378,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
         staff_session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         staff_session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
+        metrics_token=_metrics_token(env),
+        metrics_port=_metrics_port(env),
     )
+
+
+def _metrics_token(env: Mapping[str, str]) -> str:
+    token = env.get("METRICS_TOKEN") or ""
+    if token and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise ConfigError("METRICS_TOKEN must be at least 16 printable characters without spaces")
+    return token
+
+
+def _metrics_port(env: Mapping[str, str]) -> int:
+    port = _int(env, "METRICS_PORT", 0, minimum=0)
+    if port > 65535:
+        raise ConfigError(f"METRICS_PORT must be a port number (1-65535), got {port}")
+    if port and not env.get("METRICS_TOKEN"):
+        raise ConfigError("METRICS_PORT needs METRICS_TOKEN: metrics are never served without it")
+    if port and not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise ConfigError(
+            "METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: a worker's jobs run in forked processes"
+        )
+    return port
 
 
 def _locale(env: Mapping[str, str]) -> str:
