@@ -3,6 +3,7 @@
 #   worker:         docker run --env-file sender.env IMAGE python worker.py   (runs RQ's scheduler too; any number)
 #   sweeper:        docker run --env-file sender.env IMAGE sender campaigns sweep --every 60   (one)
 #   migrations:     docker run --env-file sender.env IMAGE sender db upgrade   (a deploy step, before web)
+# compose.yaml runs them all (with PostgreSQL, Redis and its Sentinels); README, "Scaling out".
 # Run them with --restart unless-stopped: a process that loses Redis or the database for good exits and is restarted.
 # Set DATABASE_URL, REDIS_URL, SECRET_KEYS and HASH_KEY explicitly: generated keys would differ per container.
 FROM python:3.11-slim
