@@ -105,6 +105,9 @@ class Settings:
     delivery_log_days: int = 365
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
+    # Bearer token of /metrics (empty: no metrics endpoint), and the port a worker serves them on (0: none).
+    metrics_token: str = ""
+    metrics_port: int = 0
 
     @property
     def outbox_path(self) -> Path:
@@ -170,6 +173,20 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     return raw
 
 
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    """REDIS_URL: one server, or Sentinels naming the master (checked here, so a typo fails at start)."""
+    from sender.config_redis import SENTINEL_SCHEME, is_sentinel_url, parse_sentinel_url
+
+    raw = env.get("REDIS_URL") or None
+    if raw is not None and is_sentinel_url(raw):
+        try:
+            parse_sentinel_url(raw)
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL: {exc}") from None
+        return raw
+    return _url(env, "REDIS_URL", ("redis", "rediss", "unix", SENTINEL_SCHEME))
+
+
 SMTP_OPTIONS = ("starttls", "timeout", "helo")
 _FLAGS = ("0", "1", "true", "false", "yes", "no")
 _TRUE = ("1", "true", "yes")
@@ -197,6 +214,9 @@ def _address(text: str) -> bool:
 def safe_url(url: str) -> str:
     """The URL as it may be shown: scheme, host, port and path; never a user, password or query."""
     parts = urlsplit(url)
+    if "," in parts.netloc:
+        # Several hosts (Redis Sentinels): all of them, without the credentials before them.
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
     try:
         port = parts.port
     except ValueError:
@@ -321,7 +341,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         instance_path=instance,
         database_url=_database_url(env, instance),
-        redis_url=_url(env, "REDIS_URL", ("redis", "rediss", "unix")),
+        redis_url=_redis_url(env),
         secret_keys=keys,
         hash_key=hash_key,
         public_base_url=base_url.rstrip("/"),
@@ -358,7 +378,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
         staff_session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         staff_session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
+        metrics_token=_metrics_token(env),
+        metrics_port=_metrics_port(env),
     )
+
+
+def _metrics_token(env: Mapping[str, str]) -> str:
+    token = env.get("METRICS_TOKEN") or ""
+    if token and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise ConfigError("METRICS_TOKEN must be at least 16 printable characters without spaces")
+    return token
+
+
+def _metrics_port(env: Mapping[str, str]) -> int:
+    port = _int(env, "METRICS_PORT", 0, minimum=0)
+    if port > 65535:
+        raise ConfigError(f"METRICS_PORT must be a port number (1-65535), got {port}")
+    if port and not env.get("METRICS_TOKEN"):
+        raise ConfigError("METRICS_PORT needs METRICS_TOKEN: metrics are never served without it")
+    if port and not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise ConfigError(
+            "METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR: a worker's jobs run in forked processes"
+        )
+    return port
 
 
 def _locale(env: Mapping[str, str]) -> str:

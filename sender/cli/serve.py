@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from sender import create_app
 from sender.cli.redis_keeper import EmbeddedRedisKeeper
 from sender.config import Settings, load_settings, safe_url
 from sender.db import make_engine
+from sender.metrics import MULTIPROC_ENV
 from sender.migrate import upgrade
 from sender.paths import restrict_instance_files
 from sender.redis_client import embedded_redis_url, stop_embedded_redis
@@ -206,6 +208,11 @@ def serve(host: str, port: int, stop_grace: float = STOP_GRACE_SECONDS) -> int:
     # The embedded server lives as long as this process; children reach it through its socket.
     redis_url = settings.redis_url or embedded_redis_url(settings)
     env["REDIS_URL"] = redis_url
+    if not env.get(MULTIPROC_ENV):
+        # The web child's /metrics then adds up every child's values (a fresh count at each start).
+        metrics_folder = settings.instance_path / "metrics"
+        shutil.rmtree(metrics_folder, ignore_errors=True)
+        env[MULTIPROC_ENV] = str(metrics_folder)
     if stop.is_set():
         return 0
 

@@ -14,6 +14,7 @@ from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from sender.config import Settings
+from sender.metrics.exposition import QueueStats
 from sender.runtime import Runtime
 from sender.work import Job, JobState, bind_port
 from sender.work.jobs import (
@@ -118,6 +119,23 @@ class RQJobPort:
                 return False
             queue.scheduled_job_registry.remove(str(job.job_id))
         return True
+
+
+def queue_stats(connection: Redis) -> QueueStats:
+    """Jobs per queue and state, and how long each queue's oldest due scheduled job has waited (metrics)."""
+    stats = QueueStats()
+    now = datetime.now(UTC).timestamp()
+    for name in QUEUES:
+        queue = get_queue(connection, name)
+        stats.jobs[(name, "queued")] = queue.count
+        # Read only: a scrape must not run RQ's registry clean-ups (they move and fail jobs).
+        stats.jobs[(name, "started")] = queue.started_job_registry.get_job_count(cleanup=False)
+        stats.jobs[(name, "scheduled")] = queue.scheduled_job_registry.get_job_count(cleanup=False)
+        stats.jobs[(name, "failed")] = queue.failed_job_registry.get_job_count(cleanup=False)
+        # The registry is a sorted set scored by the time each job is due: the first is the oldest.
+        oldest = connection.zrange(queue.scheduled_job_registry.key, 0, 0, withscores=True)
+        stats.lag_seconds[name] = max(0.0, now - float(oldest[0][1])) if oldest else 0.0
+    return stats
 
 
 def bind_queue(runtime: Runtime) -> Runtime:

@@ -21,6 +21,8 @@ from sqlalchemy import text
 
 from sender import create_app, get_runtime
 from sender.config import Settings
+from sender.metrics.exposition import fold_quietly
+from sender.metrics.exposition import serve as serve_metrics
 from sender.runtime import Runtime, build_runtime
 from sender.scrub import format_exception, install_log_scrubber, scrub_traceback
 from sender.services.campaigns import inflight, launch
@@ -113,7 +115,18 @@ class SenderWorker(PromptCommandListenerStop, Worker):
         if not self._warm and self.runtime is not None:
             self._warm = True
             launch.warm_up(self.runtime)
-        super().execute_job(job, queue)
+        try:
+            super().execute_job(job, queue)
+        finally:
+            # The horse has ended: its metrics join the totals instead of leaving files behind.
+            fold_quietly(self._last_horse)
+
+    _last_horse = 0
+
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
+        """Fork the horse as RQ does, remembering its pid (RQ forgets it when the horse ends)."""
+        super().fork_work_horse(job, queue)
+        self._last_horse = self.horse_pid
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         """Drop the inherited pool without closing the parent's sockets, then run the job."""
@@ -177,6 +190,9 @@ def run(
     # Fail fast on a wrong DATABASE_URL instead of failing every job later.
     with runtime.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+    if settings.metrics_port:
+        # A worker has no web server: its metrics (and its horses') are served on a port of their own.
+        serve_metrics(settings.metrics_port, settings.metrics_token)
     worked = False
     failures = 0
     with app.app_context():

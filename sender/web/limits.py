@@ -19,8 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from sender.config import Settings
-from sender.redis_client import embedded_redis_url
+from sender.runtime import Runtime
 from sender.services.consent.links import read_unsubscribe
 from sender.tokens import TokenInvalid
 from sender.web.public.portal import REFUSED_STATUS
@@ -37,12 +36,9 @@ INVALID_LINK_STATUSES = frozenset({UNSUBSCRIBE_INVALID_STATUS, REQUALIFY_INVALID
 KEY_PREFIX = "sender-limits"
 
 
-def storage_uri(settings: Settings) -> str:
-    """The limits library's URI for our Redis (a unix socket is spelled redis+unix://)."""
-    url = settings.redis_url or embedded_redis_url(settings)
-    if url.startswith("unix://"):
-        return "redis+unix://" + url.removeprefix("unix://")
-    return url
+# The limits library picks its Redis storage by this scheme; the connections come from the runtime's pool
+# (sender.redis_client), so the counters follow a Sentinel failover as every other use of Redis does.
+STORAGE_URI = "redis://"
 
 
 def is_withdrawal() -> bool:
@@ -81,11 +77,13 @@ def _refused_link(response: Response) -> bool:
     return response.status_code in INVALID_LINK_STATUSES
 
 
-def _limiter(app: Flask, settings: Settings, *, fail_open: bool) -> Limiter:
+def _limiter(app: Flask, runtime: Runtime, *, fail_open: bool) -> Limiter:
     return Limiter(
         _key,
         app=app,
-        storage_uri=storage_uri(settings),
+        storage_uri=STORAGE_URI,
+        # Flask-Limiter hands these to the limits storage, which takes a redis-py pool (typed as str | int).
+        storage_options={"connection_pool": runtime.redis.connection_pool},  # type: ignore[dict-item]
         key_prefix=KEY_PREFIX,
         strategy="moving-window",
         headers_enabled=True,
@@ -94,15 +92,16 @@ def _limiter(app: Flask, settings: Settings, *, fail_open: bool) -> Limiter:
     )
 
 
-def init_app(app: Flask, settings: Settings, blueprints: list[Blueprint]) -> Limiter:
+def init_app(app: Flask, runtime: Runtime, blueprints: list[Blueprint]) -> Limiter:
     """Limit every route of the public blueprints to PUBLIC_RATE_LIMIT (429 when exceeded); the closed limiter.
 
     Each page acting on a link also counts the links it refuses per client, against the same limit but one
     budget for all of those pages together; a properly signed unsubscribe link is never refused by it.
     """
-    closed = _limiter(app, settings, fail_open=False)
+    settings = runtime.settings
+    closed = _limiter(app, runtime, fail_open=False)
     closed.request_filter(is_withdrawal)
-    opened = _limiter(app, settings, fail_open=True)
+    opened = _limiter(app, runtime, fail_open=True)
     opened.request_filter(lambda: not is_withdrawal())
     for limiter in (closed, opened):
         for blueprint in blueprints:

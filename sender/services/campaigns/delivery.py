@@ -72,6 +72,12 @@ class BatchReport:
     deferred: int = 0
     # The earliest slot of a delivery deferred by this run (quiet hours): when to look again.
     resume_at: datetime | None = None
+    # Messages by (outcome, reason), for the metrics (sender.metrics.outcomes).
+    outcomes: dict[tuple[str, str | None], int] = field(default_factory=dict)
+
+    def count(self, outcome: str, reason: str | None, n: int = 1) -> None:
+        """Add `n` messages that ended in `outcome` for `reason`."""
+        self.outcomes[(outcome, reason)] = self.outcomes.get((outcome, reason), 0) + n
 
 
 def _recheck_reason(purpose_id: int, channel: str, at: Any, rule: str) -> ScalarSelect[str | None]:
@@ -195,6 +201,8 @@ def record_outcomes(
                 "b_provider": result.provider_id if result is not None else None,
             }
         )
+        if status != THROTTLED:
+            report.count(status, reason)
         if status == DeliveryStatus.SENT:
             report.sent += 1
         elif status in (RETRY, THROTTLED):
@@ -288,11 +296,13 @@ def send_batch(
                 report.stopped = WORKER_STOPPING
                 break
             for reason, count in skipped.items():
+                report.count(DeliveryStatus.SKIPPED, reason, count)
                 report.skipped += count
                 report.skipped_reasons[reason] = report.skipped_reasons.get(reason, 0) + count
             if held:
                 claimed = [(d, c) for d, c in claimed if d not in held]
                 report.deferred += len(held)
+                report.count(DeliveryStatus.DEFERRED, deferral.REASON, len(held))
                 report.resume_at = min([*held.values(), *([report.resume_at] if report.resume_at else [])])
             for delivery_id, contact in claimed:
                 flight.submit(outlet, functools.partial(render, contact, delivery_id), delivery_id, contact)

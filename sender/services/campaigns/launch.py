@@ -11,6 +11,7 @@ the batches once Redis is back.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender import work
+from sender import metrics, work
 from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.db import utcnow
@@ -148,6 +149,7 @@ def resume(session: Session, campaign: Campaign, actor: str) -> None:
 
 def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
     """Send one batch over the channel's pool of connections; raise RetryLater when some must be retried."""
+    started = time.monotonic()
     with work.unit(runtime.Session, f"campaign {campaign_id} batch {batch_no}") as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
@@ -165,6 +167,8 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
                 session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
         delivery.finish_if_done(session, campaign_id)
+    metrics.outcomes(renderer.channel.name, report.outcomes)
+    metrics.batch_seconds(renderer.channel.name, time.monotonic() - started)
     if report.retry or report.stopped == delivery.WORKER_STOPPING:
         # RQ runs the batch again after its retry interval; a stopped one then goes on where it stopped.
         raise RetryLater(f"campaign {campaign_id} batch {batch_no}: {report.retry} messages to send again")

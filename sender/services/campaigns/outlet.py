@@ -19,6 +19,7 @@ from typing import Any
 
 from redis import Redis
 
+from sender import metrics
 from sender.channels.base import Channel, RenderFailed, SendResult, Transport, Verdict
 from sender.channels.pool import ConnectionPool
 from sender.channels.ratelimit import RateLimiter
@@ -100,13 +101,18 @@ class Outlet:
         while True:
             self._wait_out_pause()
             if self.limiter is not None:
+                waiting = time.monotonic()
                 self.limiter.acquire()
+                metrics.rate_limit_wait(self.channel.name, time.monotonic() - waiting)
             if not started:
                 # Asked as late as possible: a message that never started can safely go back to the queue.
                 if not start():
                     return Attempt.handed_back("not started: the batch is stopping or lost its claim")
                 started = True
-            attempt = Attempt.of(self.channel, transport.send(message))
+            sending = time.monotonic()
+            result = transport.send(message)
+            metrics.send_seconds(self.channel.name, time.monotonic() - sending)
+            attempt = Attempt.of(self.channel, result)
             if not attempt.verdict.throttled:
                 with self._lock:
                     self._throttled_in_a_row = 0

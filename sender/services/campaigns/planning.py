@@ -102,3 +102,17 @@ def resume_point(session: Session, campaign_id: int) -> tuple[int, int]:
         )
     ).one()
     return last_contact or 0, (last_batch + 1) if last_batch is not None and last_batch >= 0 else 0
+
+
+def skips(session: Session, campaign_id: int) -> dict[tuple[str, str | None], int]:
+    """The planner's skips of a campaign by reason (a worker's skips carry its claim token: not these)."""
+    rows = session.execute(
+        select(Delivery.reason, func.count())
+        .where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.status == DeliveryStatus.SKIPPED,
+            Delivery.claim_token.is_(None),
+        )
+        .group_by(Delivery.reason)
+    ).all()
+    return {(DeliveryStatus.SKIPPED, reason): count for reason, count in rows}

@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from sender import work
+from sender import metrics, work
 from sender.channels.base import Channel
 from sender.config import Settings
 from sender.db import utcnow
@@ -81,6 +81,8 @@ def plan_and_enqueue(
     planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
     campaign.planned_at = utcnow()
     session.flush()
+    skips = planning.skips(session, campaign.id)
+    work.after_commit(session, "skip metrics", lambda: metrics.outcomes(channel.name, skips))
     # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)

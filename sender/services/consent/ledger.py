@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sender import metrics, work
 from sender.db import utcnow
 from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
 from sender.i18n import N_
@@ -190,6 +191,9 @@ def record(
     session.add(event)
     session.flush()
     _apply(session, event)
+    work.after_commit(
+        session, "consent metrics", lambda: metrics.consent_event(channel, stored_action, source)
+    )
     # Only forward: a back-dated event must not shorten the retention clock.
     if source in PERSON_SOURCES and (
         contact.last_interaction_at is None or now > contact.last_interaction_at
