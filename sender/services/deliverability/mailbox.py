@@ -88,7 +88,7 @@ def _chunk(runtime: Runtime, mailbox: BaseMailBox, uids: list[str], report: Fetc
     done = []
     with work.unit(runtime.Session, "bounces.fetch") as session:
         settings = effective_settings(session, runtime.settings)
-        for message in mailbox.fetch(uid_list=uids, mark_seen=False, bulk=len(uids)):
+        for message in mailbox.fetch(uid_list=uids, mark_seen=False, bulk=True):
             raw = message.raw if isinstance(message, _RawMessage) else message.obj.as_bytes()
             report.results.update(r.value for r in intake.process(session, settings, raw, SOURCE))
             report.messages += 1
