@@ -8,7 +8,9 @@ from __future__ import annotations
 import smtplib
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,28 +56,35 @@ def imap_server() -> Iterator[DovecotServer]:
         yield server
 
 
+@contextmanager
+def _serving(env: dict[str, str], *flags: str) -> Iterator[int]:
+    """`sender bounces serve` started as README says (on any free port here); yields the port it printed."""
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(
+            [SENDER, "bounces", "serve", "--host", "127.0.0.1", "--port", "0", *flags],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        try:
+            errors.seek(0)
+            assert line.startswith("bounces: "), errors.read()
+            yield int(line.rsplit(":", 1)[1])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            proc.stdout.close()
+
+
 @pytest.fixture
 def bounce_server(verp_stack: Stack) -> Iterator[int]:
-    """`sender bounces serve --port 0` as README starts it; yields the port it printed."""
-    proc = subprocess.Popen(
-        [SENDER, "bounces", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT,
-        env=verp_stack.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("bounces: SMTP on 127.0.0.1:"), (line, proc.stderr.read() if proc.stderr else "")
-    try:
-        yield int(line.rsplit(":", 1)[1])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+    """The SMTP door of the test's deployment."""
+    with _serving(verp_stack.env) as port:
+        yield port
 
 
 def _send_campaign(stack: Stack, eligible: int) -> dict[str, tuple[Contact, Delivery, str]]:
@@ -250,3 +259,24 @@ def test_fetch_without_a_mailbox_says_which_setting_is_missing(verp_stack: Stack
     )
     assert done.returncode == 2
     assert "BOUNCE_IMAP_URL" in done.stderr
+
+
+def test_the_lmtp_door_answers_each_recipient_and_applies_the_report(verp_stack: Stack) -> None:
+    stack = verp_stack
+    ((contact, delivery, path),) = _send_campaign(stack, eligible=1).values()
+    with _serving(stack.env, "--lmtp") as port, smtplib.LMTP("127.0.0.1", port) as client:
+        client.ehlo("mx.exemple.test")  # LMTP: sent as LHLO
+        client.mail("")
+        for rcpt in (path, "postmaster@exemple.test"):
+            assert client.rcpt(rcpt)[0] == 250
+        # LMTP answers DATA once per recipient (smtplib reads the first; the second follows it).
+        first = client.data(_report("office365_ndr.eml", path))
+        second = client.getreply()
+    assert (first[0], second[0]) == (250, 250)
+    stack.session.expire_all()
+    assert stack.session.get(Delivery, delivery.id).status == "bounced"  # type: ignore[union-attr]
+    assert (
+        stack.session.scalar(select(Suppression.reason).where(Suppression.address_hash == contact.email_hash))
+        == "hard_bounce"
+    )
+    stack.session.commit()
