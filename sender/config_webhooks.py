@@ -53,7 +53,9 @@ def _topic_arns(env: Mapping[str, str]) -> tuple[str, ...]:
     arns = tuple(a.strip() for a in (env.get("SES_SNS_TOPIC_ARNS") or "").split(",") if a.strip())
     for arn in arns:
         if not arn.startswith("arn:") or arn.count(":") != 5:
-            raise ConfigError(f"SES_SNS_TOPIC_ARNS: {arn!r} is not a topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+            raise ConfigError(
+                f"SES_SNS_TOPIC_ARNS: {arn!r} is not a topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+            )
     return arns
 
 
@@ -69,7 +71,9 @@ def _test_origin(env: Mapping[str, str]) -> str:
     except ValueError:
         loopback = False
     if parts.scheme not in ("http", "https") or not loopback or parts.path:
-        raise ConfigError("SNS_TEST_ORIGIN must be a loopback origin such as http://127.0.0.1:8080 (tests only)")
+        raise ConfigError(
+            "SNS_TEST_ORIGIN must be a loopback origin such as http://127.0.0.1:8080 (tests only)"
+        )
     return raw
 
 
@@ -83,13 +87,17 @@ def _sendgrid_key(env: Mapping[str, str]) -> bytes:
     try:
         return base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
-        raise ConfigError("SENDGRID_WEBHOOK_PUBLIC_KEY must be the base64 key SendGrid shows, or a PEM") from None
+        raise ConfigError(
+            "SENDGRID_WEBHOOK_PUBLIC_KEY must be the base64 key SendGrid shows, or a PEM"
+        ) from None
 
 
 def _credentials(env: Mapping[str, str]) -> str:
     raw = env.get("POSTMARK_WEBHOOK_CREDENTIALS") or ""
     if raw and (":" not in raw or not raw.split(":", 1)[0] or len(raw.split(":", 1)[1]) < 16):
-        raise ConfigError("POSTMARK_WEBHOOK_CREDENTIALS must be user:password, the password at least 16 characters")
+        raise ConfigError(
+            "POSTMARK_WEBHOOK_CREDENTIALS must be user:password, the password at least 16 characters"
+        )
     return raw
 
 

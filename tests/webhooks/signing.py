@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,15 @@ TOPIC = "arn:aws:sns:eu-west-3:123456789012:sender-bounces"
 # The canonical fields of each SNS message type, as AWS documents them (written here independently).
 _SNS_FIELDS = {
     "Notification": ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
-    "SubscriptionConfirmation": ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"],
+    "SubscriptionConfirmation": [
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ],
 }
 
 
@@ -47,7 +56,7 @@ class SnsStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 stand_in.requests.append(self.path)
                 body = stand_in.pem if self.path.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
                 self.send_response(200)
@@ -60,7 +69,9 @@ class SnsStandIn:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        self.cert_url = f"{self.origin}/SimpleNotificationService-test.pem"
+        # A path of its own: a certificate cached from an earlier stand-in on the same port never answers.
+        self.cert_path = f"/SimpleNotificationService-{secrets.token_hex(8)}.pem"
+        self.cert_url = f"{self.origin}{self.cert_path}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> SnsStandIn:
@@ -98,13 +109,16 @@ class SnsStandIn:
             message["Token"] = "2336412f37fb687f5d51e6e241d638b05824e9e2"
             message["SubscribeURL"] = f"{self.origin}/?Action=ConfirmSubscription&Token=2336412f37fb"
         canonical = "".join(f"{f}\n{message[f]}\n" for f in _SNS_FIELDS[kind] if f in message).encode()
-        algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()
+        # SignatureVersion 1 is SHA1 with RSA, as SNS still sends it.
+        algorithm = hashes.SHA256() if version == "2" else hashes.SHA1()  # noqa: S303
         signature = self.key.sign(canonical, padding.PKCS1v15(), algorithm)
         message["Signature"] = base64.b64encode(signature).decode()
         return message
 
 
-def ses_bounce(message_id: str, address: str, bounce_type: str = "Permanent", feedback_id: str = "fb-1") -> dict[str, Any]:
+def ses_bounce(
+    message_id: str, address: str, bounce_type: str = "Permanent", feedback_id: str = "fb-1"
+) -> dict[str, Any]:
     """SES's Bounce notification for one recipient."""
     return {
         "notificationType": "Bounce",

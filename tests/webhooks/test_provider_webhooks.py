@@ -21,8 +21,9 @@ from sender import create_app
 from sender.config_webhooks import load_webhook_settings
 from sender.db import utcnow
 from sender.enums import DeliveryStatus
-from sender.models import Campaign, ConsentEvent, Contact, Delivery, DeliveryFeedback, Suppression
+from sender.models import ConsentEvent, Contact, Delivery, DeliveryFeedback, Suppression
 from sender.runtime import Runtime
+from tests import factories
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, PurposeFactory, WordingFactory
 from tests.queues import QueuedRuntime
@@ -50,11 +51,16 @@ class Hooks:
     sns: SnsStandIn
     sendgrid: SendGridSigner
 
-    def post(self, path: str, body: bytes | dict[str, Any] | list[Any], headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def post(
+        self, path: str, body: bytes | dict[str, Any] | list[Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         """POST `body` (JSON unless bytes) and return the status and the answer's body."""
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = urllib.request.Request(
-            self.url + path, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+            self.url + path,
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/json", **(headers or {})},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
@@ -68,7 +74,8 @@ class Hooks:
             return (
                 session.scalar(select(func.count(DeliveryFeedback.id))) or 0,
                 session.scalar(select(func.count(Suppression.id))) or 0,
-                session.scalar(select(func.count(ConsentEvent.id)).where(ConsentEvent.action == "withdraw")) or 0,
+                session.scalar(select(func.count(ConsentEvent.id)).where(ConsentEvent.action == "withdraw"))
+                or 0,
             )
 
 
@@ -113,6 +120,7 @@ def hooks(committed: Runtime) -> Iterator[Hooks]:
 def _send(runtime: Runtime, count: int = 1) -> list[Sent]:
     """`count` people who consented on email to one purpose, each with a delivered message of one campaign."""
     session = runtime.Session()
+    factories.bind(session)
     purpose = PurposeFactory()
     WordingFactory(purpose=purpose)
     campaign = CampaignFactory(purpose_id=purpose.id, status="sent")
@@ -149,30 +157,40 @@ def _suppressed(hooks: Hooks, sent: Sent) -> list[str]:
     with hooks.runtime.Session() as session:
         contact = session.get(Contact, sent.contact_id)
         assert contact is not None
-        return list(session.scalars(select(Suppression.reason).where(Suppression.address_hash == contact.email_hash)))
+        return list(
+            session.scalars(select(Suppression.reason).where(Suppression.address_hash == contact.email_hash))
+        )
 
 
 def _withdrawals(hooks: Hooks, sent: Sent) -> list[tuple[str, str, str]]:
     with hooks.runtime.Session() as session:
         events = session.scalars(
-            select(ConsentEvent).where(ConsentEvent.contact_id == sent.contact_id, ConsentEvent.action == "withdraw")
+            select(ConsentEvent).where(
+                ConsentEvent.contact_id == sent.contact_id, ConsentEvent.action == "withdraw"
+            )
         )
         return [(e.source, e.mechanism, e.evidence["report_id"]) for e in events]
 
 
 def _kinds(hooks: Hooks, sent: Sent) -> list[str]:
     with hooks.runtime.Session() as session:
-        return list(session.scalars(select(DeliveryFeedback.kind).where(DeliveryFeedback.contact_id == sent.contact_id)))
+        return list(
+            session.scalars(
+                select(DeliveryFeedback.kind).where(DeliveryFeedback.contact_id == sent.contact_id)
+            )
+        )
 
 
 # --- Amazon SES through SNS ---------------------------------------------------------------------------
 
 
 def test_an_sns_subscription_to_our_topic_is_confirmed_at_its_sns_url(hooks: Hooks) -> None:
-    status, _ = hooks.post("/webhooks/ses", hooks.sns.message("SubscriptionConfirmation", "You have chosen to subscribe"))
+    status, _ = hooks.post(
+        "/webhooks/ses", hooks.sns.message("SubscriptionConfirmation", "You have chosen to subscribe")
+    )
 
     assert status == 200
-    assert [p.split("?")[0] for p in hooks.sns.requests] == ["/SimpleNotificationService-test.pem", "/"]
+    assert [p.split("?")[0] for p in hooks.sns.requests] == [hooks.sns.cert_path, "/"]
     assert "Action=ConfirmSubscription" in hooks.sns.requests[1]
 
 
@@ -188,7 +206,7 @@ def test_an_ses_permanent_bounce_marks_the_delivery_bounced_and_suppresses(
     assert _suppressed(hooks, sent) == ["hard_bounce"]
     # The certificate was fetched once, then kept.
     hooks.post("/webhooks/ses", message)
-    assert len(hooks.sns.requests) <= 1
+    assert hooks.sns.requests == [hooks.sns.cert_path]
 
 
 def test_an_ses_transient_bounce_is_counted_soft_and_a_complaint_withdraws(hooks: Hooks) -> None:
@@ -197,7 +215,9 @@ def test_an_ses_transient_bounce_is_counted_soft_and_a_complaint_withdraws(hooks
     transient = ses_bounce(soft.message_id, soft.address, "Transient", feedback_id="fb-soft")
     assert hooks.post("/webhooks/ses", hooks.sns.message("Notification", transient))[0] == 200
     complaint = ses_complaint(complained.message_id, complained.address, feedback_id="fb-abuse")
-    assert hooks.post("/webhooks/ses", hooks.sns.message("Notification", complaint, message_id="m-2"))[0] == 200
+    assert (
+        hooks.post("/webhooks/ses", hooks.sns.message("Notification", complaint, message_id="m-2"))[0] == 200
+    )
 
     assert (_kinds(hooks, soft), _suppressed(hooks, soft)) == (["soft_bounce"], [])
     assert _delivery_status(hooks, soft) == DeliveryStatus.SENT
@@ -234,7 +254,9 @@ def test_a_forged_stale_or_foreign_sns_message_changes_nothing(hooks: Hooks, sen
         "Notification", ses_bounce(sent.message_id, sent.address), at=datetime.now(UTC) - timedelta(hours=2)
     )
     foreign = hooks.sns.message(
-        "Notification", ses_bounce(sent.message_id, sent.address), topic="arn:aws:sns:eu-west-3:999999999999:other"
+        "Notification",
+        ses_bounce(sent.message_id, sent.address),
+        topic="arn:aws:sns:eu-west-3:999999999999:other",
     )
     unsigned = {k: v for k, v in tampered.items() if k != "Signature"}
 
@@ -258,8 +280,14 @@ def test_an_sns_notification_replayed_has_its_effect_once(hooks: Hooks, sent: Se
 def _sendgrid_events(*people: tuple[Sent, str, dict[str, Any]]) -> bytes:
     return json.dumps(
         [
-            {"email": p.address, "timestamp": int(time.time()), "smtp-id": p.message_id, "event": event,
-             "sg_event_id": f"sg-{p.delivery_id}-{event}", **extra}
+            {
+                "email": p.address,
+                "timestamp": int(time.time()),
+                "smtp-id": p.message_id,
+                "event": event,
+                "sg_event_id": f"sg-{p.delivery_id}-{event}",
+                **extra,
+            }
             for p, event, extra in people
         ]
     ).encode()
@@ -278,18 +306,24 @@ def test_a_signed_sendgrid_batch_applies_bounces_and_spam_reports(hooks: Hooks) 
 
     assert (_delivery_status(hooks, bounced), _suppressed(hooks, bounced)) == ("bounced", ["hard_bounce"])
     assert (_kinds(hooks, blocked), _suppressed(hooks, blocked)) == (["soft_bounce"], [])
-    assert _withdrawals(hooks, complained) == [("complaint", "complaint", f"sg-{complained.delivery_id}-spamreport")]
+    assert _withdrawals(hooks, complained) == [
+        ("complaint", "complaint", f"sg-{complained.delivery_id}-spamreport")
+    ]
     assert _kinds(hooks, delivered) == []
 
 
-def test_a_sendgrid_batch_with_a_bad_or_stale_signature_or_replayed_changes_nothing(hooks: Hooks, sent: Sent) -> None:
+def test_a_sendgrid_batch_with_a_bad_or_stale_signature_or_replayed_changes_nothing(
+    hooks: Hooks, sent: Sent
+) -> None:
     body = _sendgrid_events((sent, "bounce", {"type": "bounce"}))
     other_key = SendGridSigner().headers(body)
     stale = hooks.sendgrid.headers(body, timestamp=int(time.time()) - 3600)
     swapped = hooks.sendgrid.headers(b"[]")
     before = hooks.state()
 
-    assert [hooks.post("/webhooks/sendgrid", body, h)[0] for h in (other_key, stale, swapped, {})] == [403] * 4
+    assert [hooks.post("/webhooks/sendgrid", body, h)[0] for h in (other_key, stale, swapped, {})] == [
+        403
+    ] * 4
     assert hooks.state() == before
 
     signed = hooks.sendgrid.headers(body)
@@ -297,8 +331,15 @@ def test_a_sendgrid_batch_with_a_bad_or_stale_signature_or_replayed_changes_noth
     assert _kinds(hooks, sent) == ["hard_bounce"]
 
 
-def test_a_report_on_an_unknown_delivery_gets_the_same_answer_and_changes_nothing(hooks: Hooks, sent: Sent) -> None:
-    ghost = Sent(sent.delivery_id + 10_000, f"<d{sent.delivery_id + 10_000}.c1.00ff@exemple.test>", "nobody@example.org", 0)
+def test_a_report_on_an_unknown_delivery_gets_the_same_answer_and_changes_nothing(
+    hooks: Hooks, sent: Sent
+) -> None:
+    ghost = Sent(
+        sent.delivery_id + 10_000,
+        f"<d{sent.delivery_id + 10_000}.c1.00ff@exemple.test>",
+        "nobody@example.org",
+        0,
+    )
     known = _sendgrid_events((sent, "bounce", {"type": "bounce"}))
     unknown = _sendgrid_events((ghost, "bounce", {"type": "bounce"}))
     before = hooks.state()
@@ -326,7 +367,9 @@ def _mailgun_event(sent: Sent, event: str, event_id: str, **extra: Any) -> dict[
 def test_signed_mailgun_failures_and_complaints_apply(hooks: Hooks) -> None:
     permanent, temporary, complained = _send(hooks.runtime, 3)
     events = [
-        _mailgun_event(permanent, "failed", "mg-1", severity="permanent", **{"delivery-status": {"code": 550}}),
+        _mailgun_event(
+            permanent, "failed", "mg-1", severity="permanent", **{"delivery-status": {"code": 550}}
+        ),
         _mailgun_event(temporary, "failed", "mg-2", severity="temporary"),
         _mailgun_event(complained, "complained", "mg-3"),
     ]
@@ -340,7 +383,9 @@ def test_signed_mailgun_failures_and_complaints_apply(hooks: Hooks) -> None:
 
 def test_a_mailgun_token_reused_a_bad_signature_or_a_stale_one_changes_nothing(hooks: Hooks) -> None:
     first, second = _send(hooks.runtime, 2)
-    captured = mailgun_body(MAILGUN_KEY, _mailgun_event(first, "failed", "mg-a", severity="temporary"), "tok-1")
+    captured = mailgun_body(
+        MAILGUN_KEY, _mailgun_event(first, "failed", "mg-a", severity="temporary"), "tok-1"
+    )
     assert hooks.post("/webhooks/mailgun", captured)[0] == 200
     before = hooks.state()
 
@@ -348,7 +393,9 @@ def test_a_mailgun_token_reused_a_bad_signature_or_a_stale_one_changes_nothing(h
     reused = json.loads(captured)
     reused["event-data"] = _mailgun_event(second, "complained", "mg-b")
     forged = mailgun_body("key-another-key-0123456789", _mailgun_event(second, "complained", "mg-c"), "tok-2")
-    stale = mailgun_body(MAILGUN_KEY, _mailgun_event(second, "complained", "mg-d"), "tok-3", int(time.time()) - 3600)
+    stale = mailgun_body(
+        MAILGUN_KEY, _mailgun_event(second, "complained", "mg-d"), "tok-3", int(time.time()) - 3600
+    )
     statuses = [hooks.post("/webhooks/mailgun", b)[0] for b in (reused, forged, stale, b"{}")]
 
     assert statuses == [403, 403, 403, 403]
@@ -362,15 +409,23 @@ def test_a_mailgun_token_reused_a_bad_signature_or_a_stale_one_changes_nothing(h
 
 
 def _postmark(sent: Sent, record_type: str, report_id: int, bounce_type: str = "") -> dict[str, Any]:
-    return {"RecordType": record_type, "ID": report_id, "Type": bounce_type, "Email": sent.address,
-            "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "BouncedAt": "2026-12-05T10:00:00Z"}
+    return {
+        "RecordType": record_type,
+        "ID": report_id,
+        "Type": bounce_type,
+        "Email": sent.address,
+        "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "BouncedAt": "2026-12-05T10:00:00Z",
+    }
 
 
 def test_postmark_bounces_and_complaints_with_its_credentials_over_https_apply(hooks: Hooks) -> None:
     hard, complained = _send(hooks.runtime, 2)
     over_https = {"Authorization": basic(POSTMARK_USER, POSTMARK_PASSWORD), "X-Forwarded-Proto": "https"}
 
-    assert hooks.post("/webhooks/postmark", _postmark(hard, "Bounce", 101, "HardBounce"), over_https)[0] == 200
+    assert (
+        hooks.post("/webhooks/postmark", _postmark(hard, "Bounce", 101, "HardBounce"), over_https)[0] == 200
+    )
     assert hooks.post("/webhooks/postmark", _postmark(complained, "SpamComplaint", 102), over_https)[0] == 200
 
     assert _suppressed(hooks, hard) == ["hard_bounce"]
@@ -381,7 +436,9 @@ def test_postmark_over_plain_http_or_with_bad_credentials_changes_nothing(hooks:
     body = _postmark(sent, "Bounce", 103, "HardBounce")
     before = hooks.state()
     attempts = [
-        {"Authorization": basic(POSTMARK_USER, POSTMARK_PASSWORD)},  # the site is https: plain http is refused
+        {
+            "Authorization": basic(POSTMARK_USER, POSTMARK_PASSWORD)
+        },  # the site is https: plain http is refused
         {"Authorization": basic(POSTMARK_USER, "not-the-password"), "X-Forwarded-Proto": "https"},
         {"X-Forwarded-Proto": "https"},
     ]
@@ -394,8 +451,15 @@ def test_postmark_over_plain_http_or_with_bad_credentials_changes_nothing(hooks:
 
 
 def _brevo(sent: Sent, event: str) -> dict[str, Any]:
-    return {"event": event, "email": sent.address, "id": 4711, "message-id": sent.message_id,
-            "ts_event": int(time.time()), "date": "2026-12-05 10:00:00", "tag": ""}
+    return {
+        "event": event,
+        "email": sent.address,
+        "id": 4711,
+        "message-id": sent.message_id,
+        "ts_event": int(time.time()),
+        "date": "2026-12-05 10:00:00",
+        "tag": "",
+    }
 
 
 def test_brevo_events_with_its_bearer_token_apply_once_and_a_bad_token_changes_nothing(hooks: Hooks) -> None:
@@ -403,7 +467,10 @@ def test_brevo_events_with_its_bearer_token_apply_once_and_a_bad_token_changes_n
     token = {"Authorization": f"Bearer {BREVO_TOKEN}", "X-Forwarded-Proto": "https"}
     before = hooks.state()
 
-    bad = [{"Authorization": "Bearer wrong-token-0123456789", "X-Forwarded-Proto": "https"}, {"Authorization": f"Bearer {BREVO_TOKEN}"}]
+    bad = [
+        {"Authorization": "Bearer wrong-token-0123456789", "X-Forwarded-Proto": "https"},
+        {"Authorization": f"Bearer {BREVO_TOKEN}"},
+    ]
     assert [hooks.post("/webhooks/brevo", _brevo(hard, "hard_bounce"), h)[0] for h in bad] == [403, 403]
     assert hooks.state() == before
 
@@ -419,5 +486,16 @@ def test_brevo_events_with_its_bearer_token_apply_once_and_a_bad_token_changes_n
 def test_an_unconfigured_provider_refuses_everything(committed: Runtime) -> None:
     app = create_app({}, runtime=committed)
     client = app.test_client()
-    for path in ("/webhooks/ses", "/webhooks/sendgrid", "/webhooks/mailgun", "/webhooks/postmark", "/webhooks/brevo"):
-        assert client.post(path, data=b"{}", headers={"Authorization": "Bearer ", "Content-Type": "application/json"}).status_code == 403
+    for path in (
+        "/webhooks/ses",
+        "/webhooks/sendgrid",
+        "/webhooks/mailgun",
+        "/webhooks/postmark",
+        "/webhooks/brevo",
+    ):
+        assert (
+            client.post(
+                path, data=b"{}", headers={"Authorization": "Bearer ", "Content-Type": "application/json"}
+            ).status_code
+            == 403
+        )

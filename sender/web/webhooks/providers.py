@@ -53,15 +53,23 @@ def ses() -> ResponseReturnValue:
 @bp.post("/sendgrid")
 def sendgrid_events() -> ResponseReturnValue:
     """SendGrid's Event Webhook (a batch of events)."""
-    body = request.get_data()
-    return _applied(sendgrid.SOURCE, sendgrid.receive(runtime().settings.webhooks, request.headers, body, time.time()))
+    reports = sendgrid.receive(
+        runtime().settings.webhooks,
+        request.headers.get(sendgrid.SIGNATURE_HEADER, ""),
+        request.headers.get(sendgrid.TIMESTAMP_HEADER, ""),
+        request.get_data(),
+        time.time(),
+    )
+    return _applied(sendgrid.SOURCE, reports)
 
 
 @bp.post("/mailgun")
 def mailgun_events() -> ResponseReturnValue:
     """One Mailgun event."""
     rt = runtime()
-    return _applied(mailgun.SOURCE, mailgun.receive(rt.settings.webhooks, rt.redis, request.get_data(), time.time()))
+    return _applied(
+        mailgun.SOURCE, mailgun.receive(rt.settings.webhooks, rt.redis, request.get_data(), time.time())
+    )
 
 
 @bp.post("/postmark")

@@ -45,7 +45,11 @@ def receive(webhooks: WebhookSettings, redis: Redis, body: bytes, now: float) ->
     except ValidationFailed:
         raise Refused("no signature") from None
     stamp, token = text(signed.get("timestamp")), text(signed.get("token"))
-    if not stamp or not token or not hmac.compare_digest(signature_of(key, stamp, token), text(signed.get("signature"))):
+    if (
+        not stamp
+        or not token
+        or not hmac.compare_digest(signature_of(key, stamp, token), text(signed.get("signature")))
+    ):
         raise Refused("bad Mailgun signature")
     try:
         fresh(float(stamp), now, webhooks.tolerance_seconds)

@@ -36,8 +36,24 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.
 # The fields each message type signs, in this order (SNS's documented canonical form).
 _SIGNED = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
-    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+    "UnsubscribeConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
 }
 _CACHE_SIZE = 16
 _MAX_CERT_BYTES = 64 * 1024
@@ -167,7 +183,9 @@ def ses_reports(document: Any) -> list[Feedback]:
     delivery = delivery_in_message_id(_message_id(mapping(doc.get("mail") or {}, "mail")))
     if kind == "Bounce":
         report = mapping(doc.get("bounce"), "bounce")
-        feedback = FeedbackKind.HARD_BOUNCE if report.get("bounceType") == "Permanent" else FeedbackKind.SOFT_BOUNCE
+        feedback = (
+            FeedbackKind.HARD_BOUNCE if report.get("bounceType") == "Permanent" else FeedbackKind.SOFT_BOUNCE
+        )
         recipients = report.get("bouncedRecipients") or []
     elif kind == "Complaint":
         report = mapping(doc.get("complaint"), "complaint")
