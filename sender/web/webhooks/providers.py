@@ -40,7 +40,7 @@ def _malformed(exc: ValidationFailed) -> ResponseReturnValue:
 def _applied(source: str, reports: list[Feedback]) -> Response:
     outcomes = apply_reports(get_session(), runtime().settings, reports)
     if outcomes:
-        log.info("%s webhook: %s", source, ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())))
+        log.debug("%s webhook: %s", source, ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())))
     return Response(status=200)
 
 
