@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 from redis import Redis
@@ -12,6 +13,7 @@ from redis import Redis
 from sender.services.errors import ValidationFailed
 
 SEEN_PREFIX = "sender:webhooks:seen:"
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,31}")
 
 
 class Refused(Exception):
@@ -49,12 +51,27 @@ def mapping(value: Any, field: str) -> dict[str, Any]:
 
 
 def text(value: Any) -> str:
-    """A JSON scalar as text; anything else (missing, an object) as empty."""
+    """A JSON scalar as text; anything else (missing, an object, a lone surrogate) as empty."""
     if isinstance(value, str):
-        return value
+        # JSON may carry an escaped lone surrogate, which no column or hash can take.
+        return value if value.isascii() or _encodable(value) else ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def code(value: Any) -> str:
+    """A provider's diagnostic code ("5.1.1", 550, "General"), or empty: free text may hold an address."""
+    found = text(value).strip()
+    return found if _CODE.fullmatch(found) else ""
 
 
 def claim_once(redis: Redis, scope: str, token: str, event_id: str, ttl: int) -> bool:

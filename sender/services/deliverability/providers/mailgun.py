@@ -19,6 +19,7 @@ from sender.services.deliverability.feedback import Feedback
 from sender.services.deliverability.providers.common import (
     Refused,
     claim_once,
+    code,
     fresh,
     json_document,
     mapping,
@@ -80,6 +81,6 @@ def receive(webhooks: WebhookSettings, redis: Redis, body: bytes, now: float) ->
             source=SOURCE,
             delivery_id=delivery_in_message_id(message_id),
             address=text(event.get("recipient")) or None,
-            detail=text(status.get("code")) if isinstance(status, dict) else "",
+            detail=code(status.get("code")) if isinstance(status, dict) else "",
         )
     ]

@@ -19,7 +19,7 @@ from sender.channels.email.render import delivery_in_message_id
 from sender.config_webhooks import WebhookSettings
 from sender.enums import FeedbackKind
 from sender.services.deliverability.feedback import Feedback
-from sender.services.deliverability.providers.common import Refused, fresh, json_document, mapping, text
+from sender.services.deliverability.providers.common import Refused, code, fresh, json_document, mapping, text
 from sender.services.errors import ValidationFailed
 
 SOURCE = "sendgrid"
@@ -96,7 +96,7 @@ def receive(webhooks: WebhookSettings, signature: str, stamp: str, body: bytes, 
                 source=SOURCE,
                 delivery_id=delivery_in_message_id(text(event.get("smtp-id"))),
                 address=text(event.get("email")) or None,
-                detail=text(event.get("status")),
+                detail=code(event.get("status")),
             )
         )
     return reports

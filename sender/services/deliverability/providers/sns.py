@@ -27,7 +27,7 @@ from sender.channels.email.render import delivery_in_message_id
 from sender.config_webhooks import WebhookSettings
 from sender.enums import FeedbackKind
 from sender.services.deliverability.feedback import Feedback
-from sender.services.deliverability.providers.common import Refused, fresh, json_document, mapping, text
+from sender.services.deliverability.providers.common import Refused, code, fresh, json_document, mapping, text
 from sender.services.errors import ValidationFailed
 
 SOURCE = "ses"
@@ -205,7 +205,7 @@ def ses_reports(document: Any) -> list[Feedback]:
             source=SOURCE,
             delivery_id=delivery if len(recipients) == 1 else None,
             address=text(mapping(recipient, "recipients").get("emailAddress")) or None,
-            detail=text(mapping(recipient, "recipients").get("status")) or text(report.get("bounceSubType")),
+            detail=code(mapping(recipient, "recipients").get("status")) or code(report.get("bounceSubType")),
         )
         for index, recipient in enumerate(recipients)
     ]
