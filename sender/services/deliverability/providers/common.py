@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 from typing import Any
 
@@ -26,7 +27,7 @@ class Refused(Exception):
 
 def fresh(timestamp: float, now: float, tolerance: int) -> None:
     """Refuse a signed timestamp outside the tolerance window: an old signature is a replay."""
-    if abs(now - timestamp) > tolerance:
+    if not math.isfinite(timestamp) or abs(now - timestamp) > tolerance:
         raise Refused("timestamp outside the tolerance window")
 
 
