@@ -18,6 +18,7 @@ from sender.addresses import is_phone_region
 if TYPE_CHECKING:
     from sender.config_deliverability import DeliverabilitySettings
     from sender.config_sms import SmsSettings
+    from sender.config_webhooks import WebhookSettings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOCALES = ("fr", "en")
@@ -100,6 +101,7 @@ class Settings:
     smtp_max_rate: tuple[Rate, ...] = ()
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
     deliverability: DeliverabilitySettings = field(default_factory=lambda: _deliverability_defaults())
+    webhooks: WebhookSettings = field(default_factory=lambda: _webhook_defaults())
     requalification_deadline_days: int = 30
     requalification_silence: str = "erase"
     requalification_separate_approval: bool = True
@@ -138,6 +140,13 @@ def _deliverability_defaults() -> DeliverabilitySettings:
     from sender.config_deliverability import DeliverabilitySettings
 
     return DeliverabilitySettings()
+
+
+def _webhook_defaults() -> WebhookSettings:
+    # Provider webhook settings live in their own module, which needs ConfigError from this one.
+    from sender.config_webhooks import WebhookSettings
+
+    return WebhookSettings()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -380,6 +389,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
         sms=_load_sms(env),
         deliverability=_load_deliverability(env),
+        webhooks=_load_webhooks(env),
         requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
         requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
         requalification_separate_approval=_choice(env, "REQUALIFICATION_SEPARATE_APPROVAL", ("1", "0"))
@@ -443,6 +453,12 @@ def _load_deliverability(env: Mapping[str, str]) -> DeliverabilitySettings:
     from sender.config_deliverability import load_deliverability_settings
 
     return load_deliverability_settings(env)
+
+
+def _load_webhooks(env: Mapping[str, str]) -> WebhookSettings:
+    from sender.config_webhooks import load_webhook_settings
+
+    return load_webhook_settings(env)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

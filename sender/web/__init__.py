@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     from sender.web.metrics import bp as metrics_bp
     from sender.web.public import bp as public_bp
     from sender.web.public.requalify import bp as requalify_bp
+    from sender.web.webhooks.providers import bp as provider_webhooks_bp
     from sender.web.webhooks.twilio import bp as twilio_bp
 
     runtime = app.extensions["sender"]
@@ -33,5 +34,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(twilio_bp)
+    app.register_blueprint(provider_webhooks_bp)
     admin.register(app)
     limits.init_app(app, runtime, [public_bp, requalify_bp])

@@ -28,6 +28,19 @@ _PHRASE_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]+')
 _NOT_SLUG = re.compile(r"[^a-z0-9-]+")
 
 
+# What MimeAssembler.message_id writes: <d{delivery}.c{campaign}.{random}@{domain}>.
+_OUR_MESSAGE_ID = re.compile(r"<?d(?P<delivery>[1-9][0-9]{0,9})\.c[0-9]+\.[0-9a-f]+@")
+# Delivery ids are a 32-bit column: a larger number in a quoted Message-ID was never ours.
+_MAX_DELIVERY_ID = 2**31 - 1
+
+
+def delivery_in_message_id(message_id: str) -> int | None:
+    """The delivery a Message-ID of ours names (a provider's report quotes it), or None."""
+    found = _OUR_MESSAGE_ID.match(message_id.strip())
+    delivery = int(found["delivery"]) if found else None
+    return delivery if delivery is not None and delivery <= _MAX_DELIVERY_ID else None
+
+
 def sender_domain(settings: Settings) -> str:
     """Domain of EMAIL_FROM in IDNA (for Message-ID), falling back to the public site's host."""
     _, address = parseaddr(settings.email_from)
