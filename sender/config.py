@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from sender.addresses import is_phone_region
 
 if TYPE_CHECKING:
+    from sender.config_guard import GuardSettings
     from sender.config_sms import SmsSettings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -98,6 +99,7 @@ class Settings:
     smtp_connections: int = 10
     smtp_max_rate: tuple[Rate, ...] = ()
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
+    guard: GuardSettings = field(default_factory=lambda: _guard_defaults())
     requalification_deadline_days: int = 30
     requalification_silence: str = "erase"
     requalification_separate_approval: bool = True
@@ -126,6 +128,12 @@ def _sms_defaults() -> SmsSettings:
     from sender.config_sms import SmsSettings
 
     return SmsSettings()
+
+
+def _guard_defaults() -> GuardSettings:
+    from sender.config_guard import GuardSettings
+
+    return GuardSettings()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -350,6 +358,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
         sms=_load_sms(env),
+        guard=_load_guard(env),
         requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
         requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
         requalification_separate_approval=_choice(env, "REQUALIFICATION_SEPARATE_APPROVAL", ("1", "0"))
@@ -385,6 +394,12 @@ def _load_sms(env: Mapping[str, str]) -> SmsSettings:
     from sender.config_sms import load_sms_settings
 
     return load_sms_settings(env)
+
+
+def _load_guard(env: Mapping[str, str]) -> GuardSettings:
+    from sender.config_guard import load_guard_settings
+
+    return load_guard_settings(env)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

@@ -152,15 +152,17 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return BatchReport(stopped="deleted")
+        effective = organisation.effective_settings(session, runtime.settings)
         renderer = MessageRenderer(
-            organisation.effective_settings(session, runtime.settings),
+            effective,
             runtime.tokens,
             campaign,
             delivery.purpose_of(session, campaign),
             requalify.message_context(session, campaign),
         )
-        # The shared rate limit needs Redis; without a configured rate the outlet never touches it.
-        with Outlet(renderer.channel, runtime.settings, runtime.redis) as outlet:
+        # The shared rate limit needs Redis; without a configured rate the outlet never touches it. The
+        # transports get the effective settings: a DKIM key set on the Organisation page signs the batch.
+        with Outlet(renderer.channel, effective, runtime.redis) as outlet:
             report = delivery.send_batch(
                 session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )
