@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from sender.addresses import is_phone_region
 
 if TYPE_CHECKING:
+    from sender.config_deliverability import DeliverabilitySettings
     from sender.config_guard import GuardSettings
     from sender.config_sms import SmsSettings
 
@@ -99,6 +100,7 @@ class Settings:
     smtp_connections: int = 10
     smtp_max_rate: tuple[Rate, ...] = ()
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
+    deliverability: DeliverabilitySettings = field(default_factory=lambda: _deliverability_defaults())
     guard: GuardSettings = field(default_factory=lambda: _guard_defaults())
     requalification_deadline_days: int = 30
     requalification_silence: str = "erase"
@@ -128,6 +130,13 @@ def _sms_defaults() -> SmsSettings:
     from sender.config_sms import SmsSettings
 
     return SmsSettings()
+
+
+def _deliverability_defaults() -> DeliverabilitySettings:
+    # Bounce settings live in their own module, which needs ConfigError from this one.
+    from sender.config_deliverability import DeliverabilitySettings
+
+    return DeliverabilitySettings()
 
 
 def _guard_defaults() -> GuardSettings:
@@ -358,6 +367,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
         sms=_load_sms(env),
+        deliverability=_load_deliverability(env),
         guard=_load_guard(env),
         requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
         requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
@@ -394,6 +404,12 @@ def _load_sms(env: Mapping[str, str]) -> SmsSettings:
     from sender.config_sms import load_sms_settings
 
     return load_sms_settings(env)
+
+
+def _load_deliverability(env: Mapping[str, str]) -> DeliverabilitySettings:
+    from sender.config_deliverability import load_deliverability_settings
+
+    return load_deliverability_settings(env)
 
 
 def _load_guard(env: Mapping[str, str]) -> GuardSettings:

@@ -58,6 +58,8 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
     # Held outside the recipient's quiet hours until `not_before` (SMS, R14).
     DEFERRED = "deferred"
+    # Accepted by the relay, then reported undeliverable for good (a hard bounce arriving later).
+    BOUNCED = "bounced"
 
 
 class ConsentAction(StrEnum):
@@ -89,6 +91,8 @@ class ConsentSource(StrEnum):
     SMS_KEYWORD = "sms_keyword"
     ONE_CLICK = "one_click"
     UNSUBSCRIBE_PAGE = "unsubscribe_page"
+    # A spam complaint relayed by a mailbox provider (ARF report or provider webhook).
+    COMPLAINT = "complaint"
 
 
 class SkipReason(StrEnum):
@@ -140,6 +144,17 @@ class SuppressionReason(StrEnum):
     CARRIER_OPT_OUT = "carrier_opt_out"
     HARD_BOUNCE = "hard_bounce"
     INVALID_NUMBER = "invalid_number"
+    # SOFT_BOUNCE_LIMIT temporary failures in a row within 15 days.
+    SOFT_BOUNCE = "soft_bounce"
+    COMPLAINT = "complaint"
+
+
+class FeedbackKind(StrEnum):
+    """What a bounce or complaint report says about one message, whichever door it came through."""
+
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"
+    COMPLAINT = "complaint"
 
 
 class WithdrawalKind(StrEnum):

@@ -179,6 +179,8 @@ class Content:
     html: str
     unsubscribe_url: str | None
     portal_url: str
+    # Where reports about this one message go (email: the VERP envelope sender); None: the channel's default.
+    return_path: str | None = None
 
 
 class Assembler(Protocol[M_co]):

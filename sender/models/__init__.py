@@ -5,6 +5,7 @@ from sender.models.campaigns import Campaign, Delivery, campaign_lists
 from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.deliverability import DeliveryFeedback
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.records import ProcessorEntry, PurposeDpia
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
@@ -30,6 +31,7 @@ __all__ = [
     "ContactTag",
     "CronLock",
     "Delivery",
+    "DeliveryFeedback",
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",

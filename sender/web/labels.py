@@ -70,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unknown": N_("Outcome unknown"),
         "cancelled": N_("Message cancelled"),
         "deferred": N_("Deferred"),
+        "bounced": N_("Bounced"),
     },
     "ConsentAction": {
         "grant": N_("Consent given"),
@@ -94,6 +95,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sms_keyword": N_("SMS keyword"),
         "one_click": N_("One-click unsubscribe"),
         "unsubscribe_page": N_("Unsubscribe page"),
+        "complaint": N_("Spam complaint"),
     },
     "SkipReason": {
         "erased": N_("Erased"),
@@ -124,6 +126,13 @@ LABELS: dict[str, dict[str, str]] = {
         "carrier_opt_out": N_("Opted out with the carrier"),
         "hard_bounce": N_("Address does not exist (hard bounce)"),
         "invalid_number": N_("Invalid number"),
+        "soft_bounce": N_("Repeated temporary failures (soft bounces)"),
+        "complaint": N_("Spam complaint"),
+    },
+    "FeedbackKind": {
+        "hard_bounce": N_("Hard bounce"),
+        "soft_bounce": N_("Soft bounce"),
+        "complaint": N_("Spam complaint"),
     },
     "Role": {
         "admin": N_("Administrator"),
@@ -243,6 +252,7 @@ LABELS: dict[str, dict[str, str]] = {
         "api": N_("API"),
         "hard_bounce": N_("Address does not exist (hard bounce)"),
         "erasure": N_("Erasure"),
+        "complaint": N_("Spam complaint"),
     },
 }
 

@@ -141,7 +141,7 @@ class MimeAssembler:
         except UnicodeError as exc:
             # A lone surrogate in a contact's data cannot become UTF-8: this message alone fails.
             raise RenderFailed(f"encoding failed: {type(exc).__name__}") from None
-        return OutgoingEmail(self.envelope_from, address, message_id, data)
+        return OutgoingEmail(content.return_path or self.envelope_from, address, message_id, data)
 
     def _date(self) -> bytes:
         """The Date header line, rebuilt at most once per second."""

@@ -48,7 +48,7 @@ NOTICE_REASONS = (
     SkipReason.SUPPRESSED,
 )
 # Suppressions that say an address cannot be reached, not that its owner refused marketing.
-UNREACHABLE = (SuppressionReason.HARD_BOUNCE, SuppressionReason.INVALID_NUMBER)
+UNREACHABLE = (SuppressionReason.HARD_BOUNCE, SuppressionReason.SOFT_BOUNCE, SuppressionReason.INVALID_NUMBER)
 RULES = ("consent", "ask", "notice")
 _RULE_OF_KIND: dict[str | None, str] = {
     CampaignKind.REQUALIFICATION: "ask",

@@ -40,6 +40,7 @@ WITHDRAW_MECHANISMS = frozenset(
         "api",
         "hard_bounce",
         "erasure",
+        "complaint",
     }
 )
 SOURCES = frozenset(ConsentSource)
@@ -52,6 +53,8 @@ EVIDENCE_KEYS = {
     "page_url": 300,
     "note": 300,
     "import_batch": 32,
+    # A complaint's proof: the provider's or the report's own id (never the complainant's address).
+    "report_id": 100,
 }
 # Sources where the person acted themselves: they reset the "last interaction" clock (CNIL 3-year rule).
 PERSON_SOURCES = frozenset(

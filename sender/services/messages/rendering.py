@@ -8,7 +8,7 @@ then hands the result to the channel (email: MIME bytes, see channels/email/rend
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from sender.i18n import N_, email_env, pick_locale
 from sender.models import Campaign, Contact, Purpose
 from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.consent.requalify_links import AskLink, answer_url
+from sender.services.deliverability.verp import envelope_sender
 from sender.services.errors import ValidationFailed
 from sender.services.messages.sandbox import (
     SAMPLE_CONTACT,
@@ -166,6 +167,8 @@ class MessageRenderer:
         except Exception as exc:
             # A template or a contact's data broke this message only; the type says what, never the data.
             raise RenderFailed(f"template error: {type(exc).__name__}") from None
+        # Bounces of this message come back to an address naming its delivery (VERP, when BOUNCE_DOMAIN is set).
+        content = replace(content, return_path=envelope_sender(self.settings, delivery_id))
         return self._assembler.assemble(address, content, delivery_id)
 
     def content(self, contact: Contact) -> Content:

@@ -1,7 +1,7 @@
 """sender authentication and the circuit breaker: DKIM selector and domain, why a campaign was paused
 
-Revision ID: 0019_guard
-Revises: 0018
+Revision ID: 0020_guard
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0019_guard"
-down_revision: str | None = "0018"
+revision: str = "0020_guard"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
