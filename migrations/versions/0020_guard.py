@@ -26,6 +26,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(sa.Column("paused_reason", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("resumed_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_deliveries_sent_at", ["sent_at"], unique=False)
 
@@ -34,6 +35,7 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_sent_at")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_column("resumed_at")
         batch_op.drop_column("paused_reason")
     with op.batch_alter_table("organisation_settings", schema=None) as batch_op:
         batch_op.drop_column("dkim_domain")

@@ -64,6 +64,8 @@ class Campaign(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Why the circuit breaker paused it (enums.BreakerTrip); None for a pause by a person. Resume clears it.
     paused_reason: Mapped[str | None] = mapped_column(String(16))
+    # When a person last resumed it: the circuit breaker counts from then, so a resume is not undone at once.
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
 
