@@ -11,11 +11,11 @@ from typing import Any
 
 import dkim
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
+from sender import create_app
 from sender.config import Settings
 from sender.enums import CampaignStatus, DeliveryStatus, FeedbackKind
 from sender.models import AuditEvent, Campaign, Delivery, ListMember, OrganisationSettings, User
@@ -163,7 +163,7 @@ def _report(session: Session, wire: Wire, delivery: Delivery, kind: FeedbackKind
 
 
 def test_complaints_pause_the_campaign_until_a_person_resumes_it(
-    db_session: Session, wire: Wire, app: Flask
+    db_session: Session, wire: Wire, api_headers: dict[str, str]
 ) -> None:
     campaign = _campaign(db_session, 30)
     _launch(db_session, wire, campaign)
@@ -190,6 +190,7 @@ def test_complaints_pause_the_campaign_until_a_person_resumes_it(
     assert event.details["reason"] == "complaints" and event.details["rate_percent"] == 10.0
 
     # The campaign page says why, with the rates.
+    app = create_app({"TESTING": True}, runtime=wire.runtime)
     marketer = app.test_client()
     db_session.add(
         User(email="marketer@exemple.org", role="marketer", password_hash=generate_password_hash(PASSWORD))
@@ -200,6 +201,22 @@ def test_complaints_pause_the_campaign_until_a_person_resumes_it(
     assert "Paused by the circuit breaker" in page
     assert "Spam complaint rate reached its pause threshold" in page
     assert "10.00 %" in page
+    # The API's campaign report says the same.
+    api = app.test_client().get(f"/api/v1/campaigns/{campaign.id}", headers=api_headers).get_json()
+    assert api["paused_reason"] == "complaints"
+    assert api["deliverability"] == {
+        "sent": 10,
+        "hard_bounces": 0,
+        "soft_bounces": 0,
+        "complaints": 1,
+        "hard_bounce_rate": 0.0,
+        "soft_bounce_rate": 0.0,
+        "complaint_rate": 10.0,
+    }
+    # The dashboard: the sending domain and the campaign, against the thresholds.
+    board = marketer.get("/admin/").get_data(as_text=True)
+    assert "Bounces and complaints, last 24 hours" in board
+    assert ">exemple.test</th>" in board and "over the pause threshold" in board
 
     # Nothing resumes it by itself: the cron duty leaves a paused campaign alone.
     assert breaker.sweep(db_session, organisation.effective_settings(db_session, wire.runtime.settings)) == []

@@ -126,3 +126,39 @@ def sweep(session: Session, settings: Settings) -> list[Trip]:
     ).all()
     now = utcnow()
     return [trip for cid in sending if (trip := guard(session, settings, cid, now)) is not None]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Rates over the window and their level against the thresholds, for a domain or a campaign."""
+
+    name: str
+    campaign_id: int | None
+    rates: rates.Rates
+    complaints: str
+    hard_bounces: str
+
+
+def board(session: Session, settings: Settings, now: datetime | None = None) -> list[Standing]:
+    """The dashboard's view: every sending domain with reports in the window (and the From domain), then the
+    campaigns whose rates are at a warning or past a pause threshold."""
+    start = since(settings, now)
+
+    def standing(name: str, campaign_id: int | None, found: rates.Rates) -> Standing:
+        return Standing(
+            name,
+            campaign_id,
+            found,
+            level(settings, found, BreakerTrip.COMPLAINTS),
+            level(settings, found, BreakerTrip.HARD_BOUNCES),
+        )
+
+    rows = [
+        standing(domain, None, found)
+        for domain, found in rates.by_domain(session, start, [from_domain(settings)]).items()
+    ]
+    for campaign_id, name in rates.campaigns_reported_since(session, start):
+        row = standing(name, campaign_id, rates.campaign_window(session, campaign_id, start))
+        if (row.complaints, row.hard_bounces) != (OK, OK):
+            rows.append(row)
+    return rows

@@ -139,3 +139,20 @@ def campaigns_total(session: Session, campaign_ids: Sequence[int]) -> dict[int, 
     ).all():
         kinds[campaign_id][kind] = count
     return {cid: _rates(sent.get(cid, 0), kinds[cid]) for cid in campaign_ids}
+
+
+def campaigns_reported_since(session: Session, since: datetime, limit: int = 50) -> list[tuple[int, str]]:
+    """(id, name) of the campaigns with reports about messages sent since `since`, newest first."""
+    rows = session.execute(
+        select(Campaign.id, Campaign.name)
+        .where(
+            Campaign.id.in_(
+                select(Delivery.campaign_id)
+                .join(DeliveryFeedback, DeliveryFeedback.delivery_id == Delivery.id)
+                .where(Delivery.sent_at >= since)
+            )
+        )
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+    ).all()
+    return [(row.id, row.name) for row in rows]

@@ -74,6 +74,9 @@ def organisation_dkim() -> ResponseReturnValue:
     }
     return run_action(
         lambda: dkim_key.save(db, runtime().settings, organisation.stored(db), values, actor()),
-        success=_("DKIM settings saved. Publish the record below before messages are signed with a new key."),
+        success=_(
+            "DKIM settings saved: messages are signed from now on. Publish the record below; until it is"
+            " published, receivers cannot verify the signature."
+        ),
         redirect_to=back,
     )
