@@ -53,7 +53,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['delivery_id'], ['deliveries.id'],
                             name=op.f('fk_delivery_feedback_delivery_id_deliveries'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_feedback')),
-    sa.UniqueConstraint('report_key', name=op.f('uq_delivery_feedback_report_key'))
+    sa.UniqueConstraint('report_key', name=op.f('uq_delivery_feedback_report_key')),
+    sa.UniqueConstraint('delivery_id', 'kind', name=op.f('uq_delivery_feedback_delivery_id'))
     )
     with op.batch_alter_table('delivery_feedback', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_feedback_campaign_id'), ['campaign_id'], unique=False)

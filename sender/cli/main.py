@@ -19,6 +19,7 @@ from sender import work
 from sender.cli import access as access_cli
 from sender.cli import requalify as requalify_cli
 from sender.cli.audit import audit_group
+from sender.cli.bounces import bounces_group
 from sender.cli.breaches import breaches_group
 from sender.cli.contacts import contacts
 from sender.cli.cron import cron
@@ -288,6 +289,7 @@ cli.add_command(contacts)
 cli.add_command(requalify_cli.requalify_group)
 cli.add_command(requalify_cli.retention_group)
 cli.add_command(cron)
+cli.add_command(bounces_group)
 cli.add_command(deliverability_group)
 
 

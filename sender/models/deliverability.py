@@ -19,6 +19,8 @@ class DeliveryFeedback(Base):
         # The same report, twice through any door, has its effect once: the key hashes the source with the
         # report's id (the mail doors, IMAP and SMTP, share one source family: the same DSN may reach both).
         UniqueConstraint("report_key"),
+        # A delivery takes each kind once, whichever report told it (a DSN and a provider webhook alike).
+        UniqueConstraint("delivery_id", "kind"),
         CheckConstraint(one_of("kind", FeedbackKind), name="kind"),
     )
 

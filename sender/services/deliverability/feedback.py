@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Table, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -98,32 +100,32 @@ def apply(session: Session, settings: Settings, feedback: Feedback) -> Outcome:
 
 
 def _apply(session: Session, settings: Settings, feedback: Feedback) -> Outcome:
-    key = report_key(settings, feedback.source, feedback.report_id)
-    if session.scalar(select(DeliveryFeedback.id).where(DeliveryFeedback.report_key == key)) is not None:
-        return Outcome.DUPLICATE
     delivery, contact = _target(session, settings, feedback)
     if contact is None or contact.status == ContactStatus.ERASED:
         return Outcome.UNKNOWN
-    if delivery is not None and _known_for_delivery(session, delivery.id, feedback.kind):
-        # Another report (another door, another id) already told this delivery's fate.
-        return Outcome.DUPLICATE
-    row = DeliveryFeedback(
-        delivery_id=delivery.id if delivery else None,
-        campaign_id=delivery.campaign_id if delivery else None,
-        contact_id=contact.id,
-        kind=feedback.kind,
-        source=feedback.source[:16],
-        report_key=key,
-        sending_domain=sender_domain(settings)[:255],
-        detail=feedback.detail[:32],
-        received_at=utcnow(),
+    now = utcnow()
+    recorded = _record(
+        session,
+        {
+            "delivery_id": delivery.id if delivery else None,
+            "campaign_id": delivery.campaign_id if delivery else None,
+            "contact_id": contact.id,
+            "kind": feedback.kind.value,
+            "source": feedback.source[:16],
+            "report_key": report_key(settings, feedback.source, feedback.report_id),
+            "sending_domain": sender_domain(settings)[:255],
+            "detail": feedback.detail[:32],
+            "received_at": now,
+        },
     )
-    session.add(row)
-    session.flush()
+    if not recorded:
+        # This report was applied before, or another one (another door, another id) already told this
+        # delivery's fate of this kind.
+        return Outcome.DUPLICATE
     if feedback.kind == FeedbackKind.HARD_BOUNCE:
         _hard_bounce(session, delivery, contact)
     elif feedback.kind == FeedbackKind.SOFT_BOUNCE:
-        _soft_bounce(session, settings, contact, row.received_at)
+        _soft_bounce(session, settings, contact, now)
     else:
         _complaint(session, contact, feedback, delivery.campaign_id if delivery else None)
     audit.record(
@@ -132,9 +134,20 @@ def _apply(session: Session, settings: Settings, feedback: Feedback) -> Outcome:
         f"deliverability.{feedback.kind}",
         "contact",
         contact.public_id,
-        {"delivery_id": row.delivery_id, "source": row.source, "detail": row.detail},
+        {"delivery_id": delivery.id if delivery else None, "source": feedback.source[:16]},
     )
     return Outcome.APPLIED
+
+
+def _record(session: Session, values: dict[str, Any]) -> bool:
+    """Insert the report's row unless its key or its (delivery, kind) is there already; True if inserted.
+
+    One statement, checked by the unique constraints, so two doors racing on one report queue on the index.
+    """
+    table = cast(Table, DeliveryFeedback.__table__)
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def _target(
@@ -157,17 +170,6 @@ def _target(
         return None, None
     digest = address_hash(settings.hash_key, normalised)
     return None, session.scalar(select(Contact).where(Contact.email_hash == digest))
-
-
-def _known_for_delivery(session: Session, delivery_id: int, kind: str) -> bool:
-    return (
-        session.scalar(
-            select(DeliveryFeedback.id).where(
-                DeliveryFeedback.delivery_id == delivery_id, DeliveryFeedback.kind == kind
-            )
-        )
-        is not None
-    )
 
 
 def _suppress(session: Session, contact: Contact, reason: str) -> None:
