@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sender.channels.email.dkim import DkimSigner
-from sender.services.deliverability.dkim_key import _generated_pem
+from sender.services.deliverability.dkim_key import generated_pem
 
 
 def _message() -> bytes:
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200)
     args = parser.parse_args()
-    pem = _generated_pem()
+    pem = generated_pem()
     data = _message()
     signer = DkimSigner("s2027", "exemple.test", pem)
     key = serialization.load_pem_private_key(pem, password=None)

@@ -26,7 +26,7 @@ def dns() -> Iterator[DnsTestServer]:
 @pytest.fixture
 def key(tmp_path: Path) -> Path:
     path = tmp_path / "dkim.pem"
-    path.write_bytes(dkim_key._generated_pem())
+    path.write_bytes(dkim_key.generated_pem())
     return path
 
 
@@ -73,7 +73,7 @@ def test_missing_and_wrong_records_fail_with_what_to_publish(
 ) -> None:
     # SPF without the relay, a key that is not ours, DMARC without a policy, strict SPF alignment.
     dns.txt("bounces.exemple.test", "v=spf1 ip4:198.51.100.7 -all")
-    other = dkim_key.public_record(dkim_key._generated_pem())
+    other = dkim_key.public_record(dkim_key.generated_pem())
     dns.txt("s2027._domainkey.exemple.test", other)
     dns.txt("_dmarc.exemple.test", "v=DMARC1; aspf=s")
     code, verdicts, output = _check(_env(base_env, dns, key), "exemple.test")

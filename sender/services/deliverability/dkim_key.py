@@ -78,7 +78,8 @@ def _checked_pem(raw: str) -> bytes:
     )
 
 
-def _generated_pem() -> bytes:
+def generated_pem() -> bytes:
+    """A new 2048-bit RSA key as PKCS#8 PEM."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_BITS)
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -125,7 +126,7 @@ def save(
         errors["domain"] = N_("must be a domain name such as example.org")
     pem: bytes | None = None
     if values.get("generate"):
-        pem = _generated_pem()
+        pem = generated_pem()
     elif values.get("private_key", "").strip():
         try:
             pem = _checked_pem(values["private_key"])

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TextAreaField
 
+from sender.models import OrganisationSettings
 from sender.services.accounts import organisation
 from sender.services.deliverability import dkim_key, dns_check
 from sender.services.errors import ValidationFailed
@@ -33,7 +34,10 @@ def page_context(check: bool) -> dict[str, Any]:
     """What organisation.html shows of DKIM, and the DNS panel when asked for (it queries DNS)."""
     db = get_session()
     settings = organisation.effective_settings(db, runtime().settings)
-    row = organisation.stored(db)
+    # Read only: a GET creates no settings row.
+    row = db.get(OrganisationSettings, organisation.ROW_ID) or OrganisationSettings(
+        dkim_selector="", dkim_domain=""
+    )
     report, dns_error = None, None
     if check:
         try:
