@@ -17,6 +17,7 @@ from sender.addresses import is_phone_region
 
 if TYPE_CHECKING:
     from sender.config_deliverability import DeliverabilitySettings
+    from sender.config_guard import GuardSettings
     from sender.config_sms import SmsSettings
     from sender.config_webhooks import WebhookSettings
 
@@ -102,6 +103,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
     deliverability: DeliverabilitySettings = field(default_factory=lambda: _deliverability_defaults())
     webhooks: WebhookSettings = field(default_factory=lambda: _webhook_defaults())
+    guard: GuardSettings = field(default_factory=lambda: _guard_defaults())
     requalification_deadline_days: int = 30
     requalification_silence: str = "erase"
     requalification_separate_approval: bool = True
@@ -147,6 +149,12 @@ def _webhook_defaults() -> WebhookSettings:
     from sender.config_webhooks import WebhookSettings
 
     return WebhookSettings()
+
+
+def _guard_defaults() -> GuardSettings:
+    from sender.config_guard import GuardSettings
+
+    return GuardSettings()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -390,6 +398,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sms=_load_sms(env),
         deliverability=_load_deliverability(env),
         webhooks=_load_webhooks(env),
+        guard=_load_guard(env),
         requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
         requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
         requalification_separate_approval=_choice(env, "REQUALIFICATION_SEPARATE_APPROVAL", ("1", "0"))
@@ -459,6 +468,12 @@ def _load_webhooks(env: Mapping[str, str]) -> WebhookSettings:
     from sender.config_webhooks import load_webhook_settings
 
     return load_webhook_settings(env)
+
+
+def _load_guard(env: Mapping[str, str]) -> GuardSettings:
+    from sender.config_guard import load_guard_settings
+
+    return load_guard_settings(env)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

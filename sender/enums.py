@@ -157,6 +157,13 @@ class FeedbackKind(StrEnum):
     COMPLAINT = "complaint"
 
 
+class BreakerTrip(StrEnum):
+    """Why the circuit breaker paused a campaign: the rate that reached its threshold."""
+
+    COMPLAINTS = "complaints"
+    HARD_BOUNCES = "hard_bounces"
+
+
 class WithdrawalKind(StrEnum):
     """How a person said no, as the proof of honouring lists it (R77)."""
 

@@ -7,11 +7,9 @@ import imaplib
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from sender.config import load_settings
-from sender.runtime import build_runtime
+from sender.cli import units
 from sender.scrub import scrub
 from sender.services.errors import NotConfigured
-from sender.tasks.queue import bind_queue
 
 
 @click.group("bounces")
@@ -26,9 +24,8 @@ def bounces_fetch(every: int | None) -> None:
     from sender.cli.serve import install_stop_handlers
     from sender.services.deliverability import mailbox
 
-    runtime = bind_queue(build_runtime(load_settings(), pool=False))
     stop = install_stop_handlers()
-    try:
+    with units.runtime() as runtime:
         while True:
             try:
                 report = mailbox.fetch(runtime)
@@ -45,8 +42,6 @@ def bounces_fetch(every: int | None) -> None:
                 click.echo(" ".join(f"{name}={value}" for name, value in report.counts().items()))
             if every is None or stop.wait(every):
                 break
-    finally:
-        runtime.engine.dispose()
 
 
 @bounces_group.command("serve")
@@ -61,8 +56,5 @@ def bounces_serve(host: str, port: int, lmtp: bool) -> None:
     """Receive bounce and complaint messages forwarded by an MTA, and apply them as they arrive."""
     from sender.cli.bounce_server import serve
 
-    runtime = bind_queue(build_runtime(load_settings(), pool=False))
-    try:
+    with units.runtime() as runtime:
         serve(runtime, host, port, lmtp)
-    finally:
-        runtime.engine.dispose()

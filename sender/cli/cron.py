@@ -34,6 +34,8 @@ class Duty:
 # cycle's first asks should not wait. The others are daily housekeeping (README: Cron set-up).
 DUTIES = (
     Duty(("requalify", "run"), MINUTE),
+    # The circuit breaker over every sending campaign (batches also check it before they claim).
+    Duty(("deliverability", "breaker"), MINUTE),
     Duty(("retention", "run"), DAY),
     Duty(("signups", "purge"), DAY),
     Duty(("requests", "overdue"), DAY),

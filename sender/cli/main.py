@@ -21,6 +21,7 @@ from sender.cli.bounces import bounces_group
 from sender.cli.breaches import breaches_group
 from sender.cli.contacts import contacts
 from sender.cli.cron import cron
+from sender.cli.deliverability import deliverability_group
 from sender.cli.register import register_group
 from sender.cli.rights import requests_group, signups_group
 from sender.cli.serve import STOP_GRACE_SECONDS, install_stop_handlers, run_web, stop_with_parent
@@ -268,6 +269,7 @@ cli.add_command(requalify_cli.requalify_group)
 cli.add_command(requalify_cli.retention_group)
 cli.add_command(cron)
 cli.add_command(bounces_group)
+cli.add_command(deliverability_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -62,6 +62,10 @@ class Campaign(Base):
     # Set once every audience member has its delivery row; until then the campaign cannot finish.
     planned_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why the circuit breaker paused it (enums.BreakerTrip); None for a pause by a person. Resume clears it.
+    paused_reason: Mapped[str | None] = mapped_column(String(16))
+    # When a person last resumed it: the circuit breaker counts from then, so a resume is not undone at once.
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
 
@@ -100,3 +104,5 @@ class Delivery(Base):
 Index("ix_deliveries_campaign_batch_status", Delivery.campaign_id, Delivery.batch_no, Delivery.status)
 Index("ix_deliveries_campaign_status_id", Delivery.campaign_id, Delivery.status, Delivery.id)
 Index("ix_deliveries_status_not_before", Delivery.status, Delivery.not_before)
+# The circuit breaker counts the messages sent in its window (services/deliverability/rates.py).
+Index("ix_deliveries_sent_at", Delivery.sent_at)

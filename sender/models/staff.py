@@ -23,6 +23,9 @@ class OrganisationSettings(Base):
     sender_address: Mapped[str] = mapped_column(String(320), default="")
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    # DKIM signing (DKIM_SELECTOR and DKIM_DOMAIN win); the private key is a 0600 file, never a column.
+    dkim_selector: Mapped[str] = mapped_column(String(63), default="")
+    dkim_domain: Mapped[str] = mapped_column(String(253), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

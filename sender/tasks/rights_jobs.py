@@ -38,11 +38,12 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
             return {"skipped": "not reachable"}
         url = f"{runtime.settings.public_base_url}/p/{portal_token(runtime.tokens, contact.public_id)}"
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        sending = organisation.effective_settings(session, runtime.settings)
         message = system_email.build(
             session, runtime.settings, "portal_link", contact.email, locale,
             portal_url=url, hours=runtime.settings.portal_link_ttl // 3600,
         )  # fmt: skip
-    return {"outcome": system_email.send(runtime.settings, message).outcome}
+    return {"outcome": system_email.send(sending, message).outcome}
 
 
 def send_signup_confirmation(
@@ -62,12 +63,13 @@ def send_signup_confirmation(
             return {"skipped": "not reachable"}
         token = signup_token(runtime.tokens, contact.public_id, [int(w) for w in wording_ids])
         locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        sending = organisation.effective_settings(session, runtime.settings)
         message = system_email.build(
             session, runtime.settings, "signup_confirm", contact.email, locale,
             confirm_url=f"{runtime.settings.public_base_url}/signup/confirm/{token}",
             days=runtime.settings.signup_ttl_days,
         )  # fmt: skip
-    return {"outcome": system_email.send(runtime.settings, message).outcome}
+    return {"outcome": system_email.send(sending, message).outcome}
 
 
 def send_erasure_confirmation(contact_id: int) -> dict[str, Any]:

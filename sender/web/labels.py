@@ -134,6 +134,10 @@ LABELS: dict[str, dict[str, str]] = {
         "soft_bounce": N_("Soft bounce"),
         "complaint": N_("Spam complaint"),
     },
+    "BreakerTrip": {
+        "complaints": N_("Spam complaint rate reached its pause threshold"),
+        "hard_bounces": N_("Hard bounce rate reached its pause threshold"),
+    },
     "Role": {
         "admin": N_("Administrator"),
         "marketer": N_("Marketer"),

@@ -62,6 +62,7 @@ VALID: dict[str, dict[str, Any]] = {
         "default_locale": "fr",
         "timezone": "Europe/Paris",
     },
+    "admin.organisation_dkim": {"selector": "s2027", "domain": "exemple.test", "private_key": ""},
     "admin.contact_new": {"email": "new@example.org", "first_name": "New", "tags": "vip"},
     "admin.contact_consent": CONSENT,
     "admin.contact_tags": {"tags": "vip, spring"},

@@ -50,6 +50,7 @@ ACTIONS = [
             "timezone": "Europe/Paris",
         },
     ),
+    Action("organisation dkim", "POST", "/admin/organisation/dkim", "organisation.edit", {"selector": "s1"}),
     Action("audit trail", "GET", "/admin/audit", "audit.read"),
     Action("audit export", "GET", "/admin/audit/export.csv", "audit.read"),
     Action("audit verify", "POST", "/admin/audit/verify", "audit.read"),

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, normalize_email
 from sender.config import Settings
+from sender.config_guard import GuardSettings
 from sender.i18n import N_
 from sender.models import OrganisationSettings
+from sender.services.deliverability import dkim_key
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
 
@@ -108,6 +110,19 @@ def effective_settings(session: Session, settings: Settings) -> Settings:
         default_locale=recipient_locale(session, settings),
         # Every SMS names its sender (R18): SMS_SENDER_NAME, else the legal name, wherever it was set.
         sms=replace(settings.sms, sender_name=settings.sms.sender_name or org.legal_name),
+        guard=_guard(session, settings),
+    )
+
+
+def _guard(session: Session, settings: Settings) -> GuardSettings:
+    """DKIM selector, domain and key: each environment variable, else what the Organisation page stored."""
+    row = session.get(OrganisationSettings, ROW_ID)
+    guard = settings.guard
+    return replace(
+        guard,
+        dkim_selector=guard.dkim_selector or (row.dkim_selector if row is not None else ""),
+        dkim_domain=guard.dkim_domain or (row.dkim_domain if row is not None else ""),
+        dkim_key_file=dkim_key.key_file(settings),
     )
 
 

@@ -33,6 +33,7 @@ from sender.services.campaigns import deferral, delivery, lifecycle, planning, r
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.outlet import Outlet
 from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
+from sender.services.deliverability import breaker
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit, breach_notices, launch_check
@@ -141,7 +142,9 @@ def launch_scheduled(runtime: Runtime, campaign_id: int) -> Sent | str:
 
 def resume(session: Session, campaign: Campaign, actor: str) -> None:
     """Resume a paused campaign and enqueue its unfinished batches (sent once the caller's unit commits)."""
-    states.move(session, campaign, states.RESUME)
+    # A person resumes, whoever paused: the circuit breaker's reason goes with the pause, and it counts
+    # again from now (what was reported before, the person has seen).
+    states.move(session, campaign, states.RESUME, paused_reason=None, resumed_at=utcnow())
     audit.record(session, actor, "campaign.sending", "campaign", campaign.id)
     for batch_no in lifecycle.pending_batches(session, campaign.id):
         work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
@@ -154,15 +157,20 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return BatchReport(stopped="deleted")
+        effective = organisation.effective_settings(session, runtime.settings)
         renderer = MessageRenderer(
-            organisation.effective_settings(session, runtime.settings),
+            effective,
             runtime.tokens,
             campaign,
             delivery.purpose_of(session, campaign),
             requalify.message_context(session, campaign),
         )
-        # The shared rate limit needs Redis; without a configured rate the outlet never touches it.
-        with Outlet(renderer.channel, runtime.settings, runtime.redis) as outlet:
+        # The circuit breaker looks before the batch claims anything: past a threshold the campaign is paused,
+        # and the first claim step finds it so (and commits the pause).
+        breaker.guard(session, effective, campaign_id)
+        # The shared rate limit needs Redis; without a configured rate the outlet never touches it. The
+        # transports get the effective settings: a DKIM key set on the Organisation page signs the batch.
+        with Outlet(renderer.channel, effective, runtime.redis) as outlet:
             report = delivery.send_batch(
                 session, runtime.settings, campaign_id, batch_no, outlet, renderer.render
             )

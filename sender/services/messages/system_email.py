@@ -80,7 +80,11 @@ def build(
 
 
 def send(settings: Settings, message: OutgoingEmail) -> SendResult:
-    """Send one system email now through the configured transport (SMTP, else the outbox)."""
+    """Send one system email now through the configured transport (SMTP, else the outbox).
+
+    `settings` are the effective ones (organisation.effective_settings): a DKIM key set on the Organisation
+    page signs the message.
+    """
     with email_transport(settings) as transport:
         return transport.send(message)
 
@@ -92,8 +96,10 @@ def send_after_commit(session: Session, settings: Settings, kind: str, message: 
     (erasure). Nothing is sent if the unit rolls back; a refusal is logged by kind, never by address.
     """
 
+    sending = organisation.effective_settings(session, settings)
+
     def deliver() -> None:
-        outcome = send(settings, message).outcome
+        outcome = send(sending, message).outcome
         if outcome != "sent":
             log.warning("system email %s not sent: %s", kind, outcome)
 

@@ -16,6 +16,7 @@ from sender.config import Settings
 from sender.enums import ContactStatus
 from sender.i18n import N_, pick_locale
 from sender.models import Contact
+from sender.services.accounts import organisation
 from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
@@ -50,9 +51,10 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
     _notice(session, contact, actor, "sent before the lift")
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
     contact_id = contact.id
+    sending = organisation.effective_settings(session, settings)
 
     def notify_then_lift() -> None:
-        outcome = system_email.send(settings, message).outcome
+        outcome = system_email.send(sending, message).outcome
         if outcome != "sent":
             log.warning("restriction of contact %s kept: its notice was not sent (%s)", contact_id, outcome)
             return

@@ -17,6 +17,7 @@ from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
 from sender.services.campaigns import deferral, lifecycle, requalify
+from sender.services.deliverability import rates
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import dashboard as board
@@ -119,6 +120,11 @@ def _detail_page(
         schedule_form=ScheduleForm(),
         audience=None,
         blockers=launch_blockers(campaign),
+        # Email only: bounces and complaints are reports about email.
+        feedback_rates=rates.campaigns_total(db, [campaign.id])[campaign.id]
+        if campaign.channel == "email"
+        else None,
+        guard=runtime().settings.guard,
     ), status
 
 

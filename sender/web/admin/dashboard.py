@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sender.db import utcnow
 from sender.services.accounts import organisation
 from sender.services.campaigns import lifecycle, requalify
+from sender.services.deliverability import breaker
 from sender.services.errors import NotFound
 from sender.services.records import audit, breaches, times
 from sender.services.records import dashboard as board
@@ -43,6 +44,8 @@ def dashboard() -> ResponseReturnValue:
         verification=audit.last_verification(db) if can("audit.read") else None,
         breach_clocks=breaches.countdowns(db, organisation.zone(db), now) if can("breaches.read") else [],
         awaiting=_awaiting_approval(db) if can("campaigns.approve") else [],
+        deliverability=breaker.board(db, organisation.effective_settings(db, runtime().settings), now),
+        guard=runtime().settings.guard,
     )
 
 

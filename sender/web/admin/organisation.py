@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from sender.services.accounts import organisation
+from sender.web.admin import sender_auth
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, choices, run_action
 from sender.web.session import get_session, runtime
@@ -58,5 +59,10 @@ def organisation_page() -> ResponseReturnValue:
 
 def _page(form: OrganisationForm, effective: organisation.Organisation, status: int) -> ResponseReturnValue:
     return render_template(
-        "admin/organisation.html", form=form, effective=effective, env_names=organisation.ENV_NAMES
+        "admin/organisation.html",
+        form=form,
+        effective=effective,
+        env_names=organisation.ENV_NAMES,
+        # DKIM and, with ?check=1, the DNS panel (sender_auth.py).
+        **sender_auth.page_context(request.args.get("check") == "1"),
     ), status

@@ -32,6 +32,7 @@ from sender.web.admin import (
     rights_register,
     security,
     segment_pages,
+    sender_auth,
     setup,
     signin,
     staff,
@@ -62,6 +63,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/signout", "signout", signin.signout, POST),
     Route("/", "dashboard", dashboard.dashboard),
     Route("/organisation", "organisation", organisation.organisation_page, FORM),
+    Route("/organisation/dkim", "organisation_dkim", sender_auth.organisation_dkim, POST),
     # Contacts.
     Route("/contacts", "contacts", contacts.contact_search),
     Route("/contacts/new", "contact_new", contacts.contact_new, FORM),

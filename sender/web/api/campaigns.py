@@ -10,9 +10,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sender.enums import BreakerTrip
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
+from sender.services.deliverability import rates
 from sender.services.messages import sms
 from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.paging import decode_cursor, page_body
@@ -22,10 +24,14 @@ from sender.web.api.spec import ID, TIMESTAMP, Component, fields_of, nullable, o
 from sender.web.session import get_session, runtime
 
 
-def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[str, Any]:
-    """Campaign as JSON, with its delivery counts."""
+def present(
+    campaign: Campaign, report: lifecycle.Report | None = None, feedback: rates.Rates | None = None
+) -> dict[str, Any]:
+    """Campaign as JSON, with its delivery counts and, for email, its bounces and complaints."""
     session = get_session()
     report = report or lifecycle.report_for(session, campaign.id)
+    if feedback is None and campaign.channel == "email":
+        feedback = rates.campaigns_total(session, [campaign.id])[campaign.id]
     purpose = session.get(Purpose, campaign.purpose_id)
     return {
         "id": campaign.id,
@@ -44,6 +50,8 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "launched_at": ts(campaign.launched_at),
         "finished_at": ts(campaign.finished_at),
         "counts": {"by_status": report.by_status, "skipped": report.skipped},
+        "paused_reason": campaign.paused_reason,
+        "deliverability": _deliverability(feedback) if campaign.channel == "email" and feedback else None,
         # What every person receives, for a sample contact: texts, encoding and segments (R21).
         "sms": sms.preview(session, runtime().settings, campaign).as_dict()
         if campaign.channel == "sms"
@@ -58,13 +66,27 @@ def create_campaign() -> ResponseReturnValue:
     return jsonify(present(campaign)), 201
 
 
+def _deliverability(found: rates.Rates) -> dict[str, Any]:
+    """Bounces and complaints over the campaign's messages sent, with rates in percent."""
+    return {
+        "sent": found.sent,
+        "hard_bounces": found.hard_bounces,
+        "soft_bounces": found.soft_bounces,
+        "complaints": found.complaints,
+        "hard_bounce_rate": round(found.hard_bounce_rate, 3),
+        "soft_bounce_rate": round(found.soft_bounce_rate, 3),
+        "complaint_rate": round(found.complaint_rate, 3),
+    }
+
+
 def list_campaigns() -> ResponseReturnValue:
     """Campaigns, newest first."""
     session = get_session()
     rows = session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(500)).all()
     # One grouped query for every listed campaign's counts, not one per campaign.
     reports = lifecycle.reports_for(session, [c.id for c in rows])
-    return jsonify({"items": [present(c, reports[c.id]) for c in rows]})
+    feedback = rates.campaigns_total(session, [c.id for c in rows if c.channel == "email"])
+    return jsonify({"items": [present(c, reports[c.id], feedback.get(c.id)) for c in rows]})
 
 
 def get_campaign(campaign_id: int) -> ResponseReturnValue:
@@ -150,6 +172,8 @@ def _delivery(d: Delivery, public_ids: dict[int, str]) -> dict[str, Any]:
 
 _STR = {"type": "string"}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_INT = {"type": "integer"}
+_PERCENT = {"type": "number", "description": "In percent of the messages sent."}
 CAMPAIGN = Component(
     "Campaign",
     obj(
@@ -169,6 +193,36 @@ CAMPAIGN = Component(
             "launched_at": nullable(TIMESTAMP),
             "finished_at": nullable(TIMESTAMP),
             "counts": obj({"by_status": _COUNTS, "skipped": _COUNTS}, ["by_status", "skipped"]),
+            "paused_reason": nullable(
+                {
+                    "type": "string",
+                    "enum": [str(reason) for reason in BreakerTrip],
+                    "description": "Why the circuit breaker paused it; null for a pause by a person.",
+                }
+            ),
+            "deliverability": nullable(
+                obj(
+                    {
+                        "sent": _INT,
+                        "hard_bounces": _INT,
+                        "soft_bounces": _INT,
+                        "complaints": _INT,
+                        "hard_bounce_rate": _PERCENT,
+                        "soft_bounce_rate": _PERCENT,
+                        "complaint_rate": _PERCENT,
+                    },
+                    [
+                        "sent",
+                        "hard_bounces",
+                        "soft_bounces",
+                        "complaints",
+                        "hard_bounce_rate",
+                        "soft_bounce_rate",
+                        "complaint_rate",
+                    ],
+                    description="Email only: reports about the messages sent, and their rates.",
+                )
+            ),
             "sms": nullable(
                 obj(
                     {
