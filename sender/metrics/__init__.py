@@ -116,8 +116,5 @@ def consent_event(channel: str, action: str, source: str) -> None:
 
 
 def feedback_received(channel: str, kind: StrEnum) -> None:
-    """Count one bounce or complaint: the hook for provider feedback (a member of its kind enum, so bounded).
-
-    Nothing calls it yet; the branch that records provider feedback calls it once per feedback it stores.
-    """
+    """Count one bounce or complaint applied (services/deliverability/feedback.apply, after its commit)."""
     FEEDBACK.labels(_bounded(channel, _CHANNELS), kind.value).inc()

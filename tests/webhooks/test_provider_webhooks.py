@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -499,3 +500,22 @@ def test_an_unconfigured_provider_refuses_everything(committed: Runtime) -> None
             ).status_code
             == 403
         )
+
+
+def test_feedback_applied_through_a_webhook_is_counted_in_the_metrics(hooks: Hooks) -> None:
+    soft, complained = _send(hooks.runtime, 2)
+
+    def counted(kind: str) -> float:
+        value = REGISTRY.get_sample_value("sender_feedback_total", {"channel": "email", "kind": kind})
+        return value or 0.0
+
+    before = (counted("soft_bounce"), counted("complaint"))
+    transient = ses_bounce(soft.message_id, soft.address, "Transient", feedback_id="fb-metric-soft")
+    hooks.post("/webhooks/ses", hooks.sns.message("Notification", transient, message_id="m-metric-1"))
+    complaint = ses_complaint(complained.message_id, complained.address, feedback_id="fb-metric-abuse")
+    notification = hooks.sns.message("Notification", complaint, message_id="m-metric-2")
+    hooks.post("/webhooks/ses", notification)
+    # The same report again is a replay: applied once, counted once.
+    hooks.post("/webhooks/ses", notification)
+
+    assert (counted("soft_bounce"), counted("complaint")) == (before[0] + 1, before[1] + 1)

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from sender import metrics, work
 from sender.addresses import AddressError, address_hash, normalize_email
 from sender.channels.email.render import sender_domain
 from sender.config import Settings
@@ -136,6 +137,8 @@ def _apply(session: Session, settings: Settings, feedback: Feedback) -> Outcome:
         contact.public_id,
         {"delivery_id": delivery.id if delivery else None, "source": feedback.source[:16]},
     )
+    kind = feedback.kind
+    work.after_commit(session, "feedback metrics", lambda: metrics.feedback_received("email", kind))
     return Outcome.APPLIED
 
 
