@@ -168,3 +168,45 @@ def test_messages_a_test_send_to_an_unknown_sample_is_refused_in_french(
     )
     assert answer.status_code == 422
     assert _field_error(answer.get_data(as_text=True), "sample") == "aucun contact n'a cette adresse"
+
+
+def test_audience_an_import_report_says_each_row_problem_in_french(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    # The report stores each problem's code and values; the page says them in the staff's language.
+    client = client_as("marketer")
+    file = csv_bytes(
+        "E-mail,Prénom,Pays,Téléphone",
+        "ann@example.org,Ann,Atlantide,",
+        "bob@example.org," + "B" * 101 + ",FR,",
+        "pas-une-adresse,Chloé,FR,",
+        ",Denis,FR,",
+        "eve@example.org,Eve,FR,12",
+    )
+    answer = post(
+        client,
+        "/admin/imports",
+        {"source": "salon", "legal_basis": "unknown", "file": (io.BytesIO(file), "salon.csv")},
+        token_page="/admin/imports",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200
+    body = html.unescape(answer.get_data(as_text=True))
+    for french in (
+        "pays inconnu : indiquez un code ISO comme FR ou un nom comme France (en français ou en anglais) ; "
+        "champ laissé vide",
+        "plus de 100 caractères ; champ laissé vide",
+        "adresse e-mail non valide",
+        "ni adresse e-mail ni numéro de téléphone",
+        "numéro de téléphone non valide pour son pays ; champ laissé vide",
+    ):
+        assert french in body, french
+    for english in (
+        "not a country",
+        "longer than",
+        "not a valid email address",
+        "no email or phone",
+        "field left empty",
+    ):
+        assert english not in body, english
