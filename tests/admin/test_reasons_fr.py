@@ -210,3 +210,31 @@ def test_audience_an_import_report_says_each_row_problem_in_french(
         "field left empty",
     ):
         assert english not in body, english
+
+
+def test_messages_template_check_errors_come_back_from_the_child_process_in_french(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    # The check runs in a child process (isolation.py): its reasons cross as (msgid, values), said here.
+    purpose = PurposeFactory(slug="news")
+    campaign = CampaignFactory(purpose_id=purpose.id, lists=[ListFactory()])
+    db_session.commit()
+    data = {
+        "name": "Décembre",
+        "purpose": "news",
+        "kind": "marketing",
+        "lists": [str(campaign.lists[0].id)],
+        "segments": [],
+        "subject": "Nouvelles {{ contact.first_name }}\n{{ contact.last_name }}",
+        "body_text": "Bonjour {{ client.first_name }}",
+        "body_html": "<p>Bonjour {{ contact.first_name }}</p><!--",
+    }
+    answer = post(client_as("marketer"), f"/admin/campaigns/{campaign.id}/edit", data)
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert _field_error(body, "subject") == "ligne 2 : l'objet doit tenir sur une ligne"
+    assert _field_error(body, "body_text") == (
+        "ligne 1 : nom inconnu 'client' ; seul 'contact' est disponible"
+    )
+    assert _field_error(body, "body_html").startswith("un balisage resté ouvert à la fin")
+    assert "unknown name" not in body and "must fit on one line" not in body
