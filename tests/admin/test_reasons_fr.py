@@ -238,3 +238,25 @@ def test_messages_template_check_errors_come_back_from_the_child_process_in_fren
     )
     assert _field_error(body, "body_html").startswith("un balisage resté ouvert à la fin")
     assert "unknown name" not in body and "must fit on one line" not in body
+
+
+def test_audience_list_members_pasted_say_per_line_why_in_french(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    ContactFactory(email="ann@example.org")
+    salon = ListFactory(name="Salon")
+    db_session.commit()
+    page = f"/admin/lists/{salon.id}"
+    pasted = "ann@example.org\nnobody@example.org\n\nann@@example\n06 12"
+    answer = post(
+        client_as("marketer"), f"{page}/members", {"emails": pasted}, token_page=page, follow_redirects=True
+    )
+    assert answer.status_code == 200
+    body = html.unescape(answer.get_data(as_text=True))
+    assert "1 ajouté" in body
+    assert "ligne 2 (nobody@example.org) : aucun contact n'a cette adresse" in body
+    assert "ligne 4 (ann@@example) : adresse e-mail non valide" in body
+    assert "ligne 5 (06 12) : " in body
+    assert "no contact has this address" not in body and "line " not in body
+    members = db_session.scalars(select(ListMember).where(ListMember.list_id == salon.id)).all()
+    assert len(members) == 1

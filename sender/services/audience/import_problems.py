@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sender.addresses import AddressError
 from sender.i18n import N_, Reason
 from sender.services.audience import countries
 
@@ -72,6 +73,13 @@ def problem(code: str, **values: object) -> Problem:
     if code not in MESSAGES:  # fail where the code is made, not where it is shown
         raise KeyError(code)
     return Problem(code, values)
+
+
+def address_problem(column: str, exc: AddressError) -> Problem:
+    """Why a cell or a line is not an address of the column's kind (email, else phone)."""
+    if column == "email":
+        return problem("invalid_email", detail=exc.detail)
+    return problem("not_a_phone", detail=exc.detail) if exc.detail else problem("invalid_phone")
 
 
 class Line(Protocol):

@@ -13,7 +13,7 @@ from sender.addresses import AddressError, address_hash, normalize_email, normal
 from sender.db import utcnow
 from sender.services.audience.countries import country_code
 from sender.services.audience.import_mapping import ATTRIBUTE_PREFIX, PROOF_FIELDS
-from sender.services.audience.import_problems import Problem, problem
+from sender.services.audience.import_problems import Problem, address_problem, problem
 from sender.services.consent.ledger import EVIDENCE_KEYS, truncate_ip
 
 MAX_LENGTHS = {"first_name": 100, "last_name": 100}
@@ -92,9 +92,7 @@ class RowReader:
             else:
                 return _apply_plain(parsed, target, value)
         except AddressError as exc:
-            if target == "email":
-                return problem("invalid_email", detail=exc.detail)
-            return problem("not_a_phone", detail=exc.detail) if exc.detail else problem("invalid_phone")
+            return address_problem(target, exc)
         return None
 
 
