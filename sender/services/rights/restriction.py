@@ -19,6 +19,7 @@ from sender.models import Contact
 from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
+from sender.services.rights import requests
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,12 @@ def restrict(session: Session, contact: Contact, actor: str) -> None:
     contact.status = ContactStatus.RESTRICTED
     session.flush()
     audit.record(session, actor, "rights.restrict", "contact", contact.public_id)
+
+
+def from_portal(session: Session, contact: Contact, actor: str) -> None:
+    """restrict(), asked and answered in the privacy portal: the register keeps the request and what it did."""
+    restrict(session, contact, actor)
+    requests.record_completed(session, contact, "restriction", "processing restricted", actor)
 
 
 def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> str:
