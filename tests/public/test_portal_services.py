@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import html
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.models import ConsentEvent, RightsRequest
+from sender.models import ConsentEvent, OrganisationSettings, RightsRequest
 from sender.runtime import Runtime
 from sender.services.consent.links import portal_token
-from tests.public.conftest import Portal, World, give_phone
+from tests.factories import ContactFactory
+from tests.public.conftest import Portal, World, give_phone, outbox, run_jobs
 
 
 def test_a_grant_whose_confirmation_cannot_leave_is_refused_in_the_person_language(
@@ -44,3 +46,20 @@ def test_a_rectification_in_the_portal_is_in_the_register_with_what_it_did(
     ).all()
     assert (recorded.kind, recorded.received_via, recorded.status) == ("rectification", "portal", "completed")
     assert recorded.outcome == ("corrected: first_name; awaiting confirmation from the new address: email")
+
+
+def test_system_mail_to_a_person_without_a_language_speaks_the_organisation_language(
+    app: Flask, client: FlaskClient, runtime: Runtime, db_session: Session
+) -> None:
+    # The organisation chose English on its settings page (DEFAULT_LOCALE stays French): one rule for all
+    # messages, the person's language, else the campaign's, else the organisation's.
+    db_session.add(OrganisationSettings(id=1, default_locale="en"))
+    ContactFactory(email="lee@example.org", locale=None)
+    db_session.commit()
+    assert runtime.settings.default_locale == "fr"
+
+    assert client.post("/access", data={"email": "lee@example.org"}).status_code == 200
+    assert run_jobs(app, runtime) == 1
+
+    (mail,) = outbox(runtime)
+    assert mail["Subject"].startswith("Your privacy space at ")

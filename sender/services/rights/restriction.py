@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sender import work
 from sender.config import Settings
 from sender.enums import ContactStatus
-from sender.i18n import N_, pick_locale
+from sender.i18n import N_
 from sender.models import Contact
+from sender.services.accounts import organisation
 from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
@@ -52,7 +53,7 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
         _notice(session, contact, actor, "no email address")
         _make_active(session, contact, actor)
         return "no email address"
-    locale = pick_locale(contact.locale, default=settings.default_locale)
+    locale = organisation.language_for(session, settings, contact.locale)
     message = system_email.build(session, settings, "restriction_lift", contact.email, locale)
     _notice(session, contact, actor, "sent before the lift")
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
