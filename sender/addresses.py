@@ -16,10 +16,11 @@ from email_validator import EmailNotValidError, validate_email
 class AddressError(ValueError):
     """An address could not be normalised; `field` names the input that was wrong."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.detail = detail  # the parsing library's own words, when the text quotes them
 
 
 def normalize_email(raw: str, field: str = "email") -> str:
@@ -29,7 +30,7 @@ def normalize_email(raw: str, field: str = "email") -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AddressError(field, str(exc)) from None
+        raise AddressError(field, str(exc), str(exc)) from None
     # Mailbox providers treat local parts case-insensitively; one spelling keeps dedupe and hashes stable.
     return result.normalized.lower()
 
@@ -58,7 +59,7 @@ def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     try:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException as exc:
-        raise AddressError(field, f"not a phone number: {exc}") from None
+        raise AddressError(field, f"not a phone number: {exc}", str(exc)) from None
     if not phonenumbers.is_valid_number(number):
         raise AddressError(field, "not a valid phone number for its country")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -186,7 +186,7 @@ def test_a_bad_field_drops_that_field_and_a_row_without_a_valid_address_is_refus
     assert report(db_session, batch) == [
         (2, "accepted", "", ""),
         (2, "accepted", "phone", "not a valid phone number for its country; field left empty"),
-        (3, "refused", "email", "An email address must have an @-sign."),
+        (3, "refused", "email", "not a valid email address (An email address must have an @-sign.)"),
         (4, "accepted", "", ""),
         (
             4,

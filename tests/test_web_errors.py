@@ -58,3 +58,13 @@ def test_api_prefix_itself_is_json_404(failing_app: Flask) -> None:
     response = failing_app.test_client().get("/api/v1")
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
+
+
+def test_error_pages_speak_the_browser_language_outside_the_staff_pages(failing_app: Flask) -> None:
+    client = failing_app.test_client()
+    english = client.get("/nowhere", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Page not found" in english and 'lang="en"' in english and "introuvable" not in english
+    french = client.get("/boom", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Erreur interne" in french and 'lang="fr"' in french
+    english_500 = client.get("/boom", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Internal error" in english_500 and "jeanne" not in english_500

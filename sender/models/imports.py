@@ -94,4 +94,8 @@ class ImportReportLine(Base):
     row_no: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16))
     column: Mapped[str] = mapped_column(String(100), default="")
+    # The problem's stable code and values (services/audience/import_problems.py); "" for no problem.
+    code: Mapped[str] = mapped_column(String(40), default="")
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The text in English, as the CSV report and the lines written before codes say it.
     reason: Mapped[str] = mapped_column(String(300), default="")

@@ -12,7 +12,6 @@ from flask import current_app
 from sender import work
 from sender.channels.base import get_channel
 from sender.enums import ContactStatus
-from sender.i18n import pick_locale
 from sender.models import AddressChange, Contact
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
@@ -37,7 +36,7 @@ def send_portal_link(contact_id: int) -> dict[str, Any]:
         if contact is None or contact.status not in PORTAL_STATUSES or not contact.email:
             return {"skipped": "not reachable"}
         url = f"{runtime.settings.public_base_url}/p/{portal_token(runtime.tokens, contact.public_id)}"
-        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        locale = organisation.language_for(session, runtime.settings, contact.locale)
         sending = organisation.effective_settings(session, runtime.settings)
         message = system_email.build(
             session, runtime.settings, "portal_link", contact.email, locale,
@@ -62,7 +61,7 @@ def send_signup_confirmation(
         if contact is None or contact.status == ContactStatus.ERASED or not contact.email:
             return {"skipped": "not reachable"}
         token = signup_token(runtime.tokens, contact.public_id, [int(w) for w in wording_ids])
-        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        locale = organisation.language_for(session, runtime.settings, contact.locale)
         sending = organisation.effective_settings(session, runtime.settings)
         message = system_email.build(
             session, runtime.settings, "signup_confirm", contact.email, locale,
@@ -84,7 +83,7 @@ def send_erasure_confirmation(contact_id: int) -> dict[str, Any]:
         if channel is None or address is None:
             return {"skipped": "not reachable"}
         token = confirmation_token(runtime.tokens, "erase", contact.public_id)
-        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        locale = organisation.language_for(session, runtime.settings, contact.locale)
         send = confirmations.compose(session, runtime.settings, channel, address, locale, "erase", token)
     return {"outcome": send()}
 
@@ -104,7 +103,7 @@ def send_address_confirmation(change_id: int) -> dict[str, Any]:
             return {"skipped": "no channel"}
         address, jti = change.value, change.jti
         token = confirmation_token(runtime.tokens, "address", contact.public_id, jti)
-        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        locale = organisation.language_for(session, runtime.settings, contact.locale)
         send = confirmations.compose(session, runtime.settings, channel, address, locale, "address", token)
     return {"outcome": send()}
 
@@ -122,6 +121,6 @@ def _confirm_grant_elsewhere(
         if not confirmations.usable(organisation.effective_settings(session, runtime.settings), target):
             return {"skipped": "no channel"}
         token = signup_token(runtime.tokens, contact.public_id, wording_ids, channel)
-        locale = pick_locale(contact.locale, default=runtime.settings.default_locale)
+        locale = organisation.language_for(session, runtime.settings, contact.locale)
         send = confirmations.compose(session, runtime.settings, target, address, locale, "signup", token)
     return {"outcome": send()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, jsonify, render_template, request
-from flask_babel import gettext, refresh
+from flask_babel import get_locale, gettext, refresh
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -46,17 +46,17 @@ OUTAGE_TEXT = N_("This request cannot be handled right now. Please try again in 
 
 # Status -> (JSON code, page title, page text); the texts name nothing about the request.
 PAGES = {
-    404: ("not_found", "Page introuvable", "Cette adresse ne correspond à aucune page."),
-    405: ("method_not_allowed", "Méthode non permise", "Cette page n'accepte pas cette méthode."),
+    404: ("not_found", N_("Page not found"), N_("This address matches no page.")),
+    405: ("method_not_allowed", N_("Method not allowed"), N_("This page does not accept this method.")),
     500: (
         "internal_server_error",
-        "Erreur interne",
-        "Une erreur inattendue est survenue ; réessayez plus tard.",
+        N_("Internal error"),
+        N_("An unexpected error occurred; please try again later."),
     ),
     503: (
         "queue_unavailable",
-        "Service momentanément indisponible",
-        "Votre demande est enregistrée, mais son traitement attend ; réessayez plus tard.",
+        N_("Service temporarily unavailable"),
+        N_("Your request is recorded, but its processing is waiting; please try again later."),
     ),
 }
 
@@ -74,13 +74,26 @@ def _answer(exc: HTTPException) -> Response:
         message = PAGES[500][2] if code == 500 else (exc.description or title)
         response = jsonify({"error": name, "message": message})
     else:
-        response = Response(
-            render_template("errors/error.html", code=code, title=title, text=text, lang="fr")
+        lang = _page_locale()
+        page = render_template(
+            "errors/error.html", code=code, title=gettext(title), text=gettext(text), lang=lang
         )
+        response = Response(page)
     response.status_code = code
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     return response
+
+
+def _page_locale() -> str:
+    """The page's language by the usual rule; the browser's when that rule cannot be read (a broken session)."""
+    try:
+        return str(get_locale() or runtime().settings.default_locale)
+    except Exception:  # the error being answered may have broken the session the rule reads
+        log.warning("error page: the usual page language could not be read; using the browser's")
+        g.page_locale = request.accept_languages.best_match(LOCALES) or runtime().settings.default_locale
+        refresh()
+        return str(g.page_locale)
 
 
 def _not_found(exc: HTTPException) -> Response:

@@ -295,9 +295,24 @@ def choices_of(kind: str, codes: Iterable[str] | None = None) -> list[tuple[str,
 
 def say(message: str) -> str:
     """A service's reason in the page's language (as written when the catalogue has no translation)."""
+    if not message:
+        return ""  # the catalogue's empty msgid is its header, not a text
     if isinstance(message, Reason):
-        return gettext(message.msgid, **message.values)
+        # A value that is a reason of its own is said in the same language before it is placed.
+        values = {k: say(v) if isinstance(v, Reason) else v for k, v in message.values.items()}
+        return gettext(message.msgid, **values)
     return gettext(message)
+
+
+def labelled(message: str, kinds: Mapping[str, str]) -> str:
+    """A reason whose values named in `kinds` (value name -> code set) are codes, shown by their labels."""
+    if not isinstance(message, Reason):
+        return message
+    values = {
+        k: labelled(v, kinds) if isinstance(v, Reason) else label(v, kinds[k]) if k in kinds else v
+        for k, v in message.values.items()
+    }
+    return Reason(message.msgid, values)
 
 
 def said(errors: Mapping[str, str]) -> dict[str, str]:

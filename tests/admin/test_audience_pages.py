@@ -35,7 +35,10 @@ def test_create_a_list_and_add_members_by_email(client_as: ClientAs, db_session:
     )
     body = client.get(added.headers["Location"]).get_data(as_text=True)
     assert "1 added." in body
-    assert "nobody@example.org, not-an-address" in body or "not-an-address, nobody@example.org" in body
+    # Each line that names nobody says why, with its line number.
+    assert "line 2 (nobody@example.org): no contact has this address" in body
+    assert "line 3 (not-an-address): not a valid email address" not in body  # no @: read as a phone number
+    assert "line 3 (not-an-address): not a phone number: " in body
     assert "a@example.org" in body
     assert len(db_session.scalars(select(ListMember)).all()) == 1
     duplicate = post(client, "/admin/lists", {"name": "Customers"})

@@ -183,5 +183,5 @@ def test_unknown_contact_is_404(client_as: ClientAs) -> None:
 def test_a_missing_record_gets_the_app_wide_404_page(client_as: ClientAs, path: str) -> None:
     response = client_as("admin").get(path)
     assert response.status_code == 404
-    # The page every unknown address gets, not a bare error.
-    assert "Page introuvable" in response.get_data(as_text=True)
+    # The page every unknown address gets, not a bare error, in the staff pages' language (English here).
+    assert "Page not found" in response.get_data(as_text=True)

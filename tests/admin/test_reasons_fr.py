@@ -168,3 +168,95 @@ def test_messages_a_test_send_to_an_unknown_sample_is_refused_in_french(
     )
     assert answer.status_code == 422
     assert _field_error(answer.get_data(as_text=True), "sample") == "aucun contact n'a cette adresse"
+
+
+def test_audience_an_import_report_says_each_row_problem_in_french(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    # The report stores each problem's code and values; the page says them in the staff's language.
+    client = client_as("marketer")
+    file = csv_bytes(
+        "E-mail,Prénom,Pays,Téléphone",
+        "ann@example.org,Ann,Atlantide,",
+        "bob@example.org," + "B" * 101 + ",FR,",
+        "pas-une-adresse,Chloé,FR,",
+        ",Denis,FR,",
+        "eve@example.org,Eve,FR,12",
+    )
+    answer = post(
+        client,
+        "/admin/imports",
+        {"source": "salon", "legal_basis": "unknown", "file": (io.BytesIO(file), "salon.csv")},
+        token_page="/admin/imports",
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200
+    body = html.unescape(answer.get_data(as_text=True))
+    for french in (
+        "pays inconnu : indiquez un code ISO comme FR ou un nom comme France (en français ou en anglais) ; "
+        "champ laissé vide",
+        "plus de 100 caractères ; champ laissé vide",
+        "adresse e-mail non valide",
+        "ni adresse e-mail ni numéro de téléphone",
+        "numéro de téléphone non valide pour son pays ; champ laissé vide",
+    ):
+        assert french in body, french
+    for english in (
+        "not a country",
+        "longer than",
+        "not a valid email address",
+        "no email or phone",
+        "field left empty",
+    ):
+        assert english not in body, english
+
+
+def test_messages_template_check_errors_come_back_from_the_child_process_in_french(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    # The check runs in a child process (isolation.py): its reasons cross as (msgid, values), said here.
+    purpose = PurposeFactory(slug="news")
+    campaign = CampaignFactory(purpose_id=purpose.id, lists=[ListFactory()])
+    db_session.commit()
+    data = {
+        "name": "Décembre",
+        "purpose": "news",
+        "kind": "marketing",
+        "lists": [str(campaign.lists[0].id)],
+        "segments": [],
+        "subject": "Nouvelles {{ contact.first_name }}\n{{ contact.last_name }}",
+        "body_text": "Bonjour {{ client.first_name }}",
+        "body_html": "<p>Bonjour {{ contact.first_name }}</p><!--",
+    }
+    answer = post(client_as("marketer"), f"/admin/campaigns/{campaign.id}/edit", data)
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert _field_error(body, "subject") == "ligne 2 : l'objet doit tenir sur une ligne"
+    assert _field_error(body, "body_text") == (
+        "ligne 1 : nom inconnu 'client' ; seul 'contact' est disponible"
+    )
+    assert _field_error(body, "body_html").startswith("un balisage resté ouvert à la fin")
+    assert "unknown name" not in body and "must fit on one line" not in body
+
+
+def test_audience_list_members_pasted_say_per_line_why_in_french(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    ContactFactory(email="ann@example.org")
+    salon = ListFactory(name="Salon")
+    db_session.commit()
+    page = f"/admin/lists/{salon.id}"
+    pasted = "ann@example.org\nnobody@example.org\n\nann@@example\n06 12"
+    answer = post(
+        client_as("marketer"), f"{page}/members", {"emails": pasted}, token_page=page, follow_redirects=True
+    )
+    assert answer.status_code == 200
+    body = html.unescape(answer.get_data(as_text=True))
+    assert "1 ajouté" in body
+    assert "ligne 2 (nobody@example.org) : aucun contact n'a cette adresse" in body
+    assert "ligne 4 (ann@@example) : adresse e-mail non valide" in body
+    assert "ligne 5 (06 12) : " in body
+    assert "no contact has this address" not in body and "line " not in body
+    members = db_session.scalars(select(ListMember).where(ListMember.list_id == salon.id)).all()
+    assert len(members) == 1

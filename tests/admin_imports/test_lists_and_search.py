@@ -115,5 +115,5 @@ def test_a_phone_number_can_be_pasted_like_an_email(
     )
 
     assert _members(db_session, salon.id) == {"+33612345678"}
-    flashed = re.findall(r"Not added \(invalid or unknown\): [^<]*", response.get_data(as_text=True))
-    assert flashed == ["Not added (invalid or unknown): +33781234567"]
+    flashed = re.findall(r"line \d+ [^<]*", response.get_data(as_text=True))
+    assert flashed == ["line 2 (+33781234567): no contact has this address"]

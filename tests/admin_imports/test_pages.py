@@ -67,7 +67,10 @@ def test_upload_shows_the_dry_run_report_then_commits(
         ["3", "Row accepted", "Téléphone", "not a valid phone number for its country; field left empty"],
     ]
     assert rows[3][:3] == ["4", "Row refused", "E-mail"]
-    assert rows[4][:3] == ["5", "Row refused", "E-mail"] and "suppression list (hard_bounce)" in rows[4][3]
+    assert (
+        rows[4][:3] == ["5", "Row refused", "E-mail"]
+        and "suppression list (Address does not exist (hard bounce))" in rows[4][3]
+    )
     assert db_session.scalar(select(Contact).where(Contact.email == "ann@example.org")) is None
 
     token = csrf_token(client, location)

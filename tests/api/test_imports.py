@@ -93,6 +93,10 @@ def test_upload_dry_run_report_then_commit(api: Api, db_session: Session, settin
     rest = api.get(f"/imports/{batch['id']}/report", query={"cursor": page["next_cursor"]})
     assert [(line["row"], line["outcome"]) for line in rest["items"]] == [(4, "refused"), (5, "refused")]
     assert "suppression list" in rest["items"][1]["reason"]
+    # Each problem keeps a stable code beside its English text.
+    assert [line["code"] for line in page["items"]] == ["", "", "invalid_phone"]
+    assert page["items"][2]["reason"] == "not a valid phone number for its country; field left empty"
+    assert [line["code"] for line in rest["items"]] == ["invalid_email", "suppressed"]
     refused = api.get(f"/imports/{batch['id']}/report", query={"outcome": "refused"})
     assert len(refused["items"]) == 2
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sender.addresses import AddressError, normalize_email
 from sender.config import Settings
 from sender.config_guard import GuardSettings
-from sender.i18n import N_
+from sender.i18n import N_, pick_locale
 from sender.models import OrganisationSettings
 from sender.services.deliverability import dkim_key
 from sender.services.errors import ValidationFailed
@@ -157,6 +157,11 @@ def recipient_locale(session: Session, settings: Settings) -> str:
     """
     row = session.get(OrganisationSettings, ROW_ID)
     return (row.default_locale if row is not None else None) or settings.default_locale
+
+
+def language_for(session: Session, settings: Settings, *candidates: str | None) -> str:
+    """The language a message or page speaks to a person: theirs, then the campaign's, then the organisation's."""
+    return pick_locale(*candidates, default=recipient_locale(session, settings))
 
 
 def _email(value: str, errors: dict[str, str], field: str, required: bool) -> str:

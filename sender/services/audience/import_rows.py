@@ -11,9 +11,9 @@ from typing import Any
 
 from sender.addresses import AddressError, address_hash, normalize_email, normalize_phone
 from sender.db import utcnow
-from sender.services.audience import countries
 from sender.services.audience.countries import country_code
 from sender.services.audience.import_mapping import ATTRIBUTE_PREFIX, PROOF_FIELDS
+from sender.services.audience.import_problems import Problem, address_problem, problem
 from sender.services.consent.ledger import EVIDENCE_KEYS, truncate_ip
 
 MAX_LENGTHS = {"first_name": 100, "last_name": 100}
@@ -50,7 +50,7 @@ class ParsedRow:
     # The row's own consent proof (consent_* columns), and whether one of its cells was unusable.
     proof: dict[str, Any] = field(default_factory=dict)
     proof_flawed: bool = False
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[tuple[str, str, Problem]] = field(default_factory=list)
 
     def has_own_proof(self) -> bool:
         """A date and a source of its own, and no unusable proof cell: then the row proves its consent."""
@@ -79,7 +79,7 @@ class RowReader:
                 parsed.proof_flawed = parsed.proof_flawed or target in PROOF_FIELDS
         return parsed
 
-    def _apply(self, parsed: ParsedRow, target: str, value: str) -> str | None:
+    def _apply(self, parsed: ParsedRow, target: str, value: str) -> Problem | None:
         try:
             if target == "email":
                 parsed.email = normalize_email(value)
@@ -92,27 +92,27 @@ class RowReader:
             else:
                 return _apply_plain(parsed, target, value)
         except AddressError as exc:
-            return exc.message
+            return address_problem(target, exc)
         return None
 
 
-def _apply_plain(parsed: ParsedRow, target: str, value: str) -> str | None:
+def _apply_plain(parsed: ParsedRow, target: str, value: str) -> Problem | None:
     if target.startswith(ATTRIBUTE_PREFIX):
         if len(value) > MAX_ATTRIBUTE_VALUE:
-            return f"longer than {MAX_ATTRIBUTE_VALUE} characters"
+            return problem("too_long", max=MAX_ATTRIBUTE_VALUE)
         parsed.attributes[target[len(ATTRIBUTE_PREFIX) :]] = value
         return None
     if target in MAX_LENGTHS and len(value) > MAX_LENGTHS[target]:
-        return f"longer than {MAX_LENGTHS[target]} characters"
+        return problem("too_long", max=MAX_LENGTHS[target])
     if target == "country":
         code = country_code(value)
         if code is None:
-            return countries.PROBLEM
+            return problem("not_a_country")
         value = code
     elif target == "locale" and not _LOCALE.match(value):
-        return "not a language tag such as fr or fr-FR"
+        return problem("not_a_language")
     elif target == "timezone" and value not in _zones():
-        return "not an IANA time zone such as Europe/Paris"
+        return problem("not_a_time_zone")
     parsed.fields[target] = value
     return None
 
@@ -127,30 +127,30 @@ def _consent_moment(value: str) -> datetime | None:
     return None
 
 
-def _apply_proof(parsed: ParsedRow, target: str, value: str) -> str | None:
+def _apply_proof(parsed: ParsedRow, target: str, value: str) -> Problem | None:
     """One cell of the row's own consent proof, checked as strictly as a batch's."""
     if target == "consent_date":
         moment = _consent_moment(value)
         if moment is None:
-            return "not a date such as 2026-03-14 or 14/03/2026"
+            return problem("not_a_date")
         if moment > utcnow():
-            return "is in the future"
+            return problem("date_in_future")
         parsed.proof[target] = moment
     elif target == "consent_source":
         if len(value) > MAX_CONSENT_SOURCE:
-            return f"longer than {MAX_CONSENT_SOURCE} characters"
+            return problem("too_long", max=MAX_CONSENT_SOURCE)
         parsed.proof[target] = value
     elif target == "consent_wording_version":
         if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
-            return "not a wording version number such as 1"
+            return problem("not_a_wording_version")
         parsed.proof[target] = int(value)
     elif target == "consent_ip":
         try:
             parsed.proof[target] = truncate_ip(value)  # the network part only, as for any consent
         except ValueError:
-            return "not an IPv4 or IPv6 address"
+            return problem("not_an_ip")
     else:
         if len(value) > EVIDENCE_KEYS["form_id"]:
-            return f"longer than {EVIDENCE_KEYS['form_id']} characters"
+            return problem("too_long", max=EVIDENCE_KEYS["form_id"])
         parsed.proof[target] = value
     return None

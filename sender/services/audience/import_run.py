@@ -21,17 +21,12 @@ from sender.channels.base import channels, get_channel
 from sender.enums import ContactStatus
 from sender.models import ConsentWording, Contact, ImportReportLine, Suppression
 from sender.services.audience.import_mapping import PROOF_FIELDS
+from sender.services.audience.import_problems import Problem, problem
 from sender.services.audience.import_rows import ParsedRow
 from sender.services.audience.import_write import PLAIN_FIELDS, Chunk, ChunkWriter, Proof
 from sender.services.consent.ledger import ImportedProof
 
 __all__ = ["Counts", "ImportPass", "Proof"]
-NO_ROW_PROOF = (
-    "no consent proof of its own (consent date and source): imported as legacy, no consent recorded"
-)
-SUPPRESSED = (
-    "on the suppression list ({reason}): an erased, opted-out or bounced address is never imported again"
-)
 
 
 @dataclass
@@ -111,7 +106,7 @@ class ImportPass:
 
     # --- deciding --------------------------------------------------------------------------------
 
-    def process(self, rows: list[ParsedRow], refused: list[tuple[int, str]]) -> None:
+    def process(self, rows: list[ParsedRow], refused: list[tuple[int, Problem]]) -> None:
         """Decide a chunk of parsed rows (plus rows already refused as malformed) and write it if asked."""
         chunk = Chunk(
             self.batch_id,
@@ -155,15 +150,15 @@ class ImportPass:
         address_problems = [p for p in row.problems if p[1] in ("email", "phone")]
         if row.email is None and row.phone is None:
             self.counts.refused += 1
-            for column, _, reason in address_problems or [("", "", "no email or phone number")]:
-                chunk.line(row.row_no, "refused", column, reason)
+            for column, _, said in address_problems or [("", "", problem("no_address"))]:
+                chunk.line(row.row_no, "refused", column, said)
             return
         for ch in channels():
             digest, kind = ch.address.hash_of(row), ch.address.column
             if digest and (digest, ch.name) in suppressed:
                 self.counts.refused += 1
-                reason = SUPPRESSED.format(reason=suppressed[(digest, ch.name)])
-                chunk.line(row.row_no, "refused", self.columns.get(kind, kind), reason)
+                said = problem("suppressed", reason=suppressed[(digest, ch.name)])
+                chunk.line(row.row_no, "refused", self.columns.get(kind, kind), said)
                 return
         by_email = self._owner("e", row.email, chunk.by_email)
         by_phone = self._owner("p", row.phone, chunk.by_phone)
@@ -177,40 +172,40 @@ class ImportPass:
         if target is not None and target < 0:
             snap = self._snapshot(chunk, target)
             if snap is None or snap.status != ContactStatus.ACTIVE:
-                status = snap.status if snap is not None else "changed during the import"
                 self.counts.refused += 1
-                chunk.line(row.row_no, "refused", "", f"the matching contact is {status}: left unchanged")
+                said = (
+                    problem("contact_not_active", status=snap.status)
+                    if snap is not None
+                    else problem("contact_changed")
+                )
+                chunk.line(row.row_no, "refused", "", said)
                 return
         self._check_version(row)
         problems = list(row.problems)  # the row keeps a valid address: each bad field is dropped alone
         if row.phone is not None:
             if by_phone is not None and by_phone != target:
-                where = f"row {by_phone}" if by_phone > 0 else "an existing contact"
-                problems.append(
-                    (self.columns["phone"], "phone", f"belongs to another contact ({where}); left out")
+                taken = (
+                    problem("phone_of_another_row", row=by_phone)
+                    if by_phone > 0
+                    else problem("phone_of_existing_contact")
                 )
+                problems.append((self.columns["phone"], "phone", taken))
                 row.phone = row.phone_hash = None
             elif by_phone is None and target is not None and self._has(chunk, target, "phone"):
-                problems.append(
-                    (
-                        self.columns["phone"],
-                        "phone",
-                        "the contact already has another phone number; it is kept",
-                    )
-                )
+                problems.append((self.columns["phone"], "phone", problem("phone_kept")))
                 row.phone = row.phone_hash = None
         outcome = "accepted" if target is None else "merged"
         label = row.row_no if target is None else target
         self._register(row, label)
         if target is None:
             self.counts.accepted += 1
-            chunk.line(row.row_no, "accepted", "", "")
+            chunk.line(row.row_no, "accepted", "")
         else:
             self.counts.merged += 1
             chunk.line(row.row_no, "merged", *self._merge_note(row, target, by_email))
-        for column, _, reason in problems:
+        for column, _, said in problems:
             self.counts.fields_dropped += 1
-            chunk.line(row.row_no, outcome, column, f"{reason}; field left empty")
+            chunk.line(row.row_no, outcome, column, said, left_empty=True)
         row_proof = self._row_proof(chunk, row, outcome)
         self._stage(chunk, row, label, legacy=row_proof is None)
         if self.proof is not None and row_proof is not None:
@@ -223,8 +218,8 @@ class ImportPass:
         if version is None or self.proof is None or version in self.versions:
             return
         column = self.columns.get("consent_wording_version", "consent_wording_version")
-        reason = f"purpose {self.proof.purpose.slug!r} has no wording version {version}"
-        row.problems.append((column, "consent_wording_version", reason))
+        said = problem("unknown_wording_version", purpose=self.proof.purpose.slug, version=version)
+        row.problems.append((column, "consent_wording_version", said))
         row.proof_flawed = True
         del row.proof["consent_wording_version"]
 
@@ -240,7 +235,7 @@ class ImportPass:
             return ImportedProof(batch.collected_at, batch.collection_point, batch.wording_version, evidence)
         if not row.has_own_proof():
             self.counts.rows_legacy += 1
-            chunk.line(row.row_no, outcome, "consent", NO_ROW_PROOF)
+            chunk.line(row.row_no, outcome, "consent", problem("no_row_proof"))
             return None
         self.counts.rows_own_proof += 1
         own = row.proof
@@ -252,15 +247,15 @@ class ImportPass:
             {key: value for key, value in evidence.items() if value is not None},
         )
 
-    def _merge_note(self, row: ParsedRow, target: int, by_email: int | None) -> tuple[str, str]:
+    def _merge_note(self, row: ParsedRow, target: int, by_email: int | None) -> tuple[str, Problem]:
         kind = "email" if by_email == target else "phone"
         column = self.columns.get(kind, kind)
         if target > 0:
-            return column, f"same person as row {target}"
+            return column, problem("same_as_row", row=target)
         first = self.first_row.setdefault(target, row.row_no)
         if first != row.row_no:
-            return column, f"same person as row {first} (an existing contact)"
-        return column, "an existing contact: empty fields filled in"
+            return column, problem("same_as_row_existing", row=first)
+        return column, problem("existing_contact")
 
     def _register(self, row: ParsedRow, label: int) -> None:
         if row.email is not None:

@@ -18,6 +18,7 @@ from sender.enums import Channel, ContactStatus
 from sender.models import Contact, Purpose
 from sender.models.contacts import new_public_id
 from sender.services.audience import lists
+from sender.services.audience.import_problems import Problem, problem
 from sender.services.consent import ledger
 from sender.services.consent.ledger import ImportedProof
 
@@ -53,15 +54,22 @@ class Chunk:
     def __post_init__(self) -> None:
         self.by_id = {row.id: row for row in (*self.by_email.values(), *self.by_phone.values())}
 
-    def line(self, row_no: int, outcome: str, column: str, reason: str) -> None:
-        """Add a report line."""
+    def line(
+        self, row_no: int, outcome: str, column: str, said: Problem | None = None, *, left_empty: bool = False
+    ) -> None:
+        """Add a report line: its problem's code and values, and its text in English (for the CSV)."""
+        params: dict[str, Any] = dict(said.values) if said is not None else {}
+        if left_empty:
+            params["left_empty"] = True
         self.lines.append(
             {
                 "batch_id": self.batch_id,
                 "row_no": row_no,
                 "outcome": outcome,
                 "column": column[:100],
-                "reason": reason[:300],
+                "code": said.code if said is not None else "",
+                "params": params or None,
+                "reason": said.reason(left_empty=left_empty)[:300] if said is not None else "",
             }
         )
 
@@ -171,7 +179,8 @@ class ChunkWriter:
         recorded = set()
         for label, contact_id, row_no, outcome, _ in wanted:
             if contact_id and contact_id in refusals:
-                chunk.line(row_no, outcome, "consent", f"{channel}: {refusals[contact_id]}")
+                refused = problem("consent_refused", channel=channel, refusal=refusals[contact_id])
+                chunk.line(row_no, outcome, "consent", refused)
             else:
                 recorded.add(label)
         self.consents_recorded += len(recorded)

@@ -26,6 +26,7 @@ from sender.i18n import N_
 from sender.models import ImportBatch, ImportReportLine, Purpose
 from sender.runtime import Runtime
 from sender.services.audience import csvfile, import_files, import_mapping, import_provenance
+from sender.services.audience.import_problems import Problem, problem
 from sender.services.audience.import_rows import ParsedRow, RowReader
 from sender.services.audience.import_run import ImportPass, Proof
 from sender.services.errors import Conflict, NotFound, QueueUnavailable, ValidationFailed
@@ -268,7 +269,7 @@ def _pass(
             list_id=batch.list_id,
         )
         parsed: list[ParsedRow] = []
-        malformed: list[tuple[int, str]] = []
+        malformed: list[tuple[int, Problem]] = []
         row_no = 1
         try:
             for row_no, cells in enumerate(rows, start=2):
@@ -277,7 +278,7 @@ def _pass(
                 engine.counts.total_rows += 1
                 if len(cells) > len(header):
                     malformed.append(
-                        (row_no, f"{len(cells)} cells, but the header has {len(header)} columns")
+                        (row_no, problem("too_many_cells", cells=len(cells), columns=len(header)))
                     )
                 else:
                     parsed.append(reader.parse(row_no, cells))

@@ -14,6 +14,7 @@ from jinja2.runtime import LoopContext, Macro, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from sender.i18n import N_
 from sender.services.messages import growth, limits
 
 # Private filters the parser wraps around every loop, every `~` and every comparison; never written by hand.
@@ -278,7 +279,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         budget.depth += 1
         try:
             if budget.depth > limits.DEPTH_LIMIT:
-                budget.fail(f"macro calls nested more than {limits.DEPTH_LIMIT} deep (limit)")
+                budget.fail(
+                    N_("macro calls nested more than %(depth)s deep (limit)", depth=limits.DEPTH_LIMIT)
+                )
             return limits.checked(super().call(__context, __obj, *args, **kwargs))
         finally:
             budget.depth -= 1
@@ -294,7 +297,12 @@ def render_bounded(template: Template, context: dict[str, Any]) -> str:
             for chunk in template.root_render_func(template.new_context(context)):
                 size += len(chunk)
                 if size > limits.OUTPUT_LIMIT:
-                    budget.fail(f"renders to more than {limits.OUTPUT_LIMIT:,} characters (limit)")
+                    budget.fail(
+                        N_(
+                            "renders to more than %(chars)s characters (limit)",
+                            chars=f"{limits.OUTPUT_LIMIT:,}",
+                        )
+                    )
                 chunks.append(chunk)
             budget.check_clocks()
             if budget.exceeded:  # spent inside a construct that swallowed the error

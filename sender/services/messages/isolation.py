@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
+from sender.i18n import N_
+
 # Far above what a check within the render limits (limits.py) needs, far below what would hurt the host.
 CPU_SECONDS = 2
 MEMORY_MB = 256
@@ -84,15 +86,17 @@ def _child(
 
 
 def _stop_message(limits: HardLimits, exitcode: int | None, reason: str | None) -> str:
-    """What stopped a child, for people."""
+    """What stopped a child, for people (in English, with its catalogue form kept for pages)."""
     if reason == "memory":
-        return f"checking it needs more than {limits.memory_mb} MB of memory (limit)"
+        return N_("checking it needs more than %(mb)s MB of memory (limit)", mb=limits.memory_mb)
     if reason == "wall":
-        return f"checking it took more than {limits.wall_seconds:g} s (limit)"
+        return N_("checking it took more than %(seconds)s s (limit)", seconds=f"{limits.wall_seconds:g}")
     if exitcode in (-signal.SIGXCPU, -signal.SIGKILL):
-        return f"checking it needs more than {limits.cpu_seconds} s of processor time (limit)"
+        return N_(
+            "checking it needs more than %(seconds)s s of processor time (limit)", seconds=limits.cpu_seconds
+        )
     # A failed allocation in C code can end the process rather than raise MemoryError.
-    return f"checking it needs more than {limits.memory_mb} MB of memory or failed (limit)"
+    return N_("checking it needs more than %(mb)s MB of memory or failed (limit)", mb=limits.memory_mb)
 
 
 def _run_child(

@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from sender.i18n import N_
+
 # Chosen so that any real newsletter stays far below them (a rich one needs a few hundred steps and a few ms),
 # while a hostile template is stopped within a fraction of a second and a few MB.
 STEP_LIMIT = 100_000
@@ -65,7 +67,10 @@ class Budget:
             raise RenderLimitExceeded(self.exceeded)
         if self.steps > STEP_LIMIT:
             self.fail(
-                f"rendering needs more than {STEP_LIMIT:,} steps (loop iterations, calls, operations) (limit)"
+                N_(
+                    "rendering needs more than %(steps)s steps (loop iterations, calls, operations) (limit)",
+                    steps=f"{STEP_LIMIT:,}",
+                )
             )
         if self.steps % _CLOCK_EVERY == 0:
             self.check_clocks()
@@ -73,9 +78,9 @@ class Budget:
     def check_clocks(self) -> None:
         """Fail past the processor-time or the wall-clock limit."""
         if time.thread_time() > self.cpu_deadline:
-            self.fail(f"rendering took more than {CPU_LIMIT_MS} ms of processor time (limit)")
+            self.fail(N_("rendering took more than %(ms)s ms of processor time (limit)", ms=CPU_LIMIT_MS))
         if time.monotonic() > self.wall_deadline:
-            self.fail(f"rendering took more than {WALL_LIMIT_MS:,} ms (limit)")
+            self.fail(N_("rendering took more than %(ms)s ms (limit)", ms=f"{WALL_LIMIT_MS:,}"))
 
 
 _current: ContextVar[Budget | None] = ContextVar("render_budget", default=None)
@@ -129,13 +134,15 @@ def tick() -> Budget:
 def fail_value(chars: int) -> None:
     """Refuse a string or bytes value of `chars` characters when it is over the limit."""
     if chars > VALUE_LIMIT:
-        current().fail(f"builds a value of more than {VALUE_LIMIT:,} characters (limit)")
+        current().fail(
+            N_("builds a value of more than %(chars)s characters (limit)", chars=f"{VALUE_LIMIT:,}")
+        )
 
 
 def fail_items(items: int) -> None:
     """Refuse a collection of `items` items when it is over the limit."""
     if items > ITEM_LIMIT:
-        current().fail(f"builds a list of more than {ITEM_LIMIT:,} items (limit)")
+        current().fail(N_("builds a list of more than %(items)s items (limit)", items=f"{ITEM_LIMIT:,}"))
 
 
 def fail_output(chars: int) -> None:

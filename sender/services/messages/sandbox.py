@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import TemplateError
 
+from sender.i18n import N_, Reason
 from sender.models import Contact
 from sender.services.errors import ValidationFailed
 from sender.services.messages import isolation
@@ -158,15 +159,24 @@ def _unknown_names(ast: nodes.Template, extra: Mapping[str, str]) -> str | None:
         key=lambda n: n.lineno,
     )
     if not extra:
-        return f"line {first.lineno}: unknown name {first.name!r}; only 'contact' is available"
+        return N_(
+            "line %(line)s: unknown name %(name)r; only 'contact' is available",
+            line=first.lineno,
+            name=first.name,
+        )
     names = ", ".join(repr(name) for name in sorted(allowed))
-    return f"line {first.lineno}: unknown name {first.name!r}; available: {names}"
+    return N_(
+        "line %(line)s: unknown name %(name)r; available: %(names)s",
+        line=first.lineno,
+        name=first.name,
+        names=names,
+    )
 
 
 def _autoescape_switch(ast: nodes.Template) -> str | None:
     for node in ast.find_all((nodes.EvalContextModifier, nodes.ScopedEvalContextModifier)):
         if any(option.key == "autoescape" for option in node.options):
-            return f"line {node.lineno}: autoescaping cannot be turned off"
+            return N_("line %(line)s: autoescaping cannot be turned off", line=node.lineno)
     return None
 
 
@@ -220,35 +230,59 @@ def _check(field: str, source: str, *, html: bool, extra: Mapping[str, str]) -> 
         # Analysing names runs the compiler, which also reports unknown filters and tests.
         problem = _unknown_names(ast, extra) or (_autoescape_switch(ast) if html else None)
     except TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}"
+        # Jinja's own words stay as Jinja wrote them (English): only our frame around them is translated.
+        return N_("line %(line)s: %(problem)s", line=exc.lineno, problem=exc.message or "")
     if problem:
         return problem
     if field == "subject" and "\n" in source.strip():
-        return "line 2: the subject must fit on one line"
+        return N_("line 2: the subject must fit on one line")
     try:
         rendered = render_bounded(env.from_string(source), {"contact": SAMPLE_CONTACT, **extra})
     except RenderLimitExceeded as exc:
         line = _template_line(exc)
-        return f"line {line}: {exc}" if line else str(exc)
+        limit: str = exc.args[0] if exc.args else str(exc)  # a Reason: its catalogue form is kept
+        return N_("line %(line)s: %(problem)s", line=line, problem=limit) if line else limit
     except MemoryError:
         raise  # not the template's fault alone: the caller (isolation.py) reports it as a limit
     except TemplateError as exc:
         message = (exc.message or type(exc).__name__).replace(
             f"{TemplateContact.__module__}.TemplateContact object", "contact"
         )
-        return f"line {_template_line(exc) or 1}: {message}"
+        return N_("line %(line)s: %(problem)s", line=_template_line(exc) or 1, problem=message)
     except Exception as exc:  # e.g. a division by zero or a bad filter argument in the template
-        return f"line {_template_line(exc) or 1}: {type(exc).__name__}: {exc}"
+        return N_(
+            "line %(line)s: %(kind)s: %(problem)s",
+            line=_template_line(exc) or 1,
+            kind=type(exc).__name__,
+            problem=str(exc),
+        )
     if html and not footer_stays_visible(rendered):
-        return (
+        return N_(
             "markup left open at the end (comment, <style>, <script>, <title> or a tag) would hide the footer"
         )
     return None
 
 
-def _check_field(field: str, source: str, html: bool, extra: Mapping[str, str]) -> str | None:
-    """_check() with positional arguments, as a child process calls it."""
-    return _check(field, source, html=html, extra=extra)
+# How a problem crosses from the child process: a Reason does not pickle, its catalogue form does.
+Portable = tuple[str, dict[str, object]]
+
+
+def _check_field(field: str, source: str, html: bool, extra: Mapping[str, str]) -> Portable | None:
+    """_check() with positional arguments, as a child process calls it; the problem as (msgid, values)."""
+    problem = _check(field, source, html=html, extra=extra)
+    if problem is None:
+        return None
+    if isinstance(problem, Reason):
+        return problem.msgid, {k: v if isinstance(v, int) else str(v) for k, v in problem.values.items()}
+    return problem, {}
+
+
+def _arrived(portable: Portable | None) -> str | None:
+    """A problem back from the child, in its catalogue form again."""
+    if portable is None:
+        return None
+    msgid, values = portable
+    return N_(msgid, **values)
 
 
 def _fields(subject: str, body_html: str, body_text: str) -> list[tuple[str, str, bool]]:
@@ -294,7 +328,7 @@ def validate_content(
             # Without {{ }}, {% %} or {# #} it is text, not a program: checked here at the cost of reading it.
             errors[field] = _check(field, source, html=html, extra=extra or {})
     for checked, result in isolation.run_isolated(_check_field, calls).items():
-        errors[checked] = result.message if isinstance(result, isolation.Stopped) else result
+        errors[checked] = result.message if isinstance(result, isolation.Stopped) else _arrived(result)
     problems = {field: problem for field, _, _ in _fields("", "", "") if (problem := errors.get(field))}
     if problems:
         raise ValidationFailed(problems)

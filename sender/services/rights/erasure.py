@@ -17,8 +17,9 @@ from sender.channels.base import address_columns
 from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
-from sender.i18n import N_, pick_locale
+from sender.i18n import N_
 from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember
+from sender.services.accounts import organisation
 from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
 from sender.services.errors import Conflict, NotConfigured, NotFound
@@ -50,7 +51,7 @@ def _confirm(session: Session, settings: Settings, contact: Contact) -> str:
     """
     if not contact.email:
         return "no email address"
-    locale = pick_locale(contact.locale, default=settings.default_locale)
+    locale = organisation.language_for(session, settings, contact.locale)
     try:
         message = system_email.build(session, settings, "erasure_done", contact.email, locale)
     except NotConfigured:

@@ -27,7 +27,7 @@ from sender.services.audience.contacts import address_fields, normalise_addresse
 from sender.services.consent.links import new_jti
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
-from sender.services.rights import confirmations
+from sender.services.rights import confirmations, requests
 
 # What a person may correct themselves; anything else goes through a request to the DPO.
 FIELDS = ("first_name", "last_name", "email", "phone", "locale")
@@ -108,6 +108,19 @@ def rectify(
         contacts.update(session, settings, contact, changes, actor)
         _notify_recipients(session, contact, list(changes), actor)
     return Rectified(sorted(changes), pending)
+
+
+def from_portal(
+    session: Session, settings: Settings, contact: Contact, data: Mapping[str, Any], actor: str
+) -> Rectified:
+    """rectify(), asked and answered in the privacy portal: the register keeps the request and what it did."""
+    result = rectify(session, settings, contact, data, actor)
+    outcome = f"corrected: {', '.join(result.changed) or 'nothing'}"
+    if result.pending:
+        waiting = ", ".join(change.field for change in result.pending)
+        outcome += f"; awaiting confirmation from the new address: {waiting}"
+    requests.record_completed(session, contact, "rectification", outcome, actor)
+    return result
 
 
 def pending_change(session: Session, contact: Contact, jti: str) -> AddressChange | None:

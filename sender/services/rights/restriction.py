@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sender import work
 from sender.config import Settings
 from sender.enums import ContactStatus
-from sender.i18n import N_, pick_locale
+from sender.i18n import N_
 from sender.models import Contact
 from sender.services.accounts import organisation
 from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
+from sender.services.rights import requests
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ def restrict(session: Session, contact: Contact, actor: str) -> None:
     contact.status = ContactStatus.RESTRICTED
     session.flush()
     audit.record(session, actor, "rights.restrict", "contact", contact.public_id)
+
+
+def from_portal(session: Session, contact: Contact, actor: str) -> None:
+    """restrict(), asked and answered in the privacy portal: the register keeps the request and what it did."""
+    restrict(session, contact, actor)
+    requests.record_completed(session, contact, "restriction", "processing restricted", actor)
 
 
 def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> str:
@@ -46,7 +53,7 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
         _notice(session, contact, actor, "no email address")
         _make_active(session, contact, actor)
         return "no email address"
-    locale = pick_locale(contact.locale, default=settings.default_locale)
+    locale = organisation.language_for(session, settings, contact.locale)
     message = system_email.build(session, settings, "restriction_lift", contact.email, locale)
     _notice(session, contact, actor, "sent before the lift")
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)

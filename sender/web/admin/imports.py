@@ -28,8 +28,8 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import channels
 from sender.enums import Channel
-from sender.models import ContactList, ImportBatch, Purpose
-from sender.services.audience import import_mapping, import_report, imports
+from sender.models import ContactList, ImportBatch, ImportReportLine, Purpose
+from sender.services.audience import import_mapping, import_problems, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
@@ -187,7 +187,14 @@ def import_detail(batch_id: int) -> ResponseReturnValue:
         next_after=lines[LINES_SHOWN - 1].id if len(lines) > LINES_SHOWN else None,
         percent=_percent(batch),
         file_days=runtime().settings.import_file_days,
+        reason_of=_reason,
     ), 200 if valid else 400
+
+
+def _reason(line: ImportReportLine) -> str:
+    """A report line's text in the page's language, the codes it names by their labels."""
+    reason = import_problems.reason_of(line)
+    return labels.say(labels.labelled(reason, import_problems.CODED_VALUES))
 
 
 @requires("imports")

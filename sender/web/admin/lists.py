@@ -10,7 +10,6 @@ from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from sender.addresses import AddressError, normalize_email, normalize_phone
 from sender.models import Contact, ListMember
 from sender.models.contacts import CONTACT_STATUSES
 from sender.services.audience import lists as list_service
@@ -18,9 +17,11 @@ from sender.services.audience import search, segments
 from sender.services.errors import Conflict
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, run_action
+from sender.web.labels import say
 from sender.web.session import get_session, runtime
 
 MEMBERS_SHOWN = 100
+PROBLEMS_SHOWN = 10
 
 
 class ListForm(Form):
@@ -102,28 +103,17 @@ def list_members(list_id: int) -> ResponseReturnValue:
             list_service.remove_members(db, list_id, [request.form["remove"]], actor())
             flash(_("Removed from the list."), "success")
             return
-        region = runtime().settings.default_phone_region
-        emails, phones, bad = [], [], []
-        for line in request.form.get("emails", "").splitlines():
-            entry = line.strip()
-            if not entry:
-                continue
-            try:
-                if "@" in entry:
-                    emails.append(normalize_email(entry))
-                else:
-                    phones.append(normalize_phone(entry, region))
-            except AddressError:
-                bad.append(entry)
-        found = dict(
-            db.execute(select(Contact.email, Contact.public_id).where(Contact.email.in_(emails))).all()
-        ) | dict(db.execute(select(Contact.phone, Contact.public_id).where(Contact.phone.in_(phones))).all())
-        unknown = [e for e in emails + phones if e not in found]
-        if found:
-            added = list_service.add_members(db, list_id, list(found.values()), actor())
-            flash(_("%(n)d added.", n=added.changed), "success")
-        if bad or unknown:
-            flash(_("Not added (invalid or unknown): %(rows)s", rows=", ".join(bad + unknown)), "error")
+        result = list_service.add_by_addresses(
+            db, runtime().settings, list_id, request.form.get("emails", ""), actor()
+        )
+        if result.requested or not result.problems:
+            flash(_("%(n)d added.", n=result.changed), "success")
+        # A few lines' reasons, then a count: the flashed messages travel in the session cookie.
+        for _line, reason in result.problems[:PROBLEMS_SHOWN]:
+            flash(say(reason), "error")
+        if len(result.problems) > PROBLEMS_SHOWN:
+            more = len(result.problems) - PROBLEMS_SHOWN
+            flash(_("%(n)d more lines not added.", n=more), "error")
 
     return run_action(change, success=None, redirect_to=url_for("admin.list_detail", list_id=list_id))
 

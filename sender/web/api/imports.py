@@ -16,7 +16,7 @@ from sender.enums import Channel
 from sender.models import ImportBatch, Purpose
 from sender.models.contacts import CHANNELS
 from sender.models.imports import IMPORT_STATUSES, ROW_OUTCOMES
-from sender.services.audience import import_report, imports
+from sender.services.audience import import_problems, import_report, imports
 from sender.services.audience.import_mapping import FIELDS, PROOF_FIELDS
 from sender.services.errors import ValidationFailed
 from sender.tasks.queue import read_progress
@@ -183,7 +183,8 @@ def import_report_lines(batch_id: int) -> ResponseReturnValue:
                 "row": line.row_no,
                 "outcome": line.outcome,
                 "column": line.column,
-                "reason": line.reason,
+                "code": line.code,
+                "reason": str(import_problems.reason_of(line)),
             },
         )
     )
@@ -306,9 +307,15 @@ REPORT_LINE = Component(
                 "type": "string",
                 "description": "Header of the column concerned, or consent, or empty.",
             },
+            "code": {
+                "type": "string",
+                "enum": ["", *import_problems.MESSAGES],
+                "description": "Stable code of the problem (empty for a row accepted as it is); "
+                "reason is its text in English.",
+            },
             "reason": _STR,
         },
-        ["row", "outcome", "column", "reason"],
+        ["row", "outcome", "column", "code", "reason"],
     ),
 )
 REPORT_PAGE = Component("ImportReportPage", page_of(REPORT_LINE))

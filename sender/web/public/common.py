@@ -11,7 +11,6 @@ from limits import parse
 
 from sender.addresses import address_hash
 from sender.channels.base import channels
-from sender.i18n import pick_locale
 from sender.models import Contact
 from sender.services.accounts import organisation as org_settings
 from sender.services.errors import NotConfigured
@@ -52,7 +51,7 @@ def channel_labels() -> dict[str, str]:
 def speak_to(contact: Contact | None) -> None:
     """Answer in this person's language from now on (Accept-Language no longer counts)."""
     if contact is not None:
-        g.page_locale = pick_locale(contact.locale, default=runtime().settings.default_locale)
+        g.page_locale = org_settings.language_for(get_session(), runtime().settings, contact.locale)
         refresh()
 
 

@@ -19,8 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from sender import work
 from sender.models import Contact
-from sender.services.accounts import organisation
-from sender.services.consent import preferences
+from sender.services.consent import portal_grants, preferences
 from sender.services.consent.links import portal_token
 from sender.services.consent.withdrawal import actor as contact_actor
 from sender.services.consent.withdrawal import stop_all
@@ -28,7 +27,6 @@ from sender.services.errors import Conflict, NotConfigured, ValidationFailed
 from sender.services.input import refuse_unstorable
 from sender.services.rights import (
     access,
-    confirmations,
     erasure_request,
     export,
     rectification,
@@ -39,13 +37,12 @@ from sender.services.rights.links import LinkRefused, peek, renewal_contact, spe
 from sender.web.bounds import record_id
 from sender.web.labels import said, say
 from sender.web.public import bp
-from sender.web.public.common import evidence, may_send_to, page, require_email_sender, speak_to
+from sender.web.public.common import evidence, may_send_to, page, speak_to
 from sender.web.session import discard, get_session, runtime
 from sender.work.jobs import (
     SendAddressConfirmation,
     SendErasureConfirmation,
     SendPortalLink,
-    SendSignupConfirmation,
 )
 
 REFUSED_STATUS = 410
@@ -130,51 +127,33 @@ def _change(contact: Contact, action: str) -> str | None:
     if action == "withdraw":
         preferences.withdraw_one(session, contact, _int("purpose"), request.form.get("channel"), evidence())
     elif action == "grant":
-        event = preferences.grant(
+        confirming = portal_grants.grant(
             session,
+            rt.settings,
             contact,
             _int("purpose"),
             request.form.get("channel"),
             _int("wording_version"),
             evidence(),
         )
-        if event.action == "request" and event.wording_id is not None:
-            # Double opt-in: the grant counts once confirmed from the address of its own channel.
-            if not confirmations.can_confirm(
-                organisation.effective_settings(session, rt.settings), event.channel
-            ):
-                raise ValidationFailed({"channel": "we cannot send the confirmation on this channel"})
-            if event.channel == "email":
-                require_email_sender()
-            job = SendSignupConfirmation(
-                contact_id=contact.id, wording_ids=(event.wording_id,), channel=event.channel
-            )
-            work.enqueue(session, job)
-            return "grant_pending" if event.channel == "email" else "grant_pending_elsewhere"
+        if confirming is not None:
+            return "grant_pending" if confirming == "email" else "grant_pending_elsewhere"
     elif action == "stop_all":
         stop_all(session, contact, source="portal", evidence=evidence())
     elif action == "lift_objection":
         preferences.lift_objection(session, contact)
     elif action == "rectify":
         fields = {k: request.form[k] for k in rectification.FIELDS if k in request.form}
-        result = rectification.rectify(session, rt.settings, contact, fields, contact_actor(contact))
-        waiting = [change.field for change in result.pending]
-        outcome = f"corrected: {', '.join(result.changed) or 'nothing'}"
-        if waiting:
-            outcome += f"; awaiting confirmation from the new address: {', '.join(waiting)}"
-        requests.record_completed(session, contact, "rectification", outcome, contact_actor(contact))
+        result = rectification.from_portal(session, rt.settings, contact, fields, contact_actor(contact))
         for change in result.pending:
             # Counted like any system message to an address, so the form cannot flood someone else's.
             if may_send_to(change.value):
                 work.enqueue(session, SendAddressConfirmation(change_id=change.id))
         speak_to(contact)
-        if waiting:
+        if result.pending:
             return "rectify_pending"
     elif action == "restrict":
-        restriction.restrict(session, contact, contact_actor(contact))
-        requests.record_completed(
-            session, contact, "restriction", "processing restricted", contact_actor(contact)
-        )
+        restriction.from_portal(session, contact, contact_actor(contact))
     elif action == "lift_restriction":
         restriction.lift(session, rt.settings, contact, contact_actor(contact))
     return None if action == "open" else action
