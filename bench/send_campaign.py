@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seeding import reset_database, seed_audience
+from sender.channels.base import get_channel
 from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.models import Campaign, Contact, Delivery, Purpose
@@ -103,6 +104,7 @@ def measure_planning(rt: Any, list_id: int, n: int) -> float:
             [list_id],
             campaign.created_at,
             rt.settings.send_batch_size,
+            channel=get_channel(campaign.channel),
             after=0,
             limit=n,
             first_batch=0,

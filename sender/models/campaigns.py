@@ -100,3 +100,18 @@ class Delivery(Base):
 Index("ix_deliveries_campaign_batch_status", Delivery.campaign_id, Delivery.batch_no, Delivery.status)
 Index("ix_deliveries_campaign_status_id", Delivery.campaign_id, Delivery.status, Delivery.id)
 Index("ix_deliveries_status_not_before", Delivery.status, Delivery.not_before)
+# Compaction walks deliveries by age (services/campaigns/compaction.py).
+Index("ix_deliveries_created_at", Delivery.created_at)
+
+
+class DeliveryCount(Base):
+    """Deliveries of a campaign compacted by age (DELIVERY_DETAIL_DAYS): how many, by status and reason."""
+
+    __tablename__ = "delivery_counts"
+    __table_args__ = (CheckConstraint(one_of("status", DeliveryStatus), name="status"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # "" for none: a primary key column cannot be NULL.
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
