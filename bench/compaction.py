@@ -70,6 +70,18 @@ def sizes(rt: object) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def index_sizes(rt: object) -> dict[str, int]:
+    """Bytes of each index of deliveries."""
+    with rt.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(
+            text(
+                "SELECT indexrelname, pg_relation_size(indexrelid) FROM pg_stat_user_indexes"
+                " WHERE relname = 'deliveries' ORDER BY indexrelname"
+            )
+        ).all()
+    return {name: int(size) for name, size in rows}
+
+
 def vacuum(rt: object) -> None:
     """A plain VACUUM (not FULL): frees dead rows' space for reuse, as autovacuum does."""
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # type: ignore[attr-defined]
@@ -102,6 +114,7 @@ def main() -> None:
     print(
         f"{'cycle':>5} | {'rows':>9} | {'table MB':>8} | {'indexes MB':>10} | {'compacted':>9} | {'seconds':>7}"
     )
+    steady: dict[str, int] = {}
     for week in range(args.cycles):
         add_week(rt, purpose_id, week)
         started = time.perf_counter()
@@ -121,6 +134,11 @@ def main() -> None:
             f"{week:>5} | {rows:>9} | {table / 1e6:>8.1f} | {indexes / 1e6:>10.1f} | {done.compacted:>9} | "
             f"{elapsed:>7.2f}"
         )
+        if week * 7 == args.keep_days + 7:  # the first cycle that compacted: the steady state begins
+            steady = index_sizes(rt)
+    print("\nindex sizes in MB, first compacting cycle -> last:")
+    for name, size in index_sizes(rt).items():
+        print(f"  {name:40} {steady.get(name, 0) / 1e6:6.1f} -> {size / 1e6:6.1f}")
     rt.engine.dispose()
 
 

@@ -147,7 +147,7 @@ def seed(rt: Any, n: int) -> dict[str, Any]:
 
 
 def plan_all(rt: Any, list_id: int, purpose_id: int) -> tuple[float, float, int]:
-    """Plan a campaign to the whole list in the launch's chunks, rolled back: (seconds, peak MB allocated by Python meanwhile, rows)."""
+    """Plan a campaign to the whole list in chunks, rolled back: (seconds, peak MB Python allocated, rows)."""
     tracemalloc.start()
     with rt.Session() as session:
         campaign = Campaign(
@@ -277,7 +277,7 @@ def main() -> None:
 
     seconds, grown, planned = plan_all(rt, ids["list"], ids["purpose"])
     print(
-        f"planning {planned:,} deliveries: {seconds:.1f} s, peak memory of this process grew {grown:.0f} MB"
+        f"planning {planned:,} deliveries: {seconds:.1f} s, peak Python allocations meanwhile {grown:.1f} MB"
     )
 
     client = signed_in(create_app({"TESTING": True}, runtime=rt))
