@@ -226,6 +226,50 @@ def timed(client: object, url: str) -> tuple[float, float, int]:
     return statistics.median(times), times[int(len(times) * 0.95) - 1], status
 
 
+def signed_in(app: object) -> object:
+    """A test client of the app, signed in as the bench's admin."""
+    client = app.test_client()  # type: ignore[attr-defined]
+    token = re.search(
+        r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
+        client.get("/admin/signin").get_data(as_text=True),
+    )
+    assert token
+    signed = client.post(
+        "/admin/signin",
+        data={"csrf_token": token.group(1), "email": "bench@example.org", "password": PASSWORD},
+    )
+    assert signed.status_code == 302, signed.status_code
+    return client
+
+
+def page_list(
+    ids: dict[str, int | str], n: int, segment_id: int | None, deep: int | None
+) -> list[tuple[str, str]]:
+    """The staff pages timed, by name and URL, for a seeding of n contacts."""
+    return [
+        ("dashboard", "/admin/"),
+        ("contacts, first page", "/admin/contacts"),
+        ("contacts, page in the middle (keyset)", f"/admin/contacts?before={deep}"),
+        ("search by exact email", f"/admin/contacts?q=person{n // 3:06d}@example.org"),
+        ("search by email prefix", "/admin/contacts?q=person0123"),
+        ("search by phone", f"/admin/contacts?q=%2B3361{n // 3:07d}"),
+        ("search by name", "/admin/contacts?q=jeanne+dubois5"),
+        ("search by tag", "/admin/contacts?q=%23vip"),
+        ("search by name, no match", "/admin/contacts?q=zzzz"),
+        ("contact page", f"/admin/contacts/{ids['middle']}"),
+        ("lists and segments (sizes)", "/admin/lists"),
+        ("list page", f"/admin/lists/{ids['list']}"),
+        ("segment page (size)", f"/admin/segments/{segment_id}"),
+        ("campaigns", "/admin/campaigns"),
+        ("campaign page (report)", f"/admin/campaigns/{ids['campaign']}"),
+        ("campaign progress (JSON)", f"/admin/campaigns/{ids['campaign']}/progress"),
+        ("audience preview (gate over all)", f"/admin/campaigns/{ids['campaign']}/audience"),
+        ("purposes", "/admin/purposes"),
+        ("organisation", "/admin/organisation"),
+        ("deliveries CSV export (all rows)", f"/admin/campaigns/{ids['campaign']}/deliveries.csv"),
+    ]
+
+
 def main() -> None:
     """Seed, sign in, time every page, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -254,42 +298,11 @@ def main() -> None:
     print(f"seeded {args.contacts:,} contacts in {time.perf_counter() - started:.0f} s")
 
     app = create_app({"TESTING": True}, runtime=runtime)
-    client = app.test_client()
-    token = re.search(
-        r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
-        client.get("/admin/signin").get_data(as_text=True),
-    )
-    assert token
-    signed = client.post(
-        "/admin/signin",
-        data={"csrf_token": token.group(1), "email": "bench@example.org", "password": PASSWORD},
-    )
-    assert signed.status_code == 302, signed.status_code
+    client = signed_in(app)
     with runtime.Session() as session:
         segment_id = session.scalar(select(Segment.id))
         deep = session.scalar(select(Contact.id).where(Contact.public_id == ids["middle"]))
-    pages = [
-        ("dashboard", "/admin/"),
-        ("contacts, first page", "/admin/contacts"),
-        ("contacts, page in the middle (keyset)", f"/admin/contacts?before={deep}"),
-        ("search by exact email", f"/admin/contacts?q=person{args.contacts // 3:06d}@example.org"),
-        ("search by email prefix", "/admin/contacts?q=person0123"),
-        ("search by phone", f"/admin/contacts?q=%2B3361{args.contacts // 3:07d}"),
-        ("search by name", "/admin/contacts?q=jeanne+dubois5"),
-        ("search by tag", "/admin/contacts?q=%23vip"),
-        ("search by name, no match", "/admin/contacts?q=zzzz"),
-        ("contact page", f"/admin/contacts/{ids['middle']}"),
-        ("lists and segments (sizes)", "/admin/lists"),
-        ("list page", f"/admin/lists/{ids['list']}"),
-        ("segment page (size)", f"/admin/segments/{segment_id}"),
-        ("campaigns", "/admin/campaigns"),
-        ("campaign page (report)", f"/admin/campaigns/{ids['campaign']}"),
-        ("campaign progress (JSON)", f"/admin/campaigns/{ids['campaign']}/progress"),
-        ("audience preview (gate over all)", f"/admin/campaigns/{ids['campaign']}/audience"),
-        ("purposes", "/admin/purposes"),
-        ("organisation", "/admin/organisation"),
-        ("deliveries CSV export (all rows)", f"/admin/campaigns/{ids['campaign']}/deliveries.csv"),
-    ]
+    pages = page_list(ids, args.contacts, segment_id, deep)
     print(f"\n{'page':42} {'median ms':>10} {'p95 ms':>8}  status")
     for name, url in pages:
         median, p95, status = timed(client, url)

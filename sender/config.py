@@ -109,6 +109,7 @@ class Settings:
     requalification_separate_approval: bool = True
     automated_click_seconds: int = 10
     delivery_log_days: int = 365
+    delivery_detail_days: int = 400
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
     # Bearer token of /metrics (empty: no metrics endpoint), and the port a worker serves them on (0: none).
@@ -405,6 +406,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         == "1",
         automated_click_seconds=_int(env, "AUTOMATED_CLICK_SECONDS", 10, minimum=0),
         delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
+        delivery_detail_days=_int(env, "DELIVERY_DETAIL_DAYS", 400, minimum=1),
         staff_session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         staff_session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
         metrics_token=_metrics_token(env),

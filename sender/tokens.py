@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer, want_bytes
 
 from sender.addresses import has_phone
 
@@ -49,6 +49,24 @@ def _refuse_addresses(value: Any) -> None:
         raise ValueError("link tokens carry opaque ids only, never an email address or phone number")
 
 
+class _KeyCachingSigner(TimestampSigner):
+    """itsdangerous's signer, each (key, salt)'s derived key computed once instead of for every token.
+
+    Tokens and their checks are byte for byte those of the plain TimestampSigner: only the derivation is remembered.
+    """
+
+    _derived: dict[tuple[bytes, bytes, str], bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        """The derived key of `secret_key` (default: the newest) for this signer's salt."""
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        slot = (key, self.salt, self.key_derivation)
+        derived = self._derived.get(slot)
+        if derived is None:
+            derived = self._derived[slot] = super().derive_key(key)
+        return derived
+
+
 class TokenInvalid(Exception):
     """A token is tampered, of the wrong kind, signed by an unknown key or malformed."""
 
@@ -65,10 +83,15 @@ class TokenService:
             raise ValueError("at least one secret key is needed")
         # itsdangerous takes a list oldest-to-newest: it signs with the last and tries every one.
         self._keys = list(secret_keys)
+        # One serializer per kind, built once (each message signs two links: measured, building them was
+        # as costly as signing).
+        self._serializers = {
+            kind: URLSafeTimedSerializer(self._keys, salt=spec.salt, signer=_KeyCachingSigner)
+            for kind, spec in KINDS.items()
+        }
 
     def _serializer(self, kind: str) -> tuple[URLSafeTimedSerializer, LinkKind]:
-        spec = KINDS[kind]
-        return URLSafeTimedSerializer(self._keys, salt=spec.salt), spec
+        return self._serializers[kind], KINDS[kind]
 
     def dumps(self, kind: str, payload: dict[str, Any]) -> str:
         """Sign a payload of opaque ids for one kind of link; refuse one holding an address."""

@@ -1,7 +1,7 @@
 """All tables; importing this package completes Base.metadata for Alembic."""
 
 from sender.models.breaches import BreachIncident, BreachNotice
-from sender.models.campaigns import Campaign, Delivery, campaign_lists
+from sender.models.campaigns import Campaign, Delivery, DeliveryCount, campaign_lists
 from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
@@ -31,6 +31,7 @@ __all__ = [
     "ContactTag",
     "CronLock",
     "Delivery",
+    "DeliveryCount",
     "DeliveryFeedback",
     "ImportBatch",
     "ImportFileChunk",

@@ -106,3 +106,18 @@ Index("ix_deliveries_campaign_status_id", Delivery.campaign_id, Delivery.status,
 Index("ix_deliveries_status_not_before", Delivery.status, Delivery.not_before)
 # The circuit breaker counts the messages sent in its window (services/deliverability/rates.py).
 Index("ix_deliveries_sent_at", Delivery.sent_at)
+# Compaction walks deliveries by age (services/campaigns/compaction.py).
+Index("ix_deliveries_created_at", Delivery.created_at)
+
+
+class DeliveryCount(Base):
+    """Deliveries of a campaign compacted by age (DELIVERY_DETAIL_DAYS): how many, by status and reason."""
+
+    __tablename__ = "delivery_counts"
+    __table_args__ = (CheckConstraint(one_of("status", DeliveryStatus), name="status"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # "" for none: a primary key column cannot be NULL.
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -26,10 +26,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
+    func,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from sender import work
@@ -211,15 +214,34 @@ def record_outcomes(
             report.failed += 1
     if not params:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        _write_outcomes_at_once(session, token, params, max_attempts, now)
+    else:
+        session.execute(
+            _outcome_update(token, max_attempts, now, _BOUND),
+            params,
+            execution_options={"synchronize_session": False},
+        )
+
+
+# The outcome columns, as bound parameters of an executemany (SQLite) or as columns of a VALUES list.
+_BOUND: dict[str, Any] = {
+    name: bindparam(name, type_=String) for name in ("b_status", "b_reason", "b_error", "b_provider")
+}
+_BOUND["b_id"] = bindparam("b_id", type_=Integer)
+
+
+def _outcome_update(token: str, max_attempts: int, now: datetime, source: Any, *from_: Any) -> Any:
+    """The UPDATE that writes outcomes taken from `source` (bound parameters, or a VALUES list's columns)."""
     table = cast(Table, Delivery.__table__)
-    b_status = bindparam("b_status", type_=String)
+    b_status = source["b_status"]
     # A temporary failure goes back to the queue until its attempts run out; then it fails for good.
     retry_status = case(
         (table.c.attempts >= max_attempts, DeliveryStatus.FAILED), else_=DeliveryStatus.QUEUED
     )
-    session.execute(
+    return (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.claim_token == token)
+        .where(table.c.id == source["b_id"], table.c.claim_token == token)
         .values(
             status=case(
                 (b_status == RETRY, retry_status),
@@ -232,17 +254,41 @@ def record_outcomes(
                     case((table.c.attempts >= max_attempts, DeliveryReason.TEMPORARY_FAILURE)),
                 ),
                 (b_status == THROTTLED, None),
-                else_=bindparam("b_reason"),
+                else_=source["b_reason"],
             ),
             # The claim counted an attempt; a throttled try gives it back.
             attempts=case((b_status == THROTTLED, table.c.attempts - 1), else_=table.c.attempts),
-            last_error=bindparam("b_error"),
-            provider_id=bindparam("b_provider"),
+            last_error=source["b_error"],
+            provider_id=source["b_provider"],
             sent_at=case((b_status == DeliveryStatus.SENT, now)),
-        ),
-        params,
+        )
+    )
+
+
+def _write_outcomes_at_once(
+    session: Session, token: str, params: list[dict[str, Any]], max_attempts: int, now: datetime
+) -> None:
+    """PostgreSQL: every outcome in one statement, `UPDATE deliveries … FROM unnest(arrays) AS outcome(…)`.
+
+    Arrays rather than a VALUES list: the statement's text is the same whatever the number of outcomes, so
+    it is compiled once per process and prepared once per connection.
+    """
+    session.execute(
+        _outcome_update(token, max_attempts, now, _OUTCOMES.c),
+        {name: [p[name] for p in params] for name in _OUTCOME_COLUMNS},
         execution_options={"synchronize_session": False},
     )
+
+
+_OUTCOME_COLUMNS = ("b_id", "b_status", "b_reason", "b_error", "b_provider")
+_OUTCOMES = (
+    func.unnest(
+        bindparam("b_id", type_=postgresql.ARRAY(Integer)),
+        *(bindparam(name, type_=postgresql.ARRAY(String)) for name in _OUTCOME_COLUMNS[1:]),
+    )
+    .table_valued(column("b_id", Integer), *(column(name, String) for name in _OUTCOME_COLUMNS[1:]))
+    .render_derived(name="outcome")
+)
 
 
 def send_batch(

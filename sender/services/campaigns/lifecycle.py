@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sender.db import rowcount, utcnow
 from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus
 from sender.i18n import N_
-from sender.models import Campaign, ContactList, Delivery, Purpose
+from sender.models import Campaign, ContactList, Delivery, DeliveryCount, Purpose
 from sender.services.campaigns import planning, requalify, states
 from sender.services.campaigns.schema import CampaignDraft
 from sender.services.errors import NotFound, ValidationFailed
@@ -155,8 +155,14 @@ def reports_for(session: Session, campaign_ids: Sequence[int]) -> dict[int, Repo
         .where(Delivery.campaign_id.in_(campaign_ids))
         .group_by(Delivery.campaign_id, Delivery.status, Delivery.reason)
     ).all()
+    # Deliveries compacted by age (compaction.py) count as their rows did.
+    compacted = session.execute(
+        select(
+            DeliveryCount.campaign_id, DeliveryCount.status, DeliveryCount.reason, DeliveryCount.count
+        ).where(DeliveryCount.campaign_id.in_(campaign_ids))
+    ).all()
     reports = {cid: Report() for cid in campaign_ids}
-    for campaign_id, status, reason, count in rows:
+    for campaign_id, status, reason, count in [*rows, *compacted]:
         report = reports[campaign_id]
         report.by_status[status] = report.by_status.get(status, 0) + count
         if status == DeliveryStatus.SKIPPED and reason:

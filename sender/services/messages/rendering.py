@@ -84,7 +84,7 @@ class MessageRenderer:
     """Renders one campaign for many contacts on its channel; build it once per batch, share it between threads.
 
     Raises ValidationFailed at construction if the campaign's templates do not pass `check`: check_content()
-    in this process by default (the send loop's work horse), validate_content() for a preview in the web
+    in this process by default (the send loop's worker), validate_content() for a preview in the web
     process. render() raises RenderFailed when one person's message cannot be rendered or encoded.
     """
 

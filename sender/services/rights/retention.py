@@ -8,6 +8,8 @@
 - Uploaded import files left uncommitted for IMPORT_FILE_DAYS are deleted (committed ones go at commit).
 - Delivery logs older than DELIVERY_LOG_DAYS lose their provider answers (which can quote an address);
   the rows stay, so campaign counts do not change.
+- Deliveries older than DELIVERY_DETAIL_DAYS become per-campaign counts, except those the proof of honouring
+  needs (services/campaigns/compaction.py), in batches of one commit each.
 
 Safe to run at any frequency: one run at a time (a lease), one named step (one commit) per contact, then
 one for the purges and the report.
@@ -35,6 +37,7 @@ from sender.models import (
 )
 from sender.runtime import Runtime
 from sender.services.audience import import_files
+from sender.services.campaigns import compaction
 from sender.services.campaigns.requalify_cycle import ACTIVE, personal_values
 from sender.services.consent.signup import purge_unconfirmed
 from sender.services.records import audit, cron_lock
@@ -54,6 +57,8 @@ class RetentionReport:
     archived: int = 0
     signups_purged: int = 0
     delivery_logs_aged: int = 0
+    deliveries_compacted: int = 0
+    deliveries_kept_stripped: int = 0
     import_files_deleted: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -63,6 +68,8 @@ class RetentionReport:
             "archived": self.archived,
             "signups_purged": self.signups_purged,
             "delivery_logs_aged": self.delivery_logs_aged,
+            "deliveries_compacted": self.deliveries_compacted,
+            "deliveries_kept_stripped": self.deliveries_kept_stripped,
             "import_files_deleted": self.import_files_deleted,
         }
 
@@ -157,6 +164,14 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             report.signups_purged = purge_unconfirmed(session, settings)
             report.delivery_logs_aged = age_delivery_logs(session, settings.delivery_log_days, at)
             report.import_files_deleted = import_files.purge_stale(session, settings.import_file_days, at)
+
+            def compacted_batch() -> bool:
+                work.commit(session, "retention: compact deliveries")
+                return lease.renew(at)
+
+            compacted = compaction.compact(session, settings.delivery_detail_days, at, compacted_batch)
+            report.deliveries_compacted = compacted.compacted
+            report.deliveries_kept_stripped = compacted.kept_stripped
             audit.record(session, "cron", "retention.run", "cron", LOCK, dict(report.counts()))
             work.commit(session, "retention: purges and report")
         finally:
