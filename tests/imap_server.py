@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from imap_tools import MailBoxUnencrypted
+from imap_tools.errors import MailboxLoginError
 
 USER, PASSWORD = "bounces", "imap-test-password-0123"
 
@@ -115,10 +116,14 @@ service anvil {{
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     if sock.recv(64).startswith(b"* OK"):
-                        return self
+                        break
             except OSError:
                 time.sleep(0.1)
-        raise TimeoutError(f"dovecot did not start: {self.log()}")
+        else:
+            raise TimeoutError(f"dovecot did not start: {self.log()}")
+        # Ready means a login succeeds (it greets before its auth process is up).
+        with self.mailbox():
+            return self
 
     def log(self) -> str:
         """dovecot's own log (for failure messages)."""
@@ -126,8 +131,19 @@ service anvil {{
         return path.read_text() if path.exists() else ""
 
     def mailbox(self) -> MailBoxUnencrypted:
-        """A logged-in client of the account (INBOX selected); use as a context manager."""
-        return MailBoxUnencrypted("127.0.0.1", self.port).login(USER, PASSWORD)
+        """A logged-in client of the account (INBOX selected); use as a context manager.
+
+        dovecot greets before its auth process is up, and on a loaded machine an auth request can time out:
+        both answer "[UNAVAILABLE] Temporary authentication failure", so the login is tried again a while.
+        """
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return MailBoxUnencrypted("127.0.0.1", self.port).login(USER, PASSWORD)
+            except MailboxLoginError as exc:
+                if "UNAVAILABLE" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def stop(self) -> None:
         """Stop dovecot and remove its folder."""
