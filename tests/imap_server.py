@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from imap_tools import MailBoxUnencrypted
+from imap_tools.errors import MailboxLoginError
 
 USER, PASSWORD = "bounces", "imap-test-password-0123"
 
@@ -113,10 +114,11 @@ service anvil {{
                 stderr = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise RuntimeError(f"dovecot exited: {stderr} {self.log()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                    if sock.recv(64).startswith(b"* OK"):
-                        return self
-            except OSError:
+                # Ready once a login succeeds: on a busy machine the auth process may answer "temporary
+                # authentication failure" for a moment after the listener greets.
+                with self.mailbox():
+                    return self
+            except (OSError, MailboxLoginError):
                 time.sleep(0.1)
         raise TimeoutError(f"dovecot did not start: {self.log()}")
 
