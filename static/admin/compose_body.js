@@ -27,6 +27,24 @@
     return editor.getSemanticHTML().replace(/&nbsp;/g, " ");
   }
 
+  function defang(html) {
+    // Drops scripts, styles, event handlers and style attributes before any parser sees them: the editor
+    // keeps none of them, and Chrome reports each one it parses as a CSP violation, even in an inert
+    // document. The server sanitises the result again, as every format.
+    return html
+      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, "")
+      .replace(/\s(on[a-z]+|style)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, "");
+  }
+
+  function paste(event) {
+    var html = event.clipboardData && event.clipboardData.getData("text/html");
+    if (!html) { return; }
+    event.preventDefault();
+    event.stopPropagation();
+    var range = editor.getSelection(true);
+    editor.clipboard.onPaste(range, { html: defang(html), text: event.clipboardData.getData("text/plain") });
+  }
+
   function startEditor() {
     var box = document.createElement("div");
     box.id = "richtext-editor";
@@ -44,9 +62,10 @@
         ]
       }
     });
-    // What the editor cannot hold (scripts, handlers, styles it does not know) is dropped as it loads;
-    // the server sanitises the result again, as every format.
-    editor.setContents(editor.clipboard.convert({ html: source.value }), "silent");
+    // What the editor cannot hold (scripts, handlers, styles it does not know) is dropped as it loads.
+    editor.setContents(editor.clipboard.convert({ html: defang(source.value) }), "silent");
+    // Before the editor's own paste handler (capture phase on its container).
+    box.addEventListener("paste", paste, true);
     editor.on("text-change", function () {
       source.value = editorHtml();
       changed();
@@ -57,8 +76,22 @@
     startEditor();
   }
 
+  function stopEditor() {
+    var toolbar = editor.getModule("toolbar").container;
+    toolbar.parentNode.removeChild(toolbar);
+    editor.container.parentNode.removeChild(editor.container);
+    editor = null;
+    source.hidden = false;
+  }
+
   format.addEventListener("change", function () {
     var target = format.value;
+    if (!source.value.trim()) {
+      // Nothing written yet: nothing to convert, the new format applies at once.
+      if (editor && target !== "richtext") { stopEditor(); }
+      if (!editor && target === "richtext" && typeof Quill !== "undefined") { startEditor(); }
+      written.value = target;
+    }
     notice.hidden = target === written.value;
     notice.textContent = target === written.value ? "" : (notices[target] || "");
   });
@@ -69,7 +102,9 @@
     if (!expression) { return; }
     if (editor) {
       var range = editor.getSelection(true);
-      editor.insertText(range ? range.index : editor.getLength() - 1, expression, "user");
+      var at = range ? range.index : editor.getLength() - 1;
+      editor.insertText(at, expression, "user");
+      editor.setSelection(at + expression.length, 0, "user");
       return;
     }
     var start = source.selectionStart, end = source.selectionEnd;
