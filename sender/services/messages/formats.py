@@ -124,6 +124,11 @@ def plain_text(template: str) -> str:
     return _html_to_markdown(template, markdown=False)
 
 
+def source_of(body_format: str, source: str, template: str) -> str:
+    """The body as written: for an HTML campaign saved through a path that knows only body_html, its HTML."""
+    return template if body_format == BodyFormat.HTML and not source else source
+
+
 def parts(body_format: str, source: str, text: str, *, text_derived: bool) -> tuple[str, str]:
     """The HTML and text templates of a body: the HTML from its source, the text as written or derived."""
     template = to_html(body_format, source)

@@ -36,7 +36,7 @@ def stored(campaign: Campaign) -> dict[str, Any]:
     return {
         "body_format": campaign.body_format,
         "source_format": campaign.body_format,
-        "body_source": campaign.body_source,
+        "body_source": formats.source_of(campaign.body_format, campaign.body_source, campaign.body_html),
         "body_text_derived": campaign.body_text_derived,
     }
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
-from sender.services.messages import sms
+from sender.services.messages import formats, sms
 from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
@@ -37,8 +37,11 @@ def present(campaign: Campaign, report: lifecycle.Report | None = None) -> dict[
         "status": campaign.status,
         "lists": sorted(lst.id for lst in campaign.lists),
         "subject": campaign.subject,
+        "body_format": campaign.body_format,
+        "body_source": formats.source_of(campaign.body_format, campaign.body_source, campaign.body_html),
         "body_html": campaign.body_html,
         "body_text": campaign.body_text,
+        "body_text_derived": campaign.body_text_derived,
         "scheduled_at": ts(campaign.scheduled_at),
         "created_at": ts(campaign.created_at),
         "launched_at": ts(campaign.launched_at),
