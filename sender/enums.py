@@ -46,6 +46,15 @@ class CampaignKind(StrEnum):
     REQUALIFICATION = "requalification"
 
 
+class BodyFormat(StrEnum):
+    """How a campaign's body is written; the HTML it sends is derived from it (services/messages/formats.py)."""
+
+    RICHTEXT = "richtext"
+    MARKDOWN = "markdown"
+    HTML = "html"
+    MJML = "mjml"
+
+
 class DeliveryStatus(StrEnum):
     """The fate of one campaign for one contact."""
 

@@ -22,6 +22,8 @@ CATALOGUE = resource_dir("translations") / "fr" / "LC_MESSAGES"
 # Labels that French writes as English does.
 SAME_IN_FRENCH = {
     "SMS",
+    "HTML",
+    "Markdown",
     "API",
     "Import",
     "Marketing",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -19,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
-from sender.enums import CampaignKind, CampaignStatus, Channel, DeliveryStatus, one_of
+from sender.enums import BodyFormat, CampaignKind, CampaignStatus, Channel, DeliveryStatus, one_of
 from sender.models.contacts import ContactList
 
 CAMPAIGN_STATUSES = tuple(CampaignStatus)
@@ -42,6 +43,7 @@ class Campaign(Base):
         CheckConstraint(one_of("status", CampaignStatus), name="status"),
         CheckConstraint(one_of("kind", CampaignKind), name="kind"),
         CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("body_format", BodyFormat), name="body_format"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,8 +54,14 @@ class Campaign(Base):
     # Language of the system texts (footer) for contacts without one of their own; None: the organisation's.
     locale: Mapped[str | None] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(255), default="")
+    # The body as written, in its format; body_html is derived from them at each save (formats.to_html), and
+    # only body_html is rendered and sanitised for sending, whatever the format.
+    body_format: Mapped[str] = mapped_column(String(16), default=BodyFormat.HTML)
+    body_source: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
+    # True: body_text is derived from body_html at each save; False: it is kept as its author wrote it.
+    body_text_derived: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64), default="")

@@ -61,6 +61,12 @@ LABELS: dict[str, dict[str, str]] = {
         "legal_notice": N_("Legal notice"),
         "requalification": N_("Requalification"),
     },
+    "BodyFormat": {
+        "richtext": N_("Rich text"),
+        "markdown": N_("Markdown"),
+        "html": N_("HTML"),
+        "mjml": N_("MJML (responsive layout)"),
+    },
     "DeliveryStatus": {
         "queued": N_("Queued"),
         "sending": N_("Sending"),

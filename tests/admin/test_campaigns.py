@@ -33,7 +33,8 @@ def _compose_data(purpose_slug: str, list_id: int, **changes: str) -> dict[str, 
         "lists": [str(list_id)],
         "subject": "News for you, {{ contact.first_name }}",
         "body_text": "Hello {{ contact.first_name }},\nour shop opens on Sunday.",
-        "body_html": "<p>Hello {{ contact.first_name }}</p>",
+        "body_format": "html",
+        "body_source": "<p>Hello {{ contact.first_name }}</p>",
         **changes,
     }
 
@@ -107,13 +108,13 @@ def test_live_preview_refuses_a_hostile_template_quickly_naming_the_limit(
     response = post(
         client,
         "/admin/campaigns/preview",
-        _compose_data("news", lst.id, subject=hostile, body_html=hostile),
+        _compose_data("news", lst.id, subject=hostile, body_source=hostile),
         token_page="/admin/campaigns/new",
     )
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
         "subject": "line 1: builds a value of more than 1,000,000 characters (limit)",
-        "body_html": "line 1: builds a value of more than 1,000,000 characters (limit)",
+        "body_source": "line 1: builds a value of more than 1,000,000 characters (limit)",
     }
     assert time.monotonic() - start < 15
 

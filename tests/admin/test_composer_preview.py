@@ -27,7 +27,8 @@ def _draft(list_id: int, **changes: str) -> dict[str, Any]:
         "lists": [str(list_id)],
         "subject": "Spring, {{ contact.first_name }}",
         "body_text": "Hello {{ contact.first_name }}",
-        "body_html": '<p style="color: #c81e1e">Hello {{ contact.first_name }}</p>',
+        "body_format": "html",
+        "body_source": '<p style="color: #c81e1e">Hello {{ contact.first_name }}</p>',
         **changes,
     }
 
@@ -55,7 +56,7 @@ def test_the_preview_frame_shows_a_template_error_as_text(client_as: ClientAs, d
     PurposeFactory(slug="news")
     lst = ListFactory()
     client = client_as("marketer")
-    bad = post(client, URL, _draft(lst.id, body_html="{{ secret }}"), token_page="/admin/campaigns/new")
+    bad = post(client, URL, _draft(lst.id, body_source="{{ secret }}"), token_page="/admin/campaigns/new")
     assert bad.status_code == 422
     assert bad.mimetype == "text/plain"
     assert bad.headers["Content-Security-Policy"] == MESSAGE_CSP

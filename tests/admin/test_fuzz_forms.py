@@ -42,6 +42,8 @@ CAMPAIGN = {
     "kind": "marketing",
     "subject": "Hello {{ contact.first_name }}",
     "body_text": "Hello",
+    "body_format": "markdown",
+    "body_source": "# Hello {{ contact.first_name | default('ami') }}",
 }
 CONSENT = {
     "purpose": "news",

@@ -114,7 +114,8 @@ def test_campaigns_a_draft_without_an_audience_is_refused_in_french(
         "segments": [],
         "subject": "Nouvelles",
         "body_text": "Bonjour {{ contact.first_name }}",
-        "body_html": "<p>Bonjour</p>",
+        "body_format": "html",
+        "body_source": "<p>Bonjour</p>",
     }
     answer = post(client_as("marketer"), f"/admin/campaigns/{campaign.id}/edit", data)
     assert answer.status_code == 422

@@ -36,7 +36,8 @@ def _sms_form(purpose_slug: str, list_id: int, body: str) -> dict[str, Any]:
         "lists": [str(list_id)],
         # Left over from an email draft: an SMS keeps only its text.
         "subject": "ignored",
-        "body_html": "<p>ignored</p>",
+        "body_format": "html",
+        "body_source": "<p>ignored</p>",
         "body_text": body,
     }
 

@@ -57,7 +57,8 @@ def test_the_live_preview_applies_the_message_styles_with_no_csp_violation(site:
     page.get_by_label("Lists").select_option(str(list_id))
     page.get_by_label("Subject").fill("Spring, {{ contact.first_name }}")
     page.get_by_label("Text body").fill("Big news, {{ contact.first_name }}")
-    page.get_by_label("HTML body (optional)").fill(STYLED)
+    page.get_by_label("Written in").select_option("html")
+    page.get_by_label("Body", exact=True).fill(STYLED)
     expect(page.locator("#preview-subject")).to_have_text("Spring, Camille")
 
     frame = page.frame_locator("#preview-html")

@@ -40,7 +40,7 @@ def test_the_sms_composer_counts_segments_as_one_types(site: Site, page: Any) ->
     expect(page.locator("#sms-counter")).to_be_hidden()
     page.get_by_label("Channel").select_option("sms")
     expect(page.get_by_label("Subject")).to_be_hidden()
-    expect(page.get_by_label("HTML body (optional)")).to_be_hidden()
+    expect(page.get_by_label("Written in")).to_be_hidden()
     expect(page.locator("#sms-counter")).to_be_visible()
     page.get_by_label("Name (internal)").fill("Flash sale")
     page.get_by_label("Purpose").select_option("offers")

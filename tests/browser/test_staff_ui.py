@@ -75,7 +75,8 @@ def test_campaign_from_draft_to_unsubscribe(site: Site, page: Any) -> None:
     page.get_by_label("Lists").select_option(str(list_id))
     page.get_by_label("Subject").fill("News for you, {{ contact.first_name }}")
     page.get_by_label("Text body").fill("Hello {{ contact.first_name }}, our shop opens on Sunday.")
-    page.get_by_label("HTML body (optional)").fill("<p>Hello {{ contact.first_name }}</p>")
+    page.get_by_label("Written in").select_option("html")
+    page.get_by_label("Body", exact=True).fill("<p>Hello {{ contact.first_name }}</p>")
     # The live preview renders the unsaved draft for the sample contact, never a list member.
     expect(page.locator("#preview-subject")).to_have_text("News for you, Camille")
     assert "List-Unsubscribe" in page.locator("#preview-headers").text_content()

@@ -17,13 +17,15 @@ from sender.i18n import N_
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
 from sender.services.campaigns import states
-from sender.services.campaigns.schema import PART_FIELDS, CampaignDraft, keep_parts_of_channel
+from sender.services.campaigns.schema import BODY_FIELDS, PART_FIELDS, CampaignDraft, keep_parts_of_channel
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
 
 # The composer's fields that are the campaign's content; its templates default to empty.
-CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values())
+CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values(), *BODY_FIELDS)
 TEMPLATES = dict.fromkeys(PART_FIELDS.values(), "")
+# The composer shows the problems of the derived HTML at the source it was written in.
+SOURCE = {"body_html": "body_source"}
 # What the composer may still change: nothing has been planned for these.
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
@@ -57,7 +59,8 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
         # A subject or HTML left in the form from an email draft is dropped when SMS is chosen.
         draft = CampaignDraft.parse(keep_parts_of_channel({**TEMPLATES, **given}))
     except ValidationFailed as exc:
-        errors.update(exc.errors)
+        # The composer's body is its source, whatever the format: a problem of its HTML is shown there.
+        errors.update({SOURCE.get(name, name): problem for name, problem in exc.errors.items()})
     purpose = session.scalar(select(Purpose).where(Purpose.slug == (data.get("purpose") or "")))
     if purpose is None:
         errors["purpose"] = N_("choose a purpose")
@@ -73,8 +76,9 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
         states.move(session, campaign, states.UNSCHEDULE, scheduled_at=None)
     target = campaign or Campaign(status=CampaignStatus.DRAFT, created_by=actor)
     target.channel = draft.channel
-    target.name, target.subject = draft.name.strip(), draft.subject
-    target.body_text, target.body_html = draft.body_text, draft.body_html
+    target.name = draft.name.strip()
+    for column, value in draft.content().items():
+        setattr(target, column, value)
     target.kind, target.purpose_id, target.lists = draft.kind, purpose.id, lists
     session.add(target)
     session.flush()

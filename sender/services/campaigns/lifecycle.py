@@ -64,9 +64,7 @@ def create(
         channel=draft.channel,
         kind=draft.kind,
         locale=draft.locale,
-        subject=draft.subject,
-        body_html=draft.body_html,
-        body_text=draft.body_text,
+        **draft.content(),
         # Stored as naive UTC, like every timestamp of the database.
         scheduled_at=scheduled_at.astimezone(UTC).replace(tzinfo=None) if scheduled_at else None,
         created_by=actor,

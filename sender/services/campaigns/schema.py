@@ -15,12 +15,12 @@ from typing import Annotated, Any, Self
 from pydantic import Field
 
 from sender.channels.base import Channel, channels, get_channel
-from sender.enums import CampaignKind
+from sender.enums import BodyFormat, CampaignKind
 from sender.enums import Channel as ChannelName
 from sender.i18n import LOCALES, N_
 from sender.services.errors import ValidationFailed
 from sender.services.input import Input, NonBlank, OneOf, Text
-from sender.services.messages import rendering
+from sender.services.messages import formats, rendering
 
 NAME_LIMIT = 200
 SLUG_LIMIT = 64
@@ -28,6 +28,8 @@ SLUG_LIMIT = 64
 KINDS = (CampaignKind.MARKETING, CampaignKind.LEGAL_NOTICE)
 # The campaign field holding each template a channel may render (ContentRules.parts).
 PART_FIELDS = {"subject": "subject", "text": "body_text", "html": "body_html"}
+# The fields saying how the body is written and whether its text part is derived (formats.py).
+BODY_FIELDS = ("body_format", "body_source", "body_text_derived")
 
 
 def _widest(part: str) -> int:
@@ -56,8 +58,25 @@ class CampaignDraft(Input):
             description="Jinja2 (sandboxed); `contact` is exposed. Required for email; SMS have none.",
         ),
     ] = ""
+    body_format: Annotated[
+        str,
+        OneOf(BodyFormat),
+        Field(description="How body_source is written; the HTML part is derived from it (email)."),
+    ] = BodyFormat.HTML
+    body_source: Annotated[
+        Text,
+        Field(
+            max_length=_widest("html"),
+            description="The body as written in body_format (Jinja2 tags kept); for html, body_html may be "
+            "given instead.",
+        ),
+    ] = ""
     body_html: Annotated[
-        Text, Field(max_length=_widest("html"), description="Jinja2 (sandboxed, autoescaped).")
+        Text,
+        Field(
+            max_length=_widest("html"),
+            description="Jinja2 (sandboxed, autoescaped). Derived from body_source unless body_format is html.",
+        ),
     ] = ""
     body_text: Annotated[
         Text,
@@ -65,7 +84,10 @@ class CampaignDraft(Input):
             max_length=_widest("text"),
             description="Jinja2 (sandboxed). For SMS, the whole body: the sender's name and STOP are added.",
         ),
-    ]
+    ] = ""
+    body_text_derived: Annotated[
+        bool, Field(description="Derive body_text from the HTML part (what it says is ignored).")
+    ] = False
     locale: (
         Annotated[
             str,
@@ -80,11 +102,29 @@ class CampaignDraft(Input):
     @classmethod
     def parse(cls, data: Any) -> Self:
         """The validated draft, or ValidationFailed naming each bad field (types first, then the channel's rules)."""
-        draft = super().parse(data)
+        draft = super().parse(data).derived()
         problems = draft.problems()
         if problems:
             raise ValidationFailed(problems)
         return draft
+
+    def derived(self) -> Self:
+        """The draft with its HTML derived from its source (formats.py) and, if asked, its text from the HTML."""
+        source = self.body_source
+        if self.body_format == BodyFormat.HTML:
+            if source and self.body_html and source != self.body_html:
+                raise ValidationFailed({"body_html": N_("give body_source or body_html, not both")})
+            source = source or self.body_html
+        elif self.body_html:
+            raise ValidationFailed({"body_html": N_("is derived from body_source in this format")})
+        html, text = formats.parts(
+            self.body_format, source, self.body_text, text_derived=self.body_text_derived
+        )
+        return self.model_copy(update={"body_source": source, "body_html": html, "body_text": text})
+
+    def content(self) -> dict[str, Any]:
+        """The campaign columns holding the draft's content, as stored."""
+        return {name: getattr(self, name) for name in ("subject", "body_html", "body_text", *BODY_FIELDS)}
 
     def problems(self) -> dict[str, str]:
         """What the channel refuses in the templates, by field; compiled only when their sizes are right."""
@@ -105,14 +145,16 @@ class CampaignDraft(Input):
                 errors[name] = N_("is required")
             elif len(value) > limit:
                 errors[name] = N_("must be at most %(n)d characters", n=limit)
-        if errors:
-            return errors
-        try:
-            # A render may take up to its time limit: callers parse before they open a transaction.
-            rendering.check_templates(channel, self.subject, self.body_html, self.body_text)
-        except ValidationFailed as exc:
-            return exc.errors
-        return {}
+        if not errors:
+            try:
+                # A render may take up to its time limit: callers parse before they open a transaction.
+                rendering.check_templates(channel, self.subject, self.body_html, self.body_text)
+            except ValidationFailed as exc:
+                errors = dict(exc.errors)
+        if self.body_format != BodyFormat.HTML and "body_html" in errors:
+            # The author wrote the source: the problem is shown there (its lines are the HTML's).
+            errors["body_source"] = errors.pop("body_html")
+        return errors
 
 
 def fields_of(channel: Channel) -> list[str]:
@@ -128,4 +170,6 @@ def keep_parts_of_channel(data: Mapping[str, Any]) -> dict[str, Any]:
         for name in PART_FIELDS.values():
             if name not in carried:
                 values[name] = ""
+        if "body_html" not in carried:
+            values.update(body_source="", body_format=BodyFormat.HTML, body_text_derived=False)
     return values

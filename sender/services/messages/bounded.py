@@ -81,6 +81,10 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return bounded
 
 
+# For the modules that add filters of their own to a BoundedSandbox (sandbox.py).
+bounded_filter = _bounded_filter
+
+
 class _Buffer(list[str]):
     """The output of a block, a macro or a {% set %} body, refused as soon as it is longer than the output limit."""
 

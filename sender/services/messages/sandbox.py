@@ -15,14 +15,14 @@ from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import TemplateError
 
 from sender.i18n import N_, Reason
 from sender.models import Contact
 from sender.services.errors import ValidationFailed
 from sender.services.messages import isolation
-from sender.services.messages.bounded import BoundedSandbox, render_bounded
+from sender.services.messages.bounded import BoundedSandbox, bounded_filter, render_bounded
 from sender.services.messages.limits import RenderLimitExceeded
 from sender.services.messages.sanitise import ExitLinksMissing, check_exits, insert_footer
 
@@ -115,6 +115,12 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
+    """`default`: the fallback for a missing field, and for an empty one too (a contact is stored with "")."""
+    missing = isinstance(value, Undefined) or value is None or (isinstance(value, str) and not value.strip())
+    return default_value if missing or (boolean and not value) else value
+
+
 def _environment(*, html: bool, strict: bool) -> BoundedSandbox:
     env = BoundedSandbox(
         autoescape=html,
@@ -126,6 +132,8 @@ def _environment(*, html: bool, strict: bool) -> BoundedSandbox:
     env.globals.clear()
     # Contact data (imports, sign-up forms) must never become markup.
     env.filters.pop("safe", None)
+    # `{{ contact.first_name | default("ami") }}` must greet a contact whose first name is empty too.
+    env.filters["default"] = env.filters["d"] = bounded_filter("default", _default)
     # |tojson reads the read-only copies as the objects they were.
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _json_default}
     return env

@@ -16,7 +16,7 @@ from sender.channels.base import SendResult
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, lifecycle, requalify
+from sender.services.campaigns import deferral, field_gaps, lifecycle, requalify, states
 from sender.services.deliverability import rates
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
@@ -125,6 +125,10 @@ def _detail_page(
         if campaign.channel == "email"
         else None,
         guard=runtime().settings.guard,
+        # Before a launch: who would get a message with an empty greeting (or its fallback).
+        field_gaps=field_gaps.gaps(db, campaign)
+        if campaign.status in states.LAUNCH.sources and campaign.kind != "requalification"
+        else [],
     ), status
 
 

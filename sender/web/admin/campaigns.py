@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import (
+    BooleanField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -32,6 +33,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import get_channel
 from sender.db import utcnow
+from sender.enums import BodyFormat
 from sender.enums import Channel as ChannelName
 from sender.models import Campaign, ContactList, Purpose
 from sender.services.accounts import organisation
@@ -45,6 +47,7 @@ from sender.services.messages import preview, sms
 from sender.services.records import audit, csv_export, times
 from sender.services.records import dashboard as board
 from sender.web import labels
+from sender.web.admin import compose_body
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.campaign_page import ScheduleForm, get_campaign, message_response
 from sender.web.admin.downloads import csv_attachment
@@ -70,7 +73,13 @@ class CampaignForm(Form):
     segments = SelectMultipleField(_l("Segments"), coerce=int, validators=[Optional()])
     subject = StringField(_l("Subject"), validators=[Optional()])
     body_text = TextAreaField(_l("Text body"), validators=[Optional()])
-    body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
+    body_format = SelectField(
+        _l("Written in"), choices=choices(labels.choices_of("BodyFormat")), default=BodyFormat.RICHTEXT
+    )
+    # The format the posted body is written in: what "Convert" converts from (compose_body.py).
+    source_format = HiddenField(default=BodyFormat.RICHTEXT)
+    body_source = TextAreaField(_l("Body"), validators=[Optional()])
+    body_text_derived = BooleanField(_l("Derive the plain text from the body"), default=True)
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
@@ -87,7 +96,7 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
             "segments": segments.of_campaign(db, campaign.id),
             "subject": campaign.subject,
             "body_text": campaign.body_text,
-            "body_html": campaign.body_html,
+            **compose_body.stored(campaign),
         }
     form = CampaignForm(data=data)
     form.purpose.choices = choices((p.slug, p.name) for p in purposes.all_purposes(db))
@@ -99,7 +108,7 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
 
 
 def _form_data(form: CampaignForm) -> dict[str, Any]:
-    return {name: form[name].data for name in form.data if name != "csrf_token"}
+    return {name: form[name].data for name in form.data if name not in ("csrf_token", "source_format")}
 
 
 def excerpt(source: str, message: str) -> list[tuple[int, str, bool]]:
@@ -116,6 +125,8 @@ def excerpt(source: str, message: str) -> list[tuple[int, str, bool]]:
 def _compose(campaign: Campaign | None) -> ResponseReturnValue:
     form = _compose_form(campaign)
     status = 200
+    if request.method == "POST" and compose_body.CONVERT in request.form:
+        return _compose_page(form, campaign, compose_body.convert(form))
     if request.method == "POST":
         if form.validate():
             return run_action(
@@ -143,12 +154,17 @@ def _saved_message(campaign: Campaign | None) -> str:
 def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) -> ResponseReturnValue:
     excerpts = {
         name: excerpt(form[name].data or "", error)
-        for name in ("subject", "body_text", "body_html")
+        for name in ("subject", "body_text", "body_source")
         for error in form[name].errors[:1]
     }
     counter = _sms_counter(form.kind.data, form.body_text.data) if form.channel.data == "sms" else None
     return render_template(
-        "admin/campaigns/compose.html", form=form, campaign=campaign, excerpts=excerpts, counter=counter
+        "admin/campaigns/compose.html",
+        form=form,
+        campaign=campaign,
+        excerpts=excerpts,
+        counter=counter,
+        body=compose_body.page_context(),
     ), status
 
 
@@ -225,8 +241,7 @@ def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
         channel="email",
         kind=form.kind.data or "marketing",
         subject=form.subject.data or "",
-        body_text=form.body_text.data or "",
-        body_html=form.body_html.data or "",
+        **compose_body.posted_parts(form),
     )
     draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
     return form, draft
@@ -242,12 +257,13 @@ def campaign_live_preview() -> ResponseReturnValue:
     if draft is None:
         return jsonify({"errors": {"purpose": "choose a purpose"}}), 422
     try:
-        rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
+        rendered = preview.render(runtime(), get_session(), draft, compose_body.picked(get_session()))
     except ValidationFailed as exc:
+        errors = {drafts.SOURCE.get(k, k): v for k, v in exc.errors.items()}
         return jsonify(
             {
-                "errors": exc.errors,
-                "excerpts": {k: excerpt(form[k].data or "", v) for k, v in exc.errors.items() if k in form},
+                "errors": errors,
+                "excerpts": {k: excerpt(form[k].data or "", v) for k, v in errors.items() if k in form},
             }
         ), 422
     return jsonify(
@@ -274,7 +290,7 @@ def campaign_live_message() -> ResponseReturnValue:
     if draft is None:
         return message_response(_("Choose a purpose to see the message."), 422)
     try:
-        rendered = preview.render(runtime(), get_session(), draft, preview.sample_contact())
+        rendered = preview.render(runtime(), get_session(), draft, compose_body.picked(get_session()))
     except ValidationFailed as exc:
         return message_response(exc.message, 422)
     return message_response(rendered.html or None)

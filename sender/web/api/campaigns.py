@@ -15,7 +15,7 @@ from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import launch, lifecycle
 from sender.services.deliverability import rates
-from sender.services.messages import sms
+from sender.services.messages import formats, sms
 from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
@@ -43,8 +43,11 @@ def present(
         "status": campaign.status,
         "lists": sorted(lst.id for lst in campaign.lists),
         "subject": campaign.subject,
+        "body_format": campaign.body_format,
+        "body_source": formats.source_of(campaign.body_format, campaign.body_source, campaign.body_html),
         "body_html": campaign.body_html,
         "body_text": campaign.body_text,
+        "body_text_derived": campaign.body_text_derived,
         "scheduled_at": ts(campaign.scheduled_at),
         "created_at": ts(campaign.created_at),
         "launched_at": ts(campaign.launched_at),
