@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from sender.addresses import is_phone_region
 
 if TYPE_CHECKING:
+    from sender.config_composer import ComposerSettings
     from sender.config_sms import SmsSettings
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -105,6 +106,10 @@ class Settings:
     delivery_log_days: int = 365
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
+    composer: ComposerSettings = field(default_factory=lambda: _composer_defaults())
+    # The organisation's brand as templates show it ({{ brand_color }}, {{ logo_url }}): set by effective_settings.
+    brand_color: str = ""
+    brand_logo_url: str = ""
 
     @property
     def outbox_path(self) -> Path:
@@ -119,6 +124,12 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some fields replaced (tests, CLI flags)."""
         return replace(self, **changes)
+
+
+def _composer_defaults() -> ComposerSettings:
+    from sender.config_composer import ComposerSettings
+
+    return ComposerSettings()
 
 
 def _sms_defaults() -> SmsSettings:
@@ -358,6 +369,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
         staff_session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         staff_session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
+        composer=_load_composer(env),
     )
 
 
@@ -379,6 +391,12 @@ def _rate_limit(env: Mapping[str, str]) -> str:
             f"PUBLIC_RATE_LIMIT must be limits such as '30 per minute;300 per hour', got {value!r}"
         ) from None
     return value
+
+
+def _load_composer(env: Mapping[str, str]) -> ComposerSettings:
+    from sender.config_composer import load_composer_settings
+
+    return load_composer_settings(env)
 
 
 def _load_sms(env: Mapping[str, str]) -> SmsSettings:

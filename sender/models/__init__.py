@@ -6,6 +6,7 @@ from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
+from sender.models.library import Media, Template
 from sender.models.records import ProcessorEntry, PurposeDpia
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.rights import AddressChange, RightsRequest, UsedToken
@@ -35,6 +36,7 @@ __all__ = [
     "ImportReportLine",
     "InboundSms",
     "ListMember",
+    "Media",
     "OrganisationSettings",
     "ProcessorEntry",
     "Purpose",
@@ -46,6 +48,7 @@ __all__ = [
     "SetupLock",
     "SignInThrottle",
     "Suppression",
+    "Template",
     "UsedToken",
     "User",
     "campaign_lists",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sender.db import Base, utcnow
 from sender.enums import CampaignKind, CampaignStatus, Channel, DeliveryStatus, one_of
 from sender.models.contacts import ContactList
+from sender.models.library import Template
 
 CAMPAIGN_STATUSES = tuple(CampaignStatus)
 CAMPAIGN_KINDS = tuple(CampaignKind)
@@ -54,6 +55,8 @@ class Campaign(Base):
     subject: Mapped[str] = mapped_column(String(255), default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
+    # The layout the body is wrapped in (templates), or none: the body alone.
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64), default="")
@@ -64,6 +67,7 @@ class Campaign(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
+    template: Mapped[Template | None] = relationship()
 
 
 class Delivery(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
@@ -23,6 +23,9 @@ class OrganisationSettings(Base):
     sender_address: Mapped[str] = mapped_column(String(320), default="")
     default_locale: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    # The brand that templates show through {{ brand_color }} and {{ logo_url }}.
+    brand_color: Mapped[str] = mapped_column(String(7), default="")
+    logo_media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

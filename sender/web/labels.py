@@ -218,6 +218,12 @@ LABELS: dict[str, dict[str, str]] = {
         "acceptable_with_measures": N_("Acceptable with measures"),
         "prior_consultation": N_("Prior consultation of the authority needed"),
     },
+    "CheckOutcome": {
+        "pass": N_("Pass"),
+        "warn": N_("Warning"),
+        "fail": N_("Fail"),
+        "skipped": N_("Not run"),
+    },
     "SegmentOperator": {"equals": N_("equals"), "contains": N_("contains"), "empty": N_("is empty")},
     "CycleState": {
         "awaiting_approval": N_("cycle awaiting approval"),
@@ -282,7 +288,9 @@ def choices_of(kind: str, codes: Iterable[str] | None = None) -> list[tuple[str,
 def say(message: str) -> str:
     """A service's reason in the page's language (as written when the catalogue has no translation)."""
     if isinstance(message, Reason):
-        return gettext(message.msgid, **message.values)
+        # A reason may quote others (a list of problems): each in the page's language too.
+        values = {key: say(v) if isinstance(v, Reason) else v for key, v in message.values.items()}
+        return gettext(message.msgid, **values)
     return gettext(message)
 
 
@@ -294,3 +302,4 @@ def said(errors: Mapping[str, str]) -> dict[str, str]:
 def init_app(app: Flask) -> None:
     """Offer the `label` filter to every template."""
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["say"] = say

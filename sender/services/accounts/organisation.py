@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from sender.addresses import AddressError, normalize_email
 from sender.config import Settings
 from sender.i18n import N_
-from sender.models import OrganisationSettings
+from sender.models import Media, OrganisationSettings
+from sender.services.composer import media
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
 
@@ -108,7 +109,20 @@ def effective_settings(session: Session, settings: Settings) -> Settings:
         default_locale=recipient_locale(session, settings),
         # Every SMS names its sender (R18): SMS_SENDER_NAME, else the legal name, wherever it was set.
         sms=replace(settings.sms, sender_name=settings.sms.sender_name or org.legal_name),
+        **brand(session, settings),
     )
+
+
+def brand(session: Session, settings: Settings) -> dict[str, str]:
+    """The brand templates show: the stored colour and the logo's URL (empty when none is set)."""
+    row = session.get(OrganisationSettings, ROW_ID)
+    if row is None:
+        return {"brand_color": "", "brand_logo_url": ""}
+    logo = session.get(Media, row.logo_media_id) if row.logo_media_id else None
+    return {
+        "brand_color": row.brand_color or "",
+        "brand_logo_url": media.url(settings, logo.public_key) if logo else "",
+    }
 
 
 def controller(session: Session, settings: Settings) -> dict[str, str]:

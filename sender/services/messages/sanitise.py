@@ -92,9 +92,11 @@ def sanitise_html(html: str) -> str:
     )
 
 
-def insert_footer(rendered_body: str, footer_html: str) -> str:
-    """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it."""
-    return f"{DOCUMENT_HEAD}{sanitise_html(rendered_body)}\n{footer_html}{DOCUMENT_TAIL}"
+def insert_footer(rendered_body: str, footer_html: str, head: str = DOCUMENT_HEAD) -> str:
+    """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it.
+
+    `head` is the system's document head (a template's layout asks for its viewport and colour scheme)."""
+    return f"{head}{sanitise_html(rendered_body)}\n{footer_html}{DOCUMENT_TAIL}"
 
 
 def check_exits(text: str, html: str, urls: Iterable[str]) -> None:

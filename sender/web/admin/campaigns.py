@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Optional
 from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import Channel as ChannelName
-from sender.models import Campaign, ContactList, Purpose
+from sender.models import Campaign, ContactList, Purpose, Template
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
@@ -45,6 +45,7 @@ from sender.services.messages import preview, sms
 from sender.services.records import audit, csv_export, times
 from sender.services.records import dashboard as board
 from sender.web import labels
+from sender.web.admin import library
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.campaign_page import ScheduleForm, get_campaign, message_response
 from sender.web.admin.downloads import csv_attachment
@@ -71,6 +72,7 @@ class CampaignForm(Form):
     subject = StringField(_l("Subject"), validators=[Optional()])
     body_text = TextAreaField(_l("Text body"), validators=[Optional()])
     body_html = TextAreaField(_l("HTML body (optional)"), validators=[Optional()])
+    template_id = SelectField(_l("Template"), coerce=int, default=0, validators=[Optional()])
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
@@ -88,8 +90,10 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
             "subject": campaign.subject,
             "body_text": campaign.body_text,
             "body_html": campaign.body_html,
+            "template_id": campaign.template_id or 0,
         }
     form = CampaignForm(data=data)
+    form.template_id.choices = [(0, _("None: the body alone")), *library.template_choices(db)]
     form.purpose.choices = choices((p.slug, p.name) for p in purposes.all_purposes(db))
     form.lists.choices = [
         (s.list.id, f"{s.list.name} ({s.member_count})") for s in list_service.summaries(db)
@@ -148,7 +152,12 @@ def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) ->
     }
     counter = _sms_counter(form.kind.data, form.body_text.data) if form.channel.data == "sms" else None
     return render_template(
-        "admin/campaigns/compose.html", form=form, campaign=campaign, excerpts=excerpts, counter=counter
+        "admin/campaigns/compose.html",
+        form=form,
+        campaign=campaign,
+        excerpts=excerpts,
+        counter=counter,
+        **library.image_context(get_session()),
     ), status
 
 
@@ -228,6 +237,7 @@ def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
         body_text=form.body_text.data or "",
         body_html=form.body_html.data or "",
     )
+    draft.template = db.get(Template, form.template_id.data) if form.template_id.data else None
     draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
     return form, draft
 
