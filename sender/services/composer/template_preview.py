@@ -28,7 +28,7 @@ def html(settings: Settings, tokens: TokenService, template: Template) -> str:
         locale=None,
     )
     campaign.template = template
-    purpose = Purpose(id=0, name="Newsletter", description="")
+    purpose = Purpose(id=0, slug="sample", name="Newsletter", description="")
     renderer = MessageRenderer(settings, tokens, campaign, purpose)
     sample = Contact(
         public_id="sample", email="camille.martin@example.org", first_name="Camille", last_name="Martin"
