@@ -243,7 +243,9 @@ def test_a_test_send_reaches_several_addresses_each_counted(
         "three@exemple.org",
         "two@exemple.org",
     ]
-    assert all(str(m.message["Subject"]).startswith("[TEST] ") for m in mail.received)
+    assert all(str(m.message()["Subject"]).startswith("[TEST] ") for m in mail.received)
+    # Each message carries its footer and its exits.
+    assert all("List-Unsubscribe" in m.message() for m in mail.received)
     engine = make_engine(committed.settings.database_url, pool=False)
     try:
         with engine.connect() as conn:
@@ -289,7 +291,9 @@ def test_several_addresses_count_against_the_hourly_allowance(
 ) -> None:
     campaign_id, _ = _campaign_with_member(db_session)
     limit = settings.test_sends_per_hour
-    many = ", ".join(f"n{i}@exemple.org" for i in range(min(limit + 1, settings.composer.test_send_max_addresses)))
+    many = ", ".join(
+        f"n{i}@exemple.org" for i in range(min(limit + 1, settings.composer.test_send_max_addresses))
+    )
     client = client_as("marketer")
     # Fill the allowance one by one but for the last few, then ask for more than what is left.
     for _ in range(limit - 1):

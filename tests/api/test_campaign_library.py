@@ -38,7 +38,9 @@ def _draft(api: Api, audience: dict[str, Any], **changes: Any) -> dict[str, Any]
     return created
 
 
-def test_a_sent_campaign_is_duplicated_into_a_draft(api: Api, audience: dict[str, Any], redis_conn: Any) -> None:
+def test_a_sent_campaign_is_duplicated_into_a_draft(
+    api: Api, audience: dict[str, Any], redis_conn: Any
+) -> None:
     original = _draft(api, audience)
     api.post(f"/campaigns/{original['id']}/send", None, 202)
     copy = api.post(f"/campaigns/{original['id']}/duplicate", None, 201)
