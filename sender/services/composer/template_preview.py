@@ -16,14 +16,14 @@ SAMPLE_HTML = (
 SAMPLE_TEXT = "Spring newsletter\n\nHello {{ contact.first_name }}, here is what is new this month.\n"
 
 
-def html(settings: Settings, tokens: TokenService, template: Template) -> str:
-    """The HTML part of a sample message in this template, footer and exits included."""
+def html(settings: Settings, tokens: TokenService, template: Template, body_html: str = SAMPLE_HTML) -> str:
+    """The HTML part of a sample message (`body_html`) in this template, footer and exits included."""
     campaign = Campaign(
         id=0,
         channel="email",
         kind="marketing",
         subject="Spring newsletter",
-        body_html=SAMPLE_HTML,
+        body_html=body_html,
         body_text=SAMPLE_TEXT,
         locale=None,
     )

@@ -24,14 +24,17 @@ NAMES = frozenset({"content", "org_name", "brand_color", "logo_url"})
 # A dark blue: white text on it has a contrast of 8.6:1 (WCAG AA asks 4.5).
 DEFAULT_BRAND_COLOR = "#1f4e79"
 SAMPLE = {"org_name": "Example SAS", "brand_color": DEFAULT_BRAND_COLOR, "logo_url": "", "content": SLOT}
-# The document head of a message with a layout: a phone's width, and light colours kept in dark mode
-# (clients that honour color-scheme keep the layout's own contrast; the others invert it as a whole).
+# The document of a message with a layout: a phone's width, and light colours kept in dark mode. Clients
+# that honour color-scheme keep the layout's own contrast; the others invert it as a whole. The system
+# paints the background behind the layout and the footer too, so no text ever sits on a dark canvas.
+_PAPER = "background-color:#ffffff;color:#1f1f1f"
 HEAD = (
     '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
     '<meta name="viewport" content="width=device-width, initial-scale=1">'
     '<meta name="color-scheme" content="light only"><meta name="supported-color-schemes" content="light only">'
-    "</head><body>\n"
+    f'</head><body style="margin:0;{_PAPER}">\n<div style="{_PAPER};padding:0 8px 16px">\n'
 )
+TAIL = "</div></body></html>\n"
 
 
 @dataclass(frozen=True)

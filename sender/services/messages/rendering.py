@@ -34,7 +34,6 @@ from sender.services.messages.sandbox import (
     template_contact,
     validate_content,
 )
-from sender.services.messages.sanitise import DOCUMENT_HEAD
 from sender.services.records import times
 from sender.tokens import TokenService
 
@@ -214,8 +213,12 @@ class MessageRenderer:
         # The footer is added after the marketer's template has run and its HTML has been sanitised
         # (every element closed), so no template can remove or hide it; the check is a last guard.
         text += footer_text
-        head = layouts.HEAD if self._layout is not None else DOCUMENT_HEAD
-        html = insert_footer(html, footer_html, head) if self._html is not None else ""
+        if self._html is None:
+            html = ""
+        elif self._layout is not None:
+            html = insert_footer(html, footer_html, layouts.HEAD, layouts.TAIL)
+        else:
+            html = insert_footer(html, footer_html)
         if self._html is not None:
             check_exits(text, html, [url for url in (portal, unsubscribe) if url])
         return Content(
