@@ -121,7 +121,7 @@ def test_a_built_in_template_fits_and_shows_its_footer(
         }"""
     )
     assert footer["height"] > 50 and footer["visible"] == "visible" and footer["display"] != "none"
-    assert 0 <= footer["left"] and footer["right"] <= width
+    assert footer["left"] >= 0 and footer["right"] <= width
     # The picture shrinks to the column instead of widening the page.
     image = chromium.evaluate(
         "() => document.querySelector('img[alt=\"A wide picture\"]').getBoundingClientRect().right"
