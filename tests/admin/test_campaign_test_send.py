@@ -237,7 +237,7 @@ def test_a_test_send_reaches_several_addresses_each_counted(
     client, mail, campaign_id = smtp_app
     ok = _test_send(client, campaign_id, address="one@exemple.org, two@exemple.org\nthree@exemple.org")
     assert ok.status_code == 302
-    assert "3 test messages sent." in client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert "Test messages sent: 3." in client.get(ok.headers["Location"]).get_data(as_text=True)
     assert sorted(m.rcpt_tos[0] for m in mail.received) == [
         "one@exemple.org",
         "three@exemple.org",

@@ -9,7 +9,6 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from wtforms import DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
@@ -218,9 +217,7 @@ def _teller() -> Callable[[list[SendResult]], None]:
     """What flashes the transport's answers for test messages, once the request has committed."""
     # Translated now: after the commit the request's session may not read the organisation's language.
     # An address is named by its position, never written into the session cookie.
-    sent = {
-        count: ngettext("Test message sent.", "%(num)s test messages sent.", count) for count in range(1, 21)
-    }
+    sent_one, sent_many = _("Test message sent."), _("Test messages sent: %(count)s.", count="{count}")
     not_sent = _("The test message was not sent: %(reason)s", reason="{r}")
     not_sent_to = _(
         "Address %(number)s: the test message was not sent: %(reason)s", number="{n}", reason="{r}"
@@ -229,7 +226,7 @@ def _teller() -> Callable[[list[SendResult]], None]:
     def tell(results: list[SendResult]) -> None:
         done = sum(1 for result in results if result.outcome == "sent")
         if done:
-            flash(sent.get(done) or sent[1], "success")
+            flash(sent_one if done == 1 else sent_many.replace("{count}", str(done)), "success")
         for number, result in enumerate(results, start=1):
             if result.outcome != "sent":
                 reason = result.detail or str(result.code or "")
