@@ -295,3 +295,27 @@ def test_the_brand_colour_must_keep_white_text_readable(client_as: ClientAs, db_
     newsletter = db_session.scalars(select(Template).where(Template.key == "newsletter")).one()
     html = client.get(f"{LIBRARY}/{newsletter.id}/message.html").get_data(as_text=True)
     assert "background-color:#7a1f5c" in html
+
+
+def test_a_templated_message_leaves_with_its_layout_footer_and_exits(
+    db_session: Session, runtime: Runtime
+) -> None:
+    from sender.models import Purpose
+    from sender.services.messages.rendering import MessageRenderer
+    from tests.factories import ContactFactory
+
+    template = _template(
+        db_session, '<table width="100%"><tr><td style="color:#111111">{{ content }}</td></tr></table>'
+    )
+    purpose = db_session.get(Purpose, PurposeFactory().id)
+    campaign = CampaignFactory(purpose_id=purpose.id, template_id=template.id)  # type: ignore[union-attr]
+    db_session.commit()
+    contact = ContactFactory(first_name="Lou")
+    renderer = MessageRenderer(runtime.settings, runtime.tokens, campaign, purpose)  # type: ignore[arg-type]
+    message = renderer.render(contact, 1).message()
+    html = str(message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+    text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert '<td style="color:#111111"><p>Bonjour Lou</p></td>' in html
+    assert html.index("Bonjour Lou") < html.index('role="contentinfo"')
+    assert text.startswith("== Bonjour Lou ==")
+    assert message["List-Unsubscribe"] and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
