@@ -130,7 +130,9 @@ def _public_app(runtime: Runtime, **overrides: Any) -> FlaskClient:
 
 
 # Pages that are not public: the staff pages and API (signed in), the health check, Twilio's signed webhooks.
-NOT_PUBLIC = ("api.", "admin.", "root.", "health.", "twilio_webhooks.")
+# Uploaded images (/media/<key>) are public but unlimited on purpose: a newsletter's images are fetched
+# by every reader, often through one mail provider's image proxy (one client address for thousands).
+NOT_PUBLIC = ("api.", "admin.", "root.", "health.", "twilio_webhooks.", "media.")
 SAMPLE_ARGUMENTS = {"token": "forged-token", "answer": "confirm", "filename": "style.css"}
 
 
