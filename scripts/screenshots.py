@@ -166,6 +166,7 @@ def main() -> None:
         ("campaign-report", f"/admin/campaigns/{ids['sent']}"),
         ("purpose", "/admin/purposes/newsletter"),
         ("organisation", "/admin/organisation"),
+        ("templates", "/admin/templates"),
     ]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS)

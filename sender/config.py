@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from sender.addresses import is_phone_region
 
 if TYPE_CHECKING:
+    from sender.config_composer import ComposerSettings
     from sender.config_deliverability import DeliverabilitySettings
     from sender.config_guard import GuardSettings
     from sender.config_sms import SmsSettings
@@ -115,6 +116,10 @@ class Settings:
     # Bearer token of /metrics (empty: no metrics endpoint), and the port a worker serves them on (0: none).
     metrics_token: str = ""
     metrics_port: int = 0
+    composer: ComposerSettings = field(default_factory=lambda: _composer_defaults())
+    # The organisation's brand as templates show it ({{ brand_color }}, {{ logo_url }}): set by effective_settings.
+    brand_color: str = ""
+    brand_logo_url: str = ""
 
     @property
     def outbox_path(self) -> Path:
@@ -129,6 +134,12 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some fields replaced (tests, CLI flags)."""
         return replace(self, **changes)
+
+
+def _composer_defaults() -> ComposerSettings:
+    from sender.config_composer import ComposerSettings
+
+    return ComposerSettings()
 
 
 def _sms_defaults() -> SmsSettings:
@@ -411,6 +422,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         staff_session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
         metrics_token=_metrics_token(env),
         metrics_port=_metrics_port(env),
+        composer=_load_composer(env),
     )
 
 
@@ -452,6 +464,12 @@ def _rate_limit(env: Mapping[str, str]) -> str:
             f"PUBLIC_RATE_LIMIT must be limits such as '30 per minute;300 per hour', got {value!r}"
         ) from None
     return value
+
+
+def _load_composer(env: Mapping[str, str]) -> ComposerSettings:
+    from sender.config_composer import load_composer_settings
+
+    return load_composer_settings(env)
 
 
 def _load_sms(env: Mapping[str, str]) -> SmsSettings:

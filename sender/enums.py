@@ -235,6 +235,16 @@ class DpiaOutcome(StrEnum):
     PRIOR_CONSULTATION = "prior_consultation"
 
 
+class CheckOutcome(StrEnum):
+    """The verdict of one check before sending (services/composer/checks.py)."""
+
+    PASS = "pass"  # noqa: S105  (a verdict, not a password)
+    WARN = "warn"
+    FAIL = "fail"
+    # Not run: the optional tool is missing, or the check waits to be asked for (links).
+    SKIPPED = "skipped"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)

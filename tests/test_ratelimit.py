@@ -129,9 +129,21 @@ def _public_app(runtime: Runtime, **overrides: Any) -> FlaskClient:
     return create_app({"TESTING": True}, runtime=tuned).test_client()
 
 
-# Pages that are not public: the staff pages and API (signed in), the health check, Twilio's signed webhooks,
-# the metrics (a bearer token, or a 404).
-NOT_PUBLIC = ("api.", "admin.", "root.", "health.", "twilio_webhooks.", "metrics.")
+# Pages that are not public: the staff pages and API (signed in), the health check, the signed webhooks of
+# Twilio and the email providers (they post from a few addresses, at their own pace), the metrics (a bearer
+# token, or a 404). Uploaded images (/media/<key>) are public but unlimited on purpose:
+# a newsletter's images are fetched by every reader, often through one mail provider's image proxy (one
+# client address for thousands).
+NOT_PUBLIC = (
+    "api.",
+    "admin.",
+    "root.",
+    "health.",
+    "twilio_webhooks.",
+    "provider_webhooks.",
+    "metrics.",
+    "media.",
+)
 SAMPLE_ARGUMENTS = {"token": "forged-token", "answer": "confirm", "filename": "style.css"}
 
 

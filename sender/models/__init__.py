@@ -7,6 +7,7 @@ from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Pu
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.deliverability import DeliveryFeedback
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
+from sender.models.library import Media, Template
 from sender.models.records import ProcessorEntry, PurposeDpia
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.rights import AddressChange, RightsRequest, UsedToken
@@ -38,6 +39,7 @@ __all__ = [
     "ImportReportLine",
     "InboundSms",
     "ListMember",
+    "Media",
     "OrganisationSettings",
     "ProcessorEntry",
     "Purpose",
@@ -49,6 +51,7 @@ __all__ = [
     "SetupLock",
     "SignInThrottle",
     "Suppression",
+    "Template",
     "UsedToken",
     "User",
     "campaign_lists",

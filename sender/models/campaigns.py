@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sender.db import Base, utcnow
 from sender.enums import BodyFormat, CampaignKind, CampaignStatus, Channel, DeliveryStatus, one_of
 from sender.models.contacts import ContactList
+from sender.models.library import Template
 
 CAMPAIGN_STATUSES = tuple(CampaignStatus)
 CAMPAIGN_KINDS = tuple(CampaignKind)
@@ -62,6 +63,8 @@ class Campaign(Base):
     body_text: Mapped[str] = mapped_column(Text, default="")
     # True: body_text is derived from body_html at each save; False: it is kept as its author wrote it.
     body_text_derived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The layout the body is wrapped in (templates), or none: the body alone.
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(64), default="")
@@ -76,6 +79,7 @@ class Campaign(Base):
     resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
+    template: Mapped[Template | None] = relationship()
 
 
 class Delivery(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
@@ -26,6 +26,9 @@ class OrganisationSettings(Base):
     # DKIM signing (DKIM_SELECTOR and DKIM_DOMAIN win); the private key is a 0600 file, never a column.
     dkim_selector: Mapped[str] = mapped_column(String(63), default="")
     dkim_domain: Mapped[str] = mapped_column(String(253), default="")
+    # The brand that templates show through {{ brand_color }} and {{ logo_url }}.
+    brand_color: Mapped[str] = mapped_column(String(7), default="")
+    logo_media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 

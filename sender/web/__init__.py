@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     """Attach every blueprint, the app-wide error pages, the per-request session, languages and rate limits."""
     from sender.web import admin, api
     from sender.web.health import bp as health_bp
+    from sender.web.media import bp as media_bp
     from sender.web.metrics import bp as metrics_bp
     from sender.web.public import bp as public_bp
     from sender.web.public.requalify import bp as requalify_bp
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(requalify_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(twilio_bp)
     app.register_blueprint(provider_webhooks_bp)
     admin.register(app)

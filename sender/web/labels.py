@@ -237,6 +237,12 @@ LABELS: dict[str, dict[str, str]] = {
         "acceptable_with_measures": N_("Acceptable with measures"),
         "prior_consultation": N_("Prior consultation of the authority needed"),
     },
+    "CheckOutcome": {
+        "pass": N_("Pass"),
+        "warn": N_("Warning"),
+        "fail": N_("Fail"),
+        "skipped": N_("Not run"),
+    },
     "SegmentOperator": {"equals": N_("equals"), "contains": N_("contains"), "empty": N_("is empty")},
     "CycleState": {
         "awaiting_approval": N_("cycle awaiting approval"),
@@ -329,3 +335,4 @@ def said(errors: Mapping[str, str]) -> dict[str, str]:
 def init_app(app: Flask) -> None:
     """Offer the `label` filter to every template."""
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["say"] = say

@@ -108,7 +108,7 @@ def test_a_test_send_to_an_erased_or_suppressed_address_is_refused_at_the_field(
         body = response.get_data(as_text=True)
         assert _field_error(body, "address") == "this address is on the suppression list (erasure)"
         # What was typed stays in the form.
-        assert f'value="{address}"' in body
+        assert f"{address}</textarea>" in body
     assert _outbox(settings) == before
     assert (
         db_session.scalar(
@@ -229,3 +229,77 @@ def test_concurrent_test_sends_stop_at_the_allowance(
         statuses = sorted(pool.map(send, clients))
     assert statuses == [302] * limit + [422] * 5
     assert len(mail.received) == limit
+
+
+def test_a_test_send_reaches_several_addresses_each_counted(
+    smtp_app: tuple[FlaskClient, SmtpTestServer, int], committed: Runtime
+) -> None:
+    client, mail, campaign_id = smtp_app
+    ok = _test_send(client, campaign_id, address="one@exemple.org, two@exemple.org\nthree@exemple.org")
+    assert ok.status_code == 302
+    assert "Test messages sent: 3." in client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert sorted(m.rcpt_tos[0] for m in mail.received) == [
+        "one@exemple.org",
+        "three@exemple.org",
+        "two@exemple.org",
+    ]
+    assert all(str(m.message()["Subject"]).startswith("[TEST] ") for m in mail.received)
+    # Each message carries its footer and its exits.
+    assert all("List-Unsubscribe" in m.message() for m in mail.received)
+    engine = make_engine(committed.settings.database_url, pool=False)
+    try:
+        with engine.connect() as conn:
+            counted = conn.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == TEST_SEND_ACTION)
+            )
+    finally:
+        engine.dispose()
+    assert counted == 3
+
+
+def test_a_test_send_names_each_bad_address_and_sends_none(
+    client_as: ClientAs, db_session: Session, settings: Any
+) -> None:
+    campaign_id, _ = _campaign_with_member(db_session)
+    erased = ContactFactory(email="gone@example.org")
+    erase(db_session, settings, erased, actor="test", notify=False)
+    db_session.commit()
+    before = _outbox(settings)
+    client = client_as("marketer")
+    response = _test_send(client, campaign_id, address="ok@exemple.org; not-an-address\ngone@example.org")
+    assert response.status_code == 422
+    error = _field_error(response.get_data(as_text=True), "address")
+    assert error.startswith("not-an-address: ")
+    assert "gone@example.org: this address is on the suppression list (erasure)" in error
+    assert "ok@exemple.org" not in error
+    assert _outbox(settings) == before
+
+
+def test_a_test_send_is_bounded_in_addresses(client_as: ClientAs, db_session: Session, settings: Any) -> None:
+    campaign_id, _ = _campaign_with_member(db_session)
+    limit = settings.composer.test_send_max_addresses
+    typed = ", ".join(f"n{i}@exemple.org" for i in range(limit + 1))
+    response = _test_send(client_as("marketer"), campaign_id, address=typed)
+    assert response.status_code == 422
+    assert _field_error(response.get_data(as_text=True), "address") == (
+        f"at most {limit} addresses per test, got {limit + 1}"
+    )
+
+
+def test_several_addresses_count_against_the_hourly_allowance(
+    client_as: ClientAs, db_session: Session, settings: Any
+) -> None:
+    campaign_id, _ = _campaign_with_member(db_session)
+    limit = settings.test_sends_per_hour
+    many = ", ".join(
+        f"n{i}@exemple.org" for i in range(min(limit + 1, settings.composer.test_send_max_addresses))
+    )
+    client = client_as("marketer")
+    # Fill the allowance one by one but for the last few, then ask for more than what is left.
+    for _ in range(limit - 1):
+        assert _test_send(client, campaign_id, address="me@exemple.org").status_code == 302
+    before = _outbox(settings)
+    refused = _test_send(client, campaign_id, address=many)
+    assert refused.status_code == 422
+    assert "test messages per hour" in _field_error(refused.get_data(as_text=True), "address")
+    assert _outbox(settings) == before

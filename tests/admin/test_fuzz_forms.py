@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.models import BreachIncident, Segment
+from sender.models import BreachIncident, Segment, Template
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
@@ -88,9 +88,13 @@ VALID: dict[str, dict[str, Any]] = {
     "admin.staff_user_active": {"active": "1"},
     "admin.staff_token_create": {"name": "fuzz"},
     "admin.import_create": {"source": "fair", "legal_basis": "consent"},
+    "admin.template_new": {"name": "Mine", "layout_html": "<div>{{ content }}</div>", "layout_text": "{{ content }}"},
+    "admin.template_edit": {"name": "Mine", "layout_html": "<p>{{ content }}</p>", "layout_text": "{{ content }}"},
+    "admin.brand_save": {"brand_color": "#1f4e79"},
+    "admin.image_upload": {"alt_text": "A logo"},
 }  # fmt: skip
 # Field names no form class declares: the ones views read themselves.
-RAW_FIELDS = ["tags", "text", "delete", "remove", "emails", "active", "lift", "confirm"]
+RAW_FIELDS = ["tags", "text", "delete", "remove", "emails", "active", "lift", "confirm", "alt_text", "next"]
 
 
 def _field_names() -> list[str]:
@@ -127,6 +131,8 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
         title="Stolen laptop", facts="A laptop was stolen.", aware_at=utcnow(), recorded_by="user:1"
     )
     db_session.add(incident)
+    template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
+    db_session.add(template)
     db_session.commit()
     return {
         "public_id": contact.public_id,
@@ -142,6 +148,7 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
         "admin_id": staff["admin"].id,
         "incident_id": incident.id,
         "key": "email",
+        "template_id": template.id,
     }  # fmt: skip
 
 

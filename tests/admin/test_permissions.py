@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from sender.models import Segment, User
+from sender.models import Segment, Template, User
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
@@ -259,6 +259,29 @@ ACTIONS = [
     ),
     Action("dpia form", "GET", "/admin/purposes/{purpose}/dpia", "records.edit"),
     Action("dpia edit", "POST", "/admin/purposes/{purpose}/dpia", "records.edit", {"reasons": "profiling"}),
+    Action("campaign duplicate", "POST", "/admin/campaigns/{campaign}/duplicate", "campaigns.edit"),
+    Action("campaign checks", "POST", "/admin/campaigns/{campaign}/checks", "campaigns.edit"),
+    Action("templates", "GET", "/admin/templates", "view"),
+    Action("template new", "GET", "/admin/templates/new", "campaigns.edit"),
+    Action(
+        "template create",
+        "POST",
+        "/admin/templates/new",
+        "campaigns.edit",
+        {"name": "Mine", "layout_html": "<div>{{{{ content }}}}</div>", "layout_text": "{{{{ content }}}}"},
+    ),
+    Action("template page", "GET", "/admin/templates/{template}", "campaigns.edit"),
+    Action(
+        "template edit",
+        "POST",
+        "/admin/templates/{template}",
+        "campaigns.edit",
+        {"name": "Mine", "layout_html": "<p>{{{{ content }}}}</p>", "layout_text": "{{{{ content }}}}"},
+    ),
+    Action("template message", "GET", "/admin/templates/{template}/message.html", "view"),
+    Action("template duplicate", "POST", "/admin/templates/{template}/duplicate", "campaigns.edit"),
+    Action("brand", "POST", "/admin/brand", "organisation.edit", {"brand_color": "#1f4e79"}),
+    Action("image upload", "POST", "/admin/images", "campaigns.edit", {"alt_text": "A logo"}),
 ]
 
 
@@ -289,6 +312,8 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
         "user:1",
     )
     notice = CampaignFactory(purpose_id=purpose.id, kind="legal_notice", body_text="Your data was exposed.")
+    template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
+    db_session.add(template)
     db_session.commit()
     return {
         "purpose": purpose.slug,
@@ -303,6 +328,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
         "incident": str(incident.id),
         "notice": str(notice.id),
         "processor": "hosting",
+        "template": str(template.id),
     }
 
 
@@ -341,6 +367,7 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<id:incident_id>": "{incident}",
         "<fmt>": "csv",
         "<key:key>": "{processor}",
+        "<id:template_id>": "{template}",
     }
     public = {
         "/admin/signin",

@@ -41,6 +41,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "listCampaigns": ALL,
     "getCampaign": ALL,
     "previewAudience": ALL,
+    "duplicateCampaign": WRITERS,
     "sendCampaign": WRITERS,
     "pauseCampaign": WRITERS,
     "resumeCampaign": WRITERS,

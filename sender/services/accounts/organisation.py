@@ -17,7 +17,8 @@ from sender.addresses import AddressError, normalize_email
 from sender.config import Settings
 from sender.config_guard import GuardSettings
 from sender.i18n import N_, pick_locale
-from sender.models import OrganisationSettings
+from sender.models import Media, OrganisationSettings
+from sender.services.composer import media
 from sender.services.deliverability import dkim_key
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -111,6 +112,7 @@ def effective_settings(session: Session, settings: Settings) -> Settings:
         # Every SMS names its sender (R18): SMS_SENDER_NAME, else the legal name, wherever it was set.
         sms=replace(settings.sms, sender_name=settings.sms.sender_name or org.legal_name),
         guard=_guard(session, settings),
+        **brand(session, settings),
     )
 
 
@@ -124,6 +126,18 @@ def _guard(session: Session, settings: Settings) -> GuardSettings:
         dkim_domain=guard.dkim_domain or (row.dkim_domain if row is not None else ""),
         dkim_key_file=dkim_key.key_file(settings),
     )
+
+
+def brand(session: Session, settings: Settings) -> dict[str, str]:
+    """The brand templates show: the stored colour and the logo's URL (empty when none is set)."""
+    row = session.get(OrganisationSettings, ROW_ID)
+    if row is None:
+        return {"brand_color": "", "brand_logo_url": ""}
+    logo = session.get(Media, row.logo_media_id) if row.logo_media_id else None
+    return {
+        "brand_color": row.brand_color or "",
+        "brand_logo_url": media.url(settings, logo.public_key) if logo else "",
+    }
 
 
 def controller(session: Session, settings: Settings) -> dict[str, str]:

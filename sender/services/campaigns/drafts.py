@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sender.enums import CampaignStatus
 from sender.i18n import N_
-from sender.models import Campaign, ContactList, Purpose, Segment
+from sender.models import Campaign, ContactList, Purpose, Segment, Template
 from sender.services.audience import segments
 from sender.services.campaigns import states
 from sender.services.campaigns.schema import BODY_FIELDS, PART_FIELDS, CampaignDraft, keep_parts_of_channel
@@ -68,6 +68,9 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     chosen_segments = _ids(session, Segment, data.get("segments") or [])
     if not lists and not chosen_segments:
         errors["lists"] = N_("choose at least one list or segment")
+    template_id = data.get("template_id") or None
+    if template_id is not None and session.get(Template, template_id) is None:
+        errors["template_id"] = N_("no such template")
     if errors:
         raise ValidationFailed(errors)
     assert draft is not None and purpose is not None
@@ -80,6 +83,7 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     for column, value in draft.content().items():
         setattr(target, column, value)
     target.kind, target.purpose_id, target.lists = draft.kind, purpose.id, lists
+    target.template_id = template_id
     session.add(target)
     session.flush()
     segments.set_for_campaign(session, target.id, [s.id for s in chosen_segments])

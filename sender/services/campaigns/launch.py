@@ -33,6 +33,8 @@ from sender.services.campaigns import deferral, delivery, lifecycle, planning, r
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.outlet import Outlet
 from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
+from sender.services.composer import checks as composer_checks
+from sender.services.composer import templates as composer_templates
 from sender.services.deliverability import breaker
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
@@ -106,6 +108,9 @@ def send(
         channel = get_channel(campaign.channel)
         check_sender_identity(organisation.effective_settings(session, settings), channel)
         launch_check.check_launch(session, settings, campaign, channel)
+        # Every image described (alt text); the template is frozen as what was sent.
+        composer_checks.refuse_missing_alt(campaign)
+        composer_templates.freeze_for(session, campaign)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
         result = plan_and_enqueue(session, settings, campaign, channel, actor, after=0, first_batch=0)

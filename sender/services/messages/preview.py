@@ -1,4 +1,4 @@
-"""The exact message a campaign would send, for a sample contact, and test sends to a typed address.
+"""The exact message a campaign would send, for a sample contact, and test sends to a few typed addresses.
 
 Previews and test sends go through the same EmailRenderer as real sends (footer and headers included).
 They show the documented sample contact (SAMPLE), or a contact the sender picks by address: never someone
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,7 +121,8 @@ def _renderer(
     return EmailRenderer(settings, runtime.tokens, campaign, purpose, ask, check=validate_content)
 
 
-def _split(message: EmailMessage) -> Rendered:
+def split(message: EmailMessage) -> Rendered:
+    """A message's headers, subject, text and HTML parts, for display."""
     text = html = ""
     for part in message.walk():
         if part.get_content_type() == "text/plain":
@@ -139,12 +141,19 @@ def render(
     A requalification message needs its cycle's `ask` (requalify.message_context), as the worker has it.
     Only the signed links differ: they name a stand-in, so clicking them in a preview changes nothing.
     """
+    return split(message(runtime, session, campaign, contact, ask))
+
+
+def message(
+    runtime: Runtime, session: Session, campaign: Campaign, contact: Contact, ask: AskContext | None = None
+) -> EmailMessage:
+    """The whole email (headers and parts) render() shows, as the worker would build it."""
     outgoing = _renderer(runtime, session, campaign, ask).render(_stand_in(contact, contact.email or ""), 0)
-    return _split(outgoing.message())
+    return outgoing.message()
 
 
-def _refuse_suppressed(session: Session, settings: Settings, to: str) -> None:
-    """Refuse an address whose keyed hash is on the email suppression list (erased, objected, bounced)."""
+def _unusable(session: Session, settings: Settings, to: str) -> str | None:
+    """Why an address may not receive a test (on the email suppression list, or a restricted contact's), or None."""
     reason = session.scalar(
         select(Suppression.reason).where(
             Suppression.address_hash == address_hash(settings.hash_key, to),
@@ -152,16 +161,63 @@ def _refuse_suppressed(session: Session, settings: Settings, to: str) -> None:
         )
     )
     if reason is not None:
-        raise ValidationFailed(
-            {"address": N_("this address is on the suppression list (%(reason)s)", reason=reason)}
-        )
+        return N_("this address is on the suppression list (%(reason)s)", reason=reason)
     unusable = session.scalar(
         select(Contact.id).where(
             Contact.email == to, Contact.status.in_((ContactStatus.ERASED, ContactStatus.RESTRICTED))
         )
     )
     if unusable is not None:
-        raise ValidationFailed({"address": N_("this address belongs to a restricted contact")})
+        return N_("this address belongs to a restricted contact")
+    return None
+
+
+def _joined(problems: list[str]) -> str:
+    """Several reasons as one, each kept translatable."""
+    joined = problems[0]
+    for problem in problems[1:]:
+        joined = N_("%(first)s; %(then)s", first=joined, then=problem)
+    return joined
+
+
+def _named(address: str, reason: str, typed: int) -> str:
+    """A reason about one of several typed addresses names it; about the only one, it needs not."""
+    return N_("%(address)s: %(reason)s", address=address, reason=reason) if typed > 1 else reason
+
+
+def recipients(session: Session, settings: Settings, raw: str) -> list[str]:
+    """The distinct addresses of a test send, typed separated by commas, semicolons or lines.
+
+    ValidationFailed at `address`: none, more than TEST_SEND_MAX_ADDRESSES, or each address that is
+    malformed or may not receive a test, named with its reason."""
+    typed = [part.strip() for part in re.split(r"[,;\r\n]+", raw or "") if part.strip()]
+    limit = settings.composer.test_send_max_addresses
+    if not typed:
+        raise ValidationFailed({"address": N_("is required")})
+    if len(typed) > limit:
+        raise ValidationFailed(
+            {
+                "address": N_(
+                    "at most %(limit)s addresses per test, got %(count)s", limit=limit, count=len(typed)
+                )
+            }
+        )
+    found: list[str] = []
+    problems: list[str] = []
+    for part in typed:
+        try:
+            to = normalize_email(part)
+        except AddressError as exc:
+            problems.append(_named(part, exc.message, len(typed)))
+            continue
+        problem = _unusable(session, settings, to)
+        if problem is not None:
+            problems.append(_named(part, problem, len(typed)))
+        elif to not in found:
+            found.append(to)
+    if problems:
+        raise ValidationFailed({"address": _joined(problems)})
+    return found
 
 
 def _take_turn(session: Session, actor: str) -> None:
@@ -212,42 +268,42 @@ def test_send(
     session: Session,
     campaign: Campaign,
     sample: Contact,
-    address: str,
+    addresses: str,
     actor: str,
-    report: Callable[[SendResult], object],
+    report: Callable[[list[SendResult]], object],
     ask: AskContext | None = None,
 ) -> None:
-    """Send one message marked as a test to a typed address, once the caller's unit commits.
+    """Send one message marked as a test to each typed address (recipients()), once the caller's unit commits.
 
     No delivery row, no consent change. ValidationFailed (at `address`) for a malformed or suppressed
-    address, or past the sender's hourly allowance. `report` receives the transport's result after the
-    commit (never if the unit rolls back), so the caller can say what happened.
+    address, too many addresses, or past the sender's hourly allowance (each address counts). `report`
+    receives the transport's results, in the order typed, after the commit (never if the unit rolls back).
     """
-    try:
-        to = normalize_email(address)
-    except AddressError as exc:
-        raise ValidationFailed({"address": exc.message}) from None
-    _refuse_suppressed(session, runtime.settings, to)
+    wanted = recipients(session, runtime.settings, addresses)
     # Rendered before taking the sender's turn, which is then held only for the count and the commit.
     renderer = _renderer(runtime, session, campaign, ask)
-    outgoing = renderer.render(_stand_in(sample, to), 0)
-    message = outgoing.message()
-    subject = str(message["Subject"] or "")
-    message.replace_header("Subject", TEST_SUBJECT_PREFIX + subject)
-    message[TEST_HEADER] = "yes"
-    ready = type(outgoing).from_message(message)
+    ready: list[OutgoingEmail] = []
+    for to in wanted:
+        outgoing = renderer.render(_stand_in(sample, to), 0)
+        message = outgoing.message()
+        subject = str(message["Subject"] or "")
+        message.replace_header("Subject", TEST_SUBJECT_PREFIX + subject)
+        message[TEST_HEADER] = "yes"
+        ready.append(type(outgoing).from_message(message))
     _take_turn(session, actor)
-    # The audit trail records that a test went out, not to whom (no personal data).
-    audit.record(session, actor, TEST_SEND_ACTION, "campaign", campaign.id, {})
+    # The audit trail records that tests went out, one row each, not to whom (no personal data).
+    for _ in ready:
+        audit.record(session, actor, TEST_SEND_ACTION, "campaign", campaign.id, {})
     _count_allowance(session, runtime.settings, actor)
     # Read now: once committed, the session may not load anything.
     settings, campaign_id = renderer.settings, campaign.id
 
     def deliver() -> None:
-        result = _deliver(settings, ready)
-        if result.outcome != "sent":
-            log.warning("test send of campaign %s not sent: %s", campaign_id, result.outcome)
-        report(result)
+        results = [_deliver(settings, message) for message in ready]
+        for result in results:
+            if result.outcome != "sent":
+                log.warning("test send of campaign %s not sent: %s", campaign_id, result.outcome)
+        report(results)
 
     # Outside the request's transaction: no network call while it holds its locks.
     work.after_commit(session, "campaign test send", deliver)

@@ -24,6 +24,7 @@ from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.consent.requalify_links import AskLink, answer_url
 from sender.services.deliverability.verp import envelope_sender
 from sender.services.errors import ValidationFailed
+from sender.services.messages import layouts
 from sender.services.messages.sandbox import (
     SAMPLE_CONTACT,
     RenderLimitExceeded,
@@ -111,6 +112,12 @@ class MessageRenderer:
         self._subject = compile_template(campaign.subject or "", html=False) if "subject" in parts else None
         self._text = compile_template(campaign.body_text or "", html=False) if "text" in parts else None
         self._html = compile_template(campaign.body_html or "", html=True) if "html" in parts else None
+        # The template's layout wraps the rendered body before the sanitiser and the footer (layouts.py).
+        self._layout = (
+            layouts.prepare(campaign.template.layout_html, campaign.template.layout_text, settings)
+            if campaign.template is not None and self._html is not None
+            else None
+        )
         # A legal notice is not subscription mail: no unsubscribe exit (R30),
         # but it still identifies the sender and leads to the privacy portal.
         self.subscription = campaign.kind != CampaignKind.LEGAL_NOTICE
@@ -201,12 +208,20 @@ class MessageRenderer:
             )
             footer_text = footer_text.replace(_UNSUBSCRIBE_SLOT, unsubscribe)
             footer_html = footer_html.replace(_UNSUBSCRIBE_SLOT, str(escape(unsubscribe)))
+        if self._layout is not None:
+            html = self._layout.wrap_html(html)
+            text = self._layout.wrap_text(text) if text else text
         if text and not text.endswith("\n"):
             text += "\n"
         # The footer is added after the marketer's template has run and its HTML has been sanitised
         # (every element closed), so no template can remove or hide it; the check is a last guard.
         text += footer_text
-        html = insert_footer(html, footer_html) if self._html is not None else ""
+        if self._html is None:
+            html = ""
+        elif self._layout is not None:
+            html = insert_footer(html, footer_html, layouts.HEAD, layouts.TAIL)
+        else:
+            html = insert_footer(html, footer_html)
         if self._html is not None:
             check_exits(text, html, [url for url in (portal, unsubscribe) if url])
         return Content(

@@ -92,9 +92,14 @@ def sanitise_html(html: str) -> str:
     )
 
 
-def insert_footer(rendered_body: str, footer_html: str) -> str:
-    """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it."""
-    return f"{DOCUMENT_HEAD}{sanitise_html(rendered_body)}\n{footer_html}{DOCUMENT_TAIL}"
+def insert_footer(
+    rendered_body: str, footer_html: str, head: str = DOCUMENT_HEAD, tail: str = DOCUMENT_TAIL
+) -> str:
+    """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it.
+
+    `head` and `tail` are the system's document around them (a template's layout asks for its viewport,
+    colour scheme and background: layouts.HEAD)."""
+    return f"{head}{sanitise_html(rendered_body)}\n{footer_html}{tail}"
 
 
 def check_exits(text: str, html: str, urls: Iterable[str]) -> None:

@@ -9,14 +9,16 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, StringField
+from wtforms import DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
+from sender import work
 from sender.channels.base import SendResult
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
 from sender.services.campaigns import deferral, field_gaps, lifecycle, requalify, states
+from sender.services.composer import checks
 from sender.services.deliverability import rates
 from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
@@ -36,7 +38,7 @@ MESSAGE_CSP = (
 class TestSendForm(Form):
     """Where to send a test message, and whose data it shows (the sample contact unless one is picked)."""
 
-    address = StringField(_l("Send a test to"), validators=[DataRequired()])
+    address = TextAreaField(_l("Send a test to"), validators=[DataRequired()])
     sample = StringField(_l("With the data of the contact (address)"), validators=[Optional()])
 
 
@@ -79,19 +81,43 @@ def campaign_page(campaign_id: int) -> ResponseReturnValue:
     return _detail_page(get_campaign(campaign_id), TestSendForm(), SampleForm(formdata=None), 200)
 
 
+@requires("campaigns.edit")
+def campaign_checks(campaign_id: int) -> ResponseReturnValue:
+    """Run every check before sending, the link check and SpamAssassin included, and show the page with them."""
+    # A read-only unit, closed before the checks wait on other servers: no lock is held meanwhile.
+    with work.reading(runtime().Session) as db:
+        campaign = lifecycle.get(db, campaign_id)
+        try:
+            message = preview.message(
+                runtime(), db, campaign, _previewed(), requalify.message_context(db, campaign)
+            )
+            settings = organisation.effective_settings(db, runtime().settings)
+        except ValidationFailed:
+            message = None
+        found = checks.run(settings, campaign, message, network=True) if message is not None else None
+    return _detail_page(get_campaign(campaign_id), TestSendForm(), SampleForm(formdata=None), 200, found)
+
+
 def _detail_page(
-    campaign: Campaign, test_form: TestSendForm, sample_form: SampleForm, status: int
+    campaign: Campaign,
+    test_form: TestSendForm,
+    sample_form: SampleForm,
+    status: int,
+    checked: list[checks.Check] | None = None,
 ) -> ResponseReturnValue:
     db = get_session()
     sample = _previewed()
-    rendered, render_error, sms_preview = None, None, None
+    rendered, render_error, sms_preview, found = None, None, None, checked
     try:
         if campaign.channel == "sms":
             sms_preview = sms.preview(db, runtime().settings, campaign)
         else:
-            rendered = preview.render(
+            message = preview.message(
                 runtime(), db, campaign, sample, requalify.message_context(db, campaign)
             )
+            rendered = preview.split(message)
+            if found is None:
+                found = checks.run(runtime().settings, campaign, message)
     except ValidationFailed as exc:
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
@@ -116,6 +142,8 @@ def _detail_page(
         local=lambda moment: times.shown(moment, org.zone),
         test_form=test_form,
         test_limit=runtime().settings.test_sends_per_hour,
+        test_addresses=runtime().settings.composer.test_send_max_addresses,
+        checks=found,
         sample_name="{first_name} {last_name}".format(**preview.SAMPLE),
         schedule_form=ScheduleForm(),
         audience=None,
@@ -195,15 +223,24 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
     )
 
 
-def _teller() -> Callable[[SendResult], None]:
-    """What flashes the transport's answer for a test message, once the request has committed."""
+def _teller() -> Callable[[list[SendResult]], None]:
+    """What flashes the transport's answers for test messages, once the request has committed."""
     # Translated now: after the commit the request's session may not read the organisation's language.
-    sent, not_sent = _("Test message sent."), _("The test message was not sent: %(reason)s", reason="{}")
+    # An address is named by its position, never written into the session cookie.
+    sent_one, sent_many = _("Test message sent."), _("Test messages sent: %(count)s.", count="{count}")
+    not_sent = _("The test message was not sent: %(reason)s", reason="{r}")
+    not_sent_to = _(
+        "Address %(number)s: the test message was not sent: %(reason)s", number="{n}", reason="{r}"
+    )
 
-    def tell(result: SendResult) -> None:
-        if result.outcome == "sent":
-            flash(sent, "success")
-        else:
-            flash(not_sent.replace("{}", result.detail or str(result.code or "")), "error")
+    def tell(results: list[SendResult]) -> None:
+        done = sum(1 for result in results if result.outcome == "sent")
+        if done:
+            flash(sent_one if done == 1 else sent_many.replace("{count}", str(done)), "success")
+        for number, result in enumerate(results, start=1):
+            if result.outcome != "sent":
+                reason = result.detail or str(result.code or "")
+                told = not_sent if len(results) == 1 else not_sent_to.replace("{n}", str(number))
+                flash(told.replace("{r}", reason), "error")
 
     return tell

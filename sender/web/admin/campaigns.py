@@ -35,7 +35,7 @@ from sender.channels.base import get_channel
 from sender.db import utcnow
 from sender.enums import BodyFormat
 from sender.enums import Channel as ChannelName
-from sender.models import Campaign, ContactList, Purpose
+from sender.models import Campaign, ContactList, Purpose, Template
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
@@ -47,7 +47,7 @@ from sender.services.messages import preview, sms
 from sender.services.records import audit, csv_export, times
 from sender.services.records import dashboard as board
 from sender.web import labels
-from sender.web.admin import compose_body
+from sender.web.admin import compose_body, library
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.campaign_page import ScheduleForm, get_campaign, message_response
 from sender.web.admin.downloads import csv_attachment
@@ -80,6 +80,7 @@ class CampaignForm(Form):
     source_format = HiddenField(default=BodyFormat.RICHTEXT)
     body_source = TextAreaField(_l("Body"), validators=[Optional()])
     body_text_derived = BooleanField(_l("Derive the plain text from the body"), default=True)
+    template_id = SelectField(_l("Template"), coerce=int, default=0, validators=[Optional()])
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
@@ -97,8 +98,10 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
             "subject": campaign.subject,
             "body_text": campaign.body_text,
             **compose_body.stored(campaign),
+            "template_id": campaign.template_id or 0,
         }
     form = CampaignForm(data=data)
+    form.template_id.choices = [(0, _("None: the body alone")), *library.template_choices(db)]
     form.purpose.choices = choices((p.slug, p.name) for p in purposes.all_purposes(db))
     form.lists.choices = [
         (s.list.id, f"{s.list.name} ({s.member_count})") for s in list_service.summaries(db)
@@ -165,6 +168,7 @@ def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) ->
         excerpts=excerpts,
         counter=counter,
         body=compose_body.page_context(),
+        **library.image_context(get_session()),
     ), status
 
 
@@ -243,6 +247,7 @@ def _posted_draft() -> tuple[CampaignForm, Campaign | None]:
         subject=form.subject.data or "",
         **compose_body.posted_parts(form),
     )
+    draft.template = db.get(Template, form.template_id.data) if form.template_id.data else None
     draft.lists = list(db.scalars(select(ContactList).where(ContactList.id.in_(form.lists.data or []))))
     return form, draft
 

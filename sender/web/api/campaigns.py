@@ -1,4 +1,4 @@
-"""API resource: campaigns (create, inspect, preview the audience, send, pause, resume, cancel)."""
+"""API resource: campaigns (create, inspect, duplicate, preview the audience, send, pause, resume, cancel)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sender.enums import BreakerTrip
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
-from sender.services.campaigns import launch, lifecycle
+from sender.services.campaigns import duplicate, launch, lifecycle
 from sender.services.deliverability import rates
 from sender.services.messages import formats, sms
 from sender.web.api.inputs import parse_body, parse_query
@@ -48,6 +48,7 @@ def present(
         "body_html": campaign.body_html,
         "body_text": campaign.body_text,
         "body_text_derived": campaign.body_text_derived,
+        "template_id": campaign.template_id,
         "scheduled_at": ts(campaign.scheduled_at),
         "created_at": ts(campaign.created_at),
         "launched_at": ts(campaign.launched_at),
@@ -109,6 +110,13 @@ def send_campaign(campaign_id: int) -> ResponseReturnValue:
     options = parse_body(SendInput) if request.get_data(cache=True) else SendInput()
     sent = launch.send(get_session(), runtime().settings, campaign_id, g.actor, now=options.now)
     return jsonify({"status": sent.status, "queued": sent.queued, "skipped": sent.skipped}), 202
+
+
+def duplicate_campaign(campaign_id: int) -> ResponseReturnValue:
+    """Copy a campaign, whatever its status, into a new draft ("Copy of …")."""
+    session = get_session()
+    copy = duplicate.duplicate(session, lifecycle.get(session, campaign_id), g.actor)
+    return jsonify(present(copy)), 201
 
 
 def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
@@ -187,6 +195,7 @@ CAMPAIGN = Component(
             "kind": {"type": "string", "enum": list(CAMPAIGN_KINDS)},
             "lists": {"type": "array", "items": ID, "description": "Empty for a requalification campaign."},
             "purpose": nullable(_STR),
+            "template_id": {**nullable(ID), "description": "The template (layout) the body is wrapped in."},
             "status": {
                 "type": "string",
                 "enum": ["draft", "scheduled", "sending", "sent", "paused", "cancelled"],

@@ -268,6 +268,20 @@ CAMPAIGNS = tagged(
         Answer(200, "The campaign", campaigns.CAMPAIGN),
     ),
     Route(
+        "POST /campaigns/<id:campaign_id>/duplicate",
+        campaigns.duplicate_campaign,
+        "duplicateCampaign",
+        "Copy a campaign, whatever its status, into a new draft",
+        Answer(
+            201,
+            'The new draft, named "Copy of …", with the same content, template and audience',
+            campaigns.CAMPAIGN,
+        ),
+        errors=(409,),
+        permission="campaigns.manage",
+        description="409 for a requalification message or a legal notice: they belong to their cycle or incident.",
+    ),
+    Route(
         "POST /campaigns/<id:campaign_id>/audience-preview",
         campaigns.preview_audience,
         "previewAudience",
