@@ -11,12 +11,13 @@ workers refuse to read (README: Cron set-up).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import click
 
 from sender.cli.serve import install_stop_handlers, stop_with_parent
+from sender.config import Settings, load_settings
 from sender.scrub import scrub
 
 MINUTE, DAY = 60, 24 * 3600
@@ -28,6 +29,12 @@ class Duty:
 
     command: tuple[str, ...]
     every: int
+    # Whether this installation needs the duty, from its settings; None: every installation does.
+    needed: Callable[[Settings], bool] | None = None
+
+
+def _bounce_mailbox(settings: Settings) -> bool:
+    return settings.deliverability.imap_url is not None
 
 
 # Requalification every minute: an idle run takes about 0.02 s (bench/requalify_cycle.py), and a started
@@ -36,11 +43,18 @@ DUTIES = (
     Duty(("requalify", "run"), MINUTE),
     # The circuit breaker over every sending campaign (batches also check it before they claim).
     Duty(("deliverability", "breaker"), MINUTE),
+    # The bounce mailbox, when BOUNCE_IMAP_URL names one: reports change the breaker's rates within a minute.
+    Duty(("bounces", "fetch"), MINUTE, _bounce_mailbox),
     Duty(("retention", "run"), DAY),
     Duty(("signups", "purge"), DAY),
     Duty(("requests", "overdue"), DAY),
 )
 TICK_SECONDS = 5
+
+
+def duties(settings: Settings) -> list[Duty]:
+    """The duties this installation runs: every duty its settings need."""
+    return [duty for duty in DUTIES if duty.needed is None or duty.needed(settings)]
 
 
 def run_duty(command: Sequence[str]) -> int:
@@ -63,13 +77,15 @@ def run_duty(command: Sequence[str]) -> int:
 @click.command("cron")
 @click.option("--parent-pid", type=int, default=None, hidden=True)
 def cron(parent_pid: int | None) -> None:
-    """Run requalification, retention, the sign-up purge and the overdue requests check on their schedules."""
+    """Run requalification, the circuit breaker, the bounce mailbox, retention, the sign-up purge and the overdue
+    requests check on their schedules."""
     if parent_pid is not None:
         stop_with_parent(parent_pid)
     stop = install_stop_handlers()
-    due = {duty: 0.0 for duty in DUTIES}
+    scheduled = duties(load_settings())
+    due = dict.fromkeys(scheduled, 0.0)
     while not stop.is_set():
-        for duty in DUTIES:
+        for duty in scheduled:
             if stop.is_set() or time.monotonic() < due[duty]:
                 continue
             run_duty(duty.command)
