@@ -228,7 +228,9 @@ def test_messages_template_check_errors_come_back_from_the_child_process_in_fren
         "segments": [],
         "subject": "Nouvelles {{ contact.first_name }}\n{{ contact.last_name }}",
         "body_text": "Bonjour {{ client.first_name }}",
-        "body_html": "<p>Bonjour {{ contact.first_name }}</p><!--",
+        "body_format": "html",
+        "source_format": "html",
+        "body_source": "<p>Bonjour {{ contact.first_name }}</p><!--",
     }
     answer = post(client_as("marketer"), f"/admin/campaigns/{campaign.id}/edit", data)
     assert answer.status_code == 422
@@ -237,7 +239,7 @@ def test_messages_template_check_errors_come_back_from_the_child_process_in_fren
     assert _field_error(body, "body_text") == (
         "ligne 1 : nom inconnu 'client' ; seul 'contact' est disponible"
     )
-    assert _field_error(body, "body_html").startswith("un balisage resté ouvert à la fin")
+    assert _field_error(body, "body_source").startswith("un balisage resté ouvert à la fin")
     assert "unknown name" not in body and "must fit on one line" not in body
 
 

@@ -111,7 +111,7 @@ def test_import_a_csv_and_read_its_report(committed: Runtime, live_server: str, 
         ["3", "Row accepted", "Téléphone", "not a valid phone number for its country; field left empty"],
     ]
     assert cells[3][:3] == ["4", "Row refused", "Courriel"]
-    assert cells[4][:3] == ["5", "Row refused", "Courriel"] and "suppression list (erasure)" in cells[4][3]
+    assert cells[4][:3] == ["5", "Row refused", "Courriel"] and "suppression list (Erasure)" in cells[4][3]
     assert page.locator("tr[data-counts] td").all_inner_texts() == ["4", "2", "0", "2", "1", "0"]
 
     page.get_by_role("button", name="Commit the import").click()

@@ -157,7 +157,10 @@ def test_set_up_in_the_browser_then_every_journey_names_the_organisation(
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_label("Default language").select_option("en")
     page.get_by_label("Time zone", exact=True).select_option("Europe/Paris")
-    page.get_by_role("button", name="Save").click()
+    # The page holds other forms with their own Save (DKIM): this one is the organisation's.
+    page.locator("form", has=page.get_by_label("Legal name", exact=True)).get_by_role(
+        "button", name="Save"
+    ).click()
     expect(page.get_by_label("Legal name", exact=True)).to_have_value("Stored SAS")
     list_id = _arrange(deployment.folder)
     mail = deployment.mail
