@@ -59,6 +59,9 @@ class DovecotServer:
         mail = self.folder / "mail"
         mail.mkdir()
         (self.folder / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        # dovecot's auth process (as root: the dovecot user) reads it; set its mode, whatever the process's
+        # umask is (sender's CLI, run in-process by earlier tests, sets 0077).
+        os.chmod(self.folder / "passwd", 0o644)
         # dovecot's own users (as root: dovecot, dovenull) must traverse the folder to reach the maildir.
         os.chmod(self.folder, 0o755)  # noqa: S103
         os.chown(mail, owner.pw_uid, owner.pw_gid)
