@@ -159,7 +159,12 @@ service anvil {{
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> DovecotServer:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            # A server that never became ready is stopped too: no dovecot outlives a failed test.
+            self.stop()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
