@@ -169,7 +169,8 @@ def _guard_defaults() -> GuardSettings:
     return GuardSettings()
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    """An integer setting: its default when unset or empty, ConfigError naming it when not a number >= minimum."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -390,36 +391,36 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_url=_smtp_url(env),
         email_from=email_from,
         default_phone_region=region,
-        send_batch_size=_int(env, "SEND_BATCH_SIZE", 500),
-        send_claim_size=_int(env, "SEND_CLAIM_SIZE", 50),
+        send_batch_size=env_int(env, "SEND_BATCH_SIZE", 500),
+        send_claim_size=env_int(env, "SEND_CLAIM_SIZE", 50),
         send_retry_intervals=_int_list(env, "SEND_RETRY_INTERVALS", (30, 120, 600)),
-        send_lease_seconds=_int(env, "SEND_LEASE_SECONDS", 600),
-        max_content_length=_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        send_lease_seconds=env_int(env, "SEND_LEASE_SECONDS", 600),
+        max_content_length=env_int(env, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
         log_level=log_level,
-        portal_link_ttl=_int(env, "PORTAL_LINK_TTL", 72 * 3600, minimum=60),
-        signup_ttl_days=_int(env, "SIGNUP_TTL_DAYS", 7),
+        portal_link_ttl=env_int(env, "PORTAL_LINK_TTL", 72 * 3600, minimum=60),
+        signup_ttl_days=env_int(env, "SIGNUP_TTL_DAYS", 7),
         default_locale=_locale(env),
         public_rate_limit=_rate_limit(env),
-        test_sends_per_hour=_int(env, "TEST_SENDS_PER_HOUR", 10, minimum=1),
-        proxy_hops=_int(env, "PROXY_HOPS", 0, minimum=0),
-        import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
-        import_inline_bytes=_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),
-        import_file_days=_int(env, "IMPORT_FILE_DAYS", 7),
-        smtp_connections=_int(env, "SMTP_CONNECTIONS", 10),
+        test_sends_per_hour=env_int(env, "TEST_SENDS_PER_HOUR", 10, minimum=1),
+        proxy_hops=env_int(env, "PROXY_HOPS", 0, minimum=0),
+        import_max_bytes=env_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
+        import_inline_bytes=env_int(env, "IMPORT_INLINE_BYTES", 256 * 1024, minimum=0),
+        import_file_days=env_int(env, "IMPORT_FILE_DAYS", 7),
+        smtp_connections=env_int(env, "SMTP_CONNECTIONS", 10),
         smtp_max_rate=parse_rates("SMTP_MAX_RATE", env["SMTP_MAX_RATE"]) if env.get("SMTP_MAX_RATE") else (),
         sms=_load_sms(env),
         deliverability=_load_deliverability(env),
         webhooks=_load_webhooks(env),
         guard=_load_guard(env),
-        requalification_deadline_days=_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
+        requalification_deadline_days=env_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
         requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
         requalification_separate_approval=_choice(env, "REQUALIFICATION_SEPARATE_APPROVAL", ("1", "0"))
         == "1",
-        automated_click_seconds=_int(env, "AUTOMATED_CLICK_SECONDS", 10, minimum=0),
-        delivery_log_days=_int(env, "DELIVERY_LOG_DAYS", 365),
-        delivery_detail_days=_int(env, "DELIVERY_DETAIL_DAYS", 400, minimum=1),
-        staff_session_idle_minutes=_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
-        staff_session_max_hours=_int(env, "STAFF_SESSION_MAX_HOURS", 12),
+        automated_click_seconds=env_int(env, "AUTOMATED_CLICK_SECONDS", 10, minimum=0),
+        delivery_log_days=env_int(env, "DELIVERY_LOG_DAYS", 365),
+        delivery_detail_days=env_int(env, "DELIVERY_DETAIL_DAYS", 400, minimum=1),
+        staff_session_idle_minutes=env_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
+        staff_session_max_hours=env_int(env, "STAFF_SESSION_MAX_HOURS", 12),
         metrics_token=_metrics_token(env),
         metrics_port=_metrics_port(env),
         composer=_load_composer(env),
@@ -434,7 +435,7 @@ def _metrics_token(env: Mapping[str, str]) -> str:
 
 
 def _metrics_port(env: Mapping[str, str]) -> int:
-    port = _int(env, "METRICS_PORT", 0, minimum=0)
+    port = env_int(env, "METRICS_PORT", 0, minimum=0)
     if port > 65535:
         raise ConfigError(f"METRICS_PORT must be a port number (1-65535), got {port}")
     if port and not env.get("METRICS_TOKEN"):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sender.config import ConfigError
+from sender.config import ConfigError, env_int
 
 # A DNS label (selector) and a domain in ASCII (IDNA): letters, digits, inner hyphens.
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
@@ -103,15 +103,6 @@ def _percent(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    if not raw.strip().isdigit() or int(raw) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1, got {raw!r}")
-    return int(raw)
-
-
 def load_guard_settings(env: Mapping[str, str]) -> GuardSettings:
     """The settings from the environment; ConfigError names any bad variable."""
     try:
@@ -130,8 +121,8 @@ def load_guard_settings(env: Mapping[str, str]) -> GuardSettings:
         dkim_domain=domain,
         dkim_key_file=key_file,
         dns_nameservers=_nameservers(env.get("DNS_NAMESERVERS", "")),
-        breaker_window_hours=_positive(env, "BREAKER_WINDOW_HOURS", 24),
-        breaker_min_sent=_positive(env, "BREAKER_MIN_SENT", 100),
+        breaker_window_hours=env_int(env, "BREAKER_WINDOW_HOURS", 24),
+        breaker_min_sent=env_int(env, "BREAKER_MIN_SENT", 100),
         complaint_warn=_percent(env, "COMPLAINT_WARN_RATE", 0.1),
         complaint_pause=_percent(env, "COMPLAINT_PAUSE_RATE", 0.3),
         bounce_warn=_percent(env, "BOUNCE_WARN_RATE", 2.0),

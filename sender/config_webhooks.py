@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from sender.config import ConfigError
+from sender.config import ConfigError, env_int
 
 # Reports older (or further in the future) than this are refused: SNS keeps a notification's original
 # Timestamp through its retries, so the window covers SNS's longest retry policy (an hour).
@@ -36,17 +36,6 @@ class WebhookSettings:
     postmark_credentials: str = field(default="", repr=False)
     # The Bearer token set on Brevo's webhook (auth type "bearer").
     brevo_token: str = field(default="", repr=False)
-
-
-def _tolerance(env: Mapping[str, str]) -> int:
-    raw = env.get("WEBHOOK_TOLERANCE") or str(DEFAULT_TOLERANCE)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"WEBHOOK_TOLERANCE must be a number of seconds, got {raw!r}") from None
-    if value < 60:
-        raise ConfigError(f"WEBHOOK_TOLERANCE must be at least 60 seconds, got {value}")
-    return value
 
 
 def _topic_arns(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -111,7 +100,7 @@ def _secret(env: Mapping[str, str], name: str) -> str:
 def load_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
     """The webhook settings from the environment; ConfigError names any bad variable (never its value)."""
     return WebhookSettings(
-        tolerance_seconds=_tolerance(env),
+        tolerance_seconds=env_int(env, "WEBHOOK_TOLERANCE", DEFAULT_TOLERANCE, minimum=60),
         ses_topic_arns=_topic_arns(env),
         sns_test_origin=_test_origin(env),
         sendgrid_public_key=_sendgrid_key(env),
