@@ -3,14 +3,10 @@ of every system message: the contact's language, else the campaign's, else the o
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from sender.models import OrganisationSettings
-from sender.services.accounts import users
-from tests.e2e.conftest import ROOT
-from tests.e2e.test_requalification import SENDER
+from tests.e2e import requalify_flow
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
 pytestmark = pytest.mark.e2e
@@ -23,32 +19,7 @@ def test_an_english_organisation_asks_its_legacy_contacts_in_english(stack) -> N
     WordingFactory(purpose=purpose)
     unknown = ContactFactory(is_legacy=True, locale=None)  # no language of their own: the organisation's
     french = ContactFactory(is_legacy=True, locale="fr")
-    dpo = users.create_user(session, "dpo@example.org", "dpo", "correct horse battery")
-    dpo_headers = {"Authorization": f"Bearer {users.issue_token(session, dpo).value}"}
-    session.commit()
-    created = stack.api(
-        "POST",
-        "/requalifications",
-        {
-            "name": "Re-permission",
-            "purpose": "newsletter",
-            "subject": "Your consent",
-            "body_text": "Hello,\nplease answer by {{ deadline }}.\n",
-            "deadline": "2027-01-15T15:00:00Z",
-        },
-    )
-    assert created.status_code == 201, created.get_json()
-    cid = created.get_json()["campaign_id"]
-    approved = stack.client.post(
-        f"/api/v1/campaigns/{cid}/approval", json={"note": "ok"}, headers=dpo_headers
-    )
-    assert approved.status_code == 200, approved.get_json()
-    assert stack.api("POST", f"/campaigns/{cid}/send").status_code == 202
-    cron = subprocess.run(
-        [SENDER, "requalify", "run"], cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=300
-    )
-    assert cron.returncode == 0, cron.stderr
-    stack.worker()
+    requalify_flow.ask(stack, "Your consent", "Hello,\nplease answer by {{ deadline }}.\n")
 
     received = {m.rcpt_tos[0]: m.message() for m in stack.mail.messages}
     assert set(received) == {unknown.email, french.email}
