@@ -16,12 +16,13 @@ from sender.services.records import audit
 
 def write_chain(session: Session, length: int = 5) -> list[int]:
     """Append `length` audit events and return their ids, oldest first."""
-    ids = []
     for n in range(length):
-        row = audit.record(
-            session, "user:7", f"contact.update.{n}", "contact", f"pub{n}", {"fields": ["email"]}
+        audit.record(session, "user:7", f"contact.update.{n}", "contact", f"pub{n}", {"fields": ["email"]})
+    ids = list(
+        session.scalars(
+            select(AuditEvent.id).where(AuditEvent.action.like("contact.update.%")).order_by(AuditEvent.id)
         )
-        ids.append(row.id)
+    )
     # The chain is sealed after commit; here, in the test's own transaction, as the sealer does.
     audit.seal(session)
     return ids

@@ -22,9 +22,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, Select, event, or_, select, text, update
+from sqlalchemy import Engine, Select, Table, bindparam, event, insert, or_, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sender import work
@@ -38,6 +38,13 @@ GENESIS = "0" * 64
 SEAL_LOCK = 7261
 SEAL_BATCH = 500
 _SEAL_PENDING = "audit.seal_pending"
+_TABLE = cast(Table, AuditEvent.__table__)
+_INSERT = insert(_TABLE)
+_LINK = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash"))
+)
 
 
 # What a seal reads of each event: its id, and the facts its hash covers beside the previous hash.
@@ -76,22 +83,24 @@ def record(
     subject_type: str,
     subject_id: str | int,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append an audit event (ids only, never addresses); it is chained once its transaction commits."""
-    row = AuditEvent(
-        occurred_at=utcnow().replace(microsecond=0),
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        details=details or {},
+    # One plain INSERT on the unit's connection: no ORM object, no RETURNING. Auditing rides on the busiest
+    # writes (every unsubscribe), whose requests share one process and its GIL (bench/audit_append.py).
+    session.connection().execute(
+        _INSERT,
+        {
+            "occurred_at": utcnow().replace(microsecond=0),
+            "actor": actor,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "details": details or {},
+        },
     )
-    session.add(row)
-    session.flush()
     if not session.info.get(_SEAL_PENDING):
         session.info[_SEAL_PENDING] = True
         work.after_commit(session, "seal the audit trail", lambda: _wake_sealer(session))
-    return row
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -188,9 +197,9 @@ def seal(session: Session, *, wait: bool = True) -> int:
         for row in rows:
             seq += 1
             digest = _digest(prev, row)
-            links.append({"id": row.id, "seq": seq, "prev_hash": prev, "hash": digest})
+            links.append({"row_id": row.id, "seq": seq, "prev_hash": prev, "hash": digest})
             prev = digest
-        session.execute(update(AuditEvent), links)
+        session.connection().execute(_LINK, links)
         sealed += len(rows)
 
 
