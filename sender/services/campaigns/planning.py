@@ -45,10 +45,12 @@ def preview(
 
 @dataclass(frozen=True)
 class Chunk:
-    """What one planning step inserted: the batches it filled and the last contact it reached."""
+    """What one planning step inserted: the batches it filled, the last contact it reached, and its skips
+    by (status, reason) as the outcome metrics count them."""
 
     batches: range
     last_contact_id: int | None
+    skipped: dict[tuple[str, str | None], int]
 
 
 def plan_chunk(
@@ -85,13 +87,28 @@ def plan_chunk(
             ["campaign_id", "contact_id", "batch_no", "status", "reason", "attempts", "created_at"], rows
         )
     )
-    last_contact, last_batch = session.execute(
-        select(func.max(Delivery.contact_id), func.max(Delivery.batch_no)).where(
-            Delivery.campaign_id == campaign.id, Delivery.contact_id > after
+    # One grouped read of what the step inserted (nothing else is past `after` yet, and no worker sees the
+    # rows before the step commits): where it ended, and its skips by reason for the outcome metrics.
+    inserted = session.execute(
+        select(
+            Delivery.status,
+            Delivery.reason,
+            func.count(),
+            func.max(Delivery.contact_id),
+            func.max(Delivery.batch_no),
         )
-    ).one()
+        .where(Delivery.campaign_id == campaign.id, Delivery.contact_id > after)
+        .group_by(Delivery.status, Delivery.reason)
+    ).all()
+    last_contact = max((row[3] for row in inserted), default=None)
+    last_batch = max((row[4] for row in inserted), default=None)
+    skipped: dict[tuple[str, str | None], int] = {
+        (DeliveryStatus.SKIPPED, reason): count
+        for status, reason, count, _, _ in inserted
+        if status == DeliveryStatus.SKIPPED
+    }
     end = first_batch if last_batch is None or last_batch < first_batch else last_batch + 1
-    return Chunk(range(first_batch, end), last_contact)
+    return Chunk(range(first_batch, end), last_contact, skipped)
 
 
 def resume_point(session: Session, campaign_id: int) -> tuple[int, int]:
@@ -102,17 +119,3 @@ def resume_point(session: Session, campaign_id: int) -> tuple[int, int]:
         )
     ).one()
     return last_contact or 0, (last_batch + 1) if last_batch is not None and last_batch >= 0 else 0
-
-
-def skips(session: Session, campaign_id: int) -> dict[tuple[str, str | None], int]:
-    """The planner's skips of a campaign by reason (a worker's skips carry its claim token: not these)."""
-    rows = session.execute(
-        select(Delivery.reason, func.count())
-        .where(
-            Delivery.campaign_id == campaign_id,
-            Delivery.status == DeliveryStatus.SKIPPED,
-            Delivery.claim_token.is_(None),
-        )
-        .group_by(Delivery.reason)
-    ).all()
-    return {(DeliveryStatus.SKIPPED, reason): count for reason, count in rows}

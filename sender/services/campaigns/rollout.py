@@ -73,6 +73,8 @@ def plan_and_enqueue(
         except work.QueueDown as exc:
             log.warning("campaign %s: %s; the sweep will enqueue its batches", campaign.id, QUEUE_DOWN)
             down = exc
+        # Counted once the chunk is committed (the queue's answer does not undo its rows).
+        metrics.outcomes(channel.name, chunk.skipped)
         if chunk.last_contact_id is None:
             break
         after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
@@ -81,8 +83,6 @@ def plan_and_enqueue(
     planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)
     campaign.planned_at = utcnow()
     session.flush()
-    skips = planning.skips(session, campaign.id)
-    work.after_commit(session, "skip metrics", lambda: metrics.outcomes(channel.name, skips))
     # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)
