@@ -141,6 +141,29 @@ def test_the_portal_link_is_added_when_configured(
     assert "\nVos données : https://sender.test/p/" in twilio.received[0].body
 
 
+def test_the_portal_line_is_in_each_persons_language(
+    db_session: Session, sms_runtime: Runtime, twilio: TwilioTestServer
+) -> None:
+    runtime = Runtime(
+        with_sms(sms_runtime.settings, twilio, **ALL_WEEK, SMS_PORTAL_LINK="true"),
+        sms_runtime.engine,
+        sms_runtime.Session,
+        sms_runtime.tokens,
+    )
+    campaign, contacts = sms_campaign(
+        db_session, {"granted_fr": "+33612345678", "granted_en": "+33612345679"}, zone_at_local_hour(12)
+    )
+    contacts["granted_fr"].locale, contacts["granted_en"].locale = "fr", "en"
+    db_session.flush()
+
+    launch.run_batch(runtime, campaign.id, 0)
+
+    bodies = {sms.to: sms.body for sms in twilio.received}
+    assert "\nVos données : https://sender.test/p/" in bodies["+33612345678"]
+    assert "\nYour data: https://sender.test/p/" in bodies["+33612345679"]
+    assert "Vos données" not in bodies["+33612345679"]
+
+
 def test_a_long_body_gets_its_mentions_in_a_second_sms(
     db_session: Session, sms_runtime: Runtime, twilio: TwilioTestServer
 ) -> None:

@@ -43,8 +43,10 @@ def test_an_emoji_is_never_split_across_segments() -> None:
 
 def test_mentions_name_the_sender_and_the_stop_instruction_and_optionally_the_portal() -> None:
     assert MENTIONS == "Exemple\nSTOP au 36123"
-    with_link = mentions("Exemple", "STOP au 36123", "https://s.test/p/abc")
+    with_link = mentions("Exemple", "STOP au 36123", "https://s.test/p/abc", locale="fr")
     assert with_link.endswith("\nVos données : https://s.test/p/abc")
+    in_english = mentions("Example", "Reply STOP to 36123", "https://s.test/p/abc", locale="en")
+    assert in_english.endswith("\nYour data: https://s.test/p/abc")
     assert mentions("Exemple", "") == "Exemple"
 
 

@@ -181,6 +181,9 @@ class Content:
     portal_url: str
     # Where reports about this one message go (email: the VERP envelope sender); None: the channel's default.
     return_path: str | None = None
+    # The language chosen for this person (their own, else the campaign's, else the organisation's): the
+    # footer is in it, and so are the mentions a channel adds itself (an SMS's portal line).
+    locale: str = "en"
 
 
 class Assembler(Protocol[M_co]):

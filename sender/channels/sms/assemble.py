@@ -32,11 +32,11 @@ class SmsAssembler:
         self.marketing = campaign.kind != CampaignKind.LEGAL_NOTICE
         self.status_callback = f"{settings.public_base_url}{STATUS_CALLBACK_PATH}"
 
-    def mention_text(self, portal_url: str | None) -> str:
-        """The mentions of one SMS."""
+    def mention_text(self, portal_url: str | None, locale: str) -> str:
+        """The mentions of one SMS, in the person's language."""
         sms = self.settings.sms
         link = portal_url if sms.portal_link else None
-        return mentions(sms.sender_name, sms.stop_text if self.marketing else "", link)
+        return mentions(sms.sender_name, sms.stop_text if self.marketing else "", link, locale=locale)
 
     def validity_period(self, address: str, at: datetime) -> int | None:
         """Seconds until the recipient's window closes (Twilio's ValidityPeriod), for marketing SMS."""
@@ -51,7 +51,7 @@ class SmsAssembler:
 
     def assemble(self, address: str, content: Content, delivery_id: int) -> OutgoingSms:
         """The SMS of one person, mentions included."""
-        parts = compose(content.text, self.mention_text(content.portal_url))
+        parts = compose(content.text, self.mention_text(content.portal_url, content.locale))
         validity = self.validity_period(address, datetime.now(UTC).replace(tzinfo=None))
         # The delivery's id (never the number) tells the status callback which row it is about.
         return OutgoingSms(str(address), parts, validity, f"{self.status_callback}?d={delivery_id}")

@@ -7,6 +7,8 @@ from typing import Literal
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
+from sender.i18n import translations
+
 Encoding = Literal["GSM-7", "UCS-2"]
 # Twilio France short codes carry at most 10 segments per message (R21 source); beyond, a second SMS.
 MAX_SEGMENTS = 10
@@ -65,11 +67,12 @@ def too_long(text: str) -> str | None:
     return None
 
 
-def mentions(sender_name: str, stop_text: str, portal_url: str | None = None) -> str:
-    """The system mentions of a marketing SMS: who sends it and how to stop (and the portal, if set)."""
+def mentions(sender_name: str, stop_text: str, portal_url: str | None = None, *, locale: str = "en") -> str:
+    """The system mentions of a marketing SMS: who sends it and how to stop (and the portal, if set), in
+    the language chosen for the person."""
     parts = [sender_name.strip(), stop_text.strip()]
     if portal_url:
-        parts.append(f"Vos données : {portal_url}")
+        parts.append(translations(locale).gettext("Your data: %(url)s") % {"url": portal_url})
     return "\n".join(part for part in parts if part)
 
 

@@ -186,7 +186,8 @@ class MessageRenderer:
         text = self._text.render(contact=view, **variables) if self._text is not None else ""
         html = self._html.render(contact=view, **variables) if self._html is not None else ""
         portal = portal_url(self.settings, self.tokens, contact.public_id)
-        footer_text, footer_html = self._footer(contact.locale)
+        locale = pick_locale(contact.locale, self.locale, default=self.settings.default_locale)
+        footer_text, footer_html = self._footer(locale)
         footer_text = footer_text.replace(_PORTAL_SLOT, portal)
         footer_html = footer_html.replace(_PORTAL_SLOT, str(escape(portal)))
         if self.ask is not None:
@@ -230,11 +231,11 @@ class MessageRenderer:
             html=html,
             unsubscribe_url=unsubscribe,
             portal_url=portal,
+            locale=locale,
         )
 
-    def _footer(self, contact_locale: str | None) -> tuple[str, str]:
+    def _footer(self, locale: str) -> tuple[str, str]:
         """The channel's text and HTML footers in the language chosen for this contact."""
-        locale = pick_locale(contact_locale, self.locale, default=self.settings.default_locale)
         if locale not in self._footers:
             env, context, name = (
                 email_env(locale),

@@ -16,7 +16,7 @@ from sender.channels.sms.assemble import SmsAssembler
 from sender.channels.sms.content import compose, measure, total_segments
 from sender.config import Settings
 from sender.enums import Channel
-from sender.i18n import N_
+from sender.i18n import N_, pick_locale
 from sender.models import Campaign
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
@@ -62,6 +62,8 @@ def preview(session: Session, settings: Settings, campaign: Campaign) -> SmsPrev
     settings = organisation.effective_settings(session, settings)
     body = compile_template(campaign.body_text or "", html=False).render(contact=SAMPLE_CONTACT)
     link = f"{settings.public_base_url}/p/{_SAMPLE_TOKEN}"
-    parts = compose(body, SmsAssembler(settings, campaign).mention_text(link))
+    # The mentions in the campaign's language, as a contact without a language of their own gets them.
+    locale = pick_locale(campaign.locale, default=settings.default_locale)
+    parts = compose(body, SmsAssembler(settings, campaign).mention_text(link, locale))
     encoding = "UCS-2" if any(measure(p).encoding == "UCS-2" for p in parts) else "GSM-7"
     return SmsPreview(parts, encoding, total_segments(parts))
