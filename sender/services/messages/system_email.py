@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -89,11 +90,18 @@ def send(settings: Settings, message: OutgoingEmail) -> SendResult:
         return transport.send(message)
 
 
-def send_after_commit(session: Session, settings: Settings, kind: str, message: OutgoingEmail) -> None:
+def send_after_commit(
+    session: Session,
+    settings: Settings,
+    kind: str,
+    message: OutgoingEmail,
+    on_sent: Callable[[], None] | None = None,
+) -> None:
     """Send one system email once the session's unit of work commits, outside its write transaction.
 
     For a message that cannot be a job: its address is gone from the database once the unit commits
-    (erasure). Nothing is sent if the unit rolls back; a refusal is logged by kind, never by address.
+    (erasure), or what follows must wait for the relay to take it (`on_sent`, run only then: a lifted
+    restriction). Nothing is sent if the unit rolls back; a refusal is logged by kind, never by address.
     """
 
     sending = organisation.effective_settings(session, settings)
@@ -102,5 +110,7 @@ def send_after_commit(session: Session, settings: Settings, kind: str, message: 
         outcome = send(sending, message).outcome
         if outcome != "sent":
             log.warning("system email %s not sent: %s", kind, outcome)
+        elif on_sent is not None:
+            on_sent()
 
     work.after_commit(session, f"system email {kind}", deliver)

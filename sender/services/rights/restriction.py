@@ -7,8 +7,6 @@ committed, and the contact turns active again only once the notice is sent.
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from sender import work
@@ -21,8 +19,6 @@ from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
 from sender.services.rights import requests
-
-log = logging.getLogger(__name__)
 
 
 def restrict(session: Session, contact: Contact, actor: str) -> None:
@@ -58,20 +54,16 @@ def lift(session: Session, settings: Settings, contact: Contact, actor: str) -> 
     _notice(session, contact, actor, "sent before the lift")
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
     contact_id = contact.id
-    sending = organisation.effective_settings(session, settings)
 
-    def notify_then_lift() -> None:
-        outcome = system_email.send(sending, message).outcome
-        if outcome != "sent":
-            log.warning("restriction of contact %s kept: its notice was not sent (%s)", contact_id, outcome)
-            return
+    def lift_once_told() -> None:
+        # A notice the relay refused leaves the restriction in place (send_after_commit logs why).
         with work.unit(factory, "restriction lift") as lifting:
             found = lifting.get(Contact, contact_id)
             if found is not None and found.status == ContactStatus.RESTRICTED:
                 _make_active(lifting, found, actor)
         session.expire(contact)
 
-    work.after_commit(session, "restriction lift", notify_then_lift)
+    system_email.send_after_commit(session, settings, "restriction_lift", message, on_sent=lift_once_told)
     return "sent before the lift"
 
 
