@@ -97,6 +97,17 @@ def _effective(stored: OrganisationSettings | None, settings: Settings) -> Organ
     )
 
 
+def with_sending_address(session: Session, settings: Settings) -> Settings:
+    """Settings whose EMAIL_FROM is the effective one, as effective_settings gives it.
+
+    For the bounce doors, which need only the From domain: when EMAIL_FROM (or ORG_CONTACT_EMAIL) is set,
+    nothing is read.
+    """
+    if settings.email_from:
+        return settings
+    return settings.with_overrides(email_from=effective(session, settings).sender_address)
+
+
 def zone(session: Session) -> ZoneInfo:
     """The organisation's time zone as `effective` resolves it (no environment variable sets it)."""
     row = session.get(OrganisationSettings, ROW_ID)

@@ -115,9 +115,9 @@ def apply(session: Session, settings: Settings, feedback: Feedback) -> Outcome:
 def apply_many(session: Session, settings: Settings, reports: Sequence[Feedback]) -> list[Outcome]:
     """Apply a batch of reports, each once, set-based; their outcomes in order. The caller commits.
 
-    The end state is the one applying them one by one, in order, would give. `settings` are the effective
-    settings (organisation.effective_settings): their EMAIL_FROM names the sending domain the reports are
-    counted against.
+    The end state is the one applying them one by one, in order, would give. `settings` carry the effective
+    EMAIL_FROM (organisation.effective_settings or with_sending_address): it names the sending domain the
+    reports are counted against.
     """
     outcomes = [Outcome.UNKNOWN] * len(reports)
     targets = _targets(session, settings, reports)
@@ -247,21 +247,12 @@ def _dialect_module(session: Session) -> Any:
 def _record(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """Insert the reports' rows unless their key or their (delivery, kind) is there already; the keys inserted.
 
-    One statement per chunk, checked by the unique constraints, so two doors racing on one report queue on
-    the index instead of failing.
+    One executemany (SQLAlchemy batches it into multi-row INSERTs with RETURNING, compiled once), checked
+    by the unique constraints, so two doors racing on one report queue on the index instead of failing.
     """
     table = cast(Table, DeliveryFeedback.__table__)
-    module = _dialect_module(session)
-    inserted: set[str] = set()
-    for start in range(0, len(rows), _CHUNK):
-        stmt = (
-            module.insert(table)
-            .values(rows[start : start + _CHUNK])
-            .on_conflict_do_nothing()
-            .returning(table.c.report_key)
-        )
-        inserted.update(session.scalars(stmt))
-    return inserted
+    stmt = _dialect_module(session).insert(table).on_conflict_do_nothing().returning(table.c.report_key)
+    return set(session.scalars(stmt, rows))
 
 
 def _targets(session: Session, settings: Settings, reports: Sequence[Feedback]) -> dict[int, _Target]:
@@ -340,8 +331,7 @@ def _suppress(session: Session, entries: list[tuple[str | None, str]]) -> None:
     if not rows:
         return
     table = cast(Table, Suppression.__table__)
-    stmt = _dialect_module(session).insert(table).values(rows).on_conflict_do_nothing()
-    session.execute(stmt)
+    session.execute(_dialect_module(session).insert(table).on_conflict_do_nothing(), rows)
 
 
 def _bounce(session: Session, hard: list[_Item]) -> None:

@@ -17,5 +17,5 @@ def apply_reports(session: Session, settings: Settings, reports: list[Feedback])
     applied, duplicate or unknown."""
     if not reports:
         return Counter()
-    effective = organisation.effective_settings(session, settings)
-    return Counter(feedback.apply_many(session, effective, reports))
+    sending = organisation.with_sending_address(session, settings)
+    return Counter(feedback.apply_many(session, sending, reports))
