@@ -30,7 +30,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.seeding import reset_database, seed_audience
+from bench.seeding import reset_database, seed_sent_campaign
 from sender.config import load_settings
 from sender.migrate import upgrade
 from sender.runtime import build_runtime
@@ -46,28 +46,6 @@ ROTATION = (
     "postfix_soft_expired.eml",
 )
 SENDER = str(Path(sys.executable).parent / "sender")
-
-
-def sent_campaign(rt, n: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """n consenting contacts and one campaign sent to all of them; the delivery ids."""
-    purpose_id, _ = seed_audience(rt, n, "email")
-    with rt.engine.begin() as conn:
-        campaign_id = conn.scalar(
-            text(
-                "INSERT INTO campaigns (name, purpose_id, channel, kind, subject, body_html, body_text, status,"
-                " created_by, created_at) VALUES ('bench', :p, 'email', 'marketing', 's', '', 't', 'sent',"
-                " 'bench', now()) RETURNING id"
-            ),
-            {"p": purpose_id},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO deliveries (campaign_id, contact_id, batch_no, status, attempts, created_at, sent_at)"
-                " SELECT :c, id, 0, 'sent', 1, now(), now() FROM contacts ORDER BY id"
-            ),
-            {"c": campaign_id},
-        )
-        return list(conn.scalars(text("SELECT id FROM deliveries ORDER BY id")))
 
 
 def reports(settings, delivery_ids: list[int]) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -105,7 +83,7 @@ def main() -> None:
     settings = load_settings(env)
     upgrade(settings.database_url)
     rt = build_runtime(settings)
-    messages = reports(settings, sent_campaign(rt, args.n))
+    messages = reports(settings, seed_sent_campaign(rt, args.n)[1])
 
     started = time.perf_counter()
     for data in messages:

@@ -93,3 +93,28 @@ def seed_audience(rt: Any, n: int, channel: str, zone: str | None = None) -> tup
     with rt.engine.connect() as conn:
         conn.execute(text("ANALYZE"))
     return int(purpose_id), int(list_id)
+
+
+def seed_sent_campaign(rt: Any, n: int) -> tuple[int, list[int]]:
+    """n consenting email contacts and one marketing campaign sent to each of them; (campaign id, delivery ids)."""
+    purpose_id, _ = seed_audience(rt, n, "email")
+    with rt.engine.begin() as conn:
+        campaign_id = conn.scalar(
+            text(
+                "INSERT INTO campaigns (name, purpose_id, channel, kind, subject, body_html, body_text, status,"
+                " created_by, created_at) VALUES ('bench', :p, 'email', 'marketing', 's', '<p>b</p>', 'b', 'sent',"
+                " 'bench', now()) RETURNING id"
+            ),
+            {"p": purpose_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (campaign_id, contact_id, batch_no, attempts, status, sent_at, claimed_at,"
+                " created_at) SELECT :c, id, 0, 1, 'sent', now(), now(), now() FROM contacts ORDER BY id"
+            ),
+            {"c": campaign_id},
+        )
+        delivery_ids = [int(i) for i in conn.scalars(text("SELECT id FROM deliveries ORDER BY id"))]
+    with rt.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    return int(campaign_id), delivery_ids

@@ -4,11 +4,12 @@
 delivery: the delivery marked bounced, the address suppressed, the audit trail appended) are posted by
 concurrent clients on keep-alive connections to the app served as the README serves it (gunicorn, 2
 workers x 4 threads). The same clients then post as many requests to a no-op endpoint served the same
-way, the bare baseline. `--provider sendgrid --batch 100` posts SendGrid's batches instead.
+way, the bare baseline. Then the same reports go again, on a fresh database, as SendGrid's signed batches
+(`--batch` events per request), beside the same no-op baseline.
 
-    python bench/webhooks.py                              # 10,000 reports, 16 clients
+    python bench/webhooks.py                              # 10,000 reports each way, 16 clients
     python bench/webhooks.py --reports 2000 --clients 8
-    python bench/webhooks.py --provider sendgrid --batch 100
+    python bench/webhooks.py --provider sendgrid --batch 100   # one way only
 
 BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/sender_bench_webhooks; its schema is
 dropped and rebuilt) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed) choose the servers.
@@ -37,15 +38,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, Response
 from redis import Redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.seeding import reset_database, seed_audience
+from bench.seeding import reset_database, seed_sent_campaign
 from sender.config import load_settings
 from sender.migrate import upgrade
-from sender.models import Campaign, DeliveryFeedback, Suppression
+from sender.models import DeliveryFeedback, Suppression
 from sender.runtime import build_runtime
 
 MAILGUN_KEY = "key-bench-0123456789abcdef0123456789"
@@ -190,20 +191,51 @@ def _sendgrid(
     return requests
 
 
+def _scenario(
+    provider: str, args: argparse.Namespace, env: dict[str, str], sign: Callable[[bytes], dict[str, str]]
+) -> tuple[int, dict[str, tuple[float, Counter[int]]], int, int]:
+    """Fresh database and Redis, the reports' deliveries, then the no-op endpoint and the webhook, each served
+    alone; (requests, {run: (seconds, statuses)}, reports applied, addresses suppressed)."""
+    reset_database(env["DATABASE_URL"])
+    Redis.from_url(env["REDIS_URL"]).flushdb()
+    settings = load_settings(env)
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    campaign, delivery_ids = seed_sent_campaign(runtime, args.reports)
+    if provider == "mailgun":
+        requests = _mailgun(delivery_ids, campaign)
+    else:
+        requests = _sendgrid(delivery_ids, campaign, args.batch, sign)
+    results: dict[str, tuple[float, Counter[int]]] = {}
+    for name, spec, path in (
+        ("no-op endpoint", "bench.webhooks:noop_app()", "/noop"),
+        ("webhook", "sender:create_app()", None),
+    ):
+        process, port = _serve(spec, env)
+        try:
+            batch = [(path or p, b, h) for p, b, h in requests]
+            results[name] = _post_all(port, batch, args.clients)
+        finally:
+            _stop(process)
+    with runtime.Session() as session:
+        applied = session.scalar(select(func.count(DeliveryFeedback.id))) or 0
+        suppressed = session.scalar(select(func.count(Suppression.id))) or 0
+    runtime.engine.dispose()
+    return len(requests), results, applied, suppressed
+
+
 def main() -> None:
-    """Seed, serve, post, print."""
+    """Seed, serve, post, print: one report per request (Mailgun), then batches (SendGrid)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--provider", choices=("mailgun", "sendgrid"), default="mailgun")
+    parser.add_argument("--provider", choices=("both", "mailgun", "sendgrid"), default="both")
     parser.add_argument("--batch", type=int, default=100, help="events per SendGrid request")
     args = parser.parse_args()
     db_url = os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/sender_bench_webhooks"
     )
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    reset_database(db_url)
-    Redis.from_url(redis_url).flushdb()
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -233,65 +265,21 @@ def main() -> None:
         "SENDGRID_WEBHOOK_PUBLIC_KEY": base64.b64encode(public).decode(),
         "LOG_LEVEL": "WARNING",
     }
-    settings = load_settings(env)
-    upgrade(settings.database_url)
-    runtime = build_runtime(settings)
-    purpose_id, _ = seed_audience(runtime, args.reports, "email")
-    with runtime.Session() as session:
-        row = Campaign(
-            name="bench",
-            purpose_id=purpose_id,
-            channel="email",
-            kind="marketing",
-            subject="s",
-            body_html="<p>b</p>",
-            body_text="b",
-            status="sent",
-        )
-        session.add(row)
-        session.commit()
-        campaign = row.id
-    with runtime.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO deliveries (campaign_id, contact_id, batch_no, attempts, status, sent_at, claimed_at, created_at)"
-                " SELECT :c, id, 0, 1, 'sent', now(), now(), now() FROM contacts ORDER BY id"
-            ),
-            {"c": campaign},
-        )
-        delivery_ids = [int(i) for i in conn.scalars(text("SELECT id FROM deliveries ORDER BY id"))]
-        conn.execute(text("ANALYZE"))
-    if args.provider == "mailgun":
-        requests = _mailgun(delivery_ids, campaign)
-    else:
-        requests = _sendgrid(delivery_ids, campaign, args.batch, sign)
+    providers = ("mailgun", "sendgrid") if args.provider == "both" else (args.provider,)
     print(
-        f"{args.reports:,} reports through {args.provider} in {len(requests):,} requests,"
-        f" {args.clients} clients, gunicorn {WORKERS} workers x {THREADS} threads"
+        f"{args.reports:,} reports per run, {args.clients} clients,"
+        f" gunicorn {WORKERS} workers x {THREADS} threads, PostgreSQL"
     )
-
-    results: dict[str, tuple[float, Counter[int]]] = {}
-    for name, spec, path in (
-        ("no-op endpoint", "bench.webhooks:noop_app()", "/noop"),
-        ("webhook", "sender:create_app()", None),
-    ):
-        process, port = _serve(spec, env)
-        try:
-            batch = [(path or p, b, h) for p, b, h in requests]
-            results[name] = _post_all(port, batch, args.clients)
-        finally:
-            _stop(process)
-
-    with runtime.Session() as session:
-        applied = session.scalar(select(func.count(DeliveryFeedback.id))) or 0
-        suppressed = session.scalar(select(func.count(Suppression.id))) or 0
-    print(f"\n{'run':16} {'requests/s':>11} {'reports/s':>10} {'seconds':>8}  statuses")
-    for name, (seconds, statuses) in results.items():
-        reports = args.reports if name == "webhook" else 0
-        per_second = f"{reports / seconds:10.0f}" if reports else f"{'-':>10}"
-        print(f"{name:16} {len(requests) / seconds:11.0f} {per_second} {seconds:8.1f}  {dict(statuses)}")
-    print(f"\nreports applied: {applied:,}, addresses suppressed: {suppressed:,} (of {args.reports:,})")
-    runtime.engine.dispose()
+    print(f"\n{'run':34} {'requests/s':>11} {'reports/s':>10} {'seconds':>8}  statuses")
+    for provider in providers:
+        requests, results, applied, suppressed = _scenario(provider, args, env, sign)
+        shape = "one report per request" if provider == "mailgun" else f"batches of {args.batch}"
+        for name, (seconds, statuses) in results.items():
+            reports = args.reports if name == "webhook" else 0
+            per_second = f"{reports / seconds:10.0f}" if reports else f"{'-':>10}"
+            label = f"{provider} ({shape})" if name == "webhook" else f"  {name}, same requests"
+            print(f"{label:34} {requests / seconds:11.0f} {per_second} {seconds:8.1f}  {dict(statuses)}")
+        print(f"  reports applied: {applied:,}, addresses suppressed: {suppressed:,} (of {args.reports:,})")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,11 @@ def stored(session: Session) -> OrganisationSettings:
 
 def effective(session: Session, settings: Settings) -> Organisation:
     """Stored values, each replaced by its environment variable when that one is set."""
-    row = session.get(OrganisationSettings, ROW_ID) or OrganisationSettings(
+    return _effective(session.get(OrganisationSettings, ROW_ID), settings)
+
+
+def _effective(stored: OrganisationSettings | None, settings: Settings) -> Organisation:
+    row = stored or OrganisationSettings(
         legal_name="",
         postal_address="",
         contact_email="",
@@ -93,6 +97,17 @@ def effective(session: Session, settings: Settings) -> Organisation:
     )
 
 
+def with_sending_address(session: Session, settings: Settings) -> Settings:
+    """Settings whose EMAIL_FROM is the effective one, as effective_settings gives it.
+
+    For the bounce doors, which need only the From domain: when EMAIL_FROM (or ORG_CONTACT_EMAIL) is set,
+    nothing is read.
+    """
+    if settings.email_from:
+        return settings
+    return settings.with_overrides(email_from=effective(session, settings).sender_address)
+
+
 def zone(session: Session) -> ZoneInfo:
     """The organisation's time zone as `effective` resolves it (no environment variable sets it)."""
     row = session.get(OrganisationSettings, ROW_ID)
@@ -101,24 +116,25 @@ def zone(session: Session) -> ZoneInfo:
 
 def effective_settings(session: Session, settings: Settings) -> Settings:
     """Settings whose organisation fields are the effective ones: the only way any code reads them."""
-    org = effective(session, settings)
+    # Read once: a missing row is not remembered by the session, and each lookup would query again.
+    row = session.get(OrganisationSettings, ROW_ID)
+    org = _effective(row, settings)
     return settings.with_overrides(
         org_name=org.legal_name,
         org_address=org.postal_address,
         org_contact_email=org.contact_email,
         dpo_contact=org.dpo_contact,
         email_from=org.sender_address,
-        default_locale=recipient_locale(session, settings),
+        default_locale=_recipient_locale(row, settings),
         # Every SMS names its sender (R18): SMS_SENDER_NAME, else the legal name, wherever it was set.
         sms=replace(settings.sms, sender_name=settings.sms.sender_name or org.legal_name),
-        guard=_guard(session, settings),
-        **brand(session, settings),
+        guard=_guard(row, settings),
+        **_brand(session, settings, row),
     )
 
 
-def _guard(session: Session, settings: Settings) -> GuardSettings:
+def _guard(row: OrganisationSettings | None, settings: Settings) -> GuardSettings:
     """DKIM selector, domain and key: each environment variable, else what the Organisation page stored."""
-    row = session.get(OrganisationSettings, ROW_ID)
     guard = settings.guard
     return replace(
         guard,
@@ -130,7 +146,10 @@ def _guard(session: Session, settings: Settings) -> GuardSettings:
 
 def brand(session: Session, settings: Settings) -> dict[str, str]:
     """The brand templates show: the stored colour and the logo's URL (empty when none is set)."""
-    row = session.get(OrganisationSettings, ROW_ID)
+    return _brand(session, settings, session.get(OrganisationSettings, ROW_ID))
+
+
+def _brand(session: Session, settings: Settings, row: OrganisationSettings | None) -> dict[str, str]:
     if row is None:
         return {"brand_color": "", "brand_logo_url": ""}
     logo = session.get(Media, row.logo_media_id) if row.logo_media_id else None
@@ -169,7 +188,10 @@ def recipient_locale(session: Session, settings: Settings) -> str:
     The organisation page's choice once stored; until then DEFAULT_LOCALE (French by default), while the
     staff pages speak English.
     """
-    row = session.get(OrganisationSettings, ROW_ID)
+    return _recipient_locale(session.get(OrganisationSettings, ROW_ID), settings)
+
+
+def _recipient_locale(row: OrganisationSettings | None, settings: Settings) -> str:
     return (row.default_locale if row is not None else None) or settings.default_locale
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, literal, select
+from sqlalchemy import Table, and_, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from sender import metrics, work
 from sender.db import utcnow
@@ -447,23 +448,6 @@ def _fold_many(
     folds: list[tuple[int, int, datetime, datetime | None]],
 ) -> None:
     """_apply for many events (contact, event, since, expiry): insert the state, or replace it where _supersedes would."""
-    table = cast(Table, ConsentState.__table__)
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"bulk consent recording needs INSERT .. ON CONFLICT ({dialect})")
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.contact_id, table.c.purpose_id, table.c.channel],
-        set_={
-            "status": stmt.excluded.status,
-            "since": stmt.excluded.since,
-            "expires_at": stmt.excluded.expires_at,
-            "last_event_id": stmt.excluded.last_event_id,
-        },
-        # The latest event decides, and a withdrawal that slipped in meanwhile is never lifted.
-        where=and_(stmt.excluded.since >= table.c.since, table.c.status != ConsentStatus.WITHDRAWN),
-    )
     rows = [
         {
             "contact_id": contact_id,
@@ -476,4 +460,128 @@ def _fold_many(
         }
         for contact_id, event_id, since, expires_at in folds
     ]
+    _upsert_states(session, action, rows)
+
+
+def _upsert_states(session: Session, action: str, rows: list[dict[str, Any]]) -> None:
+    """Insert each state row, or replace the existing one where _supersedes says the event wins."""
+    table = cast(Table, ConsentState.__table__)
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"bulk consent recording needs INSERT .. ON CONFLICT ({dialect})")
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table)
+    newer = stmt.excluded.since >= table.c.since
+    not_withdrawn = table.c.status != ConsentStatus.WITHDRAWN
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.contact_id, table.c.purpose_id, table.c.channel],
+        set_={
+            "status": stmt.excluded.status,
+            "since": stmt.excluded.since,
+            "expires_at": stmt.excluded.expires_at,
+            "last_event_id": stmt.excluded.last_event_id,
+        },
+        # The latest event decides, and a withdrawal that slipped in meanwhile is never lifted; a
+        # withdrawal ends whatever is not withdrawn yet, even when older (when in doubt, deny).
+        where=or_(newer, not_withdrawn) if action == ConsentAction.WITHDRAW else and_(newer, not_withdrawn),
+    )
     session.execute(stmt, rows)
+    # Rows this session holds are read again: the statement bypassed them.
+    for row in rows:
+        key = identity_key(ConsentState, (row["contact_id"], row["purpose_id"], row["channel"]))
+        held = session.identity_map.get(key)
+        if held is not None:
+            session.expire(held)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """One withdrawal of `record_withdrawals`: whose consent to what, who acted, where, with what proof."""
+
+    contact_id: int
+    purpose_id: int
+    actor: str
+    collection_point: str | None = None
+    evidence: dict[str, Any] | None = None
+
+
+def record_withdrawals(
+    session: Session,
+    withdrawals: Sequence[Withdrawal],
+    *,
+    channel: str,
+    source: str,
+    mechanism: str,
+) -> list[tuple[int, int, int]]:
+    """record() for many withdrawals on one channel, set-based: one statement for the events, one for the states.
+
+    The caller locks the state rows first (as withdrawal.withdraw does). Returns (event, contact, purpose) ids.
+    """
+    errors = _validate(ConsentAction.WITHDRAW, channel, source, mechanism)
+    if errors:
+        raise ValidationFailed(errors)
+    if not withdrawals:
+        return []
+    contact_ids = {w.contact_id for w in withdrawals}
+    erased = session.scalar(
+        select(Contact.id).where(Contact.id.in_(contact_ids), Contact.status == ContactStatus.ERASED).limit(1)
+    )
+    if erased is not None:
+        raise ValidationFailed({"contact": N_("the contact is erased")})
+    now = utcnow()
+    rows = [
+        {
+            "contact_id": w.contact_id,
+            "purpose_id": w.purpose_id,
+            "channel": channel,
+            "action": ConsentAction.WITHDRAW.value,
+            "occurred_at": now,
+            "source": source,
+            "mechanism": mechanism,
+            "wording_id": None,
+            "collection_point": w.collection_point,
+            "actor": w.actor,
+            "evidence": minimal_evidence(w.evidence),
+            "expires_at": None,
+        }
+        for w in withdrawals
+    ]
+    events = cast(Table, ConsentEvent.__table__)
+    # One executemany (batched VALUES with RETURNING on both backends).
+    inserted = session.execute(
+        insert(events).returning(events.c.id, events.c.contact_id, events.c.purpose_id), rows
+    ).all()
+    _upsert_states(
+        session,
+        ConsentAction.WITHDRAW,
+        [
+            {
+                "contact_id": contact_id,
+                "purpose_id": purpose_id,
+                "channel": channel,
+                "status": ConsentStatus.WITHDRAWN.value,
+                "since": now,
+                "expires_at": None,
+                "last_event_id": event_id,
+            }
+            for event_id, contact_id, purpose_id in inserted
+        ],
+    )
+    count = len(inserted)
+
+    def _count() -> None:
+        for _ in range(count):
+            metrics.consent_event(channel, ConsentAction.WITHDRAW, source)
+
+    work.after_commit(session, "consent metrics", _count)
+    if source in PERSON_SOURCES:
+        # As in record(): only forward.
+        session.execute(
+            update(Contact)
+            .where(
+                Contact.id.in_(contact_ids),
+                or_(Contact.last_interaction_at.is_(None), Contact.last_interaction_at < now),
+            )
+            .values(last_interaction_at=now)
+        )
+    return [(int(e), int(c), int(p)) for e, c, p in inserted]

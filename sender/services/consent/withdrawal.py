@@ -5,6 +5,7 @@ Everything is written in the caller's transaction, which commits before answerin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +109,70 @@ def withdraw(
         {"purpose_id": purpose.id, "channel": channel, "source": source},
     )
     return True
+
+
+@dataclass(frozen=True)
+class ChannelWithdrawal:
+    """One contact of `withdraw_channel_many`: every consent of theirs on the channel, with the proof."""
+
+    contact_id: int
+    contact_public_id: str
+    campaign_id: int | None = None
+    evidence: dict[str, Any] | None = None
+
+
+def withdraw_channel_many(
+    session: Session, requests: Sequence[ChannelWithdrawal], channel: str, *, source: str, mechanism: str
+) -> int:
+    """withdraw() of every consent on `channel` not withdrawn yet, for many contacts at once; events written.
+
+    Set-based: the state rows are locked in one statement, the ledger takes its events in bulk
+    (ledger.record_withdrawals), and their audit events go in one batched insert.
+    """
+    if not requests:
+        return 0
+    by_contact = {r.contact_id: r for r in requests}
+    # Locking the state rows makes a concurrent click wait, then this finds its withdrawal and skips it.
+    pending = session.execute(
+        select(ConsentState.contact_id, ConsentState.purpose_id)
+        .where(
+            ConsentState.contact_id.in_(by_contact),
+            ConsentState.channel == channel,
+            ConsentState.status != ConsentStatus.WITHDRAWN,
+        )
+        .order_by(ConsentState.contact_id, ConsentState.purpose_id)
+        .with_for_update()
+    ).all()
+    withdrawals = []
+    for contact_id, purpose_id in pending:
+        request = by_contact[contact_id]
+        campaign = request.campaign_id
+        withdrawals.append(
+            ledger.Withdrawal(
+                contact_id=contact_id,
+                purpose_id=purpose_id,
+                actor=f"contact:{request.contact_public_id}",
+                collection_point=f"campaign:{campaign}" if campaign is not None else None,
+                evidence=request.evidence,
+            )
+        )
+    written = ledger.record_withdrawals(
+        session, withdrawals, channel=channel, source=source, mechanism=mechanism
+    )
+    audit.record_many(
+        session,
+        [
+            audit.Entry(
+                w.actor,
+                "consent.withdraw",
+                "contact",
+                by_contact[w.contact_id].contact_public_id,
+                {"purpose_id": w.purpose_id, "channel": channel, "source": source},
+            )
+            for w in withdrawals
+        ],
+    )
+    return len(written)
 
 
 def one_click(session: Session, target: UnsubscribeTarget, evidence: dict[str, Any] | None = None) -> bool:

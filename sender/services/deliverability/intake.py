@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sender.config import Settings
 from sender.services.deliverability import parse, verp
-from sender.services.deliverability.feedback import Feedback, Outcome, apply
+from sender.services.deliverability.feedback import Feedback, Outcome, apply_many
 
 
 class Result(StrEnum):
@@ -64,7 +64,16 @@ def process(
     session: Session, settings: Settings, data: bytes, source: str, envelope_recipients: Sequence[str] = ()
 ) -> list[Result]:
     """Apply every report of one message; the caller commits. `settings` are the effective settings."""
-    reports = feedback_of(settings, data, source, envelope_recipients)
-    if not reports:
-        return [Result.IGNORED]
-    return [Result(apply(session, settings, report).value) for report in reports]
+    return process_many(session, settings, [(data, envelope_recipients)], source)[0]
+
+
+def process_many(
+    session: Session, settings: Settings, messages: Sequence[tuple[bytes, Sequence[str]]], source: str
+) -> list[list[Result]]:
+    """Apply the reports of many messages (each with its envelope recipients) as one batch; per message,
+    its reports' results. The caller commits."""
+    held = [feedback_of(settings, data, source, recipients) for data, recipients in messages]
+    outcomes = iter(apply_many(session, settings, [report for reports in held for report in reports]))
+    return [
+        [Result(next(outcomes).value) for _ in reports] if reports else [Result.IGNORED] for reports in held
+    ]

@@ -87,17 +87,44 @@ def record(
     """Append an audit event (ids only, never addresses); it is chained once its transaction commits."""
     # One plain INSERT on the unit's connection: no ORM object, no RETURNING. Auditing rides on the busiest
     # writes (every unsubscribe), whose requests share one process and its GIL (bench/audit_append.py).
-    session.connection().execute(
-        _INSERT,
-        {
-            "occurred_at": utcnow().replace(microsecond=0),
-            "actor": actor,
-            "action": action,
-            "subject_type": subject_type,
-            "subject_id": str(subject_id),
-            "details": details or {},
-        },
-    )
+    now = utcnow().replace(microsecond=0)
+    session.connection().execute(_INSERT, _row(now, Entry(actor, action, subject_type, subject_id, details)))
+    _ask_for_seal(session)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of `record_many`: who did what to which subject, with ids only."""
+
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str | int
+    details: dict[str, Any] | None = None
+
+
+def record_many(session: Session, entries: Sequence[Entry]) -> None:
+    """`record` for many events at once: one executemany of plain rows, no ORM objects."""
+    if not entries:
+        return
+    now = utcnow().replace(microsecond=0)
+    session.connection().execute(_INSERT, [_row(now, entry) for entry in entries])
+    _ask_for_seal(session)
+
+
+def _row(now: datetime, entry: Entry) -> dict[str, Any]:
+    """The columns of one unsealed event."""
+    return {
+        "occurred_at": now,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject_type": entry.subject_type,
+        "subject_id": str(entry.subject_id),
+        "details": entry.details or {},
+    }
+
+
+def _ask_for_seal(session: Session) -> None:
     if not session.info.get(_SEAL_PENDING):
         session.info[_SEAL_PENDING] = True
         work.after_commit(session, "seal the audit trail", lambda: _wake_sealer(session))

@@ -13,8 +13,9 @@ from sender.services.deliverability.feedback import Feedback, Outcome
 
 
 def apply_reports(session: Session, settings: Settings, reports: list[Feedback]) -> Counter[Outcome]:
-    """Apply each report once (a replay is a duplicate); how many were applied, duplicate or unknown."""
+    """Apply the request's reports as one batch, each once (a replay is a duplicate); how many were
+    applied, duplicate or unknown."""
     if not reports:
         return Counter()
-    effective = organisation.effective_settings(session, settings)
-    return Counter(feedback.apply(session, effective, report) for report in reports)
+    sending = organisation.with_sending_address(session, settings)
+    return Counter(feedback.apply_many(session, sending, reports))
