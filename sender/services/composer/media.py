@@ -153,3 +153,9 @@ def snippet(settings: Settings, media: Media) -> str:
         f'<img src="{escape(url(settings, media.public_key))}" alt="{escape(media.alt_text)}" '
         f'width="{width}" style="max-width:100%;border:0">'
     )
+
+
+def markdown(settings: Settings, media: Media) -> str:
+    """The Markdown the composer inserts for an image: `![alt](url)`, the alt's brackets escaped."""
+    alt = media.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"![{alt}]({url(settings, media.public_key)})"
