@@ -6,7 +6,7 @@ for a year, since an image never changes under its key.
 
 from __future__ import annotations
 
-from flask import Blueprint, send_file
+from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 
 from sender.services.composer import media
@@ -18,11 +18,9 @@ CACHE_SECONDS = 365 * 24 * 3600
 
 @bp.get("/media/<key:public_key>")
 def image(public_key: str) -> ResponseReturnValue:
-    """The stored image (404 for an unknown key), with long cache headers."""
+    """The stored image from the media store (404 for an unknown key), with long cache headers."""
     found = media.by_key(get_session(), public_key)
-    response = send_file(
-        media.path_of(runtime().settings, found), mimetype=found.content_type, max_age=CACHE_SECONDS
-    )
+    response = Response(media.read(runtime().settings, found), mimetype=found.content_type)
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}, immutable"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

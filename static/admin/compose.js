@@ -51,6 +51,14 @@
       .then(show)
       .catch(function () { text("preview-errors", "preview unavailable"); });
   }
+  // The preview frame at 600 or 390 pixels wide: the message's own media queries answer to its width.
+  var frame = document.getElementById("preview-html");
+  document.querySelectorAll("input[name=preview-width]").forEach(function (radio) {
+    radio.addEventListener("change", function () {
+      frame.classList.remove("width-600", "width-390");
+      frame.classList.add("width-" + radio.value);
+    });
+  });
   form.addEventListener("input", function () {
     window.clearTimeout(timer);
     timer = window.setTimeout(refresh, 500);

@@ -1,5 +1,6 @@
 // The composer's body: a Quill editor over the body's textarea when the body is rich text, the notice of
-// what switching formats keeps and loses, the insert menu of contact fields, and the derived-text switch.
+// what switching formats keeps and loses, the insert menus of contact fields and images, and the
+// derived-text switch.
 // Without JavaScript the textarea, the "Convert" button and the checkbox do the same work.
 (function () {
   "use strict";
@@ -11,6 +12,8 @@
   var written = document.getElementById("source_format");
   var notice = document.getElementById("format-notice");
   var insert = document.getElementById("insert-field");
+  var fallback = document.getElementById("insert-fallback");
+  var image = document.getElementById("insert-image");
   var text = document.getElementById("body_text");
   var derived = document.getElementById("body_text_derived");
   var sample = document.getElementById("preview-sample");
@@ -98,8 +101,14 @@
 
   insert.addEventListener("change", function () {
     var expression = insert.value;
+    var option = insert.options[insert.selectedIndex];
     insert.value = "";
     if (!expression) { return; }
+    // The fallback typed by the author replaces the menu's; what would end the string or the tag goes.
+    var typed = fallback ? fallback.value.replace(/[{}%"\\]/g, "").trim() : "";
+    if (typed && option && option.dataset.field) {
+      expression = "{{ contact." + option.dataset.field + ' | default("' + typed + '") }}';
+    }
     if (editor) {
       var range = editor.getSelection(true);
       var at = range ? range.index : editor.getLength() - 1;
@@ -107,12 +116,35 @@
       editor.setSelection(at + expression.length, 0, "user");
       return;
     }
+    typeAt(expression);
+  });
+
+  function typeAt(inserted) {
+    // Into the text area at its cursor (Markdown, HTML, MJML, or rich text without the editor).
     var start = source.selectionStart, end = source.selectionEnd;
-    source.value = source.value.slice(0, start) + expression + source.value.slice(end);
-    source.selectionStart = source.selectionEnd = start + expression.length;
+    source.value = source.value.slice(0, start) + inserted + source.value.slice(end);
+    source.selectionStart = source.selectionEnd = start + inserted.length;
     source.focus();
     changed();
-  });
+  }
+
+  if (image) {
+    image.addEventListener("change", function () {
+      var option = image.options[image.selectedIndex];
+      var markup = image.value;
+      image.value = "";
+      if (!markup) { return; }
+      if (editor) {
+        // The editor's image keeps its source, alt text and width.
+        var range = editor.getSelection(true);
+        var at = range ? range.index : editor.getLength() - 1;
+        editor.clipboard.dangerouslyPasteHTML(at, defang(markup), "user");
+        return;
+      }
+      // Markdown shows raw HTML as text: it gets the image as Markdown.
+      typeAt(written.value === "markdown" ? option.dataset.markdown : markup);
+    });
+  }
 
   if (text && derived) {
     // A text written by hand is kept: editing it stops deriving it (tick the box to derive it again).

@@ -95,3 +95,37 @@ def test_the_campaign_page_counts_people_missing_a_field_the_message_uses(
     page = client_as("marketer").get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
     assert 'data-field="first_name"' in page
     assert "People without first_name: 2 (it is shown empty" in html.unescape(page)
+
+
+def test_the_insert_menu_offers_the_custom_attributes_and_their_gap_is_counted(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    purpose = PurposeFactory(slug="news")
+    WordingFactory(purpose=purpose)
+    lst = ListFactory()
+    for attributes in ({"city": "Lyon", "plan": "pro"}, {"plan": "base"}, {"city": " "}, {"2fa": "x"}):
+        person = ContactFactory(attributes=attributes)
+        grant(db_session, person, purpose)
+        db_session.add(ListMember(list_id=lst.id, contact_id=person.id))
+    db_session.commit()
+    client = client_as("marketer")
+    page = html.unescape(client.get("/admin/campaigns/new").get_data(as_text=True))
+    # The standard fields, then each attribute key the contacts hold, each with a fallback.
+    assert 'First name: {{ contact.first_name | default("ami") }}' in page
+    assert 'Last name: {{ contact.last_name | default("") }}' in page
+    assert 'data-field="attributes.city">city: {{ contact.attributes.city | default("") }}' in page
+    assert 'data-field="attributes.plan">plan: {{ contact.attributes.plan | default("") }}' in page
+    assert "attributes.2fa" not in page  # not a name a template can write after a dot
+    assert page.index("Custom attributes") > page.index("Last name:")
+
+    campaign = CampaignFactory(
+        purpose_id=purpose.id,
+        lists=[lst],
+        subject="Nouvelles",
+        body_html='<p>À {{ contact.attributes.city | default("Paris") }}</p>',
+    )
+    db_session.commit()
+    page = html.unescape(client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True))
+    assert 'data-field="attributes.city"' in page
+    # Three of the four lack a city (one is blank); the fallback covers them.
+    assert "People without attributes.city: 3" in page

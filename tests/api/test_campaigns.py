@@ -61,6 +61,9 @@ def test_create_and_get_a_draft(api: Api, audience: dict[str, Any]) -> None:
         ({"scheduled_at": "tomorrow"}, "scheduled_at", ""),
         ({"scheduled_at": "2030-01-01T09:00:00"}, "scheduled_at", "time zone"),
         ({"name": ""}, "name", "required"),
+        ({"template_id": 999999}, "template_id", "no such template"),
+        ({"template_id": 0}, "template_id", ""),
+        ({"template_id": "newsletter"}, "template_id", ""),
     ],
 )
 def test_bad_drafts_are_refused_field_by_field(
@@ -176,3 +179,26 @@ def test_launch_needs_the_sender_identity(
     body = other.post(f"/campaigns/{campaign['id']}/send", None, 422)
     assert set(body["fields"]) == {"ORG_NAME", "ORG_ADDRESS"}
     assert api.get(f"/campaigns/{campaign['id']}")["status"] == "draft"
+
+
+def test_a_draft_wraps_its_body_in_a_library_template_frozen_at_launch(
+    api: Api, audience: dict[str, Any], db_session: Any, redis_conn: Any
+) -> None:
+    from sender.models import Template
+    from sender.services.composer import templates
+
+    templates.ensure_built_ins(db_session)
+    db_session.commit()
+    newsletter = db_session.scalars(select(Template).where(Template.key == "newsletter")).one()
+    created = _draft(api, audience, template_id=newsletter.id)
+    assert created["template_id"] == newsletter.id
+    assert api.get(f"/campaigns/{created['id']}")["template_id"] == newsletter.id
+    assert _draft(api, audience)["template_id"] is None
+    copy = templates.duplicate(db_session, newsletter, "admin@exemple.org")
+    db_session.commit()
+    mine = _draft(api, audience, template_id=copy.id)
+    assert not templates.is_frozen(db_session, copy)
+    api.post(f"/campaigns/{mine['id']}/send", None, 202)
+    db_session.expire_all()
+    assert db_session.get(Template, copy.id).frozen_at is not None
+    assert templates.is_frozen(db_session, copy)

@@ -5,11 +5,15 @@ violation anywhere."""
 
 from __future__ import annotations
 
+import html
+import io
 import re
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from sender.models import ContactList
@@ -194,4 +198,91 @@ def test_switching_a_written_body_warns_and_converts_on_the_server(site: Site, p
     expect(editor.locator("h1")).to_have_text("Titre", timeout=WAIT)
     expect(editor.locator("em")).to_have_text("mot", timeout=WAIT)
     expect(page.locator("#format-notice")).to_contain_text("To rich text", timeout=WAIT)
+    _no_csp_violation(page, console)
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (900, 300), (30, 110, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_marketer_writes_a_templated_newsletter_with_an_image_and_an_attribute(
+    site: Site, page: Any, tmp_path: Path
+) -> None:
+    """The issue's "done when": rich text with a field and a custom attribute, an image, a template switch
+    that keeps the text, the preview at 600 and 390 px, a test send received with footer, exits and image."""
+    list_id = _setup(site)
+    session = site.runtime.Session()
+    factories.bind(session)
+    ContactFactory(email="lyon@example.org", first_name="Inès", attributes={"city": "Lyon"})
+    session.commit()
+    session.close()
+    console = _sign_in(page)
+
+    # An image uploaded from the composer's Images section, with its alt text.
+    picture = tmp_path / "shop.png"
+    picture.write_bytes(_png())
+    page.goto("/admin/campaigns/new")
+    page.get_by_label("Image (PNG, JPEG, GIF or WebP)").set_input_files(str(picture))
+    page.get_by_label("Alt text (describes the image)").fill("Our shop front")
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url("**/admin/campaigns/new")
+
+    _start(page, list_id, "Newsletter")
+    editor = page.locator(".ql-editor")
+    editor.click()
+    page.keyboard.type("Bonjour ")
+    page.get_by_label("Insert a contact field").select_option(
+        label='First name: {{ contact.first_name | default("ami") }}'
+    )
+    page.keyboard.type(", news from ")
+    # A custom attribute, with the fallback typed by the author.
+    page.get_by_label("Fallback for the inserted field").fill("Paris")
+    page.get_by_label("Insert a contact field").select_option(
+        label='city: {{ contact.attributes.city | default("") }}'
+    )
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.get_by_label("Insert an image").select_option(label="Our shop front")
+    expect(editor.locator('img[alt="Our shop front"]')).to_have_count(1)
+    source = page.locator("#body_source")
+    # Quill escapes the quotes of what it holds; the converter reads the expression as typed.
+    assert '{{ contact.attributes.city | default("Paris") }}' in html.unescape(source.input_value())
+
+    frame = page.frame_locator("#preview-html")
+    expect(frame.get_by_text("Bonjour Camille, news from Paris")).to_be_visible(timeout=WAIT)
+    page.get_by_label("Preview for the contact with this address").fill("lyon@example.org")
+    expect(frame.get_by_text("Bonjour Inès, news from Lyon")).to_be_visible(timeout=WAIT)
+
+    # A template switch keeps what was written, and the preview shows it inside the layout.
+    written = source.input_value()
+    page.get_by_label("Template").select_option(label="Newsletter")
+    expect(frame.get_by_text("Bonjour Inès, news from Lyon")).to_be_visible(timeout=WAIT)
+    assert source.input_value() == written
+    expect(editor).to_contain_text("Bonjour")
+    page.get_by_label("Template").select_option(label="Plain letter")
+    page.get_by_label("Template").select_option(label="Newsletter")
+    assert source.input_value() == written
+
+    # The preview at a desktop client's width and at a phone's.
+    preview = page.locator("#preview-html")
+    page.get_by_label("390 px (phone)").check()
+    expect(preview).to_have_class(re.compile(r"\bwidth-390\b"))
+    box = preview.bounding_box()
+    assert box is not None and round(box["width"]) == 390
+    expect(frame.get_by_text("Bonjour Inès, news from Lyon")).to_be_visible(timeout=WAIT)
+    page.get_by_label("600 px (desktop)").check()
+    box = preview.bounding_box()
+    assert box is not None and round(box["width"]) == 600
+
+    message = _send_test(page, site, 1)
+    body, text = _check_exits(message)
+    assert "Bonjour Camille, news from Paris" in body and "Bonjour Camille, news from Paris" in text
+    image = re.search(r'<img src="([^"]+/media/[A-Za-z0-9_-]+)" alt="Our shop front"', body)
+    assert image is not None, body
+    served = page.request.get(image.group(1))
+    assert served.status == 200 and served.headers["content-type"] == "image/png"
+    assert "background-color:#eef1f4" in body  # the Newsletter layout wraps the body
     _no_csp_violation(page, console)

@@ -147,3 +147,67 @@ def test_a_built_in_template_keeps_its_contrast_in_dark_mode(
         behind = _rgb(text["bg"]) if text["bg"] else (canvas[0], canvas[1], canvas[2])
         ratio = _contrast(_rgb(text["color"]), behind)
         assert ratio >= MIN_CONTRAST, (key, text, behind, round(ratio, 2))
+
+
+# Two columns as MJML writes them: side by side on a wide screen, stacked on a phone (its media query).
+TWO_COLUMNS = (
+    "<mjml><mj-body><mj-section>"
+    "<mj-column><mj-text>Left column, the news.</mj-text></mj-column>"
+    "<mj-column><mj-text>Right column, the offer.</mj-text></mj-column>"
+    "</mj-section></mj-body></mjml>"
+)
+_COLUMNS = """() => [...document.querySelectorAll('div.mj-column-per-50')].map(el => {
+  const r = el.getBoundingClientRect();
+  return {left: r.left, top: r.top, width: r.width, bottom: r.bottom};
+})"""
+
+
+def _mjml_message(settings: Settings, runtime: Runtime) -> str:
+    """The HTML part of an MJML two-column campaign as it is sent (converted, rendered, sanitised, footer)."""
+    import email
+    from email.policy import default as default_policy
+
+    from sender.services.campaigns.schema import CampaignDraft
+    from sender.services.messages.rendering import EmailRenderer
+    from tests.factories import CampaignFactory, ContactFactory, PurposeFactory, WordingFactory
+
+    purpose = PurposeFactory()
+    WordingFactory(purpose=purpose)
+    draft = CampaignDraft.parse(
+        {
+            "name": "n",
+            "purpose": purpose.slug,
+            "subject": "s",
+            "body_format": "mjml",
+            "body_source": TWO_COLUMNS,
+        }
+        | {"body_text_derived": True}
+    )
+    campaign = CampaignFactory(purpose_id=purpose.id, **draft.content())
+    sent = EmailRenderer(settings, runtime.tokens, campaign, purpose).render(ContactFactory(), 7)
+    part = email.message_from_bytes(sent.data, policy=default_policy).get_body(("html",))  # type: ignore[attr-defined]
+    assert part is not None
+    return str(part.get_content())
+
+
+@pytest.mark.usefixtures("db_session")
+def test_mjml_columns_stand_side_by_side_at_600_px_and_stack_at_390(
+    chromium: Any, settings: Settings, runtime: Runtime
+) -> None:
+    html = _mjml_message(settings, runtime)
+    chromium.emulate_media(color_scheme="light")
+    chromium.set_viewport_size({"width": 600, "height": 900})
+    chromium.set_content(html, wait_until="load")
+    left, right = chromium.evaluate(_COLUMNS)
+    assert left["top"] == right["top"] and right["left"] >= left["left"] + left["width"] - 1, (left, right)
+    assert left["width"] < 320 and right["width"] < 320
+
+    chromium.set_viewport_size({"width": 390, "height": 900})
+    chromium.set_content(html, wait_until="load")
+    left, right = chromium.evaluate(_COLUMNS)
+    assert right["top"] >= left["bottom"] - 1 and right["left"] == left["left"], (left, right)
+    assert left["width"] > 300 and right["width"] > 300
+    footer = chromium.evaluate(
+        "() => document.querySelector('[role=contentinfo]').getBoundingClientRect().top"
+    )
+    assert footer >= right["bottom"]

@@ -14,15 +14,16 @@ from sqlalchemy.orm import Session
 
 from sender.enums import CampaignStatus
 from sender.i18n import N_
-from sender.models import Campaign, ContactList, Purpose, Segment, Template
+from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
 from sender.services.campaigns import states
 from sender.services.campaigns.schema import BODY_FIELDS, PART_FIELDS, CampaignDraft, keep_parts_of_channel
+from sender.services.composer import templates
 from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
 
 # The composer's fields that are the campaign's content; its templates default to empty.
-CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values(), *BODY_FIELDS)
+CONTENT = ("name", "purpose", "channel", "kind", "template_id", *PART_FIELDS.values(), *BODY_FIELDS)
 TEMPLATES = dict.fromkeys(PART_FIELDS.values(), "")
 # The composer shows the problems of the derived HTML at the source it was written in.
 SOURCE = {"body_html": "body_source"}
@@ -68,8 +69,11 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     chosen_segments = _ids(session, Segment, data.get("segments") or [])
     if not lists and not chosen_segments:
         errors["lists"] = N_("choose at least one list or segment")
-    template_id = data.get("template_id") or None
-    if template_id is not None and session.get(Template, template_id) is None:
+    if (
+        draft is not None
+        and draft.template_id is not None
+        and not templates.known(session, draft.template_id)
+    ):
         errors["template_id"] = N_("no such template")
     if errors:
         raise ValidationFailed(errors)
@@ -83,7 +87,6 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     for column, value in draft.content().items():
         setattr(target, column, value)
     target.kind, target.purpose_id, target.lists = draft.kind, purpose.id, lists
-    target.template_id = template_id
     session.add(target)
     session.flush()
     segments.set_for_campaign(session, target.id, [s.id for s in chosen_segments])

@@ -18,6 +18,7 @@ from sender.i18n import N_
 from sender.models import Campaign, ContactList, Delivery, DeliveryCount, Purpose
 from sender.services.campaigns import planning, requalify, states
 from sender.services.campaigns.schema import CampaignDraft
+from sender.services.composer import templates
 from sender.services.errors import NotFound, ValidationFailed
 from sender.services.records import audit
 
@@ -55,6 +56,8 @@ def create(
     if purpose is None:
         errors["purpose"] = N_("no purpose %(slug)r", slug=draft.purpose)
     chosen = _lists(session, lists, errors)
+    if draft.template_id is not None and not templates.known(session, draft.template_id):
+        errors["template_id"] = N_("no such template")
     if errors:
         raise ValidationFailed(errors)
     assert purpose is not None

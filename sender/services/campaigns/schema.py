@@ -19,7 +19,7 @@ from sender.enums import BodyFormat, CampaignKind
 from sender.enums import Channel as ChannelName
 from sender.i18n import LOCALES, N_
 from sender.services.errors import ValidationFailed
-from sender.services.input import Input, NonBlank, OneOf, Text
+from sender.services.input import Id, Input, NonBlank, OneOf, Text
 from sender.services.messages import formats, rendering
 
 NAME_LIMIT = 200
@@ -88,6 +88,16 @@ class CampaignDraft(Input):
     body_text_derived: Annotated[
         bool, Field(description="Derive body_text from the HTML part (what it says is ignored).")
     ] = False
+    template_id: (
+        Annotated[
+            Id,
+            Field(
+                description="The library template (layout) the body is wrapped in; null: the body alone. "
+                "Frozen when the campaign launches."
+            ),
+        ]
+        | None
+    ) = None
     locale: (
         Annotated[
             str,
@@ -124,7 +134,10 @@ class CampaignDraft(Input):
 
     def content(self) -> dict[str, Any]:
         """The campaign columns holding the draft's content, as stored."""
-        return {name: getattr(self, name) for name in ("subject", "body_html", "body_text", *BODY_FIELDS)}
+        return {
+            name: getattr(self, name)
+            for name in ("subject", "body_html", "body_text", "template_id", *BODY_FIELDS)
+        }
 
     def problems(self) -> dict[str, str]:
         """What the channel refuses in the templates, by field; compiled only when their sizes are right."""

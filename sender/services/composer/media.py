@@ -1,7 +1,8 @@
-"""Uploaded images: checked (size, type), resized, stripped of metadata, re-encoded, and stored locally.
+"""Uploaded images: checked (size, type), resized, stripped of metadata, re-encoded, and stored.
 
-An image is stored under the instance folder (media/<public key>) and served to anyone at
-/media/<public key>: the key is random, and the URL names the image, never a recipient. Pillow decodes
+An image is stored under its public key in the media store (storage.py: the instance folder, or the S3
+bucket MEDIA_URL names) and served to anyone at /media/<public key>: the key is random, and the URL names
+the image, never a recipient. Pillow decodes
 only the raster formats allowed here (never SVG, which can carry script), so a file that claims to be an
 image but is not is refused with its reason.
 """
@@ -9,11 +10,9 @@ image but is not is refused with its reason.
 from __future__ import annotations
 
 import io
-import os
 import secrets
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from markupsafe import escape
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from sender.config import Settings
 from sender.i18n import N_
 from sender.models import Media
+from sender.services.composer import storage
 from sender.services.errors import NotFound, ValidationFailed
 from sender.services.records import audit
 
@@ -41,11 +41,6 @@ class Encoded:
     content_type: str
     width: int
     height: int
-
-
-def folder(settings: Settings) -> Path:
-    """Where images are stored: instance/media."""
-    return settings.instance_path / "media"
 
 
 def url(settings: Settings, public_key: str) -> str:
@@ -112,13 +107,9 @@ def store(session: Session, settings: Settings, data: bytes, alt_text: str, acto
     limits = settings.composer
     encoded = encode(data, limits.media_max_bytes, limits.media_max_width)
     key = secrets.token_urlsafe(16)
-    target = folder(settings)
-    target.mkdir(parents=True, exist_ok=True)
-    # Written before the row commits: a rolled-back upload leaves an unreferenced file, never a row
-    # without its file.
-    partial = target / f".{key}.part"
-    partial.write_bytes(encoded.data)
-    os.replace(partial, target / key)
+    # Stored before the row is written: a rolled-back upload leaves an unreferenced object, never a row
+    # without its image, and a store on the network is called before this unit writes anything.
+    storage.store_for(settings).put(key, encoded.data, encoded.content_type)
     media = Media(
         public_key=key,
         content_type=encoded.content_type,
@@ -142,9 +133,12 @@ def by_key(session: Session, public_key: str) -> Media:
     return media
 
 
-def path_of(settings: Settings, media: Media) -> Path:
-    """The stored file of an image."""
-    return folder(settings) / media.public_key
+def read(settings: Settings, media: Media) -> bytes:
+    """The stored bytes of an image; NotFound when the store has lost them."""
+    data = storage.store_for(settings).get(media.public_key)
+    if data is None:
+        raise NotFound(N_("no such image"))
+    return data
 
 
 def recent(session: Session, limit: int = 50) -> list[Media]:
@@ -159,3 +153,9 @@ def snippet(settings: Settings, media: Media) -> str:
         f'<img src="{escape(url(settings, media.public_key))}" alt="{escape(media.alt_text)}" '
         f'width="{width}" style="max-width:100%;border:0">'
     )
+
+
+def markdown(settings: Settings, media: Media) -> str:
+    """The Markdown the composer inserts for an image: `![alt](url)`, the alt's brackets escaped."""
+    alt = media.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"![{alt}]({url(settings, media.public_key)})"

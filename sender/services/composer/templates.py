@@ -70,6 +70,12 @@ def get(session: Session, template_id: int) -> Template:
     return template
 
 
+def known(session: Session, template_id: int) -> bool:
+    """Whether a template has this id (the built-in ones are added first if the installation lacks them)."""
+    ensure_built_ins(session)
+    return session.get(Template, template_id) is not None
+
+
 def is_frozen(session: Session, template: Template) -> bool:
     """Whether edits are refused: built in, frozen, or used by a campaign that left."""
     if template.built_in or template.frozen_at is not None:

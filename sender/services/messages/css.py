@@ -68,6 +68,11 @@ _NAME = re.compile(r"[a-z-]+")
 # Escapes and comments hide what a value says; braces, angle brackets and @ have no place in one.
 _UNREADABLE = re.compile(r"[\\{}<>@]|/\*")
 _QUOTES = re.compile(r"[\"']")
+# Properties kept only with one of these values: `display` lays out (MJML's columns are inline blocks) but
+# never hides (`none`) nor takes an element out of its box (`contents`).
+_KEYWORDS = {
+    "display": frozenset({"block", "inline", "inline-block", "table", "table-row", "table-cell"}),
+}
 
 
 def _bound(name: str) -> int | None:
@@ -119,6 +124,8 @@ def bounded_style(style: str, allowed: Collection[str]) -> str:
         # Quotes belong in font names only, and must pair: an open one would carry the next declarations.
         quotes = _QUOTES.findall(value)
         if quotes and (name != "font-family" or len(quotes) % 2):
+            continue
+        if name in _KEYWORDS and value.lower() not in _KEYWORDS[name]:
             continue
         if not length_fits(name, value):
             continue

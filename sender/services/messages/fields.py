@@ -28,19 +28,30 @@ class Insertable:
     name: str
     label: str
     expression: str
+    # A key of the contacts' `attributes`: its label is the key itself, never translated.
+    custom: bool = False
 
 
 def expression(name: str, fallback: str) -> str:
     """The template expression greeting a contact by a field, with its fallback when missing or empty."""
-    return f'{{{{ contact.{name} | default("{fallback}") }}}}' if fallback else f"{{{{ contact.{name} }}}}"
+    return f'{{{{ contact.{name} | default("{fallback}") }}}}'
 
 
-def insertable() -> list[Insertable]:
-    """The insert menu: every contact field, with its fallback (the first name falls back to "ami")."""
-    return [
+def insertable(attribute_keys: Iterable[str] = ()) -> list[Insertable]:
+    """The insert menu: every contact field, then each custom attribute, each with its fallback.
+
+    The first name falls back to "ami"; the others to an empty text, which the composer's fallback box
+    replaces with what the author types.
+    """
+    standard = [
         Insertable(name, label, expression(name, fallback))
         for name, (label, fallback) in CONTACT_FIELDS.items()
     ]
+    custom = [
+        Insertable(f"attributes.{key}", key, expression(f"attributes.{key}", ""), custom=True)
+        for key in attribute_keys
+    ]
+    return standard + custom
 
 
 @dataclass(frozen=True)

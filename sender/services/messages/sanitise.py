@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import nh3
 from markupsafe import escape
 
+from sender.services.messages import stylesheet
 from sender.services.messages.css import bounded_style, size_attribute_fits
 
 # Layout and text tags for email; nothing that hides or collapses content (<details>, <template>, <style>).
@@ -33,10 +34,12 @@ ALLOWED_ATTRIBUTES = {
     "th": _CELL,
     "col": {"span", "width"},
 }
-# Presentation only: nothing that hides (display, visibility, opacity), moves (position, margin, transform)
-# or clips (height, overflow) an element, and no url() (background). Their lengths are bounded (css.py).
+# Presentation only: nothing that hides (visibility, opacity, `display:none`), moves (position, margin,
+# transform) or clips (height, overflow) an element, and no url() (background). Their lengths are bounded and
+# `display` keeps only layout values (css.py).
 ALLOWED_STYLE_PROPERTIES = frozenset(
     {
+        "display",
         *("color", "background-color", "font-family", "font-size", "font-style", "font-weight"),
         *("text-align", "text-decoration", "text-transform", "line-height", "letter-spacing"),
         *("vertical-align", "width", "max-width", "border-collapse", "border-radius"),
@@ -78,11 +81,15 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def sanitise_html(html: str) -> str:
-    """The allowed subset of a rendered body, as a fragment whose elements are all closed; comments removed."""
+def sanitise_html(html: str, classes: frozenset[str] = frozenset()) -> str:
+    """The allowed subset of a rendered body, as a fragment whose elements are all closed; comments removed.
+
+    `classes` are the class names an element may keep: those the kept head styles name (stylesheet.py).
+    """
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
+        allowed_classes={tag: set(classes) for tag in ALLOWED_TAGS} if classes else None,
         clean_content_tags=set(_DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
         attribute_filter=_attribute_filter,
@@ -98,8 +105,17 @@ def insert_footer(
     """The HTML part: the rendered body sanitised (every element closed), then the footer, outside it.
 
     `head` and `tail` are the system's document around them (a template's layout asks for its viewport,
-    colour scheme and background: layouts.HEAD)."""
-    return f"{head}{sanitise_html(rendered_body)}\n{footer_html}{tail}"
+    colour scheme and background: layouts.HEAD). The body's `<style>` rules that are safe (MJML's media
+    queries: stylesheet.py) go in the head, and its elements keep the class names those rules use."""
+    kept = head_styles(rendered_body)
+    if kept.css:
+        head = head.replace("</head>", f"<style>\n{kept.css}\n</style></head>", 1)
+    return f"{head}{sanitise_html(rendered_body, kept.classes)}\n{footer_html}{tail}"
+
+
+def head_styles(rendered_body: str) -> stylesheet.Kept:
+    """The safe rules of a rendered body's `<style>` elements, and the class names they use."""
+    return stylesheet.keep(rendered_body, ALLOWED_TAGS, ALLOWED_STYLE_PROPERTIES)
 
 
 def check_exits(text: str, html: str, urls: Iterable[str]) -> None:

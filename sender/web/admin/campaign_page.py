@@ -29,9 +29,11 @@ from sender.web.admin.forms import Form, run_action
 from sender.web.admin.records import launch_blockers
 from sender.web.session import get_session, runtime
 
-# The rendered message, alone in a sandboxed frame: its own inline styles, nothing else.
+# The rendered message, alone in a sandboxed frame: its own inline styles and images (https, or this
+# site's own /media/ images whatever its scheme), nothing else.
 MESSAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; sandbox"
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'self'; "
+    "sandbox"
 )
 
 

@@ -12,8 +12,10 @@ from wtforms import Field
 
 from sender.enums import BodyFormat
 from sender.models import Campaign, Contact
+from sender.services.audience import attribute_keys
 from sender.services.errors import ValidationFailed
 from sender.services.messages import fields, formats, preview
+from sender.web.session import get_session
 
 # The name of the composer's "Convert" button: the form is converted and shown again, never saved.
 CONVERT = "convert"
@@ -80,7 +82,7 @@ def page_context() -> dict[str, Any]:
     """What the body area shows: the switch notices by target format and the fields one can insert."""
     return {
         "notices": {name: _(notice) for name, notice in formats.SWITCH_NOTICES.items()},
-        "fields": fields.insertable(),
+        "fields": fields.insertable(attribute_keys.recent_keys(get_session())),
         "sample": request.form.get(SAMPLE, "") if request.method == "POST" else "",
     }
 

@@ -66,12 +66,17 @@ def templates_index() -> ResponseReturnValue:
 
 
 def image_context(db: Session) -> dict[str, object]:
-    """What the images section shows: the latest uploads with their markup, and the limits."""
+    """What the images section shows: the latest uploads with their HTML and Markdown, and the limits."""
     settings = runtime().settings
     limits = settings.composer
     return {
         "images": [
-            (m, media.snippet(settings, m), url_for("media.image", public_key=m.public_key))
+            (
+                m,
+                media.snippet(settings, m),
+                url_for("media.image", public_key=m.public_key),
+                media.markdown(settings, m),
+            )
             for m in media.recent(db)
         ],
         "image_limits": {"mb": round(limits.media_max_bytes / 1048576, 1), "px": limits.media_max_width},
