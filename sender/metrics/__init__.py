@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Callable
 from enum import StrEnum
 
 from prometheus_client import Counter, Histogram
@@ -93,19 +94,19 @@ def outcomes(channel: str, counts: dict[tuple[str, str | None], int]) -> None:
         messages(channel, outcome, reason, count)
 
 
-def send_seconds(channel: str, seconds: float) -> None:
-    """Record how long the provider took over one message."""
-    SEND_SECONDS.labels(_bounded(channel, _CHANNELS)).observe(seconds)
+def send_observer(channel: str) -> Callable[[float], None]:
+    """Records how long the provider took over one message of `channel` (the labelled child, looked up once)."""
+    return SEND_SECONDS.labels(_bounded(channel, _CHANNELS)).observe
+
+
+def rate_limit_wait_observer(channel: str) -> Callable[[float], None]:
+    """Records how long one message of `channel` waited for the shared rate limit (child looked up once)."""
+    return RATE_LIMIT_WAIT_SECONDS.labels(_bounded(channel, _CHANNELS)).observe
 
 
 def batch_seconds(channel: str, seconds: float) -> None:
     """Record the duration of one run of a batch job."""
     BATCH_SECONDS.labels(_bounded(channel, _CHANNELS)).observe(seconds)
-
-
-def rate_limit_wait(channel: str, seconds: float) -> None:
-    """Record how long one message waited for the shared rate limit."""
-    RATE_LIMIT_WAIT_SECONDS.labels(_bounded(channel, _CHANNELS)).observe(seconds)
 
 
 def consent_event(channel: str, action: str, source: str) -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, Executable, Row, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from sender.db import READ_ONLY_OPTION
@@ -233,6 +233,44 @@ def unit(factory: sessionmaker[Session], name: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+class SoloSteps:
+    """Steps of one statement each, every one committed when it returns: the start records of a send batch.
+
+    On PostgreSQL they run on a connection of their own in autocommit mode, held for the whole orchestration:
+    one round trip per step, where the session's transaction would cost four (the pool's ping, BEGIN, the
+    statement, COMMIT). A single statement is atomic and durable by itself, so each step keeps the meaning of
+    "statement, then commit". Elsewhere (SQLite, a session bound to a connection) the session runs the
+    statement and commits it. A failed step drops the connection; the next step takes a fresh one.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        bind = session.get_bind()
+        self._engine = bind if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
+        self._connection: Connection | None = None
+
+    def run(self, step: str, statement: Executable, params: dict[str, Any]) -> list[Row[Any]]:
+        """Run one statement with RETURNING and commit it; its rows."""
+        if self._engine is None:
+            rows = list(self.session.execute(statement, params).all())
+            commit(self.session, step)
+            return rows
+        try:
+            if self._connection is None:
+                self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return list(self._connection.execute(statement, params).all())
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Give the connection back to the pool (or drop it, if it is broken)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):  # a broken connection: the pool drops it
+                connection.close()
 
 
 @contextmanager

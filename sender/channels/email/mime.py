@@ -41,11 +41,39 @@ def fold(name: str, value: Any) -> str:
     return folded
 
 
+# UTF-8 bytes per encoded-word: base64 of 39 bytes is 52 characters, so each "=?utf-8?b?…?=" is 64 long and
+# every line, the first one with "Subject: " too, stays within the 78 that RFC 5322 recommends.
+_WORD_BYTES = 39
+
+
 def subject_line(subject: str) -> str:
-    """The Subject header: as is when plain ASCII, else RFC 2047-encoded by the email package."""
-    if subject.isascii() and len(subject) <= _MAX_PLAIN_SUBJECT and "=?" not in subject:
-        return f"Subject: {subject}\r\n"
-    return fold("Subject", subject)
+    """The Subject header: as is when plain ASCII, else as RFC 2047 encoded-words, one per folded line.
+
+    (The email package's folding gives the same decoded text at several times the cost: a subject is made
+    per recipient.) An ASCII subject that is very long or looks like an encoded-word goes through it.
+    """
+    if subject.isascii():
+        if len(subject) <= _MAX_PLAIN_SUBJECT and "=?" not in subject:
+            return f"Subject: {subject}\r\n"
+        return fold("Subject", subject)
+    return f"Subject: {encoded_words(subject)}\r\n"
+
+
+def encoded_words(text: str) -> str:
+    """RFC 2047 "B" encoded-words of a text, cut between characters and joined by folding whitespace.
+
+    Readers drop the whitespace between two encoded-words, so the text decodes as it was.
+    """
+    data = text.encode("utf-8")
+    words = []
+    start = 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never inside a character's bytes
+            end -= 1
+        words.append(f"=?utf-8?b?{binascii.b2a_base64(data[start:end], newline=False).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
 
 
 def part_head(boundary: str, subtype: str) -> bytes:

@@ -83,7 +83,7 @@ class BatchReport:
         self.outcomes[(outcome, reason)] = self.outcomes.get((outcome, reason), 0) + n
 
 
-def _recheck_reason(purpose_id: int, channel: str, at: Any, rule: str) -> ScalarSelect[str | None]:
+def _recheck_reason(purpose_id: Any, channel: str, at: Any, rule: str) -> ScalarSelect[str | None]:
     """Correlated scalar subquery: the gate's reason for the delivery's contact (NULL = eligible)."""
     stmt, reason = gated_audience(purpose_id, get_channel(channel), at, rule)
     return (
@@ -94,11 +94,10 @@ def _recheck_reason(purpose_id: int, channel: str, at: Any, rule: str) -> Scalar
     )
 
 
-@functools.lru_cache(maxsize=256)
-def _claim_statement(
-    dialect: str, campaign_id: int, purpose_id: int, channel: str, batch_no: int, rule: str = "consent"
-) -> Any:
-    """The claim UPDATE of one batch, built once and run with token, now and limit as parameters."""
+@functools.lru_cache(maxsize=32)
+def _claim_statement(dialect: str, channel: str, rule: str = "consent") -> Any:
+    """The claim UPDATE, built once per channel and rule; campaign, purpose, batch, token, now and limit are
+    parameters (a statement built per batch cost as much as the claims of a small batch)."""
     now = bindparam("now", type_=DateTime)
     token = bindparam("token", type_=String)
     # An alias, so the subquery stands alone instead of being correlated to the UPDATE's own table.
@@ -106,8 +105,8 @@ def _claim_statement(
     pick = (
         select(candidate.id)
         .where(
-            candidate.campaign_id == campaign_id,
-            candidate.batch_no == batch_no,
+            candidate.campaign_id == bindparam("c_campaign", type_=Integer),
+            candidate.batch_no == bindparam("c_batch", type_=Integer),
             candidate.status == DeliveryStatus.QUEUED,
             # A row this run already tried (temporary failure) waits for the next run's backoff.
             or_(candidate.claim_token.is_(None), candidate.claim_token != token),
@@ -119,7 +118,7 @@ def _claim_statement(
         # Two runs of the same batch (duplicate enqueue) share the work instead of waiting on row locks.
         pick = pick.with_for_update(skip_locked=True)
     picked = pick.cte("picked")
-    reason = _recheck_reason(purpose_id, channel, now, rule)
+    reason = _recheck_reason(bindparam("c_purpose", type_=Integer), channel, now, rule)
     # One statement picks the rows, re-checks consent and claims them: nothing can slip in between.
     return (
         update(Delivery)
@@ -146,15 +145,16 @@ def claim(
     The caller commits before any message leaves: no transaction (on SQLite, no write lock) is held while
     sending.
     """
-    stmt = _claim_statement(
-        session.get_bind().dialect.name,
-        campaign.id,
-        campaign.purpose_id,
-        campaign.channel,
-        batch_no,
-        rule_for(campaign.kind),
-    )
-    rows = session.execute(stmt, {"now": utcnow(), "token": token, "limit": limit}).all()
+    stmt = _claim_statement(session.get_bind().dialect.name, campaign.channel, rule_for(campaign.kind))
+    params = {
+        "now": utcnow(),
+        "token": token,
+        "limit": limit,
+        "c_campaign": campaign.id,
+        "c_batch": batch_no,
+        "c_purpose": campaign.purpose_id,
+    }
+    rows = session.execute(stmt, params).all()
     if not rows:
         return [], {}
     skipped: dict[str, int] = {}
@@ -364,6 +364,7 @@ def send_batch(
         # Whatever ends the batch (stop, pause, error), a message not yet started is handed back, not sent.
         flight.refusing = True
         finished, failed, late_error = flight.harvest(len(flight))
+        flight.close()
         pending += finished
 
         def record_step() -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Table, bindparam, update
+from sqlalchemy import DateTime, String, Table, bindparam, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -83,21 +83,31 @@ def through_outage(session: Session, step: str, write: Callable[[], T], keep: An
             pause = min(MAX_PAUSE_SECONDS, pause * 2)
 
 
-def mark_started(session: Session, token: str, delivery_ids: list[int]) -> set[int]:
-    """Mark claimed deliveries started, if they are still ours and unstarted; the ids marked. The caller commits."""
+def _start_statement() -> Any:
+    """The UPDATE that marks claimed deliveries started, if they are still ours and unstarted."""
     # On the table, not the entity: the ORM's bulk-update machinery costs more than the statement here.
     table = cast(Table, Delivery.__table__)
-    rows = session.execute(
+    return (
         update(table)
         .where(
-            table.c.id.in_(delivery_ids),
-            table.c.claim_token == token,
+            table.c.id.in_(bindparam("ids", expanding=True)),
+            table.c.claim_token == bindparam("token", type_=String),
             table.c.status == DeliveryStatus.SENDING,
             table.c.started_at.is_(None),
         )
         .values(started_at=bindparam("now", type_=DateTime))
-        .returning(table.c.id),
-        {"now": utcnow()},
+        .returning(table.c.id)
+    )
+
+
+_START = _start_statement()
+
+
+def mark_started(session: Session, token: str, delivery_ids: list[int]) -> set[int]:
+    """Mark claimed deliveries started, if they are still ours and unstarted; the ids marked. The caller commits."""
+    rows = session.execute(
+        _START,
+        {"ids": delivery_ids, "token": token, "now": utcnow()},
         # No Delivery objects are loaded in a batch's session: nothing to synchronise, nothing to scan.
         execution_options={"synchronize_session": False},
     ).all()
@@ -119,6 +129,12 @@ class InFlight:
         # Start requests (delivery id, answer) and wake-ups (None) when a message is done.
         self._events: queue.SimpleQueue[tuple[int, Future[bool]] | None] = queue.SimpleQueue()
         self.refusing = False
+        # Each start is one statement committed by itself (work.SoloSteps).
+        self._starts = work.SoloSteps(session)
+
+    def close(self) -> None:
+        """Give back the connection of the start records (the batch is over)."""
+        self._starts.close()
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -175,9 +191,8 @@ class InFlight:
                 ids = [delivery_id for delivery_id, _ in requests]
 
                 def write() -> set[int]:
-                    marked = mark_started(self.session, self.token, ids)
-                    work.commit(self.session, "start")
-                    return marked
+                    params = {"ids": ids, "token": self.token, "now": utcnow()}
+                    return {row.id for row in self._starts.run("start", _START, params)}
 
                 allowed = through_outage(self.session, "start", write)
         except BaseException:

@@ -74,6 +74,8 @@ class Outlet:
         self._lock = threading.Lock()
         self._paused_until = 0.0
         self._throttled_in_a_row = 0
+        self._send_seconds = metrics.send_observer(channel.name)
+        self._rate_limit_wait = metrics.rate_limit_wait_observer(channel.name)
 
     def __enter__(self) -> Outlet:
         self.pool.__enter__()
@@ -103,7 +105,7 @@ class Outlet:
             if self.limiter is not None:
                 waiting = time.monotonic()
                 self.limiter.acquire()
-                metrics.rate_limit_wait(self.channel.name, time.monotonic() - waiting)
+                self._rate_limit_wait(time.monotonic() - waiting)
             if not started:
                 # Asked as late as possible: a message that never started can safely go back to the queue.
                 if not start():
@@ -111,7 +113,7 @@ class Outlet:
                 started = True
             sending = time.monotonic()
             result = transport.send(message)
-            metrics.send_seconds(self.channel.name, time.monotonic() - sending)
+            self._send_seconds(time.monotonic() - sending)
             attempt = Attempt.of(self.channel, result)
             if not attempt.verdict.throttled:
                 with self._lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from html.parser import HTMLParser
 from types import MappingProxyType
 from typing import Any
@@ -56,6 +56,9 @@ class TemplateContact:
     locale: str
     country: str
     attributes: Mapping[str, Any]
+
+
+_CONTACT_FIELDS = frozenset(field.name for field in fields(TemplateContact))
 
 
 def frozen(value: Any) -> Any:
@@ -128,6 +131,7 @@ def _environment(*, html: bool, strict: bool) -> BoundedSandbox:
         finalize=_finalize,
         keep_trailing_newline=True,
     )
+    env.plain_fields = {TemplateContact: _CONTACT_FIELDS}
     # Only `contact` is visible: no range(), lipsum(), cycler()... to misuse.
     env.globals.clear()
     # Contact data (imports, sign-up forms) must never become markup.
