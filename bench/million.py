@@ -33,15 +33,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psutil
-from redis import Redis
 from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seeding import PASSWORD, reset_database, seed_staff_pages
-from bench.send_campaign import free_port, send_run
 from bench.staff_pages import page_list, signed_in, timed
 from sender import create_app
 from sender.channels.base import get_channel
@@ -121,6 +118,13 @@ def streamed(client: Any, url: str) -> tuple[float, float, int]:
 
 def send_slice(rt: Any, settings_env: dict[str, str], k: int) -> float:
     """Messages per second of 4 workers at 20 ms relay latency over k consenting contacts (their own list)."""
+    # Imported here: the message check's forkserver preloads __main__, and the send benchmark's imports
+    # (RQ, threads) made each of its children miss the check's time limit on a loaded host.
+    import psutil
+    from redis import Redis
+
+    from bench.send_campaign import free_port, send_run
+
     with rt.engine.begin() as conn:
         list_id = conn.scalar(
             text("INSERT INTO lists (name, description, created_at) VALUES ('Slice', '', now()) RETURNING id")
