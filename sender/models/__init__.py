@@ -1,10 +1,10 @@
 """All tables; importing this package completes Base.metadata for Alembic."""
 
 from sender.models.breaches import BreachIncident, BreachNotice
-from sender.models.campaigns import Campaign, Delivery, DeliveryCount, campaign_lists
+from sender.models.campaigns import Campaign, Delivery, DeliveryCount, DeliveryTally, campaign_lists
 from sender.models.compliance import AuditCheckpoint, AuditEvent
-from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
-from sender.models.contacts import Contact, ContactList, ListMember, Suppression
+from sender.models.consent import ConsentEvent, ConsentState, ConsentTally, ConsentWording, Purpose
+from sender.models.contacts import Contact, ContactList, ListMember, ListTally, Suppression
 from sender.models.deliverability import DeliveryFeedback
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.library import Media, Template
@@ -26,6 +26,7 @@ __all__ = [
     "Campaign",
     "ConsentEvent",
     "ConsentState",
+    "ConsentTally",
     "ConsentWording",
     "Contact",
     "ContactList",
@@ -34,11 +35,13 @@ __all__ = [
     "Delivery",
     "DeliveryCount",
     "DeliveryFeedback",
+    "DeliveryTally",
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",
     "InboundSms",
     "ListMember",
+    "ListTally",
     "Media",
     "OrganisationSettings",
     "ProcessorEntry",

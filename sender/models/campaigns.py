@@ -122,6 +122,28 @@ Index("ix_deliveries_sent_at", Delivery.sent_at)
 Index("ix_deliveries_created_at", Delivery.created_at)
 
 
+class DeliveryTally(Base):
+    """A change in a campaign's delivery rows by status, reason and hour sent: +n inserted or moved in, -n
+    moved out or deleted. Written only by the database's triggers on `deliveries` (migration 0028), in the
+    statement that changed the rows; summed, the changes are the rows' counts without reading the rows.
+
+    Append-only (no upsert): concurrent workers never wait on, nor deadlock over, a shared counter row.
+    Compaction folds them into one row per key (compaction.fold_tallies)."""
+
+    __tablename__ = "delivery_tallies"
+    __table_args__ = (CheckConstraint(one_of("status", DeliveryStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    # "" for none, as in delivery_counts.
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    # The hour sent_at falls in (None: not sent): rates count the messages sent in a window
+    # (deliverability/rates.py), the dashboard those of its last days.
+    sent_hour: Mapped[datetime | None] = mapped_column(DateTime)
+    delta: Mapped[int] = mapped_column(Integer)
+
+
 class DeliveryCount(Base):
     """Deliveries of a campaign compacted by age (DELIVERY_DETAIL_DAYS): how many, by status and reason."""
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -82,6 +83,24 @@ class ConsentEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# Windows of consent movements start mid-hour: that first hour is counted from the events (consent_tallies).
+Index("ix_consent_events_occurred_at", ConsentEvent.occurred_at)
+
+
+class ConsentTally(Base):
+    """A change in the consent events of a purpose, channel and action in one hour (+n recorded, -n deleted
+    with their contact). Written only by the database's triggers on `consent_events` (migration 0028)."""
+
+    __tablename__ = "consent_tallies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(16))
+    hour: Mapped[datetime] = mapped_column(DateTime, index=True)
+    delta: Mapped[int] = mapped_column(Integer)
 
 
 class ConsentState(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -94,6 +95,17 @@ class ContactList(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     members: Mapped[list[ListMember]] = relationship(back_populates="list", cascade="all, delete-orphan")
+
+
+class ListTally(Base):
+    """A change in a list's member count: +n members added, -n removed. Written only by the database's
+    triggers on `list_members` (migration 0028), as delivery_tallies are on `deliveries`; summed, the list's size."""
+
+    __tablename__ = "list_tallies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    delta: Mapped[int] = mapped_column(Integer)
 
 
 class ListMember(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -16,7 +16,7 @@ from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import ContactStatus
 from sender.i18n import N_, Reason
-from sender.models import Contact, ContactList, ListMember
+from sender.models import Contact, ContactList, ListMember, ListTally
 from sender.services.audience.import_problems import address_problem
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
@@ -66,18 +66,23 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> ContactList
     return contact_list
 
 
-def _count(list_id_column: Any) -> Any:
-    return (
-        select(func.count(ListMember.contact_id))
-        .where(ListMember.list_id == list_id_column)
-        .scalar_subquery()
-    )
+def sizes(session: Session, list_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Lists' member counts from the summary counts (list_tallies, kept by triggers), not from the members."""
+    stmt = select(ListTally.list_id, func.sum(ListTally.delta)).group_by(ListTally.list_id)
+    if list_ids is not None:
+        stmt = stmt.where(ListTally.list_id.in_(list_ids))
+    return {list_id: int(n) for list_id, n in session.execute(stmt)}
 
 
 def summaries(session: Session) -> list[ListSummary]:
-    """Every list with its member count, in one query."""
-    rows = session.execute(select(ContactList, _count(ContactList.id)).order_by(ContactList.id))
-    return [ListSummary(row[0], row[1]) for row in rows]
+    """Every list with its member count."""
+    counted = sizes(session)
+    return [ListSummary(row, counted.get(row.id, 0)) for row in all_lists(session)]
+
+
+def all_lists(session: Session) -> list[ContactList]:
+    """Every list, without counting members (a choice of lists in a form)."""
+    return list(session.scalars(select(ContactList).order_by(ContactList.id)))
 
 
 def get(session: Session, list_id: int) -> ContactList:
@@ -91,8 +96,7 @@ def get(session: Session, list_id: int) -> ContactList:
 def summary(session: Session, list_id: int) -> ListSummary:
     """One list with its member count."""
     contact_list = get(session, list_id)
-    count = session.scalar(select(func.count()).where(ListMember.list_id == list_id)) or 0
-    return ListSummary(contact_list, count)
+    return ListSummary(contact_list, sizes(session, [list_id]).get(list_id, 0))
 
 
 def _resolve(session: Session, public_ids: Any) -> list[int]:

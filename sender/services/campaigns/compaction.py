@@ -2,7 +2,7 @@
 
 A delivery older than the setting, in a final status, is deleted and counted in its campaign's row of
 delivery_counts (by status and reason) in the same transaction, so a campaign's report keeps its totals
-(lifecycle.reports_for adds both). The rows of contacts who ever withdrew a consent (an opt-out, an objection,
+(lifecycle.reports_for adds them to the live rows' tallies, which the delete itself decrements: tallies.py). The rows of contacts who ever withdrew a consent (an opt-out, an objection,
 a complaint, an SMS STOP) stay, because the proof of honouring lists the messages that left after a
 withdrawal (records/honouring.py); they only lose their provider fields (ids, answers, claim tokens).
 
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sender.db import rowcount
 from sender.enums import ConsentAction, DeliveryStatus
 from sender.models import ConsentEvent, Delivery, DeliveryCount
+from sender.services.campaigns import tallies
 
 # Statuses a delivery never leaves: only these are compacted (a queued or deferred row still has work).
 FINAL = (
@@ -45,6 +46,7 @@ class Compacted:
 
     compacted: int = 0
     kept_stripped: int = 0
+    tallies_folded: int = 0
 
 
 def _withdrew() -> Exists:
@@ -108,4 +110,6 @@ def compact(
             .execution_options(synchronize_session=False)
         )
     )
+    # The deletes above appended their tallies (the triggers); one row per key keeps the sums cheap to read.
+    done.tallies_folded = tallies.fold(session)
     return done

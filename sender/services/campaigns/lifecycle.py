@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from sender.db import rowcount, utcnow
 from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus
 from sender.i18n import N_
-from sender.models import Campaign, ContactList, Delivery, DeliveryCount, Purpose
-from sender.services.campaigns import planning, requalify, states
+from sender.models import Campaign, ContactList, Delivery, DeliveryCount, DeliveryTally, Purpose
+from sender.services.campaigns import audience_estimate, planning, requalify, states
 from sender.services.campaigns.schema import CampaignDraft
 from sender.services.composer import templates
 from sender.services.errors import NotFound, ValidationFailed
@@ -25,10 +25,15 @@ from sender.services.records import audit
 
 @dataclass(frozen=True)
 class LaunchResult:
-    """What planning produced (or would): queued count, and skipped counts by reason."""
+    """What planning produced (or would): queued count, and skipped counts by reason.
+
+    An estimate (audience_estimate.py) says from how many sampled contacts, and each figure's 95 % margin
+    ("" for the queued count)."""
 
     queued: int
     skipped: dict[str, int]
+    sample: int = 0
+    margins: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,15 +104,22 @@ def get(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def preview(session: Session, campaign: Campaign, at: datetime | None = None) -> LaunchResult:
-    """What launching now would do, without writing anything."""
+def preview(
+    session: Session, campaign: Campaign, at: datetime | None = None, estimate: bool = False
+) -> LaunchResult:
+    """What launching now would do, without writing anything; `estimate`: from a sample when large."""
+    sample, margins = 0, {}
     if campaign.kind == CampaignKind.REQUALIFICATION:
         # A requalification cycle's audience is who is due, not lists: who the next run would ask.
         counts = requalify.preview(session, campaign, at or utcnow())
+    elif estimate:
+        counted = audience_estimate.preview(session, campaign, at or utcnow())
+        counts, sample = dict(counted.counts), counted.sample
+        margins = {"" if k is None else str(k): v for k, v in counted.margins.items()}
     else:
         counts = planning.preview(session, campaign, [lst.id for lst in campaign.lists], at or utcnow())
     queued = counts.pop(None, 0)
-    return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())})
+    return LaunchResult(queued, {str(k): v for k, v in sorted(counts.items())}, sample, margins)
 
 
 def pause(session: Session, campaign: Campaign, actor: str) -> None:
@@ -150,11 +162,16 @@ def report_for(session: Session, campaign_id: int) -> Report:
 
 
 def reports_for(session: Session, campaign_ids: Sequence[int]) -> dict[int, Report]:
-    """The reports of several campaigns, from one grouped query."""
+    """The reports of several campaigns, from the summary counts (never from the delivery rows)."""
     rows = session.execute(
-        select(Delivery.campaign_id, Delivery.status, Delivery.reason, func.count())
-        .where(Delivery.campaign_id.in_(campaign_ids))
-        .group_by(Delivery.campaign_id, Delivery.status, Delivery.reason)
+        select(
+            DeliveryTally.campaign_id,
+            DeliveryTally.status,
+            DeliveryTally.reason,
+            func.sum(DeliveryTally.delta),
+        )
+        .where(DeliveryTally.campaign_id.in_(campaign_ids))
+        .group_by(DeliveryTally.campaign_id, DeliveryTally.status, DeliveryTally.reason)
     ).all()
     # Deliveries compacted by age (compaction.py) count as their rows did.
     compacted = session.execute(
@@ -164,6 +181,8 @@ def reports_for(session: Session, campaign_ids: Sequence[int]) -> dict[int, Repo
     ).all()
     reports = {cid: Report() for cid in campaign_ids}
     for campaign_id, status, reason, count in [*rows, *compacted]:
+        if not count:  # every row of this status has moved on
+            continue
         report = reports[campaign_id]
         report.by_status[status] = report.by_status.get(status, 0) + count
         if status == DeliveryStatus.SKIPPED and reason:

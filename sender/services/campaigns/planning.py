@@ -19,11 +19,22 @@ SKIPPED_BATCH = -1
 
 
 def audience(
-    session: Session, campaign: Campaign, channel: Channel, list_ids: Sequence[int], at: datetime
+    session: Session,
+    campaign: Campaign,
+    channel: Channel,
+    list_ids: Sequence[int],
+    at: datetime,
+    among: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[Select[int, str | None], ColumnElement[str | None]]:
-    """Distinct members of the campaign's lists and segments with the gate's reason (NULL = eligible)."""
+    """Distinct members of the campaign's lists and segments with the gate's reason (NULL = eligible).
+
+    `among`: only the contact ids in these ranges (first, last) (a sample), named in the members' subquery
+    too so that it reads their rows by index rather than every member of the lists."""
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
     stmt, reason = gated_audience(campaign.purpose_id, channel, at, rule_for(campaign.kind))
+    if among is not None:
+        members = members.where(or_(*(ListMember.contact_id.between(a, b) for a, b in among)))
+        stmt = stmt.where(or_(*(Contact.id.between(a, b) for a, b in among)))
     segment_ids = segments.of_campaign(session, campaign.id)
     if segment_ids:
         # Segments are evaluated now, in the same statement: IN (...) OR IN (...) deduplicates.
@@ -34,13 +45,29 @@ def audience(
 
 
 def preview(
-    session: Session, campaign: Campaign, list_ids: Sequence[int], at: datetime
+    session: Session,
+    campaign: Campaign,
+    list_ids: Sequence[int],
+    at: datetime,
 ) -> dict[str | None, int]:
     """Count the audience by refusal reason (None = would be queued); writes nothing."""
     stmt, _ = audience(session, campaign, get_channel(campaign.channel), list_ids, at)
     planned = stmt.subquery()
     rows = session.execute(select(planned.c.reason, func.count()).group_by(planned.c.reason)).all()
     return {reason: count for reason, count in rows}
+
+
+def reasons_among(
+    session: Session,
+    campaign: Campaign,
+    list_ids: Sequence[int],
+    at: datetime,
+    among: Sequence[tuple[int, int]],
+) -> list[tuple[int, str | None]]:
+    """(contact id, refusal reason) of the audience members in these ranges of contact ids (a sample)."""
+    stmt, _ = audience(session, campaign, get_channel(campaign.channel), list_ids, at, among)
+    planned = stmt.subquery()
+    return [(row[0], row[1]) for row in session.execute(select(planned.c.id, planned.c.reason))]
 
 
 @dataclass(frozen=True)

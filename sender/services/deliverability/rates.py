@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from sender.enums import Channel, FeedbackKind
 from sender.models import Campaign, Delivery, DeliveryFeedback
+from sender.services.campaigns import tallies
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,8 @@ def campaign_window(session: Session, campaign_id: int, since: datetime) -> Rate
 
 
 def _email_sent_since(session: Session, since: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Delivery)
-            .join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.sent_at >= since, Campaign.channel == Channel.EMAIL)
-        )
-        or 0
-    )
+    # From the summary counts by hour sent: counting the window's rows took a quarter second at a million.
+    return tallies.sent_since(session, since, Campaign.channel == Channel.EMAIL)
 
 
 def domain_window(session: Session, domain: str, since: datetime) -> Rates:
@@ -123,13 +117,8 @@ def campaigns_total(session: Session, campaign_ids: Sequence[int]) -> dict[int, 
     """Each campaign's messages sent over its whole life, and the reports about them."""
     if not campaign_ids:
         return {}
-    sent = dict(
-        session.execute(
-            select(Delivery.campaign_id, func.count(Delivery.sent_at))
-            .where(Delivery.campaign_id.in_(campaign_ids))
-            .group_by(Delivery.campaign_id)
-        ).all()
-    )
+    # From the summary counts: counting a million rows' sent_at would take seconds.
+    sent = tallies.sent_counts(session, campaign_ids)
     kinds: dict[int, dict[str, int]] = {cid: {} for cid in campaign_ids}
     for campaign_id, kind, count in session.execute(
         select(Delivery.campaign_id, DeliveryFeedback.kind, func.count())

@@ -8,7 +8,10 @@ can slow or grow the web process, whatever the render limits miss.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from html.parser import HTMLParser
@@ -324,6 +327,50 @@ def check_content(
         raise ValidationFailed(errors)
 
 
+class _Passed:
+    """Templates this process saw pass the check, by a digest of what was checked (at most SIZE, the latest).
+
+    The check is a pure function of the field, its source and the extra variables: a campaign's page shows its
+    preview on every visit, and starting a child process each time took a second on a loaded host. Only
+    passes are remembered: a refusal, or a child a hard limit stopped (a busy host), is checked again."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._digests: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(key: Any) -> str:
+        return hashlib.sha256(repr(key).encode()).hexdigest()
+
+    def seen(self, key: Any) -> bool:
+        """Whether this check passed before in this process."""
+        digest = self._digest(key)
+        with self._lock:
+            if digest in self._digests:
+                self._digests.move_to_end(digest)
+                return True
+        return False
+
+    def remember(self, key: Any) -> None:
+        """Note a pass."""
+        digest = self._digest(key)
+        with self._lock:
+            self._digests[digest] = None
+            while len(self._digests) > self.SIZE:
+                self._digests.popitem(last=False)
+
+
+_passed = _Passed()
+
+
+def _key_of(calls: list[tuple[str, tuple[str, str, bool, dict[str, str]]]], field: str) -> Any:
+    """The key _Passed files a field's check under, from the call made for it."""
+    _, (name, source, html, extra) = next(call for call in calls if call[0] == field)
+    return (name, source, html, sorted(extra.items()))
+
+
 def validate_content(
     subject: str, body_html: str, body_text: str, extra: Mapping[str, str] | None = None
 ) -> None:
@@ -334,13 +381,15 @@ def validate_content(
     calls: list[tuple[str, tuple[str, str, bool, dict[str, str]]]] = []
     errors: dict[str, str | None] = {}
     for field, source, html in _fields(subject, body_html, body_text):
-        if "{" in source:
-            calls.append((field, (field, source, html, dict(extra or {}))))
-        else:
+        if "{" not in source:
             # Without {{ }}, {% %} or {# #} it is text, not a program: checked here at the cost of reading it.
             errors[field] = _check(field, source, html=html, extra=extra or {})
+        elif not _passed.seen((field, source, html, sorted((extra or {}).items()))):
+            calls.append((field, (field, source, html, dict(extra or {}))))
     for checked, result in isolation.run_isolated(_check_field, calls).items():
         errors[checked] = result.message if isinstance(result, isolation.Stopped) else _arrived(result)
+        if result is None:
+            _passed.remember(_key_of(calls, checked))
     problems = {field: problem for field, _, _ in _fields("", "", "") if (problem := errors.get(field))}
     if problems:
         raise ValidationFailed(problems)

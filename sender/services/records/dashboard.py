@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
-from sender.models import AuditEvent, Campaign, ConsentEvent, Delivery, Purpose, Requalification
-from sender.services.campaigns import lifecycle, requalify_cycle
+from sender.models import (
+    AuditEvent,
+    Campaign,
+    ConsentEvent,
+    ConsentTally,
+    Delivery,
+    DeliveryTally,
+    Purpose,
+    Requalification,
+)
+from sender.services.campaigns import lifecycle, requalify_cycle, tallies
 
 IN_PROGRESS = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
 # A scheduled campaign this late was missed by the scheduler (stopped worker, lost queue).
@@ -75,28 +84,46 @@ def in_progress(session: Session) -> list[Progress]:
 
 
 def consent_movements(session: Session, now: datetime, days: int = 7) -> dict[str, dict[str, int]]:
-    """Grants and withdrawals recorded in the last `days` days, by purpose name then action."""
-    rows = session.execute(
+    """Grants and withdrawals recorded in the last `days` days, by purpose name then action.
+
+    Whole hours from the summary counts (consent_tallies); the window's first, partial hour from the events."""
+    since = now - timedelta(days=days)
+    start = tallies.next_hour(since)
+    whole = session.execute(
+        select(Purpose.name, ConsentTally.action, func.sum(ConsentTally.delta))
+        .join(Purpose, Purpose.id == ConsentTally.purpose_id)
+        .where(ConsentTally.hour >= start)
+        .group_by(Purpose.name, ConsentTally.action)
+    ).all()
+    edge = session.execute(
         select(Purpose.name, ConsentEvent.action, func.count())
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
-        .where(ConsentEvent.occurred_at >= now - timedelta(days=days))
+        .where(ConsentEvent.occurred_at >= since, ConsentEvent.occurred_at < start)
         .group_by(Purpose.name, ConsentEvent.action)
-        .order_by(Purpose.name)
     ).all()
     result: dict[str, dict[str, int]] = {}
-    for name, action, count in rows:
-        result.setdefault(name, {})[action] = count
-    return result
+    for name, action, count in [*whole, *edge]:
+        if count:
+            actions = result.setdefault(name, {})
+            actions[action] = actions.get(action, 0) + int(count)
+    return dict(sorted(result.items()))
 
 
 def delivery_outcomes(session: Session, now: datetime, days: int = 7) -> dict[tuple[str, str], int]:
-    """Deliveries created in the last `days` days, by (status, reason)."""
+    """Deliveries of the campaigns launched in the last `days` days or still sending, by (status, reason).
+
+    From the summary counts (tallies.py): a window over the delivery rows themselves reads every row of it."""
+    recent = select(Campaign.id).where(
+        or_(Campaign.launched_at >= now - timedelta(days=days), Campaign.status.in_(IN_PROGRESS))
+    )
     rows = session.execute(
-        select(Delivery.status, Delivery.reason, func.count())
-        .where(Delivery.created_at >= now - timedelta(days=days))
-        .group_by(Delivery.status, Delivery.reason)
+        select(DeliveryTally.status, DeliveryTally.reason, func.sum(DeliveryTally.delta))
+        .where(DeliveryTally.campaign_id.in_(recent))
+        .group_by(DeliveryTally.status, DeliveryTally.reason)
     ).all()
-    return {(status, reason or ""): count for status, reason, count in sorted(rows, key=lambda r: -r[2])}
+    return {
+        (status, reason): int(count) for status, reason, count in sorted(rows, key=lambda r: -r[2]) if count
+    }
 
 
 def overdue(session: Session, now: datetime, lease: timedelta) -> list[Overdue]:

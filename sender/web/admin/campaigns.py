@@ -318,7 +318,7 @@ def campaign_sms_segments() -> ResponseReturnValue:
 def campaign_audience(campaign_id: int) -> ResponseReturnValue:
     """Who launching now would reach, and how many would be skipped, by reason (writes nothing)."""
     campaign = get_campaign(campaign_id)
-    result = lifecycle.preview(get_session(), campaign)
+    result = lifecycle.preview(get_session(), campaign, estimate=True)
     return render_template("admin/campaigns/audience.html", campaign=campaign, result=result)
 
 
@@ -361,7 +361,7 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
         campaign=campaign,
         channel=_(get_channel(campaign.channel).label),
         # Counted as the launch will plan it (consent checked); nothing is written.
-        result=lifecycle.preview(get_session(), campaign),
+        result=lifecycle.preview(get_session(), campaign, estimate=True),
         form=SendForm(formdata=None),
         local=lambda moment: times.shown(moment, org.zone),
         blockers=launch_blockers(campaign),

@@ -128,7 +128,7 @@ def contact_search() -> ResponseReturnValue:
         status=status,
         kinds=search.KINDS,
         statuses=CONTACT_STATUSES,
-        lists=[summary.list for summary in list_service.summaries(get_session())] if query else [],
+        lists=list_service.all_lists(get_session()) if query else [],
         errors={name: errors for name, errors in form.errors.items() if errors},
     ), 200 if valid else 400
 
@@ -165,7 +165,7 @@ def _render_contact(contact: Contact, consent_form: ConsentForm, status: int = 2
     return render_template(
         "admin/contacts/detail.html",
         p=profile.build(db, contact),
-        lists=[summary.list for summary in list_service.summaries(db)],
+        lists=list_service.all_lists(db),
         tags=search.tags_of(db, contact.id),
         channels=CHANNELS,
         consent_form=consent_form,

@@ -1,0 +1,127 @@
+"""Delivery counts without reading the deliveries: the sums of delivery_tallies, their fold, and their recount.
+
+The database's triggers on `deliveries` (migration 0028) append a tally for every statement that inserts,
+moves (status, reason, sent_at) or deletes delivery rows, in that statement's transaction: every writer of a
+delivery's status (planning, the worker's claims and outcomes, the sweep, deferral, cancellation, bounces,
+erasure, compaction) is counted without calling anything, and none can forget to. A campaign's live rows are
+the sum of its tallies; what compaction deleted is in delivery_counts (compaction.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from sender.models import Campaign, Delivery, DeliveryTally
+
+Key = tuple[int, str, str, datetime | None]
+HOUR = timedelta(hours=1)
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the hour a moment falls in (the tallies' bucket)."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def next_hour(moment: datetime) -> datetime:
+    """The first whole hour at or after a moment: a window's tallies start there, its rows before."""
+    start = hour_of(moment)
+    return start if start == moment else start + HOUR
+
+
+def sent_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, int]:
+    """Each campaign's delivery rows with `sent_at` set (sent, or sent then bounced)."""
+    rows = session.execute(
+        select(DeliveryTally.campaign_id, func.sum(DeliveryTally.delta))
+        .where(DeliveryTally.campaign_id.in_(campaign_ids), DeliveryTally.sent_hour.is_not(None))
+        .group_by(DeliveryTally.campaign_id)
+    ).all()
+    return {cid: int(n) for cid, n in rows}
+
+
+def sent_since(session: Session, since: datetime, *where: ColumnElement[bool]) -> int:
+    """Delivery rows with sent_at at or after `since`, of the campaigns `where` selects (on Campaign).
+
+    Whole hours from the tallies; the first, partial hour from the rows (a range of ix_deliveries_sent_at)."""
+    start = next_hour(since)
+    whole = session.scalar(
+        select(func.sum(DeliveryTally.delta))
+        .join(Campaign, Campaign.id == DeliveryTally.campaign_id)
+        .where(DeliveryTally.sent_hour >= start, *where)
+    )
+    edge = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.sent_at >= since, Delivery.sent_at < start, *where)
+    )
+    return int(whole or 0) + int(edge or 0)
+
+
+def live(session: Session) -> Counter[Key]:
+    """Every key's live rows according to the tallies (keys summing to zero left out)."""
+    rows = session.execute(
+        select(
+            DeliveryTally.campaign_id,
+            DeliveryTally.status,
+            DeliveryTally.reason,
+            DeliveryTally.sent_hour,
+            func.sum(DeliveryTally.delta),
+        ).group_by(
+            DeliveryTally.campaign_id, DeliveryTally.status, DeliveryTally.reason, DeliveryTally.sent_hour
+        )
+    ).all()
+    return Counter({(c, s, r, t): int(n) for c, s, r, t, n in rows if n})
+
+
+def recount(session: Session) -> Counter[Key]:
+    """Every key's live rows counted from the rows themselves: what `live` must equal (for checks and tests)."""
+    reason = func.coalesce(Delivery.reason, "")
+    rows = session.execute(
+        select(Delivery.campaign_id, Delivery.status, reason, Delivery.sent_at, func.count()).group_by(
+            Delivery.campaign_id, Delivery.status, reason, Delivery.sent_at
+        )
+    ).all()
+    counted: Counter[Key] = Counter()
+    for c, s, r, at, n in rows:
+        counted[(c, s, r, hour_of(at) if at is not None else None)] += n
+    return counted
+
+
+def fold(session: Session) -> int:
+    """Replace the tallies there now by one per key (their sum); return how many tallies were folded.
+
+    One transaction: readers see the tallies before or after, with the same sums. Tallies appended meanwhile
+    by other transactions have higher ids and are left alone."""
+    last = session.scalar(select(func.max(DeliveryTally.id)))
+    if last is None:
+        return 0
+    folded = session.execute(
+        delete(DeliveryTally)
+        .where(DeliveryTally.id <= last)
+        .returning(
+            DeliveryTally.campaign_id,
+            DeliveryTally.status,
+            DeliveryTally.reason,
+            DeliveryTally.sent_hour,
+            DeliveryTally.delta,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    sums: Counter[Key] = Counter()
+    for c, s, r, t, n in folded:
+        sums[(c, s, r, t)] += n
+    rows = [
+        {"campaign_id": c, "status": s, "reason": r, "sent_hour": t, "delta": n}
+        for (c, s, r, t), n in sorted(
+            sums.items(), key=lambda item: (*item[0][:3], item[0][3] or datetime.min)
+        )
+        if n
+    ]
+    if rows:
+        session.execute(insert(DeliveryTally), rows)
+    return len(folded)
