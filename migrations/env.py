@@ -27,9 +27,17 @@ def _run(connection: Connection) -> None:
         # Batch mode rebuilds a table by dropping it: with foreign keys on, that DROP would cascade to every
         # referencing row. The pragma is ignored inside a transaction, so it goes to the driver first.
         connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+    if sqlite:
+        # Batch mode renames its rebuilt copy into place. Since SQLite 3.26 a RENAME re-checks every trigger
+        # and view of the schema, and the summary-count triggers (0028) name tables that are, at that instant,
+        # dropped (a purpose or campaign being rebuilt): the legacy rename leaves them to be resolved by name.
+        # On the driver's connection: SQLAlchemy's would begin a transaction that Alembic then leaves open.
+        connection.connection.driver_connection.execute("PRAGMA legacy_alter_table=ON")  # type: ignore[union-attr]
     try:
         _configure_and_run(connection)
     finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA legacy_alter_table=OFF")  # type: ignore[union-attr]
         if sqlite and not connection.in_transaction():
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
