@@ -130,8 +130,8 @@ def reactions(session: Session, campaign_id: int) -> Reactions:
     kinds = dict(
         session.execute(
             select(DeliveryFeedback.kind, func.count())
-            .join(Delivery, Delivery.id == DeliveryFeedback.delivery_id)
-            .where(Delivery.campaign_id == campaign_id)
+            # Reports naming one of its messages, as the campaign's rates count them (deliverability.rates).
+            .where(DeliveryFeedback.campaign_id == campaign_id, DeliveryFeedback.delivery_id.is_not(None))
             .group_by(DeliveryFeedback.kind)
         ).all()
     )
