@@ -111,6 +111,9 @@ class Settings:
     automated_click_seconds: int = 10
     delivery_log_days: int = 365
     delivery_detail_days: int = 400
+    # Click and open events are kept this long (13 months, as the CNIL allows audience measurement), then
+    # folded into daily counts by `sender retention run`.
+    tracking_retention_days: int = 396
     staff_session_idle_minutes: int = 30
     staff_session_max_hours: int = 12
     # Bearer token of /metrics (empty: no metrics endpoint), and the port a worker serves them on (0: none).
@@ -419,6 +422,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         automated_click_seconds=env_int(env, "AUTOMATED_CLICK_SECONDS", 10, minimum=0),
         delivery_log_days=env_int(env, "DELIVERY_LOG_DAYS", 365),
         delivery_detail_days=env_int(env, "DELIVERY_DETAIL_DAYS", 400, minimum=1),
+        tracking_retention_days=env_int(env, "TRACKING_RETENTION_DAYS", 396, minimum=1),
         staff_session_idle_minutes=env_int(env, "STAFF_SESSION_IDLE_MINUTES", 30),
         staff_session_max_hours=env_int(env, "STAFF_SESSION_MAX_HOURS", 12),
         metrics_token=_metrics_token(env),

@@ -243,13 +243,13 @@ LABELS: dict[str, dict[str, str]] = {
         "fail": N_("Fail"),
         "skipped": N_("Not run"),
     },
-    "PurposeKind": {"marketing": N_("Messages"), "tracking": N_("Click and open tracking")},
+    "PurposeKind": {"marketing": N_("Receiving messages"), "tracking": N_("Click and open tracking")},
     "TrackingMode": {
         "off": N_("Off: links go straight to their target"),
         "aggregate": N_("Aggregate: campaign-level counts, no one identified"),
         "per_person": N_("Per person: only for contacts who consented to tracking"),
     },
-    "EngagementKind": {"click": N_("Click"), "open": N_("Open")},
+    "EngagementKind": {"click": N_("Click"), "open": N_("Message opened")},
     "EngagementClass": {
         "human": N_("Person"),
         "scanner": N_("Security scanner"),

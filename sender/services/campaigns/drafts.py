@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.enums import CampaignStatus
+from sender.enums import CampaignStatus, PurposeKind
 from sender.i18n import N_
 from sender.models import Campaign, ContactList, Purpose, Segment, Template
 from sender.services.audience import segments
@@ -22,7 +22,7 @@ from sender.services.errors import Conflict, ValidationFailed
 from sender.services.records import audit
 
 # The composer's fields that are the campaign's content; its templates default to empty.
-CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values(), *BODY_FIELDS)
+CONTENT = ("name", "purpose", "channel", "kind", *PART_FIELDS.values(), *BODY_FIELDS, "tracking_mode")
 TEMPLATES = dict.fromkeys(PART_FIELDS.values(), "")
 # The composer shows the problems of the derived HTML at the source it was written in.
 SOURCE = {"body_html": "body_source"}
@@ -64,6 +64,8 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     purpose = session.scalar(select(Purpose).where(Purpose.slug == (data.get("purpose") or "")))
     if purpose is None:
         errors["purpose"] = N_("choose a purpose")
+    elif purpose.kind == PurposeKind.TRACKING:
+        errors["purpose"] = N_("a tracking purpose measures messages; it cannot be what they are sent for")
     lists = _ids(session, ContactList, data.get("lists") or [])
     chosen_segments = _ids(session, Segment, data.get("segments") or [])
     if not lists and not chosen_segments:

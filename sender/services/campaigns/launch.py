@@ -36,6 +36,7 @@ from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
 from sender.services.composer import checks as composer_checks
 from sender.services.composer import templates as composer_templates
 from sender.services.deliverability import breaker
+from sender.services.engagement import plan as tracking_plan
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit, breach_notices, launch_check
@@ -111,6 +112,8 @@ def send(
         # Every image described (alt text); the template is frozen as what was sent.
         composer_checks.refuse_missing_alt(campaign)
         composer_templates.freeze_for(session, campaign)
+        # The links of its content become the only targets its redirect knows (committed with the launch).
+        tracking_plan.record_links(session, settings, campaign)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
         result = plan_and_enqueue(session, settings, campaign, channel, actor, after=0, first_batch=0)
@@ -169,6 +172,7 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
             campaign,
             delivery.purpose_of(session, campaign),
             requalify.message_context(session, campaign),
+            tracking=tracking_plan.for_batch(session, effective, runtime.tokens, campaign, batch_no),
         )
         # The circuit breaker looks before the batch claims anything: past a threshold the campaign is paused,
         # and the first claim step finds it so (and commits the pause).

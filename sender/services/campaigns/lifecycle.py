@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount, utcnow
-from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus
+from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus, PurposeKind
 from sender.i18n import N_
 from sender.models import Campaign, ContactList, Delivery, DeliveryCount, Purpose
 from sender.services.campaigns import planning, requalify, states
@@ -54,6 +54,8 @@ def create(
     purpose = session.scalar(select(Purpose).where(Purpose.slug == draft.purpose))
     if purpose is None:
         errors["purpose"] = N_("no purpose %(slug)r", slug=draft.purpose)
+    elif purpose.kind == PurposeKind.TRACKING:
+        errors["purpose"] = N_("a tracking purpose measures messages; it cannot be what they are sent for")
     chosen = _lists(session, lists, errors)
     if errors:
         raise ValidationFailed(errors)

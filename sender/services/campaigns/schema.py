@@ -15,7 +15,7 @@ from typing import Annotated, Any, Self
 from pydantic import Field
 
 from sender.channels.base import Channel, channels, get_channel
-from sender.enums import BodyFormat, CampaignKind
+from sender.enums import BodyFormat, CampaignKind, TrackingMode
 from sender.enums import Channel as ChannelName
 from sender.i18n import LOCALES, N_
 from sender.services.errors import ValidationFailed
@@ -88,6 +88,16 @@ class CampaignDraft(Input):
     body_text_derived: Annotated[
         bool, Field(description="Derive body_text from the HTML part (what it says is ignored).")
     ] = False
+    tracking_mode: Annotated[
+        str,
+        OneOf(TrackingMode),
+        Field(
+            description="How clicks and opens are measured: off (links go straight to their target), aggregate "
+            "(a campaign-level redirect naming no one) or per_person (a signed per-delivery link and an open "
+            "pixel, only for contacts who gave tracking consent; everyone else gets the aggregate redirect). "
+            "Email marketing campaigns only."
+        ),
+    ] = TrackingMode.OFF
     locale: (
         Annotated[
             str,
@@ -124,7 +134,10 @@ class CampaignDraft(Input):
 
     def content(self) -> dict[str, Any]:
         """The campaign columns holding the draft's content, as stored."""
-        return {name: getattr(self, name) for name in ("subject", "body_html", "body_text", *BODY_FIELDS)}
+        return {
+            name: getattr(self, name)
+            for name in ("subject", "body_html", "body_text", *BODY_FIELDS, "tracking_mode")
+        }
 
     def problems(self) -> dict[str, str]:
         """What the channel refuses in the templates, by field; compiled only when their sizes are right."""
@@ -151,6 +164,11 @@ class CampaignDraft(Input):
                 rendering.check_templates(channel, self.subject, self.body_html, self.body_text)
             except ValidationFailed as exc:
                 errors = dict(exc.errors)
+        if self.tracking_mode != TrackingMode.OFF and (
+            self.kind != CampaignKind.MARKETING or "html" not in rules.parts
+        ):
+            # Legal notices are never measured; a text-only channel has no link to rewrite nor pixel.
+            errors["tracking_mode"] = N_("only email marketing campaigns can be tracked")
         if self.body_format != BodyFormat.HTML and "body_html" in errors:
             # The author wrote the source: the problem is shown there (its lines are the HTML's).
             errors["body_source"] = errors.pop("body_html")
@@ -171,5 +189,10 @@ def keep_parts_of_channel(data: Mapping[str, Any]) -> dict[str, Any]:
             if name not in carried:
                 values[name] = ""
         if "body_html" not in carried:
-            values.update(body_source="", body_format=BodyFormat.HTML, body_text_derived=False)
+            values.update(
+                body_source="",
+                body_format=BodyFormat.HTML,
+                body_text_derived=False,
+                tracking_mode=TrackingMode.OFF,
+            )
     return values

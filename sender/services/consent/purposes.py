@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sender.enums import PurposeKind
 from sender.i18n import N_
 from sender.models import ConsentWording, Purpose
 from sender.models.consent import LEGAL_BASES
@@ -28,6 +29,7 @@ FIELDS = (
     "data_categories",
     "processors",
     "transfers",
+    "kind",
 )
 LIST_FIELDS = ("data_categories", "processors", "transfers")
 MAX_ITEM = 200
@@ -71,6 +73,11 @@ def _validate(data: Mapping[str, Any]) -> dict[str, str]:
         errors["legal_basis"] = N_("must be one of %(choices)s", choices=", ".join(LEGAL_BASES))
     _days(data, "retention_days", False, errors)
     _days(data, "consent_validity_days", True, errors)
+    if data.get("kind", PurposeKind.MARKETING) not in tuple(PurposeKind):
+        errors["kind"] = N_("must be one of %(choices)s", choices=", ".join(PurposeKind))
+    elif data.get("kind") == PurposeKind.TRACKING and data.get("legal_basis", "consent") != "consent":
+        # Measuring a person in their messages rests on their consent alone (R54).
+        errors["legal_basis"] = N_("a tracking purpose rests on consent")
     if not isinstance(data.get("requires_double_opt_in", False), bool):
         errors["requires_double_opt_in"] = N_("must be true or false")
     for name in LIST_FIELDS:
@@ -94,6 +101,7 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Purpose:
         name=data["name"].strip(),
         description=data["description"].strip(),
         legal_basis=data.get("legal_basis", "consent"),
+        kind=data.get("kind", PurposeKind.MARKETING),
         retention_days=data.get("retention_days", 1095),
         consent_validity_days=data.get("consent_validity_days", 1095),
         requires_double_opt_in=data.get("requires_double_opt_in", False),

@@ -23,6 +23,8 @@ from sender.models import Campaign, Contact, Purpose
 from sender.services.consent.links import portal_url, unsubscribe_url
 from sender.services.consent.requalify_links import AskLink, answer_url
 from sender.services.deliverability.verp import envelope_sender
+from sender.services.engagement import links as tracked_links
+from sender.services.engagement.plan import OFF, Rewrite, TrackingPlan
 from sender.services.errors import ValidationFailed
 from sender.services.messages import layouts
 from sender.services.messages.sandbox import (
@@ -44,6 +46,7 @@ _UNSUBSCRIBE_SLOT = "@@SENDER-UNSUBSCRIBE-URL@@"
 _PORTAL_SLOT = "@@SENDER-PORTAL-URL@@"
 _CONFIRM_SLOT = "@@SENDER-CONFIRM-URL@@"
 _DECLINE_SLOT = "@@SENDER-DECLINE-URL@@"
+_WITHDRAW_TRACKING_SLOT = "@@SENDER-WITHDRAW-TRACKING-URL@@"
 # Variables a requalification template may use besides `contact`, with the sample values it is checked with.
 ASK_VARIABLES = {
     "confirm_url": "https://example.invalid/requalify/confirm/x",
@@ -98,6 +101,8 @@ class MessageRenderer:
         ask: AskContext | None = None,
         *,
         check: Callable[[str, str, str, Mapping[str, str] | None], None] = check_content,
+        tracking: TrackingPlan = OFF,
+        variant: int | None = None,
     ) -> None:
         if campaign.kind == CampaignKind.REQUALIFICATION and ask is None:
             raise ValidationFailed(
@@ -156,6 +161,10 @@ class MessageRenderer:
                 silence=settings.requalification_silence,
             )
         self._assembler = self.channel.assembler(settings, campaign, purpose)
+        # Links are rewritten (and a pixel added) only in HTML messages: a text-only channel stays untracked.
+        self.tracking = tracking if "html" in parts else OFF
+        self.variant = variant
+        self._tracking_blocks: dict[str, tuple[str, str]] = {}
 
     def render(self, contact: Contact, delivery_id: int) -> Any:
         """The channel's complete message for one contact; RenderFailed if it cannot be made."""
@@ -165,7 +174,7 @@ class MessageRenderer:
                 f"the contact has no {self.channel.name} address", reason=SkipReason.NO_ADDRESS
             )
         try:
-            content = self.content(contact)
+            content = self.content(contact, delivery_id)
         except RenderFailed:
             raise
         except RenderLimitExceeded as exc:
@@ -178,8 +187,11 @@ class MessageRenderer:
         content = replace(content, return_path=envelope_sender(self.settings, delivery_id))
         return self._assembler.assemble(address, content, delivery_id)
 
-    def content(self, contact: Contact) -> Content:
-        """The rendered subject, text and HTML of one contact, system footer and signed links in place."""
+    def content(self, contact: Contact, delivery_id: int | None = None) -> Content:
+        """The rendered subject, text and HTML of one contact, system footer and signed links in place.
+
+        With a delivery (a real message), the campaign's tracking plan rewrites its links; a preview has none.
+        """
         view = template_contact(contact)
         variables = self._variables
         subject = self._subject.render(contact=view, **variables) if self._subject is not None else ""
@@ -211,6 +223,17 @@ class MessageRenderer:
         if self._layout is not None:
             html = self._layout.wrap_html(html)
             text = self._layout.wrap_text(text) if text else text
+        rewrite = (
+            self.tracking.for_message(contact.id, contact.public_id, delivery_id, self.variant)
+            if delivery_id is not None
+            else Rewrite({})
+        )
+        if rewrite.withdraw_url is not None:
+            block_text, block_html = self._tracking_block(contact.locale)
+            footer_text += block_text.replace(_WITHDRAW_TRACKING_SLOT, rewrite.withdraw_url)
+            footer_html += block_html.replace(_WITHDRAW_TRACKING_SLOT, str(escape(rewrite.withdraw_url)))
+        if rewrite.pixel is not None and self._html is not None:
+            footer_html += f'<img src="{escape(rewrite.pixel)}" width="1" height="1" alt="">'
         if text and not text.endswith("\n"):
             text += "\n"
         # The footer is added after the marketer's template has run and its HTML has been sanitised
@@ -222,6 +245,11 @@ class MessageRenderer:
             html = insert_footer(html, footer_html, layouts.HEAD, layouts.TAIL)
         else:
             html = insert_footer(html, footer_html)
+        if rewrite.target:
+            # Only the campaign's recorded links, found in the sanitised markup: our own pages (the footer's
+            # exits, the withdrawal of tracking, the pixel) are never recorded, so never rewritten.
+            text = tracked_links.rewrite_text(text, rewrite.target.get)
+            html = tracked_links.rewrite_html(html, rewrite.target.get)
         if self._html is not None:
             check_exits(text, html, [url for url in (portal, unsubscribe) if url])
         return Content(
@@ -231,6 +259,17 @@ class MessageRenderer:
             unsubscribe_url=unsubscribe,
             portal_url=portal,
         )
+
+    def _tracking_block(self, contact_locale: str | None) -> tuple[str, str]:
+        """The text and HTML block inviting a tracked person to withdraw tracking, in the footer's language."""
+        locale = pick_locale(contact_locale, self.locale, default=self.settings.default_locale)
+        if locale not in self._tracking_blocks:
+            env = email_env(locale)
+            context = {"locale": locale, "withdraw_url": _WITHDRAW_TRACKING_SLOT}
+            text = env.get_template("email/tracking.txt").render(context)
+            html = env.get_template("email/tracking.html").render(context) if self._html is not None else ""
+            self._tracking_blocks[locale] = (text, html)
+        return self._tracking_blocks[locale]
 
     def _footer(self, contact_locale: str | None) -> tuple[str, str]:
         """The channel's text and HTML footers in the language chosen for this contact."""

@@ -18,6 +18,7 @@ from sender.enums import Channel
 from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
 from sender.models.contacts import ContactList
 from sender.services.accounts import organisation
+from sender.services.engagement import retention as engagement_retention
 from sender.services.records import processors
 from sender.services.rights import requests
 
@@ -147,6 +148,8 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "personal_data": personal_data(contact),
         "lists": lists,
         "consents": consent_history(session, contact),
+        # Only events measured per person, with tracking consent; aggregate counts name no one.
+        "tracking": engagement_retention.own_events(session, contact.id),
         "purposes": purpose_rows,
         "data_categories": categories,
         "recipients": recipients

@@ -22,6 +22,7 @@ from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMe
 from sender.services.accounts import organisation
 from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
+from sender.services.engagement import retention as engagement_retention
 from sender.services.errors import Conflict, NotConfigured, NotFound
 from sender.services.messages import system_email
 from sender.services.records import audit
@@ -104,6 +105,8 @@ def erase(
         update(Delivery).where(Delivery.contact_id == contact.id).values(last_error=None, provider_id=None)
     )
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
+    # Clicks and opens keep counting, naming no one (their visitor key's salt is long gone or soon).
+    engagement_retention.anonymise(session, contact.id)
     # An uploaded file not yet committed (or deleted) may name the person: their rows leave it now.
     import_files.forget_person(session, contact.email, contact.phone, settings.default_phone_region)
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))

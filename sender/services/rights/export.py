@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.enums import Channel, ConsentAction
+from sender.enums import Channel, ConsentAction, EngagementClass, EngagementKind
 from sender.models import Contact
+from sender.services.engagement import retention as engagement_retention
 from sender.services.rights.access import consent_history, personal_data
 
 SCHEMA_PATH = "/schemas/export-v1.json"
@@ -61,6 +62,22 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "tracking": {
+            "type": "array",
+            "description": "Clicks and opens measured per person, with tracking consent.",
+            "items": {
+                "type": "object",
+                "required": ["campaign", "kind", "classification", "occurred_at", "link"],
+                "additionalProperties": False,
+                "properties": {
+                    "campaign": {"type": "string"},
+                    "kind": {"enum": list(EngagementKind)},
+                    "classification": {"enum": list(EngagementClass)},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "link": _NULLABLE_TEXT,
+                },
+            },
+        },
     },
 }
 CSV_COLUMNS = (
@@ -83,6 +100,7 @@ def as_json(session: Session, contact: Contact) -> dict[str, Any]:
         "generated_at": utcnow().isoformat() + "Z",
         "personal_data": personal_data(contact),
         "consents": consent_history(session, contact),
+        "tracking": engagement_retention.own_events(session, contact.id),
     }
 
 
@@ -108,6 +126,16 @@ def as_csv(session: Session, contact: Contact) -> str:
                 "source": event["source"],
                 "mechanism": event["mechanism"],
                 "wording_version": event["wording_version"] or "",
+            }
+        )
+    for event in engagement_retention.own_events(session, contact.id):
+        writer.writerow(
+            {
+                "record": "tracking",
+                "field": event["kind"],
+                "value": event["link"] or "",
+                "occurred_at": event["occurred_at"],
+                "source": event["campaign"],
             }
         )
     return out.getvalue()

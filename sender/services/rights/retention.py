@@ -40,6 +40,7 @@ from sender.services.audience import import_files
 from sender.services.campaigns import compaction
 from sender.services.campaigns.requalify_cycle import ACTIVE, personal_values
 from sender.services.consent.signup import purge_unconfirmed
+from sender.services.engagement import retention as engagement_retention
 from sender.services.records import audit, cron_lock
 from sender.services.rights.erasure import erase, scrub_redis
 
@@ -60,6 +61,7 @@ class RetentionReport:
     deliveries_compacted: int = 0
     deliveries_kept_stripped: int = 0
     import_files_deleted: int = 0
+    tracking_events_folded: int = 0
 
     def counts(self) -> dict[str, int]:
         """The figures as a flat mapping."""
@@ -71,6 +73,7 @@ class RetentionReport:
             "deliveries_compacted": self.deliveries_compacted,
             "deliveries_kept_stripped": self.deliveries_kept_stripped,
             "import_files_deleted": self.import_files_deleted,
+            "tracking_events_folded": self.tracking_events_folded,
         }
 
 
@@ -172,6 +175,14 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             compacted = compaction.compact(session, settings.delivery_detail_days, at, compacted_batch)
             report.deliveries_compacted = compacted.compacted
             report.deliveries_kept_stripped = compacted.kept_stripped
+
+            def folded_day() -> bool:
+                work.commit(session, "retention: fold tracking events")
+                return lease.renew(at)
+
+            report.tracking_events_folded = engagement_retention.fold(
+                session, settings.tracking_retention_days, at, folded_day
+            )
             audit.record(session, "cron", "retention.run", "cron", LOCK, dict(report.counts()))
             work.commit(session, "retention: purges and report")
         finally:

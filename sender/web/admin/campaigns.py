@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import get_channel
 from sender.db import utcnow
-from sender.enums import BodyFormat
+from sender.enums import BodyFormat, TrackingMode
 from sender.enums import Channel as ChannelName
 from sender.models import Campaign, ContactList, Purpose, Template
 from sender.services.accounts import organisation
@@ -81,6 +81,11 @@ class CampaignForm(Form):
     body_source = TextAreaField(_l("Body"), validators=[Optional()])
     body_text_derived = BooleanField(_l("Derive the plain text from the body"), default=True)
     template_id = SelectField(_l("Template"), coerce=int, default=0, validators=[Optional()])
+    tracking_mode = SelectField(
+        _l("Click and open tracking"),
+        choices=choices(labels.choices_of("TrackingMode")),
+        default=TrackingMode.OFF,
+    )
 
 
 def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
@@ -99,6 +104,7 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
             "body_text": campaign.body_text,
             **compose_body.stored(campaign),
             "template_id": campaign.template_id or 0,
+            "tracking_mode": campaign.tracking_mode,
         }
     form = CampaignForm(data=data)
     form.template_id.choices = [(0, _("None: the body alone")), *library.template_choices(db)]

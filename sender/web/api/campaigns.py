@@ -49,6 +49,7 @@ def present(
         "body_text": campaign.body_text,
         "body_text_derived": campaign.body_text_derived,
         "template_id": campaign.template_id,
+        "tracking_mode": campaign.tracking_mode,
         "scheduled_at": ts(campaign.scheduled_at),
         "created_at": ts(campaign.created_at),
         "launched_at": ts(campaign.launched_at),

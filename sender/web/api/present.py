@@ -24,6 +24,7 @@ def purpose(p: Purpose) -> dict[str, Any]:
         "name": p.name,
         "description": p.description,
         "legal_basis": p.legal_basis,
+        "kind": p.kind,
         "retention_days": p.retention_days,
         "consent_validity_days": p.consent_validity_days,
         "requires_double_opt_in": p.requires_double_opt_in,

@@ -13,7 +13,7 @@ bp = Blueprint("public", __name__)
 
 def _register_flows() -> None:
     # Imported for their route registrations on `bp`.
-    from sender.web.public import access, confirm, portal, schemas, signup, unsubscribe  # noqa: F401
+    from sender.web.public import access, confirm, portal, redirects, schemas, signup, unsubscribe  # noqa: F401
 
 
 _register_flows()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from sender.enums import PurposeKind
 from sender.models.consent import LEGAL_BASES
 from sender.services.consent import purposes
 from sender.web.api.schemas.base import Input, NonBlank, OneOf, Text
@@ -32,6 +33,14 @@ class PurposeInput(Input):
     name: Annotated[NonBlank, Field(max_length=purposes.MAX_NAME)]
     description: Annotated[NonBlank, Field(description="Shown to people when asked to consent.")]
     legal_basis: Annotated[str, OneOf(LEGAL_BASES)] = "consent"
+    kind: Annotated[
+        str,
+        OneOf(PurposeKind),
+        Field(
+            description="marketing: consent to receive messages; tracking: consent to be measured in them (click "
+            "and open tracking per person), asked apart and never a condition of any other consent."
+        ),
+    ] = PurposeKind.MARKETING
     retention_days: Days = 1095
     consent_validity_days: Annotated[
         Days | None, Field(description="How long a grant stays valid; null: until withdrawn.")

@@ -1,0 +1,129 @@
+"""Engagement events kept TRACKING_RETENTION_DAYS, then folded into daily counts; erased people's anonymised.
+
+A retention run folds whole days only (the cutoff is a midnight), one day per commit: the day's events are
+counted (per link, and per campaign and variant for the uniques of a campaign) and deleted in the same
+transaction, so a run cut short or run twice folds each event exactly once, and a day's unique visitors
+stay exact (the visitor key's salt is a day's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from sender.db import rowcount
+from sender.enums import EngagementKind
+from sender.models import Campaign, CampaignLink, Delivery, EngagementDaily, EngagementEvent
+
+
+def anonymise(session: Session, contact_id: int) -> int:
+    """Erasure: the person's events keep counting, naming no delivery any more; how many were named."""
+    deliveries = select(Delivery.id).where(Delivery.contact_id == contact_id).scalar_subquery()
+    return rowcount(
+        session.execute(
+            update(EngagementEvent)
+            .where(EngagementEvent.delivery_id.in_(deliveries))
+            .values(delivery_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def _fold_day(session: Session, start: datetime, end: datetime) -> int:
+    """Count one day's events into engagement_daily and delete them; how many were folded."""
+    window = (EngagementEvent.occurred_at >= start, EngagementEvent.occurred_at < end)
+    total = func.count()
+    visitors = func.count(EngagementEvent.visitor_key.distinct())
+    columns = (
+        EngagementEvent.campaign_id,
+        EngagementEvent.variant,
+        EngagementEvent.kind,
+        EngagementEvent.classification,
+    )
+    # Per link (clicks), and with no link: opens, and clicks of a campaign's variant as a whole.
+    per_link = session.execute(
+        select(*columns, EngagementEvent.link_id, total, visitors)
+        .where(*window)
+        .group_by(*columns, EngagementEvent.link_id)
+    ).all()
+    whole = session.execute(
+        select(*columns, total, visitors)
+        .where(*window, EngagementEvent.kind == EngagementKind.CLICK)
+        .group_by(*columns)
+    ).all()
+    day = start.date()
+    for campaign_id, variant, kind, classification, link_id, n, v in per_link:
+        session.add(
+            EngagementDaily(
+                campaign_id=campaign_id,
+                variant=variant,
+                link_id=link_id,
+                day=day,
+                kind=kind,
+                classification=classification,
+                count=n,
+                visitors=v,
+            )
+        )
+    for campaign_id, variant, kind, classification, n, v in whole:
+        session.add(
+            EngagementDaily(
+                campaign_id=campaign_id,
+                variant=variant,
+                link_id=None,
+                day=day,
+                kind=kind,
+                classification=classification,
+                count=n,
+                visitors=v,
+            )
+        )
+    return rowcount(session.execute(delete(EngagementEvent).where(*window)))
+
+
+def fold(session: Session, days: int, at: datetime, commit: Callable[[], bool]) -> int:
+    """Fold every whole day of events older than `days`, one commit per day; `commit` says whether to go on."""
+    cutoff = datetime.combine((at - timedelta(days=days)).date(), time())
+    folded = 0
+    while True:
+        oldest = session.scalar(
+            select(func.min(EngagementEvent.occurred_at)).where(EngagementEvent.occurred_at < cutoff)
+        )
+        if oldest is None:
+            return folded
+        start = datetime.combine(oldest.date(), time())
+        folded += _fold_day(session, start, min(start + timedelta(days=1), cutoff))
+        if not commit():
+            return folded
+
+
+def own_events(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """The person's own tracking events (Art. 15, Art. 20): those that name one of their deliveries."""
+    rows = session.execute(
+        select(
+            Campaign.name,
+            EngagementEvent.kind,
+            EngagementEvent.classification,
+            EngagementEvent.occurred_at,
+            CampaignLink.url,
+        )
+        .join(Delivery, Delivery.id == EngagementEvent.delivery_id)
+        .join(Campaign, Campaign.id == EngagementEvent.campaign_id)
+        .outerjoin(CampaignLink, CampaignLink.id == EngagementEvent.link_id)
+        .where(Delivery.contact_id == contact_id)
+        .order_by(EngagementEvent.occurred_at, EngagementEvent.id)
+    )
+    return [
+        {
+            "campaign": name,
+            "kind": kind,
+            "classification": classification,
+            "occurred_at": at.isoformat(timespec="seconds") + "Z",
+            "link": url,
+        }
+        for name, kind, classification, at, url in rows
+    ]
