@@ -5,6 +5,9 @@ the message's own link)."""
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
+from html import unescape
 from typing import Any
 
 import pytest
@@ -19,6 +22,24 @@ from tests.factories import CampaignFactory, ContactFactory, PurposeFactory, Wor
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 PASSWORD = "correct horse battery staple"
+LINKS = ("https://shop.example/coats", "https://shop.example/boots", "https://shop.example/hats")
+BODY_HTML = "<p>" + " ".join(f'<a href="{url}">{url[20:]}</a>' for url in LINKS) + "</p>"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _click(url: str, agent: str) -> int:
+    """Follow a tracked link as a person's browser would, stopping at the redirect it answers."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers={"User-Agent": agent})
+    try:
+        with opener.open(request) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as redirected:
+        return redirected.code
 
 
 def _table(page: Any, caption: str) -> dict[str, list[str]]:
@@ -47,7 +68,9 @@ def test_report_and_dashboard_charts(site: Site, page: Any) -> None:
         grant(session, contact, purpose)
     for contact in [*granted, refused]:
         session.add(ListMember(list_id=lst.id, contact_id=contact.id))
-    campaign = CampaignFactory(name="Winter", purpose_id=purpose.id, lists=[lst])
+    campaign = CampaignFactory(
+        name="Winter", purpose_id=purpose.id, lists=[lst], body_html=BODY_HTML, tracking_mode="aggregate"
+    )
     session.commit()
     campaign_id = campaign.id
     session.close()
@@ -70,6 +93,16 @@ def test_report_and_dashboard_charts(site: Site, page: Any) -> None:
     assert link is not None
     page.goto(link.group(1))
     page.get_by_role("button", name=re.compile("News")).click()
+    # Three people click through the real redirect endpoint: two on the first link (one of them twice),
+    # one on the second; nobody on the third. Each is a visitor of its own (its own browser).
+    html = unescape(received[0].message().get_body(("html",)).get_content())
+    tracked = re.findall(r'href="(http[^"]+/r/(?!o/)[^"]+)"', html)
+    assert len(tracked) == 3
+    for agent, index in ((1, 0), (1, 0), (2, 0), (3, 1)):
+        assert (
+            _click(tracked[index], f"Mozilla/5.0 (X11; Linux x86_64; rv:12{agent}.0) Firefox/12{agent}.0")
+            == 302
+        )
 
     page.goto(f"/admin/campaigns/{campaign_id}")
     expect(page.locator("[data-progress-label]")).to_have_text(re.compile(r"^100 %"), timeout=60_000)
@@ -85,6 +118,12 @@ def test_report_and_dashboard_charts(site: Site, page: Any) -> None:
     per_moment = _table(page, "Messages sent per")
     assert sum(int(v[0]) for v in per_moment.values()) == 3
     assert _table(page, "Bounces, complaints and unsubscribes")["Unsubscribes"] == ["1"]
+    assert _table(page, "Clicks per link") == {
+        LINKS[0]: ["3", "2"],
+        LINKS[1]: ["1", "1"],
+        LINKS[2]: ["0", "0"],
+    }
+    assert [v for v in _table(page, "Unique clicks per day").values()] == [["3"]]
 
     page.goto("/admin/")
     expect(page.locator("#dashboard-charts figure").first).to_be_visible()
