@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -85,6 +86,11 @@ class ConsentEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# The charts' windows of the ledger (services/records/trends.py): by moment, and withdrawals by campaign.
+Index("ix_consent_events_occurred_at", ConsentEvent.occurred_at)
+Index("ix_consent_events_collection_point", ConsentEvent.collection_point)
 
 
 class ConsentState(Base):

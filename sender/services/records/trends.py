@@ -193,28 +193,31 @@ def audience_growth(session: Session, now: datetime, weeks: int = 12) -> tuple[l
     """Contacts added in each of the last `weeks` weeks, and those on file (not erased) at each week's end."""
     mondays = weeks_ending(now, weeks)
     start = datetime.combine(mondays[0], datetime.min.time())
-    kept = Contact.status != ContactStatus.ERASED
-    before = session.scalar(select(func.count()).where(kept, Contact.created_at < start)) or 0
-    day = _truncate(session, Contact.created_at, "day").label("day")
-    added_any = [0] * weeks
-    added_kept = [0] * weeks
     index = {m: i for i, m in enumerate(mondays)}
-    rows = session.execute(
-        select(day, Contact.status, func.count())
-        .where(Contact.created_at >= start)
-        .group_by(day, Contact.status)
-    ).all()
-    for at, status, n in rows:
-        week = index.get(monday(_moment(at).date()))
-        if week is not None:
-            added_any[week] += int(n)
-            if status != ContactStatus.ERASED:
-                added_kept[week] += int(n)
-    on_file, total = [], int(before)
-    for n in added_kept:
+    erased = Contact.status == ContactStatus.ERASED
+    day = _truncate(session, Contact.created_at, "day").label("day")
+
+    def per_week(*where: ColumnElement[bool]) -> list[int]:
+        counts = [0] * weeks
+        rows = session.execute(
+            select(day, func.count()).where(Contact.created_at >= start, *where).group_by(day)
+        ).all()
+        for at, n in rows:
+            week = index.get(monday(_moment(at).date()))
+            if week is not None:
+                counts[week] += int(n)
+        return counts
+
+    # Creation times alone (an index-only scan of ix_contacts_created_id), then the few erased ones
+    # (ix_contacts_status): the status of every row is never read.
+    added = per_week()
+    kept = [a - e for a, e in zip(added, per_week(erased), strict=True)]
+    on_file_now = session.scalar(select(func.count()).where(~erased)) or 0
+    on_file, total = [], int(on_file_now) - sum(kept)
+    for n in kept:
         total += n
         on_file.append(total)
-    return mondays, Growth(tuple(added_any), tuple(on_file))
+    return mondays, Growth(tuple(added), tuple(on_file))
 
 
 def sent_per_day(session: Session, now: datetime, days: int = 30) -> tuple[list[date], list[int]]:
