@@ -27,6 +27,8 @@ SAME_IN_FRENCH = {
     "API",
     "Import",
     "Marketing",
+    # PurposeKind.marketing (engagement-tracking): the same word in French.
+    "Messages",
     "Requalification",
     "Rectification",
     "Objection",

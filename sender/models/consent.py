@@ -90,6 +90,8 @@ class ConsentEvent(Base):
 
 # Windows of consent movements start mid-hour: that first hour is counted from the events (consent_tallies).
 Index("ix_consent_events_occurred_at", ConsentEvent.occurred_at)
+# The dashboard's unsubscribe rate reads withdrawals by the campaign they came through (services/records/trends.py).
+Index("ix_consent_events_collection_point", ConsentEvent.collection_point)
 
 
 class ConsentTally(Base):

@@ -24,6 +24,7 @@ from sender.services.errors import ValidationFailed
 from sender.services.messages import preview, sms
 from sender.services.records import dashboard as board
 from sender.services.records import times
+from sender.web.admin import report_charts
 from sender.web.admin.auth import actor, can, requires
 from sender.web.admin.forms import Form, run_action
 from sender.web.admin.records import launch_blockers
@@ -134,6 +135,7 @@ def _detail_page(
         # One grouped count serves both the progress bar and the report.
         progress=board.progress_from(campaign, report.by_status),
         report=report,
+        charts=report_charts.campaign(db, campaign, report) if campaign.status != "draft" else [],
         rendered=rendered,
         render_error=render_error,
         sms_preview=sms_preview,

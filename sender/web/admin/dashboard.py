@@ -17,7 +17,7 @@ from sender.services.errors import NotFound
 from sender.services.records import audit, breaches, times
 from sender.services.records import dashboard as board
 from sender.web import labels
-from sender.web.admin import setup
+from sender.web.admin import report_charts, setup
 from sender.web.admin.auth import can, requires
 from sender.web.session import get_session, runtime
 
@@ -46,6 +46,7 @@ def dashboard() -> ResponseReturnValue:
         awaiting=_awaiting_approval(db) if can("campaigns.approve") else [],
         deliverability=breaker.board(db, organisation.effective_settings(db, runtime().settings), now),
         guard=runtime().settings.guard,
+        charts=report_charts.dashboard(db, now),
     )
 
 
