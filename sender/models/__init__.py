@@ -15,6 +15,7 @@ from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, SetupLock, User
+from sender.models.webhooks import OutgoingEvent, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AddressChange",
@@ -41,6 +42,7 @@ __all__ = [
     "ListMember",
     "Media",
     "OrganisationSettings",
+    "OutgoingEvent",
     "ProcessorEntry",
     "Purpose",
     "PurposeDpia",
@@ -54,6 +56,8 @@ __all__ = [
     "Template",
     "UsedToken",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "campaign_lists",
     "campaign_segments",
 ]
