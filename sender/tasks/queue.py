@@ -117,8 +117,9 @@ class RQJobPort:
         if isinstance(job, SendBatch) and job.restart is None:
             state = self.state(job)
             return state is None or not state.alive
-        if isinstance(job, LaunchCampaign):
-            # The database says the launch is due: its scheduled job is late or was lost with Redis's data.
+        if isinstance(job, LaunchCampaign | DeliverWebhook):
+            # The database says the launch (the webhook attempt) is due: its scheduled job is late or was
+            # lost with Redis's data.
             if self.state(job) in (JobState.QUEUED, JobState.STARTED):
                 return False
             queue.scheduled_job_registry.remove(str(job.job_id))
