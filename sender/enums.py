@@ -287,6 +287,16 @@ class OutboundError(StrEnum):
     HTTP_STATUS = "http_status"
 
 
+class TransactionalStatus(StrEnum):
+    """Where one transactional message (contract, legal obligation) stands."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    # The transport refused it for good, or the contact could no longer be messaged at send time.
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)

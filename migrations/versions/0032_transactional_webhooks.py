@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "'sequence.step_sent'"
 )
 DELIVERY_STATUSES = "'pending', 'delivered', 'failed', 'skipped'"
+TRANSACTIONAL_STATUSES = "'queued', 'sent', 'failed', 'skipped'"
 
 
 def upgrade() -> None:
@@ -77,8 +78,33 @@ def upgrade() -> None:
         batch_op.create_index('ix_webhook_deliveries_endpoint_created', ['endpoint_id', 'created_at'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_status_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('transactional_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('public_id', sa.String(length=32), nullable=False),
+    sa.Column('requested_by', sa.String(length=64), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=255), nullable=True),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('purpose_id', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint(f'status IN ({TRANSACTIONAL_STATUSES})', name=op.f('ck_transactional_messages_status')),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_transactional_messages_contact_id_contacts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['purpose_id'], ['purposes.id'], name=op.f('fk_transactional_messages_purpose_id_purposes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_transactional_messages')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_transactional_messages_public_id')),
+    sa.UniqueConstraint('requested_by', 'idempotency_key', name=op.f('uq_transactional_messages_requested_by'))
+    )
+    with op.batch_alter_table('transactional_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_transactional_messages_contact_id'), ['contact_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table('transactional_messages')
     op.drop_table('webhook_deliveries')
     op.drop_table('webhook_events')
     op.drop_table('webhook_endpoints')

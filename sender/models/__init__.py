@@ -14,6 +14,7 @@ from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
+from sender.models.transactional import TransactionalMessage
 from sender.models.users import ApiToken, SetupLock, User
 from sender.models.webhooks import OutgoingEvent, WebhookDelivery, WebhookEndpoint
 
@@ -54,6 +55,7 @@ __all__ = [
     "SignInThrottle",
     "Suppression",
     "Template",
+    "TransactionalMessage",
     "UsedToken",
     "User",
     "WebhookDelivery",

@@ -28,10 +28,12 @@ from sender.work.jobs import (
     SendErasureConfirmation,
     SendPortalLink,
     SendSignupConfirmation,
+    SendTransactional,
 )
 
-# One queue per channel for sending work, then "default" for the rest (imports, system emails).
-QUEUES = ("email", "sms", "default")
+# Workers listen in this order: transactional messages first (ahead of campaign batches), then one queue per
+# channel for sending work, then "default" for the rest (imports, system emails, webhooks). The one list.
+QUEUES = ("transactional", "email", "sms", "default")
 
 
 def get_queue(connection: Redis, name: str = "default") -> Queue:
@@ -51,6 +53,7 @@ TASKS: dict[type[Job], str] = {
     SendAddressConfirmation: "sender.tasks.rights_jobs.send_address_confirmation",
     DeliverWebhook: "sender.tasks.webhook_jobs.deliver_webhook",
     NotifyEndpointDisabled: "sender.tasks.webhook_jobs.notify_endpoint_disabled",
+    SendTransactional: "sender.tasks.jobs.send_transactional",
 }
 # A batch job's time limit grows with its size: each message's templates stop within their render limits
 # (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared

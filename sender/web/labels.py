@@ -256,6 +256,12 @@ LABELS: dict[str, dict[str, str]] = {
         "campaign.finished": N_("Campaign finished"),
         "sequence.step_sent": N_("Sequence step sent"),
     },
+    "TransactionalStatus": {
+        "queued": N_("Queued"),
+        "sent": N_("Sent"),
+        "failed": N_("Failed"),
+        "skipped": N_("Not sent (the contact may no longer be messaged)"),
+    },
     "WebhookDeliveryStatus": {
         "pending": N_("Waiting to be delivered"),
         "delivered": N_("Delivered"),

@@ -200,3 +200,25 @@ class NotifyEndpointDisabled(Job):
     def args(self) -> tuple[Any, ...]:
         """(endpoint id,)."""
         return (self.endpoint_id,)
+
+
+@dataclass(frozen=True)
+class SendTransactional(Job):
+    """Send one transactional message, on its own queue that workers listen to first."""
+
+    message_id: int
+
+    @property
+    def queue(self) -> str:
+        """The transactional queue: ahead of campaign batches."""
+        return "transactional"
+
+    @property
+    def job_id(self) -> str:
+        """transactional-N: one job per message."""
+        return f"transactional-{self.message_id}"
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(message id,)."""
+        return (self.message_id,)

@@ -86,6 +86,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "exportRegister": REGISTER,
     "listAuditEvents": REGISTER,
     "verifyAuditTrail": REGISTER,
+    "sendTransactionalMessage": WRITERS,
+    "getTransactionalMessage": ALL,
     # Outgoing webhooks send data to other systems: admins alone set where it goes and read the log.
     "createWebhookEndpoint": ADMINS,
     "listWebhookEndpoints": ADMINS,

@@ -18,7 +18,15 @@ from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason, WebhookEvent
 from sender.i18n import N_
-from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember, OutgoingEvent
+from sender.models import (
+    AddressChange,
+    ConsentState,
+    Contact,
+    Delivery,
+    ListMember,
+    OutgoingEvent,
+    TransactionalMessage,
+)
 from sender.services.accounts import organisation
 from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
@@ -112,6 +120,8 @@ def erase(
     # Webhook events about the person (and their deliveries) go; contact.erased itself carries only the
     # public id and is not linked to the stub, so it stays to be delivered.
     session.execute(delete(OutgoingEvent).where(OutgoingEvent.contact_id == contact.id))
+    # Transactional messages keep the templates asked for the person (an order number, a name): they go.
+    session.execute(delete(TransactionalMessage).where(TransactionalMessage.contact_id == contact.id))
     events.emit(session, WebhookEvent.CONTACT_ERASED, {"contact": contact.public_id})
     for field in (
         *address_columns(), "first_name", "last_name",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from sender.services.messages.transactional import MessageInput
 from sender.services.records.breaches import IncidentInput, NotificationInput
 from sender.services.webhooks.endpoints import EndpointInput, EndpointPatch
 from sender.web.api import (
@@ -19,6 +20,7 @@ from sender.web.api import (
     contacts,
     imports,
     lists,
+    messages,
     proofs,
     purposes,
     records,
@@ -727,6 +729,37 @@ AUDIT = tagged(
     ),
 )
 
+MESSAGES = tagged(
+    "messages",
+    {"public_id": "The message's id."},
+    Route(
+        "POST /messages",
+        messages.send_message,
+        "sendTransactionalMessage",
+        "Send one transactional message to one contact (contract or legal obligation only)",
+        Answer(
+            202, "Queued (or, for a repeated Idempotency-Key and body, the first answer)", messages.MESSAGE
+        ),
+        body=MessageInput,
+        errors=(409,),
+        permission="messages.send",
+        description="The purpose's legal basis must be contract or legal_obligation (422 otherwise). The "
+        "requalification promotion linter refuses offers, prices and links written in the templates (422). "
+        "An erased, restricted, unconfirmed or suppressed contact is refused (409). With an "
+        "Idempotency-Key header, the same key and body answer with the first message "
+        "(Idempotent-Replayed: true); the same key with another body is refused (409). The message leaves "
+        "from the transactional queue, ahead of campaign batches, with the sender's identity and the "
+        "privacy-portal link; no unsubscribe link, since neither basis lets the person opt out.",
+    ),
+    Route(
+        "GET /messages/<key:public_id>",
+        messages.get_message,
+        "getTransactionalMessage",
+        "Where a transactional message stands",
+        Answer(200, "The message", messages.MESSAGE),
+    ),
+)
+
 WEBHOOKS = tagged(
     "webhooks",
     {"endpoint_id": "The endpoint's id.", "delivery_id": "The delivery's id."},
@@ -821,6 +854,7 @@ ROUTES: tuple[Route, ...] = (
     *PROOFS,
     *RECORDS,
     *AUDIT,
+    *MESSAGES,
     *WEBHOOKS,
     *META,
 )
