@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.enums import WebhookDeliveryStatus, WebhookEvent
-from sender.models import OutgoingEvent, WebhookDelivery, WebhookEndpoint
+from sender.models import Contact, OutgoingEvent, Purpose, WebhookDelivery, WebhookEndpoint
 from sender.runtime import Runtime
+from sender.services.rights import access, erasure
 from sender.services.webhooks import events
-from tests.factories import ContactFactory
+from tests.campaign_helpers import grant
+from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
 
 def _endpoint(session: Session, wanted: list[str], enabled: bool = True) -> WebhookEndpoint:
@@ -68,3 +70,33 @@ def test_a_rollback_drops_the_event_and_its_deliveries(
     assert db_session.scalar(select(func.count()).select_from(OutgoingEvent)) == 0
     assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
     assert runtime.queue("default").job_ids == []  # type: ignore[attr-defined]
+
+
+def test_the_access_report_lists_the_webhook_deliveries_about_the_person_and_erasure_removes_them(
+    runtime: Runtime, db_session: Session, redis_conn: Any
+) -> None:
+    purpose = PurposeFactory()
+    WordingFactory(purpose=purpose)
+    contact = ContactFactory(email="jules@example.org")
+    _endpoint(db_session, [WebhookEvent.CONSENT_GRANTED, WebhookEvent.CONTACT_ERASED])
+    db_session.commit()
+    session = runtime.Session()
+    grant(session, session.get(Contact, contact.id), session.get(Purpose, purpose.id))
+    work.commit(session, "test")
+
+    listed = access.report(session, runtime.settings, session.get(Contact, contact.id))["webhook_deliveries"]
+    assert [(w["event"], w["recipient"], w["status"]) for w in listed] == [
+        ("consent.granted", "hooks.example.org", "pending")
+    ]
+
+    erasure.erase(session, runtime.settings, session.get(Contact, contact.id), actor="dpo", notify=False)
+    work.commit(session, "erase")
+    remaining = session.scalars(select(OutgoingEvent).order_by(OutgoingEvent.id)).all()
+    # Only contact.erased stays, linked to no one and carrying the public id alone.
+    assert [(e.event_type, e.contact_id, e.payload) for e in remaining] == [
+        ("contact.erased", None, {"contact": contact.public_id})
+    ]
+    assert (
+        access.report(session, runtime.settings, session.get(Contact, contact.id))["webhook_deliveries"] == []
+    )
+    session.close()
