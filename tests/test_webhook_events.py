@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.enums import WebhookDeliveryStatus, WebhookEvent
-from sender.models import Contact, OutgoingEvent, Purpose, WebhookDelivery, WebhookEndpoint
+from sender.models import AuditEvent, Contact, OutgoingEvent, Purpose, WebhookDelivery, WebhookEndpoint
 from sender.runtime import Runtime
 from sender.services.rights import access, erasure
-from sender.services.webhooks import events
+from sender.services.webhooks import delivery, endpoints, events
 from tests.campaign_helpers import grant
 from tests.factories import ContactFactory, PurposeFactory, WordingFactory
 
@@ -99,4 +100,31 @@ def test_the_access_report_lists_the_webhook_deliveries_about_the_person_and_era
     assert (
         access.report(session, runtime.settings, session.get(Contact, contact.id))["webhook_deliveries"] == []
     )
+    session.close()
+
+
+def test_addresses_reach_a_payload_only_where_an_admin_turned_them_on_and_that_is_audited(
+    runtime: Runtime, db_session: Session, redis_conn: Any
+) -> None:
+    contact = ContactFactory(email="lou@example.org")
+    endpoint = _endpoint(db_session, [WebhookEvent.CONTACT_RESTRICTED])
+    db_session.commit()
+    session = runtime.Session()
+    event = events.emit(
+        session, WebhookEvent.CONTACT_RESTRICTED, {"contact": contact.public_id}, contact_id=contact.id
+    )
+    work.commit(session, "test")
+    stored = session.get(WebhookEndpoint, endpoint.id)
+    assert stored is not None
+    assert b"lou@example.org" not in delivery.body_of(session, event, stored)
+
+    endpoints.update(
+        session, runtime.settings, stored, endpoints.EndpointPatch.parse({"include_addresses": True}), "admin"
+    )
+    work.commit(session, "test")
+    assert json.loads(delivery.body_of(session, event, stored))["data"]["email"] == "lou@example.org"
+    actions = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject_type == "webhook_endpoint")
+    ).all()
+    assert "webhook.include_addresses_on" in actions
     session.close()

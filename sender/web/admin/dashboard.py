@@ -16,6 +16,7 @@ from sender.services.deliverability import breaker
 from sender.services.errors import NotFound
 from sender.services.records import audit, breaches, times
 from sender.services.records import dashboard as board
+from sender.services.webhooks import notices
 from sender.web import labels
 from sender.web.admin import setup
 from sender.web.admin.auth import can, requires
@@ -46,6 +47,7 @@ def dashboard() -> ResponseReturnValue:
         awaiting=_awaiting_approval(db) if can("campaigns.approve") else [],
         deliverability=breaker.board(db, organisation.effective_settings(db, runtime().settings), now),
         guard=runtime().settings.guard,
+        disabled_hooks=notices.disabled_endpoints(db) if can("webhooks.manage") else [],
     )
 
 
