@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sender import work
+from sender.db import utcnow
 from sender.enums import WebhookDeliveryStatus, WebhookEvent
 from sender.models import AuditEvent, Contact, OutgoingEvent, Purpose, WebhookDelivery, WebhookEndpoint
 from sender.runtime import Runtime
@@ -127,4 +129,32 @@ def test_addresses_reach_a_payload_only_where_an_admin_turned_them_on_and_that_i
         select(AuditEvent.action).where(AuditEvent.subject_type == "webhook_endpoint")
     ).all()
     assert "webhook.include_addresses_on" in actions
+    session.close()
+
+
+def test_events_no_endpoint_wanted_and_old_settled_ones_are_purged_waiting_ones_stay(
+    runtime: Runtime, db_session: Session, redis_conn: Any
+) -> None:
+    endpoint = _endpoint(db_session, [WebhookEvent.CAMPAIGN_FINISHED])
+    db_session.commit()
+    session = runtime.Session()
+    unwanted = events.emit(session, WebhookEvent.CONTACT_ERASED, {"contact": "p1"})
+    waiting = events.emit(session, WebhookEvent.CAMPAIGN_FINISHED, {"campaign": 1})
+    settled = events.emit(session, WebhookEvent.CAMPAIGN_FINISHED, {"campaign": 2})
+    work.commit(session, "test")
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.event_id == settled.id)
+        .values(status=WebhookDeliveryStatus.DELIVERED)
+    )
+    work.commit(session, "test")
+    now = utcnow()
+
+    assert events.purge(session, 30, now) == 0  # nothing is old enough yet
+    assert events.purge(session, 30, now + timedelta(days=2)) == 1  # the event no endpoint wanted
+    assert events.purge(session, 30, now + timedelta(days=31)) == 1  # the settled one; the waiting one stays
+    work.commit(session, "test")
+    assert session.scalars(select(OutgoingEvent.id)).all() == [waiting.id]
+    assert session.scalars(select(WebhookDelivery.endpoint_id)).all() == [endpoint.id]
+    assert unwanted.id != waiting.id
     session.close()

@@ -42,6 +42,7 @@ from sender.services.campaigns.requalify_cycle import ACTIVE, personal_values
 from sender.services.consent.signup import purge_unconfirmed
 from sender.services.records import audit, cron_lock
 from sender.services.rights.erasure import erase, scrub_redis
+from sender.services.webhooks import events as webhook_events
 
 LOCK = "retention"
 CHUNK = 200
@@ -60,6 +61,7 @@ class RetentionReport:
     deliveries_compacted: int = 0
     deliveries_kept_stripped: int = 0
     import_files_deleted: int = 0
+    webhook_events_purged: int = 0
 
     def counts(self) -> dict[str, int]:
         """The figures as a flat mapping."""
@@ -70,6 +72,7 @@ class RetentionReport:
             "delivery_logs_aged": self.delivery_logs_aged,
             "deliveries_compacted": self.deliveries_compacted,
             "deliveries_kept_stripped": self.deliveries_kept_stripped,
+            "webhook_events_purged": self.webhook_events_purged,
             "import_files_deleted": self.import_files_deleted,
         }
 
@@ -164,6 +167,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             report.signups_purged = purge_unconfirmed(session, settings)
             report.delivery_logs_aged = age_delivery_logs(session, settings.delivery_log_days, at)
             report.import_files_deleted = import_files.purge_stale(session, settings.import_file_days, at)
+            report.webhook_events_purged = webhook_events.purge(session, settings.delivery_log_days, at)
 
             def compacted_batch() -> bool:
                 work.commit(session, "retention: compact deliveries")

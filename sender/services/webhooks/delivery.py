@@ -34,7 +34,7 @@ class Request:
     """What one attempt sends, read before the request is made."""
 
     url: str
-    endpoint_id: int
+    enabled: bool
     body: bytes
     headers: dict[str, str]
 
@@ -75,7 +75,7 @@ def _prepare(session: Session, delivery_id: int, attempt: int) -> Request | None
         return None
     body = body_of(session, event, endpoint)
     headers = sign(endpoint.secret, event.message_id, body, datetime.now(UTC))
-    return Request(endpoint.url, endpoint.id, body, headers)
+    return Request(endpoint.url, endpoint.enabled, body, headers)
 
 
 def next_delay(settings: OutgoingSettings, attempts: int) -> timedelta:
@@ -89,11 +89,7 @@ def attempt(runtime: Runtime, delivery_id: int, attempt_no: int) -> str:
         request = _prepare(session, delivery_id, attempt_no)
     if request is None:
         return "stale"
-    with work.reading(runtime.Session) as session:
-        enabled = session.scalar(
-            select(WebhookEndpoint.enabled).where(WebhookEndpoint.id == request.endpoint_id)
-        )
-    if not enabled:
+    if not request.enabled:
         with work.unit(runtime.Session, "webhook-skip") as session:
             _skip(session, delivery_id, attempt_no)
         return WebhookDeliveryStatus.SKIPPED.value

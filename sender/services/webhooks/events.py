@@ -9,12 +9,13 @@ event, and its job leaves after the commit; the HTTP request is made by that job
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from sender import work
-from sender.db import utcnow
+from sender.db import rowcount, utcnow
 from sender.enums import WebhookDeliveryStatus, WebhookEvent
 from sender.models import OutgoingEvent, WebhookDelivery, WebhookEndpoint
 from sender.work.jobs import DeliverWebhook
@@ -60,3 +61,25 @@ def emit(
         session.flush()
         work.enqueue(session, DeliverWebhook(delivery.id, 0))
     return event
+
+
+# An event no endpoint wanted is kept this long (the access report may show it), then deleted.
+UNSENT_DAYS = 1
+
+
+def purge(session: Session, log_days: int, at: datetime) -> int:
+    """Delete events no endpoint wanted (after a day) and those older than `log_days` with nothing pending."""
+    delivered_to = exists().where(WebhookDelivery.event_id == OutgoingEvent.id)
+    waiting = exists().where(
+        WebhookDelivery.event_id == OutgoingEvent.id, WebhookDelivery.status == WebhookDeliveryStatus.PENDING
+    )
+    return rowcount(
+        session.execute(
+            delete(OutgoingEvent).where(
+                or_(
+                    and_(~delivered_to, OutgoingEvent.created_at < at - timedelta(days=UNSENT_DAYS)),
+                    and_(~waiting, OutgoingEvent.created_at < at - timedelta(days=log_days)),
+                )
+            )
+        )
+    )
