@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import urllib3
 
 from sender.enums import OutboundError
 
@@ -60,3 +65,39 @@ def checked_address(host: str, port: int, allowed: Rule) -> IpAddress:
     if not all(allowed(address) for address in addresses):
         raise Refused(OutboundError.PRIVATE_ADDRESS)
     return addresses[0]
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A connection pool to the checked address of a URL's host, with the request's path and Host header."""
+
+    pool: urllib3.HTTPConnectionPool
+    path: str
+    host_header: str
+
+
+def pinned(url: str, allowed: Rule, *, timeout: float, ca_file: str = "") -> Pinned:
+    """Resolve and check `url`'s host, and open a pool to the checked address (TLS still checks the name).
+
+    Raises ValueError for a malformed URL, Refused when the rule refuses the host. The caller closes the pool.
+    """
+    parts = urlsplit(url)
+    host, secure = parts.hostname or "", parts.scheme == "https"
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError("not an http(s) URL")
+    port = parts.port or (443 if secure else 80)
+    address = str(checked_address(host, port, allowed))
+    limits = urllib3.Timeout(connect=timeout, read=timeout)
+    pool: urllib3.HTTPConnectionPool
+    if secure:
+        context = ssl.create_default_context()
+        if ca_file:
+            # Trusted besides the system's CAs (a receiver with a private CA).
+            context.load_verify_locations(cafile=ca_file)
+        pool = urllib3.HTTPSConnectionPool(
+            address, port, server_hostname=host, ssl_context=context, timeout=limits, retries=False, maxsize=1
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=limits, retries=False, maxsize=1)
+    netloc = host if port == (443 if secure else 80) else f"{host}:{port}"
+    return Pinned(pool, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), netloc)

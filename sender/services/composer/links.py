@@ -2,21 +2,22 @@
 
 The SSRF rule (services/ssrf.py): a link is fetched only when every address its host resolves to is a public
 (global) one; loopback, private, link-local, reserved and multicast addresses are refused without a request.
-Redirects are not followed (a 3xx answer means the link is alive), so no hop can lead inside.
+The connection goes to the address just checked (DNS rebinding cannot lead inside), and redirects are not
+followed (a 3xx answer means the link is alive), so no hop can lead inside.
 """
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+
+from urllib3.exceptions import HTTPError
 
 from sender.enums import OutboundError
 from sender.i18n import N_
-from sender.services.ssrf import IpAddress, Refused, checked_address, public_only
+from sender.services.ssrf import IpAddress, Refused, pinned, public_only
 
 __all__ = ["IpAddress", "LinkResult", "check", "head", "links_of", "public_only"]
 # Answers that say the page exists even though HEAD is not served (405, 501) or access is restricted.
@@ -54,30 +55,23 @@ def links_of(html: str, skip_prefix: str = "") -> list[str]:
 
 def head(url: str, timeout: float, allowed: Callable[[IpAddress], bool] = public_only) -> LinkResult:
     """HEAD one link under the SSRF rule; never raises."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    secure = parts.scheme == "https"
     try:
-        port = parts.port or (443 if secure else 80)
+        target = pinned(url, allowed, timeout=timeout)
     except ValueError:
         return LinkResult(url, False, N_("malformed address"))
-    if not host:
-        return LinkResult(url, False, N_("malformed address"))
-    try:
-        checked_address(host, port, allowed)
     except Refused as refused:
         if refused.code == OutboundError.UNRESOLVED:
             return LinkResult(url, False, N_("the host name does not resolve"))
         return LinkResult(url, False, N_("refused: the host is not a public address"))
-    connection_type = http.client.HTTPSConnection if secure else http.client.HTTPConnection
-    connection = connection_type(host, port, timeout=timeout)
     try:
-        connection.request("HEAD", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
-        status = connection.getresponse().status
-    except (OSError, http.client.HTTPException) as exc:
+        answer = target.pool.urlopen(
+            "HEAD", target.path, headers={"Host": target.host_header}, redirect=False, retries=False
+        )
+        status = answer.status
+    except (HTTPError, OSError) as exc:
         return LinkResult(url, False, N_("no answer (%(error)s)", error=type(exc).__name__))
     finally:
-        connection.close()
+        target.pool.close()
     if status < 400 or status in _ALIVE_ANYWAY:
         return LinkResult(url, True)
     return LinkResult(url, False, N_("the server answers %(status)s", status=status))

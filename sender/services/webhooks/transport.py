@@ -8,11 +8,9 @@ Redirects are not followed.
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -39,41 +37,26 @@ class Answer:
         return self.error is None
 
 
-def _context(settings: OutgoingSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if settings.ca_file:
-        # Trusted besides the system's CAs (a receiver with a private CA).
-        context.load_verify_locations(cafile=settings.ca_file)
-    return context
-
-
 def post(url: str, body: bytes, headers: dict[str, str], settings: OutgoingSettings) -> Answer:
     """POST `body` to `url` (https only), connecting to an address the SSRF rule allows; never raises."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme != "https" or not host:
+    if urlsplit(url).scheme != "https":
         return Answer(error=OutboundError.NOT_HTTPS)
+    rule = ssrf.rule(settings.allow_private)
     try:
-        port = parts.port or 443
-        address = ssrf.checked_address(host, port, ssrf.rule(settings.allow_private))
+        target = ssrf.pinned(url, rule, timeout=settings.timeout_seconds, ca_file=settings.ca_file)
     except ValueError:
         return Answer(error=OutboundError.MALFORMED)
     except ssrf.Refused as refused:
         return Answer(error=refused.code)
-    pool = urllib3.HTTPSConnectionPool(
-        str(address),
-        port,
-        server_hostname=host,
-        ssl_context=_context(settings),
-        timeout=urllib3.Timeout(connect=settings.timeout_seconds, read=settings.timeout_seconds),
-        retries=False,
-        maxsize=1,
-    )
-    netloc = host if port == 443 else f"{host}:{port}"
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    pool = target.pool
     try:
         response = pool.urlopen(
-            "POST", path, body=body, headers={**headers, "Host": netloc}, redirect=False, retries=False
+            "POST",
+            target.path,
+            body=body,
+            headers={**headers, "Host": target.host_header},
+            redirect=False,
+            retries=False,
         )
         if 200 <= response.status < 300:
             return Answer(status=response.status)
