@@ -1,4 +1,4 @@
-"""Run an RQ worker for sender: `python worker.py [--burst] [--without-scheduler] [--queues email,sms,default]`.
+"""Run an RQ worker for sender: `python worker.py [--burst] [--without-scheduler] [--queues transactional,email,sms,default]`.
 
 The worker itself is built in sender/tasks/worker.py; this script is what deployments start (any number of them).
 """

@@ -15,7 +15,9 @@ from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
+from sender.models.transactional import TransactionalMessage
 from sender.models.users import ApiToken, SetupLock, User
+from sender.models.webhooks import OutgoingEvent, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AddressChange",
@@ -48,6 +50,7 @@ __all__ = [
     "ListTally",
     "Media",
     "OrganisationSettings",
+    "OutgoingEvent",
     "ProcessorEntry",
     "Purpose",
     "PurposeDpia",
@@ -59,8 +62,11 @@ __all__ = [
     "SignInThrottle",
     "Suppression",
     "Template",
+    "TransactionalMessage",
     "UsedToken",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "campaign_lists",
     "campaign_segments",
 ]

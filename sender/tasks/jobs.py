@@ -10,6 +10,7 @@ from flask import current_app
 
 from sender.runtime import Runtime
 from sender.services.campaigns import launch
+from sender.services.messages import transactional
 
 
 def _runtime() -> Runtime:
@@ -41,3 +42,8 @@ def launch_campaign(campaign_id: int) -> dict[str, Any]:
 def sweep() -> dict[str, Any]:
     """Periodic clean-up of interrupted sends."""
     return asdict(launch.sweep(_runtime()))
+
+
+def send_transactional(message_id: int) -> dict[str, Any]:
+    """Send one transactional message."""
+    return {"outcome": transactional.deliver(_runtime(), message_id)}

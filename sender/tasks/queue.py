@@ -18,7 +18,9 @@ from sender.metrics.exposition import QueueStats
 from sender.runtime import Runtime
 from sender.work import Job, JobState, bind_port
 from sender.work.jobs import (
+    DeliverWebhook,
     LaunchCampaign,
+    NotifyEndpointDisabled,
     ReleaseDeferred,
     RunImport,
     SendAddressConfirmation,
@@ -26,10 +28,12 @@ from sender.work.jobs import (
     SendErasureConfirmation,
     SendPortalLink,
     SendSignupConfirmation,
+    SendTransactional,
 )
 
-# One queue per channel for sending work, then "default" for the rest (imports, system emails).
-QUEUES = ("email", "sms", "default")
+# Workers listen in this order: transactional messages first (ahead of campaign batches), then one queue per
+# channel for sending work, then "default" for the rest (imports, system emails, webhooks). The one list.
+QUEUES = ("transactional", "email", "sms", "default")
 
 
 def get_queue(connection: Redis, name: str = "default") -> Queue:
@@ -47,6 +51,9 @@ TASKS: dict[type[Job], str] = {
     SendSignupConfirmation: "sender.tasks.rights_jobs.send_signup_confirmation",
     SendErasureConfirmation: "sender.tasks.rights_jobs.send_erasure_confirmation",
     SendAddressConfirmation: "sender.tasks.rights_jobs.send_address_confirmation",
+    DeliverWebhook: "sender.tasks.webhook_jobs.deliver_webhook",
+    NotifyEndpointDisabled: "sender.tasks.webhook_jobs.notify_endpoint_disabled",
+    SendTransactional: "sender.tasks.jobs.send_transactional",
 }
 # A batch job's time limit grows with its size: each message's templates stop within their render limits
 # (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared
@@ -113,8 +120,9 @@ class RQJobPort:
         if isinstance(job, SendBatch) and job.restart is None:
             state = self.state(job)
             return state is None or not state.alive
-        if isinstance(job, LaunchCampaign):
-            # The database says the launch is due: its scheduled job is late or was lost with Redis's data.
+        if isinstance(job, LaunchCampaign | DeliverWebhook):
+            # The database says the launch (the webhook attempt) is due: its scheduled job is late or was
+            # lost with Redis's data.
             if self.state(job) in (JobState.QUEUED, JobState.STARTED):
                 return False
             queue.scheduled_job_registry.remove(str(job.job_id))

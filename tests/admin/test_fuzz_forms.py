@@ -26,6 +26,7 @@ from sender.services.accounts import users
 from sender.services.campaigns import requalify
 from sender.web.admin.forms import Form
 from tests.admin.conftest import csrf_token
+from tests.admin.webhook_world import webhook_with_delivery
 from tests.db_snapshot import RefusalsChangeNothing
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
 from tests.fuzz_values import HOSTILE_FORM_TEXT, bounded, form_body, overrides
@@ -92,9 +93,13 @@ VALID: dict[str, dict[str, Any]] = {
     "admin.template_edit": {"name": "Mine", "layout_html": "<p>{{ content }}</p>", "layout_text": "{{ content }}"},
     "admin.brand_save": {"brand_color": "#1f4e79"},
     "admin.image_upload": {"alt_text": "A logo"},
+    "admin.webhooks": {"url": "https://93.184.216.34/hooks", "events": "consent.granted"},
+    "admin.webhook_change": {"enabled": "1"},
 }  # fmt: skip
 # Field names no form class declares: the ones views read themselves.
-RAW_FIELDS = ["tags", "text", "delete", "remove", "emails", "active", "lift", "confirm", "alt_text", "next"]
+RAW_FIELDS = [
+    "tags", "text", "delete", "remove", "emails", "active", "lift", "confirm", "alt_text", "next", "enabled"
+]  # fmt: skip
 
 
 def _field_names() -> list[str]:
@@ -133,8 +138,11 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
     db_session.add(incident)
     template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
     db_session.add(template)
+    endpoint, delivery = webhook_with_delivery(db_session)
     db_session.commit()
     return {
+        "endpoint_id": endpoint.id,
+        "delivery_id": delivery.id,
         "public_id": contact.public_id,
         "slug": purpose.slug,
         "list_id": lst.id,

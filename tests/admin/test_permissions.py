@@ -18,6 +18,7 @@ from sender.services.campaigns import requalify
 from sender.services.records import breaches
 from sender.web.admin.auth import PERMISSIONS
 from tests.admin.conftest import post
+from tests.admin.webhook_world import webhook_with_delivery
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 ROLES = ("admin", "marketer", "dpo")
@@ -282,6 +283,22 @@ ACTIONS = [
     Action("template duplicate", "POST", "/admin/templates/{template}/duplicate", "campaigns.edit"),
     Action("brand", "POST", "/admin/brand", "organisation.edit", {"brand_color": "#1f4e79"}),
     Action("image upload", "POST", "/admin/images", "campaigns.edit", {"alt_text": "A logo"}),
+    Action("webhooks", "GET", "/admin/webhooks", "webhooks.manage"),
+    Action(
+        "webhook add",
+        "POST",
+        "/admin/webhooks",
+        "webhooks.manage",
+        {"url": "https://93.184.216.34/hooks", "events": "consent.granted"},
+    ),
+    Action("webhook page", "GET", "/admin/webhooks/{endpoint}", "webhooks.manage"),
+    Action(
+        "webhook change", "POST", "/admin/webhooks/{endpoint}/change", "webhooks.manage", {"enabled": "0"}
+    ),
+    Action(
+        "webhook replay", "POST", "/admin/webhooks/{endpoint}/deliveries/{delivery}/replay", "webhooks.manage"
+    ),
+    Action("webhook delete", "POST", "/admin/webhooks/{endpoint}/delete", "webhooks.manage"),
 ]
 
 
@@ -314,8 +331,11 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
     notice = CampaignFactory(purpose_id=purpose.id, kind="legal_notice", body_text="Your data was exposed.")
     template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
     db_session.add(template)
+    endpoint, delivery = webhook_with_delivery(db_session)
     db_session.commit()
     return {
+        "endpoint": str(endpoint.id),
+        "delivery": str(delivery.id),
         "purpose": purpose.slug,
         "wording": str(unused.id),
         "contact": contact.public_id,
@@ -368,6 +388,8 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<fmt>": "csv",
         "<key:key>": "{processor}",
         "<id:template_id>": "{template}",
+        "<id:endpoint_id>": "{endpoint}",
+        "<id:delivery_id>": "{delivery}",
     }
     public = {
         "/admin/signin",

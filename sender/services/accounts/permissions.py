@@ -35,6 +35,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({Role.ADMIN, Role.DPO}),
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
+    # Outgoing webhooks send data to other systems: only admins set where it goes.
+    "webhooks.manage": frozenset({Role.ADMIN}),
+    # Transactional messages (contract, legal obligation) to one contact, from an integration.
+    "messages.send": frozenset({Role.ADMIN, Role.MARKETER}),
 }
 assert all(roles <= set(ROLES) for roles in PERMISSIONS.values())
 

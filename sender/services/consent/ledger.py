@@ -15,10 +15,11 @@ from sqlalchemy.orm.util import identity_key
 
 from sender import metrics, work
 from sender.db import utcnow
-from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus, WebhookEvent
 from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.errors import ValidationFailed
+from sender.services.webhooks import events
 
 CHANNELS = tuple(Channel)
 # What a caller records; `request` is only ever stored by the double opt-in rule below.
@@ -195,6 +196,7 @@ def record(
     session.add(event)
     session.flush()
     _apply(session, event)
+    _tell(session, event, contact, purpose)
     work.after_commit(
         session, "consent metrics", lambda: metrics.consent_event(channel, stored_action, source)
     )
@@ -204,6 +206,21 @@ def record(
     ):
         contact.last_interaction_at = now
     return event
+
+
+# The outgoing webhook each stored action makes (a request waiting for its confirmation makes none).
+EVENT_OF_ACTION = {
+    ConsentAction.GRANT: WebhookEvent.CONSENT_GRANTED,
+    ConsentAction.WITHDRAW: WebhookEvent.CONSENT_WITHDRAWN,
+}
+
+
+def _tell(session: Session, event: ConsentEvent, contact: Contact, purpose: Purpose) -> None:
+    """The outgoing webhook of a grant or withdrawal, in the same unit as the ledger's event."""
+    kind = EVENT_OF_ACTION.get(ConsentAction(event.action))
+    if kind is not None:
+        payload = {"contact": contact.public_id, "purpose": purpose.slug, "channel": event.channel}
+        events.emit(session, kind, {**payload, "consent_event": event.id}, contact_id=contact.id)
 
 
 STATUS_OF_ACTION = {

@@ -35,10 +35,12 @@ from sender.enums import (
     DeliveryStatus,
     FeedbackKind,
     SuppressionReason,
+    WebhookEvent,
 )
 from sender.models import Campaign, Contact, Delivery, DeliveryFeedback, Suppression
 from sender.services.consent import withdrawal
 from sender.services.records import audit
+from sender.services.webhooks import events
 
 ACTOR = "bounces"
 # Soft bounces count within this window (issue 18: 15 days without a success in between).
@@ -237,6 +239,20 @@ def _apply_round(session: Session, settings: Settings, items: list[_Item], now: 
             for item in applied
         ],
     )
+    for item in applied:
+        events.emit(
+            session,
+            WebhookEvent.DELIVERY_COMPLAINED
+            if item.feedback.kind == FeedbackKind.COMPLAINT
+            else WebhookEvent.DELIVERY_BOUNCED,
+            {
+                "contact": item.target.contact_public_id,
+                "delivery": item.target.delivery_id,
+                "campaign": item.target.campaign_id,
+                "kind": item.feedback.kind.value,
+            },
+            contact_id=item.target.contact_id,
+        )
     return applied
 
 

@@ -7,6 +7,7 @@ and retention) and from the contact's own records; nothing is written by hand fo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,17 @@ from sender.channels.base import Channel as ChannelType
 from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.enums import Channel
-from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
+from sender.models import (
+    ConsentEvent,
+    ConsentWording,
+    Contact,
+    ListMember,
+    OutgoingEvent,
+    Purpose,
+    TransactionalMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from sender.models.contacts import ContactList
 from sender.services.accounts import organisation
 from sender.services.engagement import retention as engagement_retention
@@ -119,6 +130,34 @@ def _processors(
     return recipients, abroad, safeguards
 
 
+def webhook_deliveries(session: Session, contact: Contact) -> list[dict[str, Any]]:
+    """Events about the person sent (or waiting) to other systems by outgoing webhooks: what, to whom, when."""
+    rows = session.execute(
+        select(
+            OutgoingEvent.event_type, OutgoingEvent.created_at, WebhookEndpoint.url, WebhookDelivery.status
+        )
+        .join(WebhookDelivery, WebhookDelivery.event_id == OutgoingEvent.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(OutgoingEvent.contact_id == contact.id)
+        .order_by(OutgoingEvent.id, WebhookDelivery.id)
+    )
+    return [
+        {"event": kind, "at": at.isoformat(), "recipient": urlsplit(url).hostname or "", "status": status}
+        for kind, at, url, status in rows
+    ]
+
+
+def transactional_messages(session: Session, contact: Contact) -> list[dict[str, Any]]:
+    """Transactional messages sent to the person (contract, legal obligation): when, why, how it went."""
+    rows = session.execute(
+        select(TransactionalMessage.created_at, Purpose.name, TransactionalMessage.status)
+        .join(Purpose, Purpose.id == TransactionalMessage.purpose_id)
+        .where(TransactionalMessage.contact_id == contact.id)
+        .order_by(TransactionalMessage.id)
+    )
+    return [{"at": at.isoformat(), "purpose": name, "status": status} for at, name, status in rows]
+
+
 def report(session: Session, settings: Settings, contact: Contact) -> dict[str, Any]:
     """The complete Art. 15 report of one person; no section is ever empty."""
     purpose_rows = [_purpose(p) for p in session.scalars(select(Purpose).order_by(Purpose.id))]
@@ -176,4 +215,6 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
             {"kind": r.kind, "received_at": r.received_at.isoformat(), "status": r.status}
             for r in requests.for_contact(session, contact.id)
         ],
+        "transactional_messages": transactional_messages(session, contact),
+        "webhook_deliveries": webhook_deliveries(session, contact),
     }

@@ -43,6 +43,7 @@ from sender.services.consent.signup import purge_unconfirmed
 from sender.services.engagement import retention as engagement_retention
 from sender.services.records import audit, cron_lock
 from sender.services.rights.erasure import erase, scrub_redis
+from sender.services.webhooks import events as webhook_events
 
 LOCK = "retention"
 CHUNK = 200
@@ -62,6 +63,7 @@ class RetentionReport:
     deliveries_kept_stripped: int = 0
     import_files_deleted: int = 0
     tracking_events_folded: int = 0
+    webhook_events_purged: int = 0
 
     def counts(self) -> dict[str, int]:
         """The figures as a flat mapping."""
@@ -72,6 +74,7 @@ class RetentionReport:
             "delivery_logs_aged": self.delivery_logs_aged,
             "deliveries_compacted": self.deliveries_compacted,
             "deliveries_kept_stripped": self.deliveries_kept_stripped,
+            "webhook_events_purged": self.webhook_events_purged,
             "import_files_deleted": self.import_files_deleted,
             "tracking_events_folded": self.tracking_events_folded,
         }
@@ -167,6 +170,7 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             report.signups_purged = purge_unconfirmed(session, settings)
             report.delivery_logs_aged = age_delivery_logs(session, settings.delivery_log_days, at)
             report.import_files_deleted = import_files.purge_stale(session, settings.import_file_days, at)
+            report.webhook_events_purged = webhook_events.purge(session, settings.delivery_log_days, at)
 
             def compacted_batch() -> bool:
                 work.commit(session, "retention: compact deliveries")

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "records.edit": frozenset({"admin", "dpo"}),
     "users.manage": frozenset({"admin"}),
     "tokens.manage": frozenset({"admin"}),
+    # Outgoing webhooks send data to other systems: only admins set where it goes.
+    "webhooks.manage": frozenset({"admin"}),
 }
 
 login_manager = LoginManager()

@@ -16,6 +16,7 @@ from sender.services.deliverability import breaker
 from sender.services.errors import NotFound
 from sender.services.records import audit, breaches, times
 from sender.services.records import dashboard as board
+from sender.services.webhooks import notices
 from sender.web import labels
 from sender.web.admin import report_charts, setup
 from sender.web.admin.auth import can, requires
@@ -47,6 +48,7 @@ def dashboard() -> ResponseReturnValue:
         deliverability=breaker.board(db, organisation.effective_settings(db, runtime().settings), now),
         guard=runtime().settings.guard,
         charts=report_charts.dashboard(db, now),
+        disabled_hooks=notices.disabled_endpoints(db) if can("webhooks.manage") else [],
     )
 
 

@@ -37,6 +37,7 @@ from sender.web.admin import (
     setup,
     signin,
     staff,
+    webhooks,
 )
 from sender.web.bounds import KeyConverter, RecordIdConverter
 
@@ -86,6 +87,16 @@ ROUTES: tuple[Route, ...] = (
     Route("/segments/<id:segment_id>", "segment", segment_pages.segment_page, FORM),
     Route("/segments/<id:segment_id>/delete", "segment_delete", segment_pages.segment_delete, POST),
     # Purposes (the register) and their wordings.
+    Route("/webhooks", "webhooks", webhooks.webhooks_index, FORM),
+    Route("/webhooks/<id:endpoint_id>", "webhook", webhooks.webhook_page),
+    Route("/webhooks/<id:endpoint_id>/change", "webhook_change", webhooks.webhook_change, POST),
+    Route(
+        "/webhooks/<id:endpoint_id>/deliveries/<id:delivery_id>/replay",
+        "webhook_replay",
+        webhooks.webhook_replay,
+        POST,
+    ),
+    Route("/webhooks/<id:endpoint_id>/delete", "webhook_delete", webhooks.webhook_delete, POST),
     Route("/purposes", "purposes", purposes.purposes_index, FORM),
     Route("/purposes/<key:slug>", "purpose", purposes.purpose_page),
     Route("/purposes/<key:slug>/wordings", "wording_add", purposes.wording_add, POST),

@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from sender.services.messages.transactional import MessageInput
 from sender.services.records.breaches import IncidentInput, NotificationInput
+from sender.services.webhooks.endpoints import EndpointInput, EndpointPatch
 from sender.web.api import (
     audit,
     breaches,
@@ -18,12 +20,14 @@ from sender.web.api import (
     contacts,
     imports,
     lists,
+    messages,
     proofs,
     purposes,
     records,
     requalifications,
     requests,
     sms,
+    webhook_endpoints,
 )
 from sender.web.api.openapi import document
 from sender.web.api.routing import Answer, Form, Route, tagged
@@ -725,6 +729,104 @@ AUDIT = tagged(
     ),
 )
 
+MESSAGES = tagged(
+    "messages",
+    {"public_id": "The message's id."},
+    Route(
+        "POST /messages",
+        messages.send_message,
+        "sendTransactionalMessage",
+        "Send one transactional message to one contact (contract or legal obligation only)",
+        Answer(
+            202, "Queued (or, for a repeated Idempotency-Key and body, the first answer)", messages.MESSAGE
+        ),
+        body=MessageInput,
+        errors=(409,),
+        permission="messages.send",
+        description="The purpose's legal basis must be contract or legal_obligation (422 otherwise). The "
+        "requalification promotion linter refuses offers, prices and links written in the templates (422). "
+        "An erased, restricted, unconfirmed or suppressed contact is refused (409). With an "
+        "Idempotency-Key header, the same key and body answer with the first message "
+        "(Idempotent-Replayed: true); the same key with another body is refused (409). The message leaves "
+        "from the transactional queue, ahead of campaign batches, with the sender's identity and the "
+        "privacy-portal link; no unsubscribe link, since neither basis lets the person opt out.",
+    ),
+    Route(
+        "GET /messages/<key:public_id>",
+        messages.get_message,
+        "getTransactionalMessage",
+        "Where a transactional message stands",
+        Answer(200, "The message", messages.MESSAGE),
+    ),
+)
+
+WEBHOOKS = tagged(
+    "webhooks",
+    {"endpoint_id": "The endpoint's id.", "delivery_id": "The delivery's id."},
+    Route(
+        "POST /webhooks",
+        webhook_endpoints.create_webhook_endpoint,
+        "createWebhookEndpoint",
+        "Add an outgoing webhook endpoint (https only; private addresses refused)",
+        Answer(201, "Created; the secret is shown this once", webhook_endpoints.CREATED),
+        body=EndpointInput,
+        permission="webhooks.manage",
+        description="Events are signed per the Standard Webhooks specification (webhook-id, "
+        "webhook-timestamp, webhook-signature) with the secret returned here. Payloads carry ids and the "
+        "contact's public id; include_addresses adds the contact's email and phone and is recorded in the "
+        "audit trail.",
+    ),
+    Route(
+        "GET /webhooks",
+        webhook_endpoints.list_webhook_endpoints,
+        "listWebhookEndpoints",
+        "List the outgoing webhook endpoints",
+        Answer(200, "Every endpoint (never a secret)", items_of(webhook_endpoints.ENDPOINT)),
+        permission="webhooks.manage",
+    ),
+    Route(
+        "GET /webhooks/<id:endpoint_id>",
+        webhook_endpoints.get_webhook_endpoint,
+        "getWebhookEndpoint",
+        "Get an outgoing webhook endpoint",
+        Answer(200, "The endpoint", webhook_endpoints.ENDPOINT),
+        permission="webhooks.manage",
+    ),
+    Route(
+        "PATCH /webhooks/<id:endpoint_id>",
+        webhook_endpoints.update_webhook_endpoint,
+        "updateWebhookEndpoint",
+        "Change an endpoint; enabled=true enables it again and clears its failure count",
+        Answer(200, "The changed endpoint", webhook_endpoints.ENDPOINT),
+        body=EndpointPatch,
+        permission="webhooks.manage",
+    ),
+    Route(
+        "DELETE /webhooks/<id:endpoint_id>",
+        webhook_endpoints.delete_webhook_endpoint,
+        "deleteWebhookEndpoint",
+        "Remove an endpoint and its delivery log",
+        Answer(204, "Removed"),
+        permission="webhooks.manage",
+    ),
+    Route(
+        "GET /webhooks/<id:endpoint_id>/deliveries",
+        webhook_endpoints.list_webhook_deliveries,
+        "listWebhookDeliveries",
+        "The endpoint's delivery log, newest first",
+        Answer(200, "Deliveries", items_of(webhook_endpoints.DELIVERY)),
+        permission="webhooks.manage",
+    ),
+    Route(
+        "POST /webhooks/<id:endpoint_id>/deliveries/<id:delivery_id>/replay",
+        webhook_endpoints.replay_webhook_delivery,
+        "replayWebhookDelivery",
+        "Send a delivery again (same webhook-id, a fresh retry window)",
+        Answer(202, "Queued", webhook_endpoints.DELIVERY),
+        permission="webhooks.manage",
+    ),
+)
+
 META = tagged(
     "meta",
     {},
@@ -752,5 +854,7 @@ ROUTES: tuple[Route, ...] = (
     *PROOFS,
     *RECORDS,
     *AUDIT,
+    *MESSAGES,
+    *WEBHOOKS,
     *META,
 )
