@@ -12,6 +12,7 @@ from sender.models.records import ProcessorEntry, PurposeDpia
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
+from sender.models.sequences import Enrolment, Sequence, SequenceStep
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, SetupLock, User
@@ -34,6 +35,7 @@ __all__ = [
     "Delivery",
     "DeliveryCount",
     "DeliveryFeedback",
+    "Enrolment",
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",
@@ -48,6 +50,8 @@ __all__ = [
     "RequalificationAsk",
     "RightsRequest",
     "Segment",
+    "Sequence",
+    "SequenceStep",
     "SetupLock",
     "SignInThrottle",
     "Suppression",

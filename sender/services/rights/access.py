@@ -15,7 +15,7 @@ from sender.channels.base import Channel as ChannelType
 from sender.channels.base import channels, get_channel
 from sender.config import Settings
 from sender.enums import Channel
-from sender.models import ConsentEvent, ConsentWording, Contact, ListMember, Purpose
+from sender.models import ConsentEvent, ConsentWording, Contact, Enrolment, ListMember, Purpose, Sequence
 from sender.models.contacts import ContactList
 from sender.services.accounts import organisation
 from sender.services.records import processors
@@ -118,6 +118,27 @@ def _processors(
     return recipients, abroad, safeguards
 
 
+def sequence_memberships(session: Session, contact: Contact) -> list[dict[str, Any]]:
+    """The person's passages through sequences: which, where they stand, since when, how they ended."""
+    rows = session.execute(
+        select(Sequence.name, Enrolment)
+        .join(Sequence, Sequence.id == Enrolment.sequence_id)
+        .where(Enrolment.contact_id == contact.id)
+        .order_by(Enrolment.id)
+    ).all()
+    return [
+        {
+            "sequence": name,
+            "status": enrolment.status,
+            "steps_done": enrolment.step,
+            "entered_at": enrolment.entered_at.isoformat(),
+            "ended_at": enrolment.ended_at.isoformat() if enrolment.ended_at else None,
+            "exit_reason": enrolment.exit_reason,
+        }
+        for name, enrolment in rows
+    ]
+
+
 def report(session: Session, settings: Settings, contact: Contact) -> dict[str, Any]:
     """The complete Art. 15 report of one person; no section is ever empty."""
     purpose_rows = [_purpose(p) for p in session.scalars(select(Purpose).order_by(Purpose.id))]
@@ -147,6 +168,7 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "personal_data": personal_data(contact),
         "lists": lists,
         "consents": consent_history(session, contact),
+        "sequences": sequence_memberships(session, contact),
         "purposes": purpose_rows,
         "data_categories": categories,
         "recipients": recipients

@@ -18,7 +18,7 @@ from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
 from sender.i18n import N_
-from sender.models import AddressChange, ConsentState, Contact, Delivery, ListMember
+from sender.models import AddressChange, ConsentState, Contact, Delivery, Enrolment, ListMember
 from sender.services.accounts import organisation
 from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
@@ -104,6 +104,8 @@ def erase(
         update(Delivery).where(Delivery.contact_id == contact.id).values(last_error=None, provider_id=None)
     )
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
+    # Their passages through sequences go too; the steps' delivery rows were skipped above.
+    session.execute(delete(Enrolment).where(Enrolment.contact_id == contact.id))
     # An uploaded file not yet committed (or deleted) may name the person: their rows leave it now.
     import_files.forget_person(session, contact.email, contact.phone, settings.default_phone_region)
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
