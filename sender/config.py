@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sender.config_composer import ComposerSettings
     from sender.config_deliverability import DeliverabilitySettings
     from sender.config_guard import GuardSettings
+    from sender.config_outgoing import OutgoingSettings
     from sender.config_sms import SmsSettings
     from sender.config_webhooks import WebhookSettings
 
@@ -104,6 +105,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=lambda: _sms_defaults())
     deliverability: DeliverabilitySettings = field(default_factory=lambda: _deliverability_defaults())
     webhooks: WebhookSettings = field(default_factory=lambda: _webhook_defaults())
+    outgoing: OutgoingSettings = field(default_factory=lambda: _outgoing_defaults())
     guard: GuardSettings = field(default_factory=lambda: _guard_defaults())
     requalification_deadline_days: int = 30
     requalification_silence: str = "erase"
@@ -161,6 +163,12 @@ def _webhook_defaults() -> WebhookSettings:
     from sender.config_webhooks import WebhookSettings
 
     return WebhookSettings()
+
+
+def _outgoing_defaults() -> OutgoingSettings:
+    from sender.config_outgoing import OutgoingSettings
+
+    return OutgoingSettings()
 
 
 def _guard_defaults() -> GuardSettings:
@@ -411,6 +419,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sms=_load_sms(env),
         deliverability=_load_deliverability(env),
         webhooks=_load_webhooks(env),
+        outgoing=_load_outgoing(env),
         guard=_load_guard(env),
         requalification_deadline_days=env_int(env, "REQUALIFICATION_DEADLINE_DAYS", 30),
         requalification_silence=_choice(env, "REQUALIFICATION_SILENCE", ("erase", "archive")),
@@ -489,6 +498,12 @@ def _load_webhooks(env: Mapping[str, str]) -> WebhookSettings:
     from sender.config_webhooks import load_webhook_settings
 
     return load_webhook_settings(env)
+
+
+def _load_outgoing(env: Mapping[str, str]) -> OutgoingSettings:
+    from sender.config_outgoing import load_outgoing_settings
+
+    return load_outgoing_settings(env)
 
 
 def _load_guard(env: Mapping[str, str]) -> GuardSettings:

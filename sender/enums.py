@@ -247,6 +247,48 @@ class CheckOutcome(StrEnum):
     SKIPPED = "skipped"
 
 
+class WebhookEvent(StrEnum):
+    """A fact other systems may learn of through a signed outgoing webhook (sent after commit, by jobs)."""
+
+    CONSENT_GRANTED = "consent.granted"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    CONTACT_RESTRICTED = "contact.restricted"
+    CONTACT_ERASED = "contact.erased"
+    DELIVERY_BOUNCED = "delivery.bounced"
+    DELIVERY_COMPLAINED = "delivery.complained"
+    RIGHTS_REQUEST_CREATED = "rights_request.created"
+    RIGHTS_REQUEST_CLOSED = "rights_request.closed"
+    CAMPAIGN_FINISHED = "campaign.finished"
+    SEQUENCE_STEP_SENT = "sequence.step_sent"
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where one event's delivery to one endpoint stands."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    # Retried with backoff for the whole window without a 2xx answer.
+    FAILED = "failed"
+    # The endpoint was disabled (by an admin or after repeated failure) before it was delivered.
+    SKIPPED = "skipped"
+
+
+class OutboundError(StrEnum):
+    """Why a request sender made to a URL someone else chose (a webhook, a link check) got no 2xx answer."""
+
+    NOT_HTTPS = "not_https"
+    MALFORMED = "malformed"
+    UNRESOLVED = "unresolved"
+    # The SSRF rule: the host resolves to a loopback, private, link-local or reserved address.
+    PRIVATE_ADDRESS = "private_address"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    CONNECTION = "connection"
+    NO_ANSWER = "no_answer"
+    # An answer came, outside 2xx (its status is recorded beside).
+    HTTP_STATUS = "http_status"
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)

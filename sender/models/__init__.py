@@ -16,6 +16,7 @@ from sender.models.sequences import Enrolment, Sequence, SequenceStep
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.users import ApiToken, SetupLock, User
+from sender.models.webhooks import OutgoingEvent, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AddressChange",
@@ -43,6 +44,7 @@ __all__ = [
     "ListMember",
     "Media",
     "OrganisationSettings",
+    "OutgoingEvent",
     "ProcessorEntry",
     "Purpose",
     "PurposeDpia",
@@ -58,6 +60,8 @@ __all__ = [
     "Template",
     "UsedToken",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "campaign_lists",
     "campaign_segments",
 ]

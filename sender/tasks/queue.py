@@ -18,7 +18,9 @@ from sender.metrics.exposition import QueueStats
 from sender.runtime import Runtime
 from sender.work import Job, JobState, bind_port
 from sender.work.jobs import (
+    DeliverWebhook,
     LaunchCampaign,
+    NotifyEndpointDisabled,
     ReleaseDeferred,
     RunImport,
     SendAddressConfirmation,
@@ -47,6 +49,8 @@ TASKS: dict[type[Job], str] = {
     SendSignupConfirmation: "sender.tasks.rights_jobs.send_signup_confirmation",
     SendErasureConfirmation: "sender.tasks.rights_jobs.send_erasure_confirmation",
     SendAddressConfirmation: "sender.tasks.rights_jobs.send_address_confirmation",
+    DeliverWebhook: "sender.tasks.webhook_jobs.deliver_webhook",
+    NotifyEndpointDisabled: "sender.tasks.webhook_jobs.notify_endpoint_disabled",
 }
 # A batch job's time limit grows with its size: each message's templates stop within their render limits
 # (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared

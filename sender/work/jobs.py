@@ -165,3 +165,38 @@ class SendAddressConfirmation(Job):
     def args(self) -> tuple[Any, ...]:
         """(address change id,)."""
         return (self.change_id,)
+
+
+@dataclass(frozen=True)
+class DeliverWebhook(Job):
+    """Make one attempt at delivering one event to one endpoint (signed, after the event's commit)."""
+
+    delivery_id: int
+    attempt: int
+
+    @property
+    def job_id(self) -> str:
+        """webhook-N-attempt-M: each attempt once, a retry under its own id."""
+        return f"webhook-{self.delivery_id}-attempt-{self.attempt}"
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(delivery id, attempt number)."""
+        return (self.delivery_id, self.attempt)
+
+
+@dataclass(frozen=True)
+class NotifyEndpointDisabled(Job):
+    """Email the admins that a webhook endpoint was disabled after repeated failure."""
+
+    endpoint_id: int
+
+    @property
+    def job_id(self) -> str | None:
+        """A new job each time: each disabling is told."""
+        return None
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(endpoint id,)."""
+        return (self.endpoint_id,)

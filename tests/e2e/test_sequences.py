@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from sender.db import utcnow
-from sender.models import Contact, Delivery, Enrolment
+from sender.models import Contact, Delivery, Enrolment, OutgoingEvent
 from sender.services.campaigns import launch
 from tests.e2e.conftest import Stack
 from tests.e2e.test_interruptions import Hold, _until
@@ -158,6 +158,15 @@ def test_a_double_opt_in_sign_up_enters_the_welcome_series_and_gets_each_step_on
     assert "planned=0" in _duty(stack, late + DAY)
     sequence = stack.api("GET", f"/sequences/{enrolment.sequence_id}").get_json()
     assert [s["counts"]["sent"] for s in sequence["steps"]] == [1, 1]
+    # Each sent step was told to the webhooks' outbox, by public id only.
+    stack.session.expire_all()
+    told = stack.session.scalars(
+        select(OutgoingEvent.payload).where(OutgoingEvent.event_type == "sequence.step_sent")
+    ).all()
+    stack.session.commit()
+    public_id = stack.session.scalar(select(Contact.public_id).where(Contact.email == "lou@example.org"))
+    assert [(p["step"], p["contact"]) for p in told] == [(1, public_id), (2, public_id)]
+    assert "lou" not in str(told)
     assert sequence["funnel"] == {"entered": 1, "active": 0, "completed": 1, "exited": 0}
 
 

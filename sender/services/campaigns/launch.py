@@ -39,6 +39,7 @@ from sender.services.deliverability import breaker
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit, breach_notices, launch_check
+from sender.services.webhooks import delivery as webhook_delivery
 from sender.work.jobs import LaunchCampaign, SendBatch
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ class SweepReport:
     resumed_plannings: int
     overdue_launches: int = 0
     overdue_jobs: int = 0
+    # Webhook attempts the database says are due, asked for again (their job may have been lost).
+    webhook_attempts: int = 0
 
 
 def send(
@@ -261,6 +264,7 @@ def sweep(
             )
         # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
         deferral.release_due(session)
+        webhook_attempts = webhook_delivery.requeue_due(session, margin_seconds)
         sending = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SENDING)).all()
         finished = {c.id for c in sending if delivery.finish_if_done(session, c.id)}
         pending = {c.id: lifecycle.pending_batches(session, c.id) for c in sending if c.id not in finished}
@@ -276,7 +280,9 @@ def sweep(
             )
             for campaign in sending
         )
-    return SweepReport(len(stale), requeued, len(finished), len(unplanned), len(overdue), late_jobs)
+    return SweepReport(
+        len(stale), requeued, len(finished), len(unplanned), len(overdue), late_jobs, webhook_attempts
+    )
 
 
 def _launch_overdue(session: Session, margin_seconds: int) -> tuple[list[int], int]:

@@ -10,7 +10,8 @@
 
 Each move is one guarded UPDATE (`… WHERE status IN (sources)`): of two requests racing for the same move,
 one wins and the other gets a Conflict (409) naming the status it found. A move writes the status and the
-columns that go with it (`launched_at`, `finished_at`, …) in that same statement; it records nothing else.
+columns that go with it (`launched_at`, `finished_at`, …) in that same statement; reaching `sent` also
+records the campaign.finished webhook event in the caller's unit.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount
-from sender.enums import CampaignStatus
+from sender.enums import CampaignStatus, WebhookEvent
 from sender.i18n import N_
 from sender.models import Campaign
 from sender.services.errors import Conflict
+from sender.services.webhooks import events
 
 DRAFT, SCHEDULED, SENDING, SENT, PAUSED, CANCELLED = (
     CampaignStatus.DRAFT,
@@ -92,6 +94,8 @@ def advance(
             stmt.values(status=transition.target, **values).execution_options(synchronize_session=False)
         )
     )
+    if moved == 1 and transition.target == SENT:
+        events.emit(session, WebhookEvent.CAMPAIGN_FINISHED, {"campaign": campaign_id})
     return moved == 1
 
 

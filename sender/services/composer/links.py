@@ -1,31 +1,26 @@
 """A bounded check of a message's links: HEAD requests to public addresses only, a few at a time.
 
-The SSRF rule: a link is fetched only when every address its host resolves to is a public (global) one;
-loopback, private, link-local, reserved and multicast addresses are refused without a request. Redirects
-are not followed (a 3xx answer means the link is alive), so no hop can lead inside.
+The SSRF rule (services/ssrf.py): a link is fetched only when every address its host resolves to is a public
+(global) one; loopback, private, link-local, reserved and multicast addresses are refused without a request.
+Redirects are not followed (a 3xx answer means the link is alive), so no hop can lead inside.
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
-import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from sender.enums import OutboundError
 from sender.i18n import N_
+from sender.services.ssrf import IpAddress, Refused, checked_address, public_only
 
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = ["IpAddress", "LinkResult", "check", "head", "links_of", "public_only"]
 # Answers that say the page exists even though HEAD is not served (405, 501) or access is restricted.
 _ALIVE_ANYWAY = frozenset({401, 403, 405, 501})
-
-
-def public_only(address: IpAddress) -> bool:
-    """The SSRF rule: only globally routable addresses may be fetched."""
-    return address.is_global and not address.is_multicast
 
 
 @dataclass(frozen=True)
@@ -57,11 +52,6 @@ def links_of(html: str, skip_prefix: str = "") -> list[str]:
     return [url for url in parser.found if not (skip_prefix and url.startswith(skip_prefix))]
 
 
-def _resolve(host: str, port: int) -> list[IpAddress]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-
-
 def head(url: str, timeout: float, allowed: Callable[[IpAddress], bool] = public_only) -> LinkResult:
     """HEAD one link under the SSRF rule; never raises."""
     parts = urlsplit(url)
@@ -74,10 +64,10 @@ def head(url: str, timeout: float, allowed: Callable[[IpAddress], bool] = public
     if not host:
         return LinkResult(url, False, N_("malformed address"))
     try:
-        addresses = _resolve(host, port)
-    except (OSError, UnicodeError, ValueError):
-        return LinkResult(url, False, N_("the host name does not resolve"))
-    if not addresses or not all(allowed(address) for address in addresses):
+        checked_address(host, port, allowed)
+    except Refused as refused:
+        if refused.code == OutboundError.UNRESOLVED:
+            return LinkResult(url, False, N_("the host name does not resolve"))
         return LinkResult(url, False, N_("refused: the host is not a public address"))
     connection_type = http.client.HTTPSConnection if secure else http.client.HTTPConnection
     connection = connection_type(host, port, timeout=timeout)

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from sender import metrics, work
 from sender.db import utcnow
-from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, ContactStatus, WebhookEvent
 from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.errors import ValidationFailed
 from sender.services.sequences import enrol as sequences
+from sender.services.webhooks import events
 
 CHANNELS = tuple(Channel)
 # What a caller records; `request` is only ever stored by the double opt-in rule below.
@@ -198,6 +199,7 @@ def record(
     # Every grant and withdrawal passes here (forms, double opt-in, portal, SMS, API): sequences enrol and
     # exit at this one place, in the same transaction as the consent itself.
     sequences.on_consent(session, event)
+    _tell(session, event, contact, purpose)
     work.after_commit(
         session, "consent metrics", lambda: metrics.consent_event(channel, stored_action, source)
     )
@@ -207,6 +209,21 @@ def record(
     ):
         contact.last_interaction_at = now
     return event
+
+
+# The outgoing webhook each stored action makes (a request waiting for its confirmation makes none).
+EVENT_OF_ACTION = {
+    ConsentAction.GRANT: WebhookEvent.CONSENT_GRANTED,
+    ConsentAction.WITHDRAW: WebhookEvent.CONSENT_WITHDRAWN,
+}
+
+
+def _tell(session: Session, event: ConsentEvent, contact: Contact, purpose: Purpose) -> None:
+    """The outgoing webhook of a grant or withdrawal, in the same unit as the ledger's event."""
+    kind = EVENT_OF_ACTION.get(ConsentAction(event.action))
+    if kind is not None:
+        payload = {"contact": contact.public_id, "purpose": purpose.slug, "channel": event.channel}
+        events.emit(session, kind, {**payload, "consent_event": event.id}, contact_id=contact.id)
 
 
 STATUS_OF_ACTION = {

@@ -35,11 +35,13 @@ from sender.enums import (
     DeliveryStatus,
     FeedbackKind,
     SuppressionReason,
+    WebhookEvent,
 )
 from sender.models import Campaign, ConsentState, Contact, Delivery, DeliveryFeedback, Purpose
 from sender.services.audience.contacts import suppress
 from sender.services.consent import withdrawal
 from sender.services.records import audit
+from sender.services.webhooks import events
 
 ACTOR = "bounces"
 # Soft bounces count within this window (issue 18: 15 days without a success in between).
@@ -136,6 +138,19 @@ def _apply(session: Session, settings: Settings, feedback: Feedback) -> Outcome:
         "contact",
         contact.public_id,
         {"delivery_id": delivery.id if delivery else None, "source": feedback.source[:16]},
+    )
+    events.emit(
+        session,
+        WebhookEvent.DELIVERY_COMPLAINED
+        if feedback.kind == FeedbackKind.COMPLAINT
+        else WebhookEvent.DELIVERY_BOUNCED,
+        {
+            "contact": contact.public_id,
+            "delivery": delivery.id if delivery else None,
+            "campaign": delivery.campaign_id if delivery else None,
+            "kind": feedback.kind.value,
+        },
+        contact_id=contact.id,
     )
     kind = feedback.kind
     work.after_commit(session, "feedback metrics", lambda: metrics.feedback_received("email", kind))

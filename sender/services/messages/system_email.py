@@ -36,6 +36,8 @@ KINDS = (
     "restriction_lift",
     "erasure_confirm",
     "address_confirm",
+    # To admins: an outgoing webhook endpoint was disabled after repeated failure.
+    "webhook_disabled",
 )
 
 

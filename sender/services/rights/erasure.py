@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 from sender.channels.base import address_columns
 from sender.config import Settings
 from sender.db import rowcount, utcnow
-from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason
+from sender.enums import ContactStatus, DeliveryStatus, SkipReason, SuppressionReason, WebhookEvent
 from sender.i18n import N_
-from sender.models import AddressChange, ConsentState, Contact, Delivery, Enrolment, ListMember
+from sender.models import AddressChange, ConsentState, Contact, Delivery, Enrolment, ListMember, OutgoingEvent
 from sender.services.accounts import organisation
 from sender.services.audience import import_files
 from sender.services.audience.contacts import suppress_addresses
 from sender.services.errors import Conflict, NotConfigured, NotFound
 from sender.services.messages import system_email
 from sender.services.records import audit
+from sender.services.webhooks import events
 
 # Deliveries not yet handed to a transport: the worker's claim would skip them anyway (the gate refuses an
 # erased contact); marking them now makes the campaign's counts say why.
@@ -110,6 +111,10 @@ def erase(
     import_files.forget_person(session, contact.email, contact.phone, settings.default_phone_region)
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))
     session.execute(delete(AddressChange).where(AddressChange.contact_id == contact.id))
+    # Webhook events about the person (and their deliveries) go; contact.erased itself carries only the
+    # public id and is not linked to the stub, so it stays to be delivered.
+    session.execute(delete(OutgoingEvent).where(OutgoingEvent.contact_id == contact.id))
+    events.emit(session, WebhookEvent.CONTACT_ERASED, {"contact": contact.public_id})
     for field in (
         *address_columns(), "first_name", "last_name",
         "locale", "country", "timezone", "source_detail", "last_interaction_at",

@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
+from sender.enums import WebhookEvent
 from sender.i18n import N_
 from sender.models import Contact, RightsRequest
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
+from sender.services.webhooks import events
 
 MAX_EXTENSION_MONTHS = 2
 MAX_TEXT = 2000
@@ -97,7 +99,20 @@ def open_request(
     session.add(request)
     session.flush()
     audit.record(session, actor, "rights.request_open", "rights_request", request.public_id, {"kind": kind})
+    _tell(session, WebhookEvent.RIGHTS_REQUEST_CREATED, request)
     return request
+
+
+def _tell(session: Session, kind: WebhookEvent, request: RightsRequest) -> None:
+    """The outgoing webhook of a request opened or closed: its public id, kind and the contact's public id."""
+    contact = session.get(Contact, request.contact_id) if request.contact_id is not None else None
+    payload = {
+        "rights_request": request.public_id,
+        "kind": request.kind,
+        "status": request.status,
+        "contact": contact.public_id if contact is not None else None,
+    }
+    events.emit(session, kind, payload, contact_id=request.contact_id)
 
 
 def create_from(session: Session, data: Mapping[str, Any], actor: str) -> RightsRequest:
@@ -187,6 +202,7 @@ def close(session: Session, request: RightsRequest, status: Any, outcome: Any, a
     audit.record(
         session, actor, "rights.request_close", "rights_request", request.public_id, {"status": status}
     )
+    _tell(session, WebhookEvent.RIGHTS_REQUEST_CLOSED, request)
     return request
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sender import work
 from sender.config import Settings
-from sender.enums import ContactStatus
+from sender.enums import ContactStatus, WebhookEvent
 from sender.i18n import N_
 from sender.models import Contact
 from sender.services.accounts import organisation
@@ -21,6 +21,7 @@ from sender.services.errors import Conflict
 from sender.services.messages import system_email
 from sender.services.records import audit
 from sender.services.rights import requests
+from sender.services.webhooks import events
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ def restrict(session: Session, contact: Contact, actor: str) -> None:
     contact.status = ContactStatus.RESTRICTED
     session.flush()
     audit.record(session, actor, "rights.restrict", "contact", contact.public_id)
+    events.emit(
+        session, WebhookEvent.CONTACT_RESTRICTED, {"contact": contact.public_id}, contact_id=contact.id
+    )
 
 
 def from_portal(session: Session, contact: Contact, actor: str) -> None:

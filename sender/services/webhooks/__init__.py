@@ -1,0 +1,1 @@
+"""Outgoing webhooks: the event port (`events.emit`), endpoints, signed delivery by jobs, and its retries."""
