@@ -289,6 +289,37 @@ class OutboundError(StrEnum):
     HTTP_STATUS = "http_status"
 
 
+class PurposeKind(StrEnum):
+    """What a purpose's consent allows: receiving messages, or being measured in them (R54, R55)."""
+
+    MARKETING = "marketing"
+    # Tracking consent: individual click and open measurement, never a condition of any other consent.
+    TRACKING = "tracking"
+
+
+class TrackingMode(StrEnum):
+    """How a campaign measures clicks (R54, R56, R72): off by default."""
+
+    OFF = "off"
+    AGGREGATE = "aggregate"  # a campaign-level redirect that names no one
+    PER_PERSON = "per_person"  # a signed per-delivery token, only with tracking consent
+
+
+class EngagementKind(StrEnum):
+    """What an engagement event records."""
+
+    CLICK = "click"
+    OPEN = "open"
+
+
+class EngagementClass(StrEnum):
+    """Who made an engagement event, as far as its request tells (R57)."""
+
+    HUMAN = "human"
+    SCANNER = "scanner"  # a security gateway following links: never counted
+    MACHINE_OPEN = "machine_open"  # a privacy proxy loading images (Apple MPP, Google image proxy)
+
+
 def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous import (
+    BadData,
+    SignatureExpired,
+    Signer,
+    TimestampSigner,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+    want_bytes,
+)
 
 from sender.addresses import has_phone
 
@@ -17,6 +25,9 @@ class LinkKind:
 
     salt: str
     max_age: int | None
+    # Untimed tokens carry no signing time: the same payload always gives the same token (tracked links,
+    # where a timestamp would tell recipients apart by when their message was rendered).
+    timed: bool = True
 
 
 # Unsubscribe links never expire (withdrawal "at any time", Art. 7(3) and 21(2)); links that open a
@@ -33,6 +44,10 @@ KINDS: dict[str, LinkKind] = {
     # Requalification answers: their own salts; the cycle's deadline, not the token, decides when they end.
     "requalify-confirm": LinkKind("requalify-confirm-v1", None),
     "requalify-decline": LinkKind("requalify-decline-v1", None),
+    # Tracked links and the open pixel (services/engagement): a link id, and a delivery id only for a
+    # contact with tracking consent. They never expire: a click on an old message still finds its target.
+    "click": LinkKind("click-v1", None, timed=False),
+    "open": LinkKind("open-v1", None, timed=False),
 }
 
 
@@ -49,10 +64,10 @@ def _refuse_addresses(value: Any) -> None:
         raise ValueError("link tokens carry opaque ids only, never an email address or phone number")
 
 
-class _KeyCachingSigner(TimestampSigner):
+class _KeyCaching(Signer):
     """itsdangerous's signer, each (key, salt)'s derived key computed once instead of for every token.
 
-    Tokens and their checks are byte for byte those of the plain TimestampSigner: only the derivation is remembered.
+    Tokens and their checks are byte for byte those of the plain signer: only the derivation is remembered.
     """
 
     _derived: dict[tuple[bytes, bytes, str], bytes] = {}
@@ -65,6 +80,10 @@ class _KeyCachingSigner(TimestampSigner):
         if derived is None:
             derived = self._derived[slot] = super().derive_key(key)
         return derived
+
+
+class _KeyCachingSigner(_KeyCaching, TimestampSigner):
+    """The timed signer with the same remembered derivation."""
 
 
 class TokenInvalid(Exception):
@@ -85,12 +104,16 @@ class TokenService:
         self._keys = list(secret_keys)
         # One serializer per kind, built once (each message signs two links: measured, building them was
         # as costly as signing).
-        self._serializers = {
-            kind: URLSafeTimedSerializer(self._keys, salt=spec.salt, signer=_KeyCachingSigner)
+        self._serializers: dict[str, URLSafeSerializer | URLSafeTimedSerializer] = {
+            kind: (
+                URLSafeTimedSerializer(self._keys, salt=spec.salt, signer=_KeyCachingSigner)
+                if spec.timed
+                else URLSafeSerializer(self._keys, salt=spec.salt, signer=_KeyCaching)
+            )
             for kind, spec in KINDS.items()
         }
 
-    def _serializer(self, kind: str) -> tuple[URLSafeTimedSerializer, LinkKind]:
+    def _serializer(self, kind: str) -> tuple[URLSafeSerializer | URLSafeTimedSerializer, LinkKind]:
         return self._serializers[kind], KINDS[kind]
 
     def dumps(self, kind: str, payload: dict[str, Any]) -> str:
@@ -106,7 +129,10 @@ class TokenService:
         """
         serializer, spec = self._serializer(kind)
         try:
-            payload = serializer.loads(token, max_age=max_age or spec.max_age)
+            if isinstance(serializer, URLSafeTimedSerializer):
+                payload = serializer.loads(token, max_age=max_age or spec.max_age)
+            else:
+                payload = serializer.loads(token)
         except SignatureExpired:
             raise TokenExpired(kind) from None
         except BadData:

@@ -2,7 +2,7 @@
 delivery's round, so that a person who enters a sequence again gets each step once per passage
 
 Revision ID: 0031
-Revises: 0032
+Revises: 0032, 0029
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,8 @@ from alembic import op
 
 
 revision: str = '0031'
-down_revision: str | None = '0032'
+# Also joins the two heads of the branches merged before it (webhooks 0032, engagement 0029).
+down_revision: str | tuple[str, ...] | None = ('0032', '0029')
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

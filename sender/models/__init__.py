@@ -6,6 +6,7 @@ from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, Suppression
 from sender.models.deliverability import DeliveryFeedback
+from sender.models.engagement import CampaignLink, EngagementDaily, EngagementEvent
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.library import Media, Template
 from sender.models.records import ProcessorEntry, PurposeDpia
@@ -26,6 +27,7 @@ __all__ = [
     "BreachIncident",
     "BreachNotice",
     "Campaign",
+    "CampaignLink",
     "ConsentEvent",
     "ConsentState",
     "ConsentWording",
@@ -36,6 +38,8 @@ __all__ = [
     "Delivery",
     "DeliveryCount",
     "DeliveryFeedback",
+    "EngagementDaily",
+    "EngagementEvent",
     "Enrolment",
     "ImportBatch",
     "ImportFileChunk",

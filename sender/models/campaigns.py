@@ -20,7 +20,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
-from sender.enums import BodyFormat, CampaignKind, CampaignStatus, Channel, DeliveryStatus, one_of
+from sender.enums import (
+    BodyFormat,
+    CampaignKind,
+    CampaignStatus,
+    Channel,
+    DeliveryStatus,
+    TrackingMode,
+    one_of,
+)
 from sender.models.contacts import ContactList
 from sender.models.library import Template
 
@@ -45,6 +53,7 @@ class Campaign(Base):
         CheckConstraint(one_of("kind", CampaignKind), name="kind"),
         CheckConstraint(one_of("channel", Channel), name="channel"),
         CheckConstraint(one_of("body_format", BodyFormat), name="body_format"),
+        CheckConstraint(one_of("tracking_mode", TrackingMode), name="tracking_mode"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +86,8 @@ class Campaign(Base):
     paused_reason: Mapped[str | None] = mapped_column(String(16))
     # When a person last resumed it: the circuit breaker counts from then, so a resume is not undone at once.
     resumed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # How clicks and opens are measured (R54, R56); off for every new campaign (R72).
+    tracking_mode: Mapped[str] = mapped_column(String(16), default=TrackingMode.OFF)
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
     template: Mapped[Template | None] = relationship()

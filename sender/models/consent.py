@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
-from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, one_of
+from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, PurposeKind, one_of
 
 LEGAL_BASES = ("consent", "legitimate_interest", "contract", "legal_obligation")
 
@@ -29,12 +29,15 @@ class Purpose(Base):
     """Why we process data: one entry of the register of processing (GDPR Art. 30)."""
 
     __tablename__ = "purposes"
+    __table_args__ = (CheckConstraint(one_of("kind", PurposeKind), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     legal_basis: Mapped[str] = mapped_column(String(32), default="consent")
+    # Tracking: consent to be measured in messages (R54), asked and kept apart from any other (R55).
+    kind: Mapped[str] = mapped_column(String(16), default=PurposeKind.MARKETING)
     retention_days: Mapped[int] = mapped_column(Integer, default=1095)
     # No column default: the ORM would put it in place of an explicit None ("never expires").
     consent_validity_days: Mapped[int | None] = mapped_column(Integer)

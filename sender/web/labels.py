@@ -262,6 +262,18 @@ LABELS: dict[str, dict[str, str]] = {
         "fail": N_("Fail"),
         "skipped": N_("Not run"),
     },
+    "PurposeKind": {"marketing": N_("Messages"), "tracking": N_("Click and open tracking")},
+    "TrackingMode": {
+        "off": N_("Off: links go straight to their target"),
+        "aggregate": N_("Aggregate: campaign-level counts, no one identified"),
+        "per_person": N_("Per person: only for contacts who consented to tracking"),
+    },
+    "EngagementKind": {"click": N_("Click"), "open": N_("Open")},
+    "EngagementClass": {
+        "human": N_("Person"),
+        "scanner": N_("Security scanner"),
+        "machine_open": N_("Machine open (privacy proxy)"),
+    },
     "SegmentOperator": {"equals": N_("equals"), "contains": N_("contains"), "empty": N_("is empty")},
     "WebhookEvent": {
         "consent.granted": N_("Consent granted"),

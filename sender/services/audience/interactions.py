@@ -24,6 +24,13 @@ NOT_COUNTED = ("open", "delivery", "send")
 KINDS = COUNTED + NOT_COUNTED
 
 
+def too_soon(settings: Settings, sent_at: datetime | None, at: datetime) -> bool:
+    """A click within AUTOMATED_CLICK_SECONDS of its message's delivery: a scanner, not the person (R57)."""
+    return sent_at is not None and timedelta(0) <= at - sent_at < timedelta(
+        seconds=settings.automated_click_seconds
+    )
+
+
 def record(
     session: Session,
     settings: Settings,
@@ -45,10 +52,7 @@ def record(
         delivery = session.get(Delivery, delivery_id)
         if delivery is None or delivery.contact_id != contact.id:
             raise ValidationFailed({"delivery_id": N_("no such delivery for this contact")})
-        sent = delivery.sent_at
-        if sent is not None and timedelta(0) <= at - sent < timedelta(
-            seconds=settings.automated_click_seconds
-        ):
+        if too_soon(settings, delivery.sent_at, at):
             return "automated"
     # Only forward: a late report of an old interaction must not rewind the clock.
     if contact.last_interaction_at is None or at > contact.last_interaction_at:

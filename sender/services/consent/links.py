@@ -45,8 +45,22 @@ def unsubscribe_url(
     campaign_id: int | None,
 ) -> str:
     """Absolute unsubscribe URL, used in the body, the footer and List-Unsubscribe."""
+    return unsubscribe_url_for(
+        settings.public_base_url, tokens, contact_public_id, purpose_id, channel, campaign_id
+    )
+
+
+def unsubscribe_url_for(
+    base_url: str,
+    tokens: TokenService,
+    contact_public_id: str,
+    purpose_id: int,
+    channel: str,
+    campaign_id: int | None,
+) -> str:
+    """Absolute unsubscribe URL under a given public base URL."""
     token = unsubscribe_token(tokens, contact_public_id, purpose_id, channel, campaign_id)
-    return f"{settings.public_base_url}/u/{token}"
+    return f"{base_url}/u/{token}"
 
 
 @dataclass(frozen=True)

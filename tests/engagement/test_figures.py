@@ -1,0 +1,115 @@
+"""The engagement figures: people's clicks and opens counted, scanners and proxies apart, uniques per day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sender.enums import EngagementClass, EngagementKind
+from sender.models import CampaignLink, EngagementDaily, EngagementEvent
+from sender.services.engagement import figures
+from tests import factories
+from tests.factories import CampaignFactory
+
+DAY1 = datetime(2026, 3, 2, 9, 0)
+DAY2 = datetime(2026, 3, 3, 14, 0)
+CLICK, OPEN = EngagementKind.CLICK, EngagementKind.OPEN
+HUMAN, SCANNER, MACHINE = EngagementClass.HUMAN, EngagementClass.SCANNER, EngagementClass.MACHINE_OPEN
+
+
+def _event(
+    session: Session, campaign_id: int, kind: str, cls: str, at: datetime, visitor: str, **kw: object
+) -> None:
+    session.add(
+        EngagementEvent(
+            campaign_id=campaign_id, kind=kind, classification=cls, occurred_at=at, visitor_key=visitor, **kw
+        )
+    )
+
+
+def _arrange(session: Session) -> tuple[int, CampaignLink, CampaignLink]:
+    factories.bind(session)
+    campaign = CampaignFactory()
+    first = CampaignLink(campaign_id=campaign.id, position=0, url="https://example.org/a")
+    second = CampaignLink(campaign_id=campaign.id, position=1, url="https://example.org/b")
+    session.add_all([first, second])
+    session.flush()
+    cid = campaign.id
+    # Visitor v1 clicks both links twice on day 1 and once on day 2; v2 clicks the second link once.
+    for at in (DAY1, DAY1 + timedelta(minutes=5)):
+        _event(session, cid, CLICK, HUMAN, at, "v1", link_id=first.id)
+        _event(session, cid, CLICK, HUMAN, at, "v1", link_id=second.id)
+    _event(session, cid, CLICK, HUMAN, DAY2, "v1b", link_id=first.id)
+    _event(session, cid, CLICK, HUMAN, DAY1 + timedelta(hours=1), "v2", link_id=second.id)
+    # A scanner burst over both links, a person's open, a proxy's open.
+    for link in (first, second):
+        _event(session, cid, CLICK, SCANNER, DAY1, "s", link_id=link.id)
+    _event(session, cid, OPEN, HUMAN, DAY1, "v1")
+    _event(session, cid, OPEN, HUMAN, DAY1, "v1")
+    _event(session, cid, OPEN, MACHINE, DAY1, "p")
+    session.flush()
+    return cid, first, second
+
+
+def test_counts_people_and_keeps_scanners_and_proxies_apart(db_session: Session) -> None:
+    cid, _, _ = _arrange(db_session)
+    report = figures.summary(db_session, cid)
+    assert report.clicks == 6
+    # v1 and v2 on day 1, v1 again on day 2 (a new day's key).
+    assert report.unique_clicks == 3
+    assert report.scanner_clicks == 2
+    assert report.opens == figures.OpenFigures(opens=2, unique=1, machine=1)
+    assert [(f.url, f.clicks, f.unique) for f in report.links] == [
+        ("https://example.org/a", 3, 2),
+        ("https://example.org/b", 3, 2),
+    ]
+    assert figures.unique_clicks_by_variant(db_session, cid) == {None: 3}
+
+
+def test_unique_clicks_over_time_by_day_and_hour(db_session: Session) -> None:
+    cid, _, _ = _arrange(db_session)
+    assert figures.unique_clicks_over_time(db_session, cid) == [
+        (datetime(2026, 3, 2), 2),
+        (datetime(2026, 3, 3), 1),
+    ]
+    assert figures.unique_clicks_over_time(db_session, cid, "hour") == [
+        (datetime(2026, 3, 2, 9), 1),
+        (datetime(2026, 3, 2, 10), 1),
+        (datetime(2026, 3, 3, 14), 1),
+    ]
+
+
+def test_variants_are_counted_apart(db_session: Session) -> None:
+    factories.bind(db_session)
+    campaign = CampaignFactory()
+    for variant, visitors in ((0, ["a", "b"]), (1, ["c"])):
+        for v in visitors:
+            _event(db_session, campaign.id, CLICK, HUMAN, DAY1, v, variant=variant)
+    db_session.flush()
+    assert figures.unique_clicks_by_variant(db_session, campaign.id) == {0: 2, 1: 1}
+
+
+def test_folded_days_add_to_the_events_still_kept(db_session: Session) -> None:
+    cid, first, _ = _arrange(db_session)
+    old = DAY1.date() - timedelta(days=400)
+    db_session.add_all(
+        [
+            EngagementDaily(campaign_id=cid, day=old, kind=CLICK, classification=HUMAN, count=5, visitors=4),
+            EngagementDaily(
+                campaign_id=cid,
+                link_id=first.id,
+                day=old,
+                kind=CLICK,
+                classification=HUMAN,
+                count=5,
+                visitors=4,
+            ),
+            EngagementDaily(campaign_id=cid, day=old, kind=OPEN, classification=MACHINE, count=7, visitors=1),
+        ]
+    )
+    db_session.flush()
+    report = figures.summary(db_session, cid)
+    assert (report.clicks, report.unique_clicks, report.opens.machine) == (11, 7, 8)
+    assert report.links[0].clicks == 8
+    assert figures.unique_clicks_over_time(db_session, cid)[0] == (datetime(old.year, old.month, old.day), 4)
