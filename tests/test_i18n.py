@@ -27,6 +27,7 @@ SAME_IN_FRENCH = {
     "API",
     "Import",
     "Marketing",
+    "Messages",
     "Requalification",
     "Rectification",
     "Objection",
