@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field
 
 from sender.enums import BodyFormat, DelayUnit, SequenceTrigger
 from sender.enums import Channel as ChannelName
@@ -18,8 +18,8 @@ MAX_DELAY = 3650
 FIELD_LIMIT = 64
 
 
-def _time_of_day(value: str | None) -> str | None:
-    if value in (None, ""):
+def _time_of_day(value: str) -> str | None:
+    if not value:
         return None
     try:
         parse_time(value)
@@ -34,25 +34,24 @@ class StepInput(Input):
     channel: Annotated[str, OneOf(ChannelName)] = ChannelName.EMAIL
     delay_value: Annotated[int, Field(ge=0, le=MAX_DELAY)] = 0
     delay_unit: Annotated[str, OneOf(DelayUnit)] = DelayUnit.DAYS
-    at_time: Annotated[
-        str | None,
-        Field(
-            max_length=5,
-            description="HH:MM in the organisation's time zone: after its delay, the step "
-            "waits for the next such time.",
-        ),
-    ] = None
+    at_time: (
+        Annotated[
+            str,
+            Field(
+                max_length=5,
+                description="HH:MM in the organisation's time zone: after its delay, the step waits for the next "
+                "such time.",
+            ),
+            AfterValidator(_time_of_day),
+        ]
+        | None
+    ) = None
     subject: Text = ""
     body_format: Annotated[str, OneOf(BodyFormat)] = BodyFormat.HTML
     body_source: Text = ""
     body_html: Text = ""
     body_text: Text = ""
     body_text_derived: bool = False
-
-    @model_validator(mode="after")
-    def _check_time(self) -> Self:
-        _time_of_day(self.at_time)
-        return self
 
     def draft(self, name: str, purpose: str) -> CampaignDraft:
         """The step's message as a checked campaign draft (the channel's rules, the sandbox)."""

@@ -28,6 +28,7 @@ from sender.services.sequences.schema import FIELD_LIMIT, MAX_DELAY, SequenceInp
 from sender.web import charts, labels
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.forms import Form, choices, run_action
+from sender.web.labels import say
 from sender.web.session import get_session, runtime
 
 # Step slots of the builder; an empty slot (no subject, no body) is no step.
@@ -110,8 +111,30 @@ class SequenceForm(Form):
             "trigger_list_id": chosen(self.trigger_list_id.data),
             "trigger_segment_id": chosen(self.trigger_segment_id.data),
             "trigger_field": (self.trigger_field.data or "").strip() or None,
-            "steps": [entry.form.as_input() for entry in self.steps.entries if not entry.form.empty()],
+            "steps": [entry.form.as_input() for entry in self.filled()],
         }
+
+    def filled(self) -> list[Any]:
+        """The step slots written in, in order: the sequence's steps."""
+        return [entry for entry in self.steps.entries if not entry.form.empty()]
+
+    def place_step_errors(self, errors: dict[str, str]) -> dict[str, str]:
+        """Put each step's refusals (`steps.N.field`, or `steps`: `N.field: reason`) beside its input in the
+        slot it came from; returns the others."""
+        filled, others = self.filled(), {}
+        for key, message in errors.items():
+            path = key.split(".")
+            if key == "steps" and ": " in message and message.split(".", 1)[0].isdigit():
+                where, message = message.split(": ", 1)
+                path = ["steps", *where.split(".")]
+            if len(path) == 3 and path[1].isdigit() and int(path[1]) < len(filled):
+                slot = filled[int(path[1])].form
+                target = slot._fields.get(path[2]) or slot._fields.get("body_source")
+                if target is not None:
+                    target.errors = [*target.errors, say(message)]
+                    continue
+            others[key] = message
+        return others
 
 
 def _sequence(sequence_id: int) -> Sequence:
@@ -137,7 +160,7 @@ def sequence_new() -> ResponseReturnValue:
     if request.method == "POST":
         if form.validate():
             return run_action(
-                lambda: build.save(get_session(), None, SequenceInput.parse(form.as_input()), actor()),
+                lambda: _save(form),
                 success=_("Sequence saved as a draft. Preview its steps, then activate it."),
                 redirect_to=lambda sequence: url_for("admin.sequence", sequence_id=sequence.id),
                 refused=lambda status: _builder(form, status),
@@ -146,6 +169,14 @@ def sequence_new() -> ResponseReturnValue:
             )
         return _builder(form, 400)
     return _builder(form, 200)
+
+
+def _save(form: SequenceForm) -> Sequence:
+    """Parse and save the builder's sequence; refusals of a step land beside its inputs."""
+    try:
+        return build.save(get_session(), None, SequenceInput.parse(form.as_input()), actor())
+    except ValidationFailed as exc:
+        raise ValidationFailed(form.place_step_errors(dict(exc.errors))) from None
 
 
 def _builder(form: SequenceForm, status: int) -> ResponseReturnValue:
