@@ -41,12 +41,12 @@ def _bounce_mailbox(settings: Settings) -> bool:
 # cycle's first asks should not wait. The others are daily housekeeping (README: Cron set-up).
 DUTIES = (
     Duty(("requalify", "run"), MINUTE),
-    # Sequences: people entering a segment or reaching a date, and every step now due.
-    Duty(("sequences", "run"), MINUTE),
     # The circuit breaker over every sending campaign (batches also check it before they claim).
     Duty(("deliverability", "breaker"), MINUTE),
     # The bounce mailbox, when BOUNCE_IMAP_URL names one: reports change the breaker's rates within a minute.
     Duty(("bounces", "fetch"), MINUTE, _bounce_mailbox),
+    # Sequences: people entering a segment or reaching a date, and every step now due.
+    Duty(("sequences", "run"), MINUTE),
     Duty(("retention", "run"), DAY),
     Duty(("signups", "purge"), DAY),
     Duty(("requests", "overdue"), DAY),
