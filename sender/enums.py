@@ -44,6 +44,8 @@ class CampaignKind(StrEnum):
     MARKETING = "marketing"
     LEGAL_NOTICE = "legal_notice"
     REQUALIFICATION = "requalification"
+    # One step of a sequence: an internal campaign whose deliveries are its enrolments' sends.
+    SEQUENCE = "sequence"
 
 
 class BodyFormat(StrEnum):
@@ -332,3 +334,44 @@ def one_of(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint keeping `column` within an enum's values."""
     listed = ", ".join(f"'{member.value}'" for member in values)
     return f"{column} IN ({listed})"
+
+
+class SequenceStatus(StrEnum):
+    """Where a sequence is: written by its state machine (services/sequences/states.py)."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class SequenceTrigger(StrEnum):
+    """What enrols a person in a sequence."""
+
+    CONSENT = "consent"
+    LIST = "list"
+    SEGMENT = "segment"
+    DATE = "date"
+
+
+class DelayUnit(StrEnum):
+    """The unit of a step's delay."""
+
+    HOURS = "hours"
+    DAYS = "days"
+
+
+class EnrolmentStatus(StrEnum):
+    """Where a person is in a sequence."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    EXITED = "exited"
+
+
+class ExitReason(StrEnum):
+    """Why a person left a sequence before its end."""
+
+    WITHDRAWN = "withdrawn"
+    ERASED = "erased"
+    # The gate refused a step (restriction, suppression, expiry…): the step's skip reason says which.
+    REFUSED = "refused"

@@ -20,4 +20,4 @@ def test_the_bounce_mailbox_is_read_every_minute_once_bounce_imap_url_names_one(
 
     assert "bounces fetch" not in bare
     assert with_mailbox == [*bare[:2], "bounces fetch", *bare[2:]]
-    assert {"requalify run", "deliverability breaker", "retention run"} <= set(bare)
+    assert {"requalify run", "deliverability breaker", "sequences run", "retention run"} <= set(bare)

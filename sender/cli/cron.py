@@ -45,6 +45,8 @@ DUTIES = (
     Duty(("deliverability", "breaker"), MINUTE),
     # The bounce mailbox, when BOUNCE_IMAP_URL names one: reports change the breaker's rates within a minute.
     Duty(("bounces", "fetch"), MINUTE, _bounce_mailbox),
+    # Sequences: people entering a segment or reaching a date, and every step now due.
+    Duty(("sequences", "run"), MINUTE),
     Duty(("retention", "run"), DAY),
     Duty(("signups", "purge"), DAY),
     Duty(("requests", "overdue"), DAY),
@@ -77,7 +79,7 @@ def run_duty(command: Sequence[str]) -> int:
 @click.command("cron")
 @click.option("--parent-pid", type=int, default=None, hidden=True)
 def cron(parent_pid: int | None) -> None:
-    """Run requalification, the circuit breaker, the bounce mailbox, retention, the sign-up purge and the overdue
+    """Run requalification, sequences, the circuit breaker, the bounce mailbox, retention, the sign-up purge and the overdue
     requests check on their schedules."""
     if parent_pid is not None:
         stop_with_parent(parent_pid)

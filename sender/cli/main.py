@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sender.cli import access as access_cli
 from sender.cli import requalify as requalify_cli
+from sender.cli import sequences as sequences_cli
 from sender.cli import units
 from sender.cli.audit import audit_group
 from sender.cli.bounces import bounces_group
@@ -267,6 +268,7 @@ cli.add_command(signups_group)
 cli.add_command(contacts)
 cli.add_command(requalify_cli.requalify_group)
 cli.add_command(requalify_cli.retention_group)
+cli.add_command(sequences_cli.sequences_group)
 cli.add_command(cron)
 cli.add_command(bounces_group)
 cli.add_command(deliverability_group)

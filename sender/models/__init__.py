@@ -13,6 +13,7 @@ from sender.models.records import ProcessorEntry, PurposeDpia
 from sender.models.requalification import CronLock, Requalification, RequalificationAsk
 from sender.models.rights import AddressChange, RightsRequest, UsedToken
 from sender.models.segments import ContactTag, Segment, campaign_segments
+from sender.models.sequences import Enrolment, Sequence, SequenceStep
 from sender.models.sms import InboundSms
 from sender.models.staff import OrganisationSettings, SignInThrottle
 from sender.models.transactional import TransactionalMessage
@@ -42,6 +43,7 @@ __all__ = [
     "DeliveryTally",
     "EngagementDaily",
     "EngagementEvent",
+    "Enrolment",
     "ImportBatch",
     "ImportFileChunk",
     "ImportReportLine",
@@ -58,6 +60,8 @@ __all__ = [
     "RequalificationAsk",
     "RightsRequest",
     "Segment",
+    "Sequence",
+    "SequenceStep",
     "SetupLock",
     "SignInThrottle",
     "Suppression",

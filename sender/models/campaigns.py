@@ -98,13 +98,16 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "contact_id"),
+        # `round` is 0 for a campaign; a sequence step's delivery carries its enrolment's id, so a person who
+        # enters a sequence again gets each step once more, and each (enrolment, step) at most once.
+        UniqueConstraint("campaign_id", "contact_id", "round"),
         CheckConstraint(one_of("status", DeliveryStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     batch_no: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))

@@ -42,6 +42,24 @@ MODEL_CODES: dict[str, tuple[str, ...]] = {
 
 # The English label of each code, by set. Channels are missing here: their label is the channel's own.
 LABELS: dict[str, dict[str, str]] = {
+    "SequenceStatus": {"draft": N_("Draft"), "active": N_("Active"), "paused": N_("Paused")},
+    "SequenceTrigger": {
+        "consent": N_("Consent granted"),
+        "list": N_("Added to a list"),
+        "segment": N_("Entering a segment"),
+        "date": N_("A date field"),
+    },
+    "DelayUnit": {"hours": N_("hours"), "days": N_("days")},
+    "EnrolmentStatus": {
+        "active": N_("In the sequence"),
+        "completed": N_("Completed"),
+        "exited": N_("Exited"),
+    },
+    "ExitReason": {
+        "withdrawn": N_("Withdrew consent"),
+        "erased": N_("Erased"),
+        "refused": N_("Refused by the gate"),
+    },
     "ContactStatus": {
         "active": N_("Active"),
         "restricted": N_("Processing restricted"),
@@ -60,6 +78,7 @@ LABELS: dict[str, dict[str, str]] = {
         "marketing": N_("Marketing"),
         "legal_notice": N_("Legal notice"),
         "requalification": N_("Requalification"),
+        "sequence": N_("Sequence step"),
     },
     "BodyFormat": {
         "richtext": N_("Rich text"),

@@ -24,6 +24,8 @@ from sender.models import BreachIncident, Segment, Template
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
+from sender.services.sequences import build
+from sender.services.sequences.schema import SequenceInput
 from sender.web.admin.forms import Form
 from tests.admin.conftest import csrf_token
 from tests.admin.webhook_world import webhook_with_delivery
@@ -85,6 +87,7 @@ VALID: dict[str, dict[str, Any]] = {
     "admin.campaign_schedule": {"when": "2030-06-01T09:00"},
     "admin.requalification_new": {"name": "R", "purpose": "news", "subject": "S", "body_text": "B"},
     "admin.requalification_approve": {"note": "DPO file 12"},
+    "admin.sequence_new": {"name": "W", "purpose": "news", "trigger": "consent", "steps-0-channel": "email", "steps-0-delay_value": "1", "steps-0-delay_unit": "days", "steps-0-subject": "Hi", "steps-0-body_source": "Hello."},
     "admin.staff_user_create": {"email": "new-user@example.org", "role": "dpo", "password": "correct horse battery"},
     "admin.staff_user_active": {"active": "1"},
     "admin.staff_token_create": {"name": "fuzz"},
@@ -139,10 +142,20 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
     template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
     db_session.add(template)
     endpoint, delivery = webhook_with_delivery(db_session)
+    welcome = SequenceInput.parse(
+        {
+            "name": "W",
+            "purpose": "news",
+            "trigger": "consent",
+            "steps": [{"subject": "Hi", "body_html": "<p>Hi</p>", "body_text_derived": True}],
+        }
+    )
+    sequence = build.save(db_session, None, welcome, "user:1")
     db_session.commit()
     return {
         "endpoint_id": endpoint.id,
         "delivery_id": delivery.id,
+        "sequence_id": sequence.id,
         "public_id": contact.public_id,
         "slug": purpose.slug,
         "list_id": lst.id,

@@ -16,6 +16,8 @@ from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
 from sender.services.records import breaches
+from sender.services.sequences import build
+from sender.services.sequences.schema import SequenceInput
 from sender.web.admin.auth import PERMISSIONS
 from tests.admin.conftest import post
 from tests.admin.webhook_world import webhook_with_delivery
@@ -282,6 +284,28 @@ ACTIONS = [
     Action("template message", "GET", "/admin/templates/{template}/message.html", "view"),
     Action("template duplicate", "POST", "/admin/templates/{template}/duplicate", "campaigns.edit"),
     Action("brand", "POST", "/admin/brand", "organisation.edit", {"brand_color": "#1f4e79"}),
+    Action("sequences", "GET", "/admin/sequences", "view"),
+    Action("sequence new", "GET", "/admin/sequences/new", "sequences.edit"),
+    Action(
+        "sequence create",
+        "POST",
+        "/admin/sequences/new",
+        "sequences.edit",
+        {
+            "name": "Welcome",
+            "purpose": "{purpose}",
+            "trigger": "consent",
+            "steps-0-channel": "email",
+            "steps-0-delay_value": "0",
+            "steps-0-delay_unit": "hours",
+            "steps-0-subject": "Hello",
+            "steps-0-body_source": "Hello.",
+        },
+    ),
+    Action("sequence page", "GET", "/admin/sequences/{sequence}", "view"),
+    Action("sequence step", "GET", "/admin/sequences/{sequence}/steps/1", "view"),
+    Action("sequence activate", "POST", "/admin/sequences/{sequence}/activate", "sequences.activate"),
+    Action("sequence pause", "POST", "/admin/sequences/{sequence}/pause", "sequences.activate"),
     Action("image upload", "POST", "/admin/images", "campaigns.edit", {"alt_text": "A logo"}),
     Action("webhooks", "GET", "/admin/webhooks", "webhooks.manage"),
     Action(
@@ -332,10 +356,20 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
     template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
     db_session.add(template)
     endpoint, delivery = webhook_with_delivery(db_session)
+    welcome = SequenceInput.parse(
+        {
+            "name": "W",
+            "purpose": "news",
+            "trigger": "consent",
+            "steps": [{"subject": "Hi", "body_html": "<p>Hi</p>", "body_text_derived": True}],
+        }
+    )
+    sequence = build.save(db_session, None, welcome, "user:1")
     db_session.commit()
     return {
         "endpoint": str(endpoint.id),
         "delivery": str(delivery.id),
+        "sequence": str(sequence.id),
         "purpose": purpose.slug,
         "wording": str(unused.id),
         "contact": contact.public_id,
@@ -390,6 +424,8 @@ def test_every_staff_route_is_in_the_matrix(app: Flask) -> None:
         "<id:template_id>": "{template}",
         "<id:endpoint_id>": "{endpoint}",
         "<id:delivery_id>": "{delivery}",
+        "<id:sequence_id>": "{sequence}",
+        "<id:step>": "1",
     }
     public = {
         "/admin/signin",

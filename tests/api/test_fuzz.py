@@ -50,6 +50,13 @@ def _valid(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
             {name: _valid(prop) for name, prop in properties.items() if name in required},
             optional={name: _valid(prop) for name, prop in properties.items() if name not in required},
         )
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        # Lists of objects (a sequence's steps) are built from the same object strategy.
+        return st.lists(
+            _valid(schema["items"]),
+            min_size=schema.get("minItems", 0),
+            max_size=min(schema.get("maxItems", 5), 5),
+        )
     return from_schema(schema)
 
 

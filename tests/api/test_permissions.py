@@ -96,6 +96,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     "deleteWebhookEndpoint": ADMINS,
     "listWebhookDeliveries": ADMINS,
     "replayWebhookDelivery": ADMINS,
+    "createSequence": WRITERS,
+    "listSequences": ALL,
+    "getSequence": ALL,
+    "updateSequence": WRITERS,
+    "previewSequenceStep": ALL,
+    "activateSequence": WRITERS,
+    "pauseSequence": WRITERS,
 }
 # Allowed, these would change the campaign for the calls after them: they aim at a missing one (404).
 DESTRUCTIVE = {"sendCampaign", "cancelCampaign"}
@@ -119,7 +126,13 @@ def world(api: Api) -> dict[str, str]:
     lst = api.post("/lists", {"name": "All"})
     api.post(f"/lists/{lst['id']}/members", {"contact_ids": [contact["id"]]}, status=200)
     campaign = api.post("/campaigns", {**BODY, "purpose": "newsletter", "lists": [lst["id"]]})
+    step = {"subject": "Hello", "body_html": "<p>Hello</p>", "body_text_derived": True}
+    sequence = api.post(
+        "/sequences", {"name": "W", "purpose": "newsletter", "trigger": "consent", "steps": [step]}
+    )
     return {
+        "sequence_id": str(sequence["id"]),
+        "step": "1",
         "slug": "newsletter",
         "public_id": contact["id"],
         "list_id": str(lst["id"]),

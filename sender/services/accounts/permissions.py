@@ -22,6 +22,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns.manage": frozenset({Role.ADMIN, Role.MARKETER}),
     "campaigns.preview": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
     "campaigns.send": frozenset({Role.ADMIN, Role.MARKETER}),
+    # Sequences are campaigns sent step by step: built by marketers, activated (sent) by them too.
+    "sequences.manage": frozenset({Role.ADMIN, Role.MARKETER}),
+    "sequences.activate": frozenset({Role.ADMIN, Role.MARKETER}),
     # Sending to legacy contacts needs the DPO's sign-off, recorded on the campaign (R50).
     "campaigns.approve": frozenset({Role.ADMIN, Role.DPO}),
     # The breach register and the proofs of honouring and consent are the DPO's records (R74, R77, R2).

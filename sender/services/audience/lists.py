@@ -20,6 +20,7 @@ from sender.models import Contact, ContactList, ListMember, ListTally
 from sender.services.audience.import_problems import address_problem
 from sender.services.errors import Conflict, NotFound, ValidationFailed
 from sender.services.records import audit
+from sender.services.sequences import enrol as sequences
 
 MAX_IDS_PER_CALL = 10_000
 MAX_NAME = 200
@@ -160,7 +161,18 @@ def add_ids(session: Session, list_id: int, contact_ids: Select[Any] | list[int]
     upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = upsert(_members_table()).from_select(columns, rows).on_conflict_do_nothing()
     session.flush()
-    return int(session.connection().execute(stmt, execution_options=COUNTED).rowcount)
+    # The sequences this list triggers enrol its new members only: they are read before they join.
+    triggered = sequences.triggered_by_list(session, list_id)
+    newcomers = []
+    if triggered:
+        already = select(ListMember.contact_id).where(ListMember.list_id == list_id)
+        newcomers = list(
+            session.scalars(rows.with_only_columns(Contact.id).where(Contact.id.not_in(already)))
+        )
+    joined = int(session.connection().execute(stmt, execution_options=COUNTED).rowcount)
+    for sequence in triggered:
+        sequences.enrol(session, sequence, newcomers)
+    return joined
 
 
 def add_members(session: Session, list_id: int, public_ids: Any, actor: str) -> MembershipChange:

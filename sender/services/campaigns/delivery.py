@@ -46,6 +46,7 @@ from sender.services.campaigns import deferral, inflight, states
 from sender.services.campaigns.inflight import InFlight
 from sender.services.campaigns.outlet import Attempt, Outlet
 from sender.services.consent.gate import gated_audience, rule_for
+from sender.services.sequences import steps_sent
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +175,14 @@ def record_outcomes(
     results: Sequence[tuple[int, Contact, Attempt | SendResult]],
     report: BatchReport,
     channel: Channel,
-) -> None:
-    """Write each message's outcome as the channel judges it (guarded by our claim token); the caller commits."""
+) -> list[tuple[int, Contact]]:
+    """Write each message's outcome as the channel judges it (guarded by our claim token); the caller commits.
+
+    Returns the (delivery id, contact) of the messages the provider accepted."""
     now = utcnow()
     max_attempts = len(settings.send_retry_intervals) + 1
     params = []
+    accepted: list[tuple[int, Contact]] = []
     for delivery_id, contact, outcome in results:
         attempt = Attempt.of(channel, outcome) if isinstance(outcome, SendResult) else outcome
         verdict, result = attempt.verdict, attempt.result
@@ -208,12 +212,13 @@ def record_outcomes(
             report.count(status, reason)
         if status == DeliveryStatus.SENT:
             report.sent += 1
+            accepted.append((delivery_id, contact))
         elif status in (RETRY, THROTTLED):
             report.retry += 1
         else:
             report.failed += 1
     if not params:
-        return
+        return accepted
     if session.get_bind().dialect.name == "postgresql":
         _write_outcomes_at_once(session, token, params, max_attempts, now)
     else:
@@ -222,6 +227,7 @@ def record_outcomes(
             params,
             execution_options={"synchronize_session": False},
         )
+    return accepted
 
 
 # The outcome columns, as bound parameters of an executemany (SQLite) or as columns of a VALUES list.
@@ -320,7 +326,9 @@ def send_batch(
     ]:
         """Write the outcomes so far and claim the next chunk, in one committed transaction."""
         campaign = session.get(Campaign, campaign_id, populate_existing=True)
-        record_outcomes(session, settings, token, pending, report, channel)
+        sent = record_outcomes(session, settings, token, pending, report, channel)
+        # A sequence step's sends are told to the webhooks in the transaction that records them.
+        steps_sent.announce(session, campaign_id, sent)
         if campaign is None or campaign.status != CampaignStatus.SENDING or inflight.STOPPING.is_set():
             _commit(session, "record outcomes")
             return campaign, [], {}, {}
@@ -370,7 +378,8 @@ def send_batch(
         def record_step() -> None:
             if not session.is_active:  # a step failed for another reason than an outage
                 session.rollback()
-            record_outcomes(session, settings, token, pending, report, channel)
+            sent = record_outcomes(session, settings, token, pending, report, channel)
+            steps_sent.announce(session, campaign_id, sent)
             release_unsent(session, settings, token, [*unsent, *failed])
             _commit(session, "record outcomes")
 

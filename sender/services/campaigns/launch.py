@@ -255,8 +255,9 @@ def sweep(
                 Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED)),
                 Campaign.planned_at.is_(None),
                 Campaign.launched_at <= cutoff,
-                # Requalification cycles are planned by `sender requalify run`, never from lists.
-                Campaign.kind != CampaignKind.REQUALIFICATION,
+                # Requalification cycles are planned by `sender requalify run`, sequence steps by
+                # `sender sequences run`: never from lists.
+                Campaign.kind.not_in((CampaignKind.REQUALIFICATION, CampaignKind.SEQUENCE)),
             )
         ).all()
         for campaign in unplanned:

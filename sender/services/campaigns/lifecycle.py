@@ -101,7 +101,8 @@ def _lists(session: Session, ids: Sequence[int], errors: dict[str, str]) -> list
 def get(session: Session, campaign_id: int) -> Campaign:
     """The campaign with this id, or NotFound."""
     campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
+    # A sequence step is sent, paused and shown through its sequence (services/sequences), never by hand.
+    if campaign is None or campaign.kind == CampaignKind.SEQUENCE:
         raise NotFound(N_("no such campaign"))
     return campaign
 

@@ -19,6 +19,7 @@ from sender.enums import Channel, ConsentAction, ConsentSource, ConsentStatus, C
 from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.errors import ValidationFailed
+from sender.services.sequences import enrol as sequences
 from sender.services.webhooks import events
 
 CHANNELS = tuple(Channel)
@@ -196,6 +197,9 @@ def record(
     session.add(event)
     session.flush()
     _apply(session, event)
+    # Every grant and withdrawal passes here (forms, double opt-in, portal, SMS, API): sequences enrol and
+    # exit at this one place, in the same transaction as the consent itself.
+    sequences.on_consent(session, event)
     _tell(session, event, contact, purpose)
     work.after_commit(
         session, "consent metrics", lambda: metrics.consent_event(channel, stored_action, source)

@@ -77,7 +77,10 @@ def progress_from(campaign: Campaign, by_status: dict[str, int]) -> Progress:
 def in_progress(session: Session) -> list[Progress]:
     """Campaigns being sent or paused, with their progress."""
     campaigns = session.scalars(
-        select(Campaign).where(Campaign.status.in_(IN_PROGRESS)).order_by(Campaign.launched_at)
+        select(Campaign)
+        # A sequence step is "sending" while its sequence is active: its sequence's page shows it.
+        .where(Campaign.status.in_(IN_PROGRESS), Campaign.kind != CampaignKind.SEQUENCE)
+        .order_by(Campaign.launched_at)
     ).all()
     reports = lifecycle.reports_for(session, [c.id for c in campaigns])
     return [progress_from(c, reports[c.id].by_status if c.id in reports else {}) for c in campaigns]

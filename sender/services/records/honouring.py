@@ -28,7 +28,7 @@ from sender.enums import (
 from sender.models import Campaign, ConsentEvent, ConsentWording, Contact, Delivery, Purpose
 from sender.services.records import audit
 
-MARKETING_KINDS = (CampaignKind.MARKETING, CampaignKind.REQUALIFICATION)
+MARKETING_KINDS = (CampaignKind.MARKETING, CampaignKind.REQUALIFICATION, CampaignKind.SEQUENCE)
 # A message left once the relay had it: sent, or handed over with its answer lost (never resent).
 LEFT = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
 # The moment a message left: when the relay accepted it, or when it was claimed if its answer was lost.

@@ -20,9 +20,11 @@ from sender.models import (
     ConsentEvent,
     ConsentWording,
     Contact,
+    Enrolment,
     ListMember,
     OutgoingEvent,
     Purpose,
+    Sequence,
     TransactionalMessage,
     WebhookDelivery,
     WebhookEndpoint,
@@ -158,6 +160,27 @@ def transactional_messages(session: Session, contact: Contact) -> list[dict[str,
     return [{"at": at.isoformat(), "purpose": name, "status": status} for at, name, status in rows]
 
 
+def sequence_memberships(session: Session, contact: Contact) -> list[dict[str, Any]]:
+    """The person's passages through sequences: which, where they stand, since when, how they ended."""
+    rows = session.execute(
+        select(Sequence.name, Enrolment)
+        .join(Sequence, Sequence.id == Enrolment.sequence_id)
+        .where(Enrolment.contact_id == contact.id)
+        .order_by(Enrolment.id)
+    ).all()
+    return [
+        {
+            "sequence": name,
+            "status": enrolment.status,
+            "steps_done": enrolment.step,
+            "entered_at": enrolment.entered_at.isoformat(),
+            "ended_at": enrolment.ended_at.isoformat() if enrolment.ended_at else None,
+            "exit_reason": enrolment.exit_reason,
+        }
+        for name, enrolment in rows
+    ]
+
+
 def report(session: Session, settings: Settings, contact: Contact) -> dict[str, Any]:
     """The complete Art. 15 report of one person; no section is ever empty."""
     purpose_rows = [_purpose(p) for p in session.scalars(select(Purpose).order_by(Purpose.id))]
@@ -189,6 +212,7 @@ def report(session: Session, settings: Settings, contact: Contact) -> dict[str, 
         "consents": consent_history(session, contact),
         # Only events measured per person, with tracking consent; aggregate counts name no one.
         "tracking": engagement_retention.own_events(session, contact.id),
+        "sequences": sequence_memberships(session, contact),
         "purposes": purpose_rows,
         "data_categories": categories,
         "recipients": recipients

@@ -23,6 +23,7 @@ from sender.models import (
     ConsentState,
     Contact,
     Delivery,
+    Enrolment,
     ListMember,
     OutgoingEvent,
     TransactionalMessage,
@@ -116,6 +117,8 @@ def erase(
     session.execute(delete(ListMember).where(ListMember.contact_id == contact.id))
     # Clicks and opens keep counting, naming no one (their visitor key's salt is long gone or soon).
     engagement_retention.anonymise(session, contact.id)
+    # Their passages through sequences go too; the steps' delivery rows were skipped above.
+    session.execute(delete(Enrolment).where(Enrolment.contact_id == contact.id))
     # An uploaded file not yet committed (or deleted) may name the person: their rows leave it now.
     import_files.forget_person(session, contact.email, contact.phone, settings.default_phone_region)
     session.execute(delete(ConsentState).where(ConsentState.contact_id == contact.id))

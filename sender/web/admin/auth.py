@@ -32,6 +32,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaigns.edit": frozenset({"admin", "marketer"}),
     "campaigns.send": frozenset({"admin", "marketer"}),
     "campaigns.approve": frozenset({"admin", "dpo"}),
+    # Sequences send like campaigns: built and activated by those who send campaigns.
+    "sequences.edit": frozenset({"admin", "marketer"}),
+    "sequences.activate": frozenset({"admin", "marketer"}),
     "purposes.edit": frozenset({"admin", "dpo"}),
     "organisation.edit": frozenset({"admin"}),
     # The audit trail is the DPO's proof (R73): admins and the DPO read, export and verify it.

@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import get_channel
 from sender.db import utcnow
-from sender.enums import BodyFormat, TrackingMode
+from sender.enums import BodyFormat, CampaignKind, TrackingMode
 from sender.enums import Channel as ChannelName
 from sender.models import Campaign, ContactList, Purpose, Template
 from sender.services.accounts import organisation
@@ -200,7 +200,9 @@ def _sms_counter(kind: str | None, body_text: str | None) -> sms.SmsPreview | No
 def campaigns_index() -> ResponseReturnValue:
     """Every campaign, newest first, with its progress; a requalification cycle with its own state."""
     db = get_session()
-    rows = db.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(200)).all()
+    rows = db.scalars(
+        select(Campaign).where(Campaign.kind != CampaignKind.SEQUENCE).order_by(Campaign.id.desc()).limit(200)
+    ).all()
     reports = lifecycle.reports_for(db, [c.id for c in rows])
     cycles = requalify.cycles_of(db, [c.id for c in rows])
     funnels = requalify.funnels(db, list(cycles))

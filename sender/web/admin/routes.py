@@ -34,6 +34,7 @@ from sender.web.admin import (
     security,
     segment_pages,
     sender_auth,
+    sequences,
     setup,
     signin,
     staff,
@@ -147,6 +148,13 @@ ROUTES: tuple[Route, ...] = (
         requalification.requalification_approve,
         POST,
     ),
+    # Sequences.
+    Route("/sequences", "sequences", sequences.sequences_index),
+    Route("/sequences/new", "sequence_new", sequences.sequence_new, FORM),
+    Route("/sequences/<id:sequence_id>", "sequence", sequences.sequence_page),
+    Route("/sequences/<id:sequence_id>/steps/<id:step>", "sequence_step", sequences.sequence_step),
+    Route("/sequences/<id:sequence_id>/activate", "sequence_activate", sequences.sequence_activate, POST),
+    Route("/sequences/<id:sequence_id>/pause", "sequence_pause", sequences.sequence_pause, POST),
     # Users and API tokens.
     Route("/staff", "staff", staff.staff_page),
     Route("/staff/users", "staff_user_create", staff.user_create, POST),

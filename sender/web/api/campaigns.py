@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.enums import BreakerTrip
+from sender.enums import BreakerTrip, CampaignKind
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import duplicate, launch, lifecycle
@@ -87,7 +87,9 @@ def _deliverability(found: rates.Rates) -> dict[str, Any]:
 def list_campaigns() -> ResponseReturnValue:
     """Campaigns, newest first."""
     session = get_session()
-    rows = session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(500)).all()
+    rows = session.scalars(
+        select(Campaign).where(Campaign.kind != CampaignKind.SEQUENCE).order_by(Campaign.id.desc()).limit(500)
+    ).all()
     # One grouped query for every listed campaign's counts, not one per campaign.
     reports = lifecycle.reports_for(session, [c.id for c in rows])
     feedback = rates.campaigns_total(session, [c.id for c in rows if c.channel == "email"])

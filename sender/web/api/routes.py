@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from sender.services.messages.transactional import MessageInput
 from sender.services.records.breaches import IncidentInput, NotificationInput
+from sender.services.sequences.schema import SequenceInput
 from sender.services.webhooks.endpoints import EndpointInput, EndpointPatch
 from sender.web.api import (
     audit,
@@ -26,6 +27,7 @@ from sender.web.api import (
     records,
     requalifications,
     requests,
+    sequences,
     sms,
     webhook_endpoints,
 )
@@ -522,6 +524,73 @@ REQUALIFICATIONS = tagged(
     ),
 )
 
+SEQUENCES = tagged(
+    "sequences",
+    {"sequence_id": "The sequence's id.", "step": "The step's number, from 1."},
+    Route(
+        "POST /sequences",
+        sequences.create_sequence,
+        "createSequence",
+        "Create a sequence (draft): purpose, trigger and ordered steps, each with its delay and message",
+        Answer(201, "Created", sequences.SEQUENCE),
+        body=SequenceInput,
+        permission="sequences.manage",
+        description="422 names the field (steps.N.field for a step's message): the channel's rules and the "
+        "sandbox apply as for a campaign. A step waits delay_value delay_unit after the previous one (the "
+        "first: after entry), then, with at_time, for that time of day in the organisation's time zone.",
+    ),
+    Route(
+        "GET /sequences",
+        sequences.list_sequences,
+        "listSequences",
+        "List sequences with their funnels",
+        Answer(200, "Sequences", items_of(sequences.SEQUENCE)),
+    ),
+    Route(
+        "GET /sequences/<id:sequence_id>",
+        sequences.get_sequence,
+        "getSequence",
+        "One sequence: steps and per-step counts (entered, sent, skipped by reason, exited)",
+        Answer(200, "The sequence", sequences.SEQUENCE),
+    ),
+    Route(
+        "PUT /sequences/<id:sequence_id>",
+        sequences.update_sequence,
+        "updateSequence",
+        "Rewrite a draft sequence (its steps replaced in order)",
+        Answer(200, "Updated", sequences.SEQUENCE),
+        body=SequenceInput,
+        errors=(409,),
+        permission="sequences.manage",
+        description="409 once the sequence was activated.",
+    ),
+    Route(
+        "GET /sequences/<id:sequence_id>/steps/<id:step>/preview",
+        sequences.preview_step,
+        "previewSequenceStep",
+        "A step's message rendered for the sample contact",
+        Answer(200, "The message", sequences.PREVIEW),
+    ),
+    Route(
+        "POST /sequences/<id:sequence_id>/activate",
+        sequences.activate_sequence,
+        "activateSequence",
+        "Activate (or resume) a sequence: its trigger enrols people and its steps go out when due",
+        Answer(200, "Active", sequences.SEQUENCE),
+        errors=(409,),
+        permission="sequences.activate",
+    ),
+    Route(
+        "POST /sequences/<id:sequence_id>/pause",
+        sequences.pause_sequence,
+        "pauseSequence",
+        "Pause a sequence: nothing of it leaves, nobody enters, until it is activated again",
+        Answer(200, "Paused", sequences.SEQUENCE),
+        errors=(409,),
+        permission="sequences.activate",
+    ),
+)
+
 BREACHES = tagged(
     "breaches",
     {"incident_id": "The incident's id.", "campaign_id": "The legal notice campaign's id."},
@@ -850,6 +919,7 @@ ROUTES: tuple[Route, ...] = (
     *REQUESTS,
     *SMS,
     *REQUALIFICATIONS,
+    *SEQUENCES,
     *BREACHES,
     *PROOFS,
     *RECORDS,
