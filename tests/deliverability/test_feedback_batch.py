@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
@@ -286,3 +286,50 @@ def test_unknown_and_erased_targets_in_a_batch_change_nothing(
 
     assert outcomes == [Outcome.UNKNOWN, Outcome.APPLIED, Outcome.UNKNOWN, Outcome.UNKNOWN]
     assert len(db_session.scalars(select(DeliveryFeedback.id)).all()) == 1
+
+
+def _statements(session: Session, run: Callable[[], object]) -> int:
+    """How many statements `run` sends to the database."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    sent: list[str] = []
+
+    def count(*_args: object) -> None:
+        sent.append("statement")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_a_batch_takes_as_many_statements_whatever_its_size(db_session: Session, settings: Settings) -> None:
+    purpose = PurposeFactory()
+    WordingFactory(purpose=purpose)
+    campaign = CampaignFactory(purpose_id=purpose.id, status="sent")
+    kinds = (HARD, SOFT, COMPLAINT)
+    costs = []
+    for size in (6, 60):
+        reports = []
+        for n in range(size):
+            contact = ContactFactory()
+            grant(db_session, contact, purpose)
+            delivery = Delivery(
+                campaign_id=campaign.id, contact_id=contact.id, status=DeliveryStatus.SENT, sent_at=utcnow()
+            )
+            db_session.add(delivery)
+            db_session.flush()
+            reports.append(
+                Feedback(kind=kinds[n % 3], report_id=f"{size}-{n}", source="ses", delivery_id=delivery.id)
+            )
+
+        def run(batch: list[Feedback] = reports) -> None:
+            assert set(apply_many(db_session, settings, batch)) == {Outcome.APPLIED}
+
+        costs.append(_statements(db_session, run))
+
+    # Set-based: the statements per batch do not grow with the reports in it.
+    assert costs[0] == costs[1]
+    assert costs[1] < 60

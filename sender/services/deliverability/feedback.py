@@ -120,6 +120,9 @@ def apply_many(session: Session, settings: Settings, reports: Sequence[Feedback]
     The end state is the one applying them one by one, in order, would give. `settings` carry the effective
     EMAIL_FROM (organisation.effective_settings or with_sending_address): it names the sending domain the
     reports are counted against.
+
+    Every write is an INSERT .. ON CONFLICT or an UPDATE: a door racing on the same report waits on the
+    unique index, then finds it recorded (a duplicate), so no savepoint is needed to recover from a race.
     """
     outcomes = [Outcome.UNKNOWN] * len(reports)
     targets = _targets(session, settings, reports)
