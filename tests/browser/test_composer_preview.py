@@ -16,6 +16,9 @@ from tests.factories import PurposeFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 PASSWORD = "correct horse battery staple"
+# The preview is rendered on the server (its templates checked in a child process): on a busy machine it
+# takes longer than Playwright's default wait.
+WAIT = 30_000
 # Listens in every frame, the preview's included: a violation there is the bug itself.
 RECORD_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", function (event) {
@@ -59,11 +62,11 @@ def test_the_live_preview_applies_the_message_styles_with_no_csp_violation(site:
     page.get_by_label("Text body").fill("Big news, {{ contact.first_name }}")
     page.get_by_label("Written in").select_option("html")
     page.get_by_label("Body", exact=True).fill(STYLED)
-    expect(page.locator("#preview-subject")).to_have_text("Spring, Camille")
+    expect(page.locator("#preview-subject")).to_have_text("Spring, Camille", timeout=WAIT)
 
     frame = page.frame_locator("#preview-html")
     heading = frame.get_by_text("Big news, Camille")
-    expect(heading).to_have_css("color", "rgb(200, 30, 30)")
+    expect(heading).to_have_css("color", "rgb(200, 30, 30)", timeout=WAIT)
     expect(heading).to_have_css("font-size", "20px")
     button = frame.get_by_role("link", name="Visit the shop")
     expect(button).to_have_css("background-color", "rgb(26, 86, 219)")
