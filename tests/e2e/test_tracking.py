@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sender.db import utcnow
 from sender.enums import EngagementClass
 from sender.models import CampaignLink, Contact, Delivery, EngagementEvent, ListMember
+from sender.services.consent.links import read_unsubscribe
 from sender.services.engagement import figures
 from sender.tokens import TokenInvalid
 from tests.campaign_helpers import grant
@@ -35,6 +36,7 @@ BODY = {
     "tracking_mode": "per_person",
 }
 TRACKED = re.compile(r"https://sender\.test/r/(?!o/)([A-Za-z0-9_.-]+)")
+UNSUBSCRIBE = re.compile(r"https://sender\.test/u/([A-Za-z0-9_.-]+)")
 PIXEL = re.compile(r"https://sender\.test/r/o/([A-Za-z0-9_.-]+)")
 
 
@@ -61,7 +63,7 @@ def _arrange(stack):
     stack.session.commit()
     # Plain values: reading an expired object later would open a transaction (on SQLite, the write lock).
     people = {name: Person(person.id, person.email) for name, person in people.items()}
-    return news.slug, lst.id, people
+    return news.slug, lst.id, people, news.id, tracking.id
 
 
 def _send(stack, news, lst, **extra):
@@ -124,7 +126,7 @@ def _sent_at(stack, campaign_id, ago):
 
 
 def test_tracking_follows_consent_counts_people_once_and_refuses_forgeries(stack):
-    news, lst, people = _arrange(stack)
+    news, lst, people, news_id, tracking_id = _arrange(stack)
     campaign_id = _send(stack, news, lst)
     messages = _messages(stack, people)
     assert set(messages) == {"Ana", "Bea", "Cyd"}
@@ -151,7 +153,11 @@ def test_tracking_follows_consent_counts_people_once_and_refuses_forgeries(stack
     stack.session.commit()  # end the read: on SQLite an open transaction holds the write lock
     assert {p["d"] for p in _payloads(stack, ana_links)} == {ana_delivery}
     assert PIXEL.search(ana_html)
-    assert "Withdraw that consent in one click" in ana_html
+    # The withdrawal of tracking is the one-click unsubscribe of the tracking purpose, in both parts.
+    named = {read_unsubscribe(stack.runtime.tokens, t).purpose_id for t in UNSUBSCRIBE.findall(ana_html)}
+    assert named == {news_id, tracking_id}
+    assert len(set(UNSUBSCRIBE.findall(ana_text))) == 2
+    assert len(set(UNSUBSCRIBE.findall(bea_text))) == 1
 
     # The unsubscribe link is untouched in every message.
     for message in messages.values():
@@ -222,7 +228,7 @@ def test_tracking_follows_consent_counts_people_once_and_refuses_forgeries(stack
 
 
 def test_untracked_campaign_sends_links_straight(stack):
-    news, lst, people = _arrange(stack)
+    news, lst, people, _, _ = _arrange(stack)
     _send(stack, news, lst, tracking_mode="off")
     for message in _messages(stack, people).values():
         text, html = _parts(message)

@@ -77,15 +77,17 @@ def _burst(session: Session, event: EngagementEvent) -> bool:
         EngagementEvent.visitor_key == event.visitor_key,
         EngagementEvent.occurred_at >= since,
     )
-    clicked = set(session.scalars(select(EngagementEvent.link_id).where(*window)))
-    clicked.add(event.link_id)
-    if len(clicked) < 2:
-        return False
     variant = (
         CampaignLink.variant.is_(None) if event.variant is None else CampaignLink.variant == event.variant
     )
-    total = session.scalar(select(func.count()).where(CampaignLink.campaign_id == event.campaign_id, variant))
-    if len(clicked) < (total or 0):
+    links_of_message = (
+        select(func.count()).where(CampaignLink.campaign_id == event.campaign_id, variant).scalar_subquery()
+    )
+    # One round trip: the links this visitor just clicked, each beside the number of links of the message.
+    rows = session.execute(select(EngagementEvent.link_id, links_of_message).where(*window).distinct()).all()
+    clicked = {link_id for link_id, _ in rows} | {event.link_id}
+    total = rows[0][1] if rows else 0
+    if len(clicked) < 2 or len(clicked) < total:
         return False
     # The earlier clicks of the burst were the scanner's too.
     session.execute(
