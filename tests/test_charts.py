@@ -75,3 +75,9 @@ def test_stylesheet_file_is_what_pygal_would_inline() -> None:
     assert shipped == charts.stylesheet(), (
         "static/admin/charts.css is stale: write sender.web.charts.stylesheet() to it"
     )
+
+
+def test_a_chart_without_series_or_labels_is_empty() -> None:
+    assert charts.line("No purpose yet", "Week of", ["1 Dec"], []).empty
+    assert charts.bar("No campaign yet", "Campaign", [], [charts.Series("rate", ())], whole=False).empty
+    assert charts.funnel("No one", "Step", [], "people").empty

@@ -153,7 +153,8 @@ def _render(
     """The chart's SVG element, without script or inline style, for inclusion in a page."""
     graph = _graph(kind)
     graph.title = title
-    if whole and kind is not ChartKind.FUNNEL:
+    # pygal fails on y labels without a series (it prepares values only when there are some).
+    if whole and kind is not ChartKind.FUNNEL and series:
         graph.y_labels = _whole_ticks(kind, series)
     if kind is ChartKind.FUNNEL:
         # pygal's funnel takes one series per step; the table keeps them as one series of steps.

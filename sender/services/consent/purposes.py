@@ -73,7 +73,7 @@ def _validate(data: Mapping[str, Any]) -> dict[str, str]:
         errors["legal_basis"] = N_("must be one of %(choices)s", choices=", ".join(LEGAL_BASES))
     _days(data, "retention_days", False, errors)
     _days(data, "consent_validity_days", True, errors)
-    if data.get("kind", PurposeKind.MARKETING) not in tuple(PurposeKind):
+    if (data.get("kind") or PurposeKind.MARKETING) not in tuple(PurposeKind):
         errors["kind"] = N_("must be one of %(choices)s", choices=", ".join(PurposeKind))
     elif data.get("kind") == PurposeKind.TRACKING and data.get("legal_basis", "consent") != "consent":
         # Measuring a person in their messages rests on their consent alone (R54).
@@ -101,7 +101,7 @@ def create(session: Session, data: Mapping[str, Any], actor: str) -> Purpose:
         name=data["name"].strip(),
         description=data["description"].strip(),
         legal_basis=data.get("legal_basis", "consent"),
-        kind=data.get("kind", PurposeKind.MARKETING),
+        kind=data.get("kind") or PurposeKind.MARKETING,
         retention_days=data.get("retention_days", 1095),
         consent_validity_days=data.get("consent_validity_days", 1095),
         requires_double_opt_in=data.get("requires_double_opt_in", False),

@@ -85,6 +85,7 @@ class CampaignForm(Form):
         _l("Click and open tracking"),
         choices=choices(labels.choices_of("TrackingMode")),
         default=TrackingMode.OFF,
+        validators=[Optional()],
     )
 
 

@@ -27,7 +27,10 @@ class PurposeForm(Form):
     legal_basis = SelectField(
         _l("Legal basis"), choices=choices(labels.choices_of("LegalBasis", LEGAL_BASES))
     )
-    kind = SelectField(_l("Kind of consent"), choices=choices(labels.choices_of("PurposeKind")))
+    # Optional: a form posted without it (an older page) registers a marketing purpose.
+    kind = SelectField(
+        _l("Kind of consent"), choices=choices(labels.choices_of("PurposeKind")), validators=[Optional()]
+    )
     retention_days = IntegerField(_l("Retention (days)"), default=1095, validators=[DataRequired()])
     consent_validity_days = IntegerField(
         _l("Consent validity (days, empty: no expiry)"), validators=[Optional()]
