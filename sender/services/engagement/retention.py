@@ -56,25 +56,14 @@ def _fold_day(session: Session, start: datetime, end: datetime) -> int:
         .group_by(*columns)
     ).all()
     day = start.date()
-    for campaign_id, variant, kind, classification, link_id, n, v in per_link:
+    # Per link, then the campaign's (and variant's) totals, whose row names no link.
+    totals = [(c, var, k, cl, None, n, v) for c, var, k, cl, n, v in whole]
+    for campaign_id, variant, kind, classification, link_id, n, v in [*per_link, *totals]:
         session.add(
             EngagementDaily(
                 campaign_id=campaign_id,
                 variant=variant,
                 link_id=link_id,
-                day=day,
-                kind=kind,
-                classification=classification,
-                count=n,
-                visitors=v,
-            )
-        )
-    for campaign_id, variant, kind, classification, n, v in whole:
-        session.add(
-            EngagementDaily(
-                campaign_id=campaign_id,
-                variant=variant,
-                link_id=None,
                 day=day,
                 kind=kind,
                 classification=classification,
