@@ -24,11 +24,9 @@ from sender.models import BreachIncident, Segment, Template
 from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
-from sender.services.sequences import build
-from sender.services.sequences.schema import SequenceInput
 from sender.web.admin.forms import Form
 from tests.admin.conftest import csrf_token
-from tests.admin.webhook_world import webhook_with_delivery
+from tests.admin.webhook_world import webhook_with_delivery, welcome_sequence
 from tests.db_snapshot import RefusalsChangeNothing
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
 from tests.fuzz_values import HOSTILE_FORM_TEXT, bounded, form_body, overrides
@@ -142,15 +140,7 @@ def world(db_session: Session, runtime: Runtime, staff: dict[str, Any]) -> dict[
     template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
     db_session.add(template)
     endpoint, delivery = webhook_with_delivery(db_session)
-    welcome = SequenceInput.parse(
-        {
-            "name": "W",
-            "purpose": "news",
-            "trigger": "consent",
-            "steps": [{"subject": "Hi", "body_html": "<p>Hi</p>", "body_text_derived": True}],
-        }
-    )
-    sequence = build.save(db_session, None, welcome, "user:1")
+    sequence = welcome_sequence(db_session, "news")
     db_session.commit()
     return {
         "endpoint_id": endpoint.id,

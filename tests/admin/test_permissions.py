@@ -16,11 +16,9 @@ from sender.runtime import Runtime
 from sender.services.accounts import users
 from sender.services.campaigns import requalify
 from sender.services.records import breaches
-from sender.services.sequences import build
-from sender.services.sequences.schema import SequenceInput
 from sender.web.admin.auth import PERMISSIONS
 from tests.admin.conftest import post
-from tests.admin.webhook_world import webhook_with_delivery
+from tests.admin.webhook_world import webhook_with_delivery, welcome_sequence
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 ROLES = ("admin", "marketer", "dpo")
@@ -356,15 +354,7 @@ def world(db_session: Session, staff: dict[str, Any], redis_conn: Any, runtime: 
     template = Template(name="Mine", layout_html="<div>{{ content }}</div>", layout_text="{{ content }}")
     db_session.add(template)
     endpoint, delivery = webhook_with_delivery(db_session)
-    welcome = SequenceInput.parse(
-        {
-            "name": "W",
-            "purpose": "news",
-            "trigger": "consent",
-            "steps": [{"subject": "Hi", "body_html": "<p>Hi</p>", "body_text_derived": True}],
-        }
-    )
-    sequence = build.save(db_session, None, welcome, "user:1")
+    sequence = welcome_sequence(db_session, "news")
     db_session.commit()
     return {
         "endpoint": str(endpoint.id),

@@ -1,11 +1,14 @@
-"""A webhook endpoint with one delivery in its log, for the staff pages' matrix and fuzzing."""
+"""Rows the staff pages' matrix and fuzzing need beyond the common ones: a webhook endpoint with one
+delivery in its log, and a draft sequence."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from sender.enums import WebhookDeliveryStatus, WebhookEvent
-from sender.models import OutgoingEvent, WebhookDelivery, WebhookEndpoint
+from sender.models import OutgoingEvent, Sequence, WebhookDelivery, WebhookEndpoint
+from sender.services.sequences import build
+from sender.services.sequences.schema import SequenceInput
 
 
 def webhook_with_delivery(session: Session) -> tuple[WebhookEndpoint, WebhookDelivery]:
@@ -25,3 +28,16 @@ def webhook_with_delivery(session: Session) -> tuple[WebhookEndpoint, WebhookDel
     session.add(delivery)
     session.flush()
     return endpoint, delivery
+
+
+def welcome_sequence(session: Session, purpose_slug: str) -> Sequence:
+    """A one-step draft sequence under the purpose, as a marketer saves it."""
+    welcome = SequenceInput.parse(
+        {
+            "name": "W",
+            "purpose": purpose_slug,
+            "trigger": "consent",
+            "steps": [{"subject": "Hi", "body_html": "<p>Hi</p>", "body_text_derived": True}],
+        }
+    )
+    return build.save(session, None, welcome, "user:1")
