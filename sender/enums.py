@@ -328,6 +328,8 @@ class TransactionalStatus(StrEnum):
     # The transport refused it for good, or the contact could no longer be messaged at send time.
     FAILED = "failed"
     SKIPPED = "skipped"
+    # Its send had started when its worker was lost: the relay may have taken it, so it is never sent again.
+    UNKNOWN = "unknown"
 
 
 def one_of(column: str, values: type[StrEnum]) -> str:

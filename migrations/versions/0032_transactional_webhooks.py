@@ -21,7 +21,7 @@ EVENT_TYPES = (
     "'sequence.step_sent'"
 )
 DELIVERY_STATUSES = "'pending', 'delivered', 'failed', 'skipped'"
-TRANSACTIONAL_STATUSES = "'queued', 'sent', 'failed', 'skipped'"
+TRANSACTIONAL_STATUSES = "'queued', 'sent', 'failed', 'skipped', 'unknown'"
 
 
 def upgrade() -> None:
@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint(f'status IN ({TRANSACTIONAL_STATUSES})', name=op.f('ck_transactional_messages_status')),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_transactional_messages_contact_id_contacts'), ondelete='CASCADE'),

@@ -228,7 +228,9 @@ def campaigns_sweep(lease: int | None, every: int | None, parent_pid: int | None
         click.echo(
             f"stale batches: {report.stale_batches}, re-enqueued jobs: {report.requeued_jobs}, "
             f"campaigns finished: {report.finished}, overdue launches: {report.overdue_launches}, "
-            f"overdue delayed jobs: {report.overdue_jobs}"
+            f"overdue delayed jobs: {report.overdue_jobs}, webhook attempts asked again: "
+            f"{report.webhook_attempts}, transactional messages asked again: {report.transactional_requeued}, "
+            f"lost while sending (unknown): {report.transactional_unknown}"
         )
         if every is None or stop.wait(every):
             break

@@ -37,4 +37,7 @@ class TransactionalMessage(Base):
     # A short reason when failed or skipped ("restricted", "smtp 550"), never the provider's text.
     reason: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Committed just before the message is handed to the relay: a message lost after it is `unknown`, never
+    # sent twice; one lost before it is asked for again by the sweep.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)

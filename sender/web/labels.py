@@ -292,6 +292,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sent": N_("Sent"),
         "failed": N_("Failed"),
         "skipped": N_("Not sent (the contact may no longer be messaged)"),
+        "unknown": N_("Unknown (its worker was lost while sending; never sent again)"),
     },
     "WebhookDeliveryStatus": {
         "pending": N_("Waiting to be delivered"),

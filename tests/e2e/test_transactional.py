@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from sender.models import Contact
+from sender.db import utcnow
+from sender.models import Contact, TransactionalMessage
 from sender.tasks.queue import QUEUES
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import ROOT, Stack
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.e2e
@@ -106,3 +110,56 @@ def test_promotion_consent_purposes_and_contacts_that_may_not_be_messaged_are_re
     stack.session.expire_all()
     assert stack.session.scalar(select(Contact.status).where(Contact.public_id == ids["contact"])) == "active"
     stack.session.commit()
+
+
+def _sweep(stack: Stack) -> str:
+    """Run `sender campaigns sweep` once, as cron does."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sender.cli", "campaigns", "sweep"],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_a_message_whose_job_was_lost_is_asked_again_and_one_lost_while_sending_is_never_resent(
+    stack: Stack,
+) -> None:
+    ids = _setup(stack)
+    body = {**RECEIPT, "contact": ids["contact"], "purpose": ids["orders"]}
+    lost = _send(stack, body, key="order-1").get_json()["id"]
+    started = _send(stack, {**body, "subject": "Your invoice"}, key="order-2").get_json()["id"]
+    # Redis lost both jobs after the commit (a failover, a flushed queue); the second had begun to leave.
+    stack.runtime.queue("transactional").empty()  # type: ignore[attr-defined]
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    stack.session.execute(update(TransactionalMessage).values(created_at=an_hour_ago))
+    stack.session.execute(
+        update(TransactionalMessage)
+        .where(TransactionalMessage.public_id == started)
+        .values(started_at=an_hour_ago)
+    )
+    stack.session.commit()
+
+    out = _sweep(stack)
+
+    assert "transactional messages asked again: 1" in out
+    assert "lost while sending (unknown): 1" in out
+    stack.worker()
+    (received,) = stack.mail.messages
+    assert received.message()["Subject"] == "Your order Gaspard"
+    statuses = {
+        public_id: stack.client.get(f"/api/v1/messages/{public_id}", headers=stack.headers).get_json()[
+            "status"
+        ]
+        for public_id in (lost, started)
+    }
+    assert statuses == {lost: "sent", started: "unknown"}
+    # A second sweep finds nothing to ask for, and the unknown one is never sent.
+    assert "transactional messages asked again: 0" in _sweep(stack)
+    stack.worker()
+    assert len(stack.mail.messages) == 1

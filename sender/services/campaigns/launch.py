@@ -38,6 +38,7 @@ from sender.services.composer import templates as composer_templates
 from sender.services.deliverability import breaker
 from sender.services.engagement import plan as tracking_plan
 from sender.services.errors import Conflict, NotFound, QueueUnavailable
+from sender.services.messages import transactional
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit, breach_notices, launch_check
 from sender.services.webhooks import delivery as webhook_delivery
@@ -74,6 +75,9 @@ class SweepReport:
     overdue_jobs: int = 0
     # Webhook attempts the database says are due, asked for again (their job may have been lost).
     webhook_attempts: int = 0
+    # Transactional messages asked for again (lost before they started), and those lost while sending.
+    transactional_requeued: int = 0
+    transactional_unknown: int = 0
 
 
 def send(
@@ -269,6 +273,7 @@ def sweep(
         # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
         deferral.release_due(session)
         webhook_attempts = webhook_delivery.requeue_due(session, margin_seconds)
+        lost_messages = transactional.sweep(session, margin_seconds, lease)
         sending = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SENDING)).all()
         finished = {c.id for c in sending if delivery.finish_if_done(session, c.id)}
         pending = {c.id: lifecycle.pending_batches(session, c.id) for c in sending if c.id not in finished}
@@ -285,7 +290,14 @@ def sweep(
             for campaign in sending
         )
     return SweepReport(
-        len(stale), requeued, len(finished), len(unplanned), len(overdue), late_jobs, webhook_attempts
+        len(stale),
+        requeued,
+        len(finished),
+        len(unplanned),
+        len(overdue),
+        late_jobs,
+        webhook_attempts,
+        *lost_messages,
     )
 
 

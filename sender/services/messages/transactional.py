@@ -18,21 +18,21 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Annotated
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sender import work
 from sender.addresses import ascii_email
 from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.render import sender_domain
-from sender.db import utcnow
+from sender.db import rowcount, utcnow
 from sender.enums import Channel, ContactStatus, TransactionalStatus
 from sender.i18n import N_, email_env, pick_locale
 from sender.models import Contact, Purpose, Suppression, TransactionalMessage
@@ -205,11 +205,54 @@ def deliver(runtime: Runtime, message_id: int) -> str:
             sending = system_email.require_sender(session, runtime.settings)
     if built is None:
         return _record(runtime, message_id, TransactionalStatus.SKIPPED, refusal or "")
+    if not _start(runtime, message_id):
+        return "stale"  # another worker started it (a job asked for twice)
     # Sent with no transaction open.
     result = system_email.send(sending, OutgoingEmail.from_message(built))
     if result.outcome == "sent":
         return _record(runtime, message_id, TransactionalStatus.SENT, "")
     return _record(runtime, message_id, TransactionalStatus.FAILED, str(result.outcome)[:64])
+
+
+def _start(runtime: Runtime, message_id: int) -> bool:
+    """Record, committed, that the message is about to leave; False if it had started already."""
+    with work.unit(runtime.Session, "transactional-start") as session:
+        started = session.execute(
+            update(TransactionalMessage)
+            .where(
+                TransactionalMessage.id == message_id,
+                TransactionalMessage.status == TransactionalStatus.QUEUED,
+                TransactionalMessage.started_at.is_(None),
+            )
+            .values(started_at=utcnow())
+        )
+        return rowcount(started) == 1
+
+
+def sweep(session: Session, margin_seconds: int, lease_seconds: int) -> tuple[int, int]:
+    """Ask again for queued messages whose job was lost before they started (Redis down after the commit, a
+    failover), and mark `unknown` those whose send started a lease ago without an outcome; (asked, unknown).
+
+    The caller commits."""
+    now = utcnow()
+    lost = session.scalars(
+        select(TransactionalMessage.id).where(
+            TransactionalMessage.status == TransactionalStatus.QUEUED,
+            TransactionalMessage.started_at.is_(None),
+            TransactionalMessage.created_at <= now - timedelta(seconds=margin_seconds),
+        )
+    ).all()
+    for message_id in lost:
+        work.enqueue(session, SendTransactional(message_id))
+    unknown = session.execute(
+        update(TransactionalMessage)
+        .where(
+            TransactionalMessage.status == TransactionalStatus.QUEUED,
+            TransactionalMessage.started_at <= now - timedelta(seconds=lease_seconds),
+        )
+        .values(status=TransactionalStatus.UNKNOWN, reason="worker lost while sending")
+    )
+    return len(lost), rowcount(unknown)
 
 
 def _record(runtime: Runtime, message_id: int, status: TransactionalStatus, reason: str) -> str:
