@@ -93,8 +93,8 @@ def sent_over_time(session: Session, campaign_id: int) -> tuple[str, list[tuple[
         return "day", []
     first, last = span
     if last - first == HOURLY_SPAN:
-        # First and last hours exactly two days apart: only the rows of those two hours tell whether the
-        # sending took longer than that (fewer is shorter, more is longer, whatever the minutes).
+        # First and last hours exactly two days apart: the sending took two days give or take an hour, and
+        # only the minutes in the rows of those two hours tell which side of two days it fell.
         first, last = _sent_ends(session, campaign_id, first, last)
     unit = "hour" if last - first <= HOURLY_SPAN else "day"
     points = tallies.sent_by(session, unit, DeliveryTally.campaign_id == campaign_id)
