@@ -1,8 +1,8 @@
 """Benchmark: the charts of the campaign report and the dashboard over a million deliveries on PostgreSQL.
 
-Seeds N contacts with one sent campaign (bench/million.py's seeding: half the contacts consenting, one
-delivery each), then spreads the messages over three days, the consents over twelve weeks and adds a
-withdrawal through the campaign's link for one contact in fifty. Prints the median and worst of --repeat
+Seeds N contacts with one sent campaign (bench/seeding.py's staff-page seeding: half the contacts
+consenting, one delivery each), then spreads the messages over three days, the consents over twelve weeks
+and adds a withdrawal through the campaign's link for one contact in fifty. Prints the median and worst of --repeat
 runs of each query of services/records/trends.py and of each page's charts drawn (queries and pygal),
 beside a bare baseline: counting the campaign's deliveries by status, the query the report already runs.
 
@@ -31,8 +31,7 @@ from sqlalchemy import func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.million import seed
-from bench.seeding import reset_database
+from bench.seeding import reset_database, seed_staff_pages
 from sender import create_app
 from sender.config import load_settings
 from sender.db import utcnow
@@ -86,7 +85,7 @@ def main() -> None:
             ids = {"campaign": session.scalar(select(func.min(Campaign.id)))}
     else:
         started = time.perf_counter()
-        ids = seed(rt, args.contacts)
+        ids = seed_staff_pages(rt, args.contacts)
         for statement in SPREAD:
             with rt.engine.begin() as conn:
                 conn.execute(text(statement), {"campaign": ids["campaign"]})

@@ -1,4 +1,4 @@
-"""Delivery counts without reading the deliveries: the sums of delivery_tallies, their fold, and their recount.
+"""Counts without reading the rows: the sums of delivery_tallies and consent_tallies, their fold, and their recount.
 
 The database's triggers on `deliveries` (migration 0028) append a tally for every statement that inserts,
 moves (status, reason, sent_at) or deletes delivery rows, in that statement's transaction: every writer of a
@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from sender.models import Campaign, Delivery, DeliveryTally
+from sender.models import Campaign, ConsentTally, Delivery, DeliveryTally, Purpose
 
 Key = tuple[int, str, str, datetime | None]
 HOUR = timedelta(hours=1)
@@ -31,6 +32,58 @@ def next_hour(moment: datetime) -> datetime:
     """The first whole hour at or after a moment: a window's tallies start there, its rows before."""
     start = hour_of(moment)
     return start if start == moment else start + HOUR
+
+
+def truncate(session: Session, column: Any, unit: str) -> ColumnElement[Any]:
+    """The start of the hour or day (UTC) of a timestamp column, the same on both backends."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc(unit, column)
+    return func.strftime("%Y-%m-%d %H:00:00" if unit == "hour" else "%Y-%m-%d 00:00:00", column)
+
+
+def moment(value: Any) -> datetime:
+    """A moment read back from SQL: SQLite answers text where PostgreSQL answers a timestamp."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def sent_span(session: Session, campaign_id: int) -> tuple[datetime, datetime] | None:
+    """The first and last hours a campaign's delivery rows were sent in (None: none sent)."""
+    hours = (
+        select(DeliveryTally.sent_hour)
+        .where(DeliveryTally.campaign_id == campaign_id, DeliveryTally.sent_hour.is_not(None))
+        .group_by(DeliveryTally.sent_hour)
+        # Hours whose rows all moved out or were deleted sum to 0: no row was sent then.
+        .having(func.sum(DeliveryTally.delta) != 0)
+        .subquery()
+    )
+    first, last = session.execute(select(func.min(hours.c.sent_hour), func.max(hours.c.sent_hour))).one()
+    return None if first is None else (moment(first), moment(last))
+
+
+def sent_by(session: Session, unit: str, *where: ColumnElement[bool]) -> dict[datetime, int]:
+    """Delivery rows with sent_at set per hour or day (UTC) sent, of the tallies `where` selects (none at 0)."""
+    at = DeliveryTally.sent_hour if unit == "hour" else truncate(session, DeliveryTally.sent_hour, unit)
+    total = func.sum(DeliveryTally.delta)
+    rows = session.execute(
+        select(at, total).where(DeliveryTally.sent_hour.is_not(None), *where).group_by(at).having(total != 0)
+    ).all()
+    return {moment(when): int(n) for when, n in rows}
+
+
+def consents_by(
+    session: Session, since: datetime, actions: Sequence[str], unit: str = "day"
+) -> list[tuple[str, str, datetime, int]]:
+    """Consent events per purpose name, action and hour or day (UTC) from the whole hour `since` (none at 0)."""
+    at = ConsentTally.hour if unit == "hour" else truncate(session, ConsentTally.hour, unit)
+    total = func.sum(ConsentTally.delta)
+    rows = session.execute(
+        select(Purpose.name, ConsentTally.action, at, total)
+        .join(Purpose, Purpose.id == ConsentTally.purpose_id)
+        .where(ConsentTally.hour >= since, ConsentTally.action.in_(actions))
+        .group_by(Purpose.name, ConsentTally.action, at)
+        .having(total != 0)
+    ).all()
+    return [(name, action, moment(when), int(n)) for name, action, when, n in rows]
 
 
 def sent_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, int]:

@@ -1,8 +1,9 @@
 """The figures over time that the campaign report's and the dashboard's charts draw: counts only, never who.
 
-Every query of those charts is here, grouped by day in SQL on an indexed column and folded into weeks in
-Python (at most a few hundred rows leave the database), so that summary tables can replace them one by
-one. Days and weeks are UTC; a week starts on Monday.
+Every query of those charts is here, grouped by day in SQL and folded into weeks in Python (at most a few
+hundred rows leave the database). Messages sent and consents come from the summary counts the database's
+triggers keep (campaigns/tallies.py), not from the rows; contacts and reactions have none and are counted
+from their indexed rows. Days and weeks are UTC; a week starts on Monday.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from sender.enums import ConsentAction, ContactStatus, FeedbackKind
-from sender.models import Campaign, ConsentEvent, Contact, Delivery, DeliveryFeedback, Purpose
+from sender.models import Campaign, ConsentEvent, Contact, Delivery, DeliveryFeedback, DeliveryTally
+from sender.services.campaigns import tallies
 
 # A campaign sent within two days is drawn by the hour, a longer one by the day.
 HOURLY_SPAN = timedelta(hours=48)
@@ -66,18 +67,6 @@ class UnsubscribeRate:
         return 100.0 * self.unsubscribes / self.sent if self.sent else 0.0
 
 
-def _truncate(session: Session, column: Any, unit: str) -> ColumnElement[Any]:
-    """The start of the hour or day (UTC) of a timestamp column, the same on both backends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc(unit, column)
-    return func.strftime("%Y-%m-%d %H:00:00" if unit == "hour" else "%Y-%m-%d 00:00:00", column)
-
-
-def _moment(value: Any) -> datetime:
-    # SQLite answers text, PostgreSQL a timestamp.
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
 def monday(day: date) -> date:
     """The Monday starting the week of `day`."""
     return day - timedelta(days=day.weekday())
@@ -99,22 +88,16 @@ def days_ending(now: datetime, days: int) -> list[date]:
 
 def sent_over_time(session: Session, campaign_id: int) -> tuple[str, list[tuple[datetime, int]]]:
     """Messages of a campaign handed to the provider per hour (short sends) or per day: (unit, points)."""
-    first, last = session.execute(
-        select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(
-            Delivery.campaign_id == campaign_id
-        )
-    ).one()
-    if first is None:
+    span = tallies.sent_span(session, campaign_id)
+    if span is None:
         return "day", []
-    unit = "hour" if _moment(last) - _moment(first) <= HOURLY_SPAN else "day"
-    moment = _truncate(session, Delivery.sent_at, unit).label("moment")
-    rows = session.execute(
-        select(moment, func.count())
-        .where(Delivery.campaign_id == campaign_id, Delivery.sent_at.is_not(None))
-        .group_by(moment)
-        .order_by(moment)
-    ).all()
-    points = {_moment(at): int(n) for at, n in rows}
+    first, last = span
+    if last - first == HOURLY_SPAN:
+        # First and last hours exactly two days apart: the sending took two days give or take an hour, and
+        # only the minutes in the rows of those two hours tell which side of two days it fell.
+        first, last = _sent_ends(session, campaign_id, first, last)
+    unit = "hour" if last - first <= HOURLY_SPAN else "day"
+    points = tallies.sent_by(session, unit, DeliveryTally.campaign_id == campaign_id)
     # Empty hours or days are drawn at zero, not skipped (a line would bridge them).
     step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
     start, end = min(points), max(points)
@@ -123,6 +106,21 @@ def sent_over_time(session: Session, campaign_id: int) -> tuple[str, list[tuple[
         filled.append((at, points.get(at, 0)))
         at += step
     return unit, filled
+
+
+def _sent_ends(
+    session: Session, campaign_id: int, first_hour: datetime, last_hour: datetime
+) -> tuple[datetime, datetime]:
+    """A campaign's first and last sent_at, read from its rows of its first and last hours sent."""
+
+    def within(hour: datetime) -> list[ColumnElement[bool]]:
+        # A range of ix_deliveries_sent_at: one hour's rows, whatever the campaign.
+        end = hour + tallies.HOUR
+        return [Delivery.campaign_id == campaign_id, Delivery.sent_at >= hour, Delivery.sent_at < end]
+
+    first = session.scalar(select(func.min(Delivery.sent_at)).where(*within(first_hour)))
+    last = session.scalar(select(func.max(Delivery.sent_at)).where(*within(last_hour)))
+    return tallies.moment(first), tallies.moment(last)
 
 
 def reactions(session: Session, campaign_id: int) -> Reactions:
@@ -167,22 +165,15 @@ def _unsubscribes(session: Session, campaign_ids: Sequence[int]) -> dict[int, in
 def consents_per_week(session: Session, now: datetime, weeks: int = 12) -> tuple[list[date], list[Weekly]]:
     """Grants and withdrawals per purpose in each of the last `weeks` weeks (Mondays, purposes by name)."""
     mondays = weeks_ending(now, weeks)
-    day = _truncate(session, ConsentEvent.occurred_at, "day").label("day")
-    rows = session.execute(
-        select(Purpose.name, ConsentEvent.action, day, func.count())
-        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
-        .where(
-            ConsentEvent.occurred_at >= datetime.combine(mondays[0], datetime.min.time()),
-            ConsentEvent.action.in_(MOVEMENTS),
-        )
-        .group_by(Purpose.name, ConsentEvent.action, day)
-    ).all()
+    # From the summary counts: the window starts on a Monday at midnight, a whole hour of consent_tallies.
+    start = datetime.combine(mondays[0], datetime.min.time())
+    rows = tallies.consents_by(session, start, MOVEMENTS, "day")
     index = {m: i for i, m in enumerate(mondays)}
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: {a: [0] * weeks for a in MOVEMENTS})
     for name, action, at, n in rows:
-        week = index.get(monday(_moment(at).date()))
+        week = index.get(monday(at.date()))
         if week is not None:
-            counts[name][action][week] += int(n)
+            counts[name][action][week] += n
     return mondays, [
         Weekly(name, tuple(c[ConsentAction.GRANT]), tuple(c[ConsentAction.WITHDRAW]))
         for name, c in sorted(counts.items())
@@ -195,7 +186,7 @@ def audience_growth(session: Session, now: datetime, weeks: int = 12) -> tuple[l
     start = datetime.combine(mondays[0], datetime.min.time())
     index = {m: i for i, m in enumerate(mondays)}
     erased = Contact.status == ContactStatus.ERASED
-    day = _truncate(session, Contact.created_at, "day").label("day")
+    day = tallies.truncate(session, Contact.created_at, "day").label("day")
 
     def per_week(*where: ColumnElement[bool]) -> list[int]:
         counts = [0] * weeks
@@ -203,7 +194,7 @@ def audience_growth(session: Session, now: datetime, weeks: int = 12) -> tuple[l
             select(day, func.count()).where(Contact.created_at >= start, *where).group_by(day)
         ).all()
         for at, n in rows:
-            week = index.get(monday(_moment(at).date()))
+            week = index.get(monday(tallies.moment(at).date()))
             if week is not None:
                 counts[week] += int(n)
         return counts
@@ -223,14 +214,10 @@ def audience_growth(session: Session, now: datetime, weeks: int = 12) -> tuple[l
 def sent_per_day(session: Session, now: datetime, days: int = 30) -> tuple[list[date], list[int]]:
     """Messages handed to a provider on each of the last `days` days, every campaign and channel."""
     span = days_ending(now, days)
-    day = _truncate(session, Delivery.sent_at, "day").label("day")
-    rows = session.execute(
-        select(day, func.count())
-        .where(Delivery.sent_at >= datetime.combine(span[0], datetime.min.time()))
-        .group_by(day)
-    ).all()
-    per_day = {_moment(at).date(): int(n) for at, n in rows}
-    return span, [per_day.get(d, 0) for d in span]
+    # From the summary counts: the window starts at midnight, a whole hour of delivery_tallies.
+    start = datetime.combine(span[0], datetime.min.time())
+    per_day = tallies.sent_by(session, "day", DeliveryTally.sent_hour >= start)
+    return span, [per_day.get(datetime.combine(d, datetime.min.time()), 0) for d in span]
 
 
 def unsubscribe_rates(session: Session, limit: int = 10) -> list[UnsubscribeRate]:
@@ -244,15 +231,9 @@ def unsubscribe_rates(session: Session, limit: int = 10) -> list[UnsubscribeRate
     ids = [cid for cid, _ in campaigns]
     if not ids:
         return []
-    sent = dict(
-        session.execute(
-            select(Delivery.campaign_id, func.count())
-            .where(Delivery.campaign_id.in_(ids), Delivery.sent_at.is_not(None))
-            .group_by(Delivery.campaign_id)
-        ).all()
-    )
+    sent = tallies.sent_counts(session, ids)
     unsubscribed = _unsubscribes(session, ids)
     return [
-        UnsubscribeRate(cid, name, int(sent.get(cid, 0)), unsubscribed.get(cid, 0))
+        UnsubscribeRate(cid, name, sent.get(cid, 0), unsubscribed.get(cid, 0))
         for cid, name in reversed(campaigns)
     ]
