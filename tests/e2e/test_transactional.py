@@ -140,6 +140,10 @@ def test_a_link_to_another_host_in_the_template_or_a_variable_is_refused(stack: 
     through = _send(stack, {**RESET, **base, "variables": {"reset_url": "https://evil.example.net/r"}})
     assert through.status_code == 422
     assert "evil.example.net" in through.get_json()["fields"]["variables.reset_url"]
+    selling = _send(stack, {**RESET, **base, "variables": {"reset_url": "https://sender.test/r 20% off"}})
+    assert "20%" in selling.get_json()["fields"]["variables.reset_url"]
+    missing = _send(stack, {**RESET, **base, "variables": {}})
+    assert missing.status_code == 422 and "body_text" in missing.get_json()["fields"]
     bad_name = _send(stack, {**RESET, **base, "variables": {"Reset-URL": "x"}})
     assert bad_name.status_code == 422
     too_many = _send(stack, {**RESET, **base, "variables": {f"v{n}": "x" for n in range(21)}})
