@@ -26,6 +26,8 @@ def test_the_defaults_refuse_private_receivers_and_retry_for_a_day() -> None:
         ("WEBHOOKS_RETRY_HOURS", "0"),
         ("WEBHOOKS_DISABLE_AFTER", "-1"),
         ("WEBHOOKS_CA_FILE", "/nowhere/ca.pem"),
+        ("TRANSACTIONAL_LINK_HOSTS", "https://example.org/"),
+        ("TRANSACTIONAL_LINK_HOSTS", "example.org,shop example.org"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(name: str, value: str) -> None:
@@ -39,3 +41,8 @@ def test_a_lab_may_allow_private_receivers_and_trust_its_own_ca(tmp_path: Path) 
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     loaded = load_outgoing_settings({"WEBHOOKS_ALLOW_PRIVATE": "1", "WEBHOOKS_CA_FILE": str(ca)})
     assert (loaded.allow_private, loaded.ca_file) == (True, str(ca))
+
+
+def test_transactional_link_hosts_are_a_lower_case_list() -> None:
+    loaded = load_outgoing_settings({"TRANSACTIONAL_LINK_HOSTS": "Example.org, shop.example.org,"})
+    assert loaded.transactional_link_hosts == ("example.org", "shop.example.org")

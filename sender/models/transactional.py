@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
@@ -33,6 +33,8 @@ class TransactionalMessage(Base):
     # The templates as asked (rendered at send time); erased with the person.
     subject: Mapped[str] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
+    # The request's `variables`, shown to the templates as `vars` when the message is built.
+    variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=TransactionalStatus.QUEUED)
     # A short reason when failed or skipped ("restricted", "smtp 550"), never the provider's text.
     reason: Mapped[str] = mapped_column(String(64), default="")

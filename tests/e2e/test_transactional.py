@@ -163,3 +163,48 @@ def test_a_message_whose_job_was_lost_is_asked_again_and_one_lost_while_sending_
     assert "transactional messages asked again: 0" in _sweep(stack)
     stack.worker()
     assert len(stack.mail.messages) == 1
+
+
+RESET = {
+    "subject": "Reset your password",
+    "body_text": "Hello {{ contact.first_name }},\nchoose a new password here: {{ vars.reset_url }}\n"
+    "The link works for an hour.",
+}
+
+
+def test_a_password_reset_carries_its_link_on_an_allowed_host(stack: Stack) -> None:
+    ids = _setup(stack)
+    link = "https://sender.test/reset?token=abc123"
+    body = {**RESET, "contact": ids["contact"], "purpose": ids["orders"], "variables": {"reset_url": link}}
+
+    asked = _send(stack, body)
+    assert asked.status_code == 202, asked.get_json()
+
+    stack.worker()
+    (received,) = stack.mail.messages
+    assert f"choose a new password here: {link}\r\n" in received.message().get_content()
+
+
+def test_a_link_to_another_host_in_the_template_or_a_variable_is_refused(stack: Stack) -> None:
+    ids = _setup(stack)
+    base = {"contact": ids["contact"], "purpose": ids["orders"]}
+
+    written = _send(
+        stack, {**RESET, **base, "body_text": "Reset it at https://evil.example.net/reset", "variables": {}}
+    )
+    assert written.status_code == 422
+    assert "evil.example.net" in written.get_json()["fields"]["body_text"]
+    through = _send(stack, {**RESET, **base, "variables": {"reset_url": "https://evil.example.net/r"}})
+    assert through.status_code == 422
+    assert "evil.example.net" in through.get_json()["fields"]["variables.reset_url"]
+    selling = _send(stack, {**RESET, **base, "variables": {"reset_url": "https://sender.test/r 20% off"}})
+    assert "20%" in selling.get_json()["fields"]["variables.reset_url"]
+    missing = _send(stack, {**RESET, **base, "variables": {}})
+    assert missing.status_code == 422 and "body_text" in missing.get_json()["fields"]
+    bad_name = _send(stack, {**RESET, **base, "variables": {"Reset-URL": "x"}})
+    assert bad_name.status_code == 422
+    too_many = _send(stack, {**RESET, **base, "variables": {f"v{n}": "x" for n in range(21)}})
+    assert too_many.status_code == 422
+
+    stack.worker()
+    assert stack.mail.messages == []

@@ -21,9 +21,22 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from sender import create_app
 from sender.config_webhooks import load_webhook_settings
 from sender.db import utcnow
-from sender.enums import DeliveryStatus
-from sender.models import ConsentEvent, Contact, Delivery, DeliveryFeedback, Suppression
+from sender.enums import DeliveryStatus, WebhookEvent
+from sender.models import (
+    ConsentEvent,
+    Contact,
+    Delivery,
+    DeliveryFeedback,
+    Enrolment,
+    OutgoingEvent,
+    Purpose,
+    Suppression,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from sender.runtime import Runtime
+from sender.services.sequences import build, enrol, states
+from sender.services.sequences.schema import SequenceInput
 from tests import factories
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, PurposeFactory, WordingFactory
@@ -41,6 +54,7 @@ from tests.webhooks.signing import (
 MAILGUN_KEY = "key-0123456789abcdef0123456789abcdef"
 POSTMARK_USER, POSTMARK_PASSWORD = "postmark", "a-long-postmark-password"
 BREVO_TOKEN = "brevo-token-0123456789abcdef"
+STEP = {"subject": "Welcome", "body_html": "<p>Welcome</p>", "body_text_derived": True}
 
 
 @dataclass
@@ -224,6 +238,41 @@ def test_an_ses_transient_bounce_is_counted_soft_and_a_complaint_withdraws(hooks
     assert _delivery_status(hooks, soft) == DeliveryStatus.SENT
     assert _withdrawals(hooks, complained) == [("complaint", "complaint", "fb-abuse")]
     assert _suppressed(hooks, complained) == ["complaint"]
+
+
+def test_a_complaint_exits_the_consent_sequences_and_emits_consent_withdrawn(hooks: Hooks) -> None:
+    (complained,) = _send(hooks.runtime)
+    with hooks.runtime.Session() as session:
+        purpose = session.scalars(select(Purpose)).one()
+        data = SequenceInput.parse(
+            {"name": "Welcome", "purpose": purpose.slug, "trigger": "consent", "steps": [STEP]}
+        )
+        sequence = build.save(session, None, data, "user:1")
+        states.move(session, sequence, states.ACTIVATE)
+        enrol.enrol(session, sequence, [complained.contact_id])
+        session.add(
+            WebhookEndpoint(
+                url="https://hooks.example.org/in",
+                secret="whsec_" + "A" * 32,
+                events=[WebhookEvent.CONSENT_WITHDRAWN],
+                enabled=True,
+                created_by="admin@example.org",
+            )
+        )
+        session.commit()
+
+    complaint = ses_complaint(complained.message_id, complained.address, feedback_id="fb-abuse")
+    assert hooks.post("/webhooks/ses", hooks.sns.message("Notification", complaint))[0] == 200
+
+    with hooks.runtime.Session() as session:
+        passage = session.execute(select(Enrolment.status, Enrolment.exit_reason)).one()
+        assert tuple(passage) == ("exited", "withdrawn")
+        told = session.scalars(
+            select(OutgoingEvent).where(OutgoingEvent.event_type == WebhookEvent.CONSENT_WITHDRAWN)
+        ).all()
+        assert [e.contact_id for e in told] == [complained.contact_id]
+        assert told[0].payload["purpose"] == purpose.slug
+        assert session.scalar(select(func.count(WebhookDelivery.id))) == 1
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from sender.i18n import N_
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.errors import ValidationFailed
 from sender.services.sequences import enrol as sequences
-from sender.services.webhooks import events
+from sender.services.webhooks import events as outbox
 
 CHANNELS = tuple(Channel)
 # What a caller records; `request` is only ever stored by the double opt-in rule below.
@@ -197,10 +197,7 @@ def record(
     session.add(event)
     session.flush()
     _apply(session, event)
-    # Every grant and withdrawal passes here (forms, double opt-in, portal, SMS, API): sequences enrol and
-    # exit at this one place, in the same transaction as the consent itself.
-    sequences.on_consent(session, event)
-    _tell(session, event, contact, purpose)
+    _hooks(session, stored_action, event.channel, [(event.id, contact.id, purpose.id)], now=now)
     work.after_commit(
         session, "consent metrics", lambda: metrics.consent_event(channel, stored_action, source)
     )
@@ -219,12 +216,39 @@ EVENT_OF_ACTION = {
 }
 
 
-def _tell(session: Session, event: ConsentEvent, contact: Contact, purpose: Purpose) -> None:
-    """The outgoing webhook of a grant or withdrawal, in the same unit as the ledger's event."""
-    kind = EVENT_OF_ACTION.get(ConsentAction(event.action))
-    if kind is not None:
-        payload = {"contact": contact.public_id, "purpose": purpose.slug, "channel": event.channel}
-        events.emit(session, kind, {**payload, "consent_event": event.id}, contact_id=contact.id)
+def _hooks(
+    session: Session, action: str, channel: str, written: Sequence[tuple[int, int, int]], *, now: datetime
+) -> None:
+    """What every written consent event sets off, set-based: sequences enrol or exit, the webhook goes out.
+
+    Every writer of the ledger calls this (record, imports, bulk withdrawals), on its (event, contact,
+    purpose) ids, in the same transaction as the events themselves.
+    """
+    kind = EVENT_OF_ACTION.get(ConsentAction(action))
+    if kind is None or not written:
+        return
+    by_purpose: dict[int, list[int]] = {}
+    for _, contact_id, purpose_id in written:
+        by_purpose.setdefault(purpose_id, []).append(contact_id)
+    sequences.on_consents(session, action, by_purpose, now=now)
+    contact_ids = {contact_id for _, contact_id, _ in written}
+    found = session.execute(select(Contact.id, Contact.public_id).where(Contact.id.in_(contact_ids)))
+    public_ids = {contact_id: public_id for contact_id, public_id in found}
+    named = session.execute(select(Purpose.id, Purpose.slug).where(Purpose.id.in_(by_purpose)))
+    slugs = {purpose_id: slug for purpose_id, slug in named}
+    payloads: list[tuple[dict[str, outbox.PayloadValue], int | None]] = [
+        (
+            {
+                "contact": public_ids[contact_id],
+                "purpose": slugs[purpose_id],
+                "channel": channel,
+                "consent_event": event_id,
+            },
+            contact_id,
+        )
+        for event_id, contact_id, purpose_id in written
+    ]
+    outbox.emit_many(session, kind, payloads)
 
 
 STATUS_OF_ACTION = {
@@ -458,6 +482,8 @@ def record_imported_grants(
         inserted = session.execute(insert(events).returning(*returning), rows)
     folds = [(contact_id, event_id, *moments[contact_id]) for event_id, contact_id in inserted]
     _fold_many(session, action, purpose.id, channel, folds)
+    # An imported proof may be years old: sequences count their delays from the import, not from it.
+    _hooks(session, action, channel, [(e, c, purpose.id) for c, e, *_ in folds], now=utcnow())
     return refusals
 
 
@@ -588,6 +614,7 @@ def record_withdrawals(
             for event_id, contact_id, purpose_id in inserted
         ],
     )
+    _hooks(session, ConsentAction.WITHDRAW, channel, [(e, c, p) for e, c, p in inserted], now=now)
     count = len(inserted)
 
     def _count() -> None:

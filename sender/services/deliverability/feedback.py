@@ -242,20 +242,26 @@ def _apply_round(session: Session, settings: Settings, items: list[_Item], now: 
             for item in applied
         ],
     )
-    for item in applied:
-        events.emit(
-            session,
-            WebhookEvent.DELIVERY_COMPLAINED
-            if item.feedback.kind == FeedbackKind.COMPLAINT
-            else WebhookEvent.DELIVERY_BOUNCED,
-            {
-                "contact": item.target.contact_public_id,
-                "delivery": item.target.delivery_id,
-                "campaign": item.target.campaign_id,
-                "kind": item.feedback.kind.value,
-            },
-            contact_id=item.target.contact_id,
-        )
+    # One set-based emit per event type: the statements do not grow with the batch.
+    complained = [item for item in applied if item.feedback.kind == FeedbackKind.COMPLAINT]
+    bounced = [item for item in applied if item.feedback.kind != FeedbackKind.COMPLAINT]
+    for webhook_event, items in (
+        (WebhookEvent.DELIVERY_COMPLAINED, complained),
+        (WebhookEvent.DELIVERY_BOUNCED, bounced),
+    ):
+        payloads: list[tuple[dict[str, events.PayloadValue], int | None]] = [
+            (
+                {
+                    "contact": item.target.contact_public_id,
+                    "delivery": item.target.delivery_id,
+                    "campaign": item.target.campaign_id,
+                    "kind": item.feedback.kind.value,
+                },
+                item.target.contact_id,
+            )
+            for item in items
+        ]
+        events.emit_many(session, webhook_event, payloads)
     return applied
 
 

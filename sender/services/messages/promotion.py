@@ -9,6 +9,8 @@ line and the text found.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from sender.i18n import N_
 from sender.services.errors import ValidationFailed
@@ -78,3 +80,53 @@ def check(subject: str, body_html: str, body_text: str, what: str = "a request f
     errors = problems(subject, body_html, body_text, what)
     if errors:
         raise ValidationFailed(errors)
+
+
+# Any link a transactional message carries: its host must be one the operator allowed.
+_URL = re.compile(r"https?://[^\s\"'<>]*|www\.[^\s\"'<>]*|\bhref\s*=", re.IGNORECASE)
+
+
+def _foreign_link(source: str, hosts: frozenset[str]) -> tuple[int, str] | None:
+    """The first link whose host is not in `hosts` (a host a template expression writes counts as foreign)."""
+    for match in _URL.finditer(source):
+        found = match.group(0)
+        host = urlsplit(found).hostname if found.lower().startswith("http") else None
+        if host is None or host.lower() not in hosts:
+            return source.count("\n", 0, match.start()) + 1, found
+    return None
+
+
+def transactional_problems(
+    fields: Mapping[str, str], hosts: frozenset[str], what: str = "a transactional message"
+) -> dict[str, str]:
+    """Like problems(), for a transactional message: links are allowed, to `hosts` only, in every field.
+
+    `fields` holds the templates and the variables' values by field name (`variables.reset_url`).
+    """
+    errors: dict[str, str] = {}
+    for field, source in fields.items():
+        block = _first(_BLOCK, source)
+        link = _foreign_link(source, hosts)
+        wording = _first(_PROMOTION, source)
+        if block is not None:
+            errors[field] = N_(
+                "line %(line)s: promotional block %(block)r is not allowed in %(what)s",
+                line=block[0],
+                block=block[1],
+                what=what,
+            )
+        elif link is not None:
+            errors[field] = N_(
+                "line %(line)s: link %(link)r; a transactional message may only link to %(hosts)s",
+                line=link[0],
+                link=link[1],
+                hosts=", ".join(sorted(hosts)),
+            )
+        elif wording is not None:
+            errors[field] = N_(
+                "line %(line)s: promotional wording %(wording)r (offer, price or discount) is not allowed in %(what)s",
+                line=wording[0],
+                wording=wording[1],
+                what=what,
+            )
+    return errors

@@ -164,7 +164,7 @@ def _template_line(exc: BaseException) -> int | None:
     return lines[-1] if lines and lines[-1] else None
 
 
-def _unknown_names(ast: nodes.Template, extra: Mapping[str, str]) -> str | None:
+def _unknown_names(ast: nodes.Template, extra: Mapping[str, object]) -> str | None:
     allowed = ALLOWED_NAMES | set(extra)
     unknown = meta.find_undeclared_variables(ast) - allowed
     if not unknown:
@@ -237,7 +237,7 @@ def footer_stays_visible(rendered_html: str) -> bool:
     return parser.found
 
 
-def _check(field: str, source: str, *, html: bool, extra: Mapping[str, str]) -> str | None:
+def _check(field: str, source: str, *, html: bool, extra: Mapping[str, object]) -> str | None:
     """First problem in one template as 'line N: message', or None."""
     env = _STRICT_HTML_ENV if html else _STRICT_TEXT_ENV
     try:
@@ -282,7 +282,7 @@ def _check(field: str, source: str, *, html: bool, extra: Mapping[str, str]) -> 
 Portable = tuple[str, dict[str, object]]
 
 
-def _check_field(field: str, source: str, html: bool, extra: Mapping[str, str]) -> Portable | None:
+def _check_field(field: str, source: str, html: bool, extra: Mapping[str, object]) -> Portable | None:
     """_check() with positional arguments, as a child process calls it; the problem as (msgid, values)."""
     problem = _check(field, source, html=html, extra=extra)
     if problem is None:
@@ -310,7 +310,7 @@ def _fields(subject: str, body_html: str, body_text: str) -> list[tuple[str, str
 
 
 def check_content(
-    subject: str, body_html: str, body_text: str, extra: Mapping[str, str] | None = None
+    subject: str, body_html: str, body_text: str, extra: Mapping[str, object] | None = None
 ) -> None:
     """Check the three templates of an email in this process; raise ValidationFailed({field: 'line N: message'}).
 
@@ -365,20 +365,20 @@ class _Passed:
 _passed = _Passed()
 
 
-def _key_of(calls: list[tuple[str, tuple[str, str, bool, dict[str, str]]]], field: str) -> Any:
+def _key_of(calls: list[tuple[str, tuple[str, str, bool, dict[str, object]]]], field: str) -> Any:
     """The key _Passed files a field's check under, from the call made for it."""
     _, (name, source, html, extra) = next(call for call in calls if call[0] == field)
     return (name, source, html, sorted(extra.items()))
 
 
 def validate_content(
-    subject: str, body_html: str, body_text: str, extra: Mapping[str, str] | None = None
+    subject: str, body_html: str, body_text: str, extra: Mapping[str, object] | None = None
 ) -> None:
     """check_content() in a child process under hard limits (isolation.py); raise ValidationFailed.
 
     A template the hard limits stop is refused on its field with the limit named (no line: the child ended).
     """
-    calls: list[tuple[str, tuple[str, str, bool, dict[str, str]]]] = []
+    calls: list[tuple[str, tuple[str, str, bool, dict[str, object]]]] = []
     errors: dict[str, str | None] = {}
     for field, source, html in _fields(subject, body_html, body_text):
         if "{" not in source:

@@ -1,9 +1,9 @@
 """Transactional messages: one templated email to one contact under a contract or legal-obligation purpose.
 
 They need no marketing consent, so they are held to what makes them transactional: the purpose's legal basis
-is contract or legal obligation (never consent or legitimate interest), and the requalification promotion
-linter refuses offers, prices and links the template writes itself. They are still refused for erased,
-restricted, unconfirmed and suppressed contacts, checked when asked and again when sent. The exits stay:
+is contract or legal obligation (never consent or legitimate interest), and the promotion linter refuses
+offers, prices and discounts, and any link (in the templates or the variables) to a host not allowed
+(TRANSACTIONAL_LINK_HOSTS). They are still refused for erased, restricted, unconfirmed and suppressed contacts, checked when asked and again when sent. The exits stay:
 the sender's identity and the privacy-portal link; no unsubscribe link, since neither basis lets the person
 opt out of the message (they may still object and exercise their rights through the portal).
 
@@ -23,8 +23,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from sender import work
 from sender.addresses import ascii_email
 from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.render import sender_domain
+from sender.config import Settings
 from sender.db import rowcount, utcnow
 from sender.enums import Channel, ContactStatus, TransactionalStatus
 from sender.i18n import N_, email_env, pick_locale
@@ -50,6 +52,11 @@ BASES = ("contract", "legal_obligation")
 MAX_SUBJECT = 998
 MAX_BODY = 100_000
 MAX_KEY = 255
+MAX_VARIABLES = 20
+MAX_VARIABLE = 2000
+
+VariableName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$", max_length=64)]
+VariableValue = Annotated[str, StringConstraints(max_length=MAX_VARIABLE)]
 
 
 class MessageInput(Input):
@@ -64,8 +71,21 @@ class MessageInput(Input):
     ]
     subject: Annotated[NonBlank, Field(max_length=MAX_SUBJECT)]
     body_text: Annotated[
-        Text, Field(min_length=1, max_length=MAX_BODY, description="Jinja text; {{ contact.first_name }}…")
+        Text,
+        Field(
+            min_length=1,
+            max_length=MAX_BODY,
+            description="Jinja text; {{ contact.first_name }}, {{ vars.reset_url }}…",
+        ),
     ]
+    variables: Annotated[
+        dict[VariableName, VariableValue],
+        Field(
+            max_length=MAX_VARIABLES,
+            description="Values the templates show as {{ vars.name }} (a reset or tracking link); "
+            "a link's host must be one TRANSACTIONAL_LINK_HOSTS allows.",
+        ),
+    ] = {}
 
 
 @dataclass(frozen=True)
@@ -95,7 +115,28 @@ def _refusal(session: Session, contact: Contact) -> str | None:
     return "suppressed" if suppressed is not None else None
 
 
-def ask(session: Session, data: MessageInput, key: str | None, actor: str) -> Asked:
+def link_hosts(settings: Settings) -> frozenset[str]:
+    """The hosts a transactional message may link to: the configured ones, else the public base URL's."""
+    configured = settings.outgoing.transactional_link_hosts
+    if configured:
+        return frozenset(configured)
+    host = urlsplit(settings.public_base_url).hostname
+    return frozenset({host.lower()} if host else ())
+
+
+def _lint(data: MessageInput, hosts: frozenset[str]) -> None:
+    """Refuse promotion and links to other hosts, in the templates and in the variables' values."""
+    fields = {
+        "subject": data.subject,
+        "body_text": data.body_text,
+        **{f"variables.{name}": value for name, value in data.variables.items()},
+    }
+    errors = promotion.transactional_problems(fields, hosts)
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def ask(session: Session, settings: Settings, data: MessageInput, key: str | None, actor: str) -> Asked:
     """Record one message and its job (after commit), or answer with the one this key already asked for."""
     digest = request_hash(data)
     if key is not None:
@@ -122,8 +163,8 @@ def ask(session: Session, data: MessageInput, key: str | None, actor: str) -> As
                 )
             }
         )
-    promotion.check(data.subject, "", data.body_text, what="a transactional message")
-    sandbox.check_content(data.subject, "", data.body_text)
+    _lint(data, link_hosts(settings))
+    sandbox.check_content(data.subject, "", data.body_text, {"vars": data.variables})
     contact = session.scalar(select(Contact).where(Contact.public_id == data.contact))
     if contact is None:
         raise NotFound(N_("no such contact"))
@@ -138,6 +179,7 @@ def ask(session: Session, data: MessageInput, key: str | None, actor: str) -> As
         purpose_id=purpose.id,
         subject=data.subject,
         body_text=data.body_text,
+        variables=dict(data.variables),
         status=TransactionalStatus.QUEUED,
     )
     session.add(message)
@@ -164,8 +206,9 @@ def _build(
     purpose = session.get(Purpose, message.purpose_id)
     assert purpose is not None  # the foreign key
     view = template_contact(contact)
-    subject = " ".join(compile_template(message.subject, html=False).render(contact=view).split())
-    body = compile_template(message.body_text, html=False).render(contact=view)
+    values = {"contact": view, "vars": dict(message.variables or {})}
+    subject = " ".join(compile_template(message.subject, html=False).render(**values).split())
+    body = compile_template(message.body_text, html=False).render(**values)
     locale = pick_locale(contact.locale, default=settings.default_locale)
     footer = (
         email_env(locale)

@@ -8,6 +8,7 @@ fires anew (a new consent).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,7 +25,7 @@ from sender.enums import (
     SequenceStatus,
     SequenceTrigger,
 )
-from sender.models import ConsentEvent, Contact, Enrolment, Sequence, SequenceStep
+from sender.models import Contact, Enrolment, Sequence, SequenceStep
 from sender.services.accounts import organisation
 from sender.services.sequences.timing import due_at
 
@@ -96,13 +97,20 @@ def _active(session: Session, trigger: SequenceTrigger, *where: Any) -> list[Seq
     )
 
 
-def on_consent(session: Session, event: ConsentEvent) -> None:
-    """A consent event was recorded (ledger.record): a grant enrols, a withdrawal exits; the caller commits."""
-    if event.action == ConsentAction.GRANT:
-        for sequence in _active(session, SequenceTrigger.CONSENT, Sequence.purpose_id == event.purpose_id):
-            enrol(session, sequence, [event.contact_id], now=event.occurred_at)
-    elif event.action == ConsentAction.WITHDRAW:
-        leave(session, event.contact_id, ExitReason.WITHDRAWN, purpose_id=event.purpose_id)
+def on_consents(
+    session: Session, action: str, by_purpose: Mapping[int, Collection[int]], *, now: datetime
+) -> None:
+    """Consent events were recorded (the ledger's one hook): grants enrol, withdrawals exit; the caller commits.
+
+    `by_purpose` maps each purpose to the contacts whose consent to it changed, so a bulk writer (an import,
+    a complaint) costs one statement per sequence, not one per person.
+    """
+    if action == ConsentAction.GRANT:
+        for sequence in _active(session, SequenceTrigger.CONSENT, Sequence.purpose_id.in_(by_purpose)):
+            enrol(session, sequence, list(by_purpose[sequence.purpose_id]), now=now)
+    elif action == ConsentAction.WITHDRAW:
+        for purpose_id, contact_ids in by_purpose.items():
+            leave_many(session, list(contact_ids), ExitReason.WITHDRAWN, purpose_id=purpose_id)
 
 
 def triggered_by_list(session: Session, list_id: int) -> list[Sequence]:
@@ -112,9 +120,18 @@ def triggered_by_list(session: Session, list_id: int) -> list[Sequence]:
 
 def leave(session: Session, contact_id: int, reason: ExitReason, *, purpose_id: int | None = None) -> int:
     """End a person's active passages (those under `purpose_id`, or all); how many. The caller commits."""
+    return leave_many(session, [contact_id], reason, purpose_id=purpose_id)
+
+
+def leave_many(
+    session: Session, contact_ids: list[int], reason: ExitReason, *, purpose_id: int | None = None
+) -> int:
+    """leave() for many people at once, in one statement; how many passages ended."""
+    if not contact_ids:
+        return 0
     under = Enrolment.sequence_id.in_(select(Sequence.id).where(Sequence.purpose_id == purpose_id))
     stmt = update(Enrolment).where(
-        Enrolment.contact_id == contact_id,
+        Enrolment.contact_id.in_(contact_ids),
         Enrolment.status == EnrolmentStatus.ACTIVE,
         *((under,) if purpose_id is not None else ()),
     )

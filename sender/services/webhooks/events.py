@@ -8,10 +8,11 @@ event, and its job leaves after the commit; the HTTP request is made by that job
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import Table, and_, delete, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from sender import work
@@ -61,6 +62,47 @@ def emit(
         session.flush()
         work.enqueue(session, DeliverWebhook(delivery.id, 0))
     return event
+
+
+def emit_many(
+    session: Session,
+    event_type: WebhookEvent,
+    items: Sequence[tuple[Mapping[str, PayloadValue], int | None]],
+) -> int:
+    """`emit` for many events of one type (payload ids, contact id), set-based: one insert per table."""
+    if not items:
+        return 0
+    now = utcnow()
+    kind = WebhookEvent(event_type).value
+    outbox = cast(Table, OutgoingEvent.__table__)
+    rows = [
+        {"event_type": kind, "payload": dict(payload), "contact_id": contact_id, "created_at": now}
+        for payload, contact_id in items
+    ]
+    session.flush()
+    event_ids = list(session.execute(insert(outbox).returning(outbox.c.id), rows).scalars())
+    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))).all()
+    wanted = [endpoint.id for endpoint in endpoints if kind in (endpoint.events or [])]
+    if not wanted:
+        return len(event_ids)
+    deliveries = cast(Table, WebhookDelivery.__table__)
+    delivery_rows = [
+        {
+            "event_id": event_id,
+            "endpoint_id": endpoint_id,
+            "status": WebhookDeliveryStatus.PENDING.value,
+            "retry_since": now,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event_id in event_ids
+        for endpoint_id in wanted
+    ]
+    for delivery_id in session.execute(
+        insert(deliveries).returning(deliveries.c.id), delivery_rows
+    ).scalars():
+        work.enqueue(session, DeliverWebhook(delivery_id, 0))
+    return len(event_ids)
 
 
 # An event no endpoint wanted is kept this long (the access report may show it), then deleted.

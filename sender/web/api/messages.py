@@ -14,7 +14,7 @@ from sender.services.messages.transactional import MessageInput
 from sender.web.api.inputs import parse_body
 from sender.web.api.present import ts
 from sender.web.api.spec import TIMESTAMP, Component, nullable, obj
-from sender.web.session import get_session
+from sender.web.session import get_session, runtime
 
 
 def _present(message: TransactionalMessage) -> dict[str, Any]:
@@ -35,7 +35,11 @@ def _present(message: TransactionalMessage) -> dict[str, Any]:
 def send_message() -> ResponseReturnValue:
     """Queue one transactional message; the same Idempotency-Key and body answer with the first one."""
     asked = transactional.ask(
-        get_session(), parse_body(MessageInput), request.headers.get("Idempotency-Key"), g.actor
+        get_session(),
+        runtime().settings,
+        parse_body(MessageInput),
+        request.headers.get("Idempotency-Key"),
+        g.actor,
     )
     headers = {"Location": url_for("api.get_message", public_id=asked.message.public_id)}
     if asked.replayed:
