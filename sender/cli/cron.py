@@ -1,8 +1,9 @@
 """`sender cron`: the periodic duties a crontab would run, each on its schedule, in one long-running process.
 
 `sender serve` starts it, so a single machine needs no crontab. Each duty is the very `sender` command of the
-README's crontab, run in this process: the same lease (services/records/cron_lock.py) keeps it apart from a
-cron-started copy, and every duty is idempotent, so a restart that runs them again early is harmless.
+README's crontab, run in this process. Every duty is idempotent, so a restart that runs them again early, or a
+cron-started copy running beside it, is harmless; `requalify run` and `retention run` also take a lease
+(services/records/cron_lock.py), so that one copy at a time does their work.
 
 Why not RQ's own cron (`rq cron`): its CronJob enqueues with RQ's default pickle serializer, which our JSON
 workers refuse to read (README: Cron set-up).
