@@ -13,7 +13,6 @@ from werkzeug.datastructures import MultiDict
 from wtforms import DateField
 from wtforms.validators import DataRequired
 
-from sender.db import utcnow
 from sender.models import Contact
 from sender.services.accounts import organisation
 from sender.services.audience.contacts import get_by_public_id
@@ -94,7 +93,9 @@ def organisation_honouring() -> ResponseReturnValue:
     """The organisation's proof over a period (default: the last 30 days), as a page or JSON (audited)."""
     args = request.args.to_dict()
     if "since" not in args and "until" not in args:
-        today = utcnow().date()
+        # Today as the organisation's days are cut (_bounds): in Paris just after midnight, UTC is still
+        # yesterday, and a UTC date would leave the last hour's events out of the default period.
+        today = datetime.now(_org().zone).date()
         args = {"since": (today - timedelta(days=30)).isoformat(), "until": today.isoformat()}
     form = PeriodForm(formdata=MultiDict(args))
     if not form.validate() or form.since.data > form.until.data:
