@@ -9,7 +9,7 @@ line and the text found.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from sender.i18n import N_
@@ -41,16 +41,17 @@ def _first(pattern: re.Pattern[str], source: str) -> tuple[int, str] | None:
     return source.count("\n", 0, match.start()) + 1, match.group(0).strip()
 
 
-def problems(
-    subject: str, body_html: str, body_text: str, what: str = "a request for consent"
+def _scan(
+    fields: Mapping[str, str],
+    what: str,
+    find_link: Callable[[str], tuple[int, str] | None],
+    link_refusal: Callable[[tuple[int, str]], str],
 ) -> dict[str, str]:
-    """The first promotional element of each template, as {field: 'line N: …'}; empty when clean.
-
-    `what` names the message in the refusals (a request for consent, a legal notice)."""
+    """The first promotional element of each field (a block, a link `find_link` refuses, offer wording)."""
     errors: dict[str, str] = {}
-    for field, source in (("subject", subject), ("body_html", body_html), ("body_text", body_text)):
+    for field, source in fields.items():
         block = _first(_BLOCK, source)
-        link = _first(_LINK, source)
+        link = find_link(source)
         wording = _first(_PROMOTION, source)
         if block is not None:
             errors[field] = N_(
@@ -60,11 +61,7 @@ def problems(
                 what=what,
             )
         elif link is not None:
-            errors[field] = N_(
-                "line %(line)s: marketing link %(link)r; only {{ confirm_url }} and {{ decline_url }} may be linked",
-                line=link[0],
-                link=link[1],
-            )
+            errors[field] = link_refusal(link)
         elif wording is not None:
             errors[field] = N_(
                 "line %(line)s: promotional wording %(wording)r (offer, price or discount) is not allowed in %(what)s",
@@ -73,6 +70,24 @@ def problems(
                 what=what,
             )
     return errors
+
+
+def problems(
+    subject: str, body_html: str, body_text: str, what: str = "a request for consent"
+) -> dict[str, str]:
+    """The first promotional element of each template, as {field: 'line N: …'}; empty when clean.
+
+    `what` names the message in the refusals (a request for consent, a legal notice)."""
+    return _scan(
+        {"subject": subject, "body_html": body_html, "body_text": body_text},
+        what,
+        lambda source: _first(_LINK, source),
+        lambda link: N_(
+            "line %(line)s: marketing link %(link)r; only {{ confirm_url }} and {{ decline_url }} may be linked",
+            line=link[0],
+            link=link[1],
+        ),
+    )
 
 
 def check(subject: str, body_html: str, body_text: str, what: str = "a request for consent") -> None:
@@ -103,30 +118,14 @@ def transactional_problems(
 
     `fields` holds the templates and the variables' values by field name (`variables.reset_url`).
     """
-    errors: dict[str, str] = {}
-    for field, source in fields.items():
-        block = _first(_BLOCK, source)
-        link = _foreign_link(source, hosts)
-        wording = _first(_PROMOTION, source)
-        if block is not None:
-            errors[field] = N_(
-                "line %(line)s: promotional block %(block)r is not allowed in %(what)s",
-                line=block[0],
-                block=block[1],
-                what=what,
-            )
-        elif link is not None:
-            errors[field] = N_(
-                "line %(line)s: link %(link)r; a transactional message may only link to %(hosts)s",
-                line=link[0],
-                link=link[1],
-                hosts=", ".join(sorted(hosts)),
-            )
-        elif wording is not None:
-            errors[field] = N_(
-                "line %(line)s: promotional wording %(wording)r (offer, price or discount) is not allowed in %(what)s",
-                line=wording[0],
-                wording=wording[1],
-                what=what,
-            )
-    return errors
+    return _scan(
+        fields,
+        what,
+        lambda source: _foreign_link(source, hosts),
+        lambda link: N_(
+            "line %(line)s: link %(link)r; a transactional message may only link to %(hosts)s",
+            line=link[0],
+            link=link[1],
+            hosts=", ".join(sorted(hosts)),
+        ),
+    )
