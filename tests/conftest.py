@@ -27,6 +27,7 @@ from sender.services.accounts import users
 from sender.tokens import TokenService
 from tests import factories
 from tests.queues import QueuedRuntime
+from tests.smtp_server import SmtpTestServer
 
 TEST_SECRET_KEYS = "test-key-old-0123456789,test-key-new-0123456789"
 
@@ -187,3 +188,27 @@ def committed(settings: Settings, engine: Engine, redis_conn: Any) -> Iterator[R
     finally:
         rt.engine.dispose()
         _truncate(engine)
+
+
+@pytest.fixture
+def mail() -> Iterator[SmtpTestServer]:
+    """A local SMTP server that takes every message (aiosmtpd)."""
+    with SmtpTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def wired(
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    mail: SmtpTestServer,
+) -> QueuedRuntime:
+    """A runtime sending to `mail` in batches of 3, whose jobs stay in the test's queues."""
+    tuned = settings.with_overrides(
+        instance_path=tmp_path, smtp_url=mail.url, send_batch_size=3, send_claim_size=3
+    )
+    return QueuedRuntime(
+        settings=tuned, engine=engine, Session=session_factory, tokens=TokenService(tuned.secret_keys)
+    )

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from sender.config import Settings
 from sender.db import utcnow
 from sender.models import Campaign, ConsentEvent, ConsentTally, Delivery, DeliveryTally, ListMember
 from sender.services.audience import lists
@@ -24,35 +19,12 @@ from sender.services.campaigns import audience_estimate, compaction, launch, lif
 from sender.services.consent import ledger
 from sender.services.deliverability import rates
 from sender.services.rights import erasure
-from sender.tokens import TokenService
 from tests import import_helpers
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
 from tests.import_helpers import csv_bytes, proof
 from tests.queues import QueuedRuntime
 from tests.smtp_server import Reply, SmtpTestServer
-
-
-@pytest.fixture
-def mail() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def wired(
-    settings: Settings,
-    engine: Any,
-    session_factory: sessionmaker[Session],
-    tmp_path: Path,
-    mail: SmtpTestServer,
-) -> QueuedRuntime:
-    tuned = settings.with_overrides(
-        instance_path=tmp_path, smtp_url=mail.url, send_batch_size=3, send_claim_size=3
-    )
-    return QueuedRuntime(
-        settings=tuned, engine=engine, Session=session_factory, tokens=TokenService(tuned.secret_keys)
-    )
 
 
 def _agree(session: Session) -> Counter[tallies.Key]:

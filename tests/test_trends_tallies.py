@@ -5,49 +5,21 @@ sending moved to the edges of the hourly span, before and after the tallies are 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from sender.config import Settings
 from sender.db import utcnow
 from sender.models import Campaign, ConsentEvent, Contact, Delivery, DeliveryTally, ListMember, Purpose
 from sender.services.campaigns import launch, lifecycle, tallies
 from sender.services.consent import withdrawal
 from sender.services.records import trends
 from sender.services.rights import erasure
-from sender.tokens import TokenService
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, ListFactory, PurposeFactory, WordingFactory
 from tests.queues import QueuedRuntime
 from tests.smtp_server import Reply, SmtpTestServer
-
-
-@pytest.fixture
-def mail() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def wired(
-    settings: Settings,
-    engine: Any,
-    session_factory: sessionmaker[Session],
-    tmp_path: Path,
-    mail: SmtpTestServer,
-) -> QueuedRuntime:
-    tuned = settings.with_overrides(
-        instance_path=tmp_path, smtp_url=mail.url, send_batch_size=3, send_claim_size=3
-    )
-    return QueuedRuntime(
-        settings=tuned, engine=engine, Session=session_factory, tokens=TokenService(tuned.secret_keys)
-    )
 
 
 def _over_time_by_rows(session: Session, campaign_id: int) -> tuple[str, list[tuple[datetime, int]]]:
