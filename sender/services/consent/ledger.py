@@ -197,7 +197,14 @@ def record(
     session.add(event)
     session.flush()
     _apply(session, event)
-    _hooks(session, stored_action, event.channel, [(event.id, contact.id, purpose.id)], now=now)
+    _hooks(
+        session,
+        stored_action,
+        event.channel,
+        [(event.id, contact.id, purpose.id)],
+        now=now,
+        known=({contact.id: contact.public_id}, {purpose.id: purpose.slug}),
+    )
     work.after_commit(
         session, "consent metrics", lambda: metrics.consent_event(channel, stored_action, source)
     )
@@ -217,7 +224,13 @@ EVENT_OF_ACTION = {
 
 
 def _hooks(
-    session: Session, action: str, channel: str, written: Sequence[tuple[int, int, int]], *, now: datetime
+    session: Session,
+    action: str,
+    channel: str,
+    written: Sequence[tuple[int, int, int]],
+    *,
+    now: datetime,
+    known: tuple[Mapping[int, str], Mapping[int, str]] = ({}, {}),
 ) -> None:
     """What every written consent event sets off, set-based: sequences enrol or exit, the webhook goes out.
 
@@ -231,11 +244,16 @@ def _hooks(
     for _, contact_id, purpose_id in written:
         by_purpose.setdefault(purpose_id, []).append(contact_id)
     sequences.on_consents(session, action, by_purpose, now=now)
-    contact_ids = {contact_id for _, contact_id, _ in written}
-    found = session.execute(select(Contact.id, Contact.public_id).where(Contact.id.in_(contact_ids)))
-    public_ids = {contact_id: public_id for contact_id, public_id in found}
-    named = session.execute(select(Purpose.id, Purpose.slug).where(Purpose.id.in_(by_purpose)))
-    slugs = {purpose_id: slug for purpose_id, slug in named}
+    # `known`: the public ids and slugs the caller holds already (one event on the unsubscribe's hot path).
+    public_ids, slugs = dict(known[0]), dict(known[1])
+    contact_ids = {contact_id for _, contact_id, _ in written} - public_ids.keys()
+    if contact_ids:
+        found = session.execute(select(Contact.id, Contact.public_id).where(Contact.id.in_(contact_ids)))
+        public_ids.update({contact_id: public_id for contact_id, public_id in found})
+    purpose_ids = by_purpose.keys() - slugs.keys()
+    if purpose_ids:
+        named = session.execute(select(Purpose.id, Purpose.slug).where(Purpose.id.in_(purpose_ids)))
+        slugs.update({purpose_id: slug for purpose_id, slug in named})
     payloads: list[tuple[dict[str, outbox.PayloadValue], int | None]] = [
         (
             {
