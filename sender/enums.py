@@ -67,7 +67,8 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"
     UNKNOWN = "unknown"
     CANCELLED = "cancelled"
-    # Held outside the recipient's quiet hours until `not_before` (SMS, R14).
+    # Held back: outside the recipient's quiet hours until `not_before` (SMS, R14, reason `quiet_hours`), or
+    # until an A/B test's winner is chosen (reason `ab_test`, no `not_before`).
     DEFERRED = "deferred"
     # Accepted by the relay, then reported undeliverable for good (a hard bounce arriving later).
     BOUNCED = "bounced"
@@ -140,6 +141,8 @@ class DeliveryReason(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"
     NOT_SENT = "not_sent"
     QUIET_HOURS = "quiet_hours"
+    # Not in an A/B test's share: waits for the winning variant.
+    AB_TEST = "ab_test"
     CAMPAIGN_CANCELLED = "campaign_cancelled"
     DEADLINE_PASSED = "deadline_passed"
     # Temporary failures until the batch's attempts ran out.
@@ -261,6 +264,13 @@ class TrackingMode(StrEnum):
     OFF = "off"
     AGGREGATE = "aggregate"  # a campaign-level redirect that names no one
     PER_PERSON = "per_person"  # a signed per-delivery token, only with tracking consent
+
+
+class AbDecision(StrEnum):
+    """How an A/B test's winner is chosen: by its unique aggregate clicks when the wait is over, or by a person."""
+
+    CLICKS = "clicks"
+    MANUAL = "manual"
 
 
 class EngagementKind(StrEnum):

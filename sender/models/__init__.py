@@ -1,7 +1,15 @@
 """All tables; importing this package completes Base.metadata for Alembic."""
 
 from sender.models.breaches import BreachIncident, BreachNotice
-from sender.models.campaigns import Campaign, Delivery, DeliveryCount, DeliveryTally, campaign_lists
+from sender.models.campaigns import (
+    AbTest,
+    Campaign,
+    CampaignVariant,
+    Delivery,
+    DeliveryCount,
+    DeliveryTally,
+    campaign_lists,
+)
 from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentTally, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, ListTally, Suppression
@@ -21,6 +29,7 @@ from sender.models.users import ApiToken, SetupLock, User
 from sender.models.webhooks import OutgoingEvent, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AbTest",
     "AddressChange",
     "ApiToken",
     "AuditCheckpoint",
@@ -29,6 +38,7 @@ __all__ = [
     "BreachNotice",
     "Campaign",
     "CampaignLink",
+    "CampaignVariant",
     "ConsentEvent",
     "ConsentState",
     "ConsentTally",

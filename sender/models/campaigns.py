@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sender.db import Base, utcnow
 from sender.enums import (
+    AbDecision,
     BodyFormat,
     CampaignKind,
     CampaignStatus,
@@ -91,6 +93,55 @@ class Campaign(Base):
 
     lists: Mapped[list[ContactList]] = relationship(secondary=campaign_lists)
     template: Mapped[Template | None] = relationship()
+    # An A/B test: the campaign's own content is variant 0 (A); the test's variants are 1, 2, 3 (B, C, D).
+    ab_test: Mapped[AbTest | None] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", uselist=False
+    )
+
+
+class AbTest(Base):
+    """A campaign's A/B test: each variant goes to `test_percent` % of the audience, the rest waits for the winner.
+
+    The winner is the variant with the most unique aggregate clicks once `wait_minutes` have passed since the
+    launch (`decide_by` clicks), or the one a person picks. Every send, test or winner, passes the gate.
+    """
+
+    __tablename__ = "ab_tests"
+    __table_args__ = (CheckConstraint(one_of("decide_by", AbDecision), name="decide_by"),)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    test_percent: Mapped[int] = mapped_column(Integer)
+    wait_minutes: Mapped[int] = mapped_column(Integer)
+    decide_by: Mapped[str] = mapped_column(String(16), default=AbDecision.CLICKS)
+    # Set when the campaign launches (launched_at + wait); the decision job and the sweep read it.
+    decide_at: Mapped[datetime | None] = mapped_column(DateTime)
+    winner: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Who chose: a user's name, or "scheduler" for the automatic decision.
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    # The figures the decision saw, per variant: {"0": {"sent": n, "unique_clicks": n, "clicks": n}, …}.
+    figures: Mapped[dict[str, dict[str, int]] | None] = mapped_column(JSON)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="ab_test")
+    variants: Mapped[list[CampaignVariant]] = relationship(
+        cascade="all, delete-orphan", order_by="CampaignVariant.position"
+    )
+
+
+class CampaignVariant(Base):
+    """One alternative content of an A/B test (B, C or D), stored whole: subject and both bodies."""
+
+    __tablename__ = "campaign_variants"
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("ab_tests.campaign_id", ondelete="CASCADE"))
+    # 1, 2 or 3: variant B, C or D (0, A, is the campaign's own content).
+    position: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    body_source: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
 
 
 class Delivery(Base):
@@ -125,6 +176,8 @@ class Delivery(Base):
     not_before: Mapped[datetime | None] = mapped_column(DateTime)
     # The provider's own delivery status (Twilio: queued, sent, delivered, undelivered, failed…).
     provider_status: Mapped[str | None] = mapped_column(String(16))
+    # The A/B variant this person receives (0 = A); None: the campaign has no test, or the winner is not chosen.
+    variant: Mapped[int | None] = mapped_column(Integer)
 
 
 Index("ix_deliveries_campaign_batch_status", Delivery.campaign_id, Delivery.batch_no, Delivery.status)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 
 from sender.runtime import Runtime
-from sender.services.campaigns import launch
+from sender.services.campaigns import ab_tests, launch
 from sender.services.messages import transactional
 
 
@@ -37,6 +37,11 @@ def launch_campaign(campaign_id: int) -> dict[str, Any]:
     if isinstance(result, str):
         return {"skipped": result}
     return {"queued": result.queued, "skipped": result.skipped}
+
+
+def decide_ab_test(campaign_id: int) -> dict[str, Any]:
+    """Choose an A/B test's winner by its clicks, now that the wait is over."""
+    return {"outcome": ab_tests.decide_when_due(_runtime(), campaign_id)}
 
 
 def sweep() -> dict[str, Any]:

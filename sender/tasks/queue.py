@@ -18,6 +18,7 @@ from sender.metrics.exposition import QueueStats
 from sender.runtime import Runtime
 from sender.work import Job, JobState, bind_port
 from sender.work.jobs import (
+    DecideAbTest,
     DeliverWebhook,
     LaunchCampaign,
     NotifyEndpointDisabled,
@@ -46,6 +47,7 @@ TASKS: dict[type[Job], str] = {
     SendBatch: "sender.tasks.jobs.send_batch",
     LaunchCampaign: "sender.tasks.jobs.launch_campaign",
     ReleaseDeferred: "sender.tasks.jobs.release_deferred",
+    DecideAbTest: "sender.tasks.jobs.decide_ab_test",
     RunImport: "sender.tasks.import_jobs.run_import",
     SendPortalLink: "sender.tasks.rights_jobs.send_portal_link",
     SendSignupConfirmation: "sender.tasks.rights_jobs.send_signup_confirmation",

@@ -140,6 +140,7 @@ LABELS: dict[str, dict[str, str]] = {
         "outcome_unknown": N_("Outcome unknown (never sent again)"),
         "not_sent": N_("Not sent"),
         "quiet_hours": N_("Held during quiet hours"),
+        "ab_test": N_("Waiting for the A/B test's winner"),
         "campaign_cancelled": N_("Campaign cancelled"),
         "deadline_passed": N_("Deadline passed"),
         "temporary_failure": N_("Temporary failures until the attempts ran out"),
@@ -267,6 +268,10 @@ LABELS: dict[str, dict[str, str]] = {
         "off": N_("Off: links go straight to their target"),
         "aggregate": N_("Aggregate: campaign-level counts, no one identified"),
         "per_person": N_("Per person: only for contacts who consented to tracking"),
+    },
+    "AbDecision": {
+        "clicks": N_("Automatically: the most unique clicks when the wait is over"),
+        "manual": N_("By a person, on the campaign page"),
     },
     "EngagementKind": {"click": N_("Click"), "open": N_("Message opened")},
     "EngagementClass": {

@@ -64,6 +64,24 @@ class LaunchCampaign(OnChannelQueue, Job):
 
 
 @dataclass(frozen=True)
+class DecideAbTest(OnChannelQueue, Job):
+    """Choose an A/B test's winner by its clicks once the wait is over, and release the rest to it."""
+
+    campaign_id: int
+    channel: str
+
+    @property
+    def job_id(self) -> str:
+        """campaign-N-ab-decision: one decision per campaign."""
+        return f"campaign-{self.campaign_id}-ab-decision"
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """(campaign id,)."""
+        return (self.campaign_id,)
+
+
+@dataclass(frozen=True)
 class ReleaseDeferred(OnChannelQueue, Job):
     """Queue again a campaign's deliveries deferred (quiet hours) until `slot` (naive UTC)."""
 

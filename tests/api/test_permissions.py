@@ -44,6 +44,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "previewAudience": ALL,
     "duplicateCampaign": WRITERS,
     "sendCampaign": WRITERS,
+    "pickAbTestWinner": WRITERS,
     "pauseCampaign": WRITERS,
     "resumeCampaign": WRITERS,
     "cancelCampaign": WRITERS,

@@ -16,10 +16,11 @@ from sender.enums import CampaignStatus, PurposeKind
 from sender.i18n import N_
 from sender.models import Campaign, ContactList, Purpose, Segment
 from sender.services.audience import segments
-from sender.services.campaigns import states
+from sender.services.campaigns import ab_setup, states
 from sender.services.campaigns.schema import BODY_FIELDS, PART_FIELDS, CampaignDraft, keep_parts_of_channel
 from sender.services.composer import templates
 from sender.services.errors import Conflict, ValidationFailed
+from sender.services.messages import formats
 from sender.services.records import audit
 
 # The composer's fields that are the campaign's content; its templates default to empty.
@@ -32,6 +33,7 @@ CONTENT = (
     *PART_FIELDS.values(),
     *BODY_FIELDS,
     "tracking_mode",
+    "ab_test",
 )
 TEMPLATES = dict.fromkeys(PART_FIELDS.values(), "")
 # The composer shows the problems of the derived HTML at the source it was written in.
@@ -45,6 +47,27 @@ def _ids(session: Session, model: type[ContactList] | type[Segment], raw: Sequen
     if not wanted:
         return []
     return list(session.scalars(select(model).where(model.id.in_(wanted))))
+
+
+def stored(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """A saved campaign's content as `save` takes it: what the composer and the A/B test page start from."""
+    purpose = session.get(Purpose, campaign.purpose_id)
+    return {
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "purpose": purpose.slug if purpose else "",
+        "kind": campaign.kind,
+        "lists": [lst.id for lst in campaign.lists],
+        "segments": segments.of_campaign(session, campaign.id),
+        "subject": campaign.subject,
+        "body_text": campaign.body_text,
+        "body_format": campaign.body_format,
+        "body_source": formats.source_of(campaign.body_format, campaign.body_source, campaign.body_html),
+        "body_text_derived": campaign.body_text_derived,
+        "template_id": campaign.template_id,
+        "tracking_mode": campaign.tracking_mode,
+        "ab_test": ab_setup.input_of(campaign),
+    }
 
 
 def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], actor: str) -> Campaign:
@@ -63,6 +86,9 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
         )
     # A form sends every field, empty ones as "" or None: they mean "not given", and the schema's defaults apply.
     given = {name: data.get(name) for name in CONTENT if data.get(name)}
+    if "ab_test" not in data and campaign is not None and campaign.ab_test is not None:
+        # The composer edits variant A: the test (its own page) is kept, and checked against the new A.
+        given["ab_test"] = ab_setup.input_of(campaign)
     errors: dict[str, str] = {}
     draft = None
     try:
@@ -98,6 +124,7 @@ def save(session: Session, campaign: Campaign | None, data: Mapping[str, Any], a
     for column, value in draft.content().items():
         setattr(target, column, value)
     target.kind, target.purpose_id, target.lists = draft.kind, purpose.id, lists
+    ab_setup.store(target, draft)
     session.add(target)
     session.flush()
     segments.set_for_campaign(session, target.id, [s.id for s in chosen_segments])

@@ -8,6 +8,7 @@ from sender.enums import CampaignKind, CampaignStatus
 from sender.i18n import N_
 from sender.models import Campaign
 from sender.services.audience import segments
+from sender.services.campaigns import ab_setup
 from sender.services.errors import Conflict
 from sender.services.records import audit
 
@@ -48,6 +49,7 @@ def duplicate(session: Session, campaign: Campaign, actor: str) -> Campaign:
         created_by=actor,
         lists=list(campaign.lists),
     )
+    ab_setup.copy(campaign, copy)
     session.add(copy)
     session.flush()
     segments.set_for_campaign(session, copy.id, segments.of_campaign(session, campaign.id))

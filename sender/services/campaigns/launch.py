@@ -29,7 +29,7 @@ from sender.i18n import N_
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
-from sender.services.campaigns import deferral, delivery, lifecycle, planning, requalify, states
+from sender.services.campaigns import ab_tests, deferral, delivery, lifecycle, planning, requalify, states
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.outlet import Outlet
 from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
@@ -180,6 +180,7 @@ def run_batch(runtime: Runtime, campaign_id: int, batch_no: int) -> BatchReport:
             delivery.purpose_of(session, campaign),
             requalify.message_context(session, campaign),
             tracking=tracking_plan.for_batch(session, effective, runtime.tokens, campaign, batch_no),
+            variant=ab_tests.batch_variant(session, campaign, batch_no),
         )
         # The circuit breaker looks before the batch claims anything: past a threshold the campaign is paused,
         # and the first claim step finds it so (and commits the pause).
@@ -272,6 +273,8 @@ def sweep(
             )
         # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
         deferral.release_due(session)
+        # A/B tests whose wait is over, in case their decision job was lost.
+        ab_tests.decide_due(session, margin_seconds)
         webhook_attempts = webhook_delivery.requeue_due(session, margin_seconds)
         lost_messages = transactional.sweep(session, margin_seconds, lease)
         sending = session.scalars(select(Campaign).where(Campaign.status == CampaignStatus.SENDING)).all()

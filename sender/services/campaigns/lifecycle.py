@@ -16,7 +16,7 @@ from sender.db import rowcount, utcnow
 from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus, PurposeKind
 from sender.i18n import N_
 from sender.models import Campaign, ContactList, Delivery, DeliveryCount, DeliveryTally, Purpose
-from sender.services.campaigns import audience_estimate, planning, requalify, states
+from sender.services.campaigns import ab_setup, audience_estimate, planning, requalify, states
 from sender.services.campaigns.schema import CampaignDraft
 from sender.services.composer import templates
 from sender.services.errors import NotFound, ValidationFailed
@@ -80,6 +80,7 @@ def create(
         created_by=actor,
         lists=chosen,
     )
+    ab_setup.store(campaign, draft)
     session.add(campaign)
     session.flush()
     audit.record(session, actor, "campaign.create", "campaign", campaign.id, {"purpose": purpose.slug})

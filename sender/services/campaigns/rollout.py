@@ -18,7 +18,7 @@ from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignStatus, DeliveryStatus
 from sender.models import Campaign
-from sender.services.campaigns import delivery, lifecycle, planning
+from sender.services.campaigns import ab_tests, delivery, lifecycle, planning
 from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.errors import QueueUnavailable
 from sender.services.records import audit
@@ -66,8 +66,12 @@ def plan_and_enqueue(
             limit=limit,
             first_batch=first_batch,
         )
+        # An A/B test by clicks is decided when its wait is over (the sweep decides it if this job is lost).
+        decision = ab_tests.arm(campaign)
         for batch_no in chunk.batches if down is None else ():  # a queue known down is not waited for again
             work.enqueue(session, SendBatch(campaign.id, batch_no, campaign.channel))
+        if decision is not None and down is None:
+            work.schedule_at(session, *decision)
         try:
             work.commit(session, "plan chunk")
         except work.QueueDown as exc:
@@ -77,7 +81,7 @@ def plan_and_enqueue(
         metrics.outcomes(channel.name, chunk.skipped)
         if chunk.last_contact_id is None:
             break
-        after, first_batch, limit = chunk.last_contact_id, chunk.batches.stop, NEXT_CHUNK
+        after, first_batch, limit = chunk.last_contact_id, chunk.next_batch, NEXT_CHUNK
     report = lifecycle.report_for(session, campaign.id)
     # Workers start on the first chunks while later ones are planned: count every planned send.
     planned = sum(count for status, count in report.by_status.items() if status != DeliveryStatus.SKIPPED)

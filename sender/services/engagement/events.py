@@ -71,11 +71,19 @@ def _delivery(session: Session, delivery_id: int, campaign_id: int | None) -> An
 def _burst(session: Session, event: EngagementEvent) -> bool:
     """Whether this click completes one visitor's clicks on every link of its message within BURST_SECONDS."""
     since = event.occurred_at - timedelta(seconds=BURST_SECONDS)
+    # One message's links: an A/B test's variants are different messages (two readers of different
+    # variants behind one address and browser are not a scanner).
+    same_message = (
+        EngagementEvent.variant.is_(None)
+        if event.variant is None
+        else EngagementEvent.variant == event.variant
+    )
     window = (
         EngagementEvent.campaign_id == event.campaign_id,
         EngagementEvent.kind == EngagementKind.CLICK,
         EngagementEvent.visitor_key == event.visitor_key,
         EngagementEvent.occurred_at >= since,
+        same_message,
     )
     variant = (
         CampaignLink.variant.is_(None) if event.variant is None else CampaignLink.variant == event.variant

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.models import Campaign, CampaignLink
+from sender.services.messages.variants import Parts
 
 # An absolute http(s) URL in a template's source or a rendered part; template syntax ends it.
 URL = re.compile(r"""https?://[^\s<>"'`{}|\\^]+""")
@@ -44,11 +45,11 @@ def found(sources: Iterable[str], own_base: str) -> list[str]:
     return list(seen)
 
 
-def sources_of(campaign: Campaign) -> list[str]:
-    """The sources whose links a campaign's messages carry: its layout, its HTML body and its text body."""
+def sources_of(campaign: Campaign, parts: Parts) -> list[str]:
+    """The sources whose links one content of a campaign carries: its layout, its HTML body, its text body."""
     layout = campaign.template.layout_html if campaign.template is not None else ""
     text_layout = campaign.template.layout_text if campaign.template is not None else ""
-    return [layout, campaign.body_html or "", text_layout, campaign.body_text or ""]
+    return [layout, parts.body_html, text_layout, parts.body_text]
 
 
 def ensure(

@@ -18,6 +18,7 @@ from sender.models import Campaign, Delivery
 from sender.services.consent import links as consent_links
 from sender.services.consent import tracking
 from sender.services.engagement import links
+from sender.services.messages import variants
 from sender.tokens import TokenService
 
 
@@ -80,9 +81,12 @@ def tracked(campaign: Campaign) -> bool:
 
 
 def record_links(session: Session, settings: Settings, campaign: Campaign) -> None:
-    """At launch: record the links of a tracked campaign's content (the redirect's only targets)."""
+    """At launch: record the links of a tracked campaign's content, each A/B variant's apart (the redirect's
+    only targets, and the clicks that choose a test's winner)."""
     if tracked(campaign):
-        links.ensure(session, campaign.id, None, links.sources_of(campaign), settings.public_base_url)
+        for variant, parts in variants.contents(campaign).items():
+            sources = links.sources_of(campaign, parts)
+            links.ensure(session, campaign.id, variant, sources, settings.public_base_url)
 
 
 def for_batch(

@@ -26,7 +26,7 @@ from sender.services.deliverability.verp import envelope_sender
 from sender.services.engagement import links as tracked_links
 from sender.services.engagement.plan import OFF, Rewrite, TrackingPlan
 from sender.services.errors import ValidationFailed
-from sender.services.messages import layouts
+from sender.services.messages import layouts, variants
 from sender.services.messages.sandbox import (
     SAMPLE_CONTACT,
     RenderLimitExceeded,
@@ -104,19 +104,21 @@ class MessageRenderer:
         tracking: TrackingPlan = OFF,
         variant: int | None = None,
     ) -> None:
+        # An A/B test's batch renders its variant's content (variants.py); otherwise the campaign's own.
+        parts = variants.contents(campaign)[variant] if variant is not None else variants.own(campaign)
         if campaign.kind == CampaignKind.REQUALIFICATION and ask is None:
             raise ValidationFailed(
                 {"campaign": N_("a requalification message needs its cycle (deadline, wording)")}
             )
         self.ask = ask if campaign.kind == CampaignKind.REQUALIFICATION else None
-        check(campaign.subject, campaign.body_html, campaign.body_text, ASK_VARIABLES if self.ask else None)
+        check(parts.subject, parts.body_html, parts.body_text, ASK_VARIABLES if self.ask else None)
         self.settings, self.tokens = settings, tokens
         self.channel: Channel = get_channel(campaign.channel)
         self.campaign_id, self.purpose_id = campaign.id, purpose.id
-        parts = self.channel.content.parts
-        self._subject = compile_template(campaign.subject or "", html=False) if "subject" in parts else None
-        self._text = compile_template(campaign.body_text or "", html=False) if "text" in parts else None
-        self._html = compile_template(campaign.body_html or "", html=True) if "html" in parts else None
+        carried = self.channel.content.parts
+        self._subject = compile_template(parts.subject, html=False) if "subject" in carried else None
+        self._text = compile_template(parts.body_text, html=False) if "text" in carried else None
+        self._html = compile_template(parts.body_html, html=True) if "html" in carried else None
         # The template's layout wraps the rendered body before the sanitiser and the footer (layouts.py).
         self._layout = (
             layouts.prepare(campaign.template.layout_html, campaign.template.layout_text, settings)
@@ -162,7 +164,7 @@ class MessageRenderer:
             )
         self._assembler = self.channel.assembler(settings, campaign, purpose)
         # Links are rewritten (and a pixel added) only in HTML messages: a text-only channel stays untracked.
-        self.tracking = tracking if "html" in parts else OFF
+        self.tracking = tracking if "html" in carried else OFF
         self.variant = variant
         self._tracking_blocks: dict[str, tuple[str, str]] = {}
 

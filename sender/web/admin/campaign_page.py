@@ -4,9 +4,11 @@ sender picks) in a sandboxed frame under the message's CSP, and test sends."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, StringField, TextAreaField
@@ -14,10 +16,11 @@ from wtforms.validators import DataRequired, Optional
 
 from sender import work
 from sender.channels.base import SendResult
+from sender.enums import CampaignStatus
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
-from sender.services.campaigns import deferral, field_gaps, lifecycle, requalify, states
+from sender.services.campaigns import ab_tests, deferral, field_gaps, lifecycle, requalify, states
 from sender.services.composer import checks
 from sender.services.deliverability import rates
 from sender.services.errors import ValidationFailed
@@ -125,6 +128,7 @@ def _detail_page(
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
     report = lifecycle.report_for(db, campaign.id)
+    ab_test = ab_tests.report(db, campaign)
     if sample.id is not None and not sample_form.preview_address.data:
         sample_form.preview_address.data = sample.email
     return render_template(
@@ -135,6 +139,9 @@ def _detail_page(
         # One grouped count serves both the progress bar and the report.
         progress=board.progress_from(campaign, report.by_status),
         report=report,
+        ab_test=ab_test,
+        ab_wait=format_timedelta(timedelta(minutes=ab_test.wait_minutes)) if ab_test else "",
+        ab_decidable=campaign.status in (CampaignStatus.SENDING, CampaignStatus.PAUSED),
         charts=report_charts.campaign(db, campaign, report) if campaign.status != "draft" else [],
         rendered=rendered,
         render_error=render_error,

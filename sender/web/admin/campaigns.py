@@ -39,11 +39,11 @@ from sender.models import Campaign, ContactList, Purpose, Template
 from sender.services.accounts import organisation
 from sender.services.audience import lists as list_service
 from sender.services.audience import segments
-from sender.services.campaigns import drafts, export, launch, lifecycle, requalify, states
+from sender.services.campaigns import ab_tests, drafts, export, launch, lifecycle, requalify, states
 from sender.services.campaigns.schema import KINDS
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
-from sender.services.messages import preview, sms
+from sender.services.messages import preview, sms, variants
 from sender.services.records import audit, csv_export, times
 from sender.services.records import dashboard as board
 from sender.web import labels
@@ -93,19 +93,10 @@ def _compose_form(campaign: Campaign | None = None) -> CampaignForm:
     db = get_session()
     data = None
     if campaign is not None and request.method == "GET":
-        purpose = db.get(Purpose, campaign.purpose_id)
         data = {
-            "name": campaign.name,
-            "channel": campaign.channel,
-            "purpose": purpose.slug if purpose else "",
-            "kind": campaign.kind,
-            "lists": [lst.id for lst in campaign.lists],
-            "segments": segments.of_campaign(db, campaign.id),
-            "subject": campaign.subject,
-            "body_text": campaign.body_text,
-            **compose_body.stored(campaign),
+            **drafts.stored(db, campaign),
+            "source_format": campaign.body_format,
             "template_id": campaign.template_id or 0,
-            "tracking_mode": campaign.tracking_mode,
         }
     form = CampaignForm(data=data)
     form.template_id.choices = [(0, _("None: the body alone")), *library.template_choices(db)]
@@ -347,6 +338,27 @@ class SendForm(Form):
     """The confirmation of a launch, given on the page that states its audience."""
 
     confirm = HiddenField(validators=[DataRequired()])
+
+
+class WinnerForm(Form):
+    """The variant a person picks as an A/B test's winner."""
+
+    variant = SelectField(choices=list(variants.NAMES), validators=[DataRequired()])
+
+
+@requires("campaigns.send")
+def campaign_ab_winner(campaign_id: int) -> ResponseReturnValue:
+    """Send the picked variant to the rest of the audience (the test's figures are kept)."""
+    form = WinnerForm()
+    if not form.validate():
+        flash(_("Choose a variant."), "error")
+        return redirect(url_for("admin.campaign", campaign_id=campaign_id), 303)
+    picked = variants.NAMES.index(form.variant.data)
+    return _control(
+        campaign_id,
+        lambda db, c: ab_tests.decide(db, c, actor(), picked),
+        _("Variant %(name)s goes to the rest of the audience.", name=form.variant.data),
+    )
 
 
 @requires("campaigns.send")

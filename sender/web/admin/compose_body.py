@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from wtforms import Field
 
 from sender.enums import BodyFormat
-from sender.models import Campaign, Contact
+from sender.models import Contact
 from sender.services.audience import attribute_keys
 from sender.services.errors import ValidationFailed
 from sender.services.messages import fields, formats, preview
@@ -31,16 +31,6 @@ class BodyForm(Protocol):
     body_source: Field
     body_text: Field
     body_text_derived: Field
-
-
-def stored(campaign: Campaign) -> dict[str, Any]:
-    """The form's body fields as a saved campaign holds them."""
-    return {
-        "body_format": campaign.body_format,
-        "source_format": campaign.body_format,
-        "body_source": formats.source_of(campaign.body_format, campaign.body_source, campaign.body_html),
-        "body_text_derived": campaign.body_text_derived,
-    }
 
 
 def _format(value: Any) -> str:

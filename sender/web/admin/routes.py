@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from sender.paths import resource_dir
 from sender.web.admin import (
+    ab_test_page,
     audit_trail,
     auth,
     breaches,
@@ -123,6 +124,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/campaigns/<id:campaign_id>/test", "campaign_test", campaign_page.campaign_test, POST),
     Route("/campaigns/<id:campaign_id>/send", "campaign_send", campaigns.campaign_send, FORM),
     Route("/campaigns/<id:campaign_id>/schedule", "campaign_schedule", campaigns.campaign_schedule, POST),
+    Route("/campaigns/<id:campaign_id>/ab-winner", "campaign_ab_winner", campaigns.campaign_ab_winner, POST),
+    Route("/campaigns/<id:campaign_id>/ab-test", "campaign_ab_test", ab_test_page.campaign_ab_test, FORM),
+    Route("/campaigns/<id:campaign_id>/ab-winner", "campaign_ab_winner", campaigns.campaign_ab_winner, POST),
     Route("/campaigns/<id:campaign_id>/pause", "campaign_pause", campaigns.campaign_pause, POST),
     Route("/campaigns/<id:campaign_id>/resume", "campaign_resume", campaigns.campaign_resume, POST),
     Route("/campaigns/<id:campaign_id>/cancel", "campaign_cancel", campaigns.campaign_cancel, POST),

@@ -10,16 +10,16 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.enums import BreakerTrip, CampaignKind
+from sender.enums import AbDecision, BreakerTrip, CampaignKind
 from sender.models import Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
-from sender.services.campaigns import duplicate, launch, lifecycle
+from sender.services.campaigns import ab_tests, duplicate, launch, lifecycle
 from sender.services.deliverability import rates
-from sender.services.messages import formats, sms
+from sender.services.messages import formats, sms, variants
 from sender.web.api.inputs import parse_body, parse_query
 from sender.web.api.paging import decode_cursor, page_body
 from sender.web.api.present import ts
-from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
+from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput, WinnerInput
 from sender.web.api.spec import ID, TIMESTAMP, Component, fields_of, nullable, obj, page_of
 from sender.web.session import get_session, runtime
 
@@ -50,6 +50,7 @@ def present(
         "body_text_derived": campaign.body_text_derived,
         "template_id": campaign.template_id,
         "tracking_mode": campaign.tracking_mode,
+        "ab_test": _ab_test(ab_tests.report(session, campaign)),
         "scheduled_at": ts(campaign.scheduled_at),
         "created_at": ts(campaign.created_at),
         "launched_at": ts(campaign.launched_at),
@@ -122,6 +123,42 @@ def duplicate_campaign(campaign_id: int) -> ResponseReturnValue:
     return jsonify(present(copy)), 201
 
 
+def _ab_test(found: ab_tests.Report | None) -> dict[str, Any] | None:
+    """An A/B test: its rules, each variant's content and figures, and the decision once taken."""
+    if found is None:
+        return None
+    return {
+        "test_percent": found.test_percent,
+        "wait_minutes": found.wait_minutes,
+        "decide_by": found.decide_by,
+        "decide_at": ts(found.decide_at),
+        "variants": [
+            {
+                "name": v.name,
+                "subject": v.subject,
+                "sent": v.sent,
+                "unique_clicks": v.unique_clicks,
+                "clicks": v.clicks,
+                "click_rate": round(v.click_rate, 3),
+            }
+            for v in found.variants
+        ],
+        "waiting": found.waiting,
+        "winner": found.winner_name,
+        "decided_at": ts(found.decided_at),
+        "decided_by": found.decided_by,
+    }
+
+
+def pick_ab_winner(campaign_id: int) -> ResponseReturnValue:
+    """Send the variant a person picks to the rest of the audience (the test's figures are kept)."""
+    picked = parse_body(WinnerInput)
+    session = get_session()
+    campaign = lifecycle.get(session, campaign_id)
+    ab_tests.decide(session, campaign, g.actor, variants.NAMES.index(picked.variant))
+    return jsonify(present(campaign))
+
+
 def _act(campaign_id: int, action: Callable[[Session, Campaign], object]) -> ResponseReturnValue:
     """Apply a lifecycle change and answer with the campaign (the request's unit of work commits it)."""
     session = get_session()
@@ -188,6 +225,38 @@ _STR = {"type": "string"}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
 _INT = {"type": "integer"}
 _PERCENT = {"type": "number", "description": "In percent of the messages sent."}
+_AB_VARIANT = obj(
+    {
+        "name": {
+            "type": "string",
+            "enum": list(variants.NAMES),
+            "description": "A is the campaign's own content.",
+        },
+        "subject": _STR,
+        "sent": _INT,
+        "unique_clicks": _INT,
+        "clicks": _INT,
+        "click_rate": {"type": "number", "description": "Unique clicks in percent of the messages sent."},
+    },
+    ["name", "subject", "sent", "unique_clicks", "clicks", "click_rate"],
+)
+_AB_TEST = obj(
+    {
+        "test_percent": _INT,
+        "wait_minutes": _INT,
+        "decide_by": {"type": "string", "enum": [str(d) for d in AbDecision]},
+        "decide_at": {
+            **nullable(TIMESTAMP),
+            "description": "When the winner is chosen by clicks (set at launch).",
+        },
+        "variants": {"type": "array", "items": _AB_VARIANT},
+        "waiting": {**_INT, "description": "Deliveries waiting for the winner."},
+        "winner": nullable({"type": "string", "enum": list(variants.NAMES)}),
+        "decided_at": nullable(TIMESTAMP),
+        "decided_by": {**nullable(_STR), "description": "A user, or scheduler for the decision by clicks."},
+    },
+    ["test_percent", "wait_minutes", "decide_by", "variants", "waiting", "winner"],
+)
 CAMPAIGN = Component(
     "Campaign",
     obj(
@@ -199,6 +268,7 @@ CAMPAIGN = Component(
             "lists": {"type": "array", "items": ID, "description": "Empty for a requalification campaign."},
             "purpose": nullable(_STR),
             "template_id": {**nullable(ID), "description": "The template (layout) the body is wrapped in."},
+            "ab_test": {**nullable(_AB_TEST), "description": "The A/B test, its figures and its decision."},
             "status": {
                 "type": "string",
                 "enum": ["draft", "scheduled", "sending", "sent", "paused", "cancelled"],

@@ -35,7 +35,7 @@ from sender.web.api.openapi import document
 from sender.web.api.routing import Answer, Form, Route, tagged
 from sender.web.api.schemas.audit import AuditQuery
 from sender.web.api.schemas.breaches import NoticeInput, PeriodQuery
-from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput
+from sender.web.api.schemas.campaigns import CampaignInput, DeliveriesQuery, SendInput, WinnerInput
 from sender.web.api.schemas.consents import ConsentInput, EligibilityQuery
 from sender.web.api.schemas.contacts import ContactInput, ContactPatch, ContactSearch
 from sender.web.api.schemas.imports import ReportQuery
@@ -307,6 +307,19 @@ CAMPAIGNS = tagged(
         description="422 names ORG_NAME, ORG_ADDRESS or EMAIL_FROM when the sender identity is not "
         'configured. A scheduled campaign answers 409 unless the body is {"now": true}. 503: Redis is '
         "unreachable; the launch is recorded and its messages leave once Redis is back.",
+    ),
+    Route(
+        "POST /campaigns/<id:campaign_id>/ab-test/winner",
+        campaigns.pick_ab_winner,
+        "pickAbTestWinner",
+        "Pick an A/B test's winner: the rest of the audience receives it",
+        Answer(200, "Decided; the rest is being sent", campaigns.CAMPAIGN),
+        body=WinnerInput,
+        errors=(404, 409),
+        permission="campaigns.send",
+        description="A person may pick before the decision by clicks. 409 once a winner is chosen, or when the "
+        "campaign is cancelled or not launched yet; 404 when the campaign has no A/B test. The rest still "
+        "passes the consent gate, person by person, when it is sent.",
     ),
     Route(
         "POST /campaigns/<id:campaign_id>/pause",

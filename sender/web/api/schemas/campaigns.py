@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from sender.models.campaigns import DELIVERY_STATUSES
-from sender.services.campaigns.schema import CampaignDraft
+from sender.services.campaigns.schema import VARIANT_NAMES, CampaignDraft
 from sender.web.api.schemas.base import MAX_ID, Id, Input, OneOf
 from sender.web.api.schemas.paging import PageQuery
 
@@ -45,6 +45,14 @@ class SendInput(Input):
     now: Annotated[bool, Field(description="Launch now even though the campaign is scheduled for later.")] = (
         False
     )
+
+
+class WinnerInput(Input):
+    """The variant a person picks as an A/B test's winner."""
+
+    variant: Annotated[
+        str, OneOf(VARIANT_NAMES), Field(description="A (the campaign's own content), B, C or D.")
+    ]
 
 
 class DeliveriesQuery(PageQuery):
