@@ -145,7 +145,7 @@ def test_the_variant_with_more_unique_clicks_goes_to_the_rest_and_the_gate_still
     assert test["waiting"] == PEOPLE - len(a) - len(b) > 0
     assert test["winner"] is None and test["decide_at"] is not None
     assert shown["counts"]["by_status"]["deferred"] == test["waiting"]
-    for to, links in a + b:
+    for _to, links in a + b:
         assert LINKS["A"] not in links and LINKS["B"] not in links
     # Aggregate links name no one: every reader of a variant has the same one.
     assert len({links[0] for _, links in a}) == 1 and len({links[0] for _, links in b}) == 1
