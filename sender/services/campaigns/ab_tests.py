@@ -71,6 +71,8 @@ class VariantFigures:
 
     variant: int
     subject: str
+    body_html: str
+    body_text: str
     sent: int
     unique_clicks: int
     clicks: int
@@ -125,6 +127,8 @@ def figures_of(session: Session, campaign: Campaign) -> list[VariantFigures]:
         VariantFigures(
             variant=index,
             subject=parts.subject,
+            body_html=parts.body_html,
+            body_text=parts.body_text,
             sent=int(sent.get(index, 0)),
             unique_clicks=int(unique.get(index, 0)),
             clicks=clicks.get(index, 0),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from sender.enums import AbDecision, BreakerTrip, CampaignKind
 from sender.models import Campaign, Contact, Delivery, Purpose
@@ -89,7 +89,12 @@ def list_campaigns() -> ResponseReturnValue:
     """Campaigns, newest first."""
     session = get_session()
     rows = session.scalars(
-        select(Campaign).where(Campaign.kind != CampaignKind.SEQUENCE).order_by(Campaign.id.desc()).limit(500)
+        select(Campaign)
+        .where(Campaign.kind != CampaignKind.SEQUENCE)
+        .order_by(Campaign.id.desc())
+        .limit(500)
+        # Each campaign shows its A/B test: loaded for the whole page in one query, not one per campaign.
+        .options(selectinload(Campaign.ab_test))
     ).all()
     # One grouped query for every listed campaign's counts, not one per campaign.
     reports = lifecycle.reports_for(session, [c.id for c in rows])
@@ -136,6 +141,8 @@ def _ab_test(found: ab_tests.Report | None) -> dict[str, Any] | None:
             {
                 "name": v.name,
                 "subject": v.subject,
+                "body_html": v.body_html,
+                "body_text": v.body_text,
                 "sent": v.sent,
                 "unique_clicks": v.unique_clicks,
                 "clicks": v.clicks,
@@ -233,12 +240,14 @@ _AB_VARIANT = obj(
             "description": "A is the campaign's own content.",
         },
         "subject": _STR,
+        "body_html": _STR,
+        "body_text": _STR,
         "sent": _INT,
         "unique_clicks": _INT,
         "clicks": _INT,
         "click_rate": {"type": "number", "description": "Unique clicks in percent of the messages sent."},
     },
-    ["name", "subject", "sent", "unique_clicks", "clicks", "click_rate"],
+    ["name", "subject", "body_html", "body_text", "sent", "unique_clicks", "clicks", "click_rate"],
 )
 _AB_TEST = obj(
     {
