@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +15,7 @@ from sender.runtime import Runtime
 from tests import import_helpers
 from tests.admin.conftest import csrf_token, post
 from tests.db_snapshot import snapshot
-from tests.factories import ContactFactory, PurposeFactory, WordingFactory
+from tests.factories import ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 ClientAs = Callable[[str], FlaskClient]
 NUL = "Nul\x00byte"
@@ -185,3 +187,21 @@ def test_an_import_report_cursor_beyond_any_row_is_400_saying_why(
 
     assert response.status_code == 400
     assert f"after: {INT_REASON}" in response.get_data(as_text=True)
+
+
+def test_removing_a_list_member_named_with_a_nul_is_refused_and_changes_nothing(
+    client_as: ClientAs, db_session: Session, world: dict[str, Any]
+) -> None:
+    lst = ListFactory()
+    db_session.commit()
+    client = client_as("admin")
+    page = f"/admin/lists/{lst.id}"
+    token = csrf_token(client, page)
+    before = snapshot(db_session)
+
+    response = client.post(f"{page}/members", data={"csrf_token": token, "remove": NUL})
+
+    assert response.status_code == 302
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert NUL_REASON in shown, re.findall(r'class="flash[^"]*"[^>]*>[^<]*', shown)
+    assert snapshot(db_session) == before

@@ -137,3 +137,19 @@ def page(site: Site) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+def watch_csp(page: Any) -> list[str]:
+    """The Content Security Policy violations the page reports on its console, as they come."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    return violations
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    """Sign in through the staff sign-in form, as a person does, and land on the dashboard."""
+    page.goto("/admin/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/admin/")

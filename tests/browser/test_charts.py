@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from sender.models import ContactList, ListMember
 from sender.services.accounts import users
 from tests import factories
-from tests.browser.conftest import Site
+from tests.browser.conftest import Site, sign_in, watch_csp
 from tests.campaign_helpers import grant
 from tests.factories import CampaignFactory, ContactFactory, PurposeFactory, WordingFactory
 
@@ -75,13 +75,8 @@ def test_report_and_dashboard_charts(site: Site, page: Any) -> None:
     campaign_id = campaign.id
     session.close()
 
-    violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
-    page.goto("/admin/signin")
-    page.get_by_label("Email").fill("marketer@exemple.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/admin/")
+    violations = watch_csp(page)
+    sign_in(page, "marketer@exemple.org", PASSWORD)
 
     page.goto(f"/admin/campaigns/{campaign_id}")
     page.get_by_role("link", name="Send now…").click()

@@ -54,6 +54,20 @@ class Stack:
         assert done.returncode == 0, done.stderr[-3000:]
         return done
 
+    def sweep(self) -> str:
+        """Run `sender campaigns sweep` once, as cron does; what it printed."""
+        done = subprocess.run(
+            [sys.executable, "-m", "sender.cli", "campaigns", "sweep"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
     def start_worker(self) -> subprocess.Popen[str]:
         """Start a burst worker in its own process group (so a test can kill it and its work-horse)."""
         return subprocess.Popen(

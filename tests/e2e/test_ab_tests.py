@@ -9,8 +9,6 @@ test whose job was lost.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import UTC, timedelta
 from html import unescape
 
@@ -22,7 +20,6 @@ from sender.db import utcnow
 from sender.models import AbTest, Delivery, ListMember
 from sender.work.jobs import DecideAbTest
 from tests.campaign_helpers import grant
-from tests.e2e.conftest import ROOT
 from tests.factories import ContactFactory, ListFactory, PurposeFactory, WordingFactory
 
 pytestmark = pytest.mark.e2e
@@ -205,16 +202,7 @@ def test_a_person_picks_the_winner_and_the_sweep_decides_a_test_whose_job_was_lo
     assert stack.api("POST", f"/campaigns/{lost}/send").status_code == 202
     stack.worker()
     _wait_over(stack, lost, job_lost=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "sender.cli", "campaigns", "sweep"],
-        cwd=ROOT,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    stack.sweep()
     stack.worker()
     swept = _campaign(stack, lost)
     assert swept["ab_test"]["winner"] == "A" and swept["ab_test"]["decided_by"] == "scheduler"

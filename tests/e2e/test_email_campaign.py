@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -21,7 +19,6 @@ from sender.models import Campaign, ConsentEvent, Delivery, ListMember, Suppress
 from sender.services.campaigns import launch, planning, states
 from sender.services.consent import gate, ledger
 from tests.campaign_helpers import build_audience, grant, let_time_pass_until_due
-from tests.e2e.conftest import ROOT
 from tests.factories import ContactFactory
 from tests.smtp_server import Reply
 
@@ -293,18 +290,9 @@ def test_sweep_command_closes_a_finished_campaign(stack):
     stack.session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sending"))
     stack.session.commit()
 
-    done = subprocess.run(
-        [sys.executable, "-m", "sender.cli", "campaigns", "sweep"],
-        cwd=ROOT,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    out = stack.sweep()
 
-    assert done.returncode == 0, done.stderr
-    assert "campaigns finished: 1" in done.stdout
+    assert "campaigns finished: 1" in out
     assert stack.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "sent"
     assert row.status == "sent"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +11,7 @@ from sqlalchemy import select, update
 from sender.db import utcnow
 from sender.models import Contact, TransactionalMessage
 from sender.tasks.queue import QUEUES
-from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.conftest import Stack
 from tests.factories import ContactFactory, PurposeFactory
 
 pytestmark = pytest.mark.e2e
@@ -112,21 +110,6 @@ def test_promotion_consent_purposes_and_contacts_that_may_not_be_messaged_are_re
     stack.session.commit()
 
 
-def _sweep(stack: Stack) -> str:
-    """Run `sender campaigns sweep` once, as cron does."""
-    done = subprocess.run(
-        [sys.executable, "-m", "sender.cli", "campaigns", "sweep"],
-        cwd=ROOT,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 def test_a_message_whose_job_was_lost_is_asked_again_and_one_lost_while_sending_is_never_resent(
     stack: Stack,
 ) -> None:
@@ -145,7 +128,7 @@ def test_a_message_whose_job_was_lost_is_asked_again_and_one_lost_while_sending_
     )
     stack.session.commit()
 
-    out = _sweep(stack)
+    out = stack.sweep()
 
     assert "transactional messages asked again: 1" in out
     assert "lost while sending (unknown): 1" in out
@@ -160,7 +143,7 @@ def test_a_message_whose_job_was_lost_is_asked_again_and_one_lost_while_sending_
     }
     assert statuses == {lost: "sent", started: "unknown"}
     # A second sweep finds nothing to ask for, and the unknown one is never sent.
-    assert "transactional messages asked again: 0" in _sweep(stack)
+    assert "transactional messages asked again: 0" in stack.sweep()
     stack.worker()
     assert len(stack.mail.messages) == 1
 

@@ -19,6 +19,7 @@ from sender.i18n import N_, Reason
 from sender.models import Contact, ContactList, ListMember, ListTally
 from sender.services.audience.import_problems import address_problem
 from sender.services.errors import Conflict, NotFound, ValidationFailed
+from sender.services.input import refuse_unstorable
 from sender.services.records import audit
 from sender.services.sequences import enrol as sequences
 
@@ -108,6 +109,8 @@ def _resolve(session: Session, public_ids: Any) -> list[int]:
         or not all(isinstance(p, str) and p for p in public_ids)
     ):
         raise ValidationFailed({"contact_ids": N_("must be a non-empty list of contact ids (strings)")})
+    # A value no column can hold (a NUL byte) is refused before it reaches the database.
+    refuse_unstorable({"contact_ids": public_ids})
     if len(public_ids) > MAX_IDS_PER_CALL:
         raise ValidationFailed(
             {
