@@ -190,9 +190,13 @@ def approve(
 
 def start(session: Session, campaign: Campaign, actor: str, now: datetime | None = None) -> None:
     """Open the cycle once the DPO approved it, before its deadline: the campaign becomes sending and the
-    next `requalify run` asks; the caller commits."""
+    next `requalify run` asks; the caller commits.
+
+    `campaign` is a requalification campaign (`launch.send` chose this path by its kind), created with its
+    cycle: the cycle is read as it is, without `cycle_of`'s check of the kind for any campaign id.
+    """
     now = now or utcnow()
-    cycle = cycle_of(session, campaign)
+    cycle = session.get_one(Requalification, campaign.id)
     errors: dict[str, str] = {}
     if cycle.approved_at is None:
         errors["approval"] = N_("a requalification campaign cannot start without the DPO's approval (R50)")

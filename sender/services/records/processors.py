@@ -4,7 +4,7 @@ The channels' providers are derived, never typed twice: a channel whose `process
 of SMTP_URL, Twilio once configured) appears with its `Processor` facts as defaults, "to complete" until the
 organisation records the rest; the local outbox hands nothing to anybody. Other processors (hosting,
 support) are added by key. A channel whose provider is outside the EEA with no documented transfer
-mechanism cannot launch (`check_channel`). The register (register.py) and the Art. 15 report read this.
+mechanism cannot launch (`undocumented_transfer`; launch_check.py words the refusal). The register (register.py) and the Art. 15 report read this.
 """
 
 from __future__ import annotations
@@ -243,17 +243,8 @@ def record(session: Session, key: str, facts: Facts, actor: str) -> ProcessorEnt
     return row
 
 
-def check_channel(session: Session, settings: Settings, channel: Channel) -> dict[str, str]:
-    """Why the channel's provider may not receive data now (field: reason); empty when it may."""
+def undocumented_transfer(session: Session, settings: Settings, channel: Channel) -> Entry | None:
+    """The entry of the channel's provider when it may not receive data now: outside the EEA with no
+    documented transfer mechanism (Art. 44-46); None when it may. `launch_check` words the refusal."""
     entry = channel_entry(session, settings, channel)
-    if entry is None or entry.transfer_documented:
-        return {}
-    return {
-        "transfer_mechanism": N_(
-            "the %(channel)s processor %(name)s (%(country)s) is outside the EEA and the processors inventory "
-            "documents no transfer mechanism (adequacy, dpf, scc or bcr)",
-            channel=channel.name,
-            name=entry.name,
-            country=entry.country,
-        )
-    }
+    return entry if entry is not None and not entry.transfer_documented else None
