@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from sender.channels.base import Channel, channels
 from sender.config import Settings
-from sender.db import utcnow
 from sender.enums import TransferMechanism
 from sender.i18n import N_
 from sender.models import ProcessorEntry
+from sender.services.accounts import organisation
 from sender.services.errors import NotFound, ValidationFailed
 from sender.services.records import audit
 
@@ -185,7 +185,7 @@ def get(session: Session, settings: Settings, key: str) -> Entry:
     raise NotFound(N_("no processor %(key)r in the inventory", key=key))
 
 
-def _validate(key: str, facts: Facts) -> dict[str, str]:
+def _validate(key: str, facts: Facts, today: date) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not KEY.fullmatch(key):
         errors["key"] = N_(
@@ -207,7 +207,7 @@ def _validate(key: str, facts: Facts) -> dict[str, str]:
         errors["transfer_mechanism"] = N_(
             "%(country)s is outside the EEA: name the transfer's safeguard", country=facts.country
         )
-    if facts.since is not None and facts.since > utcnow().date():
+    if facts.since is not None and facts.since > today:
         errors["since"] = N_("must not be in the future")
     return errors
 
@@ -222,7 +222,7 @@ def record(session: Session, key: str, facts: Facts, actor: str) -> ProcessorEnt
         contract_ref=(facts.contract_ref or "").strip() or None,
         transfer_mechanism=facts.transfer_mechanism or None,
     )
-    errors = _validate(key, clean)
+    errors = _validate(key, clean, organisation.today(session))
     if errors:
         raise ValidationFailed(errors)
     row = session.scalar(select(ProcessorEntry).where(ProcessorEntry.key == key).with_for_update())
