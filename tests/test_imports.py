@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from sender.addresses import address_hash
 from sender.config import Settings
 from sender.models import ConsentEvent, ConsentState, Contact, ImportBatch
-from sender.services.audience import contacts, import_report, imports
+from sender.services.audience import contacts, import_provenance, import_report, imports
 from sender.services.consent import gate, ledger
 from sender.services.errors import Conflict, ValidationFailed
+from tests.clock import PARIS_HALF_PAST_MIDNIGHT, PARIS_TODAY, PARIS_TOMORROW, move_clock
 from tests.factories import ContactFactory
 from tests.import_helpers import UNQUALIFIED, contact, create, csv_bytes, newsletter, proof, report, run
 
@@ -511,3 +512,16 @@ def test_a_dry_run_predicts_the_consents_a_commit_records(db_session: Session, s
 
     assert predicted == batch.consents_recorded == 2
     assert _count(db_session, ConsentEvent) == 2
+
+
+def test_consent_collected_today_in_paris_is_not_in_the_future_just_after_midnight(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 00:30 in Paris is 23:30 UTC the day before: the organisation's today is the date people write.
+    purpose = newsletter()
+    move_clock(monkeypatch, PARIS_HALF_PAST_MIDNIGHT)
+    with pytest.raises(ValidationFailed) as caught:
+        import_provenance.validate(db_session, proof(purpose, collected_on=PARIS_TOMORROW))
+    assert set(caught.value.errors) == {"collected_on"}
+    declared = import_provenance.validate(db_session, proof(purpose, collected_on=PARIS_TODAY))
+    assert declared["collected_on"].isoformat() == PARIS_TODAY

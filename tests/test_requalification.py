@@ -51,7 +51,7 @@ def open_cycle(session: Session, runtime: Runtime, purpose: Purpose, days: int =
     )
     campaign = requalify.create(session, runtime.settings, draft, "user:1", now=now)
     requalify.approve(session, runtime.settings, campaign.id, "user:2", "Legacy list of 2019, DPO file 12.")
-    requalify.start(session, campaign, "user:1", now=now)
+    requalify.start(session, campaign, now=now)
     session.commit()
     return campaign
 
@@ -200,7 +200,7 @@ def test_no_start_without_approval_and_no_approval_by_the_author(
         db_session, runtime.settings, requalify.Draft("n", purpose.slug, "s", BODY), "user:1"
     )
     with pytest.raises(ValidationFailed) as refused:
-        requalify.start(db_session, campaign, "user:1")
+        requalify.start(db_session, campaign)
     assert "DPO" in refused.value.errors["approval"]
     assert campaign.status == "draft"
     from sender.services.errors import Forbidden
@@ -430,7 +430,7 @@ def test_the_message_carries_the_links_even_if_the_template_drops_them(
     )
     campaign = requalify.create(db_session, runtime.settings, draft, "user:1", now=now)
     requalify.approve(db_session, runtime.settings, campaign.id, "user:2", "ok")
-    requalify.start(db_session, campaign, "user:1", now=now)
+    requalify.start(db_session, campaign, now=now)
     db_session.commit()
     requalify_cycle.run(runtime)
     from sender.services.messages.rendering import MessageRenderer

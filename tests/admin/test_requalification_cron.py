@@ -41,7 +41,7 @@ def test_the_dashboard_flags_a_started_cycle_no_cron_run_has_served(
 ) -> None:
     campaign = make_cycle(db_session, runtime, purpose, "user:999")
     requalify.approve(db_session, runtime.settings, campaign.id, "user:998", "DPO file 42")
-    requalify.start(db_session, campaign, "user:999", now=utcnow() - timedelta(minutes=20))
+    requalify.start(db_session, campaign, now=utcnow() - timedelta(minutes=20))
     db_session.commit()
     client = client_as("marketer")
 

@@ -14,6 +14,7 @@ from sender import create_app
 from sender.runtime import Runtime
 from tests.api.helpers import PREFIX, Api, create_contact, create_purpose, grant
 from tests.api.test_campaigns import _draft, audience  # noqa: F401  (the fixture)
+from tests.clock import PARIS_HALF_PAST_MIDNIGHT, PARIS_TODAY, PARIS_TOMORROW, move_clock
 from tests.queues import QueuedRuntime
 from tests.sms_fixtures import sms_app, sms_runtime, sms_settings, twilio  # noqa: F401  (fixtures)
 
@@ -177,3 +178,26 @@ def test_twilio_is_derived_with_its_safeguard_and_a_mechanism_of_none_stops_sms_
     assert "Twilio Inc. (US) is outside the EEA" in refused["fields"]["transfer_mechanism"]
     put(sms_api, "/processors/sms", {**facts, "transfer_mechanism": "bcr", "contract_ref": "Twilio DPA"})
     assert sms_api.post(f"/campaigns/{campaign['id']}/send", None, 202)["status"] == "sending"
+
+
+def test_a_processor_since_today_in_paris_is_accepted_just_after_midnight(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 00:30 in Paris is 23:30 UTC the day before: today in the organisation's zone is not in the future.
+    move_clock(monkeypatch, PARIS_HALF_PAST_MIDNIGHT)
+    refused = put(api, "/processors/hosting", {"name": "Host", "role": "r", "since": PARIS_TOMORROW}, 422)
+    assert "future" in refused["fields"]["since"]
+    entry = put(api, "/processors/hosting", {"name": "Host", "role": "r", "since": PARIS_TODAY})
+    assert entry["since"] == PARIS_TODAY
+
+
+def test_a_dpia_assessed_today_in_paris_is_attached_just_after_midnight(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_purpose(api)
+    move_clock(monkeypatch, PARIS_HALF_PAST_MIDNIGHT)
+    record = {"reference": "DPIA-8", "reviewer": "DPO office", "outcome": "acceptable"}
+    refused = put(api, "/purposes/newsletter/dpia", {**record, "assessed_on": PARIS_TOMORROW}, 422)
+    assert "future" in refused["fields"]["assessed_on"]
+    attached = put(api, "/purposes/newsletter/dpia", {**record, "assessed_on": PARIS_TODAY})
+    assert attached["assessed_on"] == PARIS_TODAY

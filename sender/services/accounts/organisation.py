@@ -8,6 +8,7 @@ report and SMS all read `effective_settings`, each time they act, so a change ne
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, date
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sender.addresses import AddressError, normalize_email
 from sender.config import Settings
 from sender.config_guard import GuardSettings
+from sender.db import utcnow
 from sender.i18n import N_, pick_locale
 from sender.models import Media, OrganisationSettings
 from sender.services.composer import media
@@ -112,6 +114,12 @@ def zone(session: Session) -> ZoneInfo:
     """The organisation's time zone as `effective` resolves it (no environment variable sets it)."""
     row = session.get(OrganisationSettings, ROW_ID)
     return ZoneInfo((row.timezone if row is not None else "") or "Europe/Paris")
+
+
+def today(session: Session) -> date:
+    """Today as the organisation's days are cut, in its zone: just after midnight in Paris, UTC still says
+    yesterday. The one "today" of its dates (the honouring period's default, the "not in the future" checks)."""
+    return utcnow().replace(tzinfo=UTC).astimezone(zone(session)).date()
 
 
 def effective_settings(session: Session, settings: Settings) -> Settings:

@@ -1,4 +1,5 @@
-"""Who may do what: the one table of roles per action, which every presenter (API, CLI, UI) enforces.
+"""Who may do what: the one table of roles per action, which every presenter (API, CLI, UI) enforces; the
+staff pages name their actions their own way and read their roles here (web/admin/auth.py).
 
 Purposes and their consent wordings are entries of the Art. 30 register: the DPO keeps them, marketers
 do not. Marketers handle contacts (and their consent records), imports, lists and campaigns. The DPO
@@ -14,9 +15,17 @@ from sender.models.users import ROLES
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
     "purposes.manage": frozenset({Role.ADMIN, Role.DPO}),
-    # The register of rights requests (R39) is the DPO's to keep.
+    # The register of rights requests (R39) is the DPO's to keep; its staff page and export are the DPO's and
+    # admins' (the API's reads of single requests and the list stay under "read").
     "requests.manage": frozenset({Role.ADMIN, Role.DPO}),
+    "requests.read": frozenset({Role.ADMIN, Role.DPO}),
     "contacts.manage": frozenset({Role.ADMIN, Role.MARKETER}),
+    # Actions the staff pages offer on one contact: restriction (Art. 18) and erasure (Art. 17) are also the
+    # DPO's to carry out; the addresses are shown to whoever reads contacts, exported by those who send.
+    "contacts.restrict": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
+    "contacts.erase": frozenset({Role.ADMIN, Role.DPO}),
+    "contacts.see_addresses": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
+    "exports.addresses": frozenset({Role.ADMIN, Role.MARKETER}),
     "imports.manage": frozenset({Role.ADMIN, Role.MARKETER}),
     "lists.manage": frozenset({Role.ADMIN, Role.MARKETER}),
     "campaigns.manage": frozenset({Role.ADMIN, Role.MARKETER}),
@@ -36,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "records.manage": frozenset({Role.ADMIN, Role.DPO}),
     # The audit trail is the DPO's proof (R73): admins and the DPO read and verify it.
     "audit.read": frozenset({Role.ADMIN, Role.DPO}),
+    # The organisation's identity and settings (its settings page).
+    "organisation.manage": frozenset({Role.ADMIN}),
     "users.manage": frozenset({Role.ADMIN}),
     "tokens.manage": frozenset({Role.ADMIN}),
     # Outgoing webhooks send data to other systems: only admins set where it goes.

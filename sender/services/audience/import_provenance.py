@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sender.db import utcnow
 from sender.enums import Channel
 from sender.i18n import N_
 from sender.models import ConsentWording, ContactList, Purpose
 from sender.models.consent import LEGAL_BASES
 from sender.models.contacts import CHANNELS
+from sender.services.accounts import organisation
 from sender.services.consent.ledger import GRANT_MECHANISMS, NON_AFFIRMATIVE
 from sender.services.errors import ValidationFailed
 
@@ -32,7 +32,7 @@ def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str]
     return value.strip() or None
 
 
-def _collected_on(raw: Any, errors: dict[str, str]) -> date | None:
+def _collected_on(raw: Any, today: date, errors: dict[str, str]) -> date | None:
     if raw is None or raw == "":
         return None
     try:
@@ -40,7 +40,7 @@ def _collected_on(raw: Any, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors["collected_on"] = N_("must be a date written YYYY-MM-DD")
         return None
-    if value > utcnow().date():
+    if value > today:
         errors["collected_on"] = N_("is in the future")
     return value
 
@@ -77,7 +77,7 @@ def validate(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
         errors["legal_basis"] = N_("is required, one of %(choices)s", choices=", ".join(IMPORT_LEGAL_BASES))
     partner = _text(data, "partner", 200, errors)
     named = _flag(data.get("partner_named_sender"), "partner_named_sender", errors)
-    collected_on = _collected_on(data.get("collected_on"), errors)
+    collected_on = _collected_on(data.get("collected_on"), organisation.today(session), errors)
     channels = _channels(data.get("channels"), errors)
     purpose = None
     slug = _text(data, "purpose", 64, errors)

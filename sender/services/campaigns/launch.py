@@ -29,7 +29,16 @@ from sender.i18n import N_
 from sender.models import Campaign, Delivery
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
-from sender.services.campaigns import ab_tests, deferral, delivery, lifecycle, planning, requalify, states
+from sender.services.campaigns import (
+    ab_tests,
+    deferral,
+    delivery,
+    journal,
+    lifecycle,
+    planning,
+    requalify,
+    states,
+)
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.outlet import Outlet
 from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
@@ -123,15 +132,18 @@ def send(
         tracking_plan.record_links(session, settings, campaign)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
+        # Rollout writes the launch and its counts in the send's journal once the audience is planned.
         result = plan_and_enqueue(session, settings, campaign, channel, actor, after=0, first_batch=0)
         return Sent(campaign.status, result.queued, result.skipped)
+    # The other outcomes are written in the same journal (journal.py): what the send did, in one place.
     if at is None:
         # Its audience is whoever is due when `sender requalify run` comes: starting only opens the cycle.
-        requalify.start(session, campaign, actor)
+        requalify.start(session, campaign)
+        journal.note(session, actor, campaign, "requalification.start")
         return Sent(campaign.status)
     states.move(session, campaign, states.SCHEDULE, scheduled_at=at)
-    audit.record(session, actor, "campaign.schedule", "campaign", campaign.id, {"at": at.isoformat()})
-    work.schedule_at(session, LaunchCampaign(campaign.id, campaign.channel), at)
+    launch = LaunchCampaign(campaign.id, campaign.channel)
+    journal.note(session, actor, campaign, "campaign.schedule", {"at": at.isoformat()}, later=(launch, at))
     try:
         work.commit(session, "schedule")
     except work.QueueDown:

@@ -188,11 +188,15 @@ def approve(
     return cycle
 
 
-def start(session: Session, campaign: Campaign, actor: str, now: datetime | None = None) -> None:
+def start(session: Session, campaign: Campaign, now: datetime | None = None) -> None:
     """Open the cycle once the DPO approved it, before its deadline: the campaign becomes sending and the
-    next `requalify run` asks; the caller commits."""
+    next `requalify run` asks; the caller records the start (launch.send, in the send's journal) and commits.
+
+    `campaign` is a requalification campaign (`launch.send` chose this path by its kind), created with its
+    cycle: the cycle is read as it is, without `cycle_of`'s check of the kind for any campaign id.
+    """
     now = now or utcnow()
-    cycle = cycle_of(session, campaign)
+    cycle = session.get_one(Requalification, campaign.id)
     errors: dict[str, str] = {}
     if cycle.approved_at is None:
         errors["approval"] = N_("a requalification campaign cannot start without the DPO's approval (R50)")
@@ -201,7 +205,6 @@ def start(session: Session, campaign: Campaign, actor: str, now: datetime | None
     if errors:
         raise ValidationFailed(errors)
     states.move(session, campaign, states.OPEN, launched_at=now)
-    audit.record(session, actor, "requalification.start", "campaign", campaign.id)
 
 
 def funnel(session: Session, campaign_id: int) -> Funnel:

@@ -18,10 +18,9 @@ from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignStatus, DeliveryStatus
 from sender.models import Campaign
-from sender.services.campaigns import ab_tests, delivery, lifecycle, planning
+from sender.services.campaigns import ab_tests, delivery, journal, lifecycle, planning
 from sender.services.campaigns.lifecycle import LaunchResult
 from sender.services.errors import QueueUnavailable
-from sender.services.records import audit
 from sender.work.jobs import SendBatch
 
 log = logging.getLogger(__name__)
@@ -90,14 +89,7 @@ def plan_and_enqueue(
     # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)
-    audit.record(
-        session,
-        actor,
-        "campaign.launch",
-        "campaign",
-        campaign.id,
-        {"queued": planned, "skipped": report.skipped},
-    )
+    journal.note(session, actor, campaign, "campaign.launch", {"queued": planned, "skipped": report.skipped})
     work.commit(session, "planned")
     if down is not None:
         raise QueueUnavailable(

@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from sender.db import utcnow
 from sender.enums import DpiaOutcome, DpiaReason
 from sender.i18n import N_
 from sender.models import Purpose, PurposeDpia
+from sender.services.accounts import organisation
 from sender.services.consent import purposes
 from sender.services.errors import ValidationFailed
 from sender.services.records import audit
@@ -68,7 +68,7 @@ def attach(session: Session, slug: str, assessment: Assessment, actor: str) -> P
         errors["outcome"] = N_("must be one of %(choices)s", choices=", ".join(DpiaOutcome))
     if assessment.assessed_on is None:
         errors["assessed_on"] = N_("is required")
-    elif assessment.assessed_on > utcnow().date():
+    elif assessment.assessed_on > organisation.today(session):
         errors["assessed_on"] = N_("must not be in the future")
     if errors:
         raise ValidationFailed(errors)

@@ -4,7 +4,7 @@ The channels' providers are derived, never typed twice: a channel whose `process
 of SMTP_URL, Twilio once configured) appears with its `Processor` facts as defaults, "to complete" until the
 organisation records the rest; the local outbox hands nothing to anybody. Other processors (hosting,
 support) are added by key. A channel whose provider is outside the EEA with no documented transfer
-mechanism cannot launch (`check_channel`). The register (register.py) and the Art. 15 report read this.
+mechanism cannot launch (`undocumented_transfer`; launch_check.py words the refusal). The register (register.py) and the Art. 15 report read this.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from sender.channels.base import Channel, channels
 from sender.config import Settings
-from sender.db import utcnow
 from sender.enums import TransferMechanism
 from sender.i18n import N_
 from sender.models import ProcessorEntry
+from sender.services.accounts import organisation
 from sender.services.errors import NotFound, ValidationFailed
 from sender.services.records import audit
 
@@ -185,7 +185,7 @@ def get(session: Session, settings: Settings, key: str) -> Entry:
     raise NotFound(N_("no processor %(key)r in the inventory", key=key))
 
 
-def _validate(key: str, facts: Facts) -> dict[str, str]:
+def _validate(key: str, facts: Facts, today: date) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not KEY.fullmatch(key):
         errors["key"] = N_(
@@ -207,7 +207,7 @@ def _validate(key: str, facts: Facts) -> dict[str, str]:
         errors["transfer_mechanism"] = N_(
             "%(country)s is outside the EEA: name the transfer's safeguard", country=facts.country
         )
-    if facts.since is not None and facts.since > utcnow().date():
+    if facts.since is not None and facts.since > today:
         errors["since"] = N_("must not be in the future")
     return errors
 
@@ -222,7 +222,7 @@ def record(session: Session, key: str, facts: Facts, actor: str) -> ProcessorEnt
         contract_ref=(facts.contract_ref or "").strip() or None,
         transfer_mechanism=facts.transfer_mechanism or None,
     )
-    errors = _validate(key, clean)
+    errors = _validate(key, clean, organisation.today(session))
     if errors:
         raise ValidationFailed(errors)
     row = session.scalar(select(ProcessorEntry).where(ProcessorEntry.key == key).with_for_update())
@@ -243,17 +243,8 @@ def record(session: Session, key: str, facts: Facts, actor: str) -> ProcessorEnt
     return row
 
 
-def check_channel(session: Session, settings: Settings, channel: Channel) -> dict[str, str]:
-    """Why the channel's provider may not receive data now (field: reason); empty when it may."""
+def undocumented_transfer(session: Session, settings: Settings, channel: Channel) -> Entry | None:
+    """The entry of the channel's provider when it may not receive data now: outside the EEA with no
+    documented transfer mechanism (Art. 44-46); None when it may. `launch_check` words the refusal."""
     entry = channel_entry(session, settings, channel)
-    if entry is None or entry.transfer_documented:
-        return {}
-    return {
-        "transfer_mechanism": N_(
-            "the %(channel)s processor %(name)s (%(country)s) is outside the EEA and the processors inventory "
-            "documents no transfer mechanism (adequacy, dpf, scc or bcr)",
-            channel=channel.name,
-            name=entry.name,
-            country=entry.country,
-        )
-    }
+    return entry if entry is not None and not entry.transfer_documented else None

@@ -15,44 +15,43 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from sender.models import User
+from sender.services.accounts import permissions
 from sender.web.session import get_session, runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Each action a page offers, and the roles allowed to do it (README: permission matrix).
+# Each action a page offers, and the entry of the one permission table (services/accounts/permissions.py)
+# that says who may do it (README: permission matrix).
+PAGE_ACTIONS: dict[str, str] = {
+    "view": "read",
+    "contacts.edit": "contacts.manage",
+    "contacts.restrict": "contacts.restrict",
+    "contacts.erase": "contacts.erase",
+    "contacts.see_addresses": "contacts.see_addresses",
+    "exports.addresses": "exports.addresses",
+    "imports": "imports.manage",
+    "lists.edit": "lists.manage",
+    "campaigns.edit": "campaigns.manage",
+    "campaigns.send": "campaigns.send",
+    "campaigns.approve": "campaigns.approve",
+    "sequences.edit": "sequences.manage",
+    "sequences.activate": "sequences.activate",
+    "purposes.edit": "purposes.manage",
+    "organisation.edit": "organisation.manage",
+    "audit.read": "audit.read",
+    "breaches.read": "breaches.read",
+    "breaches.edit": "breaches.manage",
+    "proofs.read": "proofs.read",
+    "rights.read": "requests.read",
+    "records.read": "records.read",
+    "records.edit": "records.manage",
+    "users.manage": "users.manage",
+    "tokens.manage": "tokens.manage",
+    "webhooks.manage": "webhooks.manage",
+}
+# The roles allowed each page action, read from the one table.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "view": frozenset({"admin", "marketer", "dpo"}),
-    "contacts.edit": frozenset({"admin", "marketer"}),
-    "contacts.restrict": frozenset({"admin", "marketer", "dpo"}),
-    "contacts.erase": frozenset({"admin", "dpo"}),
-    "contacts.see_addresses": frozenset({"admin", "marketer", "dpo"}),
-    "exports.addresses": frozenset({"admin", "marketer"}),
-    "imports": frozenset({"admin", "marketer"}),
-    "lists.edit": frozenset({"admin", "marketer"}),
-    "campaigns.edit": frozenset({"admin", "marketer"}),
-    "campaigns.send": frozenset({"admin", "marketer"}),
-    "campaigns.approve": frozenset({"admin", "dpo"}),
-    # Sequences send like campaigns: built and activated by those who send campaigns.
-    "sequences.edit": frozenset({"admin", "marketer"}),
-    "sequences.activate": frozenset({"admin", "marketer"}),
-    "purposes.edit": frozenset({"admin", "dpo"}),
-    "organisation.edit": frozenset({"admin"}),
-    # The audit trail is the DPO's proof (R73): admins and the DPO read, export and verify it.
-    "audit.read": frozenset({"admin", "dpo"}),
-    # The breach register and the proofs of honouring and consent are the DPO's records (R74, R77, R2):
-    # marketers neither read nor edit them.
-    "breaches.read": frozenset({"admin", "dpo"}),
-    "breaches.edit": frozenset({"admin", "dpo"}),
-    "proofs.read": frozenset({"admin", "dpo"}),
-    # The register of rights requests (R39) is the DPO's: admins and the DPO read and export it.
-    "rights.read": frozenset({"admin", "dpo"}),
-    # The register of processing, processors and DPIAs (R71, R75, R76): the DPO's and admins' to keep.
-    "records.read": frozenset({"admin", "dpo"}),
-    "records.edit": frozenset({"admin", "dpo"}),
-    "users.manage": frozenset({"admin"}),
-    "tokens.manage": frozenset({"admin"}),
-    # Outgoing webhooks send data to other systems: only admins set where it goes.
-    "webhooks.manage": frozenset({"admin"}),
+    page: permissions.PERMISSIONS[action] for page, action in PAGE_ACTIONS.items()
 }
 
 login_manager = LoginManager()

@@ -93,9 +93,9 @@ def organisation_honouring() -> ResponseReturnValue:
     """The organisation's proof over a period (default: the last 30 days), as a page or JSON (audited)."""
     args = request.args.to_dict()
     if "since" not in args and "until" not in args:
-        # Today as the organisation's days are cut (_bounds): in Paris just after midnight, UTC is still
-        # yesterday, and a UTC date would leave the last hour's events out of the default period.
-        today = datetime.now(_org().zone).date()
+        # Today as the organisation's days are cut (_bounds): a UTC date would leave the last hour's events
+        # out of the default period just after midnight in Paris.
+        today = organisation.today(get_session())
         args = {"since": (today - timedelta(days=30)).isoformat(), "until": today.isoformat()}
     form = PeriodForm(formdata=MultiDict(args))
     if not form.validate() or form.since.data > form.until.data:
