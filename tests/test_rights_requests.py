@@ -82,7 +82,9 @@ def test_the_dpo_keeps_the_register_through_the_api(client: FlaskClient, db_sess
     assert item["due_at"] == "2026-02-28T09:00:00Z" and item["overdue"] is True
     assert item["contact_id"] == contact.public_id
 
-    listed = client.get("/api/v1/requests?overdue=true", headers=marketer).get_json()["items"]
+    # The register names people and what they asked: the DPO reads it, a marketer may not.
+    assert client.get("/api/v1/requests?overdue=true", headers=marketer).status_code == 403
+    listed = client.get("/api/v1/requests?overdue=true", headers=dpo).get_json()["items"]
     assert [i["id"] for i in listed] == [item["id"]]
     closed = client.post(
         f"/api/v1/requests/{item['id']}/close", json={"status": "completed", "outcome": "erased"}, headers=dpo

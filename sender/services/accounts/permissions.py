@@ -15,8 +15,8 @@ from sender.models.users import ROLES
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset({Role.ADMIN, Role.MARKETER, Role.DPO}),
     "purposes.manage": frozenset({Role.ADMIN, Role.DPO}),
-    # The register of rights requests (R39) is the DPO's to keep; its staff page and export are the DPO's and
-    # admins' (the API's reads of single requests and the list stay under "read").
+    # The register of rights requests (R39) is the DPO's to keep: it names people and what they asked, so only
+    # the DPO and admins read it, in the API as on its staff page and export (least privilege, Art. 5(1)(f)).
     "requests.manage": frozenset({Role.ADMIN, Role.DPO}),
     "requests.read": frozenset({Role.ADMIN, Role.DPO}),
     "contacts.manage": frozenset({Role.ADMIN, Role.MARKETER}),

@@ -438,6 +438,7 @@ REQUESTS = tagged(
         "The register, earliest deadline first",
         Answer(200, "Requests", requests.REGISTER),
         query=RequestsQuery,
+        permission="requests.read",
     ),
     Route(
         "GET /requests/<key:public_id>",
@@ -445,6 +446,7 @@ REQUESTS = tagged(
         "getRightsRequest",
         "One request",
         Answer(200, "The request", requests.RIGHTS_REQUEST),
+        permission="requests.read",
     ),
     Route(
         "POST /requests/<key:public_id>/extension",
