@@ -9,7 +9,7 @@ every other event names no one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -170,7 +170,8 @@ def _burst_in_redis(redis: Redis, event: EngagementEvent, links: int, *, judge: 
     """
     variant = "-" if event.variant is None else str(event.variant)
     name = f"{BURST_KEY}{event.campaign_id}:{variant}:{event.visitor_key}"
-    now = event.occurred_at.timestamp()
+    # Seconds since the epoch of the naive UTC moment, the same in every process whatever its time zone.
+    now = event.occurred_at.replace(tzinfo=UTC).timestamp()
     try:
         pipe = redis.pipeline(transaction=True)
         pipe.zremrangebyscore(name, "-inf", f"({now - BURST_SECONDS}")
