@@ -4,18 +4,20 @@ figures at 1M click events.
 Half the clicks follow per-person links of contacts with tracking consent (token checked, delivery and
 consent read, event inserted, the retention clock moved through interactions.record), half follow the
 campaign-level link (token checked, event inserted). Every click comes from a visitor of its own (its own
-user agent), an hour after delivery: a reader's click, not a scanner's. The clients, each on one
+user agent and address), an hour after delivery: a reader's click, not a scanner's. The clients, each on one
 keep-alive connection, hit the app served as the README serves it (gunicorn, 2 workers x 4 threads); the
 same clients then hit a gunicorn app whose only route answers the same 302, the bare baseline. Then 1M
 click events are inserted for one campaign and the campaign report's figures (services/engagement/figures)
-are timed.
+are timed, read from the events, then again once the nightly rollup (`sender retention run`) has counted the
+days that have ended.
 
     python bench/redirects.py                          # 20,000 clicks, 50 clients, 1M events
     python bench/redirects.py --clicks 5000 --events 100000
 
 BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/sender_bench_redirects; its schema is
 dropped and rebuilt) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; flushed) choose the servers.
-The public rate limit is raised for the run (every client shares one loopback address).
+The app runs behind one proxy (PROXY_HOPS=1, as in production) and every click carries its visitor's own
+address in X-Forwarded-For, so the public rate limit (its default) counts each visitor apart.
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ sys.path.insert(0, str(ROOT))
 from bench.seeding import reset_database, seed_audience
 from bench.webhooks import THREADS, WORKERS, _serve, _stop
 from sender.config import load_settings
+from sender.db import utcnow
 from sender.migrate import upgrade
 from sender.models import Campaign
 from sender.runtime import build_runtime
-from sender.services.engagement import figures, links
+from sender.services.engagement import figures, links, retention
 
 TARGETS = ("https://shop.example/new", "https://shop.example/sale")
 
@@ -62,7 +65,7 @@ def bare_app() -> Flask:
 
 
 def _get_all(
-    port: int, paths: list[tuple[str, str]], clients: int
+    port: int, paths: list[tuple[str, str, str]], clients: int
 ) -> tuple[float, Counter[int], list[float]]:
     """GET every path from `clients` threads on keep-alive connections; seconds, statuses, latencies (s)."""
     statuses: Counter[int] = Counter()
@@ -71,14 +74,14 @@ def _get_all(
     shares = [paths[i::clients] for i in range(clients)]
     start = threading.Barrier(clients + 1)
 
-    def client(share: list[tuple[str, str]]) -> None:
+    def client(share: list[tuple[str, str, str]]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         seen: Counter[int] = Counter()
         own: list[float] = []
         start.wait()
-        for path, agent in share:
+        for path, agent, address in share:
             began = time.perf_counter()
-            connection.request("GET", path, headers={"User-Agent": agent})
+            connection.request("GET", path, headers={"User-Agent": agent, "X-Forwarded-For": address})
             answer = connection.getresponse()
             answer.read()
             own.append(time.perf_counter() - began)
@@ -126,7 +129,8 @@ def main() -> None:
         "ORG_ADDRESS": "1 rue du Banc, Paris",
         "ORG_CONTACT_EMAIL": "contact@bench.example",
         "PUBLIC_BASE_URL": "http://127.0.0.1",
-        "PUBLIC_RATE_LIMIT": "10000000 per minute",
+        # Behind one proxy, as in production: each visitor's address is its own, and so is its rate limit.
+        "PROXY_HOPS": "1",
         "LOG_LEVEL": "WARNING",
     }
     settings = load_settings(env)
@@ -174,10 +178,15 @@ def main() -> None:
             (
                 f"/r/{tokens.dumps('click', {'l': first, 'd': delivery})}",
                 f"Mozilla/5.0 (bench p{i}) Firefox/128.0",
+                f"10.1.{i // 250}.{i % 250 + 1}",
             )
         )
         paths.append(
-            (f"/r/{tokens.dumps('click', {'l': second})}", f"Mozilla/5.0 (bench a{i}) Firefox/128.0")
+            (
+                f"/r/{tokens.dumps('click', {'l': second})}",
+                f"Mozilla/5.0 (bench a{i}) Firefox/128.0",
+                f"10.2.{i // 250}.{i % 250 + 1}",
+            )
         )
     print(
         f"{len(paths):,} clicks (half per person with tracking consent, half aggregate), {args.clients} clients,"
@@ -219,16 +228,35 @@ def main() -> None:
             {"c": campaign, "a": first, "b": second, "n": args.events},
         )
         conn.execute(text("ANALYZE engagement_events"))
-    with runtime.Session() as session:
-        timings = []
-        for _ in range(3):
-            began = time.perf_counter()
-            summary = figures.summary(session, campaign)
-            series = figures.unique_clicks_over_time(session, campaign)
-            timings.append(time.perf_counter() - began)
+
+    def timed() -> tuple[float, figures.Engagement, int]:
+        with runtime.Session() as session:
+            timings = []
+            for _ in range(3):
+                began = time.perf_counter()
+                summary = figures.summary(session, campaign)
+                series = figures.unique_clicks_over_time(session, campaign)
+                timings.append(time.perf_counter() - began)
+        return min(timings), summary, len(series)
+
+    raw_seconds, raw, days = timed()
     print(
-        f"\nreport figures at {args.events:,} more click events: {min(timings) * 1000:.0f} ms (best of 3;"
-        f" {summary.clicks:,} clicks, {summary.unique_clicks:,} unique, {len(series)} days)"
+        f"\nreport figures at {args.events:,} more click events, read from the events: {raw_seconds * 1000:.0f} ms"
+        f" (best of 3; {raw.clicks:,} clicks, {raw.unique_clicks:,} unique, {days} days)"
+    )
+    # The nightly `sender retention run` rolls up every whole day that has ended: then only today is raw.
+    began = time.perf_counter()
+    with runtime.Session() as session:
+        rolled = retention.rollup(session, utcnow(), lambda: True)
+        session.commit()
+    rollup_seconds = time.perf_counter() - began
+    with runtime.engine.connect() as conn:
+        conn.execute(text("ANALYZE engagement_rollups"))
+    seconds, summary, days = timed()
+    assert summary == raw, "the rolled-up figures differ from the events'"
+    print(
+        f"after the nightly rollup ({rolled:,} events of past days counted in {rollup_seconds:.1f} s):"
+        f" {seconds * 1000:.0f} ms (best of 3; the same figures)"
     )
     runtime.engine.dispose()
 

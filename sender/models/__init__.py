@@ -14,7 +14,7 @@ from sender.models.compliance import AuditCheckpoint, AuditEvent
 from sender.models.consent import ConsentEvent, ConsentState, ConsentTally, ConsentWording, Purpose
 from sender.models.contacts import Contact, ContactList, ListMember, ListTally, Suppression
 from sender.models.deliverability import DeliveryFeedback
-from sender.models.engagement import CampaignLink, EngagementDaily, EngagementEvent
+from sender.models.engagement import CampaignLink, EngagementDaily, EngagementEvent, EngagementRollup
 from sender.models.imports import ImportBatch, ImportFileChunk, ImportReportLine
 from sender.models.library import Media, Template
 from sender.models.records import ProcessorEntry, PurposeDpia
@@ -53,6 +53,7 @@ __all__ = [
     "DeliveryTally",
     "EngagementDaily",
     "EngagementEvent",
+    "EngagementRollup",
     "Enrolment",
     "ImportBatch",
     "ImportFileChunk",

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
@@ -89,3 +100,35 @@ class EngagementDaily(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
     # Distinct visitor keys of that day: the salt changes daily, so a day's uniques are final.
     visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EngagementRollup(Base):
+    """A whole past day of events still kept, counted (`retention.rollup`): reports read these, not the rows.
+
+    Three sets of rows per campaign, day, kind and class: per link (`link_id`), per A/B variant (no link),
+    and for the campaign as a whole (`all_variants`, no link, no variant), each with its count and its
+    distinct visitor keys. The events themselves stay until TRACKING_RETENTION (the person's own are still
+    listed); folding a day into EngagementDaily deletes that day's rollup rows.
+    """
+
+    __tablename__ = "engagement_rollups"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", EngagementKind), name="kind"),
+        CheckConstraint(one_of("classification", EngagementClass), name="classification"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    variant: Mapped[int | None] = mapped_column(SmallInteger)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_links.id", ondelete="CASCADE"))
+    all_variants: Mapped[bool] = mapped_column(Boolean, default=False)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))
+    classification: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    visitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# A report reads one campaign's rollups, and the last day rolled up is where its raw events begin.
+Index("ix_engagement_rollups_campaign_day", EngagementRollup.campaign_id, EngagementRollup.day)
+Index("ix_engagement_rollups_day", EngagementRollup.day)

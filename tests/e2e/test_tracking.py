@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from sender.db import utcnow
 from sender.enums import EngagementClass
-from sender.models import CampaignLink, Contact, Delivery, EngagementEvent, ListMember
+from sender.models import CampaignLink, Contact, Delivery, EngagementEvent, ListMember, Purpose
 from sender.services.consent.links import read_unsubscribe
 from sender.services.engagement import figures
 from sender.tokens import TokenInvalid
@@ -234,3 +234,50 @@ def test_untracked_campaign_sends_links_straight(stack):
         text, html = _parts(message)
         assert TARGETS[0] in text and TARGETS[0] in html
         assert "/r/" not in text + html and "<img" not in html
+
+
+def test_a_click_after_tracking_consent_is_withdrawn_names_no_one(stack):
+    news, lst, people, _, tracking_id = _arrange(stack)
+    campaign_id = _send(stack, news, lst)
+    ana_links = TRACKED.findall(unescape(_parts(_messages(stack, people)["Ana"])[1]))
+    _sent_at(stack, campaign_id, timedelta(minutes=1))
+    contact = stack.session.get(Contact, people["Ana"].id)
+    public_id, tracking_slug = contact.public_id, stack.session.get(Purpose, tracking_id).slug
+    stack.session.commit()
+    withdrawal = {
+        "purpose": tracking_slug,
+        "channel": "email",
+        "action": "withdraw",
+        "mechanism": "email_request",
+    }
+    answer = stack.api("POST", f"/contacts/{public_id}/consents", withdrawal)
+    assert answer.status_code in (200, 201), answer.get_json()
+    clock = _clock(stack, people["Ana"])
+
+    # Her own link still leads on, and the click counts, but names her delivery no more nor moves her clock.
+    assert _visit(stack, f"/r/{ana_links[0]}") == (302, TARGETS[0])
+    assert figures.clicks(stack.session, campaign_id) == 1
+    named = stack.session.scalars(
+        select(EngagementEvent.delivery_id).where(EngagementEvent.campaign_id == campaign_id)
+    ).all()
+    stack.session.commit()
+    assert named == [None]
+    assert _clock(stack, people["Ana"]) == clock
+
+
+def test_two_readers_behind_one_address_are_not_a_burst(stack):
+    news, lst, people, _, _ = _arrange(stack)
+    campaign_id = _send(stack, news, lst)
+    bea_links = TRACKED.findall(unescape(_parts(_messages(stack, people)["Bea"])[1]))
+    _sent_at(stack, campaign_id, timedelta(minutes=1))
+    # One browser follows the first link, another browser the second: two visitors, each on one link.
+    assert _visit(stack, f"/r/{bea_links[0]}")[0] == 302
+    assert _visit(stack, f"/r/{bea_links[1]}", BROWSER.replace("128.0", "129.0"))[0] == 302
+    assert figures.scanner_clicks(stack.session, campaign_id) == 0
+    assert figures.unique_clicks(stack.session, campaign_id) == 2
+    stack.session.commit()
+    # The first browser then follows the second link within the window: every link of the message at once.
+    assert _visit(stack, f"/r/{bea_links[1]}")[0] == 302
+    assert figures.scanner_clicks(stack.session, campaign_id) == 2
+    assert figures.clicks(stack.session, campaign_id) == 1
+    stack.session.commit()

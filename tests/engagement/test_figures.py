@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.enums import EngagementClass, EngagementKind
-from sender.models import CampaignLink, EngagementDaily, EngagementEvent
-from sender.services.engagement import figures
+from sender.models import CampaignLink, EngagementDaily, EngagementEvent, EngagementRollup
+from sender.services.engagement import figures, retention
 from tests import factories
 from tests.factories import CampaignFactory
 
@@ -113,3 +114,53 @@ def test_folded_days_add_to_the_events_still_kept(db_session: Session) -> None:
     assert (report.clicks, report.unique_clicks, report.opens.machine) == (11, 7, 8)
     assert report.links[0].clicks == 8
     assert figures.unique_clicks_over_time(db_session, cid)[0] == (datetime(old.year, old.month, old.day), 4)
+
+
+def _all_figures(session: Session, cid: int) -> tuple[object, ...]:
+    return (
+        figures.summary(session, cid),
+        figures.unique_clicks_by_variant(session, cid),
+        figures.unique_clicks_over_time(session, cid),
+        figures.unique_clicks_over_time(session, cid, "hour"),
+    )
+
+
+def test_rolled_up_days_say_what_their_events_said(db_session: Session) -> None:
+    cid, _, second = _arrange(db_session)
+    # A/B readers: one visitor key on two variants the same day is one visitor of the day, two of the variants.
+    variant_links = [
+        CampaignLink(campaign_id=cid, variant=v, position=0, url=f"https://example.org/{v}") for v in (0, 1)
+    ]
+    db_session.add_all(variant_links)
+    db_session.flush()
+    for variant, visitor in ((0, "a"), (1, "a"), (1, "b")):
+        _event(
+            db_session, cid, CLICK, HUMAN, DAY2, visitor, variant=variant, link_id=variant_links[variant].id
+        )
+    db_session.flush()
+    before = _all_figures(db_session, cid)
+
+    # Rolled up a day after the second day: both days counted once, their events kept.
+    rolled = retention.rollup(db_session, DAY2 + timedelta(days=1), lambda: True)
+    assert rolled == db_session.scalar(select(func.count()).select_from(EngagementEvent))
+    assert db_session.scalar(select(func.count()).select_from(EngagementRollup)) > 0
+    assert _all_figures(db_session, cid) == before
+    assert retention.rollup(db_session, DAY2 + timedelta(days=1), lambda: True) == 0
+
+    # A later day's clicks are read from the events until their day is rolled up too.
+    later = DAY2 + timedelta(days=3)
+    _event(db_session, cid, CLICK, HUMAN, later, "v9", link_id=second.id)
+    db_session.flush()
+    grown = _all_figures(db_session, cid)
+    assert grown[0].clicks == before[0].clicks + 1
+    assert grown[2][-1] == (datetime(later.year, later.month, later.day), 1)
+    assert retention.rollup(db_session, later, lambda: True) == 0  # its day is not over
+    assert retention.rollup(db_session, later + timedelta(days=1), lambda: True) == 1
+    assert _all_figures(db_session, cid) == grown
+
+    # Folding the old days into daily counts replaces their rollups: the report's figures stay (the daily
+    # counts keep each variant's visitors, not the campaign's, so only the chart's A/B day may differ).
+    folded = retention.fold(db_session, 1, later + timedelta(days=1), lambda: True)
+    assert folded == rolled
+    assert db_session.scalar(select(func.min(EngagementRollup.day))) == later.date()
+    assert _all_figures(db_session, cid)[:2] == grown[:2]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from sender.config import Settings
@@ -59,6 +60,25 @@ def record(
         contact.last_interaction_at = at
         session.flush()
     return None
+
+
+def move_clock(session: Session, contact_id: int, at: datetime) -> None:
+    """Move the clock of one contact, known by id only, for an interaction from the person at `at`.
+
+    The caller has already judged that the interaction counts (a tracked click: not too soon after its
+    delivery, tracking consent standing). One guarded UPDATE and no read: only forward, as `record`,
+    and never for an erased contact.
+    """
+    session.execute(
+        update(Contact)
+        .where(
+            Contact.id == contact_id,
+            Contact.status != ContactStatus.ERASED,
+            or_(Contact.last_interaction_at.is_(None), Contact.last_interaction_at < at),
+        )
+        .values(last_interaction_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def clock(contact: Contact) -> datetime:

@@ -1,7 +1,9 @@
 """The engagement figures reports, charts and the A/B winner read: counts only, never who.
 
-Every figure adds the raw events still kept to the daily counts they are folded into after
-TRACKING_RETENTION (`retention.fold`), so a report says the same before and after. Only events classified
+Every figure adds three sources: the daily counts events are folded into after TRACKING_RETENTION
+(`retention.fold`), the counts of the whole past days already rolled up (`retention.rollup`, kept beside
+their events), and the raw events of the days after the campaign's last rollup. A report thus reads a few
+rows per past day instead of every click, and says the same before and after either. Only events classified
 `human` are clicks and opens; scanner clicks and machine opens are counted apart and nowhere else.
 
 "Unique" means distinct visitor keys per day, summed over days: the key's salt changes every day and is
@@ -13,14 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from sender.enums import EngagementClass, EngagementKind
-from sender.models import CampaignLink, EngagementDaily, EngagementEvent
+from sender.models import CampaignLink, EngagementDaily, EngagementEvent, EngagementRollup
 
 BUCKETS = ("day", "hour")
 
@@ -82,11 +84,38 @@ def _as_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _events(campaign_id: int, kind: EngagementKind, classification: EngagementClass) -> Any:
-    return (
+def _since(session: Session, campaign_id: int) -> datetime | None:
+    """Where the campaign's raw events start to count: the day after its last rollup (None: all of them).
+
+    Days are rolled up in order for every campaign at once, so a campaign has no events on the days between
+    its own last rollup and the last day rolled up."""
+    last = session.scalar(
+        select(func.max(EngagementRollup.day)).where(EngagementRollup.campaign_id == campaign_id)
+    )
+    return None if last is None else datetime.combine(last + timedelta(days=1), time())
+
+
+def _events(
+    campaign_id: int, kind: EngagementKind, classification: EngagementClass, since: datetime | None = None
+) -> Any:
+    where = (
         EngagementEvent.campaign_id == campaign_id,
         EngagementEvent.kind == kind,
         EngagementEvent.classification == classification,
+    )
+    return where if since is None else (*where, EngagementEvent.occurred_at >= since)
+
+
+def _rolled(campaign_id: int, kind: EngagementKind, classification: EngagementClass, level: str) -> Any:
+    """The rollup rows of one level: "link" (per link), "variant" (per variant) or "campaign" (as a whole)."""
+    link = EngagementRollup.link_id.is_not(None) if level == "link" else EngagementRollup.link_id.is_(None)
+    whole = EngagementRollup.all_variants == (true() if level == "campaign" else false())
+    return (
+        EngagementRollup.campaign_id == campaign_id,
+        EngagementRollup.kind == kind,
+        EngagementRollup.classification == classification,
+        link,
+        whole,
     )
 
 
@@ -103,13 +132,19 @@ def _daily(campaign_id: int, kind: EngagementKind, classification: EngagementCla
 
 
 def _count(session: Session, campaign_id: int, kind: EngagementKind, classification: EngagementClass) -> int:
-    raw = session.scalar(select(func.count()).where(*_events(campaign_id, kind, classification))) or 0
+    since = _since(session, campaign_id)
+    raw = session.scalar(select(func.count()).where(*_events(campaign_id, kind, classification, since))) or 0
     folded = session.scalar(
         select(func.coalesce(func.sum(EngagementDaily.count), 0)).where(
             *_daily(campaign_id, kind, classification, per_link=False)
         )
     )
-    return int(raw) + int(folded or 0)
+    rolled = session.scalar(
+        select(func.coalesce(func.sum(EngagementRollup.count), 0)).where(
+            *_rolled(campaign_id, kind, classification, "campaign")
+        )
+    )
+    return int(raw) + int(folded or 0) + int(rolled or 0)
 
 
 def _unique_by_variant(session: Session, campaign_id: int, kind: EngagementKind) -> dict[int | None, int]:
@@ -117,7 +152,7 @@ def _unique_by_variant(session: Session, campaign_id: int, kind: EngagementKind)
     day = _day(session, EngagementEvent.occurred_at)
     pairs = (
         select(EngagementEvent.variant, day.label("day"), EngagementEvent.visitor_key)
-        .where(*_events(campaign_id, kind, human))
+        .where(*_events(campaign_id, kind, human, _since(session, campaign_id)))
         .distinct()
         .subquery()
     )
@@ -129,8 +164,14 @@ def _unique_by_variant(session: Session, campaign_id: int, kind: EngagementKind)
         .where(*_daily(campaign_id, kind, human, per_link=False))
         .group_by(EngagementDaily.variant)
     )
-    for variant, n in session.execute(folded):
-        totals[variant] += int(n or 0)
+    rolled = (
+        select(EngagementRollup.variant, func.sum(EngagementRollup.visitors))
+        .where(*_rolled(campaign_id, kind, human, "variant"))
+        .group_by(EngagementRollup.variant)
+    )
+    for query in (folded, rolled):
+        for variant, n in session.execute(query):
+            totals[variant] += int(n or 0)
     return dict(totals)
 
 
@@ -166,18 +207,19 @@ def clicks_per_link(session: Session, campaign_id: int) -> list[LinkFigure]:
     """Every link of the campaign in reading order (per variant), with its clicks and distinct visitors."""
     human = EngagementClass.HUMAN
     day = _day(session, EngagementEvent.occurred_at)
+    since = _since(session, campaign_id)
     counts: dict[int | None, int] = defaultdict(int)
     uniques: dict[int | None, int] = defaultdict(int)
     raw = (
         select(EngagementEvent.link_id, func.count())
-        .where(*_events(campaign_id, EngagementKind.CLICK, human))
+        .where(*_events(campaign_id, EngagementKind.CLICK, human, since))
         .group_by(EngagementEvent.link_id)
     )
     for link_id, n in session.execute(raw):
         counts[link_id] += int(n)
     pairs = (
         select(EngagementEvent.link_id, day.label("day"), EngagementEvent.visitor_key)
-        .where(*_events(campaign_id, EngagementKind.CLICK, human))
+        .where(*_events(campaign_id, EngagementKind.CLICK, human, since))
         .distinct()
         .subquery()
     )
@@ -188,9 +230,17 @@ def clicks_per_link(session: Session, campaign_id: int) -> list[LinkFigure]:
         .where(*_daily(campaign_id, EngagementKind.CLICK, human, per_link=True))
         .group_by(EngagementDaily.link_id)
     )
-    for link_id, n, v in session.execute(folded):
-        counts[link_id] += int(n or 0)
-        uniques[link_id] += int(v or 0)
+    rolled = (
+        select(
+            EngagementRollup.link_id, func.sum(EngagementRollup.count), func.sum(EngagementRollup.visitors)
+        )
+        .where(*_rolled(campaign_id, EngagementKind.CLICK, human, "link"))
+        .group_by(EngagementRollup.link_id)
+    )
+    for query in (folded, rolled):
+        for link_id, n, v in session.execute(query):
+            counts[link_id] += int(n or 0)
+            uniques[link_id] += int(v or 0)
     links = session.execute(
         select(CampaignLink.id, CampaignLink.url, CampaignLink.variant)
         .where(CampaignLink.campaign_id == campaign_id)
@@ -202,13 +252,16 @@ def clicks_per_link(session: Session, campaign_id: int) -> list[LinkFigure]:
 def unique_clicks_over_time(
     session: Session, campaign_id: int, bucket: str = "day"
 ) -> list[tuple[datetime, int]]:
-    """Distinct visitors who clicked, per day or hour (folded days count at their midnight), oldest first."""
+    """Distinct visitors who clicked, per day or hour (folded days count at their midnight), oldest first.
+
+    Per day, the rolled-up days are read from their counts; per hour, from the events themselves."""
     human = EngagementClass.HUMAN
     moment = _bucket(session, EngagementEvent.occurred_at, bucket).label("moment")
     day = _day(session, EngagementEvent.occurred_at).label("day")
+    since = _since(session, campaign_id) if bucket == "day" else None
     pairs = (
         select(moment, day, EngagementEvent.visitor_key)
-        .where(*_events(campaign_id, EngagementKind.CLICK, human))
+        .where(*_events(campaign_id, EngagementKind.CLICK, human, since))
         .distinct()
         .subquery()
     )
@@ -220,8 +273,16 @@ def unique_clicks_over_time(
         .where(*_daily(campaign_id, EngagementKind.CLICK, human, per_link=False))
         .group_by(EngagementDaily.day)
     )
-    for at, n in session.execute(folded):
-        series[_as_datetime(at)] += int(n or 0)
+    queries = [folded]
+    if since is not None:
+        queries.append(
+            select(EngagementRollup.day, func.sum(EngagementRollup.visitors))
+            .where(*_rolled(campaign_id, EngagementKind.CLICK, human, "campaign"))
+            .group_by(EngagementRollup.day)
+        )
+    for query in queries:
+        for at, n in session.execute(query):
+            series[_as_datetime(at)] += int(n or 0)
     return sorted(series.items())
 
 

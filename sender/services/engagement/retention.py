@@ -4,6 +4,11 @@ A retention run folds whole days only (the cutoff is a midnight), one day per co
 counted (per link, and per campaign and variant for the uniques of a campaign) and deleted in the same
 transaction, so a run cut short or run twice folds each event exactly once, and a day's unique visitors
 stay exact (the visitor key's salt is a day's).
+
+It also rolls up every whole day that has ended since the last run (`rollup`): the day's events are counted
+into engagement_rollups and kept, so a report reads a few rows per past day and the raw events of the days
+after its campaign's last rollup only. Nothing changes a past day's events but erasure (which keeps them
+counted) and the fold (which deletes that day's rollup rows with them), so the counts stay exact.
 """
 
 from __future__ import annotations
@@ -12,12 +17,23 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, false, func, insert, literal, null, select, true, update
 from sqlalchemy.orm import Session
 
 from sender.db import rowcount
 from sender.enums import EngagementKind
-from sender.models import Campaign, CampaignLink, Delivery, EngagementDaily, EngagementEvent
+from sender.models import (
+    Campaign,
+    CampaignLink,
+    Delivery,
+    EngagementDaily,
+    EngagementEvent,
+    EngagementRollup,
+)
+
+# A day is rolled up once it has been over this long: a burst's reclassification (a few seconds back) and a
+# request that began before midnight have both landed by then.
+ROLLUP_DELAY = timedelta(hours=1)
 
 
 def anonymise(session: Session, contact_id: int) -> int:
@@ -71,7 +87,84 @@ def _fold_day(session: Session, start: datetime, end: datetime) -> int:
                 visitors=v,
             )
         )
+    # The day's rollup rows counted the same events: the folded counts replace them.
+    session.execute(delete(EngagementRollup).where(EngagementRollup.day == day))
     return rowcount(session.execute(delete(EngagementEvent).where(*window)))
+
+
+def _rollup_day(session: Session, start: datetime, end: datetime) -> int:
+    """Count one whole day's events into engagement_rollups (per link, per variant, per campaign); how many."""
+    window = (EngagementEvent.occurred_at >= start, EngagementEvent.occurred_at < end)
+    day = literal(start.date())
+    total = func.count()
+    visitors = func.count(EngagementEvent.visitor_key.distinct())
+    kind, classification = EngagementEvent.kind, EngagementEvent.classification
+    target = (
+        "campaign_id", "variant", "link_id", "all_variants", "day", "kind", "classification", "count", "visitors",
+    )  # fmt: skip
+    # A link belongs to one variant: its rows are the link's, whatever the events say of their variant.
+    per_link = (
+        select(
+            EngagementEvent.campaign_id,
+            func.min(EngagementEvent.variant),
+            EngagementEvent.link_id,
+            false(),
+            day,
+            kind,
+            classification,
+            total,
+            visitors,
+        )
+        .where(*window, EngagementEvent.link_id.is_not(None))
+        .group_by(EngagementEvent.campaign_id, EngagementEvent.link_id, kind, classification)
+    )
+    per_variant = (
+        select(
+            EngagementEvent.campaign_id,
+            EngagementEvent.variant,
+            null(),
+            false(),
+            day,
+            kind,
+            classification,
+            total,
+            visitors,
+        )
+        .where(*window)
+        .group_by(EngagementEvent.campaign_id, EngagementEvent.variant, kind, classification)
+    )
+    whole = (
+        select(
+            EngagementEvent.campaign_id, null(), null(), true(), day, kind, classification, total, visitors
+        )
+        .where(*window)
+        .group_by(EngagementEvent.campaign_id, kind, classification)
+    )
+    for rows in (per_link, per_variant, whole):
+        session.execute(insert(EngagementRollup).from_select(target, rows))
+    return int(session.scalar(select(func.count()).where(*window)) or 0)
+
+
+def rollup(session: Session, at: datetime, commit: Callable[[], bool]) -> int:
+    """Roll up every whole day of events ended ROLLUP_DELAY before `at` and not rolled up yet, one commit per
+    day, oldest first; `commit` says whether to go on. How many events were counted."""
+    cutoff = datetime.combine((at - ROLLUP_DELAY).date(), time())
+    last = session.scalar(select(func.max(EngagementRollup.day)))
+    # Days are rolled up in order for every campaign at once: the last day rolled up is where to go on.
+    since = datetime.combine(last + timedelta(days=1), time()) if last is not None else None
+    counted = 0
+    while True:
+        window = [EngagementEvent.occurred_at < cutoff]
+        if since is not None:
+            window.append(EngagementEvent.occurred_at >= since)
+        oldest = session.scalar(select(func.min(EngagementEvent.occurred_at)).where(*window))
+        if oldest is None:
+            return counted
+        start = datetime.combine(oldest.date(), time())
+        since = start + timedelta(days=1)
+        counted += _rollup_day(session, start, since)
+        if not commit():
+            return counted
 
 
 def fold(session: Session, days: int, at: datetime, commit: Callable[[], bool]) -> int:

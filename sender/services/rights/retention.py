@@ -63,6 +63,7 @@ class RetentionReport:
     deliveries_kept_stripped: int = 0
     import_files_deleted: int = 0
     tracking_events_folded: int = 0
+    tracking_events_rolled_up: int = 0
     webhook_events_purged: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -77,6 +78,7 @@ class RetentionReport:
             "webhook_events_purged": self.webhook_events_purged,
             "import_files_deleted": self.import_files_deleted,
             "tracking_events_folded": self.tracking_events_folded,
+            "tracking_events_rolled_up": self.tracking_events_rolled_up,
         }
 
 
@@ -187,6 +189,12 @@ def run(runtime: Runtime, now: datetime | None = None) -> RetentionReport:
             report.tracking_events_folded = engagement_retention.fold(
                 session, settings.tracking_retention_days, at, folded_day
             )
+
+            def rolled_up_day() -> bool:
+                work.commit(session, "retention: roll up tracking events")
+                return lease.renew(at)
+
+            report.tracking_events_rolled_up = engagement_retention.rollup(session, at, rolled_up_day)
             audit.record(session, "cron", "retention.run", "cron", LOCK, dict(report.counts()))
             work.commit(session, "retention: purges and report")
         finally:
