@@ -126,7 +126,6 @@ ROUTES: tuple[Route, ...] = (
     Route("/campaigns/<id:campaign_id>/schedule", "campaign_schedule", campaigns.campaign_schedule, POST),
     Route("/campaigns/<id:campaign_id>/ab-winner", "campaign_ab_winner", campaigns.campaign_ab_winner, POST),
     Route("/campaigns/<id:campaign_id>/ab-test", "campaign_ab_test", ab_test_page.campaign_ab_test, FORM),
-    Route("/campaigns/<id:campaign_id>/ab-winner", "campaign_ab_winner", campaigns.campaign_ab_winner, POST),
     Route("/campaigns/<id:campaign_id>/pause", "campaign_pause", campaigns.campaign_pause, POST),
     Route("/campaigns/<id:campaign_id>/resume", "campaign_resume", campaigns.campaign_resume, POST),
     Route("/campaigns/<id:campaign_id>/cancel", "campaign_cancel", campaigns.campaign_cancel, POST),
