@@ -58,7 +58,7 @@ TASKS: dict[type[Job], str] = {
     SendTransactional: "sender.tasks.jobs.send_transactional",
 }
 # A batch job's time limit grows with its size: each message's templates stop within their render limits
-# (about 0.6 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared
+# (about 0.9 s of CPU at worst, see services/messages/limits.py) and its send within the SMTP timeout shared
 # by the pool's connections, so a stuck or hostile batch frees its worker in minutes, not an hour.
 BATCH_BASE_SECONDS = 120
 BATCH_SECONDS_PER_MESSAGE = 2

@@ -54,7 +54,7 @@ def refused(api: Api, body: dict[str, Any]) -> dict[str, str]:
         (
             "body_text",
             "{% set s = 'ab' * 400000 %}{% for i in 'x' * 5000 %}{{ s.count('b') }}{% endfor %}",
-            "line 1: rendering took more than 200 ms of processor time (limit)",
+            "line 1: rendering took more than 300 ms of processor time (limit)",
         ),
         (
             "body_html",
