@@ -55,19 +55,18 @@ def record(
             raise ValidationFailed({"delivery_id": N_("no such delivery for this contact")})
         if too_soon(settings, delivery.sent_at, at):
             return "automated"
-    # Only forward: a late report of an old interaction must not rewind the clock.
-    if contact.last_interaction_at is None or at > contact.last_interaction_at:
-        contact.last_interaction_at = at
-        session.flush()
+    move_clock(session, contact.id, at)
+    # Read again when next used: the UPDATE wrote the column, not the object.
+    session.expire(contact, ["last_interaction_at"])
     return None
 
 
 def move_clock(session: Session, contact_id: int, at: datetime) -> None:
     """Move the clock of one contact, known by id only, for an interaction from the person at `at`.
 
-    The caller has already judged that the interaction counts (a tracked click: not too soon after its
-    delivery, tracking consent standing). One guarded UPDATE and no read: only forward, as `record`,
-    and never for an erased contact.
+    The caller has already judged that the interaction counts (`record`, or a tracked click: not too soon
+    after its delivery, tracking consent standing). One guarded UPDATE and no read: only forward (a late
+    report of an old interaction must not rewind the clock), and never for an erased contact.
     """
     session.execute(
         update(Contact)

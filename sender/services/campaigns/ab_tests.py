@@ -35,6 +35,8 @@ REASON = DeliveryReason.AB_TEST
 SCHEDULER = "scheduler"
 # Campaign statuses a decision may be taken in: a paused campaign's rest waits for its resume.
 DECIDABLE = (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.SENT)
+# Statuses in which the pages offer a person the pick (a sent campaign's test has nobody left waiting).
+PICKABLE = (CampaignStatus.SENDING, CampaignStatus.PAUSED)
 
 
 def pending(campaign: Campaign) -> AbTest | None:
@@ -100,9 +102,11 @@ class Report:
     decided_at: datetime | None
     decided_by: str | None
     variants: list[VariantFigures]
-    # The figures the decision saw (unique clicks per variant), as recorded then.
+    # The figures the decision saw, by variant letter, as recorded then.
     decided_on: dict[str, dict[str, int]]
     waiting: int
+    # Whether a person may pick the winner now: undecided, and the campaign is sending or paused.
+    decidable: bool
 
     @property
     def winner_name(self) -> str | None:
@@ -159,8 +163,9 @@ def report(session: Session, campaign: Campaign) -> Report | None:
         decided_at=test.decided_at,
         decided_by=test.decided_by,
         variants=figures_of(session, campaign),
-        decided_on=dict(test.figures or {}),
+        decided_on={variants.name(int(k)): v for k, v in sorted((test.figures or {}).items())},
         waiting=int(waiting or 0),
+        decidable=test.winner is None and campaign.status in PICKABLE,
     )
 
 
@@ -268,6 +273,11 @@ def decide_due(session: Session, margin_seconds: int) -> list[int]:
             Campaign.status.in_(DECIDABLE),
         )
     ).all()
+    decided = []
     for campaign in due:
-        decide(session, campaign, SCHEDULER)
-    return [c.id for c in due]
+        try:
+            decide(session, campaign, SCHEDULER)
+        except Conflict:
+            continue  # the job or a person decided it meanwhile: the sweep goes on with the others
+        decided.append(campaign.id)
+    return decided

@@ -20,7 +20,7 @@ from sender.enums import Channel as ChannelName
 from sender.i18n import LOCALES, N_
 from sender.services.errors import ValidationFailed
 from sender.services.input import Id, Input, NonBlank, OneOf, Text
-from sender.services.messages import formats, rendering
+from sender.services.messages import formats, rendering, variants
 
 NAME_LIMIT = 200
 SLUG_LIMIT = 64
@@ -39,7 +39,6 @@ def _widest(part: str) -> int:
 
 # An A/B test: the campaign's content is variant A; up to three more (B, C, D), each to `test_percent` %.
 MAX_VARIANTS = 3
-VARIANT_NAMES = "ABCD"
 TEST_PERCENT = (1, 50)
 WAIT_MINUTES = (10, 30 * 24 * 60)
 
@@ -218,8 +217,10 @@ class CampaignDraft(Input):
         draft = self.model_copy(update={"body_source": source, "body_html": html, "body_text": text})
         if self.ab_test is None:
             return draft
-        variants = [draft._variant(i, v) for i, v in enumerate(self.ab_test.variants, start=1)]
-        return draft.model_copy(update={"ab_test": self.ab_test.model_copy(update={"variants": variants})})
+        alternatives = [draft._variant(i, v) for i, v in enumerate(self.ab_test.variants, start=1)]
+        return draft.model_copy(
+            update={"ab_test": self.ab_test.model_copy(update={"variants": alternatives})}
+        )
 
     def _variant(self, position: int, given: VariantDraft) -> VariantDraft:
         """A variant stored whole: what it leaves empty is variant A's, its HTML derived from its source."""
@@ -236,7 +237,7 @@ class CampaignDraft(Input):
                 {
                     "ab_test": N_(
                         "variant %(name)s: give its text part too, or derive the text part from the HTML",
-                        name=VARIANT_NAMES[position],
+                        name=variants.NAMES[position],
                     )
                 }
             )
@@ -314,7 +315,7 @@ class CampaignDraft(Input):
             )
         seen = {(self.subject, self.body_html, self.body_text): "A"}
         for position, variant in enumerate(test.variants, start=1):
-            name = VARIANT_NAMES[position]
+            name = variants.NAMES[position]
             content = (variant.subject, variant.body_html, variant.body_text)
             if content in seen:
                 return N_("variant %(name)s is the same as variant %(other)s", name=name, other=seen[content])

@@ -19,12 +19,13 @@ from sender.enums import PurposeKind, SkipReason
 from sender.models import ConsentState, Contact, Purpose
 from sender.services.consent import gate
 
+# The organisation's tracking purpose is the first of kind `tracking`: the one rule, for a row or in SQL.
+_FIRST = select(Purpose).where(Purpose.kind == PurposeKind.TRACKING).order_by(Purpose.id).limit(1)
+
 
 def purpose(session: Session) -> Purpose | None:
     """The organisation's tracking purpose (the first of kind `tracking`), or None when it has none."""
-    return session.scalar(
-        select(Purpose).where(Purpose.kind == PurposeKind.TRACKING).order_by(Purpose.id).limit(1)
-    )
+    return session.scalar(_FIRST)
 
 
 def consenting(session: Session, channel: str, contact_ids: Collection[int], at: datetime) -> frozenset[int]:
@@ -53,13 +54,7 @@ def reason_on_channel(
     link, its delivery and whether the person may be tracked in one round trip; the rule is the gate's own
     expression for each channel.
     """
-    purpose_id = (
-        select(Purpose.id)
-        .where(Purpose.kind == PurposeKind.TRACKING)
-        .order_by(Purpose.id)
-        .limit(1)
-        .scalar_subquery()
-    )
+    purpose_id = _FIRST.with_only_columns(Purpose.id).scalar_subquery()
     join = and_(
         state.contact_id == Contact.id, state.purpose_id == purpose_id, state.channel == channel_column
     )

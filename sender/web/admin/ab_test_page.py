@@ -18,6 +18,7 @@ from sender.enums import Channel as ChannelName
 from sender.models import Campaign
 from sender.services.campaigns import ab_setup, drafts
 from sender.services.campaigns.schema import MAX_VARIANTS
+from sender.services.messages import variants
 from sender.web import labels
 from sender.web.admin.auth import actor, requires
 from sender.web.admin.campaign_page import get_campaign
@@ -88,7 +89,8 @@ def _posted(form: AbTestForm, campaign: Campaign) -> dict[str, Any]:
 
 
 def _page(form: AbTestForm, campaign: Campaign, status: int) -> ResponseReturnValue:
-    return render_template("admin/campaigns/ab_test.html", form=form, campaign=campaign, slots=SLOTS), status
+    slots = [(n, variants.NAMES[n]) for n in SLOTS]
+    return render_template("admin/campaigns/ab_test.html", form=form, campaign=campaign, slots=slots), status
 
 
 @requires("campaigns.edit")

@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from sender.models.campaigns import DELIVERY_STATUSES
-from sender.services.campaigns.schema import VARIANT_NAMES, CampaignDraft
+from sender.services.campaigns.schema import CampaignDraft
+from sender.services.messages.variants import NAMES
 from sender.web.api.schemas.base import MAX_ID, Id, Input, OneOf
 from sender.web.api.schemas.paging import PageQuery
 
@@ -50,9 +51,7 @@ class SendInput(Input):
 class WinnerInput(Input):
     """The variant a person picks as an A/B test's winner."""
 
-    variant: Annotated[
-        str, OneOf(VARIANT_NAMES), Field(description="A (the campaign's own content), B, C or D.")
-    ]
+    variant: Annotated[str, OneOf(NAMES), Field(description="A (the campaign's own content), B, C or D.")]
 
 
 class DeliveriesQuery(PageQuery):
