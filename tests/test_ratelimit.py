@@ -51,10 +51,10 @@ def test_processes_sharing_redis_never_exceed_the_rate_together(redis_conn: Any,
         in_window = sum(1 for t in grants[i:] if t < start + 1.0)
         assert in_window <= RATE.count + RATE.count // 20
     # ...and over the whole run the three processes together got the rate, not three times it.
-    span = grants[-1] - grants[0]
-    # The server's clock has microseconds: a grant exactly at the bound must not fail on float rounding
-    # (86 permits over 2.075 s once came out as 86 <= 85.99999).
-    assert len(grants) <= RATE.count * span + RATE.count // 20 + 1 + 1e-6
+    # The server's clock has microseconds: the bound is checked in whole microseconds, since a float
+    # span rounds (105 permits over 2.55 s once came out as 105 <= 104.999999).
+    span_us = round(grants[-1] * 1_000_000) - round(grants[0] * 1_000_000)
+    assert len(grants) * 1_000_000 <= RATE.count * span_us + (RATE.count // 20 + 1) * 1_000_000
 
 
 def test_every_rate_of_a_limiter_is_enforced_and_keys_are_independent(redis_conn: Any) -> None:

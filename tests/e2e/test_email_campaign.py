@@ -382,7 +382,6 @@ def test_campaign_sent_entirely_while_still_planning_is_closed_when_planning_end
         stack.runtime.settings,
         campaign,
         get_channel(campaign.channel),
-        "test",
         after=first.last_contact_id,
         first_batch=first.batches.stop,
     )

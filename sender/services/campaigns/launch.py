@@ -41,12 +41,12 @@ from sender.services.campaigns import (
 )
 from sender.services.campaigns.delivery import BatchReport
 from sender.services.campaigns.outlet import Outlet
-from sender.services.campaigns.rollout import QUEUE_DOWN, plan_and_enqueue
+from sender.services.campaigns.rollout import QUEUE_DOWN, Rollout, plan_and_enqueue
 from sender.services.composer import checks as composer_checks
 from sender.services.composer import templates as composer_templates
 from sender.services.deliverability import breaker
 from sender.services.engagement import plan as tracking_plan
-from sender.services.errors import Conflict, NotFound, QueueUnavailable
+from sender.services.errors import Conflict, NotFound
 from sender.services.messages import transactional
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit, breach_notices, launch_check
@@ -132,26 +132,42 @@ def send(
         tracking_plan.record_links(session, settings, campaign)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
-        # Rollout writes the launch and its counts in the send's journal once the audience is planned.
-        result = plan_and_enqueue(session, settings, campaign, channel, actor, after=0, first_batch=0)
-        return Sent(campaign.status, result.queued, result.skipped)
-    # The other outcomes are written in the same journal (journal.py): what the send did, in one place.
-    if at is None:
+        rolled = plan_and_enqueue(session, settings, campaign, channel, after=0, first_batch=0)
+        entry, sent = _launched(rolled), Sent(campaign.status, rolled.queued, rolled.skipped)
+    elif at is None:
         # Its audience is whoever is due when `sender requalify run` comes: starting only opens the cycle.
         requalify.start(session, campaign)
-        journal.note(session, actor, campaign, "requalification.start")
-        return Sent(campaign.status)
-    states.move(session, campaign, states.SCHEDULE, scheduled_at=at)
-    launch = LaunchCampaign(campaign.id, campaign.channel)
-    journal.note(session, actor, campaign, "campaign.schedule", {"at": at.isoformat()}, later=(launch, at))
-    try:
-        work.commit(session, "schedule")
-    except work.QueueDown:
-        # The database holds the launch time: the sweep launches it once it is overdue.
-        raise QueueUnavailable(
-            f"campaign scheduled, but {QUEUE_DOWN}: it is launched once Redis is back"
-        ) from None
-    return Sent(campaign.status)
+        entry = journal.Entry(
+            "requalification.start",
+            "requalification start",
+            f"requalification started, but {QUEUE_DOWN}",
+        )
+        sent = Sent(campaign.status)
+    else:
+        states.move(session, campaign, states.SCHEDULE, scheduled_at=at)
+        entry = journal.Entry(
+            "campaign.schedule",
+            "schedule",
+            # The database holds the launch time: the sweep launches it once it is overdue.
+            f"campaign scheduled, but {QUEUE_DOWN}: it is launched once Redis is back",
+            {"at": at.isoformat()},
+            later=(LaunchCampaign(campaign.id, campaign.channel), at),
+        )
+        sent = Sent(campaign.status)
+    # Every outcome is written, and committed, in one place: the send's journal.
+    journal.note(session, actor, campaign, entry)
+    return sent
+
+
+def _launched(rolled: Rollout) -> journal.Entry:
+    """The journal's entry for a launch whose audience is planned, with its counts."""
+    return journal.Entry(
+        "campaign.launch",
+        "planned",
+        f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back",
+        {"queued": rolled.queued, "skipped": rolled.skipped},
+        unsent=rolled.queue_down,
+    )
 
 
 def launch_scheduled(runtime: Runtime, campaign_id: int) -> Sent | str:
@@ -280,9 +296,10 @@ def sweep(
         for campaign in unplanned:
             after, first_batch = planning.resume_point(session, campaign.id)
             channel = get_channel(campaign.channel)
-            plan_and_enqueue(
-                session, runtime.settings, campaign, channel, "sweep", after=after, first_batch=first_batch
+            rolled = plan_and_enqueue(
+                session, runtime.settings, campaign, channel, after=after, first_batch=first_batch
             )
+            journal.note(session, "sweep", campaign, _launched(rolled))
         # Deferred deliveries whose slot has come, in case their scheduled release job was lost.
         deferral.release_due(session)
         # A/B tests whose wait is over, in case their decision job was lost.

@@ -1,5 +1,6 @@
 """Rolling a launched campaign out: plan its audience a chunk per step, each chunk's rows and batch jobs
-committed together, then mark it planned (and sent, if nothing is left to send).
+committed together, then mark it planned (and sent, if nothing is left to send), for the caller to record
+in the send's journal and commit as the launch's last step.
 
 A small first chunk puts the first messages on the wire within a second while the rest of a large audience
 is planned. With the queue down, the rows are the memory: planning goes on, and the sweep enqueues the
@@ -9,6 +10,7 @@ batches once Redis is back.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -18,9 +20,7 @@ from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import CampaignStatus, DeliveryStatus
 from sender.models import Campaign
-from sender.services.campaigns import ab_tests, delivery, journal, lifecycle, planning
-from sender.services.campaigns.lifecycle import LaunchResult
-from sender.services.errors import QueueUnavailable
+from sender.services.campaigns import ab_tests, delivery, lifecycle, planning
 from sender.work.jobs import SendBatch
 
 log = logging.getLogger(__name__)
@@ -31,21 +31,30 @@ NEXT_CHUNK = 25_000
 QUEUE_DOWN = "the queue (Redis) is unreachable"
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """What a rollout planned: sends queued, skipped counts by reason, and whether the queue refused jobs."""
+
+    queued: int
+    skipped: dict[str, int]
+    queue_down: bool
+
+
 def plan_and_enqueue(
     session: Session,
     settings: Settings,
     campaign: Campaign,
     channel: Channel,
-    actor: str,
     *,
     after: int,
     first_batch: int,
-) -> LaunchResult:
+) -> Rollout:
     """Plan from contact `after` on, a chunk per step: its rows and its batch jobs, committed, then sent.
 
     A small first chunk puts the first messages on the wire while the rest of a large audience is planned.
-    Then the campaign is marked planned, and closed if nothing is left to send. With the queue down the
-    rows are the memory: planning goes on, and QueueUnavailable says so once it is done.
+    Then the campaign is marked planned, and closed if nothing is left to send: that last step is left to
+    the caller to record and commit (journal.note). With the queue down the rows are the memory: planning
+    goes on, and the result says so.
     """
     list_ids = [lst.id for lst in campaign.lists]
     limit = FIRST_CHUNK
@@ -89,10 +98,4 @@ def plan_and_enqueue(
     # Nothing to send, or workers sent it all while later chunks were planned: none of them could close it.
     delivery.finish_if_done(session, campaign.id)
     session.refresh(campaign)
-    journal.note(session, actor, campaign, "campaign.launch", {"queued": planned, "skipped": report.skipped})
-    work.commit(session, "planned")
-    if down is not None:
-        raise QueueUnavailable(
-            f"campaign launched, but {QUEUE_DOWN}: its messages leave once Redis is back"
-        ) from down
-    return LaunchResult(planned, report.skipped)
+    return Rollout(planned, report.skipped, queue_down=down is not None)
