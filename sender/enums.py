@@ -131,6 +131,39 @@ class CycleState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ImportStatus(StrEnum):
+    """An import batch's life: stored, then a dry run (analysing → analysed) or its commit (committing →
+    committed), or failed with its reason."""
+
+    PENDING = "pending"
+    ANALYSING = "analysing"
+    ANALYSED = "analysed"
+    COMMITTING = "committing"
+    COMMITTED = "committed"
+    FAILED = "failed"
+
+
+class RequestStatus(StrEnum):
+    """A rights request: open until it is completed or refused (with its reason)."""
+
+    OPEN = "open"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+
+
+class AskStatus(StrEnum):
+    """One person's requalification ask: asked (message planned), confirmed or declined (the person
+    answered), erased or archived (silent at the deadline), excluded (no longer askable when the deadline
+    came: withdrew, objected or erased elsewhere)."""
+
+    ASKED = "asked"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    ERASED = "erased"
+    ARCHIVED = "archived"
+    EXCLUDED = "excluded"
+
+
 class DeliveryReason(StrEnum):
     """Why a delivery the gate let through failed, was deferred, cancelled, or has an unknown outcome."""
 

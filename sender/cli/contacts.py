@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.cli import units
-from sender.enums import Channel
+from sender.enums import Channel, ImportStatus
 from sender.models import ImportBatch, ImportReportLine
 from sender.services.audience import import_mapping, import_report, imports
 
@@ -115,7 +115,7 @@ def import_contacts(
             batch = imports.create(session, runtime.settings, stream, file.name, data, "cli", mapping)
         # The run's first step commits the stored batch with its start.
         imports.run(session, runtime.settings, batch, "analyse" if dry_run else "commit")
-        if batch.status == "failed":
+        if batch.status == ImportStatus.FAILED:
             click.echo(f"error: {batch.error}", err=True)
             raise click.exceptions.Exit(1)
         _summary(session, batch, committed=not dry_run)

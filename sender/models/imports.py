@@ -19,9 +19,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
+from sender.enums import ImportStatus
 
-# pending: stored, waiting for its dry run; analysing/committing: a run is under way.
-IMPORT_STATUSES = ("pending", "analysing", "analysed", "committing", "committed", "failed")
+IMPORT_STATUSES = tuple(ImportStatus)
 ROW_OUTCOMES = ("accepted", "merged", "refused")
 
 
@@ -31,7 +31,7 @@ class ImportBatch(Base):
     __tablename__ = "import_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ImportStatus.PENDING, index=True)
     source: Mapped[str] = mapped_column(String(255))
     collected_on: Mapped[date | None] = mapped_column(Date)
     legal_basis: Mapped[str] = mapped_column(String(32))

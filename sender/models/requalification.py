@@ -8,10 +8,9 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
+from sender.enums import AskStatus
 
-# asked: message planned; confirmed / declined: the person answered; erased / archived: silent at the deadline;
-# excluded: no longer askable when the deadline came (withdrew, objected or erased elsewhere).
-ASK_STATUSES = ("asked", "confirmed", "declined", "erased", "archived", "excluded")
+ASK_STATUSES = tuple(AskStatus)
 SILENCE_POLICIES = ("erase", "archive")
 
 
@@ -40,7 +39,7 @@ class RequalificationAsk(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     purpose_id: Mapped[int] = mapped_column(ForeignKey("purposes.id"))
-    status: Mapped[str] = mapped_column(String(16), default="asked")
+    status: Mapped[str] = mapped_column(String(16), default=AskStatus.ASKED)
     asked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -8,11 +8,12 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sender.db import Base, utcnow
+from sender.enums import RequestStatus
 from sender.models.contacts import new_public_id
 
 REQUEST_KINDS = ("access", "rectification", "erasure", "restriction", "portability", "objection")
 REQUEST_CHANNELS = ("portal", "email", "post", "phone", "in_person")
-REQUEST_STATUSES = ("open", "completed", "refused")
+REQUEST_STATUSES = tuple(RequestStatus)
 
 
 class RightsRequest(Base):
@@ -31,7 +32,7 @@ class RightsRequest(Base):
     extended_due_at: Mapped[datetime | None] = mapped_column(DateTime)
     extension_reason: Mapped[str | None] = mapped_column(Text)
     extension_notified_at: Mapped[datetime | None] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     recorded_by: Mapped[str] = mapped_column(String(64))

@@ -17,7 +17,7 @@ def run_import(batch_id: int) -> dict[str, Any]:
     runtime: Runtime = current_app.extensions["sender"]
     with work.unit(runtime.Session, "import run") as session:
         batch = imports.get(session, batch_id)
-        if batch.status not in ("analysing", "committing"):
+        if batch.status not in imports.RUNNING:
             return {"skipped": f"batch is {batch.status}"}
         imports.execute(
             session,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sender.addresses import AddressError, normalize_email, normalize_phone
 from sender.db import utcnow
+from sender.enums import ImportStatus
 from sender.models import ImportBatch, ImportFileChunk
 from sender.services.audience import csvfile
 
@@ -52,7 +53,7 @@ def forget_person(session: Session, email: str | None, phone: str | None, region
         return 0
     batches = session.scalars(
         select(ImportBatch)
-        .where(ImportBatch.file_deleted_at.is_(None), ImportBatch.status != "committed")
+        .where(ImportBatch.file_deleted_at.is_(None), ImportBatch.status != ImportStatus.COMMITTED)
         .order_by(ImportBatch.id)
     )
     removed = 0

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sender import work
 from sender.config import Settings
 from sender.db import utcnow
+from sender.enums import ImportStatus
 from sender.i18n import N_
 from sender.models import ImportBatch, ImportReportLine, Purpose
 from sender.runtime import Runtime
@@ -37,6 +38,10 @@ IMPORT_LEGAL_BASES = import_provenance.IMPORT_LEGAL_BASES
 MODES = ("analyse", "commit")
 CHUNK_ROWS = 1000
 ABANDONED_AFTER = timedelta(minutes=5)
+# A run is under way (a dry run or the commit): no second one starts, and its progress is shown.
+RUNNING = (ImportStatus.ANALYSING, ImportStatus.COMMITTING)
+# A run has ended with its report.
+FINISHED = (ImportStatus.ANALYSED, ImportStatus.COMMITTED)
 Progress = Callable[[float], None]
 
 
@@ -64,7 +69,7 @@ def create(
     stored = csvfile.store(session, batch.id, stream, settings.import_max_bytes)
     done = session.scalar(
         select(ImportBatch.id).where(
-            ImportBatch.file_sha256 == stored.sha256, ImportBatch.status == "committed"
+            ImportBatch.file_sha256 == stored.sha256, ImportBatch.status == ImportStatus.COMMITTED
         )
     )
     if done is not None:
@@ -93,16 +98,16 @@ def begin(session: Session, batch: ImportBatch, mode: str, *, queued: bool = Fal
     """
     if mode not in MODES:
         raise ValidationFailed({"mode": N_("must be one of %(choices)s", choices=", ".join(MODES))})
-    if batch.status in ("analysing", "committing"):
+    if batch.status in RUNNING:
         raise Conflict(N_("the batch is %(status)s; wait for it to finish", status=batch.status))
-    if batch.status == "committed":
+    if batch.status == ImportStatus.COMMITTED:
         raise Conflict(N_("the batch is already committed"))
     if batch.file_deleted_at is not None:
         raise Conflict(N_("the file was deleted (IMPORT_FILE_DAYS without a commit); upload it again"))
     if mode == "analyse":
-        batch.status = "analysing"
+        batch.status = ImportStatus.ANALYSING
     else:
-        batch.status, batch.commit_key = "committing", batch.file_sha256
+        batch.status, batch.commit_key = ImportStatus.COMMITTING, batch.file_sha256
     if queued:
         work.enqueue(session, RunImport(batch_id=batch.id, mode=mode))
     try:
@@ -124,7 +129,7 @@ def execute(
 
     With `reraise`, a bad file's ValidationFailed is raised again once the failure is recorded.
     """
-    mode = "commit" if batch.status == "committing" else "analyse"
+    mode = "commit" if batch.status == ImportStatus.COMMITTING else "analyse"
     try:
         _pass(session, settings, batch, write=mode == "commit", progress=progress)
     except (ValidationFailed, IntegrityError) as exc:
@@ -144,11 +149,11 @@ def execute(
         raise
     now = utcnow()
     if mode == "commit":
-        batch.status, batch.committed_at = "committed", now
+        batch.status, batch.committed_at = ImportStatus.COMMITTED, now
         # Committed, the file is no longer needed: it leaves in the same step, never to be kept forever.
         import_files.delete_file(session, batch, now)
     else:
-        batch.status, batch.analysed_at = "analysed", now
+        batch.status, batch.analysed_at = ImportStatus.ANALYSED, now
     batch.error = None
     audit.record(session, batch.created_by, f"import.{mode}", "import_batch", batch.id, _counts(batch))
     work.commit(session, f"import {mode}: run")
@@ -165,7 +170,7 @@ def run(
 
 def submit(runtime: Runtime, session: Session, batch: ImportBatch, mode: str) -> bool:
     """Start a run: here for a small file, else as a job sent once the start is committed; True if queued."""
-    if batch.status in ("analysing", "committing") and _abandoned(session, batch):
+    if batch.status in RUNNING and _abandoned(session, batch):
         _fail(
             session,
             batch,
@@ -195,7 +200,7 @@ def _abandoned(session: Session, batch: ImportBatch) -> bool:
 
 
 def _fail(session: Session, batch: ImportBatch, message: str) -> None:
-    batch.status, batch.error, batch.commit_key = "failed", message[:2000], None
+    batch.status, batch.error, batch.commit_key = ImportStatus.FAILED, message[:2000], None
     work.commit(session, "import: failed")
 
 

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from sender.channels.base import get_channel
 from sender.config import Settings
 from sender.db import utcnow
-from sender.enums import CampaignKind, CampaignStatus, Channel, ConsentStatus, ContactStatus, CycleState
+from sender.enums import (
+    AskStatus,
+    CampaignKind,
+    CampaignStatus,
+    Channel,
+    ConsentStatus,
+    ContactStatus,
+    CycleState,
+)
 from sender.i18n import N_
 from sender.models import (
     Campaign,
@@ -226,12 +234,12 @@ def funnels(session: Session, campaign_ids: list[int]) -> dict[int, Funnel]:
     return {
         cid: Funnel(
             asked=sum(by_status.values()),
-            waiting=by_status.get("asked", 0),
-            confirmed=by_status.get("confirmed", 0),
-            declined=by_status.get("declined", 0),
-            erased=by_status.get("erased", 0),
-            archived=by_status.get("archived", 0),
-            excluded=by_status.get("excluded", 0),
+            waiting=by_status.get(AskStatus.ASKED, 0),
+            confirmed=by_status.get(AskStatus.CONFIRMED, 0),
+            declined=by_status.get(AskStatus.DECLINED, 0),
+            erased=by_status.get(AskStatus.ERASED, 0),
+            archived=by_status.get(AskStatus.ARCHIVED, 0),
+            excluded=by_status.get(AskStatus.EXCLUDED, 0),
         )
         for cid, by_status in counts.items()
     }

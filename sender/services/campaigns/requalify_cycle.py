@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sender import work
 from sender.channels.base import get_channel
 from sender.db import rowcount, utcnow
-from sender.enums import CampaignStatus, ContactStatus, DeliveryReason, DeliveryStatus
+from sender.enums import AskStatus, CampaignStatus, ContactStatus, DeliveryReason, DeliveryStatus
 from sender.models import (
     Campaign,
     Contact,
@@ -108,7 +108,7 @@ def plan_chunk(session: Session, batch_size: int, campaign: Campaign, at: dateti
                 "campaign_id": campaign.id,
                 "contact_id": cid,
                 "purpose_id": purpose.id,
-                "status": "asked",
+                "status": AskStatus.ASKED,
                 "asked_at": at,
             }
             for cid in ids
@@ -187,7 +187,7 @@ def _close_one(
     )
     reason = gate.check(session, ask.contact_id, ask.purpose_id, channel, at, rule="ask").reason
     if contact is None or reason is not None or outcome not in REACHED:
-        return "excluded"
+        return AskStatus.EXCLUDED
     if runtime.settings.requalification_silence == "archive":
         # Restricted: kept for the organisation's legal needs, reached by no campaign (both gate rules refuse).
         contact.status = ContactStatus.RESTRICTED
@@ -199,10 +199,10 @@ def _close_one(
             contact.public_id,
             {"campaign": ask.campaign_id},
         )
-        return "archived"
+        return AskStatus.ARCHIVED
     needles.extend(personal_values(contact))
     erase(session, runtime.settings, contact, actor="requalification", notify=False)
-    return "erased"
+    return AskStatus.ERASED
 
 
 def personal_values(contact: Contact) -> list[str]:
@@ -232,7 +232,10 @@ def close(
         ids = list(
             session.scalars(
                 select(RequalificationAsk.id)
-                .where(RequalificationAsk.campaign_id == campaign.id, RequalificationAsk.status == "asked")
+                .where(
+                    RequalificationAsk.campaign_id == campaign.id,
+                    RequalificationAsk.status == AskStatus.ASKED,
+                )
                 .order_by(RequalificationAsk.id)
                 .limit(CLOSE_CHUNK)
             )
@@ -243,7 +246,7 @@ def close(
         for ask_id in ids:
             # Locked, so an answer arriving now either lands first (and is kept) or waits and finds it closed.
             ask = session.get(RequalificationAsk, ask_id, with_for_update=True, populate_existing=True)
-            if ask is None or ask.status != "asked":
+            if ask is None or ask.status != AskStatus.ASKED:
                 continue
             ask.status = _close_one(runtime, session, ask, campaign.channel, at, needles)
             ask.answered_at = at

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.enums import ConsentAction, ConsentSource, ContactStatus
+from sender.enums import AskStatus, ConsentAction, ConsentSource, ContactStatus
 from sender.models import (
     Campaign,
     ConsentWording,
@@ -30,7 +30,8 @@ from sender.services.consent.requalify_links import read
 from sender.services.records import audit
 from sender.tokens import TokenInvalid, TokenService
 
-CLOSED = ("erased", "archived", "excluded")
+CLOSED = (AskStatus.ERASED, AskStatus.ARCHIVED, AskStatus.EXCLUDED)
+ANSWERED = (AskStatus.CONFIRMED, AskStatus.DECLINED)
 
 
 class AnswerLinkInvalid(Exception):
@@ -92,7 +93,7 @@ def _question(session: Session, found: _Found, now: datetime) -> Question:
         state = "open"
     return Question(
         state,
-        found.ask.status if found.ask.status in ("confirmed", "declined") else None,
+        found.ask.status if found.ask.status in ANSWERED else None,
         found.purpose.name,
         found.purpose.description,
         wording or "",
@@ -144,7 +145,7 @@ def respond(
         evidence={"form_id": f"campaign:{campaign.id}/delivery:{delivery_id}"},
         at=now,
     )
-    ask.status = "confirmed" if answer == "confirm" else "declined"
+    ask.status = AskStatus.CONFIRMED if answer == "confirm" else AskStatus.DECLINED
     ask.answered_at = now
     session.flush()
     audit.record(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sender.channels.base import Channel
 from sender.config import Settings
+from sender.enums import RequestStatus
 from sender.models import Contact, RightsRequest
 from sender.services.accounts import organisation
 from sender.services.rights import confirmations, erasure, requests
@@ -27,7 +28,7 @@ def _open(session: Session, contact: Contact) -> RightsRequest | None:
         .where(
             RightsRequest.contact_id == contact.id,
             RightsRequest.kind == KIND,
-            RightsRequest.status == "open",
+            RightsRequest.status == RequestStatus.OPEN,
         )
         .order_by(RightsRequest.id)
         .limit(1)
@@ -52,5 +53,5 @@ def confirm(
     if pending is None:
         requests.record_completed(session, contact, KIND, outcome, actor)
     else:
-        requests.close(session, pending, "completed", outcome, actor)
+        requests.close(session, pending, RequestStatus.COMPLETED, outcome, actor)
     return result

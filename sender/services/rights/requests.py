@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sender.db import utcnow
-from sender.enums import WebhookEvent
+from sender.enums import RequestStatus, WebhookEvent
 from sender.i18n import N_
 from sender.models import Contact, RightsRequest
 from sender.models.rights import REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_STATUSES
@@ -43,7 +43,7 @@ def days_left(request: RightsRequest, at: datetime | None = None) -> int:
 
 def is_overdue(request: RightsRequest, at: datetime | None = None) -> bool:
     """Whether an open request is past its deadline."""
-    return request.status == "open" and deadline(request) < (at or utcnow())
+    return request.status == RequestStatus.OPEN and deadline(request) < (at or utcnow())
 
 
 def _naive(value: Any, field: str, errors: dict[str, str]) -> datetime | None:
@@ -93,7 +93,7 @@ def open_request(
         received_via=received_via,
         received_at=received,
         due_at=add_months(received, 1),
-        status="open",
+        status=RequestStatus.OPEN,
         recorded_by=actor,
     )
     session.add(request)
@@ -168,7 +168,7 @@ def extend(session: Session, request: RightsRequest, data: Mapping[str, Any], ac
         errors["notified_at"] = N_("is required: when the person was told of the extension and its reasons")
     elif notified is not None and not request.received_at <= notified <= request.due_at:
         errors["notified_at"] = N_("the person must be told within the first month after receipt")
-    if request.status != "open":
+    if request.status != RequestStatus.OPEN:
         raise Conflict(N_("the request is %(status)s", status=request.status))
     if request.extended_due_at is not None:
         raise Conflict(N_("the request was already extended"))
@@ -187,7 +187,7 @@ def extend(session: Session, request: RightsRequest, data: Mapping[str, Any], ac
 def close(session: Session, request: RightsRequest, status: Any, outcome: Any, actor: str) -> RightsRequest:
     """Record the answer: completed or refused, with what was done (or why not)."""
     errors: dict[str, str] = {}
-    if status not in ("completed", "refused"):
+    if status not in (RequestStatus.COMPLETED, RequestStatus.REFUSED):
         errors["status"] = N_("must be completed or refused")
     if not isinstance(outcome, str) or not outcome.strip() or len(outcome) > MAX_TEXT:
         errors["outcome"] = N_(
@@ -195,7 +195,7 @@ def close(session: Session, request: RightsRequest, status: Any, outcome: Any, a
         )
     if errors:
         raise ValidationFailed(errors)
-    if request.status != "open":
+    if request.status != RequestStatus.OPEN:
         raise Conflict(N_("the request is already %(status)s", status=request.status))
     request.status, request.outcome, request.closed_at = str(status), str(outcome).strip(), utcnow()
     session.flush()
@@ -211,7 +211,7 @@ def record_completed(
 ) -> RightsRequest:
     """A request made and answered at once in the privacy portal, kept in the register all the same."""
     request = open_request(session, kind=kind, received_via="portal", actor=actor, contact=contact)
-    return close(session, request, "completed", outcome, actor)
+    return close(session, request, RequestStatus.COMPLETED, outcome, actor)
 
 
 def listing(session: Session, status: str | None = None, overdue: bool = False) -> list[RightsRequest]:
@@ -225,7 +225,7 @@ def listing(session: Session, status: str | None = None, overdue: bool = False) 
         stmt = stmt.where(RightsRequest.status == status)
     if overdue:
         effective = func.coalesce(RightsRequest.extended_due_at, RightsRequest.due_at)
-        stmt = stmt.where(RightsRequest.status == "open", effective < utcnow())
+        stmt = stmt.where(RightsRequest.status == RequestStatus.OPEN, effective < utcnow())
     return list(session.scalars(stmt.order_by(RightsRequest.due_at, RightsRequest.id)))
 
 
@@ -264,7 +264,7 @@ def export_rows(session: Session, status: str | None = None, overdue: bool = Fal
             request.received_via,
             request.received_at,
             deadline(request),
-            days_left(request, now) if request.status == "open" else None,
+            days_left(request, now) if request.status == RequestStatus.OPEN else None,
             "yes" if request.extended_due_at is not None else "no",
             request.status,
             request.closed_at,

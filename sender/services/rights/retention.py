@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.db import rowcount, utcnow
-from sender.enums import ContactStatus
+from sender.enums import AskStatus, ContactStatus
 from sender.models import (
     Campaign,
     ConsentState,
@@ -99,7 +99,7 @@ def expired_ids(session: Session, at: datetime, limit: int) -> list[int]:
     has_state = exists().where(ConsentState.contact_id == Contact.id)
     waiting = exists().where(
         RequalificationAsk.contact_id == Contact.id,
-        RequalificationAsk.status == "asked",
+        RequalificationAsk.status == AskStatus.ASKED,
         # Only a cycle that will close (not a cancelled one) keeps its question open.
         RequalificationAsk.campaign_id.in_(
             select(Requalification.campaign_id)

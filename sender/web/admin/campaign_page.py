@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender import work
 from sender.channels.base import SendResult
+from sender.enums import CampaignStatus
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
@@ -140,7 +141,9 @@ def _detail_page(
         report=report,
         ab_test=ab_test,
         ab_wait=format_timedelta(timedelta(minutes=ab_test.wait_minutes)) if ab_test else "",
-        charts=report_charts.campaign(db, campaign, report) if campaign.status != "draft" else [],
+        charts=report_charts.campaign(db, campaign, report)
+        if campaign.status != CampaignStatus.DRAFT
+        else [],
         rendered=rendered,
         render_error=render_error,
         sms_preview=sms_preview,

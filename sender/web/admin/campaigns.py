@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import get_channel
 from sender.db import utcnow
-from sender.enums import BodyFormat, CampaignKind, TrackingMode
+from sender.enums import BodyFormat, CampaignKind, CampaignStatus, TrackingMode
 from sender.enums import Channel as ChannelName
 from sender.models import Campaign, ContactList, Purpose, Template
 from sender.services.accounts import organisation
@@ -143,7 +143,7 @@ def _compose(campaign: Campaign | None) -> ResponseReturnValue:
 
 def _saved_message(campaign: Campaign | None) -> str:
     """What saving says; for a scheduled campaign, that it is a draft again and when it was due."""
-    if campaign is None or campaign.status != "scheduled":
+    if campaign is None or campaign.status != CampaignStatus.SCHEDULED:
         return _("Draft saved.")
     org = organisation.effective(get_session(), runtime().settings)
     return _(

@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional
 
 from sender.channels.base import channels
-from sender.enums import Channel
+from sender.enums import Channel, ImportStatus
 from sender.models import ContactList, ImportBatch, ImportReportLine, Purpose
 from sender.services.audience import import_mapping, import_problems, import_report, imports
 from sender.services.consent.ledger import GRANT_MECHANISMS
@@ -202,15 +202,15 @@ def import_commit(batch_id: int) -> ResponseReturnValue:
     """Write the batch: contacts, merges and consent events."""
     batch = _batch(batch_id)
     _submit(batch, "commit")
-    if batch.status == "committed":
+    if batch.status == ImportStatus.COMMITTED:
         flash(_("Import committed."), "success")
     return redirect(url_for("admin.import_detail", batch_id=batch.id))
 
 
 def _percent(batch: ImportBatch) -> int:
-    if batch.status in ("analysed", "committed"):
+    if batch.status in imports.FINISHED:
         return 100
-    if batch.status in ("analysing", "committing"):
+    if batch.status in imports.RUNNING:
         return int(100 * (read_progress(runtime().redis, batch.id) or 0.0))
     return 0
 

@@ -49,9 +49,9 @@ def present(batch: ImportBatch) -> dict[str, Any]:
     session = get_session()
     purpose = session.get(Purpose, batch.purpose_id) if batch.purpose_id else None
     progress: float | None = None
-    if batch.status in ("analysing", "committing"):
+    if batch.status in imports.RUNNING:
         progress = read_progress(runtime().redis, batch.id) or 0.0
-    elif batch.status in ("analysed", "committed"):
+    elif batch.status in imports.FINISHED:
         progress = 1.0
     return {
         "id": batch.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sender.enums import ContactStatus
 from sender.models import ConsentEvent, ConsentState, ConsentWording, Contact, Purpose
 from sender.services.audience.lists import ListSummary, MembershipChange
 from sender.services.consent.expiry import has_lapsed
@@ -48,7 +49,7 @@ def wording(w: ConsentWording, purpose_slug: str) -> dict[str, Any]:
 
 def contact(c: Contact) -> dict[str, Any]:
     """A contact by its public id; an erased contact shows no personal data at all."""
-    erased = c.status == "erased"
+    erased = c.status == ContactStatus.ERASED
 
     def personal(value: Any) -> Any:
         return None if erased else value
