@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from sender.models import Campaign, ConsentTally, Delivery, DeliveryTally, Purpose
+from sender.models import Campaign, ConsentEvent, ConsentTally, Delivery, DeliveryTally, Purpose
 
 Key = tuple[int, str, str, datetime | None]
 HOUR = timedelta(hours=1)
@@ -94,6 +94,43 @@ def sent_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, int]
         .group_by(DeliveryTally.campaign_id)
     ).all()
     return {cid: int(n) for cid, n in rows}
+
+
+def consent_actions_since(session: Session, since: datetime) -> dict[str, dict[str, int]]:
+    """Consent events at or after `since`, by purpose name then action (none at 0).
+
+    Whole hours from the tallies; the first, partial hour from the events."""
+    start = next_hour(since)
+    whole = session.execute(
+        select(Purpose.name, ConsentTally.action, func.sum(ConsentTally.delta))
+        .join(Purpose, Purpose.id == ConsentTally.purpose_id)
+        .where(ConsentTally.hour >= start)
+        .group_by(Purpose.name, ConsentTally.action)
+    ).all()
+    edge = session.execute(
+        select(Purpose.name, ConsentEvent.action, func.count())
+        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
+        .where(ConsentEvent.occurred_at >= since, ConsentEvent.occurred_at < start)
+        .group_by(Purpose.name, ConsentEvent.action)
+    ).all()
+    result: dict[str, dict[str, int]] = {}
+    for name, action, count in [*whole, *edge]:
+        if count:
+            actions = result.setdefault(name, {})
+            actions[action] = actions.get(action, 0) + int(count)
+    return dict(sorted(result.items()))
+
+
+def outcomes(session: Session, campaign_ids: Select[Any]) -> dict[tuple[str, str], int]:
+    """The live delivery rows of the campaigns `campaign_ids` selects, by (status, reason), most first."""
+    rows = session.execute(
+        select(DeliveryTally.status, DeliveryTally.reason, func.sum(DeliveryTally.delta))
+        .where(DeliveryTally.campaign_id.in_(campaign_ids))
+        .group_by(DeliveryTally.status, DeliveryTally.reason)
+    ).all()
+    return {
+        (status, reason): int(count) for status, reason, count in sorted(rows, key=lambda r: -r[2]) if count
+    }
 
 
 def sent_since(session: Session, since: datetime, *where: ColumnElement[bool]) -> int:

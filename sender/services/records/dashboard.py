@@ -12,11 +12,7 @@ from sender.enums import CampaignKind, CampaignStatus, DeliveryStatus
 from sender.models import (
     AuditEvent,
     Campaign,
-    ConsentEvent,
-    ConsentTally,
     Delivery,
-    DeliveryTally,
-    Purpose,
     Requalification,
 )
 from sender.services.campaigns import lifecycle, requalify_cycle, tallies
@@ -90,26 +86,7 @@ def consent_movements(session: Session, now: datetime, days: int = 7) -> dict[st
     """Grants and withdrawals recorded in the last `days` days, by purpose name then action.
 
     Whole hours from the summary counts (consent_tallies); the window's first, partial hour from the events."""
-    since = now - timedelta(days=days)
-    start = tallies.next_hour(since)
-    whole = session.execute(
-        select(Purpose.name, ConsentTally.action, func.sum(ConsentTally.delta))
-        .join(Purpose, Purpose.id == ConsentTally.purpose_id)
-        .where(ConsentTally.hour >= start)
-        .group_by(Purpose.name, ConsentTally.action)
-    ).all()
-    edge = session.execute(
-        select(Purpose.name, ConsentEvent.action, func.count())
-        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
-        .where(ConsentEvent.occurred_at >= since, ConsentEvent.occurred_at < start)
-        .group_by(Purpose.name, ConsentEvent.action)
-    ).all()
-    result: dict[str, dict[str, int]] = {}
-    for name, action, count in [*whole, *edge]:
-        if count:
-            actions = result.setdefault(name, {})
-            actions[action] = actions.get(action, 0) + int(count)
-    return dict(sorted(result.items()))
+    return tallies.consent_actions_since(session, now - timedelta(days=days))
 
 
 def delivery_outcomes(session: Session, now: datetime, days: int = 7) -> dict[tuple[str, str], int]:
@@ -119,14 +96,7 @@ def delivery_outcomes(session: Session, now: datetime, days: int = 7) -> dict[tu
     recent = select(Campaign.id).where(
         or_(Campaign.launched_at >= now - timedelta(days=days), Campaign.status.in_(IN_PROGRESS))
     )
-    rows = session.execute(
-        select(DeliveryTally.status, DeliveryTally.reason, func.sum(DeliveryTally.delta))
-        .where(DeliveryTally.campaign_id.in_(recent))
-        .group_by(DeliveryTally.status, DeliveryTally.reason)
-    ).all()
-    return {
-        (status, reason): int(count) for status, reason, count in sorted(rows, key=lambda r: -r[2]) if count
-    }
+    return tallies.outcomes(session, recent)
 
 
 def overdue(session: Session, now: datetime, lease: timedelta) -> list[Overdue]:
