@@ -34,34 +34,11 @@ def emit(
     """Record `event_type` with `payload_ids` (ids and public ids only) and its deliveries, in this unit.
 
     `contact_id` links the event to the person it is about (the access report lists it, erasure deletes
-    it); the payload names the person by public id only, never by address.
+    it); the payload names the person by public id only, never by address. One event is `emit_many`'s
+    batch of one: a single way to record events.
     """
-    now = utcnow()
-    event = OutgoingEvent(
-        event_type=WebhookEvent(event_type).value,
-        payload=dict(payload_ids),
-        contact_id=contact_id,
-        created_at=now,
-    )
-    session.add(event)
-    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))).all()
-    wanted = [endpoint for endpoint in endpoints if event.event_type in (endpoint.events or [])]
-    if not wanted:
-        return event
-    session.flush()
-    for endpoint in wanted:
-        delivery = WebhookDelivery(
-            event_id=event.id,
-            endpoint_id=endpoint.id,
-            status=WebhookDeliveryStatus.PENDING,
-            retry_since=now,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        session.add(delivery)
-        session.flush()
-        work.enqueue(session, DeliverWebhook(delivery.id, 0))
-    return event
+    (event_id,) = _record(session, event_type, [(payload_ids, contact_id)])
+    return session.get_one(OutgoingEvent, event_id)
 
 
 def emit_many(
@@ -70,8 +47,17 @@ def emit_many(
     items: Sequence[tuple[Mapping[str, PayloadValue], int | None]],
 ) -> int:
     """`emit` for many events of one type (payload ids, contact id), set-based: one insert per table."""
+    return len(_record(session, event_type, items))
+
+
+def _record(
+    session: Session,
+    event_type: WebhookEvent,
+    items: Sequence[tuple[Mapping[str, PayloadValue], int | None]],
+) -> list[int]:
+    """Insert the events, a delivery per event and endpoint that wants it, and each delivery's job."""
     if not items:
-        return 0
+        return []
     now = utcnow()
     kind = WebhookEvent(event_type).value
     outbox = cast(Table, OutgoingEvent.__table__)
@@ -84,7 +70,7 @@ def emit_many(
     endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))).all()
     wanted = [endpoint.id for endpoint in endpoints if kind in (endpoint.events or [])]
     if not wanted:
-        return len(event_ids)
+        return event_ids
     deliveries = cast(Table, WebhookDelivery.__table__)
     delivery_rows = [
         {
@@ -102,7 +88,7 @@ def emit_many(
         insert(deliveries).returning(deliveries.c.id), delivery_rows
     ).scalars():
         work.enqueue(session, DeliverWebhook(delivery_id, 0))
-    return len(event_ids)
+    return event_ids
 
 
 # An event no endpoint wanted is kept this long (the access report may show it), then deleted.
