@@ -1,4 +1,5 @@
-"""Campaign duplication through the API, alt text required at launch, and a template frozen once sent."""
+"""Campaign duplication through the API, alt text required at launch (in every A/B variant), and a template
+frozen once sent."""
 
 from __future__ import annotations
 
@@ -71,6 +72,24 @@ def test_an_image_without_alt_text_is_refused_at_launch(api: Api, audience: dict
     assert refused["fields"]["body_html"] == (
         "1 image(s) without alt text, first: https://example.org/b.png; describe each image (alt) before sending"
     )
+    assert api.get(f"/campaigns/{campaign['id']}")["status"] == "draft"
+
+
+def test_an_image_without_alt_text_in_an_ab_variant_is_refused_at_launch(
+    api: Api, audience: dict[str, Any]
+) -> None:
+    variant = {
+        "subject": "Another",
+        "body_source": '<p>B</p><img src="https://example.org/b.png">',
+        "body_text": "B",
+    }
+    test = {"variants": [variant], "test_percent": 20, "decide_by": "manual"}
+    campaign = _draft(api, audience, ab_test=test)
+    refused = api.post(f"/campaigns/{campaign['id']}/send", None, 422)
+    assert refused["fields"] == {
+        "ab_test": "variant B: 1 image(s) without alt text, first: https://example.org/b.png; describe each "
+        "image (alt) before sending"
+    }
     assert api.get(f"/campaigns/{campaign['id']}")["status"] == "draft"
 
 

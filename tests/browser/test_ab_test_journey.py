@@ -1,6 +1,6 @@
-"""A marketer's A/B test in a real browser, on gunicorn and a worker: set up on its page, launched, the test
-shares received over SMTP with their own subjects, the figures shown, and the picked winner sent to the rest,
-with no CSP violation on the way."""
+"""A marketer's A/B test in a real browser, on gunicorn and a worker: set up on its page, variant B previewed
+and a test of it received over SMTP, launched, the test shares received with their own subjects, the figures
+shown, and the picked winner sent to the rest, with no CSP violation on the way."""
 
 from __future__ import annotations
 
@@ -69,6 +69,19 @@ def test_a_marketer_tests_two_subjects_and_sends_the_one_she_picks_to_the_rest(s
     expect(page.get_by_text("A/B test saved.")).to_be_visible()
     report = page.locator("#ab-test-report")
     expect(report).to_contain_text(SUBJECT_B)
+
+    # Before the launch she previews B and sends herself a test of it.
+    page.get_by_role("link", name="Preview of variant B").click()
+    expect(page.locator("#shown-subject")).to_contain_text(SUBJECT_B)
+    expect(page.locator("iframe.preview")).to_have_attribute("src", re.compile(r"[?&]variant=B"))
+    page.get_by_label("Send a test to").fill("me@exemple.org")
+    expect(page.get_by_label("Variant of the test message")).to_have_value("B")
+    page.get_by_role("button", name="Send a test").click()
+    expect(page.get_by_text("Test message sent.")).to_be_visible()
+    (tested_b,) = site.mail.wait_for(1, timeout=60)
+    assert str(tested_b.message()["Subject"]) == f"[TEST] {SUBJECT_B}"
+    assert tested_b.rcpt_tos == ["me@exemple.org"]
+    site.mail.reset()
 
     page.get_by_role("link", name="Send now…").click()
     page.get_by_role("button", name=re.compile(r"^Send to \d+ now")).click()

@@ -1,14 +1,15 @@
 """The checks shown before sending, computed in one place from the message as it would leave.
 
-Each item is pass, warn, fail or skipped (not run). Images without alt text also stop the launch
-(refuse_missing_alt). The link check and SpamAssassin run only when asked (`network`), outside any
-database transaction: they wait on other machines.
+Each item is pass, warn, fail or skipped (not run). With an A/B test every variant is checked, each item
+naming its variant. Images without alt text also stop the launch, in any variant (refuse_missing_alt). The
+link check and SpamAssassin run only when asked (`network`), outside any database transaction: they wait
+on other machines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
@@ -18,6 +19,7 @@ from sender.i18n import N_
 from sender.models import Campaign
 from sender.services.composer import links, spam
 from sender.services.errors import ValidationFailed
+from sender.services.messages import variants
 from sender.services.messages.preview import split
 
 # Gmail clips a message whose HTML is larger than this ("[Message clipped]"), hiding the footer.
@@ -34,6 +36,8 @@ class Check:
     title: str
     outcome: CheckOutcome
     detail: str = ""
+    # The A/B variant's letter the item is about; empty for a campaign without a test.
+    variant: str = ""
 
 
 class _Images(HTMLParser):
@@ -57,25 +61,36 @@ def images_without_alt(html: str) -> list[str]:
 
 
 def refuse_missing_alt(campaign: Campaign) -> None:
-    """Refuse to launch a campaign whose body or template has an image without alt text (ValidationFailed)."""
+    """Refuse to launch a campaign whose body, A/B variant or template has an image without alt text
+    (ValidationFailed at `body_html`, `ab_test` naming the variant, or `template`)."""
     layout = campaign.template.layout_html if campaign.template is not None else ""
-    for field, source in (("body_html", campaign.body_html or ""), ("template", layout)):
+    sources: list[tuple[str, int | None, str]] = [("body_html", None, campaign.body_html or "")]
+    sources += [("ab_test", v, parts.body_html) for v, parts in variants.contents(campaign).items() if v]
+    for field, variant, source in [*sources, ("template", None, layout)]:
         missing = images_without_alt(source)
-        if missing:
-            raise ValidationFailed(
-                {
-                    field: N_(
-                        "%(count)s image(s) without alt text, first: %(src)s; describe each image (alt) before sending",
-                        count=len(missing),
-                        src=missing[0][:200] or "(no src)",
-                    )
-                }
+        if not missing:
+            continue
+        count, src = len(missing), missing[0][:200] or "(no src)"
+        if variant is None:
+            reason = N_(
+                "%(count)s image(s) without alt text, first: %(src)s; describe each image (alt) before sending",
+                count=count,
+                src=src,
             )
+        else:
+            reason = N_(
+                "variant %(name)s: %(count)s image(s) without alt text, first: %(src)s; describe each image "
+                "(alt) before sending",
+                name=variants.name(variant),
+                count=count,
+                src=src,
+            )
+        raise ValidationFailed({field: reason})
 
 
-def _plain_text(campaign: Campaign) -> Check:
+def _plain_text(body_text: str) -> Check:
     title = N_("Plain-text part")
-    if (campaign.body_text or "").strip():
+    if body_text.strip():
         return Check("plain_text", title, CheckOutcome.PASS)
     return Check(
         "plain_text",
@@ -124,7 +139,13 @@ def _size(html: str) -> Check:
     )
 
 
-def _links(html: str, settings: Settings, network: bool, allowed: Callable[[links.IpAddress], bool]) -> Check:
+def _links(
+    html: str,
+    settings: Settings,
+    network: bool,
+    allowed: Callable[[links.IpAddress], bool],
+    known: dict[str, links.LinkResult],
+) -> Check:
     title = N_("Links")
     if not network:
         return Check("links", title, CheckOutcome.SKIPPED, N_("not checked yet"))
@@ -132,9 +153,13 @@ def _links(html: str, settings: Settings, network: bool, allowed: Callable[[link
     # The system's own exits are skipped: they lead to this server.
     found = links.links_of(html, skip_prefix=settings.public_base_url)
     checked = found[: bounds.link_check_max_links]
-    results = links.check(
-        checked, timeout=bounds.link_check_timeout, concurrency=bounds.link_check_concurrency, allowed=allowed
-    )
+    # `known` holds the links another variant's check already asked for: each link is requested once.
+    asked = [url for url in checked if url not in known]
+    for result in links.check(
+        asked, timeout=bounds.link_check_timeout, concurrency=bounds.link_check_concurrency, allowed=allowed
+    ):
+        known[result.url] = result
+    results = [known[url] for url in checked]
     broken = [result for result in results if not result.ok]
     unchecked = len(found) - len(checked)
     if broken:
@@ -192,15 +217,38 @@ def run(
     *,
     network: bool = False,
     allowed: Callable[[links.IpAddress], bool] = links.public_only,
+    variant: int | None = None,
+    known: dict[str, links.LinkResult] | None = None,
 ) -> list[Check]:
-    """Every check of an email campaign's message as rendered for the sample contact; `network` runs the
-    link check and SpamAssassin too (`allowed`: the SSRF rule for the link check)."""
+    """Every check of an email campaign's message (of an A/B test's `variant`) as rendered for the sample
+    contact; `network` runs the link check and SpamAssassin too (`allowed`: the SSRF rule for the link check;
+    `known`: links already checked)."""
     rendered = split(message)
-    return [
-        _plain_text(campaign),
+    found = [
+        _plain_text(variants.parts(campaign, variant).body_text),
         _alt_text(rendered.html),
         _subject(rendered.subject),
         _size(rendered.html),
-        _links(rendered.html, settings, network, allowed),
+        _links(rendered.html, settings, network, allowed, {} if known is None else known),
         _spam(message, network),
     ]
+    letter = variants.name(variant) if variant is not None else ""
+    return [replace(check, variant=letter) for check in found]
+
+
+def run_each(
+    settings: Settings,
+    campaign: Campaign,
+    messages: Mapping[int | None, EmailMessage],
+    *,
+    network: bool = False,
+    allowed: Callable[[links.IpAddress], bool] = links.public_only,
+) -> list[Check]:
+    """run() for each content's message (preview.messages: every A/B variant), in the variants' order."""
+    known: dict[str, links.LinkResult] = {}
+    found: list[Check] = []
+    for variant, message in messages.items():
+        found += run(
+            settings, campaign, message, network=network, allowed=allowed, variant=variant, known=known
+        )
+    return found

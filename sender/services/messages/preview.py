@@ -1,6 +1,7 @@
 """The exact message a campaign would send, for a sample contact, and test sends to a few typed addresses.
 
-Previews and test sends go through the same EmailRenderer as real sends (footer and headers included).
+Previews and test sends go through the same EmailRenderer as real sends (footer and headers included), given
+the same A/B variant as the worker's batch when the campaign has a test.
 They show the documented sample contact (SAMPLE), or a contact the sender picks by address: never someone
 chosen for them. A test send uses a stand-in contact whose links lead nowhere, so it can never change
 anyone's consent; it refuses an address on the suppression list (erased, objected, bounced), counts
@@ -34,6 +35,7 @@ from sender.models import AuditEvent, Campaign, Contact, Purpose, Suppression
 from sender.runtime import Runtime
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
+from sender.services.messages import variants
 from sender.services.messages.rendering import AskContext, EmailRenderer, validate_content
 from sender.services.records import audit
 
@@ -112,13 +114,16 @@ def _stand_in(contact: Contact, address: str) -> Contact:
 
 
 def _renderer(
-    runtime: Runtime, session: Session, campaign: Campaign, ask: AskContext | None
+    runtime: Runtime, session: Session, campaign: Campaign, ask: AskContext | None, variant: int | None
 ) -> EmailRenderer:
     purpose = session.get(Purpose, campaign.purpose_id)
     assert purpose is not None
     settings = organisation.effective_settings(session, runtime.settings)
     # Checked in a child process under hard limits: a preview must not let a template slow the web process.
-    return EmailRenderer(settings, runtime.tokens, campaign, purpose, ask, check=validate_content)
+    # An A/B variant is rendered by the worker's own renderer given the same variant (variants.named).
+    return EmailRenderer(
+        settings, runtime.tokens, campaign, purpose, ask, check=validate_content, variant=variant
+    )
 
 
 def split(message: EmailMessage) -> Rendered:
@@ -134,22 +139,42 @@ def split(message: EmailMessage) -> Rendered:
 
 
 def render(
-    runtime: Runtime, session: Session, campaign: Campaign, contact: Contact, ask: AskContext | None = None
+    runtime: Runtime,
+    session: Session,
+    campaign: Campaign,
+    contact: Contact,
+    ask: AskContext | None = None,
+    variant: int | None = None,
 ) -> Rendered:
-    """The message as the worker would build it for this contact; raises ValidationFailed.
+    """The message (of an A/B test's `variant`) as the worker would build it for this contact; raises ValidationFailed.
 
     A requalification message needs its cycle's `ask` (requalify.message_context), as the worker has it.
     Only the signed links differ: they name a stand-in, so clicking them in a preview changes nothing.
     """
-    return split(message(runtime, session, campaign, contact, ask))
+    return split(message(runtime, session, campaign, contact, ask, variant))
 
 
 def message(
-    runtime: Runtime, session: Session, campaign: Campaign, contact: Contact, ask: AskContext | None = None
+    runtime: Runtime,
+    session: Session,
+    campaign: Campaign,
+    contact: Contact,
+    ask: AskContext | None = None,
+    variant: int | None = None,
 ) -> EmailMessage:
     """The whole email (headers and parts) render() shows, as the worker would build it."""
-    outgoing = _renderer(runtime, session, campaign, ask).render(_stand_in(contact, contact.email or ""), 0)
-    return outgoing.message()
+    renderer = _renderer(runtime, session, campaign, ask, variant)
+    return renderer.render(_stand_in(contact, contact.email or ""), 0).message()
+
+
+def messages(
+    runtime: Runtime, session: Session, campaign: Campaign, contact: Contact, ask: AskContext | None = None
+) -> dict[int | None, EmailMessage]:
+    """Each content's whole email by variant (variants.contents: one without an A/B test), as message() builds it."""
+    return {
+        variant: message(runtime, session, campaign, contact, ask, variant)
+        for variant in variants.contents(campaign)
+    }
 
 
 def _unusable(session: Session, settings: Settings, to: str) -> str | None:
@@ -272,8 +297,10 @@ def test_send(
     actor: str,
     report: Callable[[list[SendResult]], object],
     ask: AskContext | None = None,
+    variant: int | None = None,
 ) -> None:
-    """Send one message marked as a test to each typed address (recipients()), once the caller's unit commits.
+    """Send one message (of an A/B test's `variant`) marked as a test to each typed address (recipients()), once
+    the caller's unit commits.
 
     No delivery row, no consent change. ValidationFailed (at `address`) for a malformed or suppressed
     address, too many addresses, or past the sender's hourly allowance (each address counts). `report`
@@ -281,7 +308,7 @@ def test_send(
     """
     wanted = recipients(session, runtime.settings, addresses)
     # Rendered before taking the sender's turn, which is then held only for the count and the commit.
-    renderer = _renderer(runtime, session, campaign, ask)
+    renderer = _renderer(runtime, session, campaign, ask, variant)
     ready: list[OutgoingEmail] = []
     for to in wanted:
         outgoing = renderer.render(_stand_in(sample, to), 0)

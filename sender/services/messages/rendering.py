@@ -105,7 +105,7 @@ class MessageRenderer:
         variant: int | None = None,
     ) -> None:
         # An A/B test's batch renders its variant's content (variants.py); otherwise the campaign's own.
-        parts = variants.contents(campaign)[variant] if variant is not None else variants.own(campaign)
+        parts = variants.parts(campaign, variant)
         if campaign.kind == CampaignKind.REQUALIFICATION and ask is None:
             raise ValidationFailed(
                 {"campaign": N_("a requalification message needs its cycle (deadline, wording)")}

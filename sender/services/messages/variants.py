@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sender.i18n import N_
 from sender.models import Campaign
+from sender.services.errors import NotFound
 
 NAMES = "ABCD"
 
@@ -34,6 +36,26 @@ def contents(campaign: Campaign) -> dict[int | None, Parts]:
     for variant in campaign.ab_test.variants:
         found[variant.position] = Parts(variant.subject, variant.body_html, variant.body_text)
     return found
+
+
+def parts(campaign: Campaign, variant: int | None) -> Parts:
+    """The content a variant renders: its own with a test's variant, else the campaign's."""
+    return contents(campaign)[variant] if variant is not None else own(campaign)
+
+
+def named(campaign: Campaign, letter: str | None) -> int | None:
+    """The variant a person names by letter, as the worker renders it; none named is A (or no test at all).
+
+    NotFound for a letter the campaign has no content for (B without a test, D with two variants)."""
+    known = contents(campaign)
+    if not letter:
+        return next(iter(known))
+    if campaign.ab_test is None and letter == NAMES[0]:
+        # Without a test, A is the campaign's own content, which the worker renders with no variant.
+        return None
+    if letter in tuple(NAMES) and NAMES.index(letter) in known:
+        return NAMES.index(letter)
+    raise NotFound(N_("no such variant"))
 
 
 def name(variant: int | None) -> str:

@@ -1,5 +1,5 @@
 """A campaign's own page: status, progress, report, the rendered message (for the sample contact or one the
-sender picks) in a sandboxed frame under the message's CSP, and test sends."""
+sender picks; of the A/B variant picked) in a sandboxed frame under the message's CSP, and test sends."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from sender import work
@@ -24,7 +24,7 @@ from sender.services.campaigns import ab_tests, deferral, field_gaps, lifecycle,
 from sender.services.composer import checks
 from sender.services.deliverability import rates
 from sender.services.errors import ValidationFailed
-from sender.services.messages import preview, sms
+from sender.services.messages import preview, sms, variants
 from sender.services.records import dashboard as board
 from sender.services.records import times
 from sender.web.admin import report_charts
@@ -46,6 +46,8 @@ class TestSendForm(Form):
 
     address = TextAreaField(_l("Send a test to"), validators=[DataRequired()])
     sample = StringField(_l("With the data of the contact (address)"), validators=[Optional()])
+    # Offered only with an A/B test; the letter is resolved (or refused with a 404) by variants.named.
+    variant = SelectField(_l("Variant of the test message"), validate_choice=False, validators=[Optional()])
 
 
 class SampleForm(Form):
@@ -81,6 +83,16 @@ def _previewed() -> Contact:
     return preview.previewed_contact(get_session(), request.args.get("contact"))
 
 
+def _shown(campaign: Campaign) -> int | None:
+    """The A/B variant the page shows (`?variant=B`; A by default); NotFound, the app's 404, for an unknown one."""
+    return variants.named(campaign, request.args.get("variant"))
+
+
+def _letter(campaign: Campaign, variant: int | None) -> str | None:
+    """A variant's letter for the page's URLs: none for a campaign without a test."""
+    return variants.name(variant) if campaign.ab_test is not None else None
+
+
 @requires("view")
 def campaign_page(campaign_id: int) -> ResponseReturnValue:
     """Status, progress, report, the rendered message and the actions the campaign's state allows."""
@@ -94,13 +106,13 @@ def campaign_checks(campaign_id: int) -> ResponseReturnValue:
     with work.reading(runtime().Session) as db:
         campaign = lifecycle.get(db, campaign_id)
         try:
-            message = preview.message(
+            messages = preview.messages(
                 runtime(), db, campaign, _previewed(), requalify.message_context(db, campaign)
             )
             settings = organisation.effective_settings(db, runtime().settings)
         except ValidationFailed:
-            message = None
-        found = checks.run(settings, campaign, message, network=True) if message is not None else None
+            messages = None
+        found = checks.run_each(settings, campaign, messages, network=True) if messages is not None else None
     return _detail_page(get_campaign(campaign_id), TestSendForm(), SampleForm(formdata=None), 200, found)
 
 
@@ -113,17 +125,19 @@ def _detail_page(
 ) -> ResponseReturnValue:
     db = get_session()
     sample = _previewed()
+    shown = _shown(campaign)
     rendered, render_error, sms_preview, found = None, None, None, checked
     try:
         if campaign.channel == "sms":
             sms_preview = sms.preview(db, runtime().settings, campaign)
         else:
-            message = preview.message(
+            # Every variant is rendered for its checks; the one shown is one of them, not a second rendering.
+            messages = preview.messages(
                 runtime(), db, campaign, sample, requalify.message_context(db, campaign)
             )
-            rendered = preview.split(message)
+            rendered = preview.split(messages[shown])
             if found is None:
-                found = checks.run(runtime().settings, campaign, message)
+                found = checks.run_each(runtime().settings, campaign, messages)
     except ValidationFailed as exc:
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
@@ -131,6 +145,10 @@ def _detail_page(
     ab_test = ab_tests.report(db, campaign)
     if sample.id is not None and not sample_form.preview_address.data:
         sample_form.preview_address.data = sample.email
+    letters = [variants.name(v) for v in variants.contents(campaign)] if campaign.ab_test is not None else []
+    test_form.variant.choices = letters
+    if not test_form.variant.data:
+        test_form.variant.data = _letter(campaign, shown)
     return render_template(
         "admin/campaigns/detail.html",
         campaign=campaign,
@@ -150,6 +168,9 @@ def _detail_page(
         deferred=deferral.slots(db, campaign.id),
         sample=sample,
         sample_form=sample_form,
+        # The A/B variant picker's letters (none without a test) and the one shown.
+        letters=letters if campaign.channel == "email" else [],
+        shown=_letter(campaign, shown),
         org=org,
         local=lambda moment: times.shown(moment, org.zone),
         test_form=test_form,
@@ -176,6 +197,7 @@ def _detail_page(
 def campaign_sample(campaign_id: int) -> ResponseReturnValue:
     """Preview the page for the contact with the posted address: back to the page naming it by public id."""
     campaign = get_campaign(campaign_id)
+    shown = _letter(campaign, _shown(campaign))
     form = SampleForm()
     if not form.validate():
         return _detail_page(campaign, TestSendForm(formdata=None), form, 422)
@@ -185,7 +207,7 @@ def campaign_sample(campaign_id: int) -> ResponseReturnValue:
         form.preview_address.errors = [exc.errors["preview_address"]]
         return _detail_page(campaign, TestSendForm(formdata=None), form, 422)
     wanted = contact.public_id if contact.id is not None else None
-    return redirect(url_for("admin.campaign", campaign_id=campaign.id, contact=wanted), 303)
+    return redirect(url_for("admin.campaign", campaign_id=campaign.id, contact=wanted, variant=shown), 303)
 
 
 @requires("view")
@@ -195,7 +217,7 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
     try:
         db = get_session()
         rendered = preview.render(
-            runtime(), db, campaign, _previewed(), requalify.message_context(db, campaign)
+            runtime(), db, campaign, _previewed(), requalify.message_context(db, campaign), _shown(campaign)
         )
     except ValidationFailed as exc:
         return message_response(exc.message, 422)
@@ -210,6 +232,7 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
     form = TestSendForm()
     if not form.validate():
         return _detail_page(campaign, form, SampleForm(formdata=None), 422)
+    variant = variants.named(campaign, form.variant.data)
 
     def test_send() -> None:
         if form.sample.data and not can("contacts.see_addresses"):
@@ -224,12 +247,13 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
             actor(),
             _teller(),
             requalify.message_context(db, campaign),
+            variant,
         )
 
     return run_action(
         test_send,
         success=None,
-        redirect_to=url_for("admin.campaign", campaign_id=campaign_id),
+        redirect_to=url_for("admin.campaign", campaign_id=campaign_id, variant=_letter(campaign, variant)),
         refused=lambda status: _detail_page(campaign, form, SampleForm(formdata=None), status),
         form=form,
     )
