@@ -47,7 +47,7 @@ from sender.services.composer import templates as composer_templates
 from sender.services.deliverability import breaker
 from sender.services.engagement import plan as tracking_plan
 from sender.services.errors import Conflict, NotFound
-from sender.services.messages import transactional
+from sender.services.messages import transactional, variants
 from sender.services.messages.rendering import MessageRenderer, check_sender_identity
 from sender.services.records import audit, breach_notices, launch_check
 from sender.services.webhooks import delivery as webhook_delivery
@@ -125,11 +125,13 @@ def send(
         channel = get_channel(campaign.channel)
         check_sender_identity(organisation.effective_settings(session, settings), channel)
         launch_check.check_launch(session, settings, campaign, channel)
+        # Its content, each A/B variant's apart, read once for the checks and the links.
+        contents = variants.contents(campaign)
         # Every image described (alt text); the template is frozen as what was sent.
-        composer_checks.refuse_missing_alt(campaign)
+        composer_checks.refuse_missing_alt(campaign, contents)
         composer_templates.freeze_for(session, campaign)
         # The links of its content become the only targets its redirect knows (committed with the launch).
-        tracking_plan.record_links(session, settings, campaign)
+        tracking_plan.record_links(session, settings, campaign, contents)
         states.move(session, campaign, states.LAUNCH, launched_at=utcnow())
         work.commit(session, "launch")
         rolled = plan_and_enqueue(session, settings, campaign, channel, after=0, first_batch=0)

@@ -60,12 +60,12 @@ def images_without_alt(html: str) -> list[str]:
     return parser.without_alt
 
 
-def refuse_missing_alt(campaign: Campaign) -> None:
-    """Refuse to launch a campaign whose body, A/B variant or template has an image without alt text
-    (ValidationFailed at `body_html`, `ab_test` naming the variant, or `template`)."""
+def refuse_missing_alt(campaign: Campaign, contents: Mapping[int | None, variants.Parts]) -> None:
+    """Refuse to launch a campaign whose body, A/B variant (of `contents`, variants.contents) or template has
+    an image without alt text (ValidationFailed at `body_html`, `ab_test` naming the variant, or `template`)."""
     layout = campaign.template.layout_html if campaign.template is not None else ""
     sources: list[tuple[str, int | None, str]] = [("body_html", None, campaign.body_html or "")]
-    sources += [("ab_test", v, parts.body_html) for v, parts in variants.contents(campaign).items() if v]
+    sources += [("ab_test", v, parts.body_html) for v, parts in contents.items() if v]
     for field, variant, source in [*sources, ("template", None, layout)]:
         missing = images_without_alt(source)
         if not missing:

@@ -80,11 +80,13 @@ def tracked(campaign: Campaign) -> bool:
     return campaign.kind == CampaignKind.MARKETING and campaign.tracking_mode != TrackingMode.OFF
 
 
-def record_links(session: Session, settings: Settings, campaign: Campaign) -> None:
-    """At launch: record the links of a tracked campaign's content, each A/B variant's apart (the redirect's
-    only targets, and the clicks that choose a test's winner)."""
+def record_links(
+    session: Session, settings: Settings, campaign: Campaign, contents: Mapping[int | None, variants.Parts]
+) -> None:
+    """At launch: record the links of a tracked campaign's `contents` (variants.contents), each A/B variant's
+    apart (the redirect's only targets, and the clicks that choose a test's winner)."""
     if tracked(campaign):
-        for variant, parts in variants.contents(campaign).items():
+        for variant, parts in contents.items():
             sources = links.sources_of(campaign, parts)
             links.ensure(session, campaign.id, variant, sources, settings.public_base_url)
 
