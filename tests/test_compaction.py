@@ -11,9 +11,9 @@ from sender import work
 from sender.cli.main import cli
 from sender.db import utcnow
 from sender.enums import AfterWithdrawal, DeliveryStatus
-from sender.models import AuditEvent, Campaign, Contact, Delivery, DeliveryCount
+from sender.models import AbTest, AuditEvent, Campaign, CampaignVariant, Contact, Delivery, DeliveryCount
 from sender.runtime import Runtime
-from sender.services.campaigns import compaction, lifecycle
+from sender.services.campaigns import ab_tests, compaction, lifecycle
 from sender.services.consent import ledger
 from sender.services.records import honouring
 from tests import factories
@@ -167,3 +167,68 @@ def test_compaction_in_small_batches_counts_each_row_once_and_leaves_unfinished_
         assert total == 4
         # A queued row is never compacted, however old.
         assert session.scalar(select(func.count()).where(Delivery.status == DeliveryStatus.QUEUED)) == 1
+
+
+def _sent_by_variant(runtime: Runtime, campaign_id: int) -> list[tuple[str, int]]:
+    with runtime.Session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        found = ab_tests.report(session, campaign)
+        assert found is not None
+        return [(v.name, v.sent) for v in found.variants]
+
+
+def test_an_ab_tests_report_counts_each_variants_messages_the_same_after_compaction(
+    committed: Runtime,
+) -> None:
+    long_ago = utcnow() - timedelta(days=450)
+    with work.unit(committed.Session, "a test decided long ago") as session:
+        factories.bind(session)
+        purpose = PurposeFactory()
+        WordingFactory(purpose=purpose)
+        people = [ContactFactory() for _ in range(6)]
+        campaign = Campaign(
+            name="tested", purpose_id=purpose.id, channel="email", kind="marketing", status="sent",
+            subject="A", body_text="a", body_html="", launched_at=long_ago,
+        )  # fmt: skip
+        session.add(campaign)
+        session.flush()
+        session.add(AbTest(campaign_id=campaign.id, test_percent=20, wait_minutes=60, winner=1))
+        session.add(
+            CampaignVariant(
+                campaign_id=campaign.id, position=1, subject="B", body_source="b", body_html="", body_text="b"
+            )
+        )
+        # A: two sent; B: three sent (one after the decision) and one failed.
+        for person, (variant, status) in zip(
+            people,
+            [(0, "sent"), (0, "sent"), (1, "sent"), (1, "sent"), (1, "sent"), (1, "failed")],
+            strict=True,
+        ):
+            session.add(
+                Delivery(
+                    campaign_id=campaign.id, contact_id=person.id, status=status, variant=variant,
+                    reason="invalid_address" if status == "failed" else None, created_at=long_ago,
+                    sent_at=long_ago if status == "sent" else None,
+                )
+            )  # fmt: skip
+        campaign_id = campaign.id
+    before = _sent_by_variant(committed, campaign_id)
+    with committed.Session() as session:
+        report = lifecycle.report_for(session, campaign_id)
+
+    with work.unit(committed.Session, "compaction") as session:
+        done = compaction.compact(session, DAYS, utcnow(), lambda: True)
+
+    assert done.compacted == 6
+    assert before == [("A", 2), ("B", 3)]
+    assert _sent_by_variant(committed, campaign_id) == before
+    with committed.Session() as session:
+        assert lifecycle.report_for(session, campaign_id) == report
+        assert session.scalar(select(func.count()).where(Delivery.campaign_id == campaign_id)) == 0
+        counts = session.execute(
+            select(DeliveryCount.variant, DeliveryCount.status, DeliveryCount.count).where(
+                DeliveryCount.campaign_id == campaign_id
+            )
+        ).all()
+        assert sorted(counts) == [(0, "sent", 2), (1, "failed", 1), (1, "sent", 3)]

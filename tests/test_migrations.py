@@ -12,9 +12,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 import sender.models  # noqa: F401  (registers every table on Base.metadata)
 from sender.db import Base, make_engine
@@ -30,6 +31,9 @@ from sender.enums import (
     Role,
 )
 from sender.migrate import alembic_config, downgrade, upgrade
+from sender.models import AbTest, Delivery, DeliveryCount
+from sender.services.campaigns import lifecycle, tallies
+from tests import factories
 
 # PostgreSQL joins the SQLite run whenever the suite has a server to create a scratch database on.
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -145,5 +149,61 @@ def test_check_constraints_match_the_enums_keep_rows_and_refuse_unknown_values(e
                 assert allowed == {v.value for v in values}, (table, column)
         with pytest.raises(IntegrityError), engine.begin() as conn:
             conn.execute(text("UPDATE contacts SET status = 'archived' WHERE id = 1"))
+    finally:
+        engine.dispose()
+
+
+def test_the_variant_revision_counts_tested_rows_by_variant_and_merges_them_back_on_downgrade(
+    empty_database: str,
+) -> None:
+    upgrade(empty_database, "0035")
+    engine = make_engine(empty_database, pool=False)
+    try:
+        with Session(engine) as session:
+            factories.bind(session)
+            tested, plain = factories.CampaignFactory(status="sent"), factories.CampaignFactory(status="sent")
+            session.add(AbTest(campaign_id=tested.id, test_percent=20, wait_minutes=60))
+            for campaign, variant in [(tested, 0), (tested, 1), (tested, 1), (plain, None)]:
+                person = factories.ContactFactory()
+                session.add(
+                    Delivery(campaign_id=campaign.id, contact_id=person.id, status="sent", variant=variant)
+                )
+            # Compacted before the revision: counted without a variant.
+            session.execute(
+                text(
+                    "INSERT INTO delivery_counts (campaign_id, status, reason, count) VALUES (:c, 'sent', '', 4)"
+                ),
+                {"c": tested.id},
+            )
+            session.commit()
+            ids = (tested.id, plain.id)
+
+        upgrade(empty_database)
+
+        with Session(engine) as session:
+            assert tallies.live(session) == tallies.recount(session)
+            report = lifecycle.reports_for(session, ids)[ids[0]]
+            assert (report.by_status, report.by_variant) == ({"sent": 7}, {0: {"sent": 1}, 1: {"sent": 2}})
+            # The replaced triggers count a row moved to another variant.
+            session.execute(update(Delivery).where(Delivery.variant == 0).values(variant=1))
+            session.add(DeliveryCount(campaign_id=ids[0], status="sent", reason="", variant=1, count=5))
+            session.commit()
+            assert tallies.live(session) == tallies.recount(session)
+            assert lifecycle.reports_for(session, ids)[ids[0]].by_variant == {1: {"sent": 3 + 5}}
+            assert lifecycle.reports_for(session, ids)[ids[1]].by_status == {"sent": 1}
+
+        downgrade(empty_database, "0035")
+
+        with Session(engine) as session:
+            factories.bind(session)
+            # 0028's triggers are back: a new row is counted without a variant column.
+            session.add(Delivery(campaign_id=ids[1], contact_id=factories.ContactFactory().id, status="sent"))
+            session.commit()
+            counts = session.execute(
+                text("SELECT campaign_id, status, reason, count FROM delivery_counts")
+            ).all()
+            assert [tuple(row) for row in counts] == [(ids[0], "sent", "", 9)]
+            kept = text("SELECT campaign_id, sum(delta) FROM delivery_tallies GROUP BY campaign_id")
+            assert {c: n for c, n in session.execute(kept)} == {ids[0]: 3, ids[1]: 2}
     finally:
         engine.dispose()

@@ -190,12 +190,13 @@ Index("ix_deliveries_created_at", Delivery.created_at)
 
 
 class DeliveryTally(Base):
-    """A change in a campaign's delivery rows by status, reason and hour sent: +n inserted or moved in, -n
-    moved out or deleted. Written only by the database's triggers on `deliveries` (migration 0028), in the
-    statement that changed the rows; summed, the changes are the rows' counts without reading the rows.
+    """A change in a campaign's delivery rows by status, reason, A/B variant and hour sent: +n inserted or
+    moved in, -n moved out or deleted. Written only by the database's triggers on `deliveries` (migrations
+    0028 and 0036), in the statement that changed the rows; summed, the changes are the rows' counts without
+    reading the rows.
 
     Append-only (no upsert): concurrent workers never wait on, nor deadlock over, a shared counter row.
-    Compaction folds them into one row per key (compaction.fold_tallies)."""
+    Compaction folds them into one row per key (tallies.fold)."""
 
     __tablename__ = "delivery_tallies"
     __table_args__ = (CheckConstraint(one_of("status", DeliveryStatus), name="status"),)
@@ -205,14 +206,21 @@ class DeliveryTally(Base):
     status: Mapped[str] = mapped_column(String(16))
     # "" for none, as in delivery_counts.
     reason: Mapped[str] = mapped_column(String(32), default="")
+    # The rows' A/B variant (None: none), as on the delivery: a test's report counts each variant's messages.
+    variant: Mapped[int | None] = mapped_column(Integer)
     # The hour sent_at falls in (None: not sent): rates count the messages sent in a window
     # (deliverability/rates.py), the dashboard those of its last days.
     sent_hour: Mapped[datetime | None] = mapped_column(DateTime)
     delta: Mapped[int] = mapped_column(Integer)
 
 
+# delivery_counts' variant of rows without one: a primary key column cannot be NULL (variants are 0-3).
+NO_VARIANT = -1
+
+
 class DeliveryCount(Base):
-    """Deliveries of a campaign compacted by age (DELIVERY_DETAIL_DAYS): how many, by status and reason."""
+    """Deliveries of a campaign compacted by age (DELIVERY_DETAIL_DAYS): how many, by status, reason and
+    A/B variant."""
 
     __tablename__ = "delivery_counts"
     __table_args__ = (CheckConstraint(one_of("status", DeliveryStatus), name="status"),)
@@ -221,4 +229,7 @@ class DeliveryCount(Base):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     # "" for none: a primary key column cannot be NULL.
     reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    variant: Mapped[int] = mapped_column(
+        Integer, primary_key=True, default=NO_VARIANT, server_default=str(NO_VARIANT), autoincrement=False
+    )
     count: Mapped[int] = mapped_column(Integer, default=0)

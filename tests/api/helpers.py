@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
+from sqlalchemy import event
 
 PREFIX = "/api/v1"
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -135,3 +138,18 @@ def grant(api: Api, contact_id: str, purpose: str = "newsletter", **changes: Any
     }
     event: dict[str, Any] = api.post(f"/contacts/{contact_id}/consents", body)
     return event
+
+
+@contextmanager
+def sql_statements(connection: Any) -> Iterator[list[str]]:
+    """Record every SQL statement sent on the test connection."""
+    seen: list[str] = []
+
+    def _log(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", _log)
+    try:
+        yield seen
+    finally:
+        event.remove(connection, "before_cursor_execute", _log)

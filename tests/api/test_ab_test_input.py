@@ -6,8 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
-from tests.api.helpers import Api, create_contact, create_purpose, grant
+from sender.db import utcnow
+from sender.enums import DeliveryStatus, EngagementClass, EngagementKind
+from sender.models import CampaignLink, Contact, Delivery, EngagementEvent
+from tests.api.helpers import Api, create_contact, create_purpose, grant, sql_statements
+from tests.factories import ContactFactory
 
 BODY = {
     "name": "Spring",
@@ -101,3 +106,66 @@ def test_an_sms_test_varies_the_text(api: Api, list_id: int) -> None:
         ("", "Sale today"),
         ("", "30 % off today"),
     ]
+
+
+def _tested(api: Api, db_session: Session, list_id: int, people: list[Contact], n: int) -> None:
+    """A tested campaign whose variant A was sent to `people[:n]`, B to the rest, and B clicked n times."""
+    created = api.post("/campaigns", {**BODY, "name": f"Spring {n}", "lists": [list_id], "ab_test": TEST})
+    for index, person in enumerate(people):
+        db_session.add(
+            Delivery(
+                campaign_id=created["id"],
+                contact_id=person.id,
+                status=DeliveryStatus.SENT,
+                sent_at=utcnow(),
+                variant=0 if index < n else 1,
+            )
+        )
+    link = CampaignLink(campaign_id=created["id"], variant=1, position=0, url="https://shop.example/")
+    db_session.add(link)
+    db_session.flush()
+    for click in range(n):
+        db_session.add(
+            EngagementEvent(
+                campaign_id=created["id"],
+                variant=1,
+                link_id=link.id,
+                kind=EngagementKind.CLICK,
+                classification=EngagementClass.HUMAN,
+                occurred_at=utcnow(),
+                visitor_key=f"visitor-{click % 2}",
+            )
+        )
+    db_session.commit()
+
+
+def _listed(api: Api, connection: Any) -> tuple[list[dict[str, Any]], int]:
+    """The campaigns listed, and how many statements the listing sent."""
+    api.get("/campaigns")  # the token's last use is recorded once, not in the call measured
+    with sql_statements(connection) as sent:
+        items = api.get("/campaigns")["items"]
+    return items, len(sent)
+
+
+def test_the_list_reads_ten_tests_in_as_many_statements_as_one_and_shows_each_as_its_own_page_does(
+    api: Api, db_session: Session, connection: Any, list_id: int
+) -> None:
+    people = [ContactFactory() for _ in range(12)]
+    _tested(api, db_session, list_id, people, 1)
+    items, one = _listed(api, connection)
+    assert [(v["name"], v["sent"], v["clicks"]) for v in items[0]["ab_test"]["variants"]] == [
+        ("A", 1, 0),
+        ("B", 11, 1),
+    ]
+    for n in range(2, 11):
+        _tested(api, db_session, list_id, people, n)
+    items, ten = _listed(api, connection)
+    assert len(items) == 10
+    # Grouped queries: the listing's cost does not grow with the campaigns listed.
+    assert ten == one, (one, ten)
+    for item in items:
+        assert item == api.get(f"/campaigns/{item['id']}")
+    # Each campaign its own figures: n clicks by two visitors, n messages of A, 12 - n of B.
+    assert [
+        [(v["sent"], v["clicks"], v["unique_clicks"]) for v in item["ab_test"]["variants"]] for item in items
+    ] == [[(n, 0, 0), (12 - n, n, min(n, 2))] for n in range(10, 0, -1)]

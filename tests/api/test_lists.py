@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from sender.addresses import address_hash
 from sender.models import AuditEvent, Contact, ListMember
 from sender.models.contacts import new_public_id
-from tests.api.helpers import Api
+from tests.api.helpers import Api, sql_statements
 from tests.factories import TEST_HASH_KEY, ContactFactory
 
 
@@ -22,21 +20,6 @@ def _members(db_session: Session, list_id: int) -> set[int]:
 
 def _contacts(n: int) -> list[Any]:
     return [ContactFactory() for _ in range(n)]
-
-
-@contextmanager
-def _statements(connection: Any) -> Iterator[list[str]]:
-    """Record every SQL statement sent on the test connection."""
-    seen: list[str] = []
-
-    def _log(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(connection, "before_cursor_execute", _log)
-    try:
-        yield seen
-    finally:
-        event.remove(connection, "before_cursor_execute", _log)
 
 
 def test_create_get_and_list_with_counts(api: Api) -> None:
@@ -180,14 +163,14 @@ def test_ten_thousand_members_in_one_call_with_a_few_statements(
     db_session.commit()
     path = f"/lists/{lst['id']}/members"
 
-    with _statements(connection) as statements:
+    with sql_statements(connection) as statements:
         added = api.post(path, {"contact_ids": public_ids}, 200)
     assert added == {"requested": 10_000, "added": 10_000, "already_members": 0}
     # Set-based: resolve, insert, audit and auth; never one statement per id.
     assert len(statements) < 20, statements
     assert len(_members(db_session, lst["id"])) == 10_000
 
-    with _statements(connection) as statements:
+    with sql_statements(connection) as statements:
         removed = api.delete(path, {"contact_ids": public_ids[:5_000]})
     assert removed == {"requested": 5_000, "removed": 5_000, "not_members": 0}
     assert len(statements) < 20, statements

@@ -164,3 +164,57 @@ def test_rolled_up_days_say_what_their_events_said(db_session: Session) -> None:
     assert folded == rolled
     assert db_session.scalar(select(func.min(EngagementRollup.day))) == later.date()
     assert _all_figures(db_session, cid)[:2] == grown[:2]
+
+
+def test_clicks_by_variant_of_several_campaigns_say_the_same_through_rollups_and_folds(
+    db_session: Session,
+) -> None:
+    factories.bind(db_session)
+    old, new = CampaignFactory(), CampaignFactory()
+    links = {
+        (c.id, v): CampaignLink(campaign_id=c.id, variant=v, position=0, url=f"https://example.org/{v}")
+        for c in (old, new)
+        for v in (0, 1)
+    }
+    db_session.add_all(links.values())
+    db_session.flush()
+    later = DAY2 + timedelta(days=3)
+    clicks = [
+        (old.id, 0, DAY1, "a", HUMAN),
+        (old.id, 0, DAY1 + timedelta(minutes=5), "a", HUMAN),
+        (old.id, 1, DAY1, "b", HUMAN),
+        (old.id, 1, DAY2, "a", HUMAN),
+        (old.id, 0, DAY2, "s", SCANNER),
+        (new.id, 1, later, "c", HUMAN),
+    ]
+    for cid, variant, at, visitor, cls in clicks:
+        _event(db_session, cid, CLICK, cls, at, visitor, variant=variant, link_id=links[(cid, variant)].id)
+    db_session.flush()
+    # Every click of a variant, and its visitors per day: A's visitor clicked twice on one day.
+    expected = {
+        old.id: {0: figures.Clicks(2, 1), 1: figures.Clicks(2, 2)},
+        new.id: {1: figures.Clicks(1, 1)},
+    }
+
+    def found() -> dict[int, dict[int | None, figures.Clicks]]:
+        both = figures.clicks_by_variant(db_session, [old.id, new.id])
+        for cid in (old.id, new.id):
+            # The same rules as the per-link and per-variant figures, one campaign at a time.
+            per_link: dict[int | None, int] = {}
+            for link in figures.clicks_per_link(db_session, cid):
+                per_link[link.variant] = per_link.get(link.variant, 0) + link.clicks
+            assert {v: c.clicks for v, c in both[cid].items()} == {v: n for v, n in per_link.items() if n}
+            assert {v: c.unique for v, c in both[cid].items()} == figures.unique_clicks_by_variant(
+                db_session, cid
+            )
+        return both
+
+    assert found() == expected
+    # The old campaign's days rolled up, the new one's events still raw: each read from its own start.
+    assert retention.rollup(db_session, DAY2 + timedelta(days=1), lambda: True) == 5
+    assert found() == expected
+    assert retention.rollup(db_session, later + timedelta(days=1), lambda: True) == 1
+    assert found() == expected
+    # The old days folded into daily counts: the same again.
+    assert retention.fold(db_session, 1, later + timedelta(days=1), lambda: True) == 5
+    assert found() == expected

@@ -11,10 +11,11 @@ deliveries are claimed like any other, so the consent gate checks each person ag
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sender import work
@@ -115,58 +116,73 @@ class Report:
 
 
 def figures_of(session: Session, campaign: Campaign) -> list[VariantFigures]:
-    """Each variant's messages sent, unique clicks and clicks (human only), from the events and deliveries."""
-    sent = dict(
-        session.execute(
-            select(Delivery.variant, func.count())
-            .where(Delivery.campaign_id == campaign.id, Delivery.status == DeliveryStatus.SENT)
-            .group_by(Delivery.variant)
-        ).all()
-    )
-    unique = figures.unique_clicks_by_variant(session, campaign.id)
-    clicks: dict[int | None, int] = {}
-    for link in figures.clicks_per_link(session, campaign.id):
-        clicks[link.variant] = clicks.get(link.variant, 0) + link.clicks
-    return [
-        VariantFigures(
-            variant=index,
-            subject=parts.subject,
-            body_html=parts.body_html,
-            body_text=parts.body_text,
-            sent=int(sent.get(index, 0)),
-            unique_clicks=int(unique.get(index, 0)),
-            clicks=clicks.get(index, 0),
-        )
-        for index, parts in variants.contents(campaign).items()
-        if index is not None
-    ]
+    """Each variant's messages sent, unique clicks and clicks (human only), from the summary counts and events."""
+    return figures_for(session, [campaign])[campaign.id]
 
 
-def report(session: Session, campaign: Campaign) -> Report | None:
-    """The test's report, or None for a campaign without a test."""
-    test = campaign.ab_test
-    if test is None:
-        return None
-    waiting = session.scalar(
-        select(func.count()).where(
-            Delivery.campaign_id == campaign.id,
-            Delivery.status == DeliveryStatus.DEFERRED,
-            Delivery.reason == REASON,
+def figures_for(
+    session: Session, campaigns: Sequence[Campaign], counts: Mapping[int, lifecycle.Report] | None = None
+) -> dict[int, list[VariantFigures]]:
+    """`figures_of` for several campaigns in a few grouped queries; `counts`: their reports, if read already.
+
+    Messages sent are the campaign report's own (lifecycle.reports_for): live rows and compacted ones alike."""
+    ids = [c.id for c in campaigns]
+    counts = counts if counts is not None else lifecycle.reports_for(session, ids)
+    clicks = figures.clicks_by_variant(session, ids)
+    none = figures.Clicks(0, 0)
+    found: dict[int, list[VariantFigures]] = {}
+    for campaign in campaigns:
+        sent = counts[campaign.id].by_variant
+        found[campaign.id] = [
+            VariantFigures(
+                variant=index,
+                subject=parts.subject,
+                body_html=parts.body_html,
+                body_text=parts.body_text,
+                sent=sent.get(index, {}).get(DeliveryStatus.SENT, 0),
+                unique_clicks=clicks[campaign.id].get(index, none).unique,
+                clicks=clicks[campaign.id].get(index, none).clicks,
+            )
+            for index, parts in variants.contents(campaign).items()
+            if index is not None
+        ]
+    return found
+
+
+def report(session: Session, campaign: Campaign, counts: lifecycle.Report | None = None) -> Report | None:
+    """The test's report, or None for a campaign without a test; `counts`: its campaign report, if read."""
+    known = None if counts is None else {campaign.id: counts}
+    return reports_for(session, [campaign], known).get(campaign.id)
+
+
+def reports_for(
+    session: Session, campaigns: Sequence[Campaign], counts: Mapping[int, lifecycle.Report] | None = None
+) -> dict[int, Report]:
+    """The reports of the tested ones of several campaigns, in a few grouped queries, not a few per campaign;
+    `counts`: their campaign reports (lifecycle.reports_for), if read already."""
+    tested = [c for c in campaigns if c.ab_test is not None]
+    if not tested:
+        return {}
+    counts = counts if counts is not None else lifecycle.reports_for(session, [c.id for c in tested])
+    found = figures_for(session, tested, counts)
+    reports = {}
+    for campaign in tested:
+        test = campaign.ab_test
+        assert test is not None
+        reports[campaign.id] = Report(
+            test_percent=test.test_percent,
+            wait_minutes=test.wait_minutes,
+            decide_by=test.decide_by,
+            decide_at=test.decide_at,
+            winner=test.winner,
+            decided_at=test.decided_at,
+            decided_by=test.decided_by,
+            variants=found[campaign.id],
+            decided_on={variants.name(int(k)): v for k, v in sorted((test.figures or {}).items())},
+            waiting=counts[campaign.id].deferred.get(REASON, 0),
+            decidable=test.winner is None and campaign.status in PICKABLE,
         )
-    )
-    return Report(
-        test_percent=test.test_percent,
-        wait_minutes=test.wait_minutes,
-        decide_by=test.decide_by,
-        decide_at=test.decide_at,
-        winner=test.winner,
-        decided_at=test.decided_at,
-        decided_by=test.decided_by,
-        variants=figures_of(session, campaign),
-        decided_on={variants.name(int(k)): v for k, v in sorted((test.figures or {}).items())},
-        waiting=int(waiting or 0),
-        decidable=test.winner is None and campaign.status in PICKABLE,
-    )
+    return reports
 
 
 def best(found: list[VariantFigures]) -> int:

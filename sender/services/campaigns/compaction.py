@@ -1,10 +1,12 @@
 """Deliveries compacted by age (DELIVERY_DETAIL_DAYS): old rows become per-campaign counts (delivery_counts).
 
 A delivery older than the setting, in a final status, is deleted and counted in its campaign's row of
-delivery_counts (by status and reason) in the same transaction, so a campaign's report keeps its totals
-(lifecycle.reports_for adds them to the live rows' tallies, which the delete itself decrements: tallies.py). The rows of contacts who ever withdrew a consent (an opt-out, an objection,
-a complaint, an SMS STOP) stay, because the proof of honouring lists the messages that left after a
-withdrawal (records/honouring.py); they only lose their provider fields (ids, answers, claim tokens).
+delivery_counts (by status, reason and A/B variant) in the same transaction, so a campaign's report keeps
+its totals and an A/B test its messages per variant (lifecycle.reports_for adds them to the live rows'
+tallies, which the delete itself decrements: tallies.py). The rows of contacts who ever withdrew a consent
+(an opt-out, an objection, a complaint, an SMS STOP) stay, because the proof of honouring lists the messages
+that left after a withdrawal (records/honouring.py); they only lose their provider fields (ids, answers,
+claim tokens).
 
 Each batch is one DELETE … RETURNING whose returned rows are what gets counted, then a commit: a run cut
 short, or run twice, counts each row exactly once. Plain batched deletes (no partitions) were measured to
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from sender.db import rowcount
 from sender.enums import ConsentAction, DeliveryStatus
 from sender.models import ConsentEvent, Delivery, DeliveryCount
+from sender.models.campaigns import NO_VARIANT
 from sender.services.campaigns import tallies
 
 # Statuses a delivery never leaves: only these are compacted (a queued or deferred row still has work).
@@ -56,17 +59,23 @@ def _withdrew() -> Exists:
     )
 
 
-def _add_counts(session: Session, counts: Counter[tuple[int, str, str]]) -> None:
+def _add_counts(session: Session, counts: Counter[tuple[int, str, str, int]]) -> None:
     """Add to delivery_counts, one upsert for the batch."""
     rows = [
-        {"campaign_id": c, "status": s, "reason": r, "count": n} for (c, s, r), n in sorted(counts.items())
+        {"campaign_id": c, "status": s, "reason": r, "variant": v, "count": n}
+        for (c, s, r, v), n in sorted(counts.items())
     ]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(DeliveryCount).values(rows)
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[DeliveryCount.campaign_id, DeliveryCount.status, DeliveryCount.reason],
+            index_elements=[
+                DeliveryCount.campaign_id,
+                DeliveryCount.status,
+                DeliveryCount.reason,
+                DeliveryCount.variant,
+            ],
             set_={"count": DeliveryCount.count + stmt.excluded.count},
         )
     )
@@ -84,11 +93,17 @@ def compact(
         rows = session.execute(
             delete(Delivery)
             .where(Delivery.id.in_(ids.scalar_subquery()), *old)
-            .returning(Delivery.campaign_id, Delivery.status, Delivery.reason)
+            .returning(Delivery.campaign_id, Delivery.status, Delivery.reason, Delivery.variant)
             .execution_options(synchronize_session=False)
         ).all()
         if rows:
-            _add_counts(session, Counter((r.campaign_id, r.status, r.reason or "") for r in rows))
+            _add_counts(
+                session,
+                Counter(
+                    (r.campaign_id, r.status, r.reason or "", NO_VARIANT if r.variant is None else r.variant)
+                    for r in rows
+                ),
+            )
             done.compacted += len(rows)
         if len(rows) < batch:
             break

@@ -16,6 +16,7 @@ from sender.db import rowcount, utcnow
 from sender.enums import CampaignKind, DeliveryReason, DeliveryStatus, PurposeKind
 from sender.i18n import N_
 from sender.models import Campaign, ContactList, Delivery, DeliveryCount, DeliveryTally, Purpose
+from sender.models.campaigns import NO_VARIANT
 from sender.services.campaigns import ab_setup, audience_estimate, planning, requalify, states
 from sender.services.campaigns.schema import CampaignDraft
 from sender.services.composer import templates
@@ -38,10 +39,13 @@ class LaunchResult:
 
 @dataclass(frozen=True)
 class Report:
-    """A campaign's progress: deliveries by status and skipped ones by reason."""
+    """A campaign's progress: deliveries by status, skipped and deferred ones by reason, and an A/B test's
+    deliveries by variant and status."""
 
     by_status: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    deferred: dict[str, int] = field(default_factory=dict)
+    by_variant: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 def create(
@@ -172,26 +176,46 @@ def reports_for(session: Session, campaign_ids: Sequence[int]) -> dict[int, Repo
             DeliveryTally.campaign_id,
             DeliveryTally.status,
             DeliveryTally.reason,
+            DeliveryTally.variant,
             func.sum(DeliveryTally.delta),
         )
         .where(DeliveryTally.campaign_id.in_(campaign_ids))
-        .group_by(DeliveryTally.campaign_id, DeliveryTally.status, DeliveryTally.reason)
+        .group_by(
+            DeliveryTally.campaign_id, DeliveryTally.status, DeliveryTally.reason, DeliveryTally.variant
+        )
     ).all()
     # Deliveries compacted by age (compaction.py) count as their rows did.
     compacted = session.execute(
         select(
-            DeliveryCount.campaign_id, DeliveryCount.status, DeliveryCount.reason, DeliveryCount.count
+            DeliveryCount.campaign_id,
+            DeliveryCount.status,
+            DeliveryCount.reason,
+            DeliveryCount.variant,
+            DeliveryCount.count,
         ).where(DeliveryCount.campaign_id.in_(campaign_ids))
     ).all()
     reports = {cid: Report() for cid in campaign_ids}
-    for campaign_id, status, reason, count in [*rows, *compacted]:
+    for campaign_id, status, reason, variant, count in [*rows, *compacted]:
         if not count:  # every row of this status has moved on
             continue
         report = reports[campaign_id]
-        report.by_status[status] = report.by_status.get(status, 0) + count
+        _add(report.by_status, status, count)
         if status == DeliveryStatus.SKIPPED and reason:
-            report.skipped[reason] = report.skipped.get(reason, 0) + count
+            _add(report.skipped, reason, count)
+        if status == DeliveryStatus.DEFERRED and reason:
+            _add(report.deferred, reason, count)
+        if variant is not None and variant != NO_VARIANT:
+            _add(report.by_variant.setdefault(variant, {}), status, count)
     return {
-        cid: Report(dict(sorted(r.by_status.items())), dict(sorted(r.skipped.items())))
+        cid: Report(
+            dict(sorted(r.by_status.items())),
+            dict(sorted(r.skipped.items())),
+            dict(sorted(r.deferred.items())),
+            {v: dict(sorted(counts.items())) for v, counts in sorted(r.by_variant.items())},
+        )
         for cid, r in reports.items()
     }
+
+
+def _add(counts: dict[str, int], key: str, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n

@@ -1,10 +1,11 @@
 """Counts without reading the rows: the sums of delivery_tallies and consent_tallies, their fold, and their recount.
 
-The database's triggers on `deliveries` (migration 0028) append a tally for every statement that inserts,
-moves (status, reason, sent_at) or deletes delivery rows, in that statement's transaction: every writer of a
-delivery's status (planning, the worker's claims and outcomes, the sweep, deferral, cancellation, bounces,
-erasure, compaction) is counted without calling anything, and none can forget to. A campaign's live rows are
-the sum of its tallies; what compaction deleted is in delivery_counts (compaction.py).
+The database's triggers on `deliveries` (migrations 0028 and 0036) append a tally for every statement that
+inserts, moves (status, reason, A/B variant, sent_at) or deletes delivery rows, in that statement's
+transaction: every writer of a delivery's status (planning, the worker's claims and outcomes, the sweep,
+deferral, cancellation, an A/B decision, bounces, erasure, compaction) is counted without calling anything,
+and none can forget to. A campaign's live rows are the sum of its tallies; what compaction deleted is in
+delivery_counts (compaction.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from sender.models import Campaign, ConsentEvent, ConsentTally, Delivery, DeliveryTally, Purpose
 
-Key = tuple[int, str, str, datetime | None]
+# A tally's key: campaign, status, reason ("" for none), A/B variant and hour sent (None: none).
+Key = tuple[int, str, str, int | None, datetime | None]
 HOUR = timedelta(hours=1)
 
 
@@ -159,27 +161,37 @@ def live(session: Session) -> Counter[Key]:
             DeliveryTally.campaign_id,
             DeliveryTally.status,
             DeliveryTally.reason,
+            DeliveryTally.variant,
             DeliveryTally.sent_hour,
             func.sum(DeliveryTally.delta),
         ).group_by(
-            DeliveryTally.campaign_id, DeliveryTally.status, DeliveryTally.reason, DeliveryTally.sent_hour
+            DeliveryTally.campaign_id,
+            DeliveryTally.status,
+            DeliveryTally.reason,
+            DeliveryTally.variant,
+            DeliveryTally.sent_hour,
         )
     ).all()
-    return Counter({(c, s, r, t): int(n) for c, s, r, t, n in rows if n})
+    return Counter({(c, s, r, v, t): int(n) for c, s, r, v, t, n in rows if n})
 
 
 def recount(session: Session) -> Counter[Key]:
     """Every key's live rows counted from the rows themselves: what `live` must equal (for checks and tests)."""
     reason = func.coalesce(Delivery.reason, "")
     rows = session.execute(
-        select(Delivery.campaign_id, Delivery.status, reason, Delivery.sent_at, func.count()).group_by(
-            Delivery.campaign_id, Delivery.status, reason, Delivery.sent_at
-        )
+        select(
+            Delivery.campaign_id, Delivery.status, reason, Delivery.variant, Delivery.sent_at, func.count()
+        ).group_by(Delivery.campaign_id, Delivery.status, reason, Delivery.variant, Delivery.sent_at)
     ).all()
     counted: Counter[Key] = Counter()
-    for c, s, r, at, n in rows:
-        counted[(c, s, r, hour_of(at) if at is not None else None)] += n
+    for c, s, r, v, at, n in rows:
+        counted[(c, s, r, v, hour_of(at) if at is not None else None)] += n
     return counted
+
+
+def _order(variant: int | None) -> int:
+    # Rows without a variant first: None does not compare with a number.
+    return -1 if variant is None else variant
 
 
 def fold(session: Session) -> int:
@@ -197,18 +209,19 @@ def fold(session: Session) -> int:
             DeliveryTally.campaign_id,
             DeliveryTally.status,
             DeliveryTally.reason,
+            DeliveryTally.variant,
             DeliveryTally.sent_hour,
             DeliveryTally.delta,
         )
         .execution_options(synchronize_session=False)
     ).all()
     sums: Counter[Key] = Counter()
-    for c, s, r, t, n in folded:
-        sums[(c, s, r, t)] += n
+    for c, s, r, v, t, n in folded:
+        sums[(c, s, r, v, t)] += n
     rows = [
-        {"campaign_id": c, "status": s, "reason": r, "sent_hour": t, "delta": n}
-        for (c, s, r, t), n in sorted(
-            sums.items(), key=lambda item: (*item[0][:3], item[0][3] or datetime.min)
+        {"campaign_id": c, "status": s, "reason": r, "variant": v, "sent_hour": t, "delta": n}
+        for (c, s, r, v, t), n in sorted(
+            sums.items(), key=lambda item: (*item[0][:3], _order(item[0][3]), item[0][4] or datetime.min)
         )
         if n
     ]

@@ -14,11 +14,12 @@ that identifies no one (Plausible makes the same trade).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from sender.enums import EngagementClass, EngagementKind
@@ -34,6 +35,14 @@ class LinkFigure:
     link_id: int
     url: str
     variant: int | None
+    clicks: int
+    unique: int
+
+
+@dataclass(frozen=True)
+class Clicks:
+    """Clicks by people: every click, and distinct visitors (per day, summed)."""
+
     clicks: int
     unique: int
 
@@ -84,34 +93,50 @@ def _as_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _since(session: Session, campaign_id: int) -> datetime | None:
-    """Where the campaign's raw events start to count: the day after its last rollup (None: all of them).
+def _since(session: Session, campaign_ids: Sequence[int]) -> dict[int, datetime]:
+    """Where each campaign's raw events start to count: the day after its last rollup (absent: all of them).
 
     Days are rolled up in order for every campaign at once, so a campaign has no events on the days between
     its own last rollup and the last day rolled up."""
-    last = session.scalar(
-        select(func.max(EngagementRollup.day)).where(EngagementRollup.campaign_id == campaign_id)
+    rows = session.execute(
+        select(EngagementRollup.campaign_id, func.max(EngagementRollup.day))
+        .where(EngagementRollup.campaign_id.in_(campaign_ids))
+        .group_by(EngagementRollup.campaign_id)
     )
-    return None if last is None else datetime.combine(last + timedelta(days=1), time())
+    return {cid: datetime.combine(last + timedelta(days=1), time()) for cid, last in rows}
 
 
 def _events(
-    campaign_id: int, kind: EngagementKind, classification: EngagementClass, since: datetime | None = None
+    campaign_ids: Sequence[int],
+    kind: EngagementKind,
+    classification: EngagementClass,
+    since: Mapping[int, datetime] | None = None,
 ) -> Any:
-    where = (
-        EngagementEvent.campaign_id == campaign_id,
-        EngagementEvent.kind == kind,
-        EngagementEvent.classification == classification,
-    )
-    return where if since is None else (*where, EngagementEvent.occurred_at >= since)
+    """The events of these campaigns; with `since`, each campaign's from there (all of a campaign not in it)."""
+    where = (EngagementEvent.kind == kind, EngagementEvent.classification == classification)
+    if since is None:
+        return (EngagementEvent.campaign_id.in_(campaign_ids), *where)
+    # Campaigns sharing a start share a condition: rolled up together, they are few conditions, not one each.
+    starts: dict[datetime | None, list[int]] = defaultdict(list)
+    for cid in campaign_ids:
+        starts[since.get(cid)].append(cid)
+    fresh = [
+        EngagementEvent.campaign_id.in_(ids)
+        if at is None
+        else and_(EngagementEvent.campaign_id.in_(ids), EngagementEvent.occurred_at >= at)
+        for at, ids in starts.items()
+    ]
+    return (or_(false(), *fresh), *where)
 
 
-def _rolled(campaign_id: int, kind: EngagementKind, classification: EngagementClass, level: str) -> Any:
+def _rolled(
+    campaign_ids: Sequence[int], kind: EngagementKind, classification: EngagementClass, level: str
+) -> Any:
     """The rollup rows of one level: "link" (per link), "variant" (per variant) or "campaign" (as a whole)."""
     link = EngagementRollup.link_id.is_not(None) if level == "link" else EngagementRollup.link_id.is_(None)
     whole = EngagementRollup.all_variants == (true() if level == "campaign" else false())
     return (
-        EngagementRollup.campaign_id == campaign_id,
+        EngagementRollup.campaign_id.in_(campaign_ids),
         EngagementRollup.kind == kind,
         EngagementRollup.classification == classification,
         link,
@@ -119,60 +144,97 @@ def _rolled(campaign_id: int, kind: EngagementKind, classification: EngagementCl
     )
 
 
-def _daily(campaign_id: int, kind: EngagementKind, classification: EngagementClass, *, per_link: bool) -> Any:
+def _daily(
+    campaign_ids: Sequence[int], kind: EngagementKind, classification: EngagementClass, *, per_link: bool
+) -> Any:
     # Folded clicks keep two sets of rows: one per link, and one with no link for the variant as a whole
     # (a visitor clicking two links is one unique visitor of the campaign). Opens have only the latter.
     link = EngagementDaily.link_id.is_not(None) if per_link else EngagementDaily.link_id.is_(None)
     return (
-        EngagementDaily.campaign_id == campaign_id,
+        EngagementDaily.campaign_id.in_(campaign_ids),
         EngagementDaily.kind == kind,
         EngagementDaily.classification == classification,
         link,
     )
 
 
+# A figure per campaign id, then per A/B variant (None: a campaign without variants).
+PerVariant = dict[int, dict[int | None, int]]
+
+
+def _add(totals: PerVariant, rows: Any) -> None:
+    """Add rows of (campaign id, variant, number) to the totals."""
+    for campaign_id, variant, n in rows:
+        totals[campaign_id][variant] = totals[campaign_id].get(variant, 0) + int(n or 0)
+
+
+def _counts_by_variant(
+    session: Session, campaign_ids: Sequence[int], kind: EngagementKind, classification: EngagementClass
+) -> PerVariant:
+    """Events of a kind and class per campaign and variant, every event counted."""
+    totals: PerVariant = {cid: {} for cid in campaign_ids}
+    if not campaign_ids:
+        return totals
+    since = _since(session, campaign_ids)
+    raw = (
+        select(EngagementEvent.campaign_id, EngagementEvent.variant, func.count())
+        .where(*_events(campaign_ids, kind, classification, since))
+        .group_by(EngagementEvent.campaign_id, EngagementEvent.variant)
+    )
+    folded = (
+        select(EngagementDaily.campaign_id, EngagementDaily.variant, func.sum(EngagementDaily.count))
+        .where(*_daily(campaign_ids, kind, classification, per_link=False))
+        .group_by(EngagementDaily.campaign_id, EngagementDaily.variant)
+    )
+    rolled = (
+        select(EngagementRollup.campaign_id, EngagementRollup.variant, func.sum(EngagementRollup.count))
+        .where(*_rolled(campaign_ids, kind, classification, "variant"))
+        .group_by(EngagementRollup.campaign_id, EngagementRollup.variant)
+    )
+    for query in (raw, folded, rolled):
+        _add(totals, session.execute(query))
+    return totals
+
+
 def _count(session: Session, campaign_id: int, kind: EngagementKind, classification: EngagementClass) -> int:
-    since = _since(session, campaign_id)
-    raw = session.scalar(select(func.count()).where(*_events(campaign_id, kind, classification, since))) or 0
-    folded = session.scalar(
-        select(func.coalesce(func.sum(EngagementDaily.count), 0)).where(
-            *_daily(campaign_id, kind, classification, per_link=False)
-        )
-    )
-    rolled = session.scalar(
-        select(func.coalesce(func.sum(EngagementRollup.count), 0)).where(
-            *_rolled(campaign_id, kind, classification, "campaign")
-        )
-    )
-    return int(raw) + int(folded or 0) + int(rolled or 0)
+    """Events of a kind and class of one campaign, every event counted."""
+    return sum(_counts_by_variant(session, [campaign_id], kind, classification)[campaign_id].values())
 
 
-def _unique_by_variant(session: Session, campaign_id: int, kind: EngagementKind) -> dict[int | None, int]:
+def _unique_by_variant(session: Session, campaign_ids: Sequence[int], kind: EngagementKind) -> PerVariant:
+    """Distinct human visitors per campaign and variant (per day, summed)."""
+    totals: PerVariant = {cid: {} for cid in campaign_ids}
+    if not campaign_ids:
+        return totals
     human = EngagementClass.HUMAN
     day = _day(session, EngagementEvent.occurred_at)
     pairs = (
-        select(EngagementEvent.variant, day.label("day"), EngagementEvent.visitor_key)
-        .where(*_events(campaign_id, kind, human, _since(session, campaign_id)))
+        select(
+            EngagementEvent.campaign_id,
+            EngagementEvent.variant,
+            day.label("day"),
+            EngagementEvent.visitor_key,
+        )
+        .where(*_events(campaign_ids, kind, human, _since(session, campaign_ids)))
         .distinct()
         .subquery()
     )
-    totals: dict[int | None, int] = defaultdict(int)
-    for variant, n in session.execute(select(pairs.c.variant, func.count()).group_by(pairs.c.variant)):
-        totals[variant] += int(n)
+    raw = select(pairs.c.campaign_id, pairs.c.variant, func.count()).group_by(
+        pairs.c.campaign_id, pairs.c.variant
+    )
     folded = (
-        select(EngagementDaily.variant, func.sum(EngagementDaily.visitors))
-        .where(*_daily(campaign_id, kind, human, per_link=False))
-        .group_by(EngagementDaily.variant)
+        select(EngagementDaily.campaign_id, EngagementDaily.variant, func.sum(EngagementDaily.visitors))
+        .where(*_daily(campaign_ids, kind, human, per_link=False))
+        .group_by(EngagementDaily.campaign_id, EngagementDaily.variant)
     )
     rolled = (
-        select(EngagementRollup.variant, func.sum(EngagementRollup.visitors))
-        .where(*_rolled(campaign_id, kind, human, "variant"))
-        .group_by(EngagementRollup.variant)
+        select(EngagementRollup.campaign_id, EngagementRollup.variant, func.sum(EngagementRollup.visitors))
+        .where(*_rolled(campaign_ids, kind, human, "variant"))
+        .group_by(EngagementRollup.campaign_id, EngagementRollup.variant)
     )
-    for query in (folded, rolled):
-        for variant, n in session.execute(query):
-            totals[variant] += int(n or 0)
-    return dict(totals)
+    for query in (raw, folded, rolled):
+        _add(totals, session.execute(query))
+    return totals
 
 
 def clicks(session: Session, campaign_id: int) -> int:
@@ -182,12 +244,25 @@ def clicks(session: Session, campaign_id: int) -> int:
 
 def unique_clicks(session: Session, campaign_id: int) -> int:
     """Distinct visitors who clicked (per day, summed), all variants together."""
-    return sum(_unique_by_variant(session, campaign_id, EngagementKind.CLICK).values())
+    return sum(unique_clicks_by_variant(session, campaign_id).values())
 
 
 def unique_clicks_by_variant(session: Session, campaign_id: int) -> dict[int | None, int]:
     """Distinct visitors who clicked, per A/B variant (None: a campaign without variants)."""
-    return _unique_by_variant(session, campaign_id, EngagementKind.CLICK)
+    return _unique_by_variant(session, [campaign_id], EngagementKind.CLICK)[campaign_id]
+
+
+def clicks_by_variant(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[int | None, Clicks]]:
+    """Each campaign's clicks by people per A/B variant (None: no variant): a few queries for any number."""
+    counts = _counts_by_variant(session, campaign_ids, EngagementKind.CLICK, EngagementClass.HUMAN)
+    uniques = _unique_by_variant(session, campaign_ids, EngagementKind.CLICK)
+    return {
+        cid: {
+            variant: Clicks(counts[cid].get(variant, 0), uniques[cid].get(variant, 0))
+            for variant in counts[cid].keys() | uniques[cid].keys()
+        }
+        for cid in campaign_ids
+    }
 
 
 def scanner_clicks(session: Session, campaign_id: int) -> int:
@@ -198,7 +273,7 @@ def scanner_clicks(session: Session, campaign_id: int) -> int:
 def opens(session: Session, campaign_id: int) -> OpenFigures:
     """Opens by people, their distinct visitors, and opens by privacy proxies."""
     human = _count(session, campaign_id, EngagementKind.OPEN, EngagementClass.HUMAN)
-    unique = sum(_unique_by_variant(session, campaign_id, EngagementKind.OPEN).values())
+    unique = sum(_unique_by_variant(session, [campaign_id], EngagementKind.OPEN)[campaign_id].values())
     machine = _count(session, campaign_id, EngagementKind.OPEN, EngagementClass.MACHINE_OPEN)
     return OpenFigures(opens=human, unique=unique, machine=machine)
 
@@ -207,19 +282,19 @@ def clicks_per_link(session: Session, campaign_id: int) -> list[LinkFigure]:
     """Every link of the campaign in reading order (per variant), with its clicks and distinct visitors."""
     human = EngagementClass.HUMAN
     day = _day(session, EngagementEvent.occurred_at)
-    since = _since(session, campaign_id)
+    since = _since(session, [campaign_id])
     counts: dict[int | None, int] = defaultdict(int)
     uniques: dict[int | None, int] = defaultdict(int)
     raw = (
         select(EngagementEvent.link_id, func.count())
-        .where(*_events(campaign_id, EngagementKind.CLICK, human, since))
+        .where(*_events([campaign_id], EngagementKind.CLICK, human, since))
         .group_by(EngagementEvent.link_id)
     )
     for link_id, n in session.execute(raw):
         counts[link_id] += int(n)
     pairs = (
         select(EngagementEvent.link_id, day.label("day"), EngagementEvent.visitor_key)
-        .where(*_events(campaign_id, EngagementKind.CLICK, human, since))
+        .where(*_events([campaign_id], EngagementKind.CLICK, human, since))
         .distinct()
         .subquery()
     )
@@ -227,14 +302,14 @@ def clicks_per_link(session: Session, campaign_id: int) -> list[LinkFigure]:
         uniques[link_id] += int(n)
     folded = (
         select(EngagementDaily.link_id, func.sum(EngagementDaily.count), func.sum(EngagementDaily.visitors))
-        .where(*_daily(campaign_id, EngagementKind.CLICK, human, per_link=True))
+        .where(*_daily([campaign_id], EngagementKind.CLICK, human, per_link=True))
         .group_by(EngagementDaily.link_id)
     )
     rolled = (
         select(
             EngagementRollup.link_id, func.sum(EngagementRollup.count), func.sum(EngagementRollup.visitors)
         )
-        .where(*_rolled(campaign_id, EngagementKind.CLICK, human, "link"))
+        .where(*_rolled([campaign_id], EngagementKind.CLICK, human, "link"))
         .group_by(EngagementRollup.link_id)
     )
     for query in (folded, rolled):
@@ -258,10 +333,10 @@ def unique_clicks_over_time(
     human = EngagementClass.HUMAN
     moment = _bucket(session, EngagementEvent.occurred_at, bucket).label("moment")
     day = _day(session, EngagementEvent.occurred_at).label("day")
-    since = _since(session, campaign_id) if bucket == "day" else None
+    since = _since(session, [campaign_id]) if bucket == "day" else None
     pairs = (
         select(moment, day, EngagementEvent.visitor_key)
-        .where(*_events(campaign_id, EngagementKind.CLICK, human, since))
+        .where(*_events([campaign_id], EngagementKind.CLICK, human, since))
         .distinct()
         .subquery()
     )
@@ -270,14 +345,14 @@ def unique_clicks_over_time(
         series[_as_datetime(at)] += int(n)
     folded = (
         select(EngagementDaily.day, func.sum(EngagementDaily.visitors))
-        .where(*_daily(campaign_id, EngagementKind.CLICK, human, per_link=False))
+        .where(*_daily([campaign_id], EngagementKind.CLICK, human, per_link=False))
         .group_by(EngagementDaily.day)
     )
     queries = [folded]
-    if since is not None:
+    if since is not None and campaign_id in since:
         queries.append(
             select(EngagementRollup.day, func.sum(EngagementRollup.visitors))
-            .where(*_rolled(campaign_id, EngagementKind.CLICK, human, "campaign"))
+            .where(*_rolled([campaign_id], EngagementKind.CLICK, human, "campaign"))
             .group_by(EngagementRollup.day)
         )
     for query in queries:
@@ -299,10 +374,12 @@ def summary(session: Session, campaign_id: int) -> Engagement:
 
 __all__ = [
     "BUCKETS",
+    "Clicks",
     "Engagement",
     "LinkFigure",
     "OpenFigures",
     "clicks",
+    "clicks_by_variant",
     "clicks_per_link",
     "opens",
     "scanner_clicks",

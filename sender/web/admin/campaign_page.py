@@ -142,7 +142,7 @@ def _detail_page(
         render_error = exc.message
     org = organisation.effective(db, runtime().settings)
     report = lifecycle.report_for(db, campaign.id)
-    ab_test = ab_tests.report(db, campaign)
+    ab_test = ab_tests.report(db, campaign, report)
     if sample.id is not None and not sample_form.preview_address.data:
         sample_form.preview_address.data = sample.email
     letters = [variants.name(v) for v in variants.contents(campaign)] if campaign.ab_test is not None else []

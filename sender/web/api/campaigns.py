@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from sender.enums import AbDecision, BreakerTrip, CampaignKind
-from sender.models import Campaign, Contact, Delivery, Purpose
+from sender.models import AbTest, Campaign, Contact, Delivery, Purpose
 from sender.models.campaigns import CAMPAIGN_KINDS, DELIVERY_STATUSES
 from sender.services.campaigns import ab_tests, duplicate, launch, lifecycle
 from sender.services.deliverability import rates
@@ -25,14 +25,20 @@ from sender.web.session import get_session, runtime
 
 
 def present(
-    campaign: Campaign, report: lifecycle.Report | None = None, feedback: rates.Rates | None = None
+    campaign: Campaign,
+    report: lifecycle.Report | None = None,
+    feedback: rates.Rates | None = None,
+    ab_test: ab_tests.Report | None = None,
+    purpose: Purpose | None = None,
 ) -> dict[str, Any]:
-    """Campaign as JSON, with its delivery counts and, for email, its bounces and complaints."""
+    """Campaign as JSON, with its delivery counts, its A/B test and, for email, its bounces and complaints."""
     session = get_session()
     report = report or lifecycle.report_for(session, campaign.id)
+    if ab_test is None:
+        ab_test = ab_tests.report(session, campaign, report)
     if feedback is None and campaign.channel == "email":
         feedback = rates.campaigns_total(session, [campaign.id])[campaign.id]
-    purpose = session.get(Purpose, campaign.purpose_id)
+    purpose = purpose or session.get(Purpose, campaign.purpose_id)
     return {
         "id": campaign.id,
         "name": campaign.name,
@@ -50,7 +56,7 @@ def present(
         "body_text_derived": campaign.body_text_derived,
         "template_id": campaign.template_id,
         "tracking_mode": campaign.tracking_mode,
-        "ab_test": _ab_test(ab_tests.report(session, campaign)),
+        "ab_test": _ab_test(ab_test),
         "scheduled_at": ts(campaign.scheduled_at),
         "created_at": ts(campaign.created_at),
         "launched_at": ts(campaign.launched_at),
@@ -93,13 +99,27 @@ def list_campaigns() -> ResponseReturnValue:
         .where(Campaign.kind != CampaignKind.SEQUENCE)
         .order_by(Campaign.id.desc())
         .limit(500)
-        # Each campaign shows its A/B test: loaded for the whole page in one query, not one per campaign.
-        .options(selectinload(Campaign.ab_test))
+        # What each campaign shows is loaded for the whole page in one query each, not one per campaign.
+        .options(
+            selectinload(Campaign.ab_test).selectinload(AbTest.variants),
+            selectinload(Campaign.lists),
+        )
     ).all()
-    # One grouped query for every listed campaign's counts, not one per campaign.
+    purposes = {
+        p.id: p for p in session.scalars(select(Purpose).where(Purpose.id.in_({c.purpose_id for c in rows})))
+    }
+    # Grouped queries for every listed campaign's counts and A/B tests, not some per campaign.
     reports = lifecycle.reports_for(session, [c.id for c in rows])
+    tests = ab_tests.reports_for(session, rows, reports)
     feedback = rates.campaigns_total(session, [c.id for c in rows if c.channel == "email"])
-    return jsonify({"items": [present(c, reports[c.id], feedback.get(c.id)) for c in rows]})
+    return jsonify(
+        {
+            "items": [
+                present(c, reports[c.id], feedback.get(c.id), tests.get(c.id), purposes.get(c.purpose_id))
+                for c in rows
+            ]
+        }
+    )
 
 
 def get_campaign(campaign_id: int) -> ResponseReturnValue:
