@@ -162,3 +162,29 @@ def test_a_person_picks_the_winner_on_the_campaign_page(
     assert "the A/B test's winner is already variant B" in client.get(again.headers["Location"]).get_data(
         as_text=True
     ).replace("&#39;", "'")
+
+
+def test_an_sms_test_varies_the_text_alone(client_as: ClientAs, db_session: Session) -> None:
+    PurposeFactory(slug="news")
+    lst = ListFactory()
+    client = client_as("marketer")
+    sms = {
+        "channel": "sms",
+        "subject": "",
+        "body_source": "",
+        "body_text": "Spring: -20 %",
+        "tracking_mode": "off",
+    }
+    page = _draft(client, "news", lst.id, **sms)
+    assert 'name="subject_1"' not in client.get(f"{page}/ab-test").get_data(as_text=True)
+
+    test = {"body_1": "Spring: -30 %", "test_percent": "20", "wait_hours": "6", "decide_by": "manual"}
+    saved = post(client, f"{page}/ab-test", test, token_page=f"{page}/ab-test")
+
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    campaign = db_session.scalars(select(Campaign)).one()
+    db_session.refresh(campaign)
+    assert campaign.ab_test is not None
+    assert [(v.subject, v.body_text) for v in campaign.ab_test.variants] == [("", "Spring: -30 %")]
+    shown = client.get(f"{page}/ab-test").get_data(as_text=True)
+    assert "Spring: -30 %" in shown and 'name="subject_1"' not in shown
