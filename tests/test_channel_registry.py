@@ -75,6 +75,12 @@ def test_email_is_never_held_and_sms_is_held_outside_quiet_hours(
     assert held is not None and held > night
 
 
+def test_only_a_channel_of_text_alone_is_text_only() -> None:
+    """The staff composer and A/B page hide the subject and HTML of such a channel (SMS), not of email."""
+    assert get_channel("sms").content.text_only and not get_channel("email").content.text_only
+    assert all(channel.content.text_only == (channel.content.parts == ("text",)) for channel in channels())
+
+
 def test_only_the_processors_that_leave_the_eea_name_a_transfer() -> None:
     assert get_channel("email").processor.transfer is None
     assert get_channel("sms").processor.transfer == "Twilio Inc., United States"

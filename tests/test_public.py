@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from sender.config import Settings
+from sender.enums import Channel
 from sender.models import AuditEvent, ConsentEvent, Contact, Purpose
 from sender.runtime import Runtime
 from sender.services.consent import gate, ledger
@@ -158,12 +159,10 @@ def test_stop_all_objects_to_every_purpose_on_every_channel(
     assert response.status_code == 200
     events = withdrawals(db_session, world.contact)
     purposes = db_session.scalars(select(Purpose.id)).all()
-    assert {(e.purpose_id, e.channel) for e in events} == {
-        (p, ch) for p in purposes for ch in ("email", "sms")
-    }
+    assert {(e.purpose_id, e.channel) for e in events} == {(p, ch) for p in purposes for ch in Channel}
     assert {(e.source, e.mechanism) for e in events} == {("unsubscribe_page", "objection")}
     assert not any(eligible(db_session, world.contact, p, ch) for p in (world.news, world.offers)
-                   for ch in ("email", "sms"))  # fmt: skip
+                   for ch in Channel)  # fmt: skip
 
 
 def test_restricted_contact_can_still_unsubscribe(

@@ -13,13 +13,22 @@ from sqlalchemy.orm import Session
 
 from sender.cli.main import cli
 from sender.config import Settings
+from sender.enums import Channel
 from sender.models import AuditEvent
 from sender.runtime import Runtime
 from sender.services.records import processors, register
 from tests.factories import PurposeFactory
 from tests.sms_fixtures import sms_settings, twilio  # noqa: F401  (fixtures)
 
-BUILT_IN = ("sending:email", "sending:sms", "signup", "rights", "requalification", "sms_replies", "staff")
+# One sending activity per channel, then the rest.
+BUILT_IN = (
+    *(f"sending:{channel}" for channel in Channel),
+    "signup",
+    "rights",
+    "requalification",
+    "sms_replies",
+    "staff",
+)
 
 
 def test_every_built_in_activity_holds_every_art_30_field(db_session: Session, settings: Settings) -> None:

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from sender import work
 from sender.db import utcnow
+from sender.enums import Channel
 from sender.models import ContactList
 from sender.runtime import Runtime
-from sender.tasks.queue import TASKS, RQJobPort, batch_timeout
+from sender.tasks.queue import QUEUES, TASKS, RQJobPort, batch_timeout
 from sender.web.session import get_session, keep_on_error
 from sender.work.jobs import LaunchCampaign, RunImport, SendBatch, SendPortalLink
 
@@ -71,6 +72,15 @@ def test_each_channel_has_its_own_queue(runtime: Runtime, redis_conn: Any) -> No
 
     assert _job_ids(runtime, "email") == ["campaign-1-batch-0"]
     assert _job_ids(runtime, "sms") == ["campaign-2-batch-0"]
+
+
+def test_workers_listen_to_every_channels_queue_between_transactional_and_default() -> None:
+    # Transactional messages first, the rest last; each channel's batches and launches in a queue of its own.
+    assert QUEUES[0] == "transactional" and QUEUES[-1] == "default" and len(set(QUEUES)) == len(QUEUES)
+    assert len(QUEUES) == len(Channel) + 2
+    for channel in Channel:
+        assert SendBatch(campaign_id=1, batch_no=0, channel=channel).queue in QUEUES[1:-1]
+        assert LaunchCampaign(campaign_id=1, channel=channel).queue in QUEUES[1:-1]
 
 
 def test_a_waiting_batch_is_not_asked_for_twice_but_a_restart_is(runtime: Runtime, redis_conn: Any) -> None:

@@ -165,6 +165,11 @@ class ContentRules:
         """The templates rendered for the channel, among "subject", "text" and "html"."""
         return tuple(self.limits)
 
+    @property
+    def text_only(self) -> bool:
+        """The message is its text alone (SMS): no subject, no HTML, so no layout, tracking or email preview."""
+        return self.parts == ("text",)
+
 
 @dataclass(frozen=True)
 class Content:

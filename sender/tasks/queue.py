@@ -14,6 +14,7 @@ from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from sender.config import Settings
+from sender.enums import Channel
 from sender.metrics.exposition import QueueStats
 from sender.runtime import Runtime
 from sender.work import Job, JobState, bind_port
@@ -33,8 +34,9 @@ from sender.work.jobs import (
 )
 
 # Workers listen in this order: transactional messages first (ahead of campaign batches), then one queue per
-# channel for sending work, then "default" for the rest (imports, system emails, webhooks). The one list.
-QUEUES = ("transactional", "email", "sms", "default")
+# channel for sending work (named after the channel, in enums.Channel's order: work.jobs.OnChannelQueue), then
+# "default" for the rest (imports, system emails, webhooks). The one list.
+QUEUES = ("transactional", *(channel.value for channel in Channel), "default")
 
 
 def get_queue(connection: Redis, name: str = "default") -> Queue:

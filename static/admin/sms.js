@@ -1,17 +1,19 @@
-// SMS composer: choosing the SMS channel hides the email-only fields (subject, HTML, email preview), and
-// the segment counter follows the text as one types; the server counts it, mentions included, exactly
-// as the API's preview does.
+// SMS composer: choosing a text-only channel (the form's data-text-only, from the channel registry) hides
+// the email-only fields (subject, HTML, email preview); on SMS the segment counter follows the text as one
+// types; the server counts it, mentions included, exactly as the API's preview does.
 (function () {
   "use strict";
   var form = document.getElementById("compose");
   if (!form || !form.dataset.segmentsUrl) { return; }
   var channel = form.elements.namedItem("channel");
   var timer = null;
+  var textOnly = (form.dataset.textOnly || "").split(" ");
   function isSms() { return channel && channel.value === "sms"; }
   function text(id, value) { document.getElementById(id).textContent = value; }
   function toggle() {
     var sms = isSms();
-    document.querySelectorAll(".email-only").forEach(function (el) { el.hidden = sms; });
+    var bare = channel && textOnly.indexOf(channel.value) >= 0;
+    document.querySelectorAll(".email-only").forEach(function (el) { el.hidden = bare; });
     document.querySelectorAll(".sms-only").forEach(function (el) { el.hidden = !sms; });
   }
   function show(data) {

@@ -320,3 +320,29 @@ def test_a_test_of_variant_b_is_received_with_bs_subject_and_body(
         "[TEST] Spring is here",
     ]
     assert "Only in B" not in mail.received[1].message().get_body(("html",)).get_content()
+
+
+def test_an_sms_test_varies_the_text_alone(client_as: ClientAs, db_session: Session) -> None:
+    PurposeFactory(slug="news")
+    lst = ListFactory()
+    client = client_as("marketer")
+    sms = {
+        "channel": "sms",
+        "subject": "",
+        "body_source": "",
+        "body_text": "Spring: -20 %",
+        "tracking_mode": "off",
+    }
+    page = _draft(client, "news", lst.id, **sms)
+    assert 'name="subject_1"' not in client.get(f"{page}/ab-test").get_data(as_text=True)
+
+    test = {"body_1": "Spring: -30 %", "test_percent": "20", "wait_hours": "6", "decide_by": "manual"}
+    saved = post(client, f"{page}/ab-test", test, token_page=f"{page}/ab-test")
+
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    campaign = db_session.scalars(select(Campaign)).one()
+    db_session.refresh(campaign)
+    assert campaign.ab_test is not None
+    assert [(v.subject, v.body_text) for v in campaign.ab_test.variants] == [("", "Spring: -30 %")]
+    shown = client.get(f"{page}/ab-test").get_data(as_text=True)
+    assert "Spring: -30 %" in shown and 'name="subject_1"' not in shown

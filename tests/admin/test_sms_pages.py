@@ -4,6 +4,7 @@ text and deferred deliveries on the campaign page, and the keyword history on th
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,26 @@ def test_composing_an_sms_campaign_creates_it_without_subject_and_shows_its_text
     assert '<strong id="sms-segments">1</strong>' in edit
     assert '<div class="email-only" hidden>' in edit
     assert '<div class="sms-only">' in edit
+
+
+def test_the_sms_composer_hides_every_email_only_block_and_the_email_composer_none(
+    client_as: ClientAs, db_session: Session
+) -> None:
+    PurposeFactory(slug="news")
+    lst = ListFactory()
+    client = client_as("marketer")
+    assert post(client, "/admin/campaigns/new", _sms_form("news", lst.id, "Soldes")).status_code == 302
+    sms = db_session.scalars(select(Campaign)).one()
+    edit = client.get(f"/admin/campaigns/{sms.id}/edit").get_data(as_text=True)
+    blank = client.get("/admin/campaigns/new").get_data(as_text=True)
+
+    # Subject, tracking, body, layout and live preview: five blocks the page hides for SMS only.
+    assert len(re.findall(r'class="email-only"[^>]*hidden', edit)) == 5
+    assert not re.findall(r'class="email-only"[^>]*hidden', blank)
+    # The script that toggles them on a change of channel is told which channels are text alone.
+    for page in (edit, blank):
+        named = re.findall(r'data-text-only="([^"]*)"', page)
+        assert len(named) == 1 and "sms" in named[0].split() and "email" not in named[0].split()
 
 
 def test_an_sms_body_that_is_empty_is_refused_at_its_field(client_as: ClientAs, db_session: Session) -> None:

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from sender import create_app
+from sender.enums import Channel
 from sender.runtime import Runtime
 from tests.api.helpers import PREFIX, Api, create_contact, create_purpose, grant
 from tests.api.test_campaigns import _draft, audience  # noqa: F401  (the fixture)
@@ -122,8 +123,7 @@ def test_the_register_exports_in_three_formats(client: FlaskClient, api: Api, re
     document = relay_api.get("/register")
     keys = [a["key"] for a in document["activities"]]
     assert keys == [
-        "sending:email",
-        "sending:sms",
+        *(f"sending:{channel}" for channel in Channel),
         "signup",
         "rights",
         "requalification",

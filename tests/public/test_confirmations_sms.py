@@ -14,11 +14,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from sender.channels.base import get_channel
+from sender.channels.sms.channel import SmsChannel
 from sender.config import Settings
 from sender.models import ConsentEvent, Contact
 from sender.runtime import Runtime
 from sender.services.consent import gate
 from sender.services.consent.links import portal_token
+from sender.services.rights import confirmations
 from sender.tokens import TokenService
 from tests.factories import ContactFactory
 from tests.public.conftest import Portal, World, give_phone, outbox, run_jobs
@@ -124,3 +127,18 @@ def test_a_portal_grant_by_sms_under_double_opt_in_waits_for_the_texted_link(
     assert gate.check(db_session, world.contact.id, world.offers.id, "email").reason == "no_consent"
     last = db_session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first()
     assert last is not None and (last.channel, last.mechanism) == ("sms", "double_opt_in")
+
+
+class _Unwritten(SmsChannel):
+    """A configured channel on the phone columns for which no confirmation message is written."""
+
+    name = "unwritten"
+
+
+def test_a_channel_without_a_confirmation_message_of_its_own_is_never_chosen(
+    settings: Settings, twilio: TwilioTestServer
+) -> None:
+    configured = with_sms(settings, twilio)
+    assert confirmations.usable(configured, get_channel("sms"))
+    assert _Unwritten().missing_settings(configured) == {}
+    assert not confirmations.usable(configured, _Unwritten())

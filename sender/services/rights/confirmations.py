@@ -1,8 +1,10 @@
 """Links that confirm an action through the person's own address: an erasure, a corrected address.
 
 A confirmation goes over the channel of the address it proves: email, or SMS where SMS is configured (a
-channel is usable once its `missing_settings()` is empty). It is sent by a job after the request's commit,
-never from inside the request, and carries only a signed link (kind "erase" or "address").
+channel is usable once COMPOSERS writes its messages and its `missing_settings()` is empty; a channel with
+no composer is never chosen, so its address is refused at the field rather than failing in the job). It is
+sent by a job after the request's commit, never from inside the request, and carries only a signed link
+(kind "erase" or "address").
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ PATHS = {"erase": "/erase/", "address": "/address/", "signup": "/signup/confirm/
 
 
 def usable(settings: Settings, channel: Channel) -> bool:
-    """Whether a system message can go out on this channel with the current settings."""
-    return not channel.missing_settings(settings)
+    """Whether a system message can go out on this channel: one is written for it (COMPOSERS), and the
+    current settings are complete."""
+    return channel.name in COMPOSERS and not channel.missing_settings(settings)
 
 
 def can_confirm(settings: Settings, channel_name: str) -> bool:

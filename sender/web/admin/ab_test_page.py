@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
+from sender.channels.base import get_channel
 from sender.enums import AbDecision, CampaignKind
-from sender.enums import Channel as ChannelName
 from sender.models import Campaign
 from sender.services.campaigns import ab_setup, drafts
 from sender.services.campaigns.schema import MAX_VARIANTS
@@ -51,9 +51,14 @@ class AbTestForm(Form):
     )
 
 
+def _text_only(campaign: Campaign) -> bool:
+    """The campaign's channel sends its text alone (SMS): its variants have no subject and no source."""
+    return get_channel(campaign.channel).content.text_only
+
+
 def _body_field(campaign: Campaign) -> str:
-    """An SMS variant's body is its text; an email variant's is its source, in the campaign's format."""
-    return "body_text" if campaign.channel == ChannelName.SMS else "body_source"
+    """A text-only variant's body is its text; an email variant's is its source, in the campaign's format."""
+    return "body_text" if _text_only(campaign) else "body_source"
 
 
 def _stored(campaign: Campaign) -> dict[str, Any]:
@@ -90,7 +95,13 @@ def _posted(form: AbTestForm, campaign: Campaign) -> dict[str, Any]:
 
 def _page(form: AbTestForm, campaign: Campaign, status: int) -> ResponseReturnValue:
     slots = [(n, variants.NAMES[n]) for n in SLOTS]
-    return render_template("admin/campaigns/ab_test.html", form=form, campaign=campaign, slots=slots), status
+    return render_template(
+        "admin/campaigns/ab_test.html",
+        form=form,
+        campaign=campaign,
+        slots=slots,
+        text_only=_text_only(campaign),
+    ), status
 
 
 @requires("campaigns.edit")

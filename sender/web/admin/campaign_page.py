@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Optional
 from sender import work
 from sender.channels.base import SendResult
 from sender.enums import CampaignStatus
+from sender.enums import Channel as ChannelName
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
@@ -128,9 +129,11 @@ def _detail_page(
     shown = _shown(campaign)
     rendered, render_error, sms_preview, found = None, None, None, checked
     try:
-        if campaign.channel == "sms":
+        # Each preview is its channel's own (SMS: texts and segments; email: the MIME message); a channel
+        # without one shows none, rather than another channel's.
+        if campaign.channel == ChannelName.SMS:
             sms_preview = sms.preview(db, runtime().settings, campaign)
-        else:
+        elif campaign.channel == ChannelName.EMAIL:
             # Every variant is rendered for its checks; the one shown is one of them, not a second rendering.
             messages = preview.messages(
                 runtime(), db, campaign, sample, requalify.message_context(db, campaign)
@@ -183,7 +186,7 @@ def _detail_page(
         blockers=launch_blockers(campaign),
         # Email only: bounces and complaints are reports about email.
         feedback_rates=rates.campaigns_total(db, [campaign.id])[campaign.id]
-        if campaign.channel == "email"
+        if campaign.channel == ChannelName.EMAIL
         else None,
         guard=runtime().settings.guard,
         # Before a launch: who would get a message with an empty greeting (or its fallback).

@@ -31,7 +31,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Optional
 
-from sender.channels.base import get_channel
+from sender.channels.base import channels, get_channel
 from sender.db import utcnow
 from sender.enums import BodyFormat, CampaignKind, CampaignStatus, TrackingMode
 from sender.enums import Channel as ChannelName
@@ -165,6 +165,8 @@ def _compose_page(form: CampaignForm, campaign: Campaign | None, status: int) ->
         campaign=campaign,
         excerpts=excerpts,
         counter=counter,
+        # The channels whose message is its text alone: the page hides their subject, HTML and preview.
+        text_only_channels=[channel.name for channel in channels() if channel.content.text_only],
         body=compose_body.page_context(),
         **library.image_context(get_session()),
     ), status
