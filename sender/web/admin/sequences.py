@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import FieldList, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from sender.channels.base import get_channel
 from sender.enums import BodyFormat, DelayUnit
 from sender.enums import Channel as ChannelName
 from sender.models import Purpose, Sequence
@@ -59,7 +60,10 @@ class StepForm(Form):
 
     def as_input(self) -> dict[str, Any]:
         """The step as the service's input model takes it."""
-        email = self.channel.data == ChannelName.EMAIL
+        # A channel whose message is more than its text (email) is written in Markdown, its text derived.
+        # An unknown channel is the input model's to refuse, with its field named.
+        known = self.channel.data in tuple(ChannelName)
+        email = known and not get_channel(self.channel.data).content.text_only
         return {
             "channel": self.channel.data,
             "delay_value": self.delay_value.data or 0,
