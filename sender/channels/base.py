@@ -11,7 +11,8 @@ channel-specific comes from a `Channel`, found with `get_channel(name)` or liste
   organisation and whether that takes the data outside the EEA (the access report, GDPR Art. 15);
 - `content`: which templates a campaign renders for the channel (`content.parts`), which are required, their
   size limits and the check of one person's rendered text (SMS: segments), all applied when it is saved;
-- `assembler()`: how the rendered `Content` of one person becomes the message on the wire (email: MIME bytes);
+- `assembler()`: how the rendered `Content` of one person becomes the message on the wire (email: MIME bytes),
+  and a test of it for a tester, marked with TEST_MARK where it is read first (`assemble_test`);
 - `transport()`: one connection to the provider; the send path keeps `connections()` of them open;
 - `verdict()`: what a provider's answer means (sent / retry / failed / unknown, suppression, throttling);
 - `rate_limits()`: the provider's rate, enforced across every worker through Redis (channels/ratelimit.py);
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
     from sender.models import Campaign, Purpose
 
 Outcome = Literal["sent", "temporary", "permanent"]
+# What marks a test message (the campaign page's test sends) where its reader sees it first: an email's
+# subject, an SMS's text.
+TEST_MARK = "[TEST] "
 M = TypeVar("M")
 M_co = TypeVar("M_co", covariant=True)
 M_contra = TypeVar("M_contra", contravariant=True)
@@ -196,6 +200,10 @@ class Assembler(Protocol[M_co]):
 
     def assemble(self, address: str, content: Content, delivery_id: int) -> M_co:
         """The message for one person; raise RenderFailed if it cannot be encoded."""
+        ...
+
+    def assemble_test(self, address: str, content: Content) -> M_co:
+        """A test of the message for a tester, marked with TEST_MARK; it names no delivery and goes now."""
         ...
 
 

@@ -73,7 +73,15 @@ class Site:
 
 
 @pytest.fixture
-def site(committed: Runtime, base_env: dict[str, str], tmp_path: Path) -> Iterator[Site]:
+def site_env() -> dict[str, str]:
+    """More environment for the deployment under test; a module overrides it (say, Twilio's stand-in)."""
+    return {}
+
+
+@pytest.fixture
+def site(
+    committed: Runtime, base_env: dict[str, str], site_env: dict[str, str], tmp_path: Path
+) -> Iterator[Site]:
     """gunicorn and one `python worker.py`, on the committing test database, sending to a real SMTP server."""
     if not shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or not os.path.exists(CHROMIUM):
         pytest.fail("gunicorn and Chromium are required for browser tests")
@@ -86,6 +94,7 @@ def site(committed: Runtime, base_env: dict[str, str], tmp_path: Path) -> Iterat
             "PUBLIC_BASE_URL": url,
             "SMTP_URL": mail.url,
             "SEND_BATCH_SIZE": "10",
+            **site_env,
         }
         env.pop("COVERAGE_PROCESS_START", None)
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")

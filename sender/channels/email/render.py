@@ -12,13 +12,14 @@ import hmac
 import re
 import secrets
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 from urllib.parse import urlsplit
 
 from sender.addresses import ascii_email
-from sender.channels.base import Content, RenderFailed
+from sender.channels.base import TEST_MARK, Content, RenderFailed
 from sender.channels.email.message import OutgoingEmail
 from sender.channels.email.mime import fold, part_head, qp, subject_line
 from sender.config import Settings
@@ -26,6 +27,8 @@ from sender.enums import CampaignKind
 from sender.models import Campaign, Purpose
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+# Says to the tester's mail filters that a message is a test (assemble_test); its subject says so to them.
+TEST_HEADER = "X-Sender-Test"
 _PHRASE_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]+')
 _NOT_SLUG = re.compile(r"[^a-z0-9-]+")
 
@@ -126,6 +129,14 @@ class MimeAssembler:
 
     def assemble(self, address: str, content: Content, delivery_id: int) -> OutgoingEmail:
         """The complete message for one person; RenderFailed if its text cannot be encoded."""
+        return self._assemble(address, content, delivery_id)
+
+    def assemble_test(self, address: str, content: Content) -> OutgoingEmail:
+        """A test of the message: its subject starts with TEST_MARK, and a TEST_HEADER says so to filters."""
+        marked = replace(content, subject=TEST_MARK + content.subject)
+        return self._assemble(address, marked, 0, f"{TEST_HEADER}: yes\r\n")
+
+    def _assemble(self, address: str, content: Content, delivery_id: int, extra: str = "") -> OutgoingEmail:
         message_id = self.message_id(delivery_id)
         address = ascii_email(address)
         # Whitespace is collapsed, so a value holding CR or LF cannot start a header of its own.
@@ -135,6 +146,7 @@ class MimeAssembler:
             f"To: {address}\r\n",
             subject_line(subject),
             f"Message-ID: {message_id}\r\n",
+            extra,
         ]
         if content.unsubscribe_url:
             lines.append(f"List-Unsubscribe: <{content.unsubscribe_url}>{self._mailto}\r\n")

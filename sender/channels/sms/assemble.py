@@ -4,14 +4,14 @@ The body comes from the campaign's text template (the send path renders it in th
 mentions no template can remove (sender name, STOP instruction, and the portal link when SMS_PORTAL_LINK
 is on), in the same SMS when they fit and in a second one otherwise (R19, R21); the validity period that
 keeps a queued marketing SMS from arriving after the recipient's window closes (R15); and the status
-callback URL, which names the delivery by its id only.
+callback URL, which names the delivery by its id only. A test SMS (assemble_test) has the same text, marked.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sender.channels.base import Content, RenderFailed
+from sender.channels.base import TEST_MARK, Content, RenderFailed
 from sender.channels.sms.content import compose, mentions
 from sender.channels.sms.quiet_hours import place_of, window
 from sender.channels.sms.twilio import OutgoingSms
@@ -55,3 +55,12 @@ class SmsAssembler:
         validity = self.validity_period(address, datetime.now(UTC).replace(tzinfo=None))
         # The delivery's id (never the number) tells the status callback which row it is about.
         return OutgoingSms(str(address), parts, validity, f"{self.status_callback}?d={delivery_id}")
+
+    def assemble_test(self, address: str, content: Content) -> OutgoingSms:
+        """A test SMS: its text starts with TEST_MARK and carries the same mentions; it goes now, unreported."""
+        parts = compose(
+            TEST_MARK + content.text.strip(), self.mention_text(content.portal_url, content.locale)
+        )
+        # The tester asked for it now, on their own phone: quiet hours protect an audience, and no validity
+        # period is needed. No delivery row waits for Twilio's status callback either.
+        return OutgoingSms(str(address), parts)

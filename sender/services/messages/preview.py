@@ -1,11 +1,13 @@
 """The exact message a campaign would send, for a sample contact, and test sends to a few typed addresses.
 
-Previews and test sends go through the same EmailRenderer as real sends (footer and headers included), given
+Previews and test sends go through the same renderer as real sends (footer and headers included), given
 the same A/B variant as the worker's batch when the campaign has a test.
 They show the documented sample contact (SAMPLE), or a contact the sender picks by address: never someone
-chosen for them. A test send uses a stand-in contact whose links lead nowhere, so it can never change
-anyone's consent; it refuses an address on the suppression list (erased, objected, bounced), counts
-against its sender's hourly allowance, and leaves only once the request's transaction has committed.
+chosen for them. A test send goes on the campaign's channel (an email, or an SMS to typed phone numbers),
+marked by the channel's assembler (`channels.base.TEST_MARK`). It uses a stand-in contact whose links lead
+nowhere, so it can never change anyone's consent; it refuses an address on the channel's suppression list
+(erased, objected, bounced, STOP), counts against its sender's hourly allowance (every channel's tests
+together), and leaves through the channel's transport only once the request's transaction has committed.
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from sender import work
 from sender.addresses import AddressError, address_hash, normalize_email
+from sender.channels.base import Channel as SendingChannel
 from sender.channels.base import SendResult
-from sender.channels.email.message import OutgoingEmail
-from sender.channels.email.transport import email_transport
 from sender.config import Settings
 from sender.db import utcnow
-from sender.enums import Channel, ContactStatus
+from sender.enums import ContactStatus
 from sender.i18n import N_
 from sender.models import AuditEvent, Campaign, Contact, Purpose, Suppression
 from sender.runtime import Runtime
@@ -39,8 +41,6 @@ from sender.services.messages import variants
 from sender.services.messages.rendering import AskContext, EmailRenderer, validate_content
 from sender.services.records import audit
 
-TEST_SUBJECT_PREFIX = "[TEST] "
-TEST_HEADER = "X-Sender-Test"
 TEST_SEND_ACTION = "campaign.test_send"
 # The allowance of TEST_SENDS_PER_HOUR is counted over this sliding window.
 TEST_SEND_WINDOW = timedelta(hours=1)
@@ -100,11 +100,12 @@ def previewed_contact(session: Session, public_id: str | None) -> Contact:
     return sample_contact()
 
 
-def _stand_in(contact: Contact, address: str) -> Contact:
-    # A transient contact: the sample's fields, the typed address and a public id no link can resolve.
+def _stand_in(contact: Contact, address: str, column: str = "email") -> Contact:
+    # A transient contact: the sample's fields, the typed address (in the channel's `column`) and a public
+    # id no link can resolve.
     return Contact(
         public_id=f"test-{secrets.token_urlsafe(8)}",
-        email=address,
+        **{column: address},
         first_name=contact.first_name,
         last_name=contact.last_name,
         locale=contact.locale,
@@ -177,19 +178,21 @@ def messages(
     }
 
 
-def _unusable(session: Session, settings: Settings, to: str) -> str | None:
-    """Why an address may not receive a test (on the email suppression list, or a restricted contact's), or None."""
+def _unusable(session: Session, settings: Settings, channel: SendingChannel, to: str) -> str | None:
+    """Why an address may not receive a test (on the channel's suppression list, or a restricted contact's), or
+    None."""
     reason = session.scalar(
         select(Suppression.reason).where(
             Suppression.address_hash == address_hash(settings.hash_key, to),
-            Suppression.channel == Channel.EMAIL,
+            Suppression.channel == channel.name,
         )
     )
     if reason is not None:
         return N_("this address is on the suppression list (%(reason)s)", reason=reason)
+    column, _ = channel.address.columns()
     unusable = session.scalar(
         select(Contact.id).where(
-            Contact.email == to, Contact.status.in_((ContactStatus.ERASED, ContactStatus.RESTRICTED))
+            column == to, Contact.status.in_((ContactStatus.ERASED, ContactStatus.RESTRICTED))
         )
     )
     if unusable is not None:
@@ -210,11 +213,13 @@ def _named(address: str, reason: str, typed: int) -> str:
     return N_("%(address)s: %(reason)s", address=address, reason=reason) if typed > 1 else reason
 
 
-def recipients(session: Session, settings: Settings, raw: str) -> list[str]:
-    """The distinct addresses of a test send, typed separated by commas, semicolons or lines.
+def recipients(session: Session, settings: Settings, raw: str, channel: SendingChannel) -> list[str]:
+    """The distinct addresses on `channel` of a test send, typed separated by commas, semicolons or lines.
 
-    ValidationFailed at `address`: none, more than TEST_SEND_MAX_ADDRESSES, or each address that is
-    malformed or may not receive a test, named with its reason."""
+    Each is read by the channel's own rule (channel.normalise: an email address, or a phone number whose
+    national form is read in DEFAULT_PHONE_REGION). ValidationFailed at `address`: none, more than
+    TEST_SEND_MAX_ADDRESSES, or each address that is malformed or may not receive a test, named with its
+    reason."""
     typed = [part.strip() for part in re.split(r"[,;\r\n]+", raw or "") if part.strip()]
     limit = settings.composer.test_send_max_addresses
     if not typed:
@@ -231,11 +236,11 @@ def recipients(session: Session, settings: Settings, raw: str) -> list[str]:
     problems: list[str] = []
     for part in typed:
         try:
-            to = normalize_email(part)
+            to = channel.normalise(part, settings)
         except AddressError as exc:
             problems.append(_named(part, exc.message, len(typed)))
             continue
-        problem = _unusable(session, settings, to)
+        problem = _unusable(session, settings, channel, to)
         if problem is not None:
             problems.append(_named(part, problem, len(typed)))
         elif to not in found:
@@ -279,10 +284,24 @@ def _count_allowance(session: Session, settings: Settings, actor: str) -> None:
         )
 
 
-def _deliver(settings: Settings, message: OutgoingEmail) -> SendResult:
-    """Hand the test message to the transport; a transport that cannot be reached is a failed result."""
+def _unconfigured(channel: SendingChannel, settings: Settings) -> None:
+    """Refuse a test on a channel that could not send the campaign (SMS without Twilio, sender or STOP text)."""
+    missing = channel.missing_settings(settings)
+    if missing:
+        raise ValidationFailed(
+            {
+                "address": N_(
+                    "the campaign's channel cannot send until these settings are set: %(settings)s",
+                    settings=", ".join(missing),
+                )
+            }
+        )
+
+
+def _deliver(channel: SendingChannel, settings: Settings, message: Any) -> SendResult:
+    """Hand the test message to the channel's transport; one that cannot be reached is a failed result."""
     try:
-        with email_transport(settings) as transport:
+        with channel.transport(settings) as transport:
             return transport.send(message)
     except (OSError, ValueError) as exc:
         return SendResult("temporary", detail=type(exc).__name__)
@@ -299,24 +318,20 @@ def test_send(
     ask: AskContext | None = None,
     variant: int | None = None,
 ) -> None:
-    """Send one message (of an A/B test's `variant`) marked as a test to each typed address (recipients()), once
-    the caller's unit commits.
+    """Send one message (of an A/B test's `variant`) marked as a test to each typed address (recipients()) on the
+    campaign's channel, once the caller's unit commits.
 
     No delivery row, no consent change. ValidationFailed (at `address`) for a malformed or suppressed
-    address, too many addresses, or past the sender's hourly allowance (each address counts). `report`
-    receives the transport's results, in the order typed, after the commit (never if the unit rolls back).
+    address, too many addresses, a channel not configured to send, or past the sender's hourly allowance
+    (each address counts). `report` receives the transport's results, in the order typed, after the commit
+    (never if the unit rolls back).
     """
-    wanted = recipients(session, runtime.settings, addresses)
     # Rendered before taking the sender's turn, which is then held only for the count and the commit.
     renderer = _renderer(runtime, session, campaign, ask, variant)
-    ready: list[OutgoingEmail] = []
-    for to in wanted:
-        outgoing = renderer.render(_stand_in(sample, to), 0)
-        message = outgoing.message()
-        subject = str(message["Subject"] or "")
-        message.replace_header("Subject", TEST_SUBJECT_PREFIX + subject)
-        message[TEST_HEADER] = "yes"
-        ready.append(type(outgoing).from_message(message))
+    channel = renderer.channel
+    wanted = recipients(session, runtime.settings, addresses, channel)
+    _unconfigured(channel, renderer.settings)
+    ready = [renderer.render_test(_stand_in(sample, to, channel.address.column)) for to in wanted]
     _take_turn(session, actor)
     # The audit trail records that tests went out, one row each, not to whom (no personal data).
     for _ in ready:
@@ -326,7 +341,7 @@ def test_send(
     settings, campaign_id = renderer.settings, campaign.id
 
     def deliver() -> None:
-        results = [_deliver(settings, message) for message in ready]
+        results = [_deliver(channel, settings, message) for message in ready]
         for result in results:
             if result.outcome != "sent":
                 log.warning("test send of campaign %s not sent: %s", campaign_id, result.outcome)

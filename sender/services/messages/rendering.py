@@ -170,6 +170,16 @@ class MessageRenderer:
 
     def render(self, contact: Contact, delivery_id: int) -> Any:
         """The channel's complete message for one contact; RenderFailed if it cannot be made."""
+        address, content = self._prepared(contact, delivery_id)
+        return self._assembler.assemble(address, content, delivery_id)
+
+    def render_test(self, contact: Contact) -> Any:
+        """A test of the message for a tester at `contact`'s address, marked by the channel (TEST_MARK)."""
+        address, content = self._prepared(contact, 0)
+        return self._assembler.assemble_test(address, content)
+
+    def _prepared(self, contact: Contact, delivery_id: int) -> tuple[str, Content]:
+        """The contact's address on the channel and their rendered content; RenderFailed if it cannot be made."""
         address = self.channel.address.of(contact)
         if not address:
             raise RenderFailed(
@@ -187,7 +197,7 @@ class MessageRenderer:
             raise RenderFailed(f"template error: {type(exc).__name__}") from None
         # Bounces of this message come back to an address naming its delivery (VERP, when BOUNCE_DOMAIN is set).
         content = replace(content, return_path=envelope_sender(self.settings, delivery_id))
-        return self._assembler.assemble(address, content, delivery_id)
+        return address, content
 
     def content(self, contact: Contact, delivery_id: int | None = None) -> Content:
         """The rendered subject, text and HTML of one contact, system footer and signed links in place.

@@ -2,7 +2,8 @@
 
 The body is the campaign's `body_text`, a sandboxed Jinja2 template. The SMS channel adds the mentions
 (channels/sms/assemble.py); the preview shows the complete SMS for a sample contact, with its encoding
-and segment count, so a marketer sees what every person will be billed for (R21).
+and segment count, so a marketer sees what every person will be billed for (R21); with an A/B test, the SMS
+of the variant asked for (variants.py), as the worker renders it for that variant's batches.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sender.i18n import N_, pick_locale
 from sender.models import Campaign
 from sender.services.accounts import organisation
 from sender.services.errors import ValidationFailed
+from sender.services.messages import variants
 from sender.services.messages.rendering import check_templates
 from sender.services.messages.sandbox import SAMPLE_CONTACT, compile_template
 
@@ -57,10 +59,14 @@ def validate_sms_body(body_text: str) -> None:
     check_templates(get_channel(Channel.SMS), "", "", body_text)
 
 
-def preview(session: Session, settings: Settings, campaign: Campaign) -> SmsPreview:
-    """The campaign's SMS for the sample contact, mentions included (the organisation's effective name)."""
+def preview(
+    session: Session, settings: Settings, campaign: Campaign, variant: int | None = None
+) -> SmsPreview:
+    """The campaign's SMS (of an A/B test's `variant`) for the sample contact, mentions included (the
+    organisation's effective name)."""
     settings = organisation.effective_settings(session, settings)
-    body = compile_template(campaign.body_text or "", html=False).render(contact=SAMPLE_CONTACT)
+    text = variants.parts(campaign, variant).body_text
+    body = compile_template(text, html=False).render(contact=SAMPLE_CONTACT)
     link = f"{settings.public_base_url}/p/{_SAMPLE_TOKEN}"
     # The mentions in the campaign's language, as a contact without a language of their own gets them.
     locale = pick_locale(campaign.locale, default=settings.default_locale)

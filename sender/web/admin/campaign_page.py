@@ -1,5 +1,6 @@
 """A campaign's own page: status, progress, report, the rendered message (for the sample contact or one the
-sender picks; of the A/B variant picked) in a sandboxed frame under the message's CSP, and test sends."""
+sender picks; of the A/B variant picked) in a sandboxed frame under the message's CSP, or an SMS's texts, and
+test sends on the campaign's channel (emails, or SMS to typed phone numbers)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from wtforms.validators import DataRequired, Optional
 
 from sender import work
 from sender.channels.base import SendResult
-from sender.enums import CampaignStatus
-from sender.enums import Channel as ChannelName
+from sender.enums import CampaignStatus, Channel
 from sender.models import Campaign, Contact, Purpose
 from sender.services.accounts import organisation
 from sender.services.audience import segments
@@ -51,6 +51,12 @@ class TestSendForm(Form):
     variant = SelectField(_l("Variant of the test message"), validate_choice=False, validators=[Optional()])
 
 
+class TestSmsForm(TestSendForm):
+    """A test of an SMS campaign: phone numbers where an email's test takes addresses."""
+
+    address = TextAreaField(_l("Phone numbers for the test"), validators=[DataRequired()])
+
+
 class SampleForm(Form):
     """The contact whose data the page's preview shows, picked by address (posted, never in the URL)."""
 
@@ -61,6 +67,11 @@ class ScheduleForm(Form):
     """When to launch, in the organisation's time zone."""
 
     when = DateTimeLocalField(_l("Launch at"), validators=[DataRequired()])
+
+
+def _test_form(campaign: Campaign, **options: object) -> TestSendForm:
+    """The test form of the campaign's channel (`formdata=None`: not filled from the request)."""
+    return (TestSmsForm if campaign.channel == Channel.SMS else TestSendForm)(**options)
 
 
 def get_campaign(campaign_id: int) -> Campaign:
@@ -97,7 +108,8 @@ def _letter(campaign: Campaign, variant: int | None) -> str | None:
 @requires("view")
 def campaign_page(campaign_id: int) -> ResponseReturnValue:
     """Status, progress, report, the rendered message and the actions the campaign's state allows."""
-    return _detail_page(get_campaign(campaign_id), TestSendForm(), SampleForm(formdata=None), 200)
+    campaign = get_campaign(campaign_id)
+    return _detail_page(campaign, _test_form(campaign), SampleForm(formdata=None), 200)
 
 
 @requires("campaigns.edit")
@@ -114,7 +126,8 @@ def campaign_checks(campaign_id: int) -> ResponseReturnValue:
         except ValidationFailed:
             messages = None
         found = checks.run_each(settings, campaign, messages, network=True) if messages is not None else None
-    return _detail_page(get_campaign(campaign_id), TestSendForm(), SampleForm(formdata=None), 200, found)
+    campaign = get_campaign(campaign_id)
+    return _detail_page(campaign, _test_form(campaign), SampleForm(formdata=None), 200, found)
 
 
 def _detail_page(
@@ -131,9 +144,9 @@ def _detail_page(
     try:
         # Each preview is its channel's own (SMS: texts and segments; email: the MIME message); a channel
         # without one shows none, rather than another channel's.
-        if campaign.channel == ChannelName.SMS:
-            sms_preview = sms.preview(db, runtime().settings, campaign)
-        elif campaign.channel == ChannelName.EMAIL:
+        if campaign.channel == Channel.SMS:
+            sms_preview = sms.preview(db, runtime().settings, campaign, shown)
+        elif campaign.channel == Channel.EMAIL:
             # Every variant is rendered for its checks; the one shown is one of them, not a second rendering.
             messages = preview.messages(
                 runtime(), db, campaign, sample, requalify.message_context(db, campaign)
@@ -172,13 +185,14 @@ def _detail_page(
         sample=sample,
         sample_form=sample_form,
         # The A/B variant picker's letters (none without a test) and the one shown.
-        letters=letters if campaign.channel == "email" else [],
+        letters=letters,
         shown=_letter(campaign, shown),
         org=org,
         local=lambda moment: times.shown(moment, org.zone),
         test_form=test_form,
         test_limit=runtime().settings.test_sends_per_hour,
         test_addresses=runtime().settings.composer.test_send_max_addresses,
+        phone_region=runtime().settings.default_phone_region,
         checks=found,
         sample_name="{first_name} {last_name}".format(**preview.SAMPLE),
         schedule_form=ScheduleForm(),
@@ -186,7 +200,7 @@ def _detail_page(
         blockers=launch_blockers(campaign),
         # Email only: bounces and complaints are reports about email.
         feedback_rates=rates.campaigns_total(db, [campaign.id])[campaign.id]
-        if campaign.channel == ChannelName.EMAIL
+        if campaign.channel == Channel.EMAIL
         else None,
         guard=runtime().settings.guard,
         # Before a launch: who would get a message with an empty greeting (or its fallback).
@@ -203,12 +217,12 @@ def campaign_sample(campaign_id: int) -> ResponseReturnValue:
     shown = _letter(campaign, _shown(campaign))
     form = SampleForm()
     if not form.validate():
-        return _detail_page(campaign, TestSendForm(formdata=None), form, 422)
+        return _detail_page(campaign, _test_form(campaign, formdata=None), form, 422)
     try:
         contact = preview.picked_contact(get_session(), form.preview_address.data, "preview_address")
     except ValidationFailed as exc:
         form.preview_address.errors = [exc.errors["preview_address"]]
-        return _detail_page(campaign, TestSendForm(formdata=None), form, 422)
+        return _detail_page(campaign, _test_form(campaign, formdata=None), form, 422)
     wanted = contact.public_id if contact.id is not None else None
     return redirect(url_for("admin.campaign", campaign_id=campaign.id, contact=wanted, variant=shown), 303)
 
@@ -229,10 +243,11 @@ def campaign_message(campaign_id: int) -> ResponseReturnValue:
 
 @requires("campaigns.edit")
 def campaign_test(campaign_id: int) -> ResponseReturnValue:
-    """Send one message marked as a test to a typed address, after the request commits; say how it went."""
+    """Send one message marked as a test to each typed address (or phone number, for an SMS campaign), after the
+    request commits; say how it went."""
     db = get_session()
     campaign = get_campaign(campaign_id)
-    form = TestSendForm()
+    form = _test_form(campaign)
     if not form.validate():
         return _detail_page(campaign, form, SampleForm(formdata=None), 422)
     variant = variants.named(campaign, form.variant.data)
