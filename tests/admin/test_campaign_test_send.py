@@ -303,3 +303,35 @@ def test_several_addresses_count_against_the_hourly_allowance(
     assert refused.status_code == 422
     assert "test messages per hour" in _field_error(refused.get_data(as_text=True), "address")
     assert _outbox(settings) == before
+
+
+def test_a_message_the_picked_contacts_data_breaks_is_refused_with_its_reason_not_a_server_error(
+    client_as: ClientAs, db_session: Session, settings: Any
+) -> None:
+    # Valid at save time (the sample has a first name), broken for a contact without one.
+    lst = ListFactory()
+    blank = ContactFactory(first_name="")
+    db_session.add(ListMember(list_id=lst.id, contact_id=blank.id))
+    campaign = CampaignFactory(
+        purpose_id=PurposeFactory().id,
+        lists=[lst],
+        body_text="Share: {{ 100 // (contact.first_name | length) }} %",
+    )
+    db_session.commit()
+    client = client_as("marketer")
+    page = f"/admin/campaigns/{campaign.id}"
+    before = _outbox(settings)
+
+    sent = _test_send(client, campaign.id, address="me@exemple.org", sample=blank.email)
+    assert sent.status_code == 422
+    reason = _field_error(sent.get_data(as_text=True), "sample")
+    assert "ZeroDivisionError" in reason and blank.email not in reason
+    assert _outbox(settings) == before
+    assert db_session.scalar(select(func.count()).where(AuditEvent.action == TEST_SEND_ACTION)) == 0
+
+    # The page and its frame previewing that contact say why, too.
+    shown = client.get(f"{page}?contact={blank.public_id}")
+    assert shown.status_code == 200
+    assert "ZeroDivisionError" in shown.get_data(as_text=True)
+    frame = client.get(f"{page}/message.html?contact={blank.public_id}")
+    assert frame.status_code == 422 and "ZeroDivisionError" in frame.get_data(as_text=True)

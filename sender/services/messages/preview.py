@@ -16,7 +16,8 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from sender import work
 from sender.addresses import AddressError, address_hash, normalize_email
 from sender.channels.base import Channel as SendingChannel
-from sender.channels.base import SendResult
+from sender.channels.base import RenderFailed, SendResult
 from sender.config import Settings
 from sender.db import utcnow
 from sender.enums import ContactStatus
@@ -165,7 +166,20 @@ def message(
 ) -> EmailMessage:
     """The whole email (headers and parts) render() shows, as the worker would build it."""
     renderer = _renderer(runtime, session, campaign, ask, variant)
-    return renderer.render(_stand_in(contact, contact.email or ""), 0).message()
+    with _for_sample():
+        return renderer.render(_stand_in(contact, contact.email or ""), 0).message()
+
+
+@contextmanager
+def _for_sample() -> Iterator[None]:
+    """Messages made for the previewed contact: ValidationFailed at `sample` when their data breaks one (the
+    worker would fail that one delivery), instead of a server error."""
+    try:
+        yield
+    except RenderFailed as exc:
+        # The detail names the kind of error only, never the template's output or the person's data.
+        reason = N_("the message cannot be made for this contact: %(detail)s", detail=exc.detail)
+        raise ValidationFailed({"sample": reason}) from None
 
 
 def messages(
@@ -323,7 +337,7 @@ def test_send(
 
     No delivery row, no consent change. ValidationFailed (at `address`) for a malformed or suppressed
     address, too many addresses, a channel not configured to send, or past the sender's hourly allowance
-    (each address counts). `report` receives the transport's results, in the order typed, after the commit
+    (each address counts); at `sample` for a message the sample's data breaks. `report` receives the transport's results, in the order typed, after the commit
     (never if the unit rolls back).
     """
     # Rendered before taking the sender's turn, which is then held only for the count and the commit.
@@ -331,7 +345,8 @@ def test_send(
     channel = renderer.channel
     wanted = recipients(session, runtime.settings, addresses, channel)
     _unconfigured(channel, renderer.settings)
-    ready = [renderer.render_test(_stand_in(sample, to, channel.address.column)) for to in wanted]
+    with _for_sample():
+        ready = [renderer.render_test(_stand_in(sample, to, channel.address.column)) for to in wanted]
     _take_turn(session, actor)
     # The audit trail records that tests went out, one row each, not to whom (no personal data).
     for _ in ready:
