@@ -357,6 +357,14 @@ def _database_url(env: Mapping[str, str], instance: Path) -> str:
         return f"postgresql+psycopg://{rest}"
     if not scheme.startswith("sqlite"):
         raise ConfigError(f"DATABASE_URL must be a postgresql:// or sqlite:/// URL, got scheme {scheme!r}")
+    # How long a writer waits for another's lock (sender.db reads it; 30 s without it).
+    for timeout in parse_qs(urlsplit(raw).query).get("timeout", []):
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds <= 3600:
+            raise ConfigError(f"DATABASE_URL's timeout must be seconds from 0 to 3600, got {timeout!r}")
     return raw
 
 

@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
+from sqlalchemy import URL, CursorResult, Engine, MetaData, Result, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -50,7 +50,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None) + CLOCK_OFFSET
 
 
-def _configure_sqlite(engine: Engine) -> None:
+# How long a SQLite writer waits for another's lock before failing: a URL's `?timeout=` (seconds) overrides it.
+SQLITE_BUSY_SECONDS = 30.0
+
+
+def _configure_sqlite(engine: Engine, busy_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # pysqlite's own transaction handling breaks SAVEPOINT; take control of BEGIN ourselves.
@@ -59,7 +63,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # WAL lets the web process read while a worker writes; busy_timeout waits instead of failing.
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -81,12 +85,21 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
     if not pool:
         kwargs["poolclass"] = NullPool
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        busy = _busy_seconds(make_url(url))
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy}
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _busy_seconds(url: URL) -> float:
+    """The SQLite URL's `?timeout=` in seconds (config.py checked it), else SQLITE_BUSY_SECONDS."""
+    raw = url.query.get("timeout")
+    if raw is None:
+        return SQLITE_BUSY_SECONDS
+    return float(raw if isinstance(raw, str) else raw[-1])
 
 
 def make_sessionmaker(engine: Engine | Any) -> sessionmaker[Session]:

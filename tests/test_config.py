@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sender.config import ConfigError, load_settings, safe_url
+from sender.db import make_engine
 
 BAD_VALUES = [
     ("DATABASE_URL", "mysql://db/sender"),
@@ -35,6 +36,9 @@ BAD_VALUES = [
     ("SEND_LEASE_SECONDS", "1.5"),
     ("MAX_CONTENT_LENGTH", "-1"),
     ("LOG_LEVEL", "LOUD"),
+    ("DATABASE_URL", "sqlite:///sender.db?timeout=soon"),
+    ("DATABASE_URL", "sqlite:///sender.db?timeout=0"),
+    ("DATABASE_URL", "sqlite:///sender.db?timeout=nan"),
 ]
 
 
@@ -195,3 +199,16 @@ def test_a_bad_sentinel_url_is_refused_without_its_password(tmp_path: Path, url:
     with pytest.raises(ConfigError, match=message) as refused:
         load_settings({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": url})
     assert "REDIS_URL" in str(refused.value) and "pw" not in str(refused.value)
+
+
+def test_a_sqlite_urls_timeout_is_how_long_a_writer_waits_for_a_lock(tmp_path: Path) -> None:
+    waits = {}
+    for query in ("", "?timeout=2.5"):
+        url = load_settings(
+            {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/s.db{query}"}
+        )
+        engine = make_engine(url.database_url)
+        with engine.connect() as connection:
+            waits[query] = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        engine.dispose()
+    assert waits == {"": 30_000, "?timeout=2.5": 2_500}
