@@ -181,19 +181,39 @@ def _counts_by_variant(
         .where(*_events(campaign_ids, kind, classification, since))
         .group_by(EngagementEvent.campaign_id, EngagementEvent.variant)
     )
+    _add(totals, session.execute(raw))
+    _add_stored(session, totals, campaign_ids, kind, classification, "count")
+    return totals
+
+
+def _add_stored(
+    session: Session,
+    totals: PerVariant,
+    campaign_ids: Sequence[int],
+    kind: EngagementKind,
+    classification: EngagementClass,
+    measure: str,
+) -> None:
+    """Add to `totals` what the folded days and the rollup hold per campaign and variant: their `measure`
+    ("count": events, "visitors": distinct visitors per day)."""
     folded = (
-        select(EngagementDaily.campaign_id, EngagementDaily.variant, func.sum(EngagementDaily.count))
+        select(
+            EngagementDaily.campaign_id, EngagementDaily.variant, func.sum(getattr(EngagementDaily, measure))
+        )
         .where(*_daily(campaign_ids, kind, classification, per_link=False))
         .group_by(EngagementDaily.campaign_id, EngagementDaily.variant)
     )
     rolled = (
-        select(EngagementRollup.campaign_id, EngagementRollup.variant, func.sum(EngagementRollup.count))
+        select(
+            EngagementRollup.campaign_id,
+            EngagementRollup.variant,
+            func.sum(getattr(EngagementRollup, measure)),
+        )
         .where(*_rolled(campaign_ids, kind, classification, "variant"))
         .group_by(EngagementRollup.campaign_id, EngagementRollup.variant)
     )
-    for query in (raw, folded, rolled):
+    for query in (folded, rolled):
         _add(totals, session.execute(query))
-    return totals
 
 
 def _count(session: Session, campaign_id: int, kind: EngagementKind, classification: EngagementClass) -> int:
@@ -222,18 +242,8 @@ def _unique_by_variant(session: Session, campaign_ids: Sequence[int], kind: Enga
     raw = select(pairs.c.campaign_id, pairs.c.variant, func.count()).group_by(
         pairs.c.campaign_id, pairs.c.variant
     )
-    folded = (
-        select(EngagementDaily.campaign_id, EngagementDaily.variant, func.sum(EngagementDaily.visitors))
-        .where(*_daily(campaign_ids, kind, human, per_link=False))
-        .group_by(EngagementDaily.campaign_id, EngagementDaily.variant)
-    )
-    rolled = (
-        select(EngagementRollup.campaign_id, EngagementRollup.variant, func.sum(EngagementRollup.visitors))
-        .where(*_rolled(campaign_ids, kind, human, "variant"))
-        .group_by(EngagementRollup.campaign_id, EngagementRollup.variant)
-    )
-    for query in (raw, folded, rolled):
-        _add(totals, session.execute(query))
+    _add(totals, session.execute(raw))
+    _add_stored(session, totals, campaign_ids, kind, human, "visitors")
     return totals
 
 
