@@ -337,8 +337,8 @@ def test_send(
 
     No delivery row, no consent change. ValidationFailed (at `address`) for a malformed or suppressed
     address, too many addresses, a channel not configured to send, or past the sender's hourly allowance
-    (each address counts); at `sample` for a message the sample's data breaks. `report` receives the transport's results, in the order typed, after the commit
-    (never if the unit rolls back).
+    (each address counts); at `sample` for a message the sample's data breaks. `report` receives the
+    transport's results, in the order typed, after the commit (never if the unit rolls back).
     """
     # Rendered before taking the sender's turn, which is then held only for the count and the commit.
     renderer = _renderer(runtime, session, campaign, ask, variant)
